@@ -191,24 +191,40 @@ def score_measure(measure: str, baseline, followup, scale_range) -> CoreSetScore
     0 (e.g. a relative enzyme change from a baseline of 0) cannot be scored and is
     flagged ``at_limit`` with no points, instead of dividing by zero.
     """
-    spec = CORE_SET[measure]
     baseline = np.asarray(baseline, dtype=float)
     followup = np.asarray(followup, dtype=float)
     scale_range = np.broadcast_to(np.asarray(scale_range, dtype=float), baseline.shape)
-    baseline_micro, followup_micro, range_micro = to_micro(baseline), to_micro(followup), to_micro(scale_range)
     missing = np.isnan(baseline) | np.isnan(followup) | np.isnan(scale_range)
+    return _score_micro(measure, _MicroPair(to_micro(baseline), to_micro(followup), to_micro(scale_range), missing))
+
+
+@dataclass
+class _MicroPair:
+    """Baseline and follow-up of one CSM in micro-units, aligned per follow-up visit."""
+
+    baseline: np.ndarray
+    followup: np.ndarray
+    scale_range: np.ndarray
+    missing: np.ndarray
+
+
+def _score_micro(measure: str, pair: _MicroPair) -> CoreSetScore:
+    spec = CORE_SET[measure]
     if spec.improves_by == "decrease":
-        at_limit = baseline_micro <= 0
+        at_limit = pair.baseline <= 0
     else:
-        at_limit = baseline_micro >= range_micro
-    unscorable = range_micro <= 0
-    at_limit = (at_limit | unscorable) & ~missing
-    improvement = _improvement_micro(measure, baseline_micro, followup_micro)
-    band = _band_index(improvement, np.where(unscorable, 1, range_micro), spec.band_edges_percent)
-    points = np.where(missing, np.nan, np.where(unscorable, 0.0, points_for_band(measure, band)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        percent = np.where(missing | unscorable, np.nan, improvement * 100 / np.where(unscorable, 1, range_micro))
-    return CoreSetScore(percent=percent, points=points, missing=missing, at_limit=at_limit)
+        at_limit = pair.baseline >= pair.scale_range
+    unscorable = pair.scale_range <= 0
+    at_limit = (at_limit | unscorable) & ~pair.missing
+    improvement = _improvement_micro(measure, pair.baseline, pair.followup)
+    safe_range = np.where(unscorable, 1, pair.scale_range)
+    band = _band_index(improvement, safe_range, spec.band_edges_percent)
+    points = points_for_band(measure, band)
+    points[unscorable] = 0.0
+    points[pair.missing] = np.nan
+    percent = improvement * 100 / safe_range
+    percent[pair.missing | unscorable] = np.nan
+    return CoreSetScore(percent=percent, points=points, missing=pair.missing, at_limit=at_limit)
 
 
 def enzyme_scale_range(baseline_value, baseline_uln, normalisation: EnzymeNormalisation):
@@ -253,49 +269,60 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     if validate:
         visits = validate_visits(visits)
     baseline_rows, followup_rows, same_patient_as_previous = _pair_with_baseline(visits)
+    n_followups = len(followup_rows)
 
-    def pair(column):
+    def pair(column, scale_range) -> _MicroPair:
         values = visits[column].to_numpy(dtype=float)
-        return values[baseline_rows], values[followup_rows]
+        micro, unknown = to_micro(values), np.isnan(values)
+        return _MicroPair(micro[baseline_rows], micro[followup_rows], scale_range,
+                          unknown[baseline_rows] | unknown[followup_rows])
 
+    pairs = {name: pair(name, np.full(n_followups, to_micro(SCALE_RANGE[name])))
+             for name in ("physician_global", "patient_global", "haq", "extramuscular")}
     mmt_max = visits["mmt_max"].to_numpy(dtype=float)[baseline_rows]
-    enzyme_name, enzyme_baseline, enzyme_followup, enzyme_uln = _most_abnormal_enzyme(visits, baseline_rows, followup_rows)
-    measure_inputs = {
-        name: (*pair(name), SCALE_RANGE[name]) for name in ("physician_global", "patient_global", "haq", "extramuscular")
-    }
-    measure_inputs["mmt"] = (*pair("mmt"), mmt_max)
-    measure_inputs["enzyme"] = (enzyme_baseline, enzyme_followup,
-                                enzyme_scale_range(enzyme_baseline, enzyme_uln, enzyme_normalisation))
+    pairs["mmt"] = pair("mmt", to_micro(mmt_max))
+    pairs["mmt"].missing |= np.isnan(mmt_max)
+    enzyme_choice, enzyme_names, enzyme_baseline, enzyme_followup, enzyme_uln = _most_abnormal_enzyme(
+        visits, baseline_rows, followup_rows)
+    enzyme_range = enzyme_scale_range(enzyme_baseline, enzyme_uln, enzyme_normalisation)
+    pairs["enzyme"] = _MicroPair(to_micro(enzyme_baseline), to_micro(enzyme_followup), to_micro(enzyme_range),
+                                 np.isnan(enzyme_baseline) | np.isnan(enzyme_followup) | np.isnan(enzyme_range))
 
-    ids = {column: visits[column].to_numpy(dtype=object)[followup_rows] for column in ID_COLUMNS}
-    result = {**ids, "week": visits["week"].to_numpy(dtype=float)[followup_rows],
-              "baseline_week": visits["week"].to_numpy(dtype=float)[baseline_rows]}
-    scores = {}
-    for name in CORE_SET:
-        baseline, followup, scale_range = measure_inputs[name]
-        scores[name] = score_measure(name, baseline, followup, scale_range)
-        result[f"{name}_percent"] = scores[name].percent
-        result[f"{name}_points"] = scores[name].points
-    for name in CORE_SET:
-        result[f"{name}_missing"] = scores[name].missing
-        result[f"{name}_at_limit"] = scores[name].at_limit
-    result["enzyme"] = enzyme_name
+    result = {column: visits[column].array.take(followup_rows) for column in ID_COLUMNS}
+    week = visits["week"].to_numpy(dtype=float)
+    result["week"], result["baseline_week"] = week[followup_rows], week[baseline_rows]
+    scores = {name: _score_micro(name, pairs[name]) for name in CORE_SET}
+    for name, score in scores.items():
+        result[f"{name}_percent"] = score.percent
+        result[f"{name}_points"] = score.points
+    for name, score in scores.items():
+        result[f"{name}_missing"] = score.missing
+        result[f"{name}_at_limit"] = score.at_limit
+    result["enzyme"] = pd.Categorical.from_codes(enzyme_choice, categories=enzyme_names)
     with np.errstate(divide="ignore", invalid="ignore"):
         result["enzyme_baseline_x_uln"] = enzyme_baseline / enzyme_uln
     tis = total_improvement_score_of_points({m: s.points for m, s in scores.items()})
     result["tis"] = tis
     result["tis_available"] = sum(np.nan_to_num(s.points, nan=0.0) for s in scores.values())
     result["n_missing_csms"] = sum(s.missing.astype(np.int8) for s in scores.values())
-    result["category"] = pd.Categorical(category(tis, population), categories=CATEGORIES)
-    criteria = _deterioration_criteria(measure_inputs)
+    result["category"] = _category_codes(tis, population)
+    criteria = _deterioration_criteria(pairs)
     result["deterioration_criteria_met"] = criteria
     previous = np.concatenate([[False], criteria[:-1]])
     result["confirmed_deterioration"] = criteria & previous & same_patient_as_previous
-    result["population"] = population
-    result["enzyme_normalisation"] = str(enzyme_normalisation)
+    result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [population])
+    result["enzyme_normalisation"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8),
+                                                               [str(enzyme_normalisation)])
     for column in visits.columns.difference([*REQUIRED_COLUMNS, *ENZYMES, *ENZYME_ULN.values()], sort=False):
-        result[column] = visits[column].to_numpy()[followup_rows]
+        result[column] = visits[column].array.take(followup_rows)
     return pd.DataFrame(result)
+
+
+def _category_codes(tis: np.ndarray, population: str) -> pd.Categorical:
+    thresholds = np.asarray(CATEGORY_THRESHOLDS[population])
+    codes = np.searchsorted(thresholds, np.nan_to_num(tis, nan=-1.0), side="right").astype(np.int8)
+    codes[np.isnan(tis)] = -1
+    return pd.Categorical.from_codes(codes, categories=CATEGORIES)
 
 
 def _pair_with_baseline(visits: pd.DataFrame):
@@ -324,47 +351,47 @@ def _most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows, followup_rows):
     """The enzyme most abnormal at baseline (highest multiple of its ULN), followed over time.
 
     Ties go to the first in the table footnote's order (CK, aldolase, ALT, AST, LDH).
+    Returns the choice per follow-up visit as codes into the enzyme names (-1: none
+    measured), the names, and the baseline value, follow-up value and baseline ULN.
     """
     present = [e for e in ENZYMES if e in visits.columns]
+    take = np.arange(len(baseline_rows))
+    best_ratio = np.full(len(baseline_rows), -np.inf)
+    choice = np.full(len(baseline_rows), -1, dtype=np.int8)
+    for code, enzyme in enumerate(present):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (visits[enzyme].to_numpy(dtype=float)[baseline_rows]
+                     / visits[ENZYME_ULN[enzyme]].to_numpy(dtype=float)[baseline_rows])
+        better = ratio > best_ratio  # NaN never wins; ties keep the earlier enzyme
+        best_ratio[better] = ratio[better]
+        choice[better] = code
     values = visits[present].to_numpy(dtype=float)
     ulns = visits[[ENZYME_ULN[e] for e in present]].to_numpy(dtype=float)
-    baseline_values, baseline_ulns = values[baseline_rows], ulns[baseline_rows]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = baseline_values / baseline_ulns
-    ratio = np.where(np.isnan(ratio), -np.inf, ratio)
-    choice = np.argmax(ratio, axis=1)
-    none_available = np.isneginf(ratio.max(axis=1))
-    take = np.arange(len(choice))
-    name = np.asarray(present, dtype=object)[choice]
-    name[none_available] = None
-    baseline = np.where(none_available, np.nan, baseline_values[take, choice])
-    followup = np.where(none_available, np.nan, values[followup_rows][take, choice])
-    uln = np.where(none_available, np.nan, baseline_ulns[take, choice])
-    return name, baseline, followup, uln
+    safe_choice = np.maximum(choice, 0)
+    none_measured = choice < 0
+    baseline = values[baseline_rows, safe_choice]
+    followup = values[followup_rows, safe_choice]
+    uln = ulns[baseline_rows, safe_choice]
+    for array in (baseline, followup, uln):
+        array[none_measured] = np.nan
+    return choice, present, baseline, followup, uln
 
 
-def _deterioration_criteria(measure_inputs) -> np.ndarray:
+def _deterioration_criteria(pairs: dict[str, _MicroPair]) -> np.ndarray:
     """Per follow-up visit: does it meet the ProDERM worsening definition against baseline?
 
     Physician global worse by >= 2 cm and MMT worse by >= 20% (of the scale's range), or
     extramuscular activity worse by >= 2 cm, or any three of the five non-enzyme CSMs worse
     by >= 30% (of range). A CSM that is missing cannot meet a criterion. Exact like the TIS.
     """
-    worsening = {}
-    worse_by_30 = []
-    for name in ("physician_global", "patient_global", "mmt", "haq", "extramuscular"):
-        baseline, followup, scale_range = measure_inputs[name]
-        known = ~(np.isnan(baseline) | np.isnan(followup))
-        worse = -_improvement_micro(name, to_micro(baseline), to_micro(followup))
-        range_micro = to_micro(np.broadcast_to(scale_range, baseline.shape))
-        worsening[name] = (worse, range_micro, known)
-        worse_by_30.append(known & (worse * 100 >= range_micro * DETERIORATION_ANY_THREE_PERCENT))
+    worsening = {name: -_improvement_micro(name, pairs[name].baseline, pairs[name].followup)
+                 for name in ("physician_global", "patient_global", "mmt", "haq", "extramuscular")}
+    known = {name: ~pairs[name].missing for name in worsening}
+    worse_by_30 = sum((known[name] & (worse * 100 >= pairs[name].scale_range * DETERIORATION_ANY_THREE_PERCENT))
+                      .astype(np.int8) for name, worse in worsening.items())
     two_cm = to_micro(DETERIORATION_VAS_CM)
-    physician, _, physician_known = worsening["physician_global"]
-    mmt, mmt_range, mmt_known = worsening["mmt"]
-    extramuscular, _, extramuscular_known = worsening["extramuscular"]
-    physician_and_mmt = (physician_known & (physician >= two_cm)
-                         & mmt_known & (mmt * 100 >= mmt_range * DETERIORATION_MMT_PERCENT))
-    extramuscular_worse = extramuscular_known & (extramuscular >= two_cm)
-    any_three = np.sum(worse_by_30, axis=0) >= 3
-    return physician_and_mmt | extramuscular_worse | any_three
+    physician_and_mmt = (known["physician_global"] & (worsening["physician_global"] >= two_cm)
+                         & known["mmt"]
+                         & (worsening["mmt"] * 100 >= pairs["mmt"].scale_range * DETERIORATION_MMT_PERCENT))
+    extramuscular_worse = known["extramuscular"] & (worsening["extramuscular"] >= two_cm)
+    return physician_and_mmt | extramuscular_worse | (worse_by_30 >= 3)

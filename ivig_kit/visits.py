@@ -95,6 +95,10 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
         raise VisitTableError(f"{source}: no visits; expected a header row and at least one row per visit")
     frame = frame.rename(columns=lambda c: str(c).strip())
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if len(missing) == len(REQUIRED_COLUMNS):
+        found = ", ".join(repr(c) for c in list(frame.columns)[:4])
+        raise VisitTableError(f"{source}: not a visit table: its header ({found}) has none of the expected columns "
+                              f"{', '.join(REQUIRED_COLUMNS)}")
     if missing:
         raise VisitTableError(
             f"{source}: missing required column(s) {', '.join(repr(c) for c in missing)}; "
@@ -188,7 +192,13 @@ def _range_problems(typed: pd.DataFrame, numeric_columns, locate) -> list[str]:
 
 def _describe_failures(failures: pd.DataFrame, typed: pd.DataFrame, locate) -> list[str]:
     problems = []
+    seen_frame_checks = set()
     for (column, check), group in failures.groupby(["column", "check"], sort=False, dropna=False):
+        if check == "mmt_within_mmt_max":
+            if check in seen_frame_checks:
+                continue
+            seen_frame_checks.add(check)
+            group = failures[failures["check"] == check]
         rows = group["index"].dropna().astype(int).drop_duplicates()
         mask = typed.index.isin(rows)
         if check == "mmt_within_mmt_max":
@@ -240,19 +250,22 @@ class _Locator:
     def __init__(self, source: str, line_offset: int | None):
         self.source, self.line_offset = source, line_offset
 
-    def _one(self, position: int) -> str:
-        if self.line_offset is None:
-            return f"row {position + 1}"
-        return f"row {position + 1} (line {position + self.line_offset})"
-
     def row_list(self, mask: pd.Series, limit: int = 3) -> str:
-        positions = np.flatnonzero(np.asarray(mask))
-        shown = " and ".join(self._one(p) for p in positions[:limit]) if len(positions) <= limit \
-            else ", ".join(self._one(p) for p in positions[:limit])
-        rest = len(positions) - limit
-        label = "rows" if len(positions) > 1 else ""
-        text = f"{label} {shown}".strip() if label else shown
-        return text + (f" and {rest} more" if rest > 0 else "")
+        """``row 2 (line 3)``, ``rows 2 and 4 (lines 3 and 5)``, ``rows 2, 3, 4 and 3 more (lines 3, 4, 5, ...)``."""
+        positions = [int(p) for p in np.flatnonzero(np.asarray(mask))]
+        shown, rest = positions[:limit], len(positions) - limit
+
+        def join(numbers):
+            numbers = [str(n) for n in numbers]
+            if rest > 0:
+                return ", ".join(numbers) + f" and {rest} more"
+            return numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
+
+        plural = "s" if len(positions) > 1 else ""
+        text = f"row{plural} {join(p + 1 for p in shown)}"
+        if self.line_offset is not None:
+            text += f" (line{plural} {join(p + self.line_offset for p in shown)})"
+        return text
 
     def rows(self, mask, column, expected, values, extra=None, extra_name=None) -> str:
         mask = pd.Series(np.asarray(mask), index=values.index)
