@@ -2,6 +2,8 @@
 
 Playwright cannot download its own browsers here, so it drives ``/usr/bin/chromium``
 with the flags a closed network needs (see ``shared/reference/jupyter-practice.md``).
+JupyterLab is started the way Galata starts it: no token, no password, no XSRF check,
+and ``window.jupyterapp`` exposed so a test can run commands and read the notebook model.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
+# JupyterLab settings that keep a test run off the network (news and update checks).
+QUIET_LAB_SETTINGS = {"@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+                      {"fetchNews": "false", "checkForUpdates": False}}
 
 
 def free_port() -> int:
@@ -30,60 +35,120 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def descendant_pids(pid: int) -> list[int]:
+    """PIDs of every live descendant of ``pid`` (the server's kernels), read from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def stop_process_tree(process: subprocess.Popen, timeout: float = 15) -> None:
+    """Stop a server by PID: SIGTERM (the server shuts its kernels down), then SIGKILL what is left."""
+    kernels = descendant_pids(process.pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    for pid in kernels:  # kernels run in sessions of their own, so killpg above does not reach them
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def wait_for_status(url: str, server: subprocess.Popen, log_path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited early; log:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/status", timeout=2) as response:
+                json.load(response)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"jupyter lab did not answer on {url} within {timeout} s; log:\n"
+                                   f"{log_path.read_text()[-3000:]}") from None
+            time.sleep(0.3)
+
+
 @contextlib.contextmanager
-def jupyter_lab(root: Path, notebooks: list[Path], timeout: float = 90):
-    """Copy ``notebooks`` into ``root``, start JupyterLab token-less on a free loopback port, yield its URL."""
+def jupyter_lab(root: Path, notebooks: list[Path] = (), timeout: float = 90):
+    """Copy ``notebooks`` (and nothing else) into ``root``, start JupyterLab there token-less on a free
+    loopback port, yield its base URL; stop the server and its kernels by PID on exit."""
     root.mkdir(parents=True, exist_ok=True)
     for notebook in notebooks:
-        shutil.copy(notebook, root / notebook.name)
+        shutil.copy(notebook, root / Path(notebook).name)
+    private = root.parent / f"{root.name}-jupyter"  # settings, workspaces, runtime files: outside the tree shown
+    for name, values in QUIET_LAB_SETTINGS.items():
+        (private / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
+        (private / "settings" / name).write_text(json.dumps(values))
     port = free_port()
-    log = open(root / "jupyter-lab.log", "w")
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
                f"--ServerApp.root_dir={root}", "--IdentityProvider.token=", "--ServerApp.password=",
                "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True",
-               "--ServerApp.open_browser=False", "--allow-root"]
-    settings = root / ".lab-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True, exist_ok=True)
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings")}
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root,
-                              env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited early; log: {(root / 'jupyter-lab.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status", timeout=2) as response:
-                    json.load(response)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"jupyter lab did not answer on {url} within {timeout} s")
-                time.sleep(0.5)
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
+               f"--LabApp.workspaces_dir={private / 'workspaces'}", "--ServerApp.open_browser=False",
+               "--ServerApp.port_retries=0", "--allow-root"]
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(private / "settings"),
+           "JUPYTER_RUNTIME_DIR": str(private / "runtime")}
+    log_path = private / "jupyter-lab.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  start_new_session=True, cwd=root, env=env)
         try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
+            url = f"http://127.0.0.1:{port}"
+            wait_for_status(url, server, log_path, timeout)
+            yield url
+        finally:
+            stop_process_tree(server)
+
+
+# The open notebook's progress after "run all": "done", "error: ..." or "" while still running.
+RUN_ALL_PROGRESS = """(name) => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    if (!panel || !panel.context || panel.context.path !== name || !panel.model) return "";
+    const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+    const cells = Array.from({length: panel.model.cells.length}, (_, i) => panel.model.cells.get(i))
+        .filter(c => c.type === "code");
+    for (const cell of cells) {
+        for (const output of cell.outputs.toJSON()) {
+            if (output.output_type === "error") return `error: ${output.ename}: ${output.evalue}`;
+        }
+    }
+    const ran = cells.filter(c => c.sharedModel.getSource().trim())
+        .every(c => c.executionCount !== null && c.executionState !== "running");
+    return ran && kernel && kernel.status === "idle" ? "done" : "";
+}"""
 
 
 def open_notebook_and_run_all(page, base_url: str, notebook_name: str, timeout_ms: int = 120_000) -> None:
-    """Open a notebook in JupyterLab, run all cells and wait until the kernel is idle again."""
+    """Open a notebook in JupyterLab, run all cells and wait until every code cell has run and the kernel
+    is idle again; raise AssertionError with the first error output if a cell fails."""
     page.goto(f"{base_url}/lab/tree/{notebook_name}", timeout=timeout_ms)
-    page.wait_for_function("window.jupyterapp && window.jupyterapp.started !== undefined", timeout=timeout_ms)
-    page.evaluate("window.jupyterapp.started")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout_ms)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                           "#jp-main-statusbar :text('Idle')", timeout=timeout_ms)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout_ms)
+    page.evaluate("() => window.jupyterapp.started")
     page.wait_for_function(
-        """() => {
-            const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
-            return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-        }""", timeout=timeout_ms)
+        """(name) => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            const session = panel && panel.sessionContext;
+            return panel && panel.context && panel.context.path === name && panel.context.isReady
+                && session && session.session && session.session.kernel
+                && session.session.kernel.status === "idle";
+        }""", arg=notebook_name, timeout=timeout_ms)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    handle = page.wait_for_function(RUN_ALL_PROGRESS, arg=notebook_name, timeout=timeout_ms, polling=250)
+    progress = handle.json_value()
+    assert progress == "done", f"{notebook_name} failed in JupyterLab: {progress}"

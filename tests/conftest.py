@@ -1,13 +1,14 @@
-"""Shared fixtures: repository paths, and the headless browser for browser tests."""
+"""Shared fixtures: repository paths, artifacts, headless Chromium and token-less JupyterLab servers."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS
+from browser import CHROMIUM, CHROMIUM_ARGS, jupyter_lab as start_jupyter_lab
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,7 +20,7 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
-    """Screenshots and other artifacts a person may want to look at after a run (git-ignored)."""
+    """Screenshots and other artifacts a person may want to look at after a run (``artifacts/``, git-ignored)."""
     path = REPO / "artifacts"
     path.mkdir(exist_ok=True)
     return path
@@ -27,15 +28,19 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
-    if not CHROMIUM.exists():
+    """Debian's Chromium; a missing browser skips locally but fails in CI, where .ci/run installs it."""
+    if not os.access(CHROMIUM, os.X_OK):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run should have installed Debian's chromium")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path, tmp_path_factory):
+    """A Playwright browser context on headless Chromium with a fresh profile; call ``browser.new_page()``.
+
+    Module-scoped so that Playwright's event loop never outlives the module using it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -44,3 +49,15 @@ def browser(chromium_path, tmp_path_factory):
             args=CHROMIUM_ARGS, headless=True, viewport={"width": 1400, "height": 1000})
         yield context
         context.close()
+
+
+@pytest.fixture
+def jupyter_lab(tmp_path):
+    """Factory: ``url = jupyter_lab([notebook, ...])`` starts a token-less JupyterLab on a temporary copy
+    of those notebooks and returns its base URL; every server is stopped (with its kernels) at teardown."""
+    started = []
+    with contextlib.ExitStack() as servers:
+        def start(notebooks, root: Path | None = None) -> str:
+            started.append(root or tmp_path / f"lab{len(started)}")
+            return servers.enter_context(start_jupyter_lab(started[-1], [Path(n) for n in notebooks]))
+        yield start
