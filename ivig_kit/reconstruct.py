@@ -77,12 +77,16 @@ def quantile_values(median: float, q1: float, q3: float, n: int, low: float, hig
     positions = np.linspace(0, 1, n)
     values = np.interp(positions, knots_p, knots_v)
     # The quartile positions fall between order statistics: put the pair around each quartile
-    # symmetrically so that their mean is the quartile exactly.
+    # symmetrically so that their mean is the quartile exactly, without passing a neighbour.
     for p, target in ((0.25, q1), (0.75, q3)):
         index = p * (n - 1)
         below, above = int(np.floor(index)), int(np.ceil(index))
         if below != above:
             half_gap = (values[above] - values[below]) / 2
+            if below > 0:
+                half_gap = min(half_gap, (target - values[below - 1]) / 2)
+            if above < n - 1:
+                half_gap = min(half_gap, (values[above + 1] - target) / 2)
             values[below], values[above] = target - half_gap, target + half_gap
     return values
 

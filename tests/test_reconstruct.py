@@ -79,10 +79,13 @@ def test_sensitivity_with_patients_2_and_4_is_the_documented_gap(courses):
     assert (result["responders"], result["patients"]) == (10, 20)
 
 
-def test_quantile_values_hit_median_and_quartiles():
-    values = quantile_values(3.8, 3.2, 4.0, 19, 0, 10)
-    assert np.quantile(values, [0.25, 0.5, 0.75]) == pytest.approx([3.2, 3.8, 4.0])
-    assert values.min() >= 0 and values.max() <= 10
+@pytest.mark.parametrize("median, q1, q3, low, high", [(3.8, 3.2, 4.0, 0, 10), (1199, 179, 6500, 10, 50_000),
+                                                        (-103, -3066, -12, -50_000, 50_000)])
+def test_quantile_values_hit_median_and_quartiles_in_order(median, q1, q3, low, high):
+    values = quantile_values(median, q1, q3, 19, low, high)
+    assert (np.diff(values) >= 0).all(), "values must come out in order, or sorting moves the quartiles"
+    assert np.quantile(values, [0.25, 0.5, 0.75]) == pytest.approx([q1, median, q3])
+    assert values.min() >= low and values.max() <= high
 
 
 def test_another_seed_gives_another_cohort_with_the_same_counts(courses):
