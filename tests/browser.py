@@ -148,7 +148,9 @@ def open_notebook_and_run_all(page, base_url: str, notebook_name: str, timeout_m
                 && session && session.session && session.session.kernel
                 && session.session.kernel.status === "idle";
         }""", arg=notebook_name, timeout=timeout_ms)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # Start "run all" without awaiting its promise: a stuck kernel must end in the timed wait below,
+    # never in an evaluate() that has no timeout of its own.
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); return true; }")
     handle = page.wait_for_function(RUN_ALL_PROGRESS, arg=notebook_name, timeout=timeout_ms, polling=250)
     progress = handle.json_value()
     assert progress == "done", f"{notebook_name} failed in JupyterLab: {progress}"
