@@ -33,7 +33,66 @@ def build_parser() -> argparse.ArgumentParser:
     tis.add_argument("--uln-multiplier", type=float, default=10.0,
                      help="k in the ULN x k range for --enzyme-normalisation uln_range (default: 10)")
     tis.set_defaults(handler=_run_tis)
+
+    reports = commands.add_parser(
+        "reports", help="run the site-report notebook for every site and write HTML reports with an index",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Validate a multi-site visit table once, then run the site-report notebook through\n"
+                    "papermill for each site, in parallel. Per site: a self-contained HTML report (code hidden,\n"
+                    "images embedded, table of contents), the executed notebook and a JSON summary; and\n"
+                    "DIR/index.html listing every site with its status, key figures and links.",
+        epilog="Files are named after a safe slug of the site plus a short hash (zurich-4251685e.html).\n"
+               "Every file is written under a temporary name and renamed into place: a failed site keeps\n"
+               "its earlier report, and its error is shown in the index.\n"
+               "Exit status: 0 all sites ok, 1 some site failed, 2 unusable input (nothing run).\n\n"
+               "example:\n  ivig-kit reports data/demo_registry.csv --out reports --jobs 2")
+    reports.add_argument("data", type=Path, metavar="DATA",
+                         help="visit table with all sites (.csv, UTF-8, or .parquet)")
+    reports.add_argument("--out", type=Path, required=True, metavar="DIR",
+                         help="folder for the reports and index.html (created if missing)")
+    reports.add_argument("--sites", nargs="+", metavar="SITE",
+                         help="report only these sites (exact names, kept as text: 007 stays 007; default: all)")
+    reports.add_argument("--jobs", type=_positive_int, default=2, metavar="N",
+                         help="sites run at the same time, one worker process each (default: 2)")
+    reports.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run the sites on this dask.distributed scheduler (e.g. tcp://host:8786) "
+                              "instead of local processes; --jobs is then ignored")
+    reports.add_argument("--notebook", type=Path, metavar="PATH",
+                         help="report notebook to run (default: notebooks/site_report.ipynb of the kit)")
+    reports.add_argument("--population", choices=["adult", "juvenile"], default="adult",
+                         help="TIS category thresholds: adult 20/40/60, juvenile 30/45/70 (default: adult)")
+    reports.add_argument("--adverse-events", metavar="PATH",
+                         help="adverse-event table (default: the one beside DATA, e.g. demo_adverse_events.csv "
+                              "for demo_registry.csv, if it exists; '' for none)")
+    reports.add_argument("--quiet", action="store_true", help="no progress bar (the per-site lines remain)")
+    reports.set_defaults(handler=_run_reports)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _run_reports(args) -> int:
+    from ivig_kit.reports import prepare_batch, run_batch
+
+    batch = prepare_batch(args.data, args.out, sites=args.sites, notebook=args.notebook,
+                          population=args.population,
+                          adverse_events_path="auto" if args.adverse_events is None else args.adverse_events)
+    adverse = batch.adverse_events_path or "none"
+    where = f"the dask scheduler at {args.scheduler}" if args.scheduler else f"{args.jobs} process(es)"
+    print(f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}")
+    outcome = run_batch(batch, jobs=args.jobs, scheduler=args.scheduler, progress=not args.quiet)
+    failed = outcome.failed
+    print(f"{len(outcome.results) - len(failed)} ok, {len(failed)} failed in {outcome.seconds:.1f} s")
+    print(f"index: {outcome.index_path}")
+    return 1 if failed else 0
 
 
 def _run_tis(args) -> int:

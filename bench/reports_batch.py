@@ -1,0 +1,126 @@
+"""Wall time of `ivig-kit reports --jobs 2` against a naive per-site loop of the papermill and nbconvert CLIs.
+
+Target on a 2-core machine: >= 3x faster than the naive loop.
+
+Both run the same notebook (``notebooks/site_report.ipynb``) on the same synthetic registry of
+``--sites`` sites (``ivig_kit.registry`` with numbered sites added to the named demo sites), in the
+same run, one after the other:
+
+- naive: for each site ``papermill NB OUT.ipynb -k python3 -r site S -r data_path ... -r summary_path ...``
+  then ``jupyter nbconvert --to html --no-input OUT.ipynb`` (``-r``: values as strings, as the runner's);
+- batch: ``ivig-kit reports DATA --out DIR --jobs 2``, once on all sites and once on ``--small`` sites,
+  so that the marginal seconds per site (the slope) and the fixed start-up cost can be told apart.
+
+    python bench/reports_batch.py [--sites 24] [--jobs 2] [--small 4] [--keep DIR]
+
+The machine may be shared: the load average is printed before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ivig_kit.registry import demo_sites, write_demo_registry
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "site_report.ipynb"
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    """A command of this environment (the venv's papermill, jupyter, ivig-kit)."""
+    path = BIN / name
+    return str(path) if path.exists() else shutil.which(name) or name
+
+
+def run(command: list[str]) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode not in (0,):
+        raise SystemExit(f"failed ({result.returncode}): {' '.join(command)}\n{result.stdout[-2000:]}"
+                         f"\n{result.stderr[-3000:]}")
+    return seconds
+
+
+def naive_loop(sites: list[str], data: Path, adverse_events: Path, out: Path) -> list[float]:
+    """Seconds per site of papermill CLI + nbconvert CLI, one site after the other."""
+    out.mkdir(parents=True)
+    seconds = []
+    for number, site in enumerate(sites):
+        executed = out / f"site{number:02d}.ipynb"
+        started = time.perf_counter()
+        run([tool("papermill"), str(NOTEBOOK), str(executed), "-k", "python3", "--no-progress-bar",
+             "-r", "site", site, "-r", "data_path", str(data), "-r", "adverse_events_path", str(adverse_events),
+             "-r", "population", "adult", "-r", "summary_path", str(out / f"site{number:02d}.json")])
+        run([tool("jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)])
+        seconds.append(time.perf_counter() - started)
+        print(f"  naive {number + 1:2d}/{len(sites)} {site!r}: {seconds[-1]:.1f} s", flush=True)
+    return seconds
+
+
+def batch(data: Path, out: Path, jobs: int, sites: list[str] | None = None) -> float:
+    command = [tool("ivig-kit"), "reports", str(data), "--out", str(out), "--jobs", str(jobs), "--quiet"]
+    if sites:
+        command += ["--sites", *sites]
+    seconds = run(command)
+    record = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    failed = [r["site"] for r in record["sites"] if r["status"] != "ok"]
+    if failed:
+        raise SystemExit(f"the batch failed on {failed}")
+    return seconds
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sites", type=int, default=24, help="number of sites (default: 24)")
+    parser.add_argument("--jobs", type=int, default=2, help="--jobs of ivig-kit reports (default: 2)")
+    parser.add_argument("--small", type=int, default=4,
+                        help="sites of the second, smaller batch run used for the marginal cost (default: 4)")
+    parser.add_argument("--keep", type=Path, help="keep the registry and every output in this folder")
+    args = parser.parse_args(argv)
+    small = max(1, min(args.small, args.sites - 1)) if args.sites > 1 else 1
+
+    root = Path(args.keep or tempfile.mkdtemp(prefix="ivig-kit-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    data, adverse_events = write_demo_registry(root / "data", sites=demo_sites(args.sites))
+    sites = [s.name for s in demo_sites(args.sites)]
+    print(f"{args.sites} sites, {sum(1 for _ in open(data, encoding='utf-8')) - 1} visits; {os.cpu_count()} CPUs; "
+          f"load average {load()}")
+    try:
+        batch_seconds = batch(data, root / "batch", args.jobs)
+        print(f"ivig-kit reports --jobs {args.jobs}: {batch_seconds:.1f} s for {args.sites} sites", flush=True)
+        small_seconds = batch(data, root / "batch-small", args.jobs, sites[:small]) if args.sites > 1 else None
+        naive = naive_loop(sites, data, adverse_events, root / "naive")
+        naive_seconds = sum(naive)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+    print(f"\nnaive loop (papermill CLI + jupyter nbconvert --no-input per site): {naive_seconds:.1f} s "
+          f"({naive_seconds / args.sites:.2f} s per site)")
+    print(f"ivig-kit reports --jobs {args.jobs}: {batch_seconds:.1f} s ({batch_seconds / args.sites:.2f} s per site "
+          f"on average)")
+    print(f"ratio naive / batch: {naive_seconds / batch_seconds:.2f}x (target >= 3x)")
+    if small_seconds is not None:
+        marginal = (batch_seconds - small_seconds) / (args.sites - small)
+        print(f"batch marginal cost: {marginal:.2f} s per site (from {small} sites in {small_seconds:.1f} s); "
+              f"fixed start-up {batch_seconds - marginal * args.sites:.1f} s")
+    print(f"naive marginal cost: {naive_seconds / args.sites:.2f} s per site; load average now {load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
