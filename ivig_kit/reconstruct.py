@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ivig_kit.resources import data_path
 from ivig_kit.score import total_improvement_score
 
 DATA_SOURCE = "reconstructed (synthetic) - not the trial's data"
 PILOT_MMT_MAX = 260  # Kendall 0-10 in 13 muscle groups on both sides; baseline median 211 rules out 0-80/0-150
 CK_ULN = 200.0  # an assumed laboratory upper limit of normal; the paper gives none
 DEFAULT_SEED = 2021
-RECONSTRUCTED_PATH = Path(__file__).resolve().parents[1] / "data" / "pilot_reconstructed_visits.csv"
+RECONSTRUCTED_PATH = data_path("pilot_reconstructed_visits.csv")
 
 #: Table 2 targets (median, Q1, Q3) for baseline, end and change, in the visit-table columns.
 #: Read from ``data/published_facts.csv`` by :func:`published_table2_targets`; the fallback

@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ivig_kit.resources import data_path
 from ivig_kit.visits import validate_visits
 
 DATA_SOURCE = "synthetic demo registry (not real patients)"
 DEFAULT_SEED = 2024
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = data_path("demo_registry.csv").parent
 REGISTRY_FILE = "demo_registry.csv"
 ADVERSE_EVENTS_FILE = "demo_adverse_events.csv"
 

@@ -39,11 +39,12 @@ import unicodedata
 from pathlib import Path
 
 from ivig_kit.errors import InputError
+from ivig_kit.resources import notebook_path
 from ivig_kit.site_report import REPORT_PARAMETERS
 from ivig_kit.visits import read_visits
 
 #: The report notebook `ivig-kit reports` runs unless told otherwise.
-DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "site_report.ipynb"
+DEFAULT_NOTEBOOK = notebook_path("site_report.ipynb")
 KERNEL_NAME = "python3"
 POPULATIONS = ("adult", "juvenile")
 KERNEL_START_ATTEMPTS = 2  # a kernel that fails to start is retried once

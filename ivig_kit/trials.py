@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from ivig_kit.errors import InputError
+from ivig_kit.resources import data_path
 
-FACTS_PATH = Path(__file__).resolve().parents[1] / "data" / "published_facts.csv"
+FACTS_PATH = data_path("published_facts.csv")
 FACT_COLUMNS = ("trial", "key", "value", "printed", "unit", "label", "source", "location", "kind")
 TRIALS = ("pilot", "proderm")
 KINDS = ("published", "derived")
