@@ -34,6 +34,7 @@ from ivig_kit.score import (
     to_micro,
     total_improvement_score,
 )
+from ivig_kit.trials import pilot_table2
 from ivig_kit.visits import ENZYME_ULN, ENZYMES
 
 SYNTHETIC = "synthetic teaching patient"
@@ -109,12 +110,13 @@ class PatientVisits:
 #: A synthetic patient whose values are the pilot's published medians at baseline and at the end
 #: (Lim et al. 2021, Table 2; Kendall MMT on 0-260, CK ULN taken as 200 U/l). Medians of different
 #: patients, not a real patient; the TIS of the medians is not the median TIS.
+def _pilot_medians(timepoint: str) -> dict[str, float]:
+    medians = pilot_table2().query("timepoint == @timepoint").set_index("measure")["median"]
+    return {("enzyme" if measure == "ck" else measure): float(value) for measure, value in medians.items()}
+
+
 MEDIAN_PATIENT = PatientVisits(
-    baseline={"physician_global": 3.8, "patient_global": 6.1, "mmt": 211, "haq": 2.0, "enzyme": 1199,
-              "extramuscular": 2.2},
-    followup={"physician_global": 2.3, "patient_global": 4.6, "mmt": 227, "haq": 1.6, "enzyme": 196,
-              "extramuscular": 1.0},
-    mmt_max=260, followup_week=9,
+    baseline=_pilot_medians("baseline"), followup=_pilot_medians("end"), mmt_max=260, followup_week=9,
     label="synthetic: the pilot's median baseline and end values, not a real patient")
 
 #: A synthetic responder with dermatomyositis, MMT-8 on both sides.
