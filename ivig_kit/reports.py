@@ -39,6 +39,7 @@ import unicodedata
 from pathlib import Path
 
 from ivig_kit.errors import InputError
+from ivig_kit.files import file_sha256, new_file_mode, write_atomically
 from ivig_kit.resources import notebook_path
 from ivig_kit.site_report import REPORT_PARAMETERS
 from ivig_kit.visits import read_visits
@@ -77,38 +78,11 @@ def site_slug(site: str) -> str:
     return f"{stem}-{hashlib.sha256(site.encode('utf-8')).hexdigest()[:8]}"
 
 
-def _file_mode() -> int:
-    """The mode a new file gets under the current umask (``mkstemp`` would leave it private)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        found = re.search(r"^Umask:\s*([0-7]+)", status.read_text(), flags=re.MULTILINE)
-        if found:
-            return 0o666 & ~int(found.group(1), 8)
-    return 0o644
-
-
-def _write_atomically(path: Path, content: str | bytes) -> None:
-    """Write to a temporary name in the same folder, then rename over ``path`` (never a half-written file)."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        os.fchmod(handle, _file_mode())
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(partial)
-        raise
-
-
 def _partial_path(out_dir: Path, name: str) -> Path:
     """A fresh temporary name in ``out_dir`` for a file that will be renamed to ``name``."""
     stem, extension = os.path.splitext(name)
     handle, partial = tempfile.mkstemp(dir=out_dir, prefix=f".{stem}.", suffix=f".partial{extension}")
-    os.fchmod(handle, _file_mode())
+    os.fchmod(handle, new_file_mode())
     os.close(handle)
     return Path(partial)
 
@@ -559,7 +533,7 @@ def run_site_report(task: SiteTask) -> SiteResult:
         # Summary and notebook first, HTML last: the HTML is what people open.
         os.replace(summary_partial, out_dir / files["summary"])
         os.replace(notebook_partial, out_dir / files["notebook"])
-        _write_atomically(out_dir / files["html"], page)
+        write_atomically(out_dir / files["html"], page)
         with contextlib.suppress(FileNotFoundError):
             (out_dir / files["failed_notebook"]).unlink()
         return result("ok", attempt, summary=summary)
@@ -756,7 +730,7 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
              for site in sites]
     return ReportBatch(data_path=data_path, out_dir=out_dir, notebook=notebook, tasks=tasks, all_sites=known,
                        adverse_events_path=adverse_events, population=population,
-                       data_sha256=hashlib.sha256(data_path.read_bytes()).hexdigest())
+                       data_sha256=file_sha256(data_path))
 
 
 def declared_parameters(notebook: Path) -> list[str]:
@@ -970,6 +944,6 @@ Run {started_at:%Y-%m-%d %H:%M:%S %Z} on {html.escape(runner)}: {len(results) - 
     record = {"data": str(batch.data_path), "data_sha256": batch.data_sha256, "notebook": str(batch.notebook),
               "population": batch.population, "started_at": started_at.isoformat(), "seconds": seconds,
               "runner": runner, "sites": [dataclasses.asdict(r) for r in results]}
-    _write_atomically(out / "index.json", json.dumps(record, indent=1, default=str, ensure_ascii=False))
-    _write_atomically(out / "index.html", page)
+    write_atomically(out / "index.json", json.dumps(record, indent=1, default=str, ensure_ascii=False))
+    write_atomically(out / "index.html", page)
     return out / "index.html"

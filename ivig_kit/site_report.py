@@ -17,7 +17,6 @@ were seen; other weeks are out of pattern.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import importlib.metadata
 import io
 import json
@@ -25,7 +24,6 @@ import os
 import platform
 import re
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from html import escape
@@ -36,6 +34,7 @@ import pandas as pd
 from scipy.special import betaincinv
 
 from ivig_kit.errors import InputError
+from ivig_kit.files import file_sha256, write_atomically
 from ivig_kit.score import CATEGORY_THRESHOLDS, CORE_SET, total_improvement_score
 from ivig_kit.visits import ENZYMES, VAS_COLUMNS, read_visits
 
@@ -232,11 +231,6 @@ def _row(table: pd.DataFrame, label) -> dict:
     """One row as a dict of plain Python values, keeping each column's type (counts stay integers)."""
     return {column: table.at[label, column].item() if hasattr(table.at[label, column], "item")
             else table.at[label, column] for column in table.columns}
-
-
-def file_sha256(path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def read_adverse_events(path) -> pd.DataFrame:
@@ -727,34 +721,11 @@ def site_summary(report: SiteReport) -> dict:
     return {key: _plain(value) for key, value in summary.items()}
 
 
-def _file_mode() -> int:
-    """Permissions a new file gets under the current umask (``mkstemp`` alone would make it private)."""
-    try:
-        found = re.search(r"^Umask:\s*([0-7]+)", Path("/proc/self/status").read_text(), flags=re.MULTILINE)
-        if found:
-            return 0o666 & ~int(found.group(1), 8)
-    except OSError:
-        pass
-    return 0o644
-
-
 def write_site_summary(path, summary: dict) -> Path:
     """Write the summary as UTF-8 JSON atomically: a temporary file in the same folder, then ``os.replace``."""
     path = Path(path)
     text = json.dumps(summary, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(handle, _file_mode())
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        if os.path.exists(partial):
-            os.unlink(partial)
-        raise
-    return path
+    return write_atomically(path, text)
 
 
 # --- Header and findings -------------------------------------------------------------------------------------
