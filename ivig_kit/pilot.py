@@ -177,6 +177,7 @@ def pilot_fidelity_table(visits: pd.DataFrame) -> pd.DataFrame:
 
     facts = published_facts("pilot")
     facts = facts[~facts["key"].isin(DESIGN_FACTS)]
+    value_by_key = facts.set_index("key")["value"]
     counts = _reconstructed_counts(visits)
     table2 = table2_long(visits)
     responders, analysed_n = counts["primary_responders"][0], counts["analysed_n"][0]
@@ -196,8 +197,8 @@ def pilot_fidelity_table(visits: pd.DataFrame) -> pd.DataFrame:
                 reconstructed, reason = table2.loc[(measure, "p"), "value"], WILCOXON_REASON
             else:
                 reconstructed = table2.loc[(measure, f"{timepoint}_{statistic}"), "value"]
-                published_iqr = (facts.set_index("key").loc[f"table2_{measure}_{timepoint}_q3", "value"]
-                                 - facts.set_index("key").loc[f"table2_{measure}_{timepoint}_q1", "value"])
+                published_iqr = (value_by_key[f"table2_{measure}_{timepoint}_q3"]
+                                 - value_by_key[f"table2_{measure}_{timepoint}_q1"])
                 tolerance = 0.1 * min(published_iqr, abs(published) or published_iqr)
                 reason = PAIRING_REASON if timepoint == "end" else "quartile functions are fitted to these values"
         elif key in ("primary_ci_low_printed", "primary_ci_high_printed"):
