@@ -3,7 +3,7 @@
 Target on a 2-core machine: >= 3x faster than the naive loop.
 
 Both run the same notebook (``notebooks/site_report.ipynb``) on the same synthetic registry of
-``--sites`` sites (``ivig_kit.registry`` with numbered sites added to the named demo sites), in the
+``--sites`` sites (``ivig_kit.reports.demo_registry`` with numbered sites added to the named demo sites), in the
 same run, one after the other:
 
 - naive: for each site ``papermill NB OUT.ipynb -k python3 -r site S -r data_path ... -r summary_path ...``
@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ivig_kit.registry import demo_sites, write_demo_registry
+from ivig_kit.reports.demo_registry import demo_sites, write_demo_registry
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "site_report.ipynb"

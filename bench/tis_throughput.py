@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ivig_kit.score import CORE_SET, SCALE_RANGE, category, total_improvement_score
-from ivig_kit.visits import validate_visits
+from ivig_kit.score.visits import validate_visits
 
 VISITS_PER_PATIENT = 5
 

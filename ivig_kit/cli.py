@@ -6,7 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from ivig_kit import __version__
 from ivig_kit.errors import InputError
+from ivig_kit.files import atomic_output
+from ivig_kit.score.measures import POPULATIONS
 
 SUMMARY_COLUMNS = ["site", "patient_id", "week", "physician_global_points", "patient_global_points", "mmt_points",
                    "haq_points", "enzyme_points", "extramuscular_points", "tis", "category"]
@@ -17,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ivig-kit",
         description="Score myositis visits with the 2016 ACR/EULAR Total Improvement Score and build per-site reports.",
         epilog="Input format: data/README.md. Each command has --help.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     tis = commands.add_parser(
@@ -25,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "per follow-up visit: per-CSM percent change and points, TIS, category and flags.")
     tis.add_argument("input", type=Path, help="visit table (.csv, UTF-8, or .parquet)")
     tis.add_argument("--out", type=Path, help="write the scores to this CSV (default: print a summary)")
-    tis.add_argument("--population", choices=["adult", "juvenile"], default="adult",
+    tis.add_argument("--population", choices=POPULATIONS, default="adult",
                      help="category thresholds: adult 20/40/60, juvenile 30/45/70 (default: adult)")
     tis.add_argument("--enzyme-normalisation", choices=["relative", "uln_range"], default="relative",
                      help="percent change of the most abnormal enzyme: relative to baseline (default) or to "
@@ -59,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "instead of local processes; --jobs is then ignored")
     reports.add_argument("--notebook", type=Path, metavar="PATH",
                          help="report notebook to run (default: notebooks/site_report.ipynb of the kit)")
-    reports.add_argument("--population", choices=["adult", "juvenile"], default="adult",
+    reports.add_argument("--population", choices=POPULATIONS, default="adult",
                          help="TIS category thresholds: adult 20/40/60, juvenile 30/45/70 (default: adult)")
     reports.add_argument("--adverse-events", metavar="PATH",
                          help="adverse-event table (default: the one beside DATA, e.g. demo_adverse_events.csv "
@@ -80,7 +84,7 @@ def _positive_int(text: str) -> int:
 
 
 def _run_reports(args) -> int:
-    from ivig_kit.reports import prepare_batch, run_batch
+    from ivig_kit.reports.batch import prepare_batch, run_batch
 
     batch = prepare_batch(args.data, args.out, sites=args.sites, notebook=args.notebook,
                           population=args.population,
@@ -96,15 +100,18 @@ def _run_reports(args) -> int:
 
 
 def _run_tis(args) -> int:
-    from ivig_kit.score import EnzymeNormalisation, total_improvement_score
-    from ivig_kit.visits import read_visits
+    from ivig_kit.score.engine import total_improvement_score
+    from ivig_kit.score.measures import EnzymeNormalisation
+    from ivig_kit.score.visits import read_visits
 
     normalisation = EnzymeNormalisation(args.enzyme_normalisation, args.uln_multiplier)
     visits = read_visits(args.input)
     scores = total_improvement_score(visits, population=args.population,
                                      enzyme_normalisation=normalisation, validate=False)
     if args.out:
-        _write_atomically(scores, args.out)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(args.out) as partial:
+            scores.to_csv(partial, index=False)
         print(f"scored {len(scores)} follow-up visits of {visits.groupby(['site', 'patient_id']).ngroups} "
               f"patients -> {args.out}")
     else:
@@ -114,13 +121,6 @@ def _run_tis(args) -> int:
         print(f"note: {incomplete} visit(s) have a missing core set measure; their tis is empty "
               f"(see the *_missing columns)", file=sys.stderr)
     return 0
-
-
-def _write_atomically(frame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    frame.to_csv(partial, index=False)
-    partial.replace(path)
 
 
 def main(argv=None) -> int:

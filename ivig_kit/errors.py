@@ -1,5 +1,41 @@
-"""Error types shared by the kit."""
+"""Every exception type of the kit.
+
+:class:`InputError` is the base of every mistake in user input (a table, a parameter, a count, an
+option): the command line prints its message without a traceback and exits with status 2. Errors
+of the kit's own machinery (a kernel that will not start) are not input errors.
+"""
 
 
 class InputError(ValueError):
     """A user's input the kit cannot use; its message is for people, so the CLI prints it without a traceback."""
+
+
+class VisitTableError(InputError):
+    """A visit table that cannot be used; ``str()`` is one located line per problem."""
+
+
+class ReportParameterError(InputError):
+    """A report parameter that cannot be used; one line per problem."""
+
+
+class AdverseEventTableError(InputError):
+    """An adverse-event table that cannot be used."""
+
+
+class ReportSetupError(InputError):
+    """The batch cannot start (bad data, unknown site, unusable notebook); said in one line per problem."""
+
+
+class KernelStartError(RuntimeError):
+    """The kernel did not start or did not answer in time (ports taken, died early, timed out)."""
+
+
+class SummaryError(RuntimeError):
+    """The notebook ran but its JSON summary is missing or is not about the site it was run for."""
+
+
+class UnknownFactError(InputError, KeyError):
+    """No published fact, trial or exercise of that name (a ``KeyError`` too, for lookups)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

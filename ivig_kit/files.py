@@ -23,23 +23,43 @@ def new_file_mode() -> int:
     return 0o644
 
 
-def write_atomically(path: Path | str, content: str | bytes) -> Path:
-    """Write to a temporary name in the same folder, then rename over ``path`` (never a half-written file)."""
+def partial_path(folder: Path | str, name: str) -> Path:
+    """A fresh, unique temporary file in ``folder`` for content that will be renamed to ``name``.
+
+    The name starts with a dot and carries ``.partial`` so a later run can recognise and remove it.
+    """
+    stem, extension = os.path.splitext(name)
+    handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=f".partial{extension}")
+    os.fchmod(handle, new_file_mode())
+    os.close(handle)
+    return Path(partial)
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path | str):
+    """Yield a unique temporary path beside ``path``; on success it is fsynced and renamed over ``path``.
+
+    On any failure (including Ctrl-C) the temporary file is removed and ``path`` is untouched.
+    """
     path = Path(path)
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    partial = partial_path(path.parent, path.name)
     try:
-        os.fchmod(handle, new_file_mode())
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+        yield partial
+        with open(partial, "rb+") as handle:
+            os.fsync(handle.fileno())
         os.replace(partial, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial)
         raise
-    return path
+
+
+def write_atomically(path: Path | str, content: str | bytes) -> Path:
+    """Write to a temporary name in the same folder, then rename over ``path`` (never a half-written file)."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    with atomic_output(path) as partial:
+        partial.write_bytes(data)
+    return Path(path)
 
 
 def file_sha256(path: Path | str) -> str:

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-
-from browser import CHROMIUM, CHROMIUM_ARGS, jupyter_lab as start_jupyter_lab
+from browser import CHROMIUM, CHROMIUM_ARGS
+from browser import jupyter_lab as start_jupyter_lab
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,6 @@ the CLI passes; and every notebook runs top to bottom under papermill with its d
 from __future__ import annotations
 
 import ast
-import importlib
 import re
 import subprocess
 from pathlib import Path
@@ -19,18 +18,12 @@ import nbformat
 import papermill
 import pytest
 
+from ivig_kit.reports.parameters import REPORT_PARAMETERS
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 
 REPORT_NAMES = {"site_report.ipynb"}  # report notebooks, besides any other notebook with a `parameters` cell
-try:
-    _reports = importlib.import_module("ivig_kit.reports")
-except ModuleNotFoundError as error:
-    if error.name != "ivig_kit.reports":
-        raise
-    _reports = None
-# The names `ivig-kit reports` injects into a report notebook (the CLI's list when it publishes one).
-REPORT_PARAMETERS = tuple(getattr(_reports, "REPORT_PARAMETERS", ("site", "data_path", "population")))
 
 
 def tracked_notebooks() -> set[Path]:

@@ -1,0 +1,129 @@
+"""The figures of one site's report (matplotlib), each taking a loaded
+:class:`~ivig_kit.reports.site.SiteReport` and returning a figure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ivig_kit.reports.site import SiteReport
+from ivig_kit.reports.tables import csm_contributions, responders_by_visit
+from ivig_kit.score.measures import CATEGORY_THRESHOLDS
+
+FIGURE_DPI = 80
+ARM_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
+
+
+# --- Figures -------------------------------------------------------------------------------------------------
+
+
+def _figure(width: float, height: float, columns: int = 1, left: float = 0.8):
+    """A figure with fixed margins (``left`` in inches); a layout engine would cost a third of the drawing time."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=FIGURE_DPI)
+    axes = figure.subplots(1, columns, sharey=True, squeeze=False)[0]
+    figure.subplots_adjust(left=left / width, right=1 - 0.15 / width, bottom=0.55 / height, top=1 - 0.35 / height,
+                           wspace=0.06)
+    return figure, axes
+
+
+def _colour(report: SiteReport, arm: str) -> str:
+    arms = report.arms
+    return ARM_COLOURS[arms.index(arm) % len(ARM_COLOURS)] if arm in arms else "#444444"
+
+
+def _threshold_lines(ax, report: SiteReport) -> None:
+    for threshold, name in zip(CATEGORY_THRESHOLDS[report.population], ("minimal", "moderate", "major")):
+        ax.axhline(threshold, color="grey", lw=0.8, ls="--")
+        ax.text(0.99, threshold, f" {name} ({threshold:g})", transform=ax.get_yaxis_transform(), ha="right",
+                va="bottom", fontsize=7, color="grey")
+
+
+def tis_over_time_figure(report: SiteReport):
+    """Each patient's TIS at every follow-up visit, one panel per arm; x marks a confirmed deterioration."""
+    groups = report.arms or ["All"]
+    figure, axes = _figure(4.2 * len(groups), 3.4, len(groups))
+    scores = report.scores.dropna(subset=["tis"])
+    for ax, arm in zip(axes, groups):
+        mine = scores if arm == "All" else scores[scores["arm"] == arm]
+        colour = _colour(report, arm)
+        for _, course in mine.groupby("patient_id"):
+            ax.plot(course["week"], course["tis"], color=colour, alpha=0.35, lw=0.9, marker=".", ms=3)
+        median = mine[mine["week"].isin(report.visit_pattern)].groupby("week")["tis"].median()
+        ax.plot(median.index, median.values, color="black", lw=2, label="median")
+        worse = mine[mine["confirmed_deterioration"]]
+        ax.plot(worse["week"], worse["tis"], "x", color="crimson", ms=7, mew=2, label="confirmed deterioration")
+        _threshold_lines(ax, report)
+        ax.set(title=f"{arm} (n={mine['patient_id'].nunique()})", xlabel="week", ylim=(-2, 102),
+               xticks=[w for w in report.visit_pattern if w > 0])
+    axes[0].set_ylabel("Total Improvement Score")
+    axes[0].legend(loc="upper left", fontsize=7, frameon=False)
+    return figure
+
+
+def responders_figure(report: SiteReport, table: pd.DataFrame | None = None):
+    """Responder percentage by scheduled week and arm with 95% CIs, next to all sites pooled."""
+    table = responders_by_visit(report) if table is None else table
+    figure, axes = _figure(6.5, 3.2)
+    ax = axes[0]
+    arms = report.arms or [None]
+    for offset, arm in zip(np.linspace(-0.5, 0.5, len(arms)), arms):
+        rows = table if arm is None else table[table["arm"] == arm]
+        ax.errorbar(rows["week"] + offset, rows["percent"],
+                    yerr=[rows["percent"] - rows["ci_low"], rows["ci_high"] - rows["percent"]],
+                    fmt="o-", capsize=3, color=_colour(report, arm), label=arm or report.site)
+    pooled = report.pooled_by_week
+    ax.plot(pooled["week"], pooled["percent"], color="grey", ls=":", marker="s", ms=4,
+            label="all sites pooled (both arms)")
+    ax.set(xlabel="week", ylabel=f"% with TIS >= {report.threshold:g}", ylim=(0, 100),
+           xticks=[w for w in report.visit_pattern if w > 0])
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    return figure
+
+
+def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = None):
+    """Mean points per CSM by arm, against each CSM's maximum."""
+    table = csm_contributions(report) if table is None else table
+    figure, axes = _figure(7.0, 3.0, left=2.4)
+    ax = axes[0]
+    labels = [label.split(" (")[0] for label in table.index]
+    positions = np.arange(len(table))
+    columns = [c for c in table.columns if c.startswith("mean points") and "All" not in c] or \
+        [c for c in table.columns if c.startswith("mean points")]
+    height = 0.8 / len(columns)
+    ax.barh(positions, table["maximum points"], color="none", edgecolor="grey", ls="--", label="maximum")
+    for number, column in enumerate(columns):
+        arm = column.removeprefix("mean points, ").split(" (")[0]
+        ax.barh(positions - 0.4 + height * (number + 0.5), table[column].fillna(0), height=height,
+                color=_colour(report, arm), label=column.removeprefix("mean points, "))
+    ax.set_yticks(positions, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("points (at each patient's last complete TIS)")
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    return figure
+
+
+def funnel_figure(report: SiteReport):
+    """Responder percentage of every site against its number of scored patients, with pooled control limits.
+
+    Other sites are unnamed grey points: the report compares, it does not rank named sites."""
+    figure, axes = _figure(6.0, 3.2)
+    ax = axes[0]
+    pooled = report.pooled_metrics["responder_percent"] / 100
+    n_max = max([report.site_metrics["patients_scored"], *report.other_sites["patients_scored"], 2])
+    n = np.linspace(2, n_max * 1.1, 200)
+    for z, style in ((1.96, "--"), (3.09, ":")):
+        spread = z * np.sqrt(pooled * (1 - pooled) / n)
+        ax.plot(n, 100 * np.clip(pooled - spread, 0, 1), color="grey", ls=style, lw=0.8)
+        ax.plot(n, 100 * np.clip(pooled + spread, 0, 1), color="grey", ls=style, lw=0.8,
+                label=f"{'95' if z < 2 else '99.8'}% limits")
+    ax.axhline(100 * pooled, color="grey", lw=1, label="all sites pooled")
+    ax.scatter(report.other_sites["patients_scored"], report.other_sites["responder_percent"], color="lightgrey",
+               edgecolor="grey", label="other sites", zorder=3)
+    ax.scatter([report.site_metrics["patients_scored"]], [report.site_metrics["responder_percent"]], color="crimson",
+               s=60, label=report.site, zorder=4)
+    ax.set(xlabel="patients with a complete TIS", ylabel=f"% responders (TIS >= {report.threshold:g})", ylim=(0, 100))
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    return figure

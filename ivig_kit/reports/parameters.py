@@ -1,0 +1,101 @@
+"""The report notebook's contract: the parameters papermill injects, and their validation.
+
+The notebook's ``parameters`` cell is literal-only; the next cell calls
+:func:`validate_report_parameters`, so a bad value stops the report with one located message.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from difflib import get_close_matches
+from pathlib import Path
+
+import pandas as pd
+
+from ivig_kit.errors import ReportParameterError
+from ivig_kit.score.measures import POPULATIONS
+from ivig_kit.score.visits import read_visits
+
+#: The names of the notebook's literal-only ``parameters`` cell, in order (the batch runner injects them).
+REPORT_PARAMETERS = ("site", "data_path", "adverse_events_path", "population", "summary_path")
+
+
+# --- Parameters ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportParameters:
+    """The validated parameters: the site as text, existing input files, optional outputs as ``None``."""
+
+    site: str
+    data_path: Path
+    adverse_events_path: Path | None
+    population: str
+    summary_path: Path | None
+
+    def as_dict(self) -> dict:
+        return {name: "" if getattr(self, name) is None else str(getattr(self, name)) for name in REPORT_PARAMETERS}
+
+
+def validate_report_parameters(site, data_path, adverse_events_path="", population="adult",
+                               summary_path="") -> ReportParameters:
+    """Check injected parameters and say clearly what is wrong (unknown site, bad population, missing file)."""
+    problems = []
+    if not isinstance(site, str):
+        problems.append(f"site must be text, got {type(site).__name__} {site!r}: pass identifiers as strings "
+                        f"(papermill -r site 007, or a parameters dict), so '007' does not become 7")
+    elif not site.strip():
+        problems.append("site is empty; expected a site name from the visit table")
+    if population not in POPULATIONS:
+        problems.append(f"population must be one of {', '.join(POPULATIONS)}, not {population!r}")
+    data = _existing_file("data_path", data_path, problems)
+    events = None
+    if adverse_events_path not in ("", None):
+        events = _existing_file("adverse_events_path", adverse_events_path, problems)
+    summary = None
+    if summary_path not in ("", None):
+        summary = Path(summary_path).expanduser().resolve()
+        if summary.is_dir():
+            problems.append(f"summary_path {str(summary_path)!r} is a folder; expected a file name such as site.json")
+        elif not summary.parent.is_dir():
+            problems.append(f"summary_path {str(summary_path)!r}: folder {str(summary.parent)!r} does not exist")
+    if data is not None and isinstance(site, str) and site.strip():
+        sites = registry_sites(data)
+        if site not in sites:
+            close = get_close_matches(site, sites, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"site {site!r} is not in {data.name}{hint}; its sites are: "
+                            + ", ".join(repr(s) for s in sites))
+    if problems:
+        raise ReportParameterError("\n".join(problems))
+    return ReportParameters(site, data, events, population, summary)
+
+
+def _existing_file(name: str, value, problems: list[str]) -> Path | None:
+    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        problems.append(f"{name} must be the path of a file, got {value!r}")
+        return None
+    path = Path(value).expanduser().resolve()
+    if not path.exists():
+        problems.append(f"{name}: file not found: {str(value)!r} (looked in {str(path)!r})")
+    elif not path.is_file():
+        problems.append(f"{name}: {str(value)!r} is not a file")
+    else:
+        return path
+    return None
+
+
+def registry_sites(path: Path | str) -> list[str]:
+    """The site names of a visit table in order of appearance, read cheaply (only the ``site`` column)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            column = pd.read_parquet(path, columns=["site"])["site"]
+        else:
+            column = pd.read_csv(path, usecols=["site"], dtype=str, keep_default_na=False,
+                                 encoding="utf-8-sig")["site"]
+    except Exception:
+        read_visits(path)  # raises the located error of an unusable table
+        raise
+    return list(dict.fromkeys(str(s).strip() for s in column if str(s).strip()))

@@ -1,0 +1,112 @@
+"""Provenance and the machine-readable summary of one site's report (read back by the runner for the index)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ivig_kit.files import write_atomically
+from ivig_kit.reports.site import SiteReport, responder_interval
+
+PACKAGES = ("ivig-kit", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "pandera", "papermill", "nbconvert")
+
+
+# --- Provenance and summary ----------------------------------------------------------------------------------
+
+
+def git_commit(directory: Path | str | None = None) -> str:
+    """The git commit of the kit's checkout ("unknown" outside a git checkout)."""
+    directory = Path(directory) if directory else Path(__file__).resolve().parents[1]
+    try:
+        result = subprocess.run(["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True)
+        commit = result.stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(directory), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return commit + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions(packages=PACKAGES) -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def provenance(report: SiteReport) -> pd.DataFrame:
+    """Where the numbers come from: input files and their SHA-256, rows, parameters, versions, git commit."""
+    source = report.source
+    rows = [("site", report.site),
+            ("run time (UTC)", report.run_time.strftime("%Y-%m-%d %H:%M:%S")),
+            ("visit table", source["data_path"]),
+            ("visit table SHA-256", source["data_sha256"]),
+            ("visit table rows (all sites)", str(source["data_rows"])),
+            ("visit table rows (this site)", str(len(report.visits))),
+            ("sites / patients in the table", f"{source['data_sites']} / {source['data_patients']}"),
+            ("data source", "; ".join(report.data_sources) or "not stated (no data_source column)")]
+    if report.adverse_events_supplied:
+        rows += [("adverse-event table", source["adverse_events_path"]),
+                 ("adverse-event table SHA-256", source["adverse_events_sha256"]),
+                 ("adverse-event rows (all sites / this site)",
+                  f"{source['adverse_events_rows']} / {len(report.adverse_events)}")]
+    else:
+        rows.append(("adverse-event table", "none supplied"))
+    rows += [(f"parameter {name}", repr(value)) for name, value in report.parameters.as_dict().items()]
+    rows += [("visit pattern (weeks)", ", ".join(f"{w:g}" for w in report.visit_pattern)),
+             ("responder definition", f"last complete TIS >= {report.threshold:g} ({report.population} threshold)"),
+             ("enzyme normalisation", "relative to baseline (ivig_kit default)")]
+    rows += [(f"version of {name}", version) for name, version in package_versions().items()]
+    rows.append(("git commit of ivig-kit", git_commit()))
+    return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+
+
+def _plain(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if np.isnan(value) else round(float(value), 4)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+def site_summary(report: SiteReport) -> dict:
+    """The site's key figures for the batch index (JSON-ready; aggregates only, no patient identifiers)."""
+    metrics = report.site_metrics
+    low, high = responder_interval(metrics["responders"], metrics["patients_scored"])
+    summary = {
+        "site": report.site, "population": report.population, "patients": metrics["patients"],
+        "visits": metrics["visits"], "last_week": metrics["last_week"],
+        "data_cutoff": metrics.get("data_cutoff"), "patients_scored": metrics["patients_scored"],
+        "responder_threshold": report.threshold, "responders": metrics["responders"],
+        "responder_percent": metrics["responder_percent"], "responder_ci_low": 100 * low,
+        "responder_ci_high": 100 * high, "mean_last_tis": metrics["mean_last_tis"],
+        "confirmed_deteriorations": metrics["confirmed_deteriorations"],
+        "adverse_events": metrics["adverse_events"] if report.adverse_events_supplied else None,
+        "serious_adverse_events": metrics["serious_adverse_events"] if report.adverse_events_supplied else None,
+        "thromboembolic_events": metrics["thromboembolic_events"] if report.adverse_events_supplied else None,
+        "missing_csm_visits": metrics["missing_csm_visits"], "missed_visits": metrics["missed_visits"],
+        "out_of_pattern_visits": metrics["out_of_pattern_visits"],
+        "pooled_responder_percent": report.pooled_metrics["responder_percent"],
+        "synthetic": report.synthetic, "data_file": report.source["data_file"],
+        "data_sha256": report.source["data_sha256"], "generated_at": report.run_time.isoformat(timespec="seconds"),
+    }
+    return {key: _plain(value) for key, value in summary.items()}
+
+
+def write_site_summary(path, summary: dict) -> Path:
+    """Write the summary as UTF-8 JSON atomically: a temporary file in the same folder, then ``os.replace``."""
+    path = Path(path)
+    text = json.dumps(summary, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    return write_atomically(path, text)

@@ -1,0 +1,252 @@
+"""The tables of one site's report, each computed from a loaded :class:`~ivig_kit.reports.site.SiteReport`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ivig_kit.reports.site import (
+    CSM_INPUTS,
+    SiteReport,
+    _responders_by_week,
+    missing_csm_counts,
+    responder_interval,
+)
+from ivig_kit.score.measures import CORE_SET
+
+# --- Tables --------------------------------------------------------------------------------------------------
+
+
+def _groups(report: SiteReport) -> list[tuple[str, pd.Series]]:
+    """(label, mask over the site's visits) for each arm, then all patients."""
+    groups = [(arm, report.visits["arm"] == arm) for arm in report.arms]
+    return groups + [("All", pd.Series(True, index=report.visits.index))]
+
+
+def _median_iqr(values: pd.Series, digits: int = 1) -> str:
+    values = values.dropna()
+    if values.empty:
+        return "–"
+    q1, median, q3 = values.quantile([0.25, 0.5, 0.75])
+    return f"{median:.{digits}f} ({q1:.{digits}f}–{q3:.{digits}f})"
+
+
+def _n_percent(k: int, n: int) -> str:
+    return f"{k} ({100 * k / n:.0f}%)" if n else "0"
+
+
+def enrolment_table(report: SiteReport) -> pd.DataFrame:
+    """Enrolment and baseline characteristics by arm: n (%), median (IQR) of the baseline CSMs."""
+    baseline = report.visits.sort_values("week").groupby("patient_id", sort=False).head(1)
+    columns = {}
+    for label, mask in _groups(report):
+        first = baseline[mask.loc[baseline.index]]
+        n = len(first)
+        column = {"Patients, n": str(n)}
+        if "visit_date" in first:
+            column["First visits (enrolment)"] = f"{first['visit_date'].min()} to {first['visit_date'].max()}"
+        if "sex" in first:
+            column["Female, n (%)"] = _n_percent(int((first["sex"] == "F").sum()), n)
+        if "age" in first:
+            column["Age, years, median (IQR)"] = _median_iqr(first["age"].astype(float), 0)
+        if "subtype" in first:
+            for subtype, count in first["subtype"].value_counts().sort_index().items():
+                column[f"Subtype {subtype}, n (%)"] = _n_percent(int(count), n)
+        column["MMT scale (maximum)"] = ", ".join(f"{m:g}" for m in sorted(first["mmt_max"].unique()))
+        for name in CSM_INPUTS:
+            unit = "% of scale" if name == "mmt" else ("0-3" if name == "haq" else "cm")
+            values = 100 * first["mmt"] / first["mmt_max"] if name == "mmt" else first[name]
+            column[f"Baseline {CORE_SET[name].label.split(' (')[0].lower()}, {unit}, median (IQR)"] = \
+                _median_iqr(values, 0 if name == "mmt" else (2 if name == "haq" else 1))
+        if "ck" in first:
+            column["Baseline CK, x ULN, median (IQR)"] = _median_iqr(first["ck"] / first["ck_uln"])
+        patients = report.patients[report.patients["patient_id"].isin(first["patient_id"])]
+        column["Followed to the last scheduled week, n (%)"] = _n_percent(int((~patients["stopped_early"]).sum()), n)
+        columns[label] = column
+    table = pd.DataFrame(columns)
+    table.index.name = "characteristic"
+    return table.fillna("–")
+
+
+def tis_by_patient(report: SiteReport) -> pd.DataFrame:
+    """Each patient's TIS at the scheduled weeks (rows: patients); empty cells are missed visits or missing CSMs.
+
+    Out-of-pattern visits are left out here (they are listed under data quality)."""
+    weeks = [w for w in report.visit_pattern if w > 0]
+    table = report.scores.pivot_table(index="patient_id", columns="week", values="tis", aggfunc="first",
+                                      dropna=False)
+    table = table.reindex(index=report.patients["patient_id"], columns=weeks)
+    table.columns = [f"week {w:g}" for w in table.columns]
+    return table
+
+
+def responders_by_visit(report: SiteReport) -> pd.DataFrame:
+    """Responders (TIS >= the minimal threshold) at each scheduled follow-up week, by arm, with 95% CIs.
+
+    Columns: week, arm, n (patients with a complete TIS that week), responders, percent, ci_low and
+    ci_high (Clopper-Pearson, percent), median_tis.
+    """
+    return _responders_by_week(report.scores, report.visit_pattern, report.threshold, by_arm=True)
+
+
+def csm_contributions(report: SiteReport) -> pd.DataFrame:
+    """Which CSMs drive the scores: mean points per CSM at each patient's last complete TIS, by arm."""
+    last = report.patients.dropna(subset=["last_scored_week"])
+    rows = report.scores.merge(last[["patient_id", "last_scored_week"]], left_on=["patient_id", "week"],
+                               right_on=["patient_id", "last_scored_week"])
+    table = pd.DataFrame({"CSM": [CORE_SET[m].label for m in CORE_SET],
+                          "maximum points": [CORE_SET[m].max_points for m in CORE_SET]})
+    groups = [(arm, rows["arm"] == arm) for arm in report.arms] + [("All", pd.Series(True, index=rows.index))]
+    for label, mask in groups:
+        table[f"mean points, {label} (n={int(mask.sum())})"] = [rows.loc[mask, f"{m}_points"].mean() for m in CORE_SET]
+    total = table.iloc[:, -1].sum()
+    table["share of the mean TIS, All, %"] = 100 * table.iloc[:, -1] / total if total else np.nan
+    return table.set_index("CSM")
+
+
+def confirmed_deteriorations(report: SiteReport) -> pd.DataFrame:
+    """Patients with a confirmed deterioration (ProDERM definition): first confirmed week and the course."""
+    worse = report.scores[report.scores["deterioration_criteria_met"]]
+    rows = []
+    for patient, first_week in report.patients.dropna(subset=["confirmed_deterioration_week"]) \
+            .set_index("patient_id")["confirmed_deterioration_week"].items():
+        info = report.patients.set_index("patient_id").loc[patient]
+        at = report.scores[(report.scores["patient_id"] == patient) & (report.scores["week"] == first_week)]
+        rows.append({"patient_id": patient, "arm": info.get("arm", "–"), "subtype": info.get("subtype", "–"),
+                     "confirmed at week": first_week,
+                     "criteria met at weeks": ", ".join(f"{w:g}" for w in worse.loc[worse["patient_id"] == patient,
+                                                                                     "week"]),
+                     "TIS at confirmation": at["tis"].iloc[0] if len(at) else np.nan,
+                     "last visit week": info["last_week"]})
+    return pd.DataFrame(rows, columns=["patient_id", "arm", "subtype", "confirmed at week", "criteria met at weeks",
+                                       "TIS at confirmation", "last visit week"])
+
+
+def adverse_event_table(report: SiteReport) -> pd.DataFrame:
+    """Adverse events by event and arm: events (patients), of which serious and related."""
+    events = report.adverse_events
+    if events.empty:
+        return pd.DataFrame(columns=["event"]).set_index("event")
+    arm_of = report.patients.set_index("patient_id")["arm"] if "arm" in report.patients else None
+    events = events.assign(arm=events["patient_id"].map(arm_of) if arm_of is not None else "All")
+    columns = {}
+    for label in [*report.arms, "All"]:
+        group = events if label == "All" else events[events["arm"] == label]
+        columns[f"{label}: events (patients)"] = group.groupby("event").apply(
+            lambda g: f"{len(g)} ({g['patient_id'].nunique()})", include_groups=False)
+        columns[f"{label}: serious"] = group.groupby("event")["serious"].apply(lambda s: int(s.fillna(False).sum()))
+    columns["related (all arms)"] = events.groupby("event")["related"].apply(lambda s: int(s.fillna(False).sum()))
+    table = pd.DataFrame(columns)
+    order = events["event"].value_counts()
+    table = table.loc[order.index]
+    for column in table.columns:
+        table[column] = table[column].fillna("0 (0)") if "events" in column else table[column].fillna(0).astype(int)
+    table.index.name = "event"
+    return table
+
+
+def notable_adverse_events(report: SiteReport) -> pd.DataFrame:
+    """Serious or thromboembolic adverse events, one row each."""
+    events = report.adverse_events
+    notable = events[events["serious"].fillna(False).astype(bool) | events["thromboembolic"]]
+    arm_of = report.patients.set_index("patient_id")["arm"] if "arm" in report.patients else None
+    table = notable.assign(arm=notable["patient_id"].map(arm_of) if arm_of is not None else "–")
+    columns = ["patient_id", "arm", "week", "event", "serious", "related", "thromboembolic"]
+    table = table[columns].reset_index(drop=True)
+    for flag in ("serious", "related", "thromboembolic"):
+        table[flag] = table[flag].map({True: "yes", False: "no"}).fillna("unknown")
+    return table
+
+
+def data_quality_summary(report: SiteReport) -> pd.DataFrame:
+    """Counts of data problems at this site: missing CSMs, missed and out-of-pattern visits, early stops."""
+    missing = missing_csm_counts(report.visits)
+    patients = report.patients
+    n_visits, n_followups = len(report.visits), len(report.scores)
+    rows = [("Visits", n_visits, ""),
+            ("Visits with at least one missing CSM value", int(missing.any(axis=1).sum()), f"of {n_visits} visits"),
+            ("Follow-up visits without a complete TIS", int(report.scores["tis"].isna().sum()),
+             f"of {n_followups} follow-up visits")]
+    for name in missing.columns:
+        rows.append((f"  missing: {CORE_SET[name].label}", int(missing[name].sum()), "visits"))
+    rows += [("Missed scheduled visits", int(patients["missed_visits"].sum()),
+              "scheduled weeks " + ", ".join(f"{w:g}" for w in report.visit_pattern)),
+             ("Out-of-pattern visits", int(patients["out_of_pattern_visits"].sum()), "visits at unscheduled weeks"),
+             ("Patients whose last visit is before the last scheduled week", int(patients["stopped_early"].sum()),
+              f"of {len(patients)} patients")]
+    if report.adverse_events_supplied:
+        known = set(zip(report.visits["patient_id"], report.visits["week"]))
+        orphan = sum((p, w) not in known for p, w in zip(report.adverse_events["patient_id"],
+                                                          report.adverse_events["week"]))
+        rows.append(("Adverse events at a week without a visit of that patient", orphan,
+                     f"of {len(report.adverse_events)} events"))
+    return pd.DataFrame(rows, columns=["check", "count", "out of"]).set_index("check")
+
+
+def data_quality_listing(report: SiteReport) -> pd.DataFrame:
+    """One row per problem (patient, week, what), for the site's data manager."""
+    rows = []
+    missing = missing_csm_counts(report.visits)
+    for index, row in missing[missing.any(axis=1)].iterrows():
+        names = ", ".join(name for name in missing.columns if row[name])
+        rows.append((report.visits.at[index, "patient_id"], report.visits.at[index, "week"], "missing CSM", names))
+    pattern = np.asarray(report.visit_pattern, dtype=float)
+    seen = report.visits.groupby("patient_id")["week"].apply(set)
+    for patient in report.patients.itertuples():
+        weeks = seen[patient.patient_id]
+        for week in pattern[(pattern > patient.first_week) & (pattern < patient.last_week)]:
+            if week not in weeks:
+                rows.append((patient.patient_id, week, "missed scheduled visit", ""))
+        for week in sorted(w for w in weeks if w not in report.visit_pattern):
+            rows.append((patient.patient_id, week, "out-of-pattern visit", "week not in the visit pattern"))
+        if patient.stopped_early:
+            rows.append((patient.patient_id, patient.last_week, "last visit before the last scheduled week", ""))
+    table = pd.DataFrame(rows, columns=["patient_id", "week", "problem", "detail"])
+    return table.sort_values(["patient_id", "week", "problem"], kind="stable").reset_index(drop=True)
+
+
+def _format_value(value, kind: str) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    return {"int": f"{value:.0f}", "pct": f"{value:.0f}%", "rate": f"{value:.2f}", "num": f"{value:.1f}"}[kind]
+
+
+#: Rows of the site-against-pooled table: (metric key, label, format).
+COMPARISON_METRICS = (
+    ("patients", "Patients", "int"),
+    ("visits_per_patient", "Visits per patient", "num"),
+    ("responder_percent", "Responders at the last complete TIS", "pct"),
+    ("mean_last_tis", "Mean TIS at the last complete TIS", "num"),
+    ("confirmed_deterioration_percent", "Patients with a confirmed deterioration", "pct"),
+    ("adverse_events_per_patient", "Adverse events per patient", "rate"),
+    ("serious_adverse_events_per_patient", "Serious adverse events per patient", "rate"),
+    ("thromboembolic_events", "Thromboembolic events", "int"),
+    ("missing_csm_visit_percent", "Visits with a missing CSM value", "pct"),
+    ("stopped_early_percent", "Patients whose last visit is before the last scheduled week", "pct"),
+)
+
+
+def _interval_text(metrics: dict) -> str:
+    low, high = responder_interval(metrics["responders"], metrics["patients_scored"])
+    return "" if np.isnan(low) else f" (95% CI {100 * low:.0f}–{100 * high:.0f})"
+
+
+def site_against_pooled(report: SiteReport) -> pd.DataFrame:
+    """This site next to all sites pooled and the range over the other sites (aggregates only)."""
+    others = report.other_sites
+    rows = []
+    for key, label, kind in COMPARISON_METRICS:
+        if key.startswith(("adverse", "serious", "thrombo")) and not report.adverse_events_supplied:
+            continue
+        mine, pooled = report.site_metrics[key], report.pooled_metrics[key]
+        if key == "responder_percent":
+            mine_text = _format_value(mine, kind) + _interval_text(report.site_metrics)
+            pooled_text = _format_value(pooled, kind) + _interval_text(report.pooled_metrics)
+        else:
+            mine_text, pooled_text = _format_value(mine, kind), _format_value(pooled, kind)
+        spread = (f"{_format_value(others[key].min(), kind)} to {_format_value(others[key].max(), kind)}"
+                  if len(others) else "–")
+        rows.append((label, mine_text, pooled_text, spread))
+    columns = [report.site, f"all {report.source['data_sites']} sites pooled",
+               f"range over the {len(others)} other sites"]
+    return pd.DataFrame([r[1:] for r in rows], index=pd.Index([r[0] for r in rows], name="metric"), columns=columns)

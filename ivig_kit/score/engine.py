@@ -1,0 +1,410 @@
+"""The 2016 ACR/EULAR Total Improvement Score (TIS) for myositis: the exact engine.
+
+Each of the six IMACS core set measures (CSMs) is scored by its *absolute* percent
+improvement from baseline (change / range of the instrument x 100), read off a band
+table, and the points are summed to a total of 0-100 (Aggarwal et al. 2017; Rider et
+al. 2017). Bands are right-closed: "worsening to 5%" scores 0, so exactly 5.0% scores 0.
+
+Band edges must be exact whatever floating point does (VAS 1.1 -> 0.6 cm is 5% exactly,
+not 5.000000000000001%). Every measurement is therefore quantised to integer
+micro-units (six decimal places, far finer than any instrument reports) and every band
+comparison is done in int64 arithmetic: ``change * 100 > edge * range``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ivig_kit.errors import InputError
+from ivig_kit.score.measures import (
+    CATEGORIES,
+    CATEGORY_THRESHOLDS,
+    CORE_SET,
+    ENZYME_ULN,
+    ENZYMES,
+    MICRO,
+    SCALE_RANGE,
+    EnzymeNormalisation,
+    Population,
+    to_micro,
+)
+from ivig_kit.score.visits import ID_COLUMNS, REQUIRED_COLUMNS, validate_visits
+
+
+def _band_index(improvement_micro, range_micro, edges) -> np.ndarray:
+    """Band (0-4) reached by an improvement, compared exactly: ``change*100 > edge*range``."""
+    scaled = np.asarray(improvement_micro, dtype=np.int64) * 100
+    range_micro = np.asarray(range_micro, dtype=np.int64)
+    band = np.zeros(np.broadcast(scaled, range_micro).shape, dtype=np.int8)
+    for edge in edges:
+        band += scaled > range_micro * edge
+    return band
+
+
+def points_for_band(measure: str, band) -> np.ndarray:
+    """Points of a CSM for band indices 0-4."""
+    return np.asarray(CORE_SET[measure].band_points)[np.asarray(band)]
+
+
+def improvement_points(measure: str, percent_improvement):
+    """Points a CSM earns for a given absolute percent improvement (negative = worsening).
+
+    Works on scalars and arrays; the percent is compared exactly after quantisation, so
+    ``improvement_points("physician_global", 5.0) == 0.0`` and 5.000001 scores 7.5.
+    """
+    band = _band_index(to_micro(percent_improvement), 100 * MICRO, CORE_SET[measure].band_edges_percent)
+    points = points_for_band(measure, band)
+    return float(points) if np.ndim(points) == 0 else points
+
+
+def absolute_percent_improvement(measure: str, baseline, followup, scale_range):
+    """Improvement as percent of the instrument's range (positive = better).
+
+    ``scale_range`` is explicit: 10 for the VAS measures, 3 for HAQ, ``mmt_max`` for MMT.
+    Exact for inputs given to six decimal places.
+    """
+    improvement = _improvement_micro(measure, to_micro(baseline), to_micro(followup))
+    result = improvement * 100 / to_micro(scale_range)
+    return float(result) if np.ndim(result) == 0 else result
+
+
+def relative_percent_improvement(measure: str, baseline, followup):
+    """Improvement as percent of the baseline value: a different quantity, taught for contrast."""
+    baseline_micro = to_micro(baseline)
+    improvement = _improvement_micro(measure, baseline_micro, to_micro(followup))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = np.where(baseline_micro != 0, improvement * 100 / np.where(baseline_micro == 0, 1, baseline_micro), np.nan)
+    return float(result) if np.ndim(result) == 0 else result
+
+
+def _improvement_micro(measure: str, baseline_micro, followup_micro):
+    if CORE_SET[measure].improves_by == "decrease":
+        return baseline_micro - followup_micro
+    return followup_micro - baseline_micro
+
+
+def category(tis, population: Population = "adult"):
+    """Improvement category (none / minimal / moderate / major) of totals; NaN stays missing."""
+    thresholds = CATEGORY_THRESHOLDS[_check_population(population)]
+    tis_arr = np.asarray(tis, dtype=float)
+    index = np.searchsorted(np.asarray(thresholds), np.nan_to_num(tis_arr, nan=-1.0), side="right")
+    labels = np.asarray(CATEGORIES, dtype=object)[index]
+    labels = np.where(np.isnan(tis_arr), None, labels)
+    return labels.item() if labels.ndim == 0 else labels
+
+
+def _check_population(population: str) -> str:
+    if population not in CATEGORY_THRESHOLDS:
+        raise InputError(f"population must be 'adult' or 'juvenile', not {population!r}")
+    return population
+
+
+@dataclass
+class CoreSetScore:
+    """Vectorised result for one CSM over many visits."""
+
+    percent: np.ndarray  # absolute percent improvement, NaN where missing or not computable
+    points: np.ndarray  # NaN where missing
+    missing: np.ndarray  # baseline or follow-up value missing
+    at_limit: np.ndarray  # baseline at floor/ceiling: no improvement possible
+    change: np.ndarray | None = None  # signed improvement in instrument units (positive = better)
+    scale_range: np.ndarray | None = None  # the range the change was divided by
+
+
+def score_measure(measure: str, baseline, followup, scale_range) -> CoreSetScore:
+    """Score one CSM for arrays of baseline/follow-up values against ``scale_range``.
+
+    ``scale_range`` may be an array (per-visit MMT maximum or enzyme range). A range of
+    0 (e.g. a relative enzyme change from a baseline of 0) cannot be scored and is
+    flagged ``at_limit`` with no points, instead of dividing by zero.
+    """
+    baseline = np.asarray(baseline, dtype=float)
+    followup = np.asarray(followup, dtype=float)
+    scale_range = np.broadcast_to(np.asarray(scale_range, dtype=float), baseline.shape)
+    missing = np.isnan(baseline) | np.isnan(followup) | np.isnan(scale_range)
+    return _score_micro(measure, _MicroPair(to_micro(baseline), to_micro(followup), to_micro(scale_range), missing))
+
+
+@dataclass
+class _MicroPair:
+    """Baseline and follow-up of one CSM in micro-units, aligned per follow-up visit."""
+
+    baseline: np.ndarray
+    followup: np.ndarray
+    scale_range: np.ndarray
+    missing: np.ndarray
+
+
+def _score_micro(measure: str, pair: _MicroPair) -> CoreSetScore:
+    spec = CORE_SET[measure]
+    if spec.improves_by == "decrease":
+        at_limit = pair.baseline <= 0
+    else:
+        at_limit = pair.baseline >= pair.scale_range
+    unscorable = pair.scale_range <= 0
+    at_limit = (at_limit | unscorable) & ~pair.missing
+    improvement = _improvement_micro(measure, pair.baseline, pair.followup)
+    safe_range = np.where(unscorable, 1, pair.scale_range)
+    band = _band_index(improvement, safe_range, spec.band_edges_percent)
+    points = points_for_band(measure, band)
+    points[unscorable] = 0.0
+    points[pair.missing] = np.nan
+    percent = improvement * 100 / safe_range
+    percent[pair.missing | unscorable] = np.nan
+    change = improvement / MICRO
+    change[pair.missing] = np.nan
+    scale_range = pair.scale_range / MICRO
+    scale_range[pair.missing] = np.nan
+    return CoreSetScore(percent=percent, points=points, missing=pair.missing, at_limit=at_limit,
+                        change=change, scale_range=scale_range)
+
+
+def enzyme_scale_range(baseline_value, baseline_uln, normalisation: EnzymeNormalisation):
+    """Range the enzyme's change is divided by, under the chosen normalisation."""
+    if normalisation.method == "relative":
+        return np.asarray(baseline_value, dtype=float)
+    return np.asarray(baseline_uln, dtype=float) * normalisation.uln_multiplier
+
+
+def total_improvement_score_of_points(points_by_measure: dict[str, np.ndarray]):
+    """Sum CSM points; the total is NaN when any CSM is missing (never silently 0)."""
+    return sum(np.asarray(points_by_measure[m], dtype=float) for m in CORE_SET)
+
+
+def best_reachable_mmt_points(mmt_baseline, mmt_max):
+    """MMT points still reachable from a baseline: the ceiling effect in one number."""
+    return score_measure("mmt", [mmt_baseline], [mmt_max], [mmt_max]).points[0]
+
+
+# --- Whole visit tables -------------------------------------------------------------
+
+#: Worsening thresholds of the ProDERM confirmed-deterioration definition.
+DETERIORATION_VAS_CM = 2.0
+DETERIORATION_MMT_PERCENT = 20
+DETERIORATION_ANY_THREE_PERCENT = 30
+
+
+def total_improvement_score(visits: pd.DataFrame, population: Population = "adult",
+                            enzyme_normalisation: EnzymeNormalisation | str = "relative",
+                            validate: bool = True) -> pd.DataFrame:
+    """Score every follow-up visit of a visit table against its patient's baseline.
+
+    Returns one row per follow-up visit with, for each CSM, its absolute percent
+    improvement, points and flags (``_missing``, ``_at_limit``), then ``tis`` (NaN when a
+    CSM is missing: the official rule is undocumented, so it is reported, not guessed),
+    ``tis_available`` (sum of the points that could be scored), ``category``, the
+    confirmed-deterioration columns and every optional column of the visit.
+    """
+    _check_population(population)
+    if isinstance(enzyme_normalisation, str):
+        enzyme_normalisation = EnzymeNormalisation(enzyme_normalisation)
+    if validate:
+        visits = validate_visits(visits)
+    baseline_rows, followup_rows, same_patient_as_previous = _pair_with_baseline(visits)
+    n_followups = len(followup_rows)
+
+    def pair(column, scale_range) -> _MicroPair:
+        values = visits[column].to_numpy(dtype=float)
+        micro, unknown = to_micro(values), np.isnan(values)
+        return _MicroPair(micro[baseline_rows], micro[followup_rows], scale_range,
+                          unknown[baseline_rows] | unknown[followup_rows])
+
+    pairs = {name: pair(name, np.full(n_followups, to_micro(SCALE_RANGE[name])))
+             for name in ("physician_global", "patient_global", "haq", "extramuscular")}
+    mmt_max = visits["mmt_max"].to_numpy(dtype=float)[baseline_rows]
+    pairs["mmt"] = pair("mmt", to_micro(mmt_max))
+    pairs["mmt"].missing |= np.isnan(mmt_max)
+    enzyme_choice, enzyme_names, enzyme_baseline, enzyme_followup, enzyme_uln = _most_abnormal_enzyme(
+        visits, baseline_rows, followup_rows)
+    enzyme_range = enzyme_scale_range(enzyme_baseline, enzyme_uln, enzyme_normalisation)
+    pairs["enzyme"] = _MicroPair(to_micro(enzyme_baseline), to_micro(enzyme_followup), to_micro(enzyme_range),
+                                 np.isnan(enzyme_baseline) | np.isnan(enzyme_followup) | np.isnan(enzyme_range))
+
+    result = {column: visits[column].array.take(followup_rows) for column in ID_COLUMNS}
+    week = visits["week"].to_numpy(dtype=float)
+    result["week"], result["baseline_week"] = week[followup_rows], week[baseline_rows]
+    scores = {name: _score_micro(name, pairs[name]) for name in CORE_SET}
+    for name, score in scores.items():
+        result[f"{name}_percent"] = score.percent
+        result[f"{name}_points"] = score.points
+    for name, score in scores.items():
+        result[f"{name}_missing"] = score.missing
+        result[f"{name}_at_limit"] = score.at_limit
+    result["enzyme"] = pd.Categorical.from_codes(enzyme_choice, categories=enzyme_names)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result["enzyme_baseline_x_uln"] = enzyme_baseline / enzyme_uln
+    tis = total_improvement_score_of_points({m: s.points for m, s in scores.items()})
+    result["tis"] = tis
+    result["tis_available"] = sum(np.nan_to_num(s.points, nan=0.0) for s in scores.values())
+    result["n_missing_csms"] = sum(s.missing.astype(np.int8) for s in scores.values())
+    result["category"] = _category_codes(tis, population)
+    criteria = _deterioration_criteria(pairs)
+    result["deterioration_criteria_met"] = criteria
+    previous = np.concatenate([[False], criteria[:-1]])
+    result["confirmed_deterioration"] = criteria & previous & same_patient_as_previous
+    result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [population])
+    result["enzyme_normalisation"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8),
+                                                               [str(enzyme_normalisation)])
+    for column in visits.columns.difference([*REQUIRED_COLUMNS, *ENZYMES, *ENZYME_ULN.values()], sort=False):
+        result[column] = visits[column].array.take(followup_rows)
+    return pd.DataFrame(result)
+
+
+def _category_codes(tis: np.ndarray, population: str) -> pd.Categorical:
+    thresholds = np.asarray(CATEGORY_THRESHOLDS[population])
+    codes = np.searchsorted(thresholds, np.nan_to_num(tis, nan=-1.0), side="right").astype(np.int8)
+    codes[np.isnan(tis)] = -1
+    return pd.Categorical.from_codes(codes, categories=CATEGORIES)
+
+
+def _pair_with_baseline(visits: pd.DataFrame):
+    """Row positions of each follow-up visit and its patient's baseline (earliest week).
+
+    Follow-ups come out ordered by patient and week; the third array says whether the
+    previous follow-up in that order belongs to the same patient (for "two consecutive
+    visits").
+    """
+    site_codes = pd.factorize(visits["site"])[0].astype(np.int64)
+    patient_codes = pd.factorize(visits["patient_id"])[0].astype(np.int64)
+    patient = site_codes * (patient_codes.max() + 1) + patient_codes
+    order = np.lexsort((visits["week"].to_numpy(dtype=float), patient))
+    patient_sorted = patient[order]
+    is_baseline = np.ones(len(order), dtype=bool)
+    is_baseline[1:] = patient_sorted[1:] != patient_sorted[:-1]
+    baseline_position = np.maximum.accumulate(np.where(is_baseline, np.arange(len(order)), 0))
+    followup = ~is_baseline
+    followup_patient = patient_sorted[followup]
+    same_as_previous = np.zeros(len(followup_patient), dtype=bool)
+    same_as_previous[1:] = followup_patient[1:] == followup_patient[:-1]
+    return order[baseline_position[followup]], order[followup], same_as_previous
+
+
+def _most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows, followup_rows):
+    """The enzyme most abnormal at baseline (highest multiple of its ULN), followed over time.
+
+    Ties go to the first in the table footnote's order (CK, aldolase, ALT, AST, LDH).
+    Returns the choice per follow-up visit as codes into the enzyme names (-1: none
+    measured), the names, and the baseline value, follow-up value and baseline ULN.
+    """
+    present = [e for e in ENZYMES if e in visits.columns]
+    best_ratio = np.full(len(baseline_rows), -np.inf)
+    choice = np.full(len(baseline_rows), -1, dtype=np.int8)
+    for code, enzyme in enumerate(present):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (visits[enzyme].to_numpy(dtype=float)[baseline_rows]
+                     / visits[ENZYME_ULN[enzyme]].to_numpy(dtype=float)[baseline_rows])
+        better = ratio > best_ratio  # NaN never wins; ties keep the earlier enzyme
+        best_ratio[better] = ratio[better]
+        choice[better] = code
+    values = visits[present].to_numpy(dtype=float)
+    ulns = visits[[ENZYME_ULN[e] for e in present]].to_numpy(dtype=float)
+    safe_choice = np.maximum(choice, 0)
+    none_measured = choice < 0
+    baseline = values[baseline_rows, safe_choice]
+    followup = values[followup_rows, safe_choice]
+    uln = ulns[baseline_rows, safe_choice]
+    for array in (baseline, followup, uln):
+        array[none_measured] = np.nan
+    return choice, present, baseline, followup, uln
+
+
+def _deterioration_criteria(pairs: dict[str, _MicroPair]) -> np.ndarray:
+    """Per follow-up visit: does it meet the ProDERM worsening definition against baseline?
+
+    Physician global worse by >= 2 cm and MMT worse by >= 20% (of the scale's range), or
+    extramuscular activity worse by >= 2 cm, or any three of the five non-enzyme CSMs worse
+    by >= 30% (of range). A CSM that is missing cannot meet a criterion. Exact like the TIS.
+    """
+    worsening = {name: -_improvement_micro(name, pairs[name].baseline, pairs[name].followup)
+                 for name in ("physician_global", "patient_global", "mmt", "haq", "extramuscular")}
+    known = {name: ~pairs[name].missing for name in worsening}
+    worse_by_30 = sum((known[name] & (worse * 100 >= pairs[name].scale_range * DETERIORATION_ANY_THREE_PERCENT))
+                      .astype(np.int8) for name, worse in worsening.items())
+    two_cm = to_micro(DETERIORATION_VAS_CM)
+    physician_and_mmt = (known["physician_global"] & (worsening["physician_global"] >= two_cm)
+                         & known["mmt"]
+                         & (worsening["mmt"] * 100 >= pairs["mmt"].scale_range * DETERIORATION_MMT_PERCENT))
+    extramuscular_worse = known["extramuscular"] & (worsening["extramuscular"] >= two_cm)
+    return physician_and_mmt | extramuscular_worse | (worse_by_30 >= 3)
+
+
+# --- One baseline/follow-up pair --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasureScore:
+    """One CSM of one follow-up: what the engine computed, for display and teaching."""
+
+    measure: str
+    baseline: float
+    follow_up: float
+    change: float  # signed improvement in the instrument's units, positive = better
+    scale_range: float  # what the change is divided by
+    percent: float  # absolute percent improvement
+    points: float
+    at_limit: bool  # baseline at the floor/ceiling (or an unusable range): no improvement possible
+
+
+@dataclass(frozen=True)
+class PairScore:
+    """The score of one follow-up against its baseline."""
+
+    measures: dict[str, MeasureScore]
+    tis: float
+    category: str | None
+    population: str
+    enzyme_normalisation: EnzymeNormalisation
+
+
+def score_pair(baseline, follow_up, mmt_max: float, enzyme_uln: float, population: Population = "adult",
+               enzyme_normalisation: EnzymeNormalisation | str = "relative") -> PairScore:
+    """Score one follow-up against its baseline without building or validating a visit table.
+
+    The fast path for an interactive calculator: the same exact arithmetic as
+    :func:`total_improvement_score`, for one patient whose enzyme has already been chosen.
+
+    Parameters
+    ----------
+    baseline, follow_up : Mapping[str, float]
+        Value of each of the six CSMs (keys of :data:`~ivig_kit.score.measures.CORE_SET`);
+        ``enzyme`` is the followed enzyme in U/l. NaN marks a missing measurement.
+    mmt_max : float
+        Maximum of the MMT scale (80, 150, 260, ...): the MMT's range.
+    enzyme_uln : float
+        Upper limit of normal of the followed enzyme at baseline.
+    population : {"adult", "juvenile"}
+        Which category thresholds apply.
+    enzyme_normalisation : EnzymeNormalisation or str
+        How the enzyme's percent change is normalised.
+
+    Returns
+    -------
+    PairScore
+        Per-measure change, range, percent, points and flags; the total (NaN when a CSM is
+        missing) and its category.
+
+    Examples
+    --------
+    >>> values = {"physician_global": 6.0, "patient_global": 7.0, "mmt": 110, "haq": 1.8,
+    ...           "enzyme": 4200, "extramuscular": 3.0}
+    >>> later = {"physician_global": 4.2, "patient_global": 5.5, "mmt": 121, "haq": 1.5,
+    ...          "enzyme": 1800, "extramuscular": 2.0}
+    >>> score_pair(values, later, mmt_max=150, enzyme_uln=200).tis
+    47.5
+    """
+    population = _check_population(population)
+    if isinstance(enzyme_normalisation, str):
+        enzyme_normalisation = EnzymeNormalisation(enzyme_normalisation)
+    ranges = {**SCALE_RANGE, "mmt": float(mmt_max),
+              "enzyme": float(enzyme_scale_range(baseline["enzyme"], enzyme_uln, enzyme_normalisation))}
+    measures = {}
+    for name in CORE_SET:
+        score = score_measure(name, [baseline[name]], [follow_up[name]], [ranges[name]])
+        measures[name] = MeasureScore(name, float(baseline[name]), float(follow_up[name]), float(score.change[0]),
+                                      ranges[name], float(score.percent[0]), float(score.points[0]),
+                                      bool(score.at_limit[0]))
+    tis = float(total_improvement_score_of_points({m: s.points for m, s in measures.items()}))
+    return PairScore(measures, tis, category(tis, population), population, enzyme_normalisation)

@@ -1,0 +1,130 @@
+"""Every fact about the instruments of the core set, in one place.
+
+Each :class:`CoreSetMeasure` carries its row of the 2016 ACR/EULAR scoring table (band edges and
+points), its direction, the range its change is divided by and the step it is recorded in; the
+populations and their category thresholds, and the muscle enzymes, live here too. Anything that
+needs one of these facts asks this module; nothing retypes them. Sources: Aggarwal et al. 2017,
+Rider et al. 2017 (``shared/reference/tis.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ivig_kit.errors import InputError
+
+Direction = Literal["decrease", "increase"]
+Population = Literal["adult", "juvenile"]
+
+#: Values are quantised to this many units per instrument unit before any comparison.
+MICRO = 1_000_000
+
+
+@dataclass(frozen=True)
+class CoreSetMeasure:
+    """One IMACS core set measure and its row of the ACR/EULAR scoring table."""
+
+    name: str
+    label: str
+    improves_by: Direction
+    #: right-closed upper edges (percent) of bands 1-4; band 5 is everything above the last
+    band_edges_percent: tuple[int, int, int, int]
+    band_points: tuple[float, float, float, float, float]
+    #: the instrument's range (max - min); ``None`` where it is an explicit input per patient
+    #: (MMT: ``mmt_max``) or follows the enzyme normalisation option
+    scale_range: float | None
+    #: smallest step the instrument is recorded in (HAQ items are 0-3, averaged over 8 categories)
+    resolution: float
+    unit: str = ""
+
+    @property
+    def max_points(self) -> float:
+        return self.band_points[-1]
+
+    def improvement(self, baseline, follow_up):
+        """Signed improvement in the instrument's units (positive = better), exact to six decimals.
+
+        Examples
+        --------
+        >>> CORE_SET["physician_global"].improvement(1.1, 0.6)
+        0.5
+        >>> CORE_SET["mmt"].improvement(40, 38)
+        -2.0
+        """
+        baseline_micro, follow_up_micro = to_micro(baseline), to_micro(follow_up)
+        change = follow_up_micro - baseline_micro if self.improves_by == "increase" else baseline_micro - follow_up_micro
+        result = change / MICRO
+        return float(result) if np.ndim(result) == 0 else result
+
+
+CORE_SET: dict[str, CoreSetMeasure] = {
+    m.name: m
+    for m in (
+        CoreSetMeasure("physician_global", "Physician global activity (VAS 0-10 cm)",
+                       "decrease", (5, 15, 25, 40), (0.0, 7.5, 15.0, 17.5, 20.0), 10.0, 0.1, "cm"),
+        CoreSetMeasure("patient_global", "Patient global activity (VAS 0-10 cm)",
+                       "decrease", (5, 15, 25, 40), (0.0, 2.5, 5.0, 7.5, 10.0), 10.0, 0.1, "cm"),
+        CoreSetMeasure("mmt", "Manual muscle testing (MMT)",
+                       "increase", (2, 10, 20, 30), (0.0, 10.0, 20.0, 27.5, 32.5), None, 1.0),
+        CoreSetMeasure("haq", "Health Assessment Questionnaire (HAQ 0-3)",
+                       "decrease", (5, 15, 25, 40), (0.0, 5.0, 7.5, 7.5, 10.0), 3.0, 0.125),
+        CoreSetMeasure("enzyme", "Most abnormal muscle enzyme",
+                       "decrease", (5, 15, 25, 40), (0.0, 2.5, 5.0, 7.5, 7.5), None, 1.0, "U/l"),
+        CoreSetMeasure("extramuscular", "Extramuscular activity (MDAAT VAS 0-10 cm)",
+                       "decrease", (5, 15, 25, 40), (0.0, 7.5, 12.5, 15.0, 20.0), 10.0, 0.1, "cm"),
+    )
+}
+
+#: Fixed instrument ranges; MMT's range is the patient's ``mmt_max`` and the enzyme's
+#: depends on the chosen :class:`EnzymeNormalisation`.
+SCALE_RANGE = {name: m.scale_range for name, m in CORE_SET.items() if m.scale_range is not None}
+#: Step each instrument is recorded in.
+RESOLUTION = {name: m.resolution for name, m in CORE_SET.items()}
+
+#: Minimal / moderate / major improvement thresholds (TIS >= threshold).
+CATEGORY_THRESHOLDS: dict[str, tuple[float, float, float]] = {
+    "adult": (20.0, 40.0, 60.0),
+    "juvenile": (30.0, 45.0, 70.0),
+}
+#: The populations the criteria define, by the name every interface uses.
+POPULATIONS = tuple(CATEGORY_THRESHOLDS)
+CATEGORIES = ("none", "minimal", "moderate", "major")
+
+#: Common MMT scales: MMT-8 one side, MMT-8 both sides, Kendall 13 groups both sides.
+MMT_SCALES = {"MMT-8 unilateral (0-80)": 80, "MMT-8 bilateral (0-150)": 150,
+              "Kendall MMT, 13 groups bilateral (0-260)": 260}
+
+
+@dataclass(frozen=True)
+class EnzymeNormalisation:
+    """How the most abnormal enzyme's percent change is normalised.
+
+    The published sources do not settle this (see ``tis.md``), so it is an explicit,
+    recorded choice: ``relative`` divides the change by the baseline value (the default);
+    ``uln_range`` divides it by ``uln_multiplier`` x ULN, treating 0..k x ULN as the range.
+    """
+
+    method: Literal["relative", "uln_range"] = "relative"
+    uln_multiplier: float = 10.0
+
+    def __post_init__(self):
+        if self.method not in ("relative", "uln_range"):
+            raise InputError(f"enzyme normalisation must be 'relative' or 'uln_range', not {self.method!r}")
+        if self.method == "uln_range" and not self.uln_multiplier > 0:
+            raise InputError(f"uln_multiplier must be positive, not {self.uln_multiplier!r}")
+
+    def __str__(self) -> str:
+        return "relative" if self.method == "relative" else f"uln_range(x{self.uln_multiplier:g})"
+
+
+def to_micro(values) -> np.ndarray:
+    """Quantise measurements to int64 micro-units; NaN becomes 0 (track missingness separately)."""
+    arr = np.asarray(values, dtype=float)
+    return np.rint(np.nan_to_num(arr, nan=0.0) * MICRO).astype(np.int64)
+
+#: Muscle enzymes the TIS may use (footnote of the scoring table), each with a ``<name>_uln`` column.
+ENZYMES = ("ck", "aldolase", "alt", "ast", "ldh")
+ENZYME_ULN = {enzyme: f"{enzyme}_uln" for enzyme in ENZYMES}

@@ -1,0 +1,86 @@
+"""Teaching figures (matplotlib/seaborn). Each function takes a table and returns a figure; it draws
+what it is given and computes nothing a test could not check in the table itself.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from ivig_kit.score.measures import CORE_SET
+
+# --- Teaching figures ---
+
+
+def band_step_plot(band_steps: pd.DataFrame) -> plt.Figure:
+    """Points against absolute percent improvement, one panel per CSM (from ``teaching.band_steps``).
+
+    Drawn with ``steps-pre`` so each level holds up to and including its right edge; a
+    filled dot marks that closed end (exactly 5% scores the lower level).
+    """
+    grid = sns.relplot(data=band_steps, x="percent", y="points", col="label", col_wrap=3, kind="line",
+                       drawstyle="steps-pre", estimator=None, sort=False, height=2.6, aspect=1.35,
+                       facet_kws={"sharey": True, "sharex": False})
+    for label, ax in grid.axes_dict.items():
+        rows = band_steps[band_steps["label"] == label]
+        edges = rows.iloc[1:-1]
+        ax.scatter(edges["percent"], edges["points"], s=18, zorder=3, color="C0")
+        ax.axvline(0, color="grey", linewidth=0.6, linestyle=":")
+        ax.set_title(label, fontsize=9)
+        ax.set_xticks(rows["percent"].iloc[1:-1])
+    grid.set_axis_labels("absolute percent improvement", "points")
+    grid.figure.suptitle("ACR/EULAR TIS bands (right-closed: a dot is the top of its band)", y=1.02)
+    return grid.figure
+
+
+def weights_plot(core_set: pd.DataFrame) -> plt.Figure:
+    """Maximum points of each CSM (from ``teaching.core_set_table``), largest first."""
+    table = core_set.reset_index().sort_values("max points", ascending=False)
+    fig, ax = plt.subplots(figsize=(7, 3))
+    sns.barplot(data=table, y="instrument", x="max points", ax=ax, color="C0")
+    for container in ax.containers:
+        ax.bar_label(container, fmt="%g", padding=3)
+    ax.set_xlim(0, 40)
+    ax.set_ylabel("")
+    ax.set_xlabel("maximum points (of 100)")
+    ax.set_title("Weights: MMT and the physician's global carry more than half")
+    fig.tight_layout()
+    return fig
+
+
+def patient_points_plot(breakdown: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Points earned against the maximum, per CSM (from ``teaching.score_patient(...).breakdown``)."""
+    table = breakdown.reset_index()
+    fig, ax = plt.subplots(figsize=(7, 3))
+    sns.barplot(data=table, y="label", x="max_points", ax=ax, color="0.85", label="maximum")
+    sns.barplot(data=table, y="label", x="points", ax=ax, color="C0", label="earned")
+    ax.bar_label(ax.containers[-1], fmt="%g", padding=3)
+    ax.set_xlim(0, 35)
+    ax.set_ylabel("")
+    ax.set_xlabel("points")
+    ax.legend(loc="lower right")
+    ax.set_title(title or f"TIS {table['points'].sum():g}")
+    fig.tight_layout()
+    return fig
+
+
+def ceiling_effect_plot(ceiling: pd.DataFrame, marks: dict[str, float] | None = None) -> plt.Figure:
+    """Best MMT points still reachable against the MMT baseline (from ``teaching.ceiling_effect_table``).
+
+    ``marks`` labels baselines with vertical lines, e.g. ``{"pilot median": 211}``.
+    """
+    fig, ax = plt.subplots(figsize=(7, 3))
+    scales = ceiling["mmt_max"].unique()
+    sns.lineplot(data=ceiling.assign(scale=[f"0-{m:g}" for m in ceiling["mmt_max"]]), x="mmt baseline",
+                 y="best MMT points", hue="scale", drawstyle="steps-post", estimator=None, ax=ax, palette="deep",
+                 legend=len(scales) > 1)
+    for index, (label, baseline) in enumerate((marks or {}).items()):
+        ax.axvline(baseline, color=f"C{index + 3}", linestyle="--", linewidth=1)
+        ax.annotate(label, (baseline, CORE_SET["mmt"].max_points), rotation=90, va="top", ha="right", fontsize=8)
+    ax.set_ylim(-1, CORE_SET["mmt"].max_points + 2)
+    ax.set_xlabel(f"MMT baseline (scale 0-{scales[0]:g})" if len(scales) == 1 else "MMT baseline")
+    ax.set_ylabel("best MMT points reachable")
+    ax.set_title("The ceiling effect: the higher the baseline, the fewer MMT points are left")
+    fig.tight_layout()
+    return fig

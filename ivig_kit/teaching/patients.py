@@ -1,0 +1,284 @@
+"""Teaching patients and their scores, measure by measure, and the "what would it take" search.
+
+A :class:`PatientVisits` is one baseline and one follow-up of a synthetic patient; it is scored by
+the engine's one-pair scorer, :func:`ivig_kit.score.engine.score_pair`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ivig_kit.errors import InputError
+from ivig_kit.score.engine import (
+    enzyme_scale_range,
+    score_measure,
+    score_pair,
+)
+from ivig_kit.score.measures import (
+    CATEGORIES,
+    CATEGORY_THRESHOLDS,
+    CORE_SET,
+    ENZYME_ULN,
+    ENZYMES,
+    MICRO,
+    RESOLUTION,
+    SCALE_RANGE,
+    EnzymeNormalisation,
+    to_micro,
+)
+from ivig_kit.trials.facts import pilot_table2
+
+SYNTHETIC = "synthetic teaching patient"
+
+
+# --- Patients ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientVisits:
+    """Baseline and one follow-up of a (synthetic) patient: the six CSMs and their scales.
+
+    ``baseline`` and ``followup`` map each CSM name to its value; the enzyme value is in
+    U/l of ``enzyme`` (the one most abnormal at baseline), with upper limit ``enzyme_uln``.
+    """
+
+    baseline: Mapping[str, float]
+    followup: Mapping[str, float]
+    mmt_max: float = 150
+    enzyme: str = "ck"
+    enzyme_uln: float = 200.0
+    followup_week: float = 9
+    label: str = SYNTHETIC
+
+    def __post_init__(self):
+        """Both visits must name exactly the six CSMs, and the enzyme must be one the engine knows."""
+        for name, values in (("baseline", self.baseline), ("followup", self.followup)):
+            unknown = set(values) - set(CORE_SET)
+            missing = set(CORE_SET) - set(values)
+            if unknown or missing:
+                raise InputError(f"{name} needs exactly the six CSMs; missing {sorted(missing)}, "
+                                 f"unknown {sorted(unknown)}")
+        if self.enzyme not in ENZYMES:
+            raise InputError(f"enzyme must be one of {ENZYMES}, not {self.enzyme!r}")
+
+    def with_followup(self, measure: str, value: float) -> "PatientVisits":
+        """The same patient with one follow-up value changed."""
+        return replace(self, followup={**self.followup, measure: value})
+
+    def visit_table(self) -> pd.DataFrame:
+        """The two visits as a visit table the engine scores (see ``data/README.md``)."""
+        rows = []
+        for week, values in ((0, self.baseline), (self.followup_week, self.followup)):
+            row = {"site": "teaching", "patient_id": "synthetic", "week": week,
+                   **{m: values[m] for m in CORE_SET if m != "enzyme"}, "mmt_max": self.mmt_max,
+                   self.enzyme: values["enzyme"], ENZYME_ULN[self.enzyme]: self.enzyme_uln,
+                   "data_source": self.label}
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+#: A synthetic patient whose values are the pilot's published medians at baseline and at the end
+#: (Lim et al. 2021, Table 2; Kendall MMT on 0-260, CK ULN taken as 200 U/l). Medians of different
+#: patients, not a real patient; the TIS of the medians is not the median TIS.
+def _pilot_medians(timepoint: str) -> dict[str, float]:
+    medians = pilot_table2().query("timepoint == @timepoint").set_index("measure")["median"]
+    return {("enzyme" if measure == "ck" else measure): float(value) for measure, value in medians.items()}
+
+
+MEDIAN_PATIENT = PatientVisits(
+    baseline=_pilot_medians("baseline"), followup=_pilot_medians("end"), mmt_max=260, followup_week=9,
+    label="synthetic: the pilot's median baseline and end values, not a real patient")
+
+#: A synthetic responder with dermatomyositis, MMT-8 on both sides.
+RESPONDER = PatientVisits(
+    baseline={"physician_global": 6.0, "patient_global": 7.0, "mmt": 110, "haq": 1.8, "enzyme": 4200,
+              "extramuscular": 3.0},
+    followup={"physician_global": 4.2, "patient_global": 5.5, "mmt": 121, "haq": 1.5, "enzyme": 1800,
+              "extramuscular": 2.0},
+    mmt_max=150, followup_week=4, label="synthetic teaching patient (responder)")
+
+#: A synthetic patient whose changes land exactly on band edges, MMT-8 on one side.
+EDGE_PATIENT = PatientVisits(
+    baseline={"physician_global": 1.1, "patient_global": 4.0, "mmt": 40, "haq": 1.0, "enzyme": 900,
+              "extramuscular": 2.2},
+    followup={"physician_global": 0.6, "patient_global": 3.5, "mmt": 41.6, "haq": 1.0, "enzyme": 850,
+              "extramuscular": 0.7},
+    mmt_max=80, followup_week=4, label="synthetic teaching patient (band edges)")
+
+
+@dataclass
+class PatientScore:
+    """The engine's score of one follow-up, arranged measure by measure for teaching."""
+
+    patient: PatientVisits
+    population: str
+    enzyme_normalisation: EnzymeNormalisation
+    breakdown: pd.DataFrame  # one row per CSM
+    tis: float
+    category: str | None
+
+
+def _normalisation(option) -> EnzymeNormalisation:
+    """Accept the option by name (``"relative"``, ``"uln_range"``) or as an object."""
+    return EnzymeNormalisation(option) if isinstance(option, str) else option
+
+
+def score_patient(patient: PatientVisits, population: str = "adult",
+                  enzyme_normalisation: EnzymeNormalisation | str = "relative") -> PatientScore:
+    """Score a patient's follow-up with the engine's one-pair scorer, measure by measure.
+
+    Parameters
+    ----------
+    patient : PatientVisits
+        Baseline and follow-up of the six CSMs, with the MMT scale and the enzyme's ULN.
+    population : {"adult", "juvenile"}
+        Which category thresholds apply.
+    enzyme_normalisation : EnzymeNormalisation or str
+        How the enzyme's percent change is normalised.
+
+    Returns
+    -------
+    PatientScore
+        ``breakdown`` has, per CSM: baseline, follow-up, change (positive = better), the range the
+        change is divided by, the absolute percent improvement, the points, the maximum points and
+        whether the baseline was at the floor/ceiling; then the total and its category.
+
+    Examples
+    --------
+    >>> score_patient(RESPONDER).tis
+    47.5
+    """
+    normalisation = _normalisation(enzyme_normalisation)
+    scored = score_pair(patient.baseline, patient.followup, patient.mmt_max, patient.enzyme_uln,
+                        population, normalisation)
+    records = [{"measure": name, "label": CORE_SET[name].label, "baseline": m.baseline, "followup": m.follow_up,
+                "change": m.change, "scale_range": m.scale_range, "percent": m.percent, "points": m.points,
+                "max_points": CORE_SET[name].max_points, "at_limit": m.at_limit}
+               for name, m in scored.measures.items()]
+    breakdown = pd.DataFrame(records).set_index("measure")
+    return PatientScore(patient, population, normalisation, breakdown, scored.tis, scored.category)
+
+
+def scale_ranges(patient: PatientVisits, normalisation: EnzymeNormalisation | str = "relative") -> dict:
+    """The range each CSM's change is divided by: fixed, the MMT maximum, or the enzyme option's."""
+    normalisation = _normalisation(normalisation)
+    enzyme_range = float(enzyme_scale_range(patient.baseline["enzyme"], patient.enzyme_uln, normalisation))
+    return {**SCALE_RANGE, "mmt": float(patient.mmt_max), "enzyme": enzyme_range}
+
+
+# --- What would it take? ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NextCategoryAnswer:
+    """The smallest further improvement of one CSM that lifts the total into the next category."""
+
+    measure: str
+    current_category: str | None
+    target_category: str | None  # None when already in the top category
+    threshold: float | None
+    current_tis: float
+    reachable: bool
+    current_followup: float
+    needed_followup: float | None = None
+    further_improvement: float | None = None
+    new_tis: float | None = None
+    reason: str = ""
+
+    @property
+    def message(self) -> str:
+        """The answer in one sentence, as the calculator shows it."""
+        label = CORE_SET[self.measure].label
+        unit = _unit(self.measure)
+        if self.target_category is None:
+            return f"TIS {self.current_tis:g} is already {self.current_category}: there is no higher category."
+        if not self.reachable:
+            return (f"{label} alone cannot lift TIS {self.current_tis:g} to {self.target_category} "
+                    f"(>= {self.threshold:g}): {self.reason}")
+        direction = "raise" if CORE_SET[self.measure].improves_by == "increase" else "lower"
+        return (f"To reach {self.target_category} (TIS >= {self.threshold:g}), {direction} {label} at follow-up "
+                f"by a further {self.further_improvement:g}{unit}, from {self.current_followup:g} to "
+                f"{self.needed_followup:g}{unit}: the TIS becomes {self.new_tis:g}.")
+
+
+def _unit(measure: str) -> str:
+    """The unit a CSM's value is shown in (none for MMT and HAQ scores)."""
+    unit = CORE_SET[measure].unit
+    return f" {unit}" if unit else ""
+
+
+def what_would_it_take(patient: PatientVisits, measure: str, population: str = "adult",
+                       enzyme_normalisation: EnzymeNormalisation | str = "relative",
+                       resolution: float | None = None) -> NextCategoryAnswer:
+    """The smallest further improvement in ``measure`` that moves the TIS into the next category.
+
+    Candidates are the values the instrument can record (multiples of ``resolution``, by
+    default :data:`RESOLUTION`) strictly better than the current follow-up, up to the
+    instrument's limit; the other five CSMs stay as they are. Each candidate is scored by the
+    engine and the first that reaches the threshold is re-scored as a whole patient.
+    """
+    normalisation = _normalisation(enzyme_normalisation)
+    current = score_patient(patient, population, normalisation)
+    thresholds = CATEGORY_THRESHOLDS[population]
+    followup = float(patient.followup[measure])
+    higher = [t for t in thresholds if t > current.tis]
+    common = dict(measure=measure, current_category=current.category, current_tis=current.tis,
+                  current_followup=followup)
+    if not higher:
+        return NextCategoryAnswer(target_category=None, threshold=None, reachable=False, **common)
+    threshold = higher[0]
+    target = CATEGORIES[thresholds.index(threshold) + 1]
+    candidates = _better_recordable_values(measure, followup, patient.mmt_max,
+                                           RESOLUTION[measure] if resolution is None else resolution)
+    if len(candidates) == 0:
+        return NextCategoryAnswer(target_category=target, threshold=threshold, reachable=False,
+                                  reason="the follow-up value is already at the instrument's limit.", **common)
+    scale_range = scale_ranges(patient, normalisation)[measure]
+    points = score_measure(measure, np.full(len(candidates), patient.baseline[measure]), candidates,
+                           np.full(len(candidates), scale_range)).points
+    others = current.tis - float(current.breakdown.loc[measure, "points"])
+    reaches = others + points >= threshold
+    if not reaches.any():
+        limit = "ceiling" if CORE_SET[measure].improves_by == "increase" else "floor"
+        why = (f"its baseline is at the instrument's {limit}" if current.breakdown.loc[measure, "at_limit"]
+               else f"even its best value gives {points.max():g} points, a TIS of {others + points.max():g}")
+        return NextCategoryAnswer(target_category=target, threshold=threshold, reachable=False,
+                                  reason=why + ".", **common)
+    needed = float(candidates[np.argmax(reaches)])
+    confirmed = score_patient(patient.with_followup(measure, needed), population, normalisation)
+    if confirmed.category != target:  # the per-measure search and the whole-patient score must agree
+        raise RuntimeError(f"search found {needed} for {measure} but the patient scores {confirmed.category}")
+    further = abs(int(to_micro(needed)) - int(to_micro(followup))) / MICRO
+    return NextCategoryAnswer(target_category=target, threshold=threshold, reachable=True,
+                              needed_followup=needed, further_improvement=further, new_tis=confirmed.tis, **common)
+
+
+def _better_recordable_values(measure: str, followup: float, mmt_max: float, resolution: float) -> np.ndarray:
+    """Multiples of ``resolution`` strictly better than ``followup``, nearest first, up to the limit.
+
+    The limit is 0 for the measures that improve by falling and ``mmt_max`` for MMT (included
+    even when it is not a multiple of the resolution). Exact in micro-units.
+    """
+    step, start = int(to_micro(resolution)), int(to_micro(followup))
+    if CORE_SET[measure].improves_by == "decrease":
+        values = np.arange((start - 1) // step, -1, -1, dtype=np.int64) * step
+    else:
+        limit = int(to_micro(mmt_max))
+        values = np.arange(start // step + 1, limit // step + 1, dtype=np.int64) * step
+        if limit % step and start < limit:
+            values = np.append(values, limit)
+    return values / MICRO
+
+
+def what_would_it_take_table(patient: PatientVisits, population: str = "adult",
+                             enzyme_normalisation: EnzymeNormalisation | str = "relative") -> pd.DataFrame:
+    """The "what would it take" answer for every CSM, one row each."""
+    answers = [what_would_it_take(patient, m, population, enzyme_normalisation) for m in CORE_SET]
+    return pd.DataFrame([{"measure": a.measure, "target": a.target_category, "reachable alone": a.reachable,
+                          "current follow-up": a.current_followup, "needed follow-up": a.needed_followup,
+                          "further improvement": a.further_improvement, "new TIS": a.new_tis}
+                         for a in answers]).set_index("measure")

@@ -1,0 +1,292 @@
+"""Reanalysis of the first-line IVIg pilot (Lim et al., Rheumatology 2021).
+
+Everything computed from a visit table here runs on the *reconstructed* cohort
+(:mod:`ivig_kit.reconstruct`), never on the trial's data, which are not public. The
+published numbers come from ``data/published_facts.csv`` through :mod:`ivig_kit.trials`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ivig_kit.errors import InputError
+from ivig_kit.inference.printed import printed_decimals
+from ivig_kit.score.engine import total_improvement_score
+
+PRIMARY_THRESHOLD = 40  # at least moderate improvement, adult criteria
+MINIMAL_THRESHOLD = 20
+TABLE2_COLUMNS = {"physician_global": "Physician global (PhGA, cm)", "patient_global": "Patient global (PaGA, cm)",
+                  "mmt": "MMT (Kendall, 0-260)", "haq": "HAQ", "ck": "Serum CK (U/l)",
+                  "extramuscular": "Extramuscular activity (cm)"}
+
+
+def pilot_scores(visits: pd.DataFrame) -> pd.DataFrame:
+    """TIS of every follow-up visit (adult thresholds, CK relative change)."""
+    return total_improvement_score(visits, population="adult", enzyme_normalisation="relative")
+
+
+def patient_courses(visits: pd.DataFrame) -> pd.DataFrame:
+    """One row per patient: first week reaching TIS >= 40 and >= 20, TIS at the last visit, flags."""
+    scores = pilot_scores(visits)
+    rows = []
+    for patient_id, course in scores.groupby("patient_id", sort=True):
+        course = course.sort_values("week")
+
+        def first_week(threshold):
+            reached = course.loc[course["tis"] >= threshold, "week"]
+            return float(reached.iloc[0]) if len(reached) else np.nan
+
+        last = course.iloc[-1]
+        week3 = course.loc[course["week"] == 3, "tis"]
+        rows.append({
+            "patient_id": patient_id, "subtype": last["subtype"], "analysed": bool(last["analysed"]),
+            "last_week": float(last["week"]), "end_tis": float(last["tis"]),
+            "first_week_tis40": first_week(PRIMARY_THRESHOLD), "first_week_tis20": first_week(MINIMAL_THRESHOLD),
+            "week3_tis": float(week3.iloc[0]) if len(week3) else np.nan,
+            "amended": str(last["regimen"]).startswith("amended"),
+            "rescue": bool(last["ended_early_with_rescue"]),
+            "confirmed_deterioration": bool(course["confirmed_deterioration"].any()),
+        })
+    courses = pd.DataFrame(rows)
+    courses["responder"] = courses["first_week_tis40"].notna()
+    courses["transient_minimal"] = (~courses["responder"] & (courses["week3_tis"] >= MINIMAL_THRESHOLD)
+                                    & (courses["end_tis"] < MINIMAL_THRESHOLD))
+    return courses
+
+
+def cumulative_responders(courses: pd.DataFrame, weeks=(3, 4, 6, 9)) -> pd.DataFrame:
+    """Analysed patients who had reached TIS >= 40 by each week (count and share of the analysed)."""
+    analysed = courses[courses["analysed"]]
+    counts = [int((analysed["first_week_tis40"] <= week).sum()) for week in weeks]
+    return pd.DataFrame({"week": list(weeks), "responders": counts,
+                         "share": np.asarray(counts) / len(analysed), "analysed": len(analysed)})
+
+
+def course_facts(courses: pd.DataFrame) -> dict[str, int]:
+    """The narrative counts of the paper, as found in a (reconstructed) cohort."""
+    analysed = courses[courses["analysed"]]
+    first = analysed["first_week_tis40"]
+    return {
+        "analysed": len(analysed),
+        "excluded": int((~courses["analysed"]).sum()),
+        "responders_tis40": int(analysed["responder"].sum()),
+        "responders_by_week3": int((first <= 3).sum()),
+        "responders_at_week4": int((first == 4).sum()),
+        "responders_at_week6": int((first == 6).sum()),
+        "tis20_at_end": int((analysed["end_tis"] >= MINIMAL_THRESHOLD).sum()),
+        "transient_minimal": int(analysed["transient_minimal"].sum()),
+        "amended_regimen": int(analysed["amended"].sum()),
+        "early_end_rescue": int(analysed["rescue"].sum()),
+        "confirmed_deterioration": int(analysed["confirmed_deterioration"].sum()),
+    }
+
+
+def responders_above(courses: pd.DataFrame, threshold: float = 20, include=("02", "04"),
+                     strict: bool = True) -> dict:
+    """Sensitivity: share with end TIS above ``threshold`` among the analysed plus ``include``.
+
+    The paper's Discussion reports 55% with TIS > 20 "with patients 2 and 4 included".
+    """
+    pool = courses[courses["analysed"] | courses["patient_id"].isin(include)]
+    pool = pool.drop_duplicates("patient_id")
+    above = pool["end_tis"] > threshold if strict else pool["end_tis"] >= threshold
+    return {"responders": int(above.sum()), "patients": len(pool), "share": float(above.mean())}
+
+
+def table2(visits: pd.DataFrame) -> pd.DataFrame:
+    """Table 2 of the six CSMs recomputed: baseline, end (last visit) and change, median (IQR).
+
+    Quartiles are numpy's linear interpolation; the Wilcoxon signed-rank P is computed as
+    SPSS does (normal approximation with ties, zero differences dropped).
+    """
+    from ivig_kit.inference.paired import wilcoxon_signed_rank_spss
+
+    analysed = visits[visits["analysed"].astype(bool)].sort_values(["patient_id", "week"])
+    baseline = analysed.groupby("patient_id").first()
+    end = analysed.groupby("patient_id").last()
+    rows = []
+    for column, label in TABLE2_COLUMNS.items():
+        change = end[column] - baseline[column]
+        row = {"measure": column, "label": label}
+        for timepoint, values in (("baseline", baseline[column]), ("end", end[column]), ("change", change)):
+            q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75])
+            row.update({f"{timepoint}_median": median, f"{timepoint}_q1": q1, f"{timepoint}_q3": q3})
+        test = wilcoxon_signed_rank_spss(baseline[column].to_numpy(), end[column].to_numpy())
+        row["p_spss"] = test["p"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+#: Published pilot facts that describe the design or the sample-size plan rather than the cohort;
+#: the notebook discusses them, but a reconstructed cohort has nothing to set beside them.
+DESIGN_FACTS = ("screened", "loading_dose_g_per_kg", "maintenance_dose_g_per_kg", "amendment_after_patients",
+                "sample_size_n", "sample_size_proportion", "sample_size_width", "sample_size_ci_low",
+                "sample_size_ci_high")
+NOT_MODELLED = "the reconstruction models subtypes and the six core set measures, not demographics or features"
+PAIRING_REASON = ("end values are each patient's baseline plus change; the pairing that keeps the outcome counts "
+                  "exact cannot also hit this end quartile")
+WILCOXON_REASON = ("the P value depends on the individual changes and their pairing, which the paper does not "
+                   "give; the reconstruction matches quartiles only")
+
+
+def _reconstructed_counts(visits: pd.DataFrame) -> dict[str, tuple[float, str]]:
+    """Reconstructed value (and the reason if it may differ) for each published count the cohort models."""
+    courses = patient_courses(visits)
+    facts = course_facts(courses)
+    patients = visits.groupby("patient_id").first()
+    analysed = patients[patients["analysed"].astype(bool)]
+    sensitivity = responders_above(courses, threshold=MINIMAL_THRESHOLD, include=("02", "04"), strict=True)
+    subtype_keys = {"DM": "dm", "IMNM": "imnm", "NM/OM": "nm_om", "ASS": "ass"}
+    values = {
+        "included_n": (len(patients), ""), "analysed_n": (facts["analysed"], ""),
+        "primary_responders": (facts["responders_tis40"], ""),
+        "primary_percent_printed": (100 * facts["responders_tis40"] / facts["analysed"],
+                                    "8/19 is 42.1%; the paper printed 42.0%"),
+        "responders_by_week3": (facts["responders_by_week3"], ""),
+        "responders_by_week4": (facts["responders_at_week4"], ""),
+        "responders_by_week6": (facts["responders_at_week6"], ""),
+        "tis20_by_week9": (facts["tis20_at_end"], ""), "transient_minimal": (facts["transient_minimal"], ""),
+        "amended_regimen": (facts["amended_regimen"], ""), "rescue_early_end": (facts["early_end_rescue"], ""),
+        "confirmed_deteriorations": (facts["confirmed_deterioration"], ""),
+        "sensitivity_tis20_incl_2_4_percent": (
+            100 * sensitivity["share"],
+            f"{sensitivity['responders']}/{sensitivity['patients']} with TIS > 20 when patient 2 joins the 19; "
+            "55% would need 11/20, and the paper does not say why patient 4 (already among the 19) had to be "
+            "included, so the reconstruction does not guess"),
+    }
+    for subtype, key in subtype_keys.items():
+        values[f"subtype_{key}"] = (int((patients["subtype"] == subtype).sum()), "")
+        values[f"analysed_subtype_{key}"] = (int((analysed["subtype"] == subtype).sum()), "")
+    return values
+
+
+def pilot_fidelity_table(visits: pd.DataFrame) -> pd.DataFrame:
+    """Every published cohort number of the pilot beside the reconstructed one, with the gap and a status.
+
+    Status is ``exact`` when the reconstructed value, rounded as the paper printed it, equals the
+    published one; ``close`` when the gap is within a tenth of the published IQR and of the published
+    value (Table 2: skewed CK needs both) or within rounding of a percentage; ``not reproduced`` otherwise, with the reason. Printed intervals and P
+    values that are reanalysed rather than reconstructed are included with their own reasons.
+    """
+    from ivig_kit.inference.proportions import clopper_pearson_interval
+    from ivig_kit.trials.facts import published_facts
+
+    facts = published_facts("pilot")
+    facts = facts[~facts["key"].isin(DESIGN_FACTS)]
+    value_by_key = facts.set_index("key")["value"]
+    counts = _reconstructed_counts(visits)
+    table2 = table2_long(visits)
+    responders, analysed_n = counts["primary_responders"][0], counts["analysed_n"][0]
+    exact_interval = [100 * bound for bound in clopper_pearson_interval(int(responders), int(analysed_n))]
+    interval_reason = (f"the exact Clopper-Pearson interval for {int(responders)}/{int(analysed_n)} is "
+                       f"{exact_interval[0]:.1f}-{exact_interval[1]:.1f}; see the interval investigation")
+    rows = []
+    for fact in facts.itertuples(index=False):
+        key, published = fact.key, fact.value
+        tolerance, reason = 0.0, ""
+        if key in counts:
+            reconstructed, reason = counts[key]
+            tolerance = 0.5 if fact.unit == "percent" else 0.0
+        elif key.startswith("table2_"):
+            measure, timepoint, statistic = _table2_key(key)
+            if statistic == "p":
+                reconstructed, reason = table2.loc[(measure, "p"), "value"], WILCOXON_REASON
+            else:
+                reconstructed = table2.loc[(measure, f"{timepoint}_{statistic}"), "value"]
+                published_iqr = (value_by_key[f"table2_{measure}_{timepoint}_q3"]
+                                 - value_by_key[f"table2_{measure}_{timepoint}_q1"])
+                tolerance = 0.1 * min(published_iqr, abs(published) or published_iqr)
+                reason = PAIRING_REASON if timepoint == "end" else "quartile functions are fitted to these values"
+        elif key in ("primary_ci_low_printed", "primary_ci_high_printed"):
+            reconstructed = exact_interval[0] if key.endswith("low_printed") else exact_interval[1]
+            reason = interval_reason
+        else:
+            reconstructed, reason = np.nan, NOT_MODELLED
+        rows.append(_fidelity_row(fact, reconstructed, tolerance, reason))
+    return pd.DataFrame(rows)
+
+
+def _fidelity_row(fact, reconstructed: float, tolerance: float, reason: str) -> dict:
+    published, printed = fact.value, fact.printed
+    if np.isnan(reconstructed):
+        status, gap = "not reproduced", np.nan
+    else:
+        gap = reconstructed - published
+        if printed.startswith("<"):
+            status = "exact" if reconstructed < published else "not reproduced"
+        elif round(reconstructed, printed_decimals(printed, position=0)) == published:
+            status = "exact"
+        elif abs(gap) <= tolerance + 1e-9:
+            status = "close"
+        else:
+            status = "not reproduced"
+    return {"key": fact.key, "label": fact.label, "location": fact.location, "published": printed,
+            "reconstructed": reconstructed, "gap": gap, "status": status,
+            "why": "" if status == "exact" else reason}
+
+
+def _table2_key(key: str) -> tuple[str, str, str]:
+    """``table2_<measure>_<timepoint>_<statistic>`` or ``table2_<measure>_p`` split into its parts."""
+    body = key.removeprefix("table2_")
+    if body.endswith("_p"):
+        return body[:-2], "", "p"
+    for timepoint in ("baseline", "end", "change"):
+        marker = f"_{timepoint}_"
+        if marker in body:
+            measure, statistic = body.split(marker)
+            return measure, timepoint, statistic
+    raise InputError(f"not a Table 2 key: {key}")
+
+
+def table2_long(visits: pd.DataFrame) -> pd.DataFrame:
+    """:func:`table2` as (measure, statistic) -> value, statistic e.g. ``end_q1`` or ``p``."""
+    wide = table2(visits).set_index("measure").drop(columns="label").rename(columns={"p_spss": "p"})
+    return wide.stack().rename("value").to_frame().rename_axis(["measure", "statistic"])
+
+
+def sensitivity_table(courses: pd.DataFrame) -> pd.DataFrame:
+    """Responders at TIS >= 20 at the end, among the 19 analysed and with patients 2 and/or 4 added.
+
+    Patient 4 is among the analysed in the reconstruction, so adding him changes nothing; the paper
+    does not say why he needed including (see the fidelity table)."""
+    rows = []
+    for label, include, strict in (("analysed (19), TIS >= 20", (), False),
+                                   ("analysed (19), TIS > 20", (), True),
+                                   ("with patient 2, TIS > 20", ("02",), True),
+                                   ("with patients 2 and 4, TIS > 20", ("02", "04"), True)):
+        result = responders_above(courses, threshold=MINIMAL_THRESHOLD, include=include, strict=strict)
+        rows.append({"analysis": label, **result, "percent": 100 * result["share"]})
+    return pd.DataFrame(rows).drop(columns="share")
+
+
+def responders_by_subtype(courses: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Responders (TIS >= 40 by week 9) per subtype with exact intervals: description, not inference."""
+    from ivig_kit.inference.proportions import clopper_pearson_interval
+
+    analysed = courses[courses["analysed"]]
+    rows = []
+    for subtype, group in analysed.groupby("subtype", sort=True):
+        k, n = int(group["responder"].sum()), len(group)
+        low, high = clopper_pearson_interval(k, n, confidence)
+        rows.append({"subtype": subtype, "responders": k, "patients": n, "percent": 100 * k / n,
+                     "ci_low": 100 * low, "ci_high": 100 * high})
+    return pd.DataFrame(rows)
+
+
+def wilcoxon_comparison(visits: pd.DataFrame) -> pd.DataFrame:
+    """Per CSM, the SPSS-style Wilcoxon P beside scipy's default P for the same baseline and end values."""
+    from ivig_kit.inference.paired import (
+        wilcoxon_scipy_default,
+        wilcoxon_signed_rank_spss,
+    )
+
+    analysed = visits[visits["analysed"].astype(bool)].sort_values(["patient_id", "week"])
+    baseline, end = analysed.groupby("patient_id").first(), analysed.groupby("patient_id").last()
+    rows = []
+    for column, label in TABLE2_COLUMNS.items():
+        spss = wilcoxon_signed_rank_spss(baseline[column].to_numpy(), end[column].to_numpy())
+        scipy_default = wilcoxon_scipy_default(baseline[column].to_numpy(), end[column].to_numpy())
+        rows.append({"measure": label, "n_nonzero": spss["n_nonzero"], "z_spss": spss["z"], "p_spss": spss["p"],
+                     "p_scipy_default": scipy_default["p"]})
+    return pd.DataFrame(rows)
