@@ -476,7 +476,7 @@ def sensitivity(scenario: Scenario, n_total: int = 48, n_trials: int = 400, seed
             varied = replace(varied, mu_control=control, mu_ivig=control + scenario.mu_ivig - scenario.mu_control)
         elif name == "target_sd":
             varied = calibrate(replace(varied, mu_control=None))
-        table = power(varied, n_total, n_trials, seed + i).loc[ANALYSES["p_t_test"]]
+        table = power(varied, n_total, n_trials, seed).loc[ANALYSES["p_t_test"]]  # common random numbers
         rows.append({"assumption": name, "value": value, "power": table["power"], "mc_se": table["mc_se"],
                      "main": value == getattr(scenario, name)})
     return pd.DataFrame(rows)
