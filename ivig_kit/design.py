@@ -359,6 +359,14 @@ def simulate_trials(scenario: Scenario, n_total: int, n_trials: int, seed: int =
     return pd.concat(results, ignore_index=True)
 
 
+def validated_sizes(**sizes: int) -> dict[str, int]:
+    """Check simulation sizes injected by papermill (positive whole numbers) and return them."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+    return {name: int(value) for name, value in sizes.items()}
+
+
 def power(scenario: Scenario, n_total: int = 48, n_trials: int = 1000, seed: int = 0, alpha: float = 0.05,
           **kwargs) -> pd.DataFrame:
     """Simulated power of every planned analysis for one trial size, with Monte Carlo SE."""
@@ -464,15 +472,20 @@ def sensitivity(scenario: Scenario, n_total: int = 48, n_trials: int = 400, seed
     grid = grid or {"effect": [5, 10, 15, 20, 25, 30], "target_mean_control": [20, 30, 35, 40, 50, 60],
                     "dropout": [0.0, 0.05, 0.1, 0.2, 0.3], "min_mmt_loss": [0.1, 0.2, 0.3],
                     "noise_fraction": [0.0, 0.03, 0.06, 0.1]}
+    effects, controls = grid.get("effect", []), grid.get("target_mean_control", [])
+    mus = mu_for_mean_tis(scenario, [scenario.target_mean_control + e for e in effects] + list(controls))
+    mu_of = {("effect", e): m for e, m in zip(effects, mus)}
+    mu_of.update({("target_mean_control", c): m for c, m in zip(controls, mus[len(effects):])})
     rows = []
     jobs = [(name, value) for name, values in grid.items() for value in values]
-    for i, (name, value) in enumerate(tqdm(jobs, disable=not progress, desc=f"{SIMULATED} sensitivity")):
+    for name, value in tqdm(jobs, disable=not progress, desc=f"{SIMULATED} sensitivity"):
         varied = replace(scenario, **{name: value})
-        if name == "effect":
-            ivig = mu_for_mean_tis(scenario, [scenario.target_mean_control + value])[0]
-            varied = replace(varied, mu_ivig=float(ivig))
+        if value == getattr(scenario, name):
+            varied = scenario  # the main scenario keeps its own calibration
+        elif name == "effect":
+            varied = replace(varied, mu_ivig=float(mu_of[name, value]))
         elif name == "target_mean_control":
-            control = float(mu_for_mean_tis(scenario, [value])[0])
+            control = float(mu_of[name, value])
             varied = replace(varied, mu_control=control, mu_ivig=control + scenario.mu_ivig - scenario.mu_control)
         elif name == "target_sd":
             varied = calibrate(replace(varied, mu_control=None))
