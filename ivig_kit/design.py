@@ -441,22 +441,23 @@ def power_curve(scenario: Scenario, n_totals=(24, 32, 48, 64, 80, 96, 120), n_tr
     return pd.concat(tables, ignore_index=True)[["n_total", "analysis", "power", "mc_se", "trials"]]
 
 
-def sample_size_from_curve(curve: pd.DataFrame, analysis: str, target: float = 0.8) -> int:
+def sample_size_from_curve(curve: pd.DataFrame, analysis: str, target: float = 0.8, alpha: float = 0.05) -> int:
     """Total N (even) for ``target`` power, from a probit fit of simulated power on sqrt(N).
 
-    Under a normal approximation ``probit(power)`` is linear in ``sqrt(N)``; the fit smooths Monte
-    Carlo error, weighting each point by its binomial information.
+    For a two-sided Wald-type test ``probit(power) ~= b * sqrt(N) - z(1 - alpha/2)``: only the slope
+    ``b`` is fitted (weighted by each point's binomial information), which smooths Monte Carlo error.
     """
     rows = curve[curve["analysis"] == analysis]
     trials = rows["trials"].to_numpy(dtype=float)
     p = np.clip(rows["power"].to_numpy(dtype=float), 0.5 / trials, 1 - 0.5 / trials)
-    z = stats.norm.ppf(p)
-    weights = trials * stats.norm.pdf(z) ** 2 / (p * (1 - p))
+    z = stats.norm.ppf(p) + stats.norm.ppf(1 - alpha / 2)
+    weights = trials * stats.norm.pdf(stats.norm.ppf(p)) ** 2 / (p * (1 - p))
     x = np.sqrt(rows["n_total"].to_numpy(dtype=float))
-    slope, intercept = np.polyfit(x, z, 1, w=np.sqrt(weights))
+    slope = float(np.sum(weights * x * z) / np.sum(weights * x * x))
     if slope <= 0:
         return -1  # power does not grow with N: the scenario has no detectable effect
-    return int(2 * np.ceil(((stats.norm.ppf(target) - intercept) / slope) ** 2 / 2))
+    n = ((stats.norm.ppf(target) + stats.norm.ppf(1 - alpha / 2)) / slope) ** 2
+    return int(2 * np.ceil(n / 2))
 
 
 def sensitivity(scenario: Scenario, n_total: int = 48, n_trials: int = 400, seed: int = 0,
