@@ -131,7 +131,8 @@ def _draw(scenario: Scenario, shape: tuple[int, int], rng, n_weeks: int) -> dict
     return draws
 
 
-def _score(scenario: Scenario, draws: dict, mu: np.ndarray, sd_patient: float, weeks) -> np.ndarray:
+def _score(scenario: Scenario, draws: dict, mu: np.ndarray, sd_patient: float, weeks,
+           values: dict | None = None) -> np.ndarray:
     """TIS at each of ``weeks`` (trials, patients, weeks), every visit scored by the kit's engine."""
     weeks = np.asarray(weeks, dtype=float)
     course = (1 - np.exp(-weeks / scenario.tau_weeks)) / (1 - np.exp(-WEEKS[-1] / scenario.tau_weeks))
@@ -144,6 +145,8 @@ def _score(scenario: Scenario, draws: dict, mu: np.ndarray, sd_patient: float, w
         room = (MMT_MAX - b) if measure == "mmt" else -b
         noise_scale = b if measure == "enzyme" else _scale_range(measure, b)
         followup = _recorded(measure, b + fraction * room + scenario.noise_fraction * noise_scale * noise)
+        if values is not None:
+            values[measure] = followup
         scale = np.broadcast_to(_scale_range(measure, b), followup.shape)
         tis = tis + score_measure(measure, np.broadcast_to(b, followup.shape).ravel(), followup.ravel(),
                                   np.ravel(scale)).points.reshape(followup.shape)
@@ -167,6 +170,28 @@ def simulate_tis(scenario: Scenario, n_per_arm: int, n_trials: int, seed: int = 
     tis = _score(scenario, draws, mu, scenario.sd_patient, WEEKS)
     observed = np.asarray(WEEKS) < draws["dropout"][..., None]
     return {"tis": tis, "observed": observed, "ivig": ivig, "mmt_baseline": draws["baseline"]["mmt"]}
+
+
+def simulated_visit_table(scenario: Scenario, n_per_arm: int, n_trials: int, seed: int = 0) -> pd.DataFrame:
+    """The patients of :func:`simulate_tis` (same seed) as a long visit table that
+    :func:`ivig_kit.score.total_improvement_score` reads (site = trial; CK only, ULN 200 U/l assumed)."""
+    scenario = calibrated(scenario)
+    shape = (n_trials, 2 * n_per_arm)
+    ivig = np.arange(2 * n_per_arm) >= n_per_arm
+    draws = _draw(scenario, shape, np.random.default_rng(seed), len(WEEKS))
+    mu = np.broadcast_to(np.where(ivig, scenario.mu_ivig, scenario.mu_control), shape)[..., None]
+    followups: dict = {}
+    _score(scenario, draws, mu, scenario.sd_patient, WEEKS, values=followups)
+    frames = []
+    for k, week in enumerate((0.0, *WEEKS)):
+        columns = {m: (draws["baseline"][m] if k == 0 else followups[m][..., k - 1]).ravel() for m in CORE_SET}
+        frames.append(pd.DataFrame({
+            "site": np.repeat([f"{SIMULATED}-trial-{t}" for t in range(n_trials)], 2 * n_per_arm),
+            "patient_id": np.tile([f"p{i:03d}" for i in range(2 * n_per_arm)], n_trials),
+            "week": week, **{m: v for m, v in columns.items() if m != "enzyme"},
+            "mmt_max": MMT_MAX, "ck": columns["enzyme"], "ck_uln": 200.0,
+            "arm": np.tile(np.where(ivig, "IVIg", "placebo"), n_trials)}))
+    return pd.concat(frames, ignore_index=True)
 
 
 # --- Calibration ---------------------------------------------------------------------------------

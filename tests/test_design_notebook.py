@@ -1,0 +1,61 @@
+"""Notebook 04 executed top to bottom: outputs show prompts and buttons, never a solution or a verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from ivig_kit import design
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_trial_design.ipynb"
+
+
+def output_text(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        parts.append(output.get("text", ""))
+        parts.extend(str(v) for k, v in output.get("data", {}).items() if k != "image/png")
+        parts.append(output.get("evalue", ""))
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    output = tmp_path_factory.mktemp("nb04") / NOTEBOOK.name
+    papermill.execute_notebook(str(NOTEBOOK), str(output), kernel_name="python3", cwd=str(NOTEBOOK.parent),
+                               progress_bar=False, parameters={"n_trials": 200, "n_trials_curve": 100,
+                                                               "n_trials_sensitivity": 80,
+                                                               "n_trials_assurance": 200})
+    return nbformat.read(output, as_version=4)
+
+
+@pytest.mark.notebook
+def test_run_all_reveals_no_solution_and_no_verdict(executed):
+    outputs = [output_text(c) for c in executed.cells if c.cell_type == "code"]
+    text = "\n".join(outputs)
+    assert "Correct" not in text
+    assert "Not quite" not in text
+    assert "Solution." not in text
+    for spec in design.EXERCISES.values():
+        assert spec.solution not in text
+    assert sum("Fill in your answer" in o for o in outputs) == len(design.EXERCISES)
+    assert sum("Show solution" in o for o in outputs) == len(design.EXERCISES)
+
+
+@pytest.mark.notebook
+def test_every_exercise_has_a_check_cell_with_a_none_placeholder_and_a_solution_button():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    sources = [c.source for c in notebook.cells if c.cell_type == "code"]
+    for exercise in design.EXERCISES:
+        assert any(f'design.check("{exercise}"' in s and "= None" in s for s in sources), exercise
+        assert any(f'figures.solution_button("{exercise}")' in s for s in sources), exercise
+
+
+@pytest.mark.notebook
+def test_tables_of_simulated_data_say_so(executed):
+    text = "\n".join(output_text(c) for c in executed.cells if c.cell_type == "code")
+    assert text.count("simulated") >= 6
+    assert not [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
