@@ -100,7 +100,9 @@ def solution_button(exercise: str) -> widgets.VBox:
         button.disabled = True
 
     button.on_click(reveal)
-    return widgets.VBox([button, shown])
+    box = widgets.VBox([button, shown])
+    box.add_class(f"design-exercise-{exercise}")
+    return box
 
 
 def power_widget(scenario: design.Scenario = design.MAIN) -> widgets.VBox:
@@ -125,7 +127,10 @@ def power_widget(scenario: design.Scenario = design.MAIN) -> widgets.VBox:
                         f"<br><small>closed form (t-test, TIS treated as normal), Cohen's d = "
                         f"{effect.value / sd.value:.2f}; the simulation above checks it for the main scenario</small></div>")
 
-    for slider in (effect, sd, dropout, n):
+    for slider, css in ((effect, "effect"), (sd, "sd"), (dropout, "dropout"), (n, "n")):
         slider.observe(update, names="value")
+        slider.add_class(f"design-slider-{css}")
     update()
-    return widgets.VBox([effect, sd, dropout, n, result])
+    box = widgets.VBox([effect, sd, dropout, n, result])
+    box.add_class("design-power-widget")
+    return box

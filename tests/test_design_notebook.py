@@ -59,3 +59,37 @@ def test_tables_of_simulated_data_say_so(executed):
     text = "\n".join(output_text(c) for c in executed.cells if c.cell_type == "code")
     assert text.count("simulated") >= 6
     assert not [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_in_jupyterlab_solutions_open_on_click_and_the_widget_follows_its_slider(browser, tmp_path, artifacts_dir):
+    from browser import jupyter_lab, open_notebook_and_run_all
+
+    expected = (f"Power at N = 60: {design.t_test_power(design.MAIN.effect, design.MAIN.target_sd, 60, design.MAIN.dropout):.1%}")
+    with jupyter_lab(tmp_path / "lab", [NOTEBOOK]) as url:
+        page = browser.new_page()
+        try:
+            open_notebook_and_run_all(page, url, NOTEBOOK.name, timeout_ms=180_000)
+            widget = page.locator(".design-power-widget .design-power").first
+            widget.wait_for(state="attached", timeout=120_000)
+            assert "Power at N = 48" in widget.inner_text()
+            assert page.locator(".design-solution").count() == 0
+
+            button = page.locator(".design-exercise-mc_se button").first
+            button.scroll_into_view_if_needed()
+            button.click()
+            page.locator(".design-exercise-mc_se .design-solution").first.wait_for(timeout=30_000)
+            assert page.locator(".design-solution").count() == 1
+
+            readout = page.locator(".design-slider-n .widget-readout").first
+            readout.scroll_into_view_if_needed()
+            readout.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type("60")
+            page.keyboard.press("Enter")
+            page.wait_for_function("(text) => [...document.querySelectorAll('.design-power')]"
+                                   ".some(e => e.textContent.includes(text))", arg=expected, timeout=60_000)
+            page.locator(".design-power-widget").first.screenshot(path=str(artifacts_dir / "design_power_widget.png"))
+        finally:
+            page.close()
