@@ -80,7 +80,8 @@ def main(argv=None) -> None:
         for analysis in design.ANALYSES.values():
             n80, n90 = (design.sample_size_from_curve(curve, analysis, t) for t in (0.8, 0.9))
             print(f"  N for 80% / 90%: {analysis:34s} {n80} / {n90} ({args.curve_trials} trials per N)")
-        closed = [design.t_test_sample_size(scenario.effect, scenario.target_sd, t, scenario.dropout) for t in (0.8, 0.9)]
+        closed = [design.t_test_sample_size(scenario.effect, scenario.target_sd, target, scenario.dropout)
+                  for target in (0.8, 0.9)]
         print(f"  N for 80% / 90%: {'t-test, closed form (statsmodels)':34s} {closed[0]} / {closed[1]}")
 
 

@@ -530,8 +530,9 @@ def assurance_prior() -> tuple[float, float]:
     uncertainty in the discount.
     """
     diff = published_value("proderm", "mean_tis_w16_ivig") - published_value("proderm", "mean_tis_w16_placebo")
-    se = np.sqrt(published_value("proderm", "sd_tis_w16_ivig") ** 2 / published_value("proderm", "primary_ivig_n")
-                 + published_value("proderm", "sd_tis_w16_placebo") ** 2 / published_value("proderm", "primary_placebo_n"))
+    arms = (("ivig", "ivig"), ("placebo", "placebo"))
+    se = np.sqrt(sum(published_value("proderm", f"sd_tis_w16_{arm}") ** 2 / published_value("proderm", f"primary_{n}_n")
+                     for arm, n in arms))
     pilot_rate = _pilot("primary_responders") / _pilot("analysed_n")
     proderm_rate = published_value("proderm", "tis40_ivig_percent") / 100
     discount = pilot_rate / proderm_rate

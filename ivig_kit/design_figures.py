@@ -125,7 +125,8 @@ def power_widget(scenario: design.Scenario = design.MAIN) -> widgets.VBox:
         result.value = (f"<div class='design-power'>Power at N = {n.value}: <b>{power:.1%}</b>; "
                         f"N for 80%: <b>{n80}</b>; N for 90%: <b>{n90}</b> "
                         f"<br><small>closed form (t-test, TIS treated as normal), Cohen's d = "
-                        f"{effect.value / sd.value:.2f}; the simulation above checks it for the main scenario</small></div>")
+                        f"{effect.value / sd.value:.2f}; the simulation above checks it for the main scenario"
+                        "</small></div>")
 
     for slider, css in ((effect, "effect"), (sd, "sd"), (dropout, "dropout"), (n, "n")):
         slider.observe(update, names="value")

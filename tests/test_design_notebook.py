@@ -66,7 +66,8 @@ def test_tables_of_simulated_data_say_so(executed):
 def test_in_jupyterlab_solutions_open_on_click_and_the_widget_follows_its_slider(browser, tmp_path, artifacts_dir):
     from browser import jupyter_lab, open_notebook_and_run_all
 
-    expected = (f"Power at N = 60: {design.t_test_power(design.MAIN.effect, design.MAIN.target_sd, 60, design.MAIN.dropout):.1%}")
+    main = design.MAIN
+    expected = f"Power at N = 60: {design.t_test_power(main.effect, main.target_sd, 60, main.dropout):.1%}"
     with jupyter_lab(tmp_path / "lab", [NOTEBOOK]) as url:
         page = browser.new_page()
         try:
