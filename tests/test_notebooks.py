@@ -48,8 +48,21 @@ def parameter_cells(notebook):
     return [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
 
 
+def assigned_names(source: str) -> set[str]:
+    """Names a parameters cell assigns (top-level ``name = ...`` statements)."""
+    names = set()
+    for statement in ast.parse(source).body:
+        targets = (statement.targets if isinstance(statement, ast.Assign)
+                   else [statement.target] if isinstance(statement, ast.AnnAssign) else [])
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
 def is_report(path: Path) -> bool:
-    return path.name in REPORT_NAMES or bool(parameter_cells(read(path)))
+    """A report notebook is the site report or one whose parameters cell takes report parameters; a teaching
+    notebook may have a literal-only parameters cell of its own (e.g. simulation sizes in notebook 04)."""
+    cells = parameter_cells(read(path))
+    return path.name in REPORT_NAMES or any(assigned_names(c.source) & set(REPORT_PARAMETERS) for c in cells)
 
 
 TEACHING = [p for p in NOTEBOOKS if not is_report(p)]
@@ -145,6 +158,14 @@ def test_contract_checks_catch_what_they_should():
 def test_teaching_structure(path):
     problems = structure_problems(read(path))
     assert not problems, f"{name(path)}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("path", [p for p in TEACHING if parameter_cells(read(p))], ids=name)
+def test_teaching_parameters_cell_is_literal_only(path):
+    cells = parameter_cells(read(path))
+    assert len(cells) == 1 and cells[0].cell_type == "code", f"{name(path)}: at most one code cell tagged 'parameters'"
+    problems = parameter_problems(cells[0].source)
+    assert not problems, f"{name(path)}: the parameters cell must hold only `name = literal`: {problems}"
 
 
 @pytest.mark.parametrize("path", REPORTS, ids=name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -192,8 +193,10 @@ def solution_button(exercise: str):
     shown.add_class("exercise-solution")
 
     def reveal(_):
-        shown.value = f'<div style="color:#1a7f37">{html.escape(solution_text(exercise))}</div>'
+        shown.value = f'<div class="exercise-solution-text" style="color:#1a7f37">{html.escape(solution_text(exercise))}</div>'
         button.layout.display = "none"
 
     button.on_click(reveal)
-    return widgets.VBox([button, shown])
+    box = widgets.VBox([button, shown])
+    box.add_class("exercise-" + re.sub(r"[^a-z0-9]+", "-", exercise.lower()))
+    return box

@@ -1,4 +1,5 @@
-"""Published facts about the two trials the kit reanalyses, read from ``data/published_facts.csv``.
+"""Published facts about the two trials the kit reanalyses and the follow-on trial it plans (TIME IS
+MUSCLE), read from ``data/published_facts.csv``.
 
 Every published number a notebook uses comes from that one file, with its source and location
 (section or table), so that a reader can check it and a reanalysis can never silently retype it.
@@ -16,7 +17,7 @@ from ivig_kit.resources import data_path
 
 FACTS_PATH = data_path("published_facts.csv")
 FACT_COLUMNS = ("trial", "key", "value", "printed", "unit", "label", "source", "location", "kind")
-TRIALS = ("pilot", "proderm")
+TRIALS = ("pilot", "proderm", "time_is_muscle")
 KINDS = ("published", "derived")
 TABLE2_MEASURES = ("physician_global", "patient_global", "mmt", "haq", "ck", "extramuscular")
 
