@@ -91,6 +91,8 @@ CATEGORY_THRESHOLDS: dict[str, tuple[float, float, float]] = {
 }
 #: The populations the criteria define, by the name every interface uses.
 POPULATIONS = tuple(CATEGORY_THRESHOLDS)
+#: How each population is named to a reader (the criteria's own wording).
+POPULATION_LABELS = {"adult": "adult DM/PM", "juvenile": "juvenile DM"}
 CATEGORIES = ("none", "minimal", "moderate", "major")
 
 #: Common MMT scales: MMT-8 one side, MMT-8 both sides, Kendall 13 groups both sides.

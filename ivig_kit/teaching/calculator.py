@@ -17,6 +17,8 @@ from ivig_kit.score.measures import (
     CATEGORY_THRESHOLDS,
     CORE_SET,
     MMT_SCALES,
+    POPULATION_LABELS,
+    POPULATIONS,
     SCALE_RANGE,
     EnzymeNormalisation,
 )
@@ -33,7 +35,7 @@ SLIDER_STEPS = {"physician_global": 0.1, "patient_global": 0.1, "extramuscular":
 READOUT = {"physician_global": ".1f", "patient_global": ".1f", "extramuscular": ".1f", "haq": ".3f", "mmt": ".1f"}
 SLIDER_MAX = dict(SCALE_RANGE)
 ENZYME_MAX_U_PER_L = 1_000_000.0
-POPULATIONS = [("adult DM/PM", "adult"), ("juvenile DM", "juvenile")]
+POPULATION_CHOICES = [(POPULATION_LABELS[population], population) for population in POPULATIONS]
 NORMALISATIONS = [("relative to baseline", "relative"), ("range of k x ULN", "uln_range")]
 
 
@@ -55,7 +57,7 @@ class TISCalculator:
         if float(patient.mmt_max) not in dict(scales).values():
             scales.append((f"other (0-{patient.mmt_max:g})", float(patient.mmt_max)))
         self.mmt_scale = widgets.Dropdown(options=scales, value=float(patient.mmt_max), description="MMT scale")
-        self.population = widgets.ToggleButtons(options=POPULATIONS, value=population, description="Population")
+        self.population = widgets.ToggleButtons(options=POPULATION_CHOICES, value=population, description="Population")
         self.enzyme_normalisation = widgets.Dropdown(options=NORMALISATIONS, value=normalisation.method,
                                                      description="Enzyme %")
         self.uln_multiplier = widgets.BoundedFloatText(value=normalisation.uln_multiplier, min=0.5, max=1000,
