@@ -101,9 +101,11 @@ CATEGORY_THRESHOLDS: dict[str, tuple[float, float, float]] = {
 POPULATIONS = tuple(CATEGORY_THRESHOLDS)
 CATEGORIES = ("none", "minimal", "moderate", "major")
 
-#: Common MMT scales: MMT-8 one side, MMT-8 both sides, Kendall 13 groups both sides.
+#: Common MMT scales: MMT-8 one side, MMT-8 both sides, 13 groups both sides. All grade each muscle
+#: group 0-10 (the Kendall grading MMT-8 also uses); 0-260 for the pilot is our inference from its
+#: baseline median of 211 (13 groups on both sides), not a printed fact.
 MMT_SCALES = {"MMT-8 unilateral (0-80)": 80, "MMT-8 bilateral (0-150)": 150,
-              "Kendall MMT, 13 groups bilateral (0-260)": 260}
+              "13 groups bilateral, Kendall 0-10 grades (0-260)": 260}
 
 
 @dataclass(frozen=True)

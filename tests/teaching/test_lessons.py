@@ -7,6 +7,8 @@ teaching helper under test.
 
 from __future__ import annotations
 
+import html
+
 from pathlib import Path
 
 import nbformat
@@ -388,6 +390,10 @@ ANSWERS = {
     "juvenile_category": ("moderate", {"major": "juvenile threshold for major is 70"}),
     "float_trap": (0, {10: "plain floating point"}),
     "ceiling": (0, {32.5: "5 of 260", 10: "below the 2% edge"}),
+    # week 4: +2.0 cm and 30/150 = 20% (inclusive) met; week 8 met again: confirmed at 8
+    "deterioration": (8, {4: "two consecutive visits", 0: "inclusive", 12: "recovered"}),
+    # CMAS 30 -> 40.4: 10.4 / 52 = exactly 20%, right-closed band '>10-20%': 20
+    "jdm_cmas": (20, {27.5: "right-closed", 32.5: "relative change", 10: "range, 52"}),
 }
 
 
@@ -420,17 +426,48 @@ def test_check_answer_tolerance_and_case():
         check_answer("nope", 1)
 
 
-def test_notebook_exercises_each_have_a_check_and_a_hidden_solution():
+def test_notebook_exercises_each_have_a_check_and_a_solution_button():
     cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    checks = [i for i, c in enumerate(cells) if c.cell_type == "code" and "check_answer(" in c.source
-              and "solution" not in c.metadata.get("tags", [])]
-    assert len(checks) >= 4
+    checks = [i for i, c in enumerate(cells) if c.cell_type == "code" and "check_answer(" in c.source]
+    assert len(checks) >= 8
     for i in checks:
-        solution = cells[i + 1]
-        assert "solution" in solution.metadata.get("tags", [])
-        assert solution.metadata["jupyter"]["source_hidden"] and solution.metadata["jupyter"]["outputs_hidden"]
         exercise = cells[i].source.split('check_answer("')[1].split('"')[0]
-        assert f'check_answer("{exercise}", ' in solution.source
-        assert f"check_answer(\"{exercise}\", None)" not in solution.source
+        # the learner's answer starts as None: running all cells gives no verdict ...
+        variable = cells[i].source.split(f'check_answer("{exercise}", ')[1].split(")")[0]
+        assert f"{variable} = None" in cells[i].source, cells[i].source
+        # ... and the next cell only offers the solution behind a button
+        assert cells[i + 1].source.strip() == f'solution_button("{exercise}")'
     used = {cells[i].source.split('check_answer("')[1].split('"')[0] for i in checks}
     assert used == set(exercises.EXERCISES)
+    assert not [c for c in cells if "solution" in c.metadata.get("tags", [])]  # no hidden cells that print answers
+
+
+def test_solution_button_reveals_only_on_click():
+    box = exercises.solution_button("jdm_cmas")
+    button, shown = box.children
+    assert shown.value == "" and button.layout.display != "none"
+    button.click()
+    assert exercises.EXERCISES["jdm_cmas"].explanation in html.unescape(shown.value)
+    assert button.layout.display == "none"
+
+
+def executed(outputs: list[dict]):
+    """A one-cell executed notebook with the given outputs (for the leak check)."""
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.from_dict(o) for o in outputs]
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Correct: markdown is not output"), cell])
+
+
+def test_solution_outputs_finds_verdicts_and_solutions():
+    verdict = check_answer("jdm_cmas", 20)
+    assert exercises.solution_outputs(executed([{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                                                 "data": {"text/html": verdict._repr_html_(),
+                                                          "text/plain": repr(verdict)}}])) != []
+    text = exercises.EXERCISES["deterioration"].explanation
+    leaks = exercises.solution_outputs(executed([{"output_type": "stream", "name": "stdout", "text": text}]))
+    assert leaks == [f"cell 1: the solution {text[:40]!r}..."]
+    unanswered = check_answer("jdm_cmas", None)
+    clean = executed([{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                       "data": {"text/html": unanswered._repr_html_(), "text/plain": repr(unanswered)}},
+                      {"output_type": "stream", "name": "stdout", "text": "Corrected Miettinen-Nurminen interval"}])
+    assert exercises.solution_outputs(clean) == []
