@@ -24,6 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 
 REPORT_NAMES = {"site_report.ipynb"}  # report notebooks, besides any other notebook with a `parameters` cell
+#: Pages served by Voilà for people who never open a notebook: no lesson structure, but they run like the rest.
+APP_NAMES = {"calculator.ipynb"}
 
 
 def tracked_notebooks() -> set[Path]:
@@ -52,7 +54,7 @@ def is_report(path: Path) -> bool:
     return path.name in REPORT_NAMES or bool(parameter_cells(read(path)))
 
 
-TEACHING = [p for p in NOTEBOOKS if not is_report(p)]
+TEACHING = [p for p in NOTEBOOKS if not is_report(p) and p.name not in APP_NAMES]
 REPORTS = [p for p in NOTEBOOKS if is_report(p)]
 
 
