@@ -56,7 +56,7 @@ ENZYME_MAX_U_PER_L = 1_000_000.0
 #: Largest k for the range-normalised enzyme option (k has no sourced default; see the notebook).
 K_MAX = 1000.0
 
-_FULL = widgets.Layout(width="100%", min_width="0")
+_FULL = dict(width="auto", min_width="0", margin="1px 0")
 
 
 def _wrap() -> widgets.Layout:
@@ -110,8 +110,8 @@ class TISCalculator:
         self.enzyme_uln = widgets.FloatText(value=0.0, description="ULN (U/l)", **number)
         self.chq_min = widgets.FloatText(value=0.0, description="CHQ PhS min", **number)
         self.chq_max = widgets.FloatText(value=0.0, description="CHQ PhS max", **number)
-        self.baseline = {m: widgets.FloatText(value=0.0, layout=_FULL) for m in CORE_SET}
-        self.followup = {m: widgets.FloatText(value=0.0, layout=_FULL) for m in CORE_SET}
+        self.baseline = {m: widgets.FloatText(value=0.0, layout=widgets.Layout(**_FULL)) for m in CORE_SET}
+        self.followup = {m: widgets.FloatText(value=0.0, layout=widgets.Layout(**_FULL)) for m in CORE_SET}
         self.row_labels = {m: widgets.HTML() for m in CORE_SET}
         self.target_measure = widgets.Dropdown(options=[(spec.label, name) for name, spec in CORE_SET.items()],
                                                value="physician_global", description="Improve", **wide)
@@ -345,7 +345,8 @@ class TISCalculator:
             finally:
                 self._holding = False
         instrument_names = ", ".join(INSTRUMENTS[instruments[m]].short for m in CORE_SET)
-        self.note.value = (f"<i>Starting values: {html.escape(self._patient.label)} (synthetic). Instruments: "
+        label = self._patient.label if "synthetic" in self._patient.label else f"{self._patient.label} (synthetic)"
+        self.note.value = (f"<i>Starting values: {html.escape(label)}. Instruments: "
                            f"{html.escape(instrument_names)}. All computation by <code>ivig_kit.score</code>.</i>")
 
     def _repr_mimebundle_(self, **kwargs):
@@ -355,11 +356,11 @@ class TISCalculator:
 def percent_heading(score: PatientScore) -> str:
     """The heading of the percent column: absolute (of the range), and what the enzyme's percent is of."""
     if "enzyme" not in set(score.breakdown.get("instrument", [])):
-        return "% improvement (of the range)"
+        return "% of range"
     option = score.enzyme_normalisation
     if option.method == "relative":
-        return "% improvement (of the range; enzyme: relative, of its baseline)"
-    return f"% improvement (of the range; enzyme: range-normalised, of {option.uln_multiplier:g} x ULN)"
+        return "% of range (enzyme: relative, % of baseline)"
+    return f"% of range (enzyme: range-normalised, of {option.uln_multiplier:g} x ULN)"
 
 
 def breakdown_html(score: PatientScore) -> str:
@@ -376,7 +377,7 @@ def breakdown_html(score: PatientScore) -> str:
                     f'<td>{plain_number(row["baseline"])}</td><td>{plain_number(row["followup"])}</td>'
                     f'<td>{plain_number(row["change"])}</td><td>{plain_number(row["scale_range"])}</td>'
                     f'<td class="tis-percent">{percent}</td>'
-                    f'<td class="tis-points">{row["points"]:g}</td><td>/ {row["max_points"]:g}</td>'
+                    f'<td class="tis-points">{row["points"]:g}</td><td style="white-space:nowrap">/ {row["max_points"]:g}</td>'
                     f"<td>{bar}</td></tr>")
     header = ("<tr><th>measure</th><th>baseline</th><th>follow-up</th><th>improvement</th>"
               f'<th>range</th><th class="tis-percent-heading">{html.escape(percent_heading(score))}</th>'

@@ -165,7 +165,7 @@ def test_reset_returns_to_the_starting_patient(calculator):
 
 def test_enzyme_option_and_uln(calculator):
     assert calculator.uln_multiplier.disabled  # k only matters for the ULN range
-    assert "enzyme: relative, of its baseline" in calculator.table.value
+    assert "enzyme: relative, % of baseline" in calculator.table.value
     calculator.enzyme_normalisation.value = "uln_range"
     assert not calculator.uln_multiplier.disabled
     assert "enzyme: range-normalised, of 10 x ULN" in calculator.table.value
