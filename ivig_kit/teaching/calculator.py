@@ -98,13 +98,15 @@ class TISCalculator:
                        "normalisation": normalisation}
         self._holding = False
         self._patient = self._start["patient"]
-        wide = {"style": {"description_width": "initial"},
-                "layout": widgets.Layout(width="auto", max_width="100%")}
-        self.core_set = widgets.Dropdown(options=CORE_SET_CHOICES, value=core_set, description="Core set", **wide)
+        def wide():
+            return {"style": {"description_width": "initial"},
+                    "layout": widgets.Layout(width="auto", max_width="calc(100% - 8px)")}
+
+        self.core_set = widgets.Dropdown(options=CORE_SET_CHOICES, value=core_set, description="Core set", **wide())
         self.strength = widgets.Dropdown(options=STRENGTH_CHOICES, value=STRENGTH_CHOICES[0][1],
-                                         description="Strength", **wide)
+                                         description="Strength", **wide())
         self.enzyme_normalisation = widgets.Dropdown(options=NORMALISATIONS, value=normalisation.method,
-                                                     description="Enzyme % change", **wide)
+                                                     description="Enzyme % change", **wide())
         number = {"style": {"description_width": "initial"}, "layout": widgets.Layout(width="11em")}
         self.uln_multiplier = widgets.FloatText(value=normalisation.uln_multiplier, description="k", **number)
         self.enzyme_uln = widgets.FloatText(value=0.0, description="ULN (U/l)", **number)
@@ -114,14 +116,10 @@ class TISCalculator:
         self.followup = {m: widgets.FloatText(value=0.0, layout=widgets.Layout(**_FULL)) for m in CORE_SET}
         self.row_labels = {m: widgets.HTML() for m in CORE_SET}
         self.target_measure = widgets.Dropdown(options=[(spec.label, name) for name, spec in CORE_SET.items()],
-                                               value="physician_global", description="Improve", **wide)
+                                               value="physician_global", description="Improve", **wide())
         self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="back to the starting patient")
-        self.errors = widgets.HTML()
-        self.table = widgets.HTML()
-        self.total = widgets.HTML()
-        self.category = widgets.HTML()
-        self.what_it_takes = widgets.HTML()
-        self.note = widgets.HTML()
+        self.errors, self.table, self.total, self.category, self.what_it_takes, self.note = (
+            widgets.HTML(layout=widgets.Layout(width="calc(100% - 8px)")) for _ in range(6))
         for widget, css in ((self.core_set, "tis-core-set"), (self.strength, "tis-mmt-scale"),
                             (self.enzyme_normalisation, "tis-enzyme-normalisation"),
                             (self.uln_multiplier, "tis-uln-multiplier"), (self.enzyme_uln, "tis-enzyme-uln"),
@@ -353,6 +351,12 @@ class TISCalculator:
         return self.ui._repr_mimebundle_(**kwargs)
 
 
+#: In a narrow calculator (a phone, or JupyterLab at 768 px with its file browser open) the table keeps
+#: the measure, percent and points, and drops the columns the inputs above already show.
+NARROW_CSS = (".tis-calculator{container-type:inline-size}"
+              "@container (max-width: 560px){.tis-breakdown .tis-wide{display:none}}")
+
+
 def percent_heading(score: PatientScore) -> str:
     """The heading of the percent column: absolute (of the range), and what the enzyme's percent is of."""
     if "enzyme" not in set(score.breakdown.get("instrument", [])):
@@ -374,13 +378,17 @@ def breakdown_html(score: PatientScore) -> str:
         flag = " (baseline at floor/ceiling)" if row["at_limit"] else ""
         percent = "n/a" if row["percent"] != row["percent"] else f"{row['percent']:.2f}%"
         rows.append(f'<tr data-measure="{name}"><td>{html.escape(instrument.short)}{flag}</td>'
-                    f'<td>{plain_number(row["baseline"])}</td><td>{plain_number(row["followup"])}</td>'
-                    f'<td>{plain_number(row["change"])}</td><td>{plain_number(row["scale_range"])}</td>'
+                    f'<td class="tis-wide">{plain_number(row["baseline"])}</td>'
+                    f'<td class="tis-wide">{plain_number(row["followup"])}</td>'
+                    f'<td class="tis-wide">{plain_number(row["change"])}</td>'
+                    f'<td class="tis-wide">{plain_number(row["scale_range"])}</td>'
                     f'<td class="tis-percent">{percent}</td>'
                     f'<td class="tis-points">{row["points"]:g}</td><td style="white-space:nowrap">/ {row["max_points"]:g}</td>'
                     f"<td>{bar}</td></tr>")
-    header = ("<tr><th>measure</th><th>baseline</th><th>follow-up</th><th>improvement</th>"
-              f'<th>range</th><th class="tis-percent-heading">{html.escape(percent_heading(score))}</th>'
+    header = ('<tr><th>measure</th><th class="tis-wide">baseline</th><th class="tis-wide">follow-up</th>'
+              '<th class="tis-wide">improvement</th><th class="tis-wide">range</th>'
+              f'<th class="tis-percent-heading">{html.escape(percent_heading(score))}</th>'
               "<th>points</th><th>max</th><th></th></tr>")
-    return (f'<table class="tis-breakdown" style="width:100%;table-layout:auto;font-size:0.9em">'
+    return (f"<style>{NARROW_CSS}</style>"
+            f'<table class="tis-breakdown" style="width:100%;table-layout:auto;font-size:0.9em">'
             f'{header}{"".join(rows)}</table>')

@@ -140,7 +140,8 @@ def test_notebook_calculator_at_1024px(lab_page, artifacts_dir):
     assert shown(page, ".tis-total .tis-total-value") == f"{tis:g}"
     assert shown(page, ".tis-category .tis-category-value") == category
     assert "To reach major" in shown(page, ".tis-what-it-takes-text")  # a useful first answer
-    assert layout_problems(page) == []
+    problems = layout_problems(page)
+    assert problems == [], "\n".join(problems)
     page.locator(".tis-calculator").first.screenshot(path=str(artifacts_dir / "tis_calculator_1024.png"))
     check_typing_bad_values_and_reset(page)
     page.screenshot(path=str(artifacts_dir / "tis_calculator_page_1024.png"))
@@ -153,7 +154,8 @@ def test_notebook_calculator_at_768px_and_the_jdm_switch(lab_page, artifacts_dir
     page.set_viewport_size({"width": 768, "height": 900})
     page.wait_for_timeout(500)  # let JupyterLab lay the panel out again
     shown(page, ".tis-total .tis-total-value")
-    assert layout_problems(page) == []
+    problems = layout_problems(page)
+    assert problems == [], "\n".join(problems)
     page.locator(".tis-calculator").first.screenshot(path=str(artifacts_dir / "tis_calculator_768.png"))
     select = page.locator(".tis-core-set select").first
     select.scroll_into_view_if_needed()
@@ -162,8 +164,10 @@ def test_notebook_calculator_at_768px_and_the_jdm_switch(lab_page, artifacts_dir
     wait_for_text(page, ".tis-total .tis-total-value", "62.5")
     assert shown(page, ".tis-category .tis-category-value") == "moderate"
     assert "DAS (0-20, lower is better)" in shown(page, ".tis-calculator")
-    assert layout_problems(page) == []
+    problems = layout_problems(page)
+    assert problems == [], "\n".join(problems)
     page.locator(".tis-calculator").first.screenshot(path=str(artifacts_dir / "tis_calculator_768_printo.png"))
+    page.screenshot(path=str(artifacts_dir / "tis_calculator_page_768.png"))
     page.locator(".tis-reset button, button.tis-reset").first.click()
     wait_for_text(page, ".tis-total .tis-total-value", "47.5")
 
@@ -223,7 +227,8 @@ def test_voila_calculator_page_at_1024px(browser, tmp_path, artifacts_dir):
             assert page.locator(".cm-editor, .jp-CodeMirrorEditor, .jp-InputArea-editor").count() == 0
             assert "from ivig_kit" not in page.inner_text("body")
             page.screenshot(path=str(artifacts_dir / "tis_calculator_voila_1024.png"), full_page=True)
-            assert layout_problems(page) == []
+            problems = layout_problems(page)
+            assert problems == [], "\n".join(problems)
             check_typing_bad_values_and_reset(page)
             # set several values, then read the total and the category the engine gives for them
             values = {"physician_global": 3.0, "mmt": 141, "extramuscular": 1.0}

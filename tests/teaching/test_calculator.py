@@ -238,7 +238,8 @@ def test_mmt_at_the_ceiling_is_flagged(calculator):
 def test_large_enzyme_values_are_shown_without_exponents(calculator):
     calculator.baseline["enzyme"].value = 1_000_000.0
     calculator.followup["enzyme"].value = 250_000.0
-    assert "<td>1,000,000</td><td>250,000</td><td>750,000</td>" in calculator.table.value
+    assert ('<td class="tis-wide">1,000,000</td><td class="tis-wide">250,000</td><td class="tis-wide">750,000</td>'
+            in calculator.table.value)
     assert "e+" not in calculator.table.value + calculator.what_it_takes.value
 
 
