@@ -377,7 +377,8 @@ def breakdown_html(score: PatientScore) -> str:
                f'width:{width:.0f}%;height:100%"></div></div>')
         flag = " (baseline at floor/ceiling)" if row["at_limit"] else ""
         percent = "n/a" if row["percent"] != row["percent"] else f"{row['percent']:.2f}%"
-        rows.append(f'<tr data-measure="{name}"><td>{html.escape(instrument.short)}{flag}</td>'
+        short = score.patient.enzyme.upper() if instrument.name == "enzyme" else instrument.short
+        rows.append(f'<tr data-measure="{name}"><td>{html.escape(short)}{flag}</td>'
                     f'<td class="tis-wide">{plain_number(row["baseline"])}</td>'
                     f'<td class="tis-wide">{plain_number(row["followup"])}</td>'
                     f'<td class="tis-wide">{plain_number(row["change"])}</td>'
