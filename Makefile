@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: reports test lab bench clean
+.PHONY: reports test lab calculator bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 2; }
@@ -25,6 +25,10 @@ test: $(STAMP)
 ## lab: open JupyterLab at the first teaching notebook
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/01_total_improvement_score.ipynb
+
+## calculator: serve the standalone TIS calculator page (Voila, no code shown)
+calculator: $(STAMP)
+	$(BIN)/voila notebooks/calculator.ipynb
 
 ## bench: run the benchmarks
 bench: $(STAMP)

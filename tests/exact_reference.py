@@ -15,6 +15,15 @@ BANDS = {  # measure: (edges, points)
     "extramuscular": ((5, 15, 25, 40), ("0", "7.5", "12.5", "15", "20")),
 }
 INCREASING = {"mmt"}
+#: The JDM instruments, by hand from tis.md and data/README.md: the row they stand in and whether
+#: they improve by rising.
+JDM_INSTRUMENTS = {  # instrument: (row, increases)
+    "parent_global": ("patient_global", False),
+    "cmas": ("mmt", True),
+    "chaq": ("haq", False),
+    "chq_phs": ("enzyme", True),
+    "das": ("extramuscular", False),
+}
 
 
 def exact(value) -> Fraction:
@@ -22,8 +31,10 @@ def exact(value) -> Fraction:
     return Fraction(repr(float(value)))
 
 
-def exact_percent(measure, baseline, followup, scale_range) -> Fraction:
-    change = exact(followup) - exact(baseline) if measure in INCREASING else exact(baseline) - exact(followup)
+def exact_percent(measure, baseline, followup, scale_range, increasing=None) -> Fraction:
+    """Absolute percent improvement; ``increasing`` overrides the row's direction (for an instrument)."""
+    rises = measure in INCREASING if increasing is None else increasing
+    change = exact(followup) - exact(baseline) if rises else exact(baseline) - exact(followup)
     return change * 100 / exact(scale_range)
 
 
@@ -35,3 +46,9 @@ def exact_points(measure, percent: Fraction) -> Fraction:
 
 def exact_tis(baseline: dict, followup: dict, ranges: dict) -> Fraction:
     return sum(exact_points(m, exact_percent(m, baseline[m], followup[m], ranges[m])) for m in BANDS)
+
+
+def exact_instrument_points(instrument, baseline, followup, scale_range) -> Fraction:
+    """Points of a JDM instrument: its own direction, the band row it stands in."""
+    row, increases = JDM_INSTRUMENTS[instrument]
+    return exact_points(row, exact_percent(row, baseline, followup, scale_range, increases))

@@ -24,6 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 
 REPORT_NAMES = {"site_report.ipynb"}  # report notebooks, besides any other notebook with a `parameters` cell
+#: Pages served by Voilà for people who never open a notebook: no lesson structure, but they run like the rest.
+APP_NAMES = {"calculator.ipynb"}
 
 
 def tracked_notebooks() -> set[Path]:
@@ -65,7 +67,7 @@ def is_report(path: Path) -> bool:
     return path.name in REPORT_NAMES or any(assigned_names(c.source) & set(REPORT_PARAMETERS) for c in cells)
 
 
-TEACHING = [p for p in NOTEBOOKS if not is_report(p)]
+TEACHING = [p for p in NOTEBOOKS if not is_report(p) and p.name not in APP_NAMES]
 REPORTS = [p for p in NOTEBOOKS if is_report(p)]
 
 
@@ -193,6 +195,9 @@ def test_runs_top_to_bottom_with_defaults(path, tmp_path):
     assert all(c.execution_count is not None for c in code), f"{name(path)}: not every code cell ran"
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
     assert any(c.outputs for c in code), f"{name(path)} ran but showed nothing"
+    from ivig_kit.teaching.exercises import solution_outputs  # running all cells must give no answer away
+
+    assert not solution_outputs(executed), f"{name(path)} shows solutions when all cells run: {solution_outputs(executed)}"
 
 
 @pytest.mark.browser

@@ -18,19 +18,22 @@ from ivig_kit.score.measures import (
     CATEGORIES,
     CATEGORY_THRESHOLDS,
     CORE_SET,
+    CORE_SETS,
     ENZYME_ULN,
     ENZYMES,
+    INSTRUMENTS,
     MICRO,
     MMT_SCALES,
     POPULATIONS,
     SCALE_RANGE,
     CoreSetMeasure,
     EnzymeNormalisation,
+    Instrument,
     to_micro,
 )
 from ivig_kit.score.visits import read_visits, validate_visits
 
-__all__ = ["CATEGORIES", "CATEGORY_THRESHOLDS", "CORE_SET", "ENZYMES", "ENZYME_ULN", "MICRO", "MMT_SCALES",
+__all__ = ["CATEGORIES", "CATEGORY_THRESHOLDS", "CORE_SET", "CORE_SETS", "ENZYMES", "INSTRUMENTS", "Instrument", "ENZYME_ULN", "MICRO", "MMT_SCALES",
            "POPULATIONS", "SCALE_RANGE", "CoreSetMeasure", "CoreSetScore", "EnzymeNormalisation", "MeasureScore",
            "absolute_percent_improvement", "best_reachable_mmt_points", "category", "enzyme_scale_range",
            "improvement_points", "read_visits", "relative_percent_improvement", "score_measure", "score_pair",

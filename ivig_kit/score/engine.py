@@ -25,10 +25,12 @@ from ivig_kit.score.measures import (
     CORE_SET,
     ENZYME_ULN,
     ENZYMES,
+    INSTRUMENTS,
     MICRO,
-    SCALE_RANGE,
+    RANGE_COLUMNS,
     EnzymeNormalisation,
     Population,
+    instrument_for,
     to_micro,
 )
 from ivig_kit.score.visits import ID_COLUMNS, REQUIRED_COLUMNS, validate_visits
@@ -136,17 +138,28 @@ class _MicroPair:
     followup: np.ndarray
     scale_range: np.ndarray
     missing: np.ndarray
+    #: per visit, whether the instrument standing in this row improves by rising (None: the CSM's direction)
+    increases: np.ndarray | None = None
+    #: per visit, the floor (falling instruments) or ceiling (rising ones) in micro-units
+    #: (None: 0, or the range for a rising instrument whose scale starts at 0)
+    limit: np.ndarray | None = None
+
+    def improvement(self, measure: str) -> np.ndarray:
+        """Signed improvement in micro-units, in each visit's instrument direction (positive = better)."""
+        if self.increases is None:
+            return _improvement_micro(measure, self.baseline, self.followup)
+        return np.where(self.increases, self.followup - self.baseline, self.baseline - self.followup)
 
 
 def _score_micro(measure: str, pair: _MicroPair) -> CoreSetScore:
     spec = CORE_SET[measure]
-    if spec.improves_by == "decrease":
-        at_limit = pair.baseline <= 0
-    else:
-        at_limit = pair.baseline >= pair.scale_range
+    increases = (pair.increases if pair.increases is not None
+                 else np.full(np.shape(pair.baseline), spec.improves_by == "increase"))
+    limit = pair.limit if pair.limit is not None else np.where(increases, pair.scale_range, 0)
+    at_limit = np.where(increases, pair.baseline >= limit, pair.baseline <= limit)
     unscorable = pair.scale_range <= 0
     at_limit = (at_limit | unscorable) & ~pair.missing
-    improvement = _improvement_micro(measure, pair.baseline, pair.followup)
+    improvement = pair.improvement(measure)
     safe_range = np.where(unscorable, 1, pair.scale_range)
     band = _band_index(improvement, safe_range, spec.band_edges_percent)
     points = points_for_band(measure, band)
@@ -205,23 +218,28 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
         visits = validate_visits(visits)
     baseline_rows, followup_rows, same_patient_as_previous = _pair_with_baseline(visits)
     n_followups = len(followup_rows)
-
-    def pair(column, scale_range) -> _MicroPair:
-        values = visits[column].to_numpy(dtype=float)
-        micro, unknown = to_micro(values), np.isnan(values)
-        return _MicroPair(micro[baseline_rows], micro[followup_rows], scale_range,
-                          unknown[baseline_rows] | unknown[followup_rows])
-
-    pairs = {name: pair(name, np.full(n_followups, to_micro(SCALE_RANGE[name])))
-             for name in ("physician_global", "patient_global", "haq", "extramuscular")}
-    mmt_max = visits["mmt_max"].to_numpy(dtype=float)[baseline_rows]
-    pairs["mmt"] = pair("mmt", to_micro(mmt_max))
-    pairs["mmt"].missing |= np.isnan(mmt_max)
-    enzyme_choice, enzyme_names, enzyme_baseline, enzyme_followup, enzyme_uln = _most_abnormal_enzyme(
-        visits, baseline_rows, followup_rows)
-    enzyme_range = enzyme_scale_range(enzyme_baseline, enzyme_uln, enzyme_normalisation)
-    pairs["enzyme"] = _MicroPair(to_micro(enzyme_baseline), to_micro(enzyme_followup), to_micro(enzyme_range),
-                                 np.isnan(enzyme_baseline) | np.isnan(enzyme_followup) | np.isnan(enzyme_range))
+    enzyme_choice, enzyme_names = np.full(n_followups, -1, dtype=np.int8), []
+    enzyme_baseline = enzyme_uln = np.full(n_followups, np.nan)
+    pairs, instrument_codes = {}, {}
+    for name, spec in CORE_SET.items():
+        candidates = {}
+        for instrument in spec.instruments:
+            if instrument == "enzyme":
+                if any(e in visits.columns for e in ENZYMES):
+                    enzyme_choice, enzyme_names, enzyme_baseline, enzyme_followup, enzyme_uln = _most_abnormal_enzyme(
+                        visits, baseline_rows, followup_rows)
+                    enzyme_range = enzyme_scale_range(enzyme_baseline, enzyme_uln, enzyme_normalisation)
+                    candidates[instrument] = (_MicroPair(
+                        to_micro(enzyme_baseline), to_micro(enzyme_followup), to_micro(enzyme_range),
+                        np.isnan(enzyme_baseline) | np.isnan(enzyme_followup) | np.isnan(enzyme_range)),
+                        ~np.isnan(enzyme_baseline))
+            elif INSTRUMENTS[instrument].column in visits.columns:
+                candidates[instrument] = _instrument_pair(visits, INSTRUMENTS[instrument], baseline_rows, followup_rows)
+        if not candidates:
+            raise InputError(f"no column for {name!r}: expected one of "
+                             f"{[INSTRUMENTS[i].column or 'an enzyme' for i in spec.instruments]}")
+        pairs[name], instrument_codes[name] = _choose_instrument(spec.instruments, candidates)
+    enzyme_choice = np.where(instrument_codes["enzyme"] == 0, enzyme_choice, -1).astype(np.int8)
 
     result = {column: visits[column].array.take(followup_rows) for column in ID_COLUMNS}
     week = visits["week"].to_numpy(dtype=float)
@@ -235,22 +253,77 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
         result[f"{name}_at_limit"] = score.at_limit
     result["enzyme"] = pd.Categorical.from_codes(enzyme_choice, categories=enzyme_names)
     with np.errstate(divide="ignore", invalid="ignore"):
-        result["enzyme_baseline_x_uln"] = enzyme_baseline / enzyme_uln
+        result["enzyme_baseline_x_uln"] = np.where(enzyme_choice >= 0, enzyme_baseline / enzyme_uln, np.nan)
+    for name, codes in instrument_codes.items():
+        result[f"{name}_instrument"] = pd.Categorical.from_codes(codes, categories=CORE_SET[name].instruments)
     tis = total_improvement_score_of_points({m: s.points for m, s in scores.items()})
     result["tis"] = tis
     result["tis_available"] = sum(np.nan_to_num(s.points, nan=0.0) for s in scores.values())
     result["n_missing_csms"] = sum(s.missing.astype(np.int8) for s in scores.values())
     result["category"] = _category_codes(tis, population)
-    criteria = _deterioration_criteria(pairs)
+    criteria = _deterioration_criteria(pairs, instrument_codes)
     result["deterioration_criteria_met"] = criteria
     previous = np.concatenate([[False], criteria[:-1]])
     result["confirmed_deterioration"] = criteria & previous & same_patient_as_previous
     result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [population])
     result["enzyme_normalisation"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8),
                                                                [str(enzyme_normalisation)])
-    for column in visits.columns.difference([*REQUIRED_COLUMNS, *ENZYMES, *ENZYME_ULN.values()], sort=False):
+    scored_columns = [*REQUIRED_COLUMNS, *ENZYMES, *ENZYME_ULN.values(), *RANGE_COLUMNS,
+                      *(i.column for i in INSTRUMENTS.values() if i.column)]
+    for column in visits.columns.difference(scored_columns, sort=False):
         result[column] = visits[column].array.take(followup_rows)
     return pd.DataFrame(result)
+
+
+def _instrument_pair(visits: pd.DataFrame, instrument, baseline_rows, followup_rows):
+    """The baseline/follow-up pair of one instrument's column, with its range and floor or ceiling.
+
+    Returns the pair and whether each follow-up's baseline value is known (to choose instruments).
+    """
+    values = visits[instrument.column].to_numpy(dtype=float)
+    n = len(followup_rows)
+    if instrument.fixed_range is not None:
+        scale_range = np.full(n, instrument.fixed_range)
+        low, high = np.full(n, instrument.scale_min), np.full(n, instrument.scale_max)
+    elif instrument.range_columns == ("mmt_max",):
+        high = visits["mmt_max"].to_numpy(dtype=float)[baseline_rows]
+        low, scale_range = np.zeros(n), high
+    else:
+        low = visits[instrument.range_columns[0]].to_numpy(dtype=float)[baseline_rows]
+        high = visits[instrument.range_columns[1]].to_numpy(dtype=float)[baseline_rows]
+        scale_range = high - low
+    baseline, followup = values[baseline_rows], values[followup_rows]
+    increases = instrument.improves_by == "increase"
+    missing = np.isnan(baseline) | np.isnan(followup) | np.isnan(scale_range)
+    pair = _MicroPair(to_micro(baseline), to_micro(followup), to_micro(scale_range), missing,
+                      np.full(n, increases), to_micro(high if increases else low))
+    return pair, ~np.isnan(baseline)
+
+
+def _choose_instrument(instruments: tuple[str, ...], candidates: dict):
+    """Per follow-up, the first instrument (in the CSM's order) whose value is known at the patient's baseline.
+
+    Validation makes sure a patient has at most one of them at baseline. Returns the combined pair
+    and, per follow-up, the index of the chosen instrument in ``instruments``.
+    """
+    present = list(candidates)
+    n = len(next(iter(candidates.values()))[1])
+    chosen = np.full(n, -1)
+    for position, name in enumerate(present):
+        chosen[(chosen < 0) & candidates[name][1]] = position
+    chosen[chosen < 0] = 0
+    pairs = [candidates[name][0] for name in present]
+
+    def pick(field, default):
+        arrays = [getattr(p, field) if getattr(p, field) is not None else default(p) for p in pairs]
+        return np.choose(chosen, arrays) if len(arrays) > 1 else arrays[0]
+
+    combined = _MicroPair(pick("baseline", None), pick("followup", None), pick("scale_range", None),
+                          pick("missing", None),
+                          pick("increases", lambda p: np.full(n, False)),
+                          pick("limit", lambda p: np.zeros(n, dtype=np.int64)))
+    codes = np.asarray([instruments.index(name) for name in present], dtype=np.int8)[chosen]
+    return combined, codes
 
 
 def _category_codes(tis: np.ndarray, population: str) -> pd.Categorical:
@@ -311,23 +384,30 @@ def _most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows, followup_rows):
     return choice, present, baseline, followup, uln
 
 
-def _deterioration_criteria(pairs: dict[str, _MicroPair]) -> np.ndarray:
+def _deterioration_criteria(pairs: dict[str, _MicroPair], instrument_codes: dict | None = None) -> np.ndarray:
     """Per follow-up visit: does it meet the ProDERM worsening definition against baseline?
 
     Physician global worse by >= 2 cm and MMT worse by >= 20% (of the scale's range), or
     extramuscular activity worse by >= 2 cm, or any three of the five non-enzyme CSMs worse
     by >= 30% (of range). A CSM that is missing cannot meet a criterion. Exact like the TIS.
+    With the JDM instruments the percents are of their ranges too (CMAS for MMT), and the 2 cm
+    extramuscular criterion applies only where the MDAAT VAS is the instrument (not the DAS):
+    an extension of ours, the ProDERM definition is for adults.
     """
-    worsening = {name: -_improvement_micro(name, pairs[name].baseline, pairs[name].followup)
+    worsening = {name: -pairs[name].improvement(name)
                  for name in ("physician_global", "patient_global", "mmt", "haq", "extramuscular")}
     known = {name: ~pairs[name].missing for name in worsening}
+    if instrument_codes is not None:
+        known_vas = known["extramuscular"] & (instrument_codes["extramuscular"] == 0)
+    else:
+        known_vas = known["extramuscular"]
     worse_by_30 = sum((known[name] & (worse * 100 >= pairs[name].scale_range * DETERIORATION_ANY_THREE_PERCENT))
                       .astype(np.int8) for name, worse in worsening.items())
     two_cm = to_micro(DETERIORATION_VAS_CM)
     physician_and_mmt = (known["physician_global"] & (worsening["physician_global"] >= two_cm)
                          & known["mmt"]
                          & (worsening["mmt"] * 100 >= pairs["mmt"].scale_range * DETERIORATION_MMT_PERCENT))
-    extramuscular_worse = known["extramuscular"] & (worsening["extramuscular"] >= two_cm)
+    extramuscular_worse = known_vas & (worsening["extramuscular"] >= two_cm)
     return physician_and_mmt | extramuscular_worse | (worse_by_30 >= 3)
 
 
@@ -346,6 +426,7 @@ class MeasureScore:
     percent: float  # absolute percent improvement
     points: float
     at_limit: bool  # baseline at the floor/ceiling (or an unusable range): no improvement possible
+    instrument: str = ""  # the instrument that stood in this row (see ``score.measures.INSTRUMENTS``)
 
 
 @dataclass(frozen=True)
@@ -360,7 +441,8 @@ class PairScore:
 
 
 def score_pair(baseline, follow_up, mmt_max: float, enzyme_uln: float, population: Population = "adult",
-               enzyme_normalisation: EnzymeNormalisation | str = "relative") -> PairScore:
+               enzyme_normalisation: EnzymeNormalisation | str = "relative", instruments=None,
+               chq_phs_range: tuple[float, float] | None = None) -> PairScore:
     """Score one follow-up against its baseline without building or validating a visit table.
 
     The fast path for an interactive calculator: the same exact arithmetic as
@@ -379,6 +461,13 @@ def score_pair(baseline, follow_up, mmt_max: float, enzyme_uln: float, populatio
         Which category thresholds apply.
     enzyme_normalisation : EnzymeNormalisation or str
         How the enzyme's percent change is normalised.
+    instruments : Mapping[str, str], optional
+        Which instrument stands in a CSM's row (e.g. ``{"mmt": "cmas", "haq": "chaq"}``; see
+        :data:`~ivig_kit.score.measures.CORE_SETS`); the IMACS adult instrument where not given.
+        ``mmt_max`` is then ignored for CMAS, and ``enzyme_uln`` for the CHQ physical summary.
+    chq_phs_range : (float, float), optional
+        Lowest and highest CHQ physical summary score of the scale used; required when ``chq_phs``
+        stands for the enzyme (no fixed range could be sourced).
 
     Returns
     -------
@@ -398,13 +487,31 @@ def score_pair(baseline, follow_up, mmt_max: float, enzyme_uln: float, populatio
     population = _check_population(population)
     if isinstance(enzyme_normalisation, str):
         enzyme_normalisation = EnzymeNormalisation(enzyme_normalisation)
-    ranges = {**SCALE_RANGE, "mmt": float(mmt_max),
-              "enzyme": float(enzyme_scale_range(baseline["enzyme"], enzyme_uln, enzyme_normalisation))}
+    instruments = dict(instruments or {})
     measures = {}
-    for name in CORE_SET:
-        score = score_measure(name, [baseline[name]], [follow_up[name]], [ranges[name]])
+    for name, spec in CORE_SET.items():
+        instrument = instrument_for(name, instruments.get(name, spec.instruments[0]))
+        low, high = instrument.scale_min, instrument.scale_max
+        if instrument.name == "mmt":
+            high = float(mmt_max)
+        elif instrument.name == "chq_phs":
+            if chq_phs_range is None:
+                raise InputError("the CHQ physical summary score has no sourced range: give chq_phs_range=(min, max)")
+            low, high = (float(v) for v in chq_phs_range)
+            if not high > low:
+                raise InputError(f"chq_phs_range must be (min, max) with max > min, not {chq_phs_range!r}")
+        if instrument.name == "enzyme":
+            scale_range = float(enzyme_scale_range(baseline[name], enzyme_uln, enzyme_normalisation))
+        else:
+            scale_range = high - low
+        increases = instrument.improves_by == "increase"
+        pair_values = np.asarray([baseline[name]], dtype=float), np.asarray([follow_up[name]], dtype=float)
+        missing = np.isnan(pair_values[0]) | np.isnan(pair_values[1]) | np.isnan([scale_range])
+        score = _score_micro(name, _MicroPair(to_micro(pair_values[0]), to_micro(pair_values[1]),
+                                              to_micro([scale_range]), missing, np.asarray([increases]),
+                                              to_micro([high if increases else (low or 0.0)])))
         measures[name] = MeasureScore(name, float(baseline[name]), float(follow_up[name]), float(score.change[0]),
-                                      ranges[name], float(score.percent[0]), float(score.points[0]),
-                                      bool(score.at_limit[0]))
+                                      scale_range, float(score.percent[0]), float(score.points[0]),
+                                      bool(score.at_limit[0]), instrument.name)
     tis = float(total_improvement_score_of_points({m: s.points for m, s in measures.items()}))
     return PairScore(measures, tis, category(tis, population), population, enzyme_normalisation)

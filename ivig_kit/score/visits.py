@@ -17,7 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ivig_kit.errors import VisitTableError
-from ivig_kit.score.measures import ENZYME_ULN, ENZYMES
+from ivig_kit.score.measures import CORE_SET, ENZYME_ULN, ENZYMES, INSTRUMENTS
 
 ID_COLUMNS = ("site", "patient_id")
 VAS_COLUMNS = ("physician_global", "patient_global", "extramuscular")
@@ -32,6 +32,13 @@ NUMERIC_RULES: dict[str, tuple[float | None, float | None, str]] = {
     "mmt_max": (1, None, "the MMT scale maximum (e.g. 80, 150, 260), >= 1"),
     **{e: (0, None, f"a {e.upper()} value >= 0") for e in ENZYMES},
     **{u: (0, None, "an upper limit of normal > 0") for u in ENZYME_ULN.values()},
+    # the JDM instruments (ranges from score.measures.INSTRUMENTS; see data/README.md)
+    **{i.column: (i.scale_min, i.scale_max, f"a {i.label.split(' (')[0]} value in "
+                  f"{i.scale_min:g}-{i.scale_max:g}{' ' + i.unit if i.unit else ''}")
+       for i in INSTRUMENTS.values() if i.column and i.column != i.measure and i.fixed_range is not None},
+    "chq_phs": (None, None, "a CHQ physical summary score"),
+    "chq_phs_min": (None, None, "the lowest CHQ physical summary score of the scale used"),
+    "chq_phs_max": (None, None, "the highest CHQ physical summary score of the scale used"),
 }
 #: Columns that may be empty on a visit (a missing CSM is reported, never scored as 0).
 NULLABLE = set(NUMERIC_RULES) - {"week", "mmt_max"}
@@ -88,8 +95,9 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
     if len(frame.columns) == 0 or len(frame) == 0:
         raise VisitTableError(f"{source}: no visits; expected a header row and at least one row per visit")
     frame = frame.rename(columns=lambda c: str(c).strip())
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if len(missing) == len(REQUIRED_COLUMNS):
+    missing = [c for c in REQUIRED_COLUMNS if not _column_satisfied(c, frame.columns)]
+    instrument_columns = {i.column for i in INSTRUMENTS.values() if i.column}
+    if not any(c in REQUIRED_COLUMNS or c in instrument_columns for c in frame.columns):
         found = ", ".join(repr(c) for c in list(frame.columns)[:4])
         raise VisitTableError(f"{source}: not a visit table: its header ({found}) has none of the expected columns "
                               f"{', '.join(REQUIRED_COLUMNS)}")
@@ -100,7 +108,11 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
     enzymes = [e for e in ENZYMES if e in frame.columns]
     problems = [f"{source}: column {e!r} has no {ENZYME_ULN[e]!r} column; each enzyme needs its upper limit of normal"
                 for e in enzymes if ENZYME_ULN[e] not in frame.columns]
-    if not enzymes:
+    if "chq_phs" in frame.columns:
+        problems += [f"{source}: column 'chq_phs' needs a {c!r} column: the CHQ physical summary score has no "
+                     "sourced range, so its lowest and highest score must be given"
+                     for c in INSTRUMENTS["chq_phs"].range_columns if c not in frame.columns]
+    if not enzymes and "chq_phs" not in frame.columns:
         problems.append(f"{source}: no muscle enzyme column; expected at least one of "
                         f"{', '.join(ENZYMES)} with its _uln column")
     if problems:
@@ -123,11 +135,63 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
 
     problems += _range_problems(typed, numeric_columns, locate)
     problems += _cross_row_problems(typed, enzymes, locate)
+    problems += _instrument_problems(typed, locate)
     if problems:
         raise VisitTableError("\n".join(problems))
     for column in typed.columns.difference([*ID_COLUMNS, *numeric_columns]):
         typed[column] = _passthrough(typed[column])
     return typed
+
+
+def _column_satisfied(column: str, columns) -> bool:
+    """A required column is there, or (for a CSM) one of its alternative instruments' columns is."""
+    if column in columns:
+        return True
+    if column in CORE_SET:
+        return any(INSTRUMENTS[i].column in columns for i in CORE_SET[column].instruments if INSTRUMENTS[i].column)
+    return column == "mmt_max" and "mmt" not in columns
+
+
+def _instrument_problems(typed: pd.DataFrame, locate) -> list[str]:
+    """JDM instruments: their explicit ranges, and one instrument per CSM at a patient's baseline."""
+    problems = []
+    if "mmt" in typed.columns and "mmt_max" in typed.columns and "cmas" in typed.columns:
+        no_max = typed["mmt"].notna() & typed["mmt_max"].isna()
+        if no_max.any():
+            problems.append(locate.rows(no_max, "mmt_max", "the MMT scale maximum on every row with an MMT value",
+                                        typed["mmt_max"]))
+    if "chq_phs" in typed.columns:
+        low, high, value = typed["chq_phs_min"], typed["chq_phs_max"], typed["chq_phs"]
+        no_range = value.notna() & (low.isna() | high.isna())
+        if no_range.any():
+            column = "chq_phs_min" if low[no_range].isna().any() else "chq_phs_max"
+            problems.append(locate.rows(no_range & typed[column].isna(), column,
+                                        "the CHQ physical summary range on every row with a chq_phs value",
+                                        typed[column]))
+        inverted = low.notna() & high.notna() & ~(high > low)
+        if inverted.any():
+            problems.append(locate.rows(inverted, "chq_phs_max", "a value above chq_phs_min", high,
+                                        extra=low, extra_name="chq_phs_min"))
+        outside = value.notna() & low.notna() & high.notna() & ((value < low) | (value > high))
+        if outside.any():
+            problems.append(locate.rows(outside, "chq_phs", "a score within chq_phs_min to chq_phs_max", value))
+    baseline = typed.groupby(["site", "patient_id"], sort=False)["week"].transform("min") == typed["week"]
+    for measure, spec in CORE_SET.items():
+        columns = [INSTRUMENTS[i].column for i in spec.instruments if INSTRUMENTS[i].column in typed.columns]
+        if measure == "enzyme" and "chq_phs" in typed.columns:
+            enzymes = [e for e in ENZYMES if e in typed.columns]
+            if enzymes:
+                both = baseline & typed[enzymes].notna().any(axis=1) & typed["chq_phs"].notna()
+                if both.any():
+                    problems.append(locate.rows(both, "chq_phs", "one instrument for the enzyme row at baseline "
+                                                "(an enzyme or chq_phs, not both)", typed["chq_phs"]))
+            continue
+        if len(columns) > 1:
+            both = baseline & (typed[columns].notna().sum(axis=1) > 1)
+            if both.any():
+                problems.append(locate.rows(both, columns[1], f"one instrument for {measure!r} at baseline "
+                                            f"({' or '.join(repr(c) for c in columns)}, not both)", typed[columns[1]]))
+    return problems
 
 
 def _as_identifier(column: pd.Series) -> pd.Series:
@@ -166,15 +230,19 @@ def _range_problems(typed: pd.DataFrame, numeric_columns, locate) -> list[str]:
         checks = []
         if column.endswith("_uln") or column == "mmt_max":
             checks.append(pa.Check.gt(0) if column.endswith("_uln") else pa.Check.ge(low))
+        elif low is None and high is None:
+            pass
         elif high is None:
             checks.append(pa.Check.ge(low))
         else:
             checks.append(pa.Check.in_range(low, high))
-        columns[column] = pa.Column(float, checks=checks, nullable=column in NULLABLE)
-    schema = pa.DataFrameSchema(
-        columns,
-        checks=[pa.Check(lambda df: df["mmt"].isna() | (df["mmt"] <= df["mmt_max"]), name="mmt_within_mmt_max")],
-    )
+        nullable = column in NULLABLE or (column == "mmt_max" and "cmas" in typed.columns)
+        columns[column] = pa.Column(float, checks=checks, nullable=nullable)
+    frame_checks = []
+    if "mmt" in typed.columns and "mmt_max" in typed.columns:
+        frame_checks.append(pa.Check(lambda df: df["mmt"].isna() | df["mmt_max"].isna() | (df["mmt"] <= df["mmt_max"]),
+                                     name="mmt_within_mmt_max"))
+    schema = pa.DataFrameSchema(columns, checks=frame_checks)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -221,7 +289,8 @@ def _cross_row_problems(typed: pd.DataFrame, enzymes, locate) -> list[str]:
             f"{locate.source}: {rows}, columns 'site', 'patient_id', 'week': duplicate visit "
             f"(site {first_key['site']!r}, patient {first_key['patient_id']!r}, week {first_key['week']:g}); "
             f"expected one row per patient and week" + (f" (and {more} more duplicated rows)" if more else ""))
-    spread = typed.groupby(["site", "patient_id"], sort=False)["mmt_max"].transform("nunique")
+    spread = (typed.groupby(["site", "patient_id"], sort=False)["mmt_max"].transform("nunique")
+              if "mmt_max" in typed.columns else pd.Series(0, index=typed.index))
     changing = spread > 1
     if changing.any():
         first = typed.loc[changing].iloc[0]

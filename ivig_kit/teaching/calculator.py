@@ -1,14 +1,21 @@
-"""An interactive TIS calculator for JupyterLab (ipywidgets).
+"""An interactive TIS calculator for JupyterLab and Voilà (ipywidgets).
 
-Every number it shows comes from :func:`ivig_kit.teaching.patients.score_patient` and
-:func:`ivig_kit.teaching.patients.what_would_it_take`, i.e. from the engine in :mod:`ivig_kit.score`.
+Every number it shows comes from :func:`ivig_kit.teaching.patients.score_patient` (the engine's
+one-pair scorer, :func:`ivig_kit.score.engine.score_pair`) and
+:func:`ivig_kit.teaching.patients.what_would_it_take`. Inputs are number boxes: a value outside its
+instrument's range is never clamped, it is named in a visible message and nothing is scored until
+it is fixed. The layout wraps, so it fits a 768 px wide window without sideways scrolling.
+
 Key widgets carry stable CSS classes (``tis-total``, ``tis-category``, ``tis-table``,
-``tis-what-it-takes``, ``tis-<measure>-baseline`` / ``-followup``, ...) for browser tests.
+``tis-what-it-takes``, ``tis-errors``, ``tis-reset``, ``tis-core-set``, ``tis-<measure>-baseline`` /
+``-followup``, ...) for browser tests.
 """
 
 from __future__ import annotations
 
 import html
+import math
+from dataclasses import replace
 
 import ipywidgets as widgets
 
@@ -16,155 +23,287 @@ from ivig_kit.errors import InputError
 from ivig_kit.score.measures import (
     CATEGORY_THRESHOLDS,
     CORE_SET,
+    CORE_SETS,
+    INSTRUMENTS,
     MMT_SCALES,
-    POPULATION_LABELS,
-    POPULATIONS,
-    SCALE_RANGE,
     EnzymeNormalisation,
 )
 from ivig_kit.teaching.patients import (
-    MEDIAN_PATIENT,
+    CMAS_PATIENT,
+    PRINTO_PATIENT,
+    RESPONDER,
     PatientScore,
     PatientVisits,
+    plain_number,
     score_patient,
     what_would_it_take,
 )
 
-#: Slider bounds and steps per instrument; the MMT maximum follows the chosen scale.
-SLIDER_STEPS = {"physician_global": 0.1, "patient_global": 0.1, "extramuscular": 0.1, "haq": 0.025, "mmt": 0.1}
-READOUT = {"physician_global": ".1f", "patient_global": ".1f", "extramuscular": ".1f", "haq": ".3f", "mmt": ".1f"}
-SLIDER_MAX = dict(SCALE_RANGE)
+#: The core sets the calculator offers: label, key of :data:`~ivig_kit.score.measures.CORE_SETS`.
+CORE_SET_CHOICES = [("adult DM/PM (IMACS core set)", "adult"),
+                    ("juvenile DM: IMACS core set (CMAS, CHAQ, parent global)", "imacs_jdm"),
+                    ("juvenile DM: PRINTO core set (CMAS, CHAQ, parent global, CHQ PhS, DAS)", "printo_jdm")]
+#: Which category thresholds each core set is judged by.
+POPULATION_OF = {"adult": "adult", "imacs_jdm": "juvenile", "printo_jdm": "juvenile"}
+#: The synthetic patient each core set starts on (and a reset returns to).
+STARTING_PATIENTS = {"adult": RESPONDER, "imacs_jdm": CMAS_PATIENT, "printo_jdm": PRINTO_PATIENT}
+#: Strength instruments: MMT on its scales, or CMAS (0-52).
+STRENGTH_CHOICES = [(label, f"mmt:{maximum:g}") for label, maximum in MMT_SCALES.items()] + [
+    (INSTRUMENTS["cmas"].label, "cmas")]
+NORMALISATIONS = [("relative to the baseline value", "relative"), ("range-normalised: of k x ULN", "uln_range")]
+#: Largest enzyme value or ULN the calculator accepts: a plausibility limit of ours, not a sourced one.
 ENZYME_MAX_U_PER_L = 1_000_000.0
-POPULATION_CHOICES = [(POPULATION_LABELS[population], population) for population in POPULATIONS]
-NORMALISATIONS = [("relative to baseline", "relative"), ("range of k x ULN", "uln_range")]
+#: Largest k for the range-normalised enzyme option (k has no sourced default; see the notebook).
+K_MAX = 1000.0
+
+_FULL = dict(width="auto", min_width="0", margin="1px 0")
+
+
+def _wrap() -> widgets.Layout:
+    """A row that wraps onto the next line when the window is narrow (a new Layout per box)."""
+    return widgets.Layout(display="flex", flex_flow="row wrap", align_items="center", width="100%",
+                          grid_gap="0.3em 1em")
+
+
+def range_text(low: float, high: float, unit: str = "") -> str:
+    """``0-10 cm``; ``-10 to 50`` when the low end is negative."""
+    return f"{plain_number(low)}{' to ' if low < 0 else '-'}{plain_number(high)}{' ' + unit if unit else ''}"
 
 
 class TISCalculator:
     """Baseline and follow-up of the six CSMs in, percent change, points, total and category out.
 
-    Display it as the last expression of a cell. ``patient()`` and ``result()`` give the
-    current inputs and the engine's score; the output widgets hold what the learner sees.
+    Display it as the last expression of a cell. ``patient()`` and ``result()`` give the current
+    inputs and the engine's score; ``problems()`` lists what is wrong with the inputs (empty when
+    they can be scored); the output widgets hold what the learner sees.
+
+    Parameters
+    ----------
+    core_set : {"adult", "imacs_jdm", "printo_jdm"}
+        Which instruments and thresholds to start with; switching it loads that core set's
+        synthetic starting patient.
+    patient : PatientVisits, optional
+        Starting values instead of the core set's synthetic patient.
+    enzyme_normalisation : EnzymeNormalisation or str
+        How the enzyme's percent change is normalised at the start.
     """
 
-    def __init__(self, patient: PatientVisits = MEDIAN_PATIENT, population: str = "adult",
+    def __init__(self, core_set: str = "adult", patient: PatientVisits | None = None,
                  enzyme_normalisation: EnzymeNormalisation | str = "relative"):
+        if core_set not in CORE_SETS:
+            raise InputError(f"core_set must be one of {sorted(CORE_SETS)}, not {core_set!r}")
         normalisation = (EnzymeNormalisation(enzyme_normalisation) if isinstance(enzyme_normalisation, str)
                          else enzyme_normalisation)
-        self._enzyme_name = patient.enzyme
-        self._label = patient.label
+        self._start = {"core_set": core_set, "patient": patient or STARTING_PATIENTS[core_set],
+                       "normalisation": normalisation}
         self._holding = False
-        scales = [(label, float(maximum)) for label, maximum in MMT_SCALES.items()]
-        if float(patient.mmt_max) not in dict(scales).values():
-            scales.append((f"other (0-{patient.mmt_max:g})", float(patient.mmt_max)))
-        self.mmt_scale = widgets.Dropdown(options=scales, value=float(patient.mmt_max), description="MMT scale")
-        self.population = widgets.ToggleButtons(options=POPULATION_CHOICES, value=population, description="Population")
+        self._patient = self._start["patient"]
+        def wide():
+            return {"style": {"description_width": "initial"},
+                    "layout": widgets.Layout(width="auto", max_width="calc(100% - 8px)")}
+
+        self.core_set = widgets.Dropdown(options=CORE_SET_CHOICES, value=core_set, description="Core set", **wide())
+        self.strength = widgets.Dropdown(options=STRENGTH_CHOICES, value=STRENGTH_CHOICES[0][1],
+                                         description="Strength", **wide())
         self.enzyme_normalisation = widgets.Dropdown(options=NORMALISATIONS, value=normalisation.method,
-                                                     description="Enzyme %")
-        self.uln_multiplier = widgets.BoundedFloatText(value=normalisation.uln_multiplier, min=0.5, max=1000,
-                                                       step=0.5, description="k")
-        self.enzyme_uln = widgets.BoundedFloatText(value=patient.enzyme_uln, min=0.001, max=ENZYME_MAX_U_PER_L,
-                                                   description="ULN (U/l)")
-        self.baseline = {m: self._input(m, patient.baseline[m], "baseline") for m in CORE_SET}
-        self.followup = {m: self._input(m, patient.followup[m], "follow-up") for m in CORE_SET}
+                                                     description="Enzyme % change", **wide())
+        number = {"style": {"description_width": "initial"}, "layout": widgets.Layout(width="11em")}
+        self.uln_multiplier = widgets.FloatText(value=normalisation.uln_multiplier, description="k", **number)
+        self.enzyme_uln = widgets.FloatText(value=0.0, description="ULN (U/l)", **number)
+        self.chq_min = widgets.FloatText(value=0.0, description="CHQ PhS min", **number)
+        self.chq_max = widgets.FloatText(value=0.0, description="CHQ PhS max", **number)
+        self.baseline = {m: widgets.FloatText(value=0.0, layout=widgets.Layout(**_FULL)) for m in CORE_SET}
+        self.followup = {m: widgets.FloatText(value=0.0, layout=widgets.Layout(**_FULL)) for m in CORE_SET}
+        self.row_labels = {m: widgets.HTML() for m in CORE_SET}
         self.target_measure = widgets.Dropdown(options=[(spec.label, name) for name, spec in CORE_SET.items()],
-                                               value="physician_global", description="Improve")
-        self.table = widgets.HTML()
-        self.total = widgets.HTML()
-        self.category = widgets.HTML()
-        self.what_it_takes = widgets.HTML()
-        for widget, css in ((self.mmt_scale, "tis-mmt-scale"), (self.population, "tis-population"),
+                                               value="physician_global", description="Improve", **wide())
+        self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="back to the starting patient")
+        self.errors, self.table, self.total, self.category, self.what_it_takes, self.note = (
+            widgets.HTML(layout=widgets.Layout(width="calc(100% - 8px)")) for _ in range(6))
+        for widget, css in ((self.core_set, "tis-core-set"), (self.strength, "tis-mmt-scale"),
                             (self.enzyme_normalisation, "tis-enzyme-normalisation"),
                             (self.uln_multiplier, "tis-uln-multiplier"), (self.enzyme_uln, "tis-enzyme-uln"),
-                            (self.target_measure, "tis-target-measure"), (self.table, "tis-table"),
-                            (self.total, "tis-total"), (self.category, "tis-category"),
-                            (self.what_it_takes, "tis-what-it-takes")):
+                            (self.chq_min, "tis-chq-min"), (self.chq_max, "tis-chq-max"),
+                            (self.target_measure, "tis-target-measure"), (self.reset_button, "tis-reset"),
+                            (self.errors, "tis-errors"), (self.table, "tis-table"), (self.total, "tis-total"),
+                            (self.category, "tis-category"), (self.what_it_takes, "tis-what-it-takes")):
             widget.add_class(css)
         for name in CORE_SET:
             self.baseline[name].add_class(f"tis-{name}-baseline")
             self.followup[name].add_class(f"tis-{name}-followup")
-        self.mmt_scale.observe(self._on_mmt_scale, names="value")
-        for widget in (self.population, self.enzyme_normalisation, self.uln_multiplier, self.enzyme_uln,
-                       self.target_measure, *self.baseline.values(), *self.followup.values()):
-            widget.observe(self.update, names="value")
         self.ui = self._layout()
-        self.update()
+        self.load(self._start["patient"], core_set, normalisation)
+        self.core_set.observe(self._on_core_set, names="value")
+        for widget in (self.strength, self.enzyme_normalisation, self.uln_multiplier, self.enzyme_uln,
+                       self.chq_min, self.chq_max, self.target_measure, *self.baseline.values(),
+                       *self.followup.values()):
+            widget.observe(self.update, names="value")
+        self.reset_button.on_click(lambda _: self.reset())
 
-    def _input(self, measure: str, value: float, description: str):
-        """A slider over the instrument's range, or a number box for the open-ended enzyme."""
-        if measure == "enzyme":
-            return widgets.BoundedFloatText(value=value, min=0, max=ENZYME_MAX_U_PER_L, step=1,
-                                            description=description)
-        maximum = self.mmt_scale.value if measure == "mmt" else SLIDER_MAX[measure]
-        return widgets.FloatSlider(value=value, min=0, max=maximum, step=SLIDER_STEPS[measure],
-                                   readout_format=READOUT[measure], continuous_update=False,
-                                   description=description)
+    # --- layout -------------------------------------------------------------------------
 
     def _layout(self) -> widgets.VBox:
-        """Options on top, one row per CSM (baseline, follow-up), then the results."""
-        rows = []
-        for name, spec in CORE_SET.items():
-            label = spec.label if name != "enzyme" else f"{spec.label} ({self._enzyme_name.upper()}, U/l)"
-            rows += [widgets.HTML(f"<b>{html.escape(label)}</b>"), self.baseline[name], self.followup[name]]
-        inputs = widgets.GridBox(rows, layout=widgets.Layout(grid_template_columns="minmax(14em, 1fr) 1fr 1fr"))
-        options = widgets.HBox([self.mmt_scale, self.population])
-        enzyme = widgets.HBox([self.enzyme_uln, self.enzyme_normalisation, self.uln_multiplier])
-        note = widgets.HTML(f"<i>Starting values: {html.escape(self._label)}. All computation by "
-                            "<code>ivig_kit.score</code>.</i>")
+        """Options (wrapping), one row per CSM (label, baseline, follow-up), then the results."""
+        header = [widgets.HTML("<b>core set measure</b>"), widgets.HTML("<b>baseline</b>"),
+                  widgets.HTML("<b>follow-up</b>")]
+        rows = list(header)
+        for name in CORE_SET:
+            rows += [self.row_labels[name], self.baseline[name], self.followup[name]]
+        inputs = widgets.GridBox(rows, layout=widgets.Layout(
+            grid_template_columns="minmax(8em, 2fr) minmax(5em, 1fr) minmax(5em, 1fr)", grid_gap="0.2em 0.6em",
+            width="100%"))
+        self.enzyme_options = widgets.Box([self.enzyme_uln, self.enzyme_normalisation, self.uln_multiplier],
+                                          layout=_wrap())
+        self.chq_options = widgets.Box([self.chq_min, self.chq_max], layout=_wrap())
         what = widgets.VBox([widgets.HTML("<b>What would it take?</b> The smallest further improvement of one "
-                                          "CSM that reaches the next category:"),
-                             self.target_measure, self.what_it_takes])
-        ui = widgets.VBox([note, options, enzyme, inputs, self.total, self.category, self.table, what])
+                                          "measure, the other five unchanged, that reaches the next category:"),
+                             self.target_measure, self.what_it_takes], layout=widgets.Layout(width="100%"))
+        ui = widgets.VBox([self.note, widgets.Box([self.core_set, self.reset_button], layout=_wrap()),
+                           widgets.Box([self.strength], layout=_wrap()), self.enzyme_options, self.chq_options,
+                           inputs, self.errors, self.total, self.category, self.table, what],
+                          layout=widgets.Layout(width="100%", max_width="60em", overflow="hidden"))
         ui.add_class("tis-calculator")
         return ui
 
-    def _on_mmt_scale(self, change) -> None:
-        """Move the MMT values to the new scale, keeping their fraction of the maximum (to 0.1)."""
-        old, new = change["old"], change["new"]
+    # --- loading, reset and switching ---------------------------------------------------
+
+    def load(self, patient: PatientVisits, core_set: str | None = None,
+             normalisation: EnzymeNormalisation | None = None) -> None:
+        """Show ``patient`` (and optionally switch core set and enzyme option), then rescore once."""
         self._holding = True
         try:
-            for slider in (self.baseline["mmt"], self.followup["mmt"]):
-                rescaled = min(round(slider.value * new / old, 1), new)
-                if new > old:
-                    slider.max = new
-                    slider.value = rescaled
-                else:
-                    slider.value = rescaled
-                    slider.max = new
+            self._patient = patient
+            if core_set is not None:
+                self.core_set.value = core_set
+            strength = patient.instrument("mmt").name
+            self.strength.value = "cmas" if strength == "cmas" else self._mmt_choice(patient.mmt_max)
+            if normalisation is not None:
+                self.enzyme_normalisation.value = normalisation.method
+                self.uln_multiplier.value = normalisation.uln_multiplier
+            self.enzyme_uln.value = float(patient.enzyme_uln)
+            if patient.chq_phs_range is not None:
+                self.chq_min.value, self.chq_max.value = (float(v) for v in patient.chq_phs_range)
+            for name in CORE_SET:
+                self.baseline[name].value = float(patient.baseline[name])
+                self.followup[name].value = float(patient.followup[name])
         finally:
             self._holding = False
+        self.target_measure.value = self._useful_target()
         self.update()
+
+    def _mmt_choice(self, mmt_max: float) -> str:
+        key = f"mmt:{float(mmt_max):g}"
+        if key not in dict((v, k) for k, v in self.strength.options):
+            self.strength.options = [*self.strength.options, (f"MMT, other scale (0-{mmt_max:g})", key)]
+        return key
+
+    def reset(self) -> None:
+        """Back to the starting patient, core set and enzyme option."""
+        self.load(self._start["patient"], self._start["core_set"], self._start["normalisation"])
+
+    def _on_core_set(self, change) -> None:
+        """A new core set loads its synthetic starting patient (its instruments have other ranges)."""
+        if not self._holding:
+            self.load(STARTING_PATIENTS[change["new"]], change["new"])
+
+    def _useful_target(self) -> str:
+        """The first measure whose "what would it take" answer is reachable (else the physician's global)."""
+        try:
+            patient = self.patient()
+            for name in CORE_SET:
+                if what_would_it_take(patient, name, self.population, self.normalisation()).reachable:
+                    return name
+        except (InputError, ValueError):
+            pass
+        return "physician_global"
 
     # --- what the calculator computes -------------------------------------------------
 
+    @property
+    def population(self) -> str:
+        """The thresholds in use: ``adult`` or ``juvenile``."""
+        return POPULATION_OF[self.core_set.value]
+
+    def instruments(self) -> dict[str, str]:
+        """The instrument in each CSM's row: the core set's, with the strength choice for MMT."""
+        chosen = dict(CORE_SETS[self.core_set.value])
+        chosen["mmt"] = "cmas" if self.strength.value == "cmas" else "mmt"
+        return chosen
+
     def normalisation(self) -> EnzymeNormalisation:
         """The enzyme option currently chosen."""
-        return EnzymeNormalisation(self.enzyme_normalisation.value, self.uln_multiplier.value)
+        return EnzymeNormalisation(self.enzyme_normalisation.value,
+                                   self.uln_multiplier.value if self.uln_multiplier.value > 0 else 1.0)
 
     def patient(self) -> PatientVisits:
         """The patient currently entered."""
-        return PatientVisits(baseline={m: w.value for m, w in self.baseline.items()},
-                             followup={m: w.value for m, w in self.followup.items()},
-                             mmt_max=self.mmt_scale.value, enzyme=self._enzyme_name,
-                             enzyme_uln=self.enzyme_uln.value, label=self._label)
+        mmt_max = 52.0 if self.strength.value == "cmas" else float(self.strength.value.split(":")[1])
+        chq = (self.chq_min.value, self.chq_max.value) if self.instruments()["enzyme"] == "chq_phs" else None
+        return replace(self._patient, baseline={m: w.value for m, w in self.baseline.items()},
+                       followup={m: w.value for m, w in self.followup.items()}, mmt_max=mmt_max,
+                       enzyme_uln=self.enzyme_uln.value, instruments=self.instruments(), chq_phs_range=chq)
+
+    def problems(self) -> list[str]:
+        """Every input that cannot be scored as typed, one message each (empty when all is well)."""
+        found = []
+        instruments = self.instruments()
+        if instruments["enzyme"] == "chq_phs" and not self.chq_max.value > self.chq_min.value:
+            found.append(f"CHQ PhS range: the maximum ({plain_number(self.chq_max.value)}) must be above the "
+                         f"minimum ({plain_number(self.chq_min.value)}).")
+            return found
+        patient = self.patient()
+        for name in CORE_SET:
+            instrument = INSTRUMENTS[instruments[name]]
+            low, high = patient.limits(name)
+            unit = f" {instrument.unit}" if instrument.unit else ""
+            for visit, widget in (("baseline", self.baseline[name]), ("follow-up", self.followup[name])):
+                value = widget.value
+                if not math.isfinite(value):
+                    found.append(f"{instrument.short} {visit}: enter a number.")
+                elif instrument.name == "enzyme":
+                    if not 0 < value <= ENZYME_MAX_U_PER_L:
+                        found.append(f"{self._enzyme_name()} {visit}: {plain_number(value)} U/l is not a measured "
+                                     f"level; enter a value above 0 and up to {plain_number(ENZYME_MAX_U_PER_L)} U/l.")
+                elif not low <= value <= high:
+                    found.append(f"{instrument.short} {visit}: {plain_number(value)}{unit} is outside "
+                                 f"{range_text(low, high, instrument.unit)}.")
+        if instruments["enzyme"] == "enzyme":
+            if not 0 < self.enzyme_uln.value <= ENZYME_MAX_U_PER_L:
+                found.append(f"ULN: {plain_number(self.enzyme_uln.value)} U/l; enter a value above 0 and up to "
+                             f"{plain_number(ENZYME_MAX_U_PER_L)} U/l.")
+            if self.enzyme_normalisation.value == "uln_range" and not 0 < self.uln_multiplier.value <= K_MAX:
+                found.append(f"k: {plain_number(self.uln_multiplier.value)}; enter a multiplier above 0 and up to "
+                             f"{plain_number(K_MAX)}.")
+        return found
 
     def result(self) -> PatientScore:
         """The engine's score of the patient currently entered."""
-        return score_patient(self.patient(), self.population.value, self.normalisation())
+        return score_patient(self.patient(), self.population, self.normalisation())
+
+    def _enzyme_name(self) -> str:
+        return self._patient.enzyme.upper() if self._patient.enzyme == "ck" else self._patient.enzyme
 
     def update(self, change=None) -> None:
-        """Recompute everything shown from the current inputs."""
+        """Validate the inputs, then recompute everything shown (or show what is wrong, and nothing else)."""
         if self._holding:
             return
-        self.uln_multiplier.disabled = self.enzyme_normalisation.value == "relative"
+        self._show_instruments()
+        problems = self.problems()
+        if problems:
+            items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+            self.errors.value = (f'<div class="tis-error" style="color:#b00020">Cannot score these values:'
+                                 f"<ul>{items}</ul></div>")
+            self.total.value = self.category.value = self.table.value = self.what_it_takes.value = ""
+            return
         try:
             score = self.result()
-            answer = what_would_it_take(self.patient(), self.target_measure.value, self.population.value,
+            answer = what_would_it_take(self.patient(), self.target_measure.value, self.population,
                                         self.normalisation())
         except (InputError, ValueError) as error:
-            message = html.escape(str(error))
-            self.total.value = f'<div class="tis-error">Cannot score these values: {message}</div>'
-            self.category.value = self.table.value = self.what_it_takes.value = ""
+            self.errors.value = f'<div class="tis-error" style="color:#b00020">Cannot score: {html.escape(str(error))}</div>'
+            self.total.value = self.category.value = self.table.value = self.what_it_takes.value = ""
             return
+        self.errors.value = ""
         self.table.value = breakdown_html(score)
         self.total.value = (f'<div style="font-size:1.3em">Total Improvement Score: '
                             f'<b class="tis-total-value">{score.tis:g}</b> / 100</div>')
@@ -174,24 +313,83 @@ class TISCalculator:
                                f'{thresholds[1]:g}, major &ge; {thresholds[2]:g})</div>')
         self.what_it_takes.value = f'<div class="tis-what-it-takes-text">{html.escape(answer.message)}</div>'
 
+    def _show_instruments(self) -> None:
+        """Row labels, option boxes and the target list follow the instruments in use."""
+        instruments = self.instruments()
+        patient_range = self.patient() if instruments["enzyme"] != "chq_phs" or self.chq_max.value > self.chq_min.value \
+            else None
+        for name in CORE_SET:
+            instrument = INSTRUMENTS[instruments[name]]
+            if instrument.name == "enzyme":
+                text = f"{self._enzyme_name()} (U/l), the most abnormal enzyme at baseline"
+            elif patient_range is not None:
+                low, high = patient_range.limits(name)
+                better = "higher" if instrument.improves_by == "increase" else "lower"
+                text = f"{instrument.short} ({range_text(low, high, instrument.unit)}, {better} is better)"
+            else:
+                text = instrument.short
+            self.row_labels[name].value = f"<span>{html.escape(text)}</span>"
+        uses_enzyme = instruments["enzyme"] == "enzyme"
+        self.enzyme_options.layout.display = "flex" if uses_enzyme else "none"
+        self.chq_options.layout.display = "none" if uses_enzyme else "flex"
+        self.uln_multiplier.disabled = self.enzyme_normalisation.value == "relative"
+        labels = [(INSTRUMENTS[instruments[name]].short, name) for name in CORE_SET]
+        if list(self.target_measure.options) != labels:
+            current = self.target_measure.value
+            self._holding = True
+            try:
+                self.target_measure.options = labels
+                self.target_measure.value = current
+            finally:
+                self._holding = False
+        instrument_names = ", ".join(INSTRUMENTS[instruments[m]].short for m in CORE_SET)
+        label = self._patient.label if "synthetic" in self._patient.label else f"{self._patient.label} (synthetic)"
+        self.note.value = (f"<i>Starting values: {html.escape(label)}. Instruments: "
+                           f"{html.escape(instrument_names)}. All computation by <code>ivig_kit.score</code>.</i>")
+
     def _repr_mimebundle_(self, **kwargs):
         return self.ui._repr_mimebundle_(**kwargs)
 
 
+#: In a narrow calculator (a phone, or JupyterLab at 768 px with its file browser open) the table keeps
+#: the measure, percent and points, and drops the columns the inputs above already show.
+NARROW_CSS = (".tis-calculator{container-type:inline-size}"
+              "@container (max-width: 560px){.tis-breakdown .tis-wide{display:none}}")
+
+
+def percent_heading(score: PatientScore) -> str:
+    """The heading of the percent column: absolute (of the range), and what the enzyme's percent is of."""
+    if "enzyme" not in set(score.breakdown.get("instrument", [])):
+        return "% of range"
+    option = score.enzyme_normalisation
+    if option.method == "relative":
+        return "% of range (enzyme: relative, % of baseline)"
+    return f"% of range (enzyme: range-normalised, of {option.uln_multiplier:g} x ULN)"
+
+
 def breakdown_html(score: PatientScore) -> str:
-    """Per-CSM table with a bar of points earned out of the maximum."""
+    """Per-CSM table with a bar of points earned out of the maximum; numbers never in exponent form."""
     rows = []
     for name, row in score.breakdown.iterrows():
+        instrument = INSTRUMENTS[row.get("instrument", CORE_SET[name].instruments[0])]
         width = 100 * row["points"] / row["max_points"]
-        bar = (f'<div style="background:#ddd;width:10em;height:0.9em"><div style="background:#1f77b4;'
+        bar = (f'<div style="background:#ddd;width:100%;min-width:3em;height:0.9em"><div style="background:#1f77b4;'
                f'width:{width:.0f}%;height:100%"></div></div>')
         flag = " (baseline at floor/ceiling)" if row["at_limit"] else ""
         percent = "n/a" if row["percent"] != row["percent"] else f"{row['percent']:.2f}%"
-        rows.append(f'<tr data-measure="{name}"><td>{html.escape(row["label"])}{flag}</td>'
-                    f'<td>{row["baseline"]:g}</td><td>{row["followup"]:g}</td><td>{row["change"]:g}</td>'
-                    f'<td>{row["scale_range"]:g}</td><td class="tis-percent">{percent}</td>'
-                    f'<td class="tis-points">{row["points"]:g}</td><td>/ {row["max_points"]:g}</td>'
+        short = score.patient.enzyme.upper() if instrument.name == "enzyme" else instrument.short
+        rows.append(f'<tr data-measure="{name}"><td>{html.escape(short)}{flag}</td>'
+                    f'<td class="tis-wide">{plain_number(row["baseline"])}</td>'
+                    f'<td class="tis-wide">{plain_number(row["followup"])}</td>'
+                    f'<td class="tis-wide">{plain_number(row["change"])}</td>'
+                    f'<td class="tis-wide">{plain_number(row["scale_range"])}</td>'
+                    f'<td class="tis-percent">{percent}</td>'
+                    f'<td class="tis-points">{row["points"]:g}</td><td style="white-space:nowrap">/ {row["max_points"]:g}</td>'
                     f"<td>{bar}</td></tr>")
-    header = ("<tr><th>core set measure</th><th>baseline</th><th>follow-up</th><th>improvement</th>"
-              "<th>range</th><th>absolute %</th><th>points</th><th>max</th><th></th></tr>")
-    return f'<table class="tis-breakdown">{header}{"".join(rows)}</table>'
+    header = ('<tr><th>measure</th><th class="tis-wide">baseline</th><th class="tis-wide">follow-up</th>'
+              '<th class="tis-wide">improvement</th><th class="tis-wide">range</th>'
+              f'<th class="tis-percent-heading">{html.escape(percent_heading(score))}</th>'
+              "<th>points</th><th>max</th><th></th></tr>")
+    return (f"<style>{NARROW_CSS}</style>"
+            f'<table class="tis-breakdown" style="width:100%;table-layout:auto;font-size:0.9em">'
+            f'{header}{"".join(rows)}</table>')

@@ -23,8 +23,9 @@ from ivig_kit.score.engine import (
     improvement_points,
     score_measure,
 )
-from ivig_kit.score.measures import SCALE_RANGE
-from ivig_kit.teaching.patients import RESPONDER, score_patient
+from ivig_kit.score.measures import INSTRUMENTS, SCALE_RANGE
+from ivig_kit.teaching.lessons import deterioration_example, deterioration_table
+from ivig_kit.teaching.patients import CMAS_PATIENT, RESPONDER, score_patient
 
 # --- Exercises ------------------------------------------------------------------------
 
@@ -63,7 +64,8 @@ class Feedback:
         return f'<div class="tis-feedback" style="color:{colour}">{html.escape(self.message)}</div>'
 
 
-EXERCISES: dict[str, Exercise] = {
+#: The exercises of notebook 01 (the score itself).
+TIS_EXERCISES: dict[str, Exercise] = {
     "absolute_percent": Exercise(
         question="A patient's HAQ (0-3) goes from 1.5 to 0.9. What is its absolute percent improvement?",
         answer=lambda: float(absolute_percent_improvement("haq", 1.5, 0.9, SCALE_RANGE["haq"])),
@@ -110,7 +112,38 @@ EXERCISES: dict[str, Exercise] = {
                   10.0: "5 / 260 is 1.9%: below the 2% edge."},
         hint="The largest possible rise is 260 - 255; what percent of 260 is that?",
         explanation="(260 - 255) / 260 = 1.9%, not more than 2%: 0 points. The patient is at an effective ceiling."),
+    "deterioration": Exercise(
+        question="The synthetic patient of the deterioration section (MMT-8 both sides, 0-150) has baseline "
+                 "physician global 3.0 cm and MMT 120; week 4: 5.0 cm and MMT 90; week 8: 5.2 cm and MMT 88; "
+                 "week 12: 3.5 cm and MMT 110. At which week is deterioration first confirmed? (0 if never)",
+        answer=lambda: _first_confirmed_week(),
+        mistakes={4.0: "Week 4 meets the criteria (physician +2.0 cm, MMT 30 of 150 = 20% worse), but one visit is "
+                       "not enough: it must be met at two consecutive visits.",
+                  0.0: "The thresholds are inclusive: exactly 2 cm and exactly 20% of the range count as worsening.",
+                  12.0: "By week 12 the patient has recovered (physician +0.5 cm, MMT 6.7% worse)."},
+        hint="Check physician >= 2 cm worse and MMT >= 20% (of 150) worse against baseline at each visit; "
+             "then look for two consecutive visits.",
+        explanation="Week 4: +2.0 cm and 30/150 = 20% worse, criteria met (thresholds inclusive). Week 8: +2.2 cm "
+                    "and 32/150 = 21.3%, met again: deterioration is confirmed at week 8."),
+    "jdm_cmas": Exercise(
+        question="A child's CMAS (0-52, higher is better) goes from 30 to 40.4. How many points does the strength "
+                 "row (MMT or CMAS) earn?",
+        answer=lambda: float(score_patient(CMAS_PATIENT, "juvenile").breakdown.loc["mmt", "points"]),
+        mistakes={27.5: "10.4 / 52 is exactly 20%: the band '>10-20%' is right-closed, so it scores 20, not 27.5.",
+                  32.5: "That would be a relative change (10.4 / 30 = 34.7%); the TIS divides by the range, 52.",
+                  10.0: "10 points is the band '>2-10%'. Divide the rise by the CMAS range, 52: that is 20%."},
+        hint=f"CMAS range: {INSTRUMENTS['cmas'].fixed_range:g}. The MMT row's bands are 2 / 10 / 20 / 30%.",
+        explanation="(40.4 - 30) / 52 x 100 = 20% exactly, in the right-closed band '>10-20%': 20 points."),
 }
+#: Every registered exercise of every notebook, by key.
+EXERCISES: dict[str, Exercise] = dict(TIS_EXERCISES)
+
+
+def _first_confirmed_week() -> float:
+    """The first week at which the deterioration example is confirmed, from the engine (0 if never)."""
+    table = deterioration_table(deterioration_example())
+    confirmed = table.loc[table["confirmed deterioration"], "week"]
+    return float(confirmed.iloc[0]) if len(confirmed) else 0.0
 
 
 def register_exercises(exercises: Mapping[str, Exercise]) -> None:
@@ -200,3 +233,25 @@ def solution_button(exercise: str):
     box = widgets.VBox([button, shown])
     box.add_class("exercise-" + re.sub(r"[^a-z0-9]+", "-", exercise.lower()))
     return box
+
+
+def solution_outputs(notebook) -> list[str]:
+    """Outputs of an executed notebook that give an answer away: a "Correct" verdict or a solution text.
+
+    Looks at every text output (``text/plain``, ``text/html``, streams) of every code cell, for the
+    word "Correct" (the verdict :func:`check_answer` prints for a right answer) and for the worked
+    solution of every registered exercise. Empty when running all cells revealed nothing.
+    """
+    solutions = [spec.explanation for spec in EXERCISES.values()]
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        for output in cell.get("outputs", []):
+            texts = [output.get("text", "")] + [value for kind, value in output.get("data", {}).items()
+                                                if kind.startswith("text/")]
+            text = html.unescape("\n".join(t if isinstance(t, str) else "".join(t) for t in texts))
+            if re.search(r"\bCorrect\b", text):
+                found.append(f"cell {index}: a 'Correct' verdict")
+            found += [f"cell {index}: the solution {s[:40]!r}..." for s in solutions if s in text]
+    return found

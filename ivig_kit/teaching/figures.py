@@ -84,3 +84,36 @@ def ceiling_effect_plot(ceiling: pd.DataFrame, marks: dict[str, float] | None = 
     ax.set_title("The ceiling effect: the higher the baseline, the fewer MMT points are left")
     fig.tight_layout()
     return fig
+
+
+def deterioration_plot(table: pd.DataFrame, thresholds: dict[str, float], ax=None) -> plt.Figure:
+    """Worsening at each follow-up as a share of its ProDERM criterion (from ``lessons.deterioration_table``).
+
+    Physician global worsening is drawn as a percent of its 2 cm criterion and MMT worsening as a
+    percent of its 20% criterion, so 100% is "criterion met" for both; the two consecutive visits that
+    confirm the deterioration are shaded. ``thresholds`` is ``lessons.DETERIORATION_THRESHOLDS``.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4))
+    else:
+        fig = ax.figure
+    for index, (column, threshold) in enumerate(thresholds.items()):
+        share = 100 * table[column] / threshold
+        ax.plot(table["week"], share, marker="o", color=f"C{index}",
+                label=f"{column}, as % of its criterion ({threshold:g})")
+    ax.axhline(100, color="grey", linestyle="--", linewidth=1)
+    ax.annotate("criterion met", (table["week"].min(), 100), xytext=(2, 3), textcoords="offset points", fontsize=8)
+    confirmed = table.index[table["confirmed deterioration"]]
+    for position in confirmed:
+        first, second = table.loc[position - 1, "week"], table.loc[position, "week"]
+        ax.axvspan(first - 0.6, second + 0.6, color="C3", alpha=0.12)
+        ax.annotate("confirmed: two consecutive visits", ((first + second) / 2, 5), ha="center", fontsize=8)
+    ax.set_xticks(table["week"])
+    ax.set_xlabel("follow-up week")
+    ax.set_ylabel("worsening, % of criterion")
+    ax.set_ylim(0, max(130, float(ax.get_ylim()[1])))
+    source = ", ".join(table["data_source"].unique()) if "data_source" in table else ""
+    ax.set_title(f"Confirmed deterioration (ProDERM definition){chr(10) + source if source else ''}", fontsize=10)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -14,7 +14,11 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from ivig_kit.errors import VisitTableError
 from ivig_kit.score.engine import (
+    DETERIORATION_ANY_THREE_PERCENT,
+    DETERIORATION_MMT_PERCENT,
+    DETERIORATION_VAS_CM,
     absolute_percent_improvement,
     best_reachable_mmt_points,
     category,
@@ -29,9 +33,12 @@ from ivig_kit.score.measures import (
     CATEGORY_THRESHOLDS,
     CORE_SET,
     ENZYME_ULN,
+    INSTRUMENTS,
     EnzymeNormalisation,
 )
+from ivig_kit.score.visits import validate_visits
 from ivig_kit.teaching.patients import (
+    RESPONDER,
     PatientScore,
     PatientVisits,
     scale_ranges,
@@ -50,7 +57,7 @@ MEASURES_WHAT = {
 SCALES = {
     "physician_global": "VAS 0-10 cm",
     "patient_global": "VAS 0-10 cm",
-    "mmt": "0 to the scale maximum: 80 (MMT-8 one side), 150 (MMT-8 both sides), 260 (Kendall, 13 groups)",
+    "mmt": "0 to the scale maximum: 80 (MMT-8 one side), 150 (MMT-8 both sides), 260 (13 groups both sides)",
     "haq": "0-3",
     "enzyme": "U/l (no upper limit)",
     "extramuscular": "VAS 0-10 cm",
@@ -247,3 +254,144 @@ def enzyme_normalisation_table(changes, uln: float, multipliers=(5.0, 10.0)) -> 
                          "divided by": scale_range, "percent": float(score.percent[0]),
                          "points": float(score.points[0])})
     return pd.DataFrame(rows)
+
+
+# --- Confirmed deterioration ------------------------------------------------------------
+
+DETERIORATION_LABEL = "synthetic teaching patient (deterioration)"
+
+
+def deterioration_example() -> pd.DataFrame:
+    """A synthetic patient on MMT-8 both sides (0-150) who worsens at weeks 4 and 8, then recovers."""
+    base = {"site": "teaching", "patient_id": "synthetic", "patient_global": 4.0, "extramuscular": 1.0, "haq": 1.0,
+            "mmt_max": 150, "ck": 400, "ck_uln": 200, "data_source": DETERIORATION_LABEL}
+    visits = [(0, 3.0, 120), (4, 5.0, 90), (8, 5.2, 88), (12, 3.5, 110)]  # week, physician global, MMT
+    return pd.DataFrame([{**base, "week": week, "physician_global": physician, "mmt": mmt}
+                         for week, physician, mmt in visits])
+
+
+def deterioration_table(visits: pd.DataFrame) -> pd.DataFrame:
+    """Per follow-up visit: the worsening the ProDERM definition looks at, whether it is met, and confirmed.
+
+    Worsening is against baseline, in cm for the VAS measures and in percent of the range for MMT;
+    the columns come from the engine's per-measure percents (``total_improvement_score``).
+    """
+    scores = total_improvement_score(visits)
+    non_enzyme = ("physician_global", "patient_global", "mmt", "haq", "extramuscular")
+    return pd.DataFrame({
+        "week": scores["week"],
+        "physician worse (cm)": 0.0 - scores["physician_global_percent"] * CORE_SET["physician_global"].scale_range / 100,
+        "MMT worse (% of range)": -scores["mmt_percent"],
+        "extramuscular worse (cm)": 0.0 - scores["extramuscular_percent"] * CORE_SET["extramuscular"].scale_range / 100,
+        f"CSMs worse by >= {DETERIORATION_ANY_THREE_PERCENT}%": sum(
+            (-scores[f"{m}_percent"] >= DETERIORATION_ANY_THREE_PERCENT).astype(int) for m in non_enzyme),
+        "criteria met": scores["deterioration_criteria_met"],
+        "confirmed deterioration": scores["confirmed_deterioration"],
+        "data_source": scores["data_source"],
+    }).reset_index(drop=True)
+
+
+DETERIORATION_THRESHOLDS = {"physician worse (cm)": DETERIORATION_VAS_CM,
+                            "MMT worse (% of range)": DETERIORATION_MMT_PERCENT}
+
+
+# --- Missing measures -----------------------------------------------------------------
+
+
+def missing_measure_example() -> pd.DataFrame:
+    """The responder with its follow-up patient global not recorded: what the engine reports."""
+    visits = RESPONDER.visit_table()
+    visits.loc[1, "patient_global"] = np.nan
+    scores = total_improvement_score(visits)
+    columns = ["week", "patient_global_missing", "n_missing_csms", "tis", "tis_available", "category", "data_source"]
+    return scores[[c for c in columns if c in scores.columns]]
+
+
+# --- Units ----------------------------------------------------------------------------
+
+
+def vas_mm_to_cm(millimetres):
+    """A VAS read in millimetres (0-100) as centimetres (0-10), the unit the kit and the criteria use."""
+    return np.asarray(millimetres, dtype=float) / 10
+
+
+def validation_message(visits: pd.DataFrame) -> str:
+    """What the validator says about a visit table (empty when it is valid)."""
+    try:
+        validate_visits(visits, source="visits.csv", line_offset=2)
+    except VisitTableError as error:
+        return str(error)
+    return ""
+
+
+def vas_in_mm_example() -> pd.DataFrame:
+    """The responder's two visits with the physician global typed in millimetres (60 and 42)."""
+    visits = RESPONDER.visit_table()
+    visits["physician_global"] = visits["physician_global"] * 10
+    return visits
+
+
+#: A 5-point Likert global (0 inactive ... 4 extremely severe), as the IMACS global activity forms offer.
+LIKERT_RANGE = 4
+
+
+def likert_versus_vas_table() -> pd.DataFrame:
+    """One step better on a 0-4 Likert scale and one centimetre better on the 10 cm VAS: different percents.
+
+    Each is scored against its own range; mixing them (baseline on one, follow-up on the other)
+    has no range to divide by at all, which is why a patient must stay on one scale.
+    """
+    rows = []
+    for scale, baseline, followup, scale_range in (("Likert 0-4", 3, 2, LIKERT_RANGE),
+                                                   ("VAS 0-10 cm", 6.0, 5.0, 10.0)):
+        percent = absolute_percent_improvement("physician_global", baseline, followup, scale_range)
+        rows.append({"scale": scale, "baseline": baseline, "followup": followup, "range": scale_range,
+                     "absolute %": percent, "physician global points": improvement_points("physician_global", percent)})
+    return pd.DataFrame(rows).set_index("scale")
+
+
+# --- JDM instruments ------------------------------------------------------------------
+
+
+def instruments_table() -> pd.DataFrame:
+    """Every instrument the engine can score: the CSM row it stands in, range, direction, core sets, source."""
+    rows = []
+    for instrument in INSTRUMENTS.values():
+        if instrument.fixed_range is not None:
+            scale = f"{instrument.scale_min:g}-{instrument.scale_max:g} {instrument.unit}".strip()
+        else:
+            scale = "explicit: " + ", ".join(instrument.range_columns) if instrument.range_columns else "U/l, see section 7"
+        rows.append({"instrument": instrument.name, "stands for": instrument.measure, "label": instrument.label,
+                     "scale": scale, "better is": "higher" if instrument.improves_by == "increase" else "lower",
+                     "core sets": ", ".join(instrument.core_sets), "source": instrument.source})
+    return pd.DataFrame(rows).set_index("instrument")
+
+
+# --- The enzyme conventions -----------------------------------------------------------
+
+#: The only other public implementation we know of (in R) divides the enzyme's fall by k x ULN with
+#: k = 15 for CK and 3 for AST, ALT and LDH (aldolase not stated there); a convention, not a rule.
+R_PRESET_MULTIPLIERS = {"ck": 15.0, "ast": 3.0, "alt": 3.0, "ldh": 3.0}
+
+
+def enzyme_conventions_table(changes) -> pd.DataFrame:
+    """Percent and points of enzyme changes under the kit's default and the R preset, side by side.
+
+    ``changes`` is a list of (enzyme, baseline, followup, uln). Columns: relative to baseline (the
+    kit's default), range-normalised with the R preset's k for that enzyme, and range-normalised with
+    k = 10 (the kit's default multiplier, which has no source).
+    """
+    rows = []
+    for enzyme, baseline, followup, uln in changes:
+        options = {"relative to baseline (kit default)": EnzymeNormalisation("relative"),
+                   f"of {R_PRESET_MULTIPLIERS[enzyme]:g} x ULN (R preset)": EnzymeNormalisation(
+                       "uln_range", R_PRESET_MULTIPLIERS[enzyme]),
+                   "of 10 x ULN (kit's default k: no source)": EnzymeNormalisation("uln_range", 10.0)}
+        for name, option in options.items():
+            scale_range = float(enzyme_scale_range(baseline, uln, option))
+            score = score_measure("enzyme", [baseline], [followup], [scale_range])
+            rows.append({"change": f"{enzyme.upper()} {baseline:g} -> {followup:g} U/l (ULN {uln:g})",
+                         "convention": name, "divided by (U/l)": scale_range, "percent": float(score.percent[0]),
+                         "points": float(score.points[0])})
+    return pd.DataFrame(rows).set_index(["change", "convention"])
+

@@ -6,7 +6,7 @@ the engine's one-pair scorer, :func:`ivig_kit.score.engine.score_pair`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 import numpy as np
@@ -22,12 +22,14 @@ from ivig_kit.score.measures import (
     CATEGORIES,
     CATEGORY_THRESHOLDS,
     CORE_SET,
+    CORE_SETS,
     ENZYME_ULN,
     ENZYMES,
+    INSTRUMENTS,
     MICRO,
-    RESOLUTION,
-    SCALE_RANGE,
     EnzymeNormalisation,
+    Instrument,
+    instrument_for,
     to_micro,
 )
 from ivig_kit.trials.facts import pilot_table2
@@ -53,6 +55,27 @@ class PatientVisits:
     enzyme_uln: float = 200.0
     followup_week: float = 9
     label: str = SYNTHETIC
+    #: the instrument standing in a CSM's row where it is not the adult IMACS one (``{"mmt": "cmas"}``)
+    instruments: Mapping[str, str] = field(default_factory=dict)
+    #: lowest and highest CHQ physical summary score, when ``chq_phs`` stands for the enzyme
+    chq_phs_range: tuple[float, float] | None = None
+
+    def instrument(self, measure: str) -> Instrument:
+        """The instrument standing in ``measure``'s row for this patient."""
+        return instrument_for(measure, self.instruments.get(measure, CORE_SET[measure].instruments[0]))
+
+    def limits(self, measure: str) -> tuple[float, float]:
+        """Lowest and highest value the instrument in ``measure``'s row can record (enzyme: no top)."""
+        instrument = self.instrument(measure)
+        if instrument.name == "mmt":
+            return 0.0, float(self.mmt_max)
+        if instrument.name == "chq_phs":
+            if self.chq_phs_range is None:
+                raise InputError("the CHQ physical summary score needs chq_phs_range=(min, max)")
+            return float(self.chq_phs_range[0]), float(self.chq_phs_range[1])
+        if instrument.name == "enzyme":
+            return 0.0, float("inf")
+        return float(instrument.scale_min), float(instrument.scale_max)
 
     def __post_init__(self):
         """Both visits must name exactly the six CSMs, and the enzyme must be one the engine knows."""
@@ -64,6 +87,8 @@ class PatientVisits:
                                  f"unknown {sorted(unknown)}")
         if self.enzyme not in ENZYMES:
             raise InputError(f"enzyme must be one of {ENZYMES}, not {self.enzyme!r}")
+        for measure, name in self.instruments.items():
+            instrument_for(measure, name)
 
     def with_followup(self, measure: str, value: float) -> "PatientVisits":
         """The same patient with one follow-up value changed."""
@@ -73,10 +98,18 @@ class PatientVisits:
         """The two visits as a visit table the engine scores (see ``data/README.md``)."""
         rows = []
         for week, values in ((0, self.baseline), (self.followup_week, self.followup)):
-            row = {"site": "teaching", "patient_id": "synthetic", "week": week,
-                   **{m: values[m] for m in CORE_SET if m != "enzyme"}, "mmt_max": self.mmt_max,
-                   self.enzyme: values["enzyme"], ENZYME_ULN[self.enzyme]: self.enzyme_uln,
-                   "data_source": self.label}
+            row = {"site": "teaching", "patient_id": "synthetic", "week": week}
+            for measure in CORE_SET:
+                instrument = self.instrument(measure)
+                if instrument.name == "enzyme":
+                    row.update({self.enzyme: values["enzyme"], ENZYME_ULN[self.enzyme]: self.enzyme_uln})
+                else:
+                    row[instrument.column] = values[measure]
+                if instrument.name == "mmt":
+                    row["mmt_max"] = self.mmt_max
+                if instrument.name == "chq_phs":
+                    row["chq_phs_min"], row["chq_phs_max"] = self.limits("enzyme")
+            row["data_source"] = self.label
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -108,6 +141,26 @@ EDGE_PATIENT = PatientVisits(
     followup={"physician_global": 0.6, "patient_global": 3.5, "mmt": 41.6, "haq": 1.0, "enzyme": 850,
               "extramuscular": 0.7},
     mmt_max=80, followup_week=4, label="synthetic teaching patient (band edges)")
+
+
+#: A synthetic child with juvenile DM on the IMACS core set: CMAS (0-52), CHAQ, parent global, CK.
+CMAS_PATIENT = PatientVisits(
+    baseline={"physician_global": 5.0, "patient_global": 6.0, "mmt": 30, "haq": 1.5, "enzyme": 1000,
+              "extramuscular": 4.0},
+    followup={"physician_global": 3.0, "patient_global": 4.0, "mmt": 40.4, "haq": 1.2, "enzyme": 800,
+              "extramuscular": 2.5},
+    mmt_max=52, followup_week=6, instruments=CORE_SETS["imacs_jdm"],
+    label="synthetic teaching patient (juvenile DM, IMACS core set with CMAS)")
+
+#: A synthetic child with juvenile DM on the PRINTO core set: CHQ physical summary for the enzyme row
+#: (range given explicitly, here -10 to 50: no fixed range could be sourced) and DAS (0-20).
+PRINTO_PATIENT = PatientVisits(
+    baseline={"physician_global": 5.0, "patient_global": 6.0, "mmt": 30, "haq": 1.5, "enzyme": 20,
+              "extramuscular": 12},
+    followup={"physician_global": 3.0, "patient_global": 4.0, "mmt": 36, "haq": 1.2, "enzyme": 30,
+              "extramuscular": 8},
+    mmt_max=52, followup_week=6, instruments=CORE_SETS["printo_jdm"], chq_phs_range=(-10.0, 50.0),
+    label="synthetic teaching patient (juvenile DM, PRINTO core set)")
 
 
 @dataclass
@@ -154,8 +207,10 @@ def score_patient(patient: PatientVisits, population: str = "adult",
     """
     normalisation = _normalisation(enzyme_normalisation)
     scored = score_pair(patient.baseline, patient.followup, patient.mmt_max, patient.enzyme_uln,
-                        population, normalisation)
-    records = [{"measure": name, "label": CORE_SET[name].label, "baseline": m.baseline, "followup": m.follow_up,
+                        population, normalisation, instruments=patient.instruments,
+                        chq_phs_range=patient.chq_phs_range)
+    records = [{"measure": name, "label": INSTRUMENTS[m.instrument].label, "instrument": m.instrument,
+                "baseline": m.baseline, "followup": m.follow_up,
                 "change": m.change, "scale_range": m.scale_range, "percent": m.percent, "points": m.points,
                 "max_points": CORE_SET[name].max_points, "at_limit": m.at_limit}
                for name, m in scored.measures.items()]
@@ -166,8 +221,14 @@ def score_patient(patient: PatientVisits, population: str = "adult",
 def scale_ranges(patient: PatientVisits, normalisation: EnzymeNormalisation | str = "relative") -> dict:
     """The range each CSM's change is divided by: fixed, the MMT maximum, or the enzyme option's."""
     normalisation = _normalisation(normalisation)
-    enzyme_range = float(enzyme_scale_range(patient.baseline["enzyme"], patient.enzyme_uln, normalisation))
-    return {**SCALE_RANGE, "mmt": float(patient.mmt_max), "enzyme": enzyme_range}
+    ranges = {}
+    for measure in CORE_SET:
+        if patient.instrument(measure).name == "enzyme":
+            ranges[measure] = float(enzyme_scale_range(patient.baseline["enzyme"], patient.enzyme_uln, normalisation))
+        else:
+            low, high = patient.limits(measure)
+            ranges[measure] = high - low
+    return ranges
 
 
 # --- What would it take? ----------------------------------------------------------------
@@ -188,27 +249,36 @@ class NextCategoryAnswer:
     further_improvement: float | None = None
     new_tis: float | None = None
     reason: str = ""
+    instrument: str = ""  # the instrument in the measure's row (default: the adult one)
 
     @property
     def message(self) -> str:
         """The answer in one sentence, as the calculator shows it."""
-        label = CORE_SET[self.measure].label
-        unit = _unit(self.measure)
+        spec = INSTRUMENTS[self.instrument or CORE_SET[self.measure].instruments[0]]
+        label = spec.label
+        unit = f" {spec.unit}" if spec.unit else ""
         if self.target_category is None:
             return f"TIS {self.current_tis:g} is already {self.current_category}: there is no higher category."
         if not self.reachable:
             return (f"{label} alone cannot lift TIS {self.current_tis:g} to {self.target_category} "
                     f"(>= {self.threshold:g}): {self.reason}")
-        direction = "raise" if CORE_SET[self.measure].improves_by == "increase" else "lower"
+        direction = "raise" if spec.improves_by == "increase" else "lower"
         return (f"To reach {self.target_category} (TIS >= {self.threshold:g}), {direction} {label} at follow-up "
-                f"by a further {self.further_improvement:g}{unit}, from {self.current_followup:g} to "
-                f"{self.needed_followup:g}{unit}: the TIS becomes {self.new_tis:g}.")
+                f"by a further {plain_number(self.further_improvement)}{unit}, from "
+                f"{plain_number(self.current_followup)} to {plain_number(self.needed_followup)}{unit}: "
+                f"the TIS becomes {self.new_tis:g}.")
 
 
-def _unit(measure: str) -> str:
-    """The unit a CSM's value is shown in (none for MMT and HAQ scores)."""
-    unit = CORE_SET[measure].unit
-    return f" {unit}" if unit else ""
+def plain_number(value: float, decimals: int = 3) -> str:
+    """A number as a person writes it: no exponent, thousands separated, no trailing zeros.
+
+    >>> plain_number(1_000_000), plain_number(0.125), plain_number(2.0)
+    ('1,000,000', '0.125', '2')
+    """
+    if value != value:
+        return "n/a"
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def what_would_it_take(patient: PatientVisits, measure: str, population: str = "adult",
@@ -217,7 +287,7 @@ def what_would_it_take(patient: PatientVisits, measure: str, population: str = "
     """The smallest further improvement in ``measure`` that moves the TIS into the next category.
 
     Candidates are the values the instrument can record (multiples of ``resolution``, by
-    default :data:`RESOLUTION`) strictly better than the current follow-up, up to the
+    default the instrument's resolution) strictly better than the current follow-up, up to the
     instrument's limit; the other five CSMs stay as they are. Each candidate is scored by the
     engine and the first that reaches the threshold is re-scored as a whole patient.
     """
@@ -226,24 +296,27 @@ def what_would_it_take(patient: PatientVisits, measure: str, population: str = "
     thresholds = CATEGORY_THRESHOLDS[population]
     followup = float(patient.followup[measure])
     higher = [t for t in thresholds if t > current.tis]
+    instrument = patient.instrument(measure)
     common = dict(measure=measure, current_category=current.category, current_tis=current.tis,
-                  current_followup=followup)
+                  current_followup=followup, instrument=instrument.name)
     if not higher:
         return NextCategoryAnswer(target_category=None, threshold=None, reachable=False, **common)
     threshold = higher[0]
     target = CATEGORIES[thresholds.index(threshold) + 1]
-    candidates = _better_recordable_values(measure, followup, patient.mmt_max,
-                                           RESOLUTION[measure] if resolution is None else resolution)
+    candidates = _better_recordable_values(instrument, followup, patient.limits(measure),
+                                           instrument.resolution if resolution is None else resolution)
     if len(candidates) == 0:
         return NextCategoryAnswer(target_category=target, threshold=threshold, reachable=False,
                                   reason="the follow-up value is already at the instrument's limit.", **common)
     scale_range = scale_ranges(patient, normalisation)[measure]
-    points = score_measure(measure, np.full(len(candidates), patient.baseline[measure]), candidates,
+    # the row's bands, in the instrument's direction (a rising CHQ PhS in the falling enzyme row: negate both)
+    sign = -1.0 if instrument.improves_by != CORE_SET[measure].improves_by else 1.0
+    points = score_measure(measure, np.full(len(candidates), sign * patient.baseline[measure]), sign * candidates,
                            np.full(len(candidates), scale_range)).points
     others = current.tis - float(current.breakdown.loc[measure, "points"])
     reaches = others + points >= threshold
     if not reaches.any():
-        limit = "ceiling" if CORE_SET[measure].improves_by == "increase" else "floor"
+        limit = "ceiling" if instrument.improves_by == "increase" else "floor"
         why = (f"its baseline is at the instrument's {limit}" if current.breakdown.loc[measure, "at_limit"]
                else f"even its best value gives {points.max():g} points, a TIS of {others + points.max():g}")
         return NextCategoryAnswer(target_category=target, threshold=threshold, reachable=False,
@@ -257,17 +330,21 @@ def what_would_it_take(patient: PatientVisits, measure: str, population: str = "
                               needed_followup=needed, further_improvement=further, new_tis=confirmed.tis, **common)
 
 
-def _better_recordable_values(measure: str, followup: float, mmt_max: float, resolution: float) -> np.ndarray:
+def _better_recordable_values(instrument: Instrument, followup: float, limits: tuple[float, float],
+                              resolution: float) -> np.ndarray:
     """Multiples of ``resolution`` strictly better than ``followup``, nearest first, up to the limit.
 
-    The limit is 0 for the measures that improve by falling and ``mmt_max`` for MMT (included
-    even when it is not a multiple of the resolution). Exact in micro-units.
+    The limit is the instrument's floor for those that improve by falling and its ceiling
+    (``mmt_max`` for MMT, 52 for CMAS, ...) for those that improve by rising, included even when it
+    is not a multiple of the resolution. Exact in micro-units.
     """
     step, start = int(to_micro(resolution)), int(to_micro(followup))
-    if CORE_SET[measure].improves_by == "decrease":
-        values = np.arange((start - 1) // step, -1, -1, dtype=np.int64) * step
+    if instrument.improves_by == "decrease":
+        floor = int(to_micro(limits[0]))
+        values = np.arange((start - 1) // step, floor // step - 1, -1, dtype=np.int64) * step
+        values = values[values >= floor]
     else:
-        limit = int(to_micro(mmt_max))
+        limit = int(to_micro(limits[1]))
         values = np.arange(start // step + 1, limit // step + 1, dtype=np.int64) * step
         if limit % step and start < limit:
             values = np.append(values, limit)

@@ -259,3 +259,181 @@ def test_any_total_is_a_multiple_of_2_5_within_0_100(changes):
     points = {m: improvement_points(m, p) for m, p in zip(CORE_SET, (p for _, p in changes))}
     total = sum(points.values())
     assert 0 <= total <= 100 and (total / 2.5).is_integer()
+
+
+# --- JDM instruments: IMACS (CMAS, CHAQ, parent global) and PRINTO (CHQ PhS, DAS) ------------
+
+from exact_reference import JDM_INSTRUMENTS, exact_instrument_points  # noqa: E402
+
+from ivig_kit.errors import VisitTableError  # noqa: E402
+from ivig_kit.score.engine import score_pair  # noqa: E402
+from ivig_kit.score.measures import INSTRUMENTS  # noqa: E402
+
+
+def jdm_table(rows, columns):
+    return pd.DataFrame(rows, columns=["site", "patient_id", "week", *columns])
+
+
+IMACS_JDM = ["physician_global", "parent_global", "extramuscular", "chaq", "cmas", "ck", "ck_uln"]
+PRINTO_JDM = ["physician_global", "parent_global", "das", "chaq", "cmas", "chq_phs", "chq_phs_min", "chq_phs_max"]
+
+
+def test_instrument_facts_have_one_home_and_a_source():
+    assert (INSTRUMENTS["cmas"].scale_min, INSTRUMENTS["cmas"].scale_max, INSTRUMENTS["cmas"].improves_by) == \
+        (0, 52, "increase")
+    assert INSTRUMENTS["chaq"].fixed_range == 3 and INSTRUMENTS["chaq"].improves_by == "decrease"
+    assert INSTRUMENTS["das"].fixed_range == 20 and INSTRUMENTS["das"].improves_by == "decrease"
+    assert INSTRUMENTS["parent_global"].fixed_range == 10
+    # no fixed range could be sourced for the CHQ physical summary: it is an explicit input
+    assert INSTRUMENTS["chq_phs"].fixed_range is None
+    assert INSTRUMENTS["chq_phs"].range_columns == ("chq_phs_min", "chq_phs_max")
+    assert all(i.source for i in INSTRUMENTS.values())
+    for name, (row, increases) in JDM_INSTRUMENTS.items():  # the reference, typed by hand, agrees
+        assert INSTRUMENTS[name].measure == row and (INSTRUMENTS[name].improves_by == "increase") == increases
+        assert name in CORE_SET[row].instruments
+
+
+def test_hand_computed_imacs_jdm_patient():
+    # Physician 5 -> 3 cm: 20% -> 15; parent 6 -> 4 cm: 20% -> 5; CMAS 30 -> 40.4 of 52: exactly 20%
+    # (right-closed: band 3) -> 20; CHAQ 1.5 -> 1.2: 10% -> 5; CK 1000 -> 800: 20% of baseline -> 5;
+    # extramuscular 4 -> 2.5 cm: exactly 15% -> 7.5. Total 57.5: juvenile moderate (>= 45, < 70).
+    visits = jdm_table([("J", "1", 0, 5.0, 6.0, 4.0, 1.5, 30, 1000, 200),
+                        ("J", "1", 6, 3.0, 4.0, 2.5, 1.2, 40.4, 800, 200)], IMACS_JDM)
+    row = total_improvement_score(visits, population="juvenile").iloc[0]
+    assert [row[f"{m}_points"] for m in CORE_SET] == [15.0, 5.0, 20.0, 5.0, 5.0, 7.5]
+    assert row["tis"] == 57.5 and row["category"] == "moderate"
+    assert (row["mmt_instrument"], row["haq_instrument"], row["patient_global_instrument"],
+            row["enzyme_instrument"], row["extramuscular_instrument"]) == ("cmas", "chaq", "parent_global",
+                                                                           "enzyme", "extramuscular")
+    assert row["mmt_percent"] == 20.0
+
+
+def test_hand_computed_printo_jdm_patient():
+    # Physician 5 -> 3: 20% -> 15; parent 6 -> 4: 20% -> 5; CMAS 30 -> 36: 11.5% -> 20; CHAQ 1.5 -> 1.2:
+    # 10% -> 5; CHQ PhS 20 -> 30 on -10..50 (range 60): 16.7% -> 5; DAS 12 -> 8 of 20: 20% -> 12.5.
+    # Total 62.5: juvenile moderate.
+    visits = jdm_table([("J", "2", 0, 5.0, 6.0, 12, 1.5, 30, 20, -10, 50),
+                        ("J", "2", 6, 3.0, 4.0, 8, 1.2, 36, 30, -10, 50)], PRINTO_JDM)
+    row = total_improvement_score(visits, population="juvenile").iloc[0]
+    assert [row[f"{m}_points"] for m in CORE_SET] == [15.0, 5.0, 20.0, 5.0, 5.0, 12.5]
+    assert row["tis"] == 62.5 and row["category"] == "moderate"
+    assert row["enzyme_instrument"] == "chq_phs" and row["extramuscular_instrument"] == "das"
+    assert pd.isna(row["enzyme"])  # no enzyme was followed
+    assert row["enzyme_percent"] == pytest.approx(100 / 6)
+    # the one-pair scorer agrees
+    pair = score_pair({"physician_global": 5, "patient_global": 6, "mmt": 30, "haq": 1.5, "enzyme": 20,
+                       "extramuscular": 12},
+                      {"physician_global": 3, "patient_global": 4, "mmt": 36, "haq": 1.2, "enzyme": 30,
+                       "extramuscular": 8}, mmt_max=float("nan"), enzyme_uln=float("nan"), population="juvenile",
+                      instruments={"patient_global": "parent_global", "mmt": "cmas", "haq": "chaq",
+                                   "enzyme": "chq_phs", "extramuscular": "das"}, chq_phs_range=(-10, 50))
+    assert pair.tis == 62.5 and pair.measures["enzyme"].instrument == "chq_phs"
+
+
+@pytest.mark.parametrize("instrument", sorted(JDM_INSTRUMENTS))
+def test_every_band_edge_of_every_jdm_instrument_is_right_closed(instrument):
+    row, increases = JDM_INSTRUMENTS[instrument]
+    low, high = (-10.0, 50.0) if instrument == "chq_phs" else (0.0, INSTRUMENTS[instrument].scale_max)
+    spec = CORE_SET[row]
+    baselines, followups = [], []
+    for edge in spec.band_edges_percent:
+        step = round((high - low) * edge / 100, 6)
+        for change in (step, round(step + 0.000001, 6)):  # exactly on the edge, then one micro-unit above
+            base = low + (high - low) * (0.1 if increases else 0.9)
+            baselines.append(base)
+            followups.append(round(base + change if increases else base - change, 6))
+    rows = []
+    for index, (base, follow) in enumerate(zip(baselines, followups)):
+        rows += [single_instrument_visit(instrument, str(index), 0, base, low, high),
+                 single_instrument_visit(instrument, str(index), 1, follow, low, high)]
+    scores = total_improvement_score(pd.DataFrame(rows), population="juvenile").sort_values(
+        "patient_id", key=lambda s: s.astype(int))
+    expected = [spec.band_points[band + above] for band in range(4) for above in (0, 1)]
+    assert scores[f"{row}_points"].tolist() == expected
+    assert (scores[f"{row}_instrument"] == instrument).all()
+    assert scores[f"{row}_points"].tolist() == [
+        float(exact_instrument_points(instrument, b, f, high - low)) for b, f in zip(baselines, followups)]
+
+
+def single_instrument_visit(instrument, patient, week, value, low, high):
+    """A visit with the adult instruments at fixed values and ``instrument`` standing in its row."""
+    visit = {"site": "E", "patient_id": patient, "week": week, "physician_global": 5, "patient_global": 5,
+             "extramuscular": 5, "haq": 1, "mmt": 40, "mmt_max": 80, "ck": 500, "ck_uln": 200}
+    row = JDM_INSTRUMENTS[instrument][0]
+    if row == "enzyme":
+        del visit["ck"], visit["ck_uln"]
+        visit.update(chq_phs_min=low, chq_phs_max=high)
+    else:
+        del visit[row]
+        if row == "mmt":
+            del visit["mmt_max"]
+    visit[instrument] = value
+    return visit
+
+
+def test_jdm_ceilings_and_floors_are_flagged():
+    # CMAS at 52 and CHQ PhS at its maximum cannot improve; DAS 0 is a floor
+    visits = jdm_table([("J", "3", 0, 5, 6, 0, 1, 52, 50, -10, 50), ("J", "3", 4, 4, 5, 0, 1, 52, 50, -10, 50)],
+                       PRINTO_JDM)
+    row = total_improvement_score(visits, population="juvenile").iloc[0]
+    assert row["mmt_at_limit"] and row["enzyme_at_limit"] and row["extramuscular_at_limit"]
+    assert row["mmt_points"] == row["enzyme_points"] == row["extramuscular_points"] == 0
+
+
+def test_each_patient_uses_its_own_instrument_in_one_table():
+    rows = [
+        {"site": "M", "patient_id": "adult-like", "week": 0, "mmt": 60, "mmt_max": 80},
+        {"site": "M", "patient_id": "adult-like", "week": 4, "mmt": 70, "mmt_max": 80},  # 12.5% -> 20
+        {"site": "M", "patient_id": "cmas", "week": 0, "cmas": 26},
+        {"site": "M", "patient_id": "cmas", "week": 4, "cmas": 27},                   # 1.9% -> 0
+        {"site": "M", "patient_id": "switched", "week": 0, "cmas": 26},
+        {"site": "M", "patient_id": "switched", "week": 4, "mmt": 70, "mmt_max": 80},  # other instrument: missing
+    ]
+    common = {"physician_global": 5, "patient_global": 5, "extramuscular": 5, "haq": 1, "ck": 500, "ck_uln": 200}
+    scores = total_improvement_score(pd.DataFrame([{**common, **r} for r in rows])).set_index("patient_id")
+    assert scores["mmt_instrument"].tolist() == ["mmt", "cmas", "cmas"]
+    assert scores["mmt_points"].tolist()[:2] == [20.0, 0.0]
+    assert scores.loc["switched", "mmt_missing"] and np.isnan(scores.loc["switched", "tis"])
+
+
+def test_jdm_validation_names_every_problem():
+    visits = jdm_table([("J", "1", 0, 5, 6, 12, 1.5, 53, 20, -10, 50),    # CMAS above 52
+                        ("J", "1", 4, 5, 6, 21, 3.5, 30, 60, -10, 50)],  # DAS 21, CHAQ 3.5, CHQ PhS above max
+                       PRINTO_JDM)
+    with pytest.raises(VisitTableError) as error:
+        total_improvement_score(visits)
+    message = str(error.value)
+    for column in ("cmas", "das", "chaq"):
+        assert f"column '{column}'" in message
+    assert "0-52" in message and "0-20" in message
+    no_range = jdm_table([("J", "1", 0, 5, 6, 12, 1.5, 30, 20), ("J", "1", 4, 5, 6, 8, 1.5, 30, 25)],
+                         PRINTO_JDM[:-2])
+    with pytest.raises(VisitTableError, match="chq_phs_min.*\n.*chq_phs_max"):
+        total_improvement_score(no_range)
+    both = visit_table([("A", "1", 0, 5, 5, 5, 2, 60, 80, 1000, 200), ("A", "1", 4, 3, 4, 4, 1, 70, 80, 500, 200)])
+    both["cmas"] = [40, 45]
+    with pytest.raises(VisitTableError, match="row 1, column 'cmas': expected one instrument for 'mmt'"):
+        total_improvement_score(both)
+
+
+@settings(max_examples=60, deadline=None)
+@given(baseline=visit_values, followup=visit_values,
+       jdm=st.fixed_dictionaries({name: st.tuples(decimals(0, 1, 3), decimals(0, 1, 3)) for name in JDM_INSTRUMENTS}),
+       chq_range=st.tuples(decimals(-20, 20, 1), decimals(1, 80, 1)))
+def test_jdm_engine_equals_exact_reference(baseline, followup, jdm, chq_range):
+    low, high = chq_range[0], chq_range[0] + chq_range[1]
+    scale = {"parent_global": (0, 10), "cmas": (0, 52), "chaq": (0, 3), "das": (0, 20), "chq_phs": (low, high)}
+    values = {name: tuple(round(scale[name][0] + f * (scale[name][1] - scale[name][0]), 3) for f in pair)
+              for name, pair in jdm.items()}
+    rows = [{"site": "S", "patient_id": "p", "week": week, "physician_global": visit["physician_global"],
+             **{name: values[name][index] for name in JDM_INSTRUMENTS}, "chq_phs_min": low, "chq_phs_max": high}
+            for index, (week, visit) in enumerate(((0, baseline), (1, followup)))]
+    row = total_improvement_score(pd.DataFrame(rows), population="juvenile").iloc[0]
+    expected = float(exact_points("physician_global", exact_percent(
+        "physician_global", baseline["physician_global"], followup["physician_global"], 10)))
+    for name, (measure, _) in JDM_INSTRUMENTS.items():
+        points = float(exact_instrument_points(name, *values[name], scale[name][1] - scale[name][0]))
+        assert row[f"{measure}_points"] == points, name
+        assert row[f"{measure}_instrument"] == name
+        expected += points
+    assert row["tis"] == expected and 0 <= row["tis"] <= 100

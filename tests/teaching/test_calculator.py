@@ -13,6 +13,7 @@ import pytest
 
 from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.teaching.calculator import TISCalculator
+from ivig_kit.teaching.patients import MEDIAN_PATIENT, RESPONDER, what_would_it_take
 
 CSMS = ("physician_global", "patient_global", "mmt", "haq", "enzyme", "extramuscular")
 
@@ -63,20 +64,23 @@ def shown_answer(calculator) -> str:
 def calculator() -> TISCalculator:
     """A calculator with the test patient typed in, widget by widget, on MMT-8 bilateral."""
     calc = TISCalculator()
-    calc.mmt_scale.value = 150.0
+    calc.strength.value = "mmt:150"
     for name in CSMS:
         calc.baseline[name].value = BASELINE[name]
         calc.followup[name].value = FOLLOWUP[name]
     return calc
 
 
-def test_starting_values_are_the_synthetic_median_patient():
+def test_starts_on_a_patient_whose_next_category_is_reachable():
     calc = TISCalculator()
-    # 7.5 + 2.5 + 10 + 5 + 7.5 + 7.5 (see test_teaching): 40, adult moderate
-    assert (shown_total(calc), shown_category(calc)) == ("40", "moderate")
-    assert shown_rows(calc)["physician_global"] == ("15.00%", "7.5")
-    assert shown_rows(calc)["mmt"] == ("6.15%", "10")  # 16 / 260
-    assert "synthetic" in calc.ui.children[0].value
+    # the synthetic responder (see test_lessons): 15 + 2.5 + 10 + 5 + 7.5 + 7.5 = 47.5, adult moderate
+    assert (shown_total(calc), shown_category(calc)) == ("47.5", "moderate")
+    assert "synthetic" in calc.note.value
+    # the first learner state is a useful answer, not a "cannot reach": MMT 121 -> 141 of 150 gives 27.5 points
+    assert calc.target_measure.value == "mmt"
+    assert shown_answer(calc) == ("To reach major (TIS >= 60), raise Manual muscle testing (MMT) at follow-up by "
+                                  "a further 20, from 121 to 141: the TIS becomes 65.")
+    assert what_would_it_take(RESPONDER, "physician_global").reachable is False  # why the physician is not chosen
 
 
 def test_every_slider_set_by_hand_gives_the_hand_computed_display(calculator):
@@ -119,17 +123,52 @@ def test_moving_a_baseline_updates_the_display(calculator):
     assert (shown_total(calculator), shown_category(calculator)) == ("42.5", "moderate")
 
 
-def test_population_switch_changes_only_the_category(calculator):
-    calculator.population.value = "juvenile"
-    assert (shown_total(calculator), shown_category(calculator)) == ("60", "moderate")  # juvenile major is 70
+def as_imacs_jdm(calculator):
+    """Switch to the JDM IMACS core set, then type the test patient back in on MMT-8 bilateral (same ranges)."""
+    calculator.core_set.value = "imacs_jdm"
+    calculator.strength.value = "mmt:150"
+    for name in CSMS:
+        calculator.baseline[name].value = BASELINE[name]
+        calculator.followup[name].value = FOLLOWUP[name]
+
+
+def test_core_set_switch_loads_the_jdm_instruments_and_thresholds(calculator):
+    calculator.core_set.value = "imacs_jdm"
+    # the synthetic CMAS patient (see test_engine): 15 + 5 + 20 + 5 + 5 + 7.5 = 57.5, juvenile moderate
+    assert (shown_total(calculator), shown_category(calculator)) == ("57.5", "moderate")
+    assert calculator.strength.value == "cmas"
+    assert "CMAS (0-52, higher is better)" in calculator.row_labels["mmt"].value
+    assert "CHAQ (0-3" in calculator.row_labels["haq"].value
+    assert "Parent global" in calculator.row_labels["patient_global"].value
     assert "juvenile thresholds: minimal &ge; 30, moderate &ge; 45, major &ge; 70" in calculator.category.value
+    calculator.core_set.value = "printo_jdm"
+    # 15 + 5 + 20 + 5 + CHQ PhS 10/60 -> 5 + DAS 4/20 -> 12.5 = 62.5
+    assert (shown_total(calculator), shown_category(calculator)) == ("62.5", "moderate")
+    assert "CHQ PhS (-10 to 50, higher is better)" in calculator.row_labels["enzyme"].value
+    assert "DAS (0-20" in calculator.row_labels["extramuscular"].value
+    assert calculator.chq_options.layout.display == "flex" and calculator.enzyme_options.layout.display == "none"
+    assert "CHQ PhS" in calculator.table.value and "enzyme:" not in calculator.table.value
+    # same values, adult against juvenile thresholds
+    as_imacs_jdm(calculator)
+    assert (shown_total(calculator), shown_category(calculator)) == ("60", "moderate")  # juvenile major is 70
     assert engine(BASELINE, FOLLOWUP, 150, population="juvenile")["category"] == "moderate"
+
+
+def test_reset_returns_to_the_starting_patient(calculator):
+    calculator.core_set.value = "printo_jdm"
+    calculator.followup["physician_global"].value = 9.0
+    calculator.reset()
+    assert calculator.core_set.value == "adult" and calculator.strength.value == "mmt:150"
+    assert (shown_total(calculator), shown_category(calculator)) == ("47.5", "moderate")
+    assert calculator.followup["physician_global"].value == 4.2
 
 
 def test_enzyme_option_and_uln(calculator):
     assert calculator.uln_multiplier.disabled  # k only matters for the ULN range
+    assert "enzyme: relative, % of baseline" in calculator.table.value
     calculator.enzyme_normalisation.value = "uln_range"
     assert not calculator.uln_multiplier.disabled
+    assert "enzyme: range-normalised, of 10 x ULN" in calculator.table.value
     # 200 U/l fall over 10 x 200 = 2000: 10% -> 2.5 (2.5 fewer): 57.5, no longer major
     assert shown_rows(calculator)["enzyme"] == ("10.00%", "2.5")
     assert (shown_total(calculator), shown_category(calculator)) == ("57.5", "moderate")
@@ -142,32 +181,50 @@ def test_enzyme_option_and_uln(calculator):
     assert shown_total(calculator) == "62.5"
 
 
-def test_slider_ranges_are_the_instrument_ranges(calculator):
-    for name in ("physician_global", "patient_global", "extramuscular"):
-        for slider in (calculator.baseline[name], calculator.followup[name]):
-            assert (slider.min, slider.max) == (0, 10)
-    for slider in (calculator.baseline["haq"], calculator.followup["haq"]):
-        assert (slider.min, slider.max) == (0, 3)
-    for slider in (calculator.baseline["mmt"], calculator.followup["mmt"]):
-        assert (slider.min, slider.max) == (0, 150)
-    for box in (calculator.baseline["enzyme"], calculator.followup["enzyme"]):
-        assert box.min == 0  # no upper end: a number box, not a slider
-    assert dict(calculator.mmt_scale.options) == {"MMT-8 unilateral (0-80)": 80, "MMT-8 bilateral (0-150)": 150,
-                                                  "Kendall MMT, 13 groups bilateral (0-260)": 260}
+def shown_errors(calculator) -> list[str]:
+    return [e.replace("&#x27;", "'") for e in re.findall(r"<li>(.*?)</li>", calculator.errors.value)]
 
 
-def test_mmt_scale_change_moves_the_mmt_sliders(calculator):
-    calculator.mmt_scale.value = 80.0
-    assert calculator.baseline["mmt"].max == calculator.followup["mmt"].max == 80
-    # values keep their share of the scale: 100/150 x 80 = 53.3, 120/150 x 80 = 64
-    assert (calculator.baseline["mmt"].value, calculator.followup["mmt"].value) == (53.3, 64.0)
-    # 10.7 / 80 = 13.375% -> 20 points, total unchanged at 60
-    assert shown_rows(calculator)["mmt"] == ("13.38%", "20")
-    assert engine({**BASELINE, "mmt": 53.3}, {**FOLLOWUP, "mmt": 64}, 80)["mmt_points"] == 20
-    calculator.mmt_scale.value = 260.0
-    assert calculator.baseline["mmt"].max == calculator.followup["mmt"].max == 260
-    assert calculator.followup["mmt"].value == 208.0  # 64 / 80 x 260
-    assert calculator.patient().mmt_max == 260
+@pytest.mark.parametrize("measure, visit, value, message", [
+    ("physician_global", "followup", 11.0, "Physician global follow-up: 11 cm is outside 0-10 cm."),
+    ("haq", "baseline", 3.5, "HAQ baseline: 3.5 is outside 0-3."),
+    ("mmt", "followup", 151.0, "MMT follow-up: 151 is outside 0-150."),
+    ("enzyme", "followup", 0.0, "CK follow-up: 0 U/l is not a measured level; enter a value above 0 and up to "
+                                "1,000,000 U/l."),
+    ("enzyme", "baseline", 99_999_999.0, "CK baseline: 99,999,999 U/l is not a measured level; enter a value "
+                                         "above 0 and up to 1,000,000 U/l."),
+])
+def test_a_bad_value_is_named_not_clamped(calculator, measure, visit, value, message):
+    widget = getattr(calculator, visit)[measure]
+    widget.value = value
+    assert widget.value == value  # kept as typed
+    assert shown_errors(calculator) == [message]
+    assert calculator.total.value == calculator.table.value == ""  # nothing scored from a bad value
+    assert "e+" not in calculator.errors.value
+    widget.value = (BASELINE if visit == "baseline" else FOLLOWUP)[measure]
+    assert calculator.errors.value == "" and shown_total(calculator) == "60"
+
+
+def test_every_bad_value_is_named_at_once(calculator):
+    calculator.followup["physician_global"].value = -1.0
+    calculator.enzyme_uln.value = 0.0
+    calculator.enzyme_normalisation.value = "uln_range"
+    calculator.uln_multiplier.value = 0.0
+    assert shown_errors(calculator) == ["Physician global follow-up: -1 cm is outside 0-10 cm.",
+                                        "ULN: 0 U/l; enter a value above 0 and up to 1,000,000 U/l.",
+                                        "k: 0; enter a multiplier above 0 and up to 1,000."]
+
+
+def test_strength_instrument_sets_the_range(calculator):
+    assert dict((v, k) for k, v in calculator.strength.options) == {
+        "mmt:80": "MMT-8 unilateral (0-80)", "mmt:150": "MMT-8 bilateral (0-150)",
+        "mmt:260": "13 groups bilateral, Kendall 0-10 grades (0-260)", "cmas": "Childhood Myositis Assessment Scale (CMAS 0-52)"}
+    calculator.strength.value = "mmt:260"  # 20 / 260 = 7.69% -> 10 points: 50
+    assert shown_rows(calculator)["mmt"] == ("7.69%", "10")
+    assert engine(BASELINE, FOLLOWUP, 260)["tis"] == 50.0 == float(shown_total(calculator))
+    calculator.strength.value = "mmt:80"  # 100 and 120 do not fit 0-80: named, never rescaled or clamped
+    assert shown_errors(calculator) == ["MMT baseline: 100 is outside 0-80.", "MMT follow-up: 120 is outside 0-80."]
+    assert calculator.patient().mmt_max == 80
 
 
 def test_mmt_at_the_ceiling_is_flagged(calculator):
@@ -178,11 +235,12 @@ def test_mmt_at_the_ceiling_is_flagged(calculator):
     assert shown_total(calculator) == "40"  # 60 without its 20 MMT points
 
 
-def test_enzyme_baseline_zero_cannot_be_scored_relative(calculator):
-    calculator.baseline["enzyme"].value = 0.0
-    calculator.followup["enzyme"].value = 0.0
-    assert shown_rows(calculator)["enzyme"] == ("n/a", "0")
-    assert shown_total(calculator) == "55"
+def test_large_enzyme_values_are_shown_without_exponents(calculator):
+    calculator.baseline["enzyme"].value = 1_000_000.0
+    calculator.followup["enzyme"].value = 250_000.0
+    assert ('<td class="tis-wide">1,000,000</td><td class="tis-wide">250,000</td><td class="tis-wide">750,000</td>'
+            in calculator.table.value)
+    assert "e+" not in calculator.table.value + calculator.what_it_takes.value
 
 
 def test_what_would_it_take_answer(calculator):
@@ -190,7 +248,7 @@ def test_what_would_it_take_answer(calculator):
     assert shown_answer(calculator) == "TIS 60 is already major: there is no higher category."
     # As JDM (60, moderate; major needs 70): MMT from 20 to 32.5 points needs more than 30% of 150 = 45,
     # i.e. 146 (145 is exactly 30%, 27.5 points, TIS 67.5).
-    calculator.population.value = "juvenile"
+    as_imacs_jdm(calculator)
     calculator.target_measure.value = "mmt"
     assert shown_answer(calculator) == ("To reach major (TIS >= 70), raise Manual muscle testing (MMT) at follow-up "
                                         "by a further 26, from 120 to 146: the TIS becomes 72.5.")
@@ -201,8 +259,8 @@ def test_what_would_it_take_answer(calculator):
     assert shown_answer(calculator).endswith("even its best value gives 15 points, a TIS of 67.5.")
 
 
-def test_what_would_it_take_follows_the_sliders():
-    calc = TISCalculator()
+def test_what_would_it_take_follows_the_inputs():
+    calc = TISCalculator(patient=MEDIAN_PATIENT)
     calc.followup["physician_global"].value = 3.5  # 3% -> 0 points: 32.5, minimal
     assert (shown_total(calc), shown_category(calc)) == ("32.5", "minimal")
     # back to moderate (40) needs the physician's 7.5 points: more than 5%, i.e. 3.2 cm (6%); 3.3 is exactly 5%

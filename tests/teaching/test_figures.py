@@ -114,3 +114,22 @@ def test_ceiling_effect_plot_with_two_scales_has_a_legend():
     assert sorted(np.asarray(line.get_xdata()).tolist() for line in steps) == [[70, 79], [140, 147]]
     assert [text.get_text() for text in ax.get_legend().get_texts()] == ["0-80", "0-150"]
     assert ax.get_xlabel() == "MMT baseline"
+
+
+def test_deterioration_plot_draws_each_worsening_as_a_share_of_its_criterion():
+    # written out by hand: physician +2.0 / +2.2 / +0.5 cm, MMT 20 / 21.33 / 6.67 % worse; confirmed at week 8
+    table = pd.DataFrame({"week": [4.0, 8.0, 12.0], "physician worse (cm)": [2.0, 2.2, 0.5],
+                          "MMT worse (% of range)": [20.0, 64 / 3, 20 / 3],
+                          "confirmed deterioration": [False, True, False],
+                          "data_source": ["synthetic teaching patient (deterioration)"] * 3})
+    fig = figures.deterioration_plot(table, {"physician worse (cm)": 2.0, "MMT worse (% of range)": 20.0})
+    ax = fig.axes[0]
+    physician, mmt = ax.get_lines()[:2]
+    assert list(physician.get_ydata()) == pytest.approx([100, 110, 25])
+    assert list(mmt.get_ydata()) == pytest.approx([100, 106.667, 33.333], abs=1e-3)
+    assert [line.get_ydata()[0] for line in ax.get_lines()[2:]] == [100]  # the criterion line
+    shaded = [p for p in ax.patches]
+    assert len(shaded) == 1 and shaded[0].get_x() == pytest.approx(3.4)  # weeks 4 and 8, shaded together
+    assert "synthetic" in ax.get_title()
+    existing, = plt.subplots(1, 1)[1:]  # an axis passed in is drawn on, and its figure returned
+    assert figures.deterioration_plot(table, {"physician worse (cm)": 2.0}, ax=existing) is existing.figure

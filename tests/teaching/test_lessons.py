@@ -7,6 +7,8 @@ teaching helper under test.
 
 from __future__ import annotations
 
+import html
+
 from pathlib import Path
 
 import nbformat
@@ -388,11 +390,15 @@ ANSWERS = {
     "juvenile_category": ("moderate", {"major": "juvenile threshold for major is 70"}),
     "float_trap": (0, {10: "plain floating point"}),
     "ceiling": (0, {32.5: "5 of 260", 10: "below the 2% edge"}),
+    # week 4: +2.0 cm and 30/150 = 20% (inclusive) met; week 8 met again: confirmed at 8
+    "deterioration": (8, {4: "two consecutive visits", 0: "inclusive", 12: "recovered"}),
+    # CMAS 30 -> 40.4: 10.4 / 52 = exactly 20%, right-closed band '>10-20%': 20
+    "jdm_cmas": (20, {27.5: "right-closed", 32.5: "relative change", 10: "range, 52"}),
 }
 
 
 def test_every_exercise_is_tested():
-    assert set(ANSWERS) == set(exercises.EXERCISES)
+    assert set(ANSWERS) == set(exercises.TIS_EXERCISES)
 
 
 @pytest.mark.parametrize("exercise", sorted(ANSWERS))
@@ -420,17 +426,116 @@ def test_check_answer_tolerance_and_case():
         check_answer("nope", 1)
 
 
-def test_notebook_exercises_each_have_a_check_and_a_hidden_solution():
+def test_notebook_exercises_each_have_a_check_and_a_solution_button():
     cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    checks = [i for i, c in enumerate(cells) if c.cell_type == "code" and "check_answer(" in c.source
-              and "solution" not in c.metadata.get("tags", [])]
-    assert len(checks) >= 4
+    checks = [i for i, c in enumerate(cells) if c.cell_type == "code" and "check_answer(" in c.source]
+    assert len(checks) >= 8
     for i in checks:
-        solution = cells[i + 1]
-        assert "solution" in solution.metadata.get("tags", [])
-        assert solution.metadata["jupyter"]["source_hidden"] and solution.metadata["jupyter"]["outputs_hidden"]
         exercise = cells[i].source.split('check_answer("')[1].split('"')[0]
-        assert f'check_answer("{exercise}", ' in solution.source
-        assert f"check_answer(\"{exercise}\", None)" not in solution.source
+        # the learner's answer starts as None: running all cells gives no verdict ...
+        variable = cells[i].source.split(f'check_answer("{exercise}", ')[1].split(")")[0]
+        assert f"{variable} = None" in cells[i].source, cells[i].source
+        # ... and the next cell only offers the solution behind a button
+        assert cells[i + 1].source.strip() == f'solution_button("{exercise}")'
     used = {cells[i].source.split('check_answer("')[1].split('"')[0] for i in checks}
-    assert used == set(exercises.EXERCISES)
+    assert used == set(exercises.TIS_EXERCISES)
+    assert not [c for c in cells if "solution" in c.metadata.get("tags", [])]  # no hidden cells that print answers
+
+
+def test_solution_button_reveals_only_on_click():
+    box = exercises.solution_button("jdm_cmas")
+    button, shown = box.children
+    assert shown.value == "" and button.layout.display != "none"
+    button.click()
+    assert exercises.EXERCISES["jdm_cmas"].explanation in html.unescape(shown.value)
+    assert button.layout.display == "none"
+
+
+def executed(outputs: list[dict]):
+    """A one-cell executed notebook with the given outputs (for the leak check)."""
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.from_dict(o) for o in outputs]
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Correct: markdown is not output"), cell])
+
+
+def test_solution_outputs_finds_verdicts_and_solutions():
+    verdict = check_answer("jdm_cmas", 20)
+    assert exercises.solution_outputs(executed([{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                                                 "data": {"text/html": verdict._repr_html_(),
+                                                          "text/plain": repr(verdict)}}])) != []
+    text = exercises.EXERCISES["deterioration"].explanation
+    leaks = exercises.solution_outputs(executed([{"output_type": "stream", "name": "stdout", "text": text}]))
+    assert leaks == [f"cell 1: the solution {text[:40]!r}..."]
+    unanswered = check_answer("jdm_cmas", None)
+    clean = executed([{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                       "data": {"text/html": unanswered._repr_html_(), "text/plain": repr(unanswered)}},
+                      {"output_type": "stream", "name": "stdout", "text": "Corrected Miettinen-Nurminen interval"}])
+    assert exercises.solution_outputs(clean) == []
+
+
+# --- Deterioration, missing measures, units, JDM, enzyme conventions --------------------
+
+
+def test_deterioration_table_of_the_example():
+    table = lessons.deterioration_table(lessons.deterioration_example())
+    # baseline physician 3.0 cm, MMT 120 of 150: week 4 +2.0 cm and 30/150 = 20%; week 8 +2.2 cm and 32/150;
+    # week 12 +0.5 cm and 10/150
+    assert table["week"].tolist() == [4, 8, 12]
+    assert table["physician worse (cm)"].tolist() == pytest.approx([2.0, 2.2, 0.5])
+    assert table["MMT worse (% of range)"].tolist() == pytest.approx([20, 64 / 3, 20 / 3])
+    assert table["criteria met"].tolist() == [True, True, False]
+    assert table["confirmed deterioration"].tolist() == [False, True, False]
+    assert (table["data_source"] == lessons.DETERIORATION_LABEL).all()
+
+
+def test_missing_measure_makes_the_tis_missing_and_tis_available_a_partial_sum():
+    row = lessons.missing_measure_example().iloc[0]
+    # the responder without its patient global (2.5 points): 47.5 - 2.5 = 45 scored, TIS missing
+    assert row["patient_global_missing"] and row["n_missing_csms"] == 1
+    assert np.isnan(row["tis"]) and pd.isna(row["category"]) and row["tis_available"] == 45
+
+
+def test_units():
+    assert lessons.vas_mm_to_cm([60, 42, 55]).tolist() == [6.0, 4.2, 5.5]
+    message = lessons.validation_message(lessons.vas_in_mm_example())
+    assert message == ("visits.csv: rows 1 and 2 (lines 2 and 3), column 'physician_global': expected a VAS value "
+                       "in 0-10 cm, got 60")
+    assert lessons.validation_message(patients.RESPONDER.visit_table()) == ""
+    table = lessons.likert_versus_vas_table()
+    # one Likert step of 4 is 25% (exactly the edge: 15 points); 1 cm of 10 is 10% (7.5 points)
+    assert table["absolute %"].tolist() == [25.0, 10.0]
+    assert table["physician global points"].tolist() == [15.0, 7.5]
+
+
+def test_instruments_table_lists_every_instrument_with_a_source():
+    table = lessons.instruments_table()
+    assert table.loc["cmas", "scale"] == "0-52" and table.loc["cmas", "better is"] == "higher"
+    assert table.loc["das", "scale"] == "0-20" and table.loc["chq_phs", "scale"].startswith("explicit")
+    assert table["source"].str.len().min() > 10
+
+
+def test_jdm_patients_score_as_computed_by_hand():
+    cmas = patients.score_patient(patients.CMAS_PATIENT, "juvenile")
+    assert cmas.breakdown["points"].tolist() == [15, 5, 20, 5, 5, 7.5] and cmas.tis == 57.5  # see test_engine
+    assert cmas.breakdown.loc["mmt", "instrument"] == "cmas"
+    printo = patients.score_patient(patients.PRINTO_PATIENT, "juvenile")
+    assert printo.breakdown["points"].tolist() == [15, 5, 20, 5, 5, 12.5] and printo.tis == 62.5
+    # the visit tables of the JDM patients score the same through the whole-table engine
+    for patient, score in ((patients.CMAS_PATIENT, cmas), (patients.PRINTO_PATIENT, printo)):
+        assert total_improvement_score(patient.visit_table(), "juvenile").iloc[0]["tis"] == score.tis
+    # what would it take, with the CHQ PhS (rising) in the enzyme's (falling) row: 20 -> 30 is 16.7% (5 points);
+    # 7.5 points need more than 25% of 60 = 15, i.e. 35.1; the total then is 65, still moderate (< 70)
+    answer = patients.what_would_it_take(patients.PRINTO_PATIENT, "enzyme", "juvenile")
+    assert not answer.reachable and "even its best value gives 7.5 points, a TIS of 65" in answer.message
+
+
+def test_enzyme_conventions_side_by_side():
+    table = lessons.enzyme_conventions_table([("ck", 400, 300, 200), ("ast", 120, 80, 40)])
+    ck = table.loc["CK 400 -> 300 U/l (ULN 200)"]
+    # 100 / 400 = 25% -> 5; 100 / (15 x 200) = 3.3% -> 0; 100 / (10 x 200) = 5% -> 0
+    assert ck["percent"].tolist() == pytest.approx([25, 10 / 3, 5])
+    assert ck["points"].tolist() == [5, 0, 0]
+    assert list(ck.index) == ["relative to baseline (kit default)", "of 15 x ULN (R preset)",
+                              "of 10 x ULN (kit's default k: no source)"]
+    ast = table.loc["AST 120 -> 80 U/l (ULN 40)"]
+    assert ast["divided by (U/l)"].tolist() == [120, 120, 400]  # x3 ULN = 120
