@@ -174,7 +174,7 @@ def table_html(table: pd.DataFrame, caption: str, index: bool = True, missing: s
     id_attribute = f' id="{anchor}"' if anchor else ""
     if table.empty:
         return f'<p class="ivig-table-empty"{id_attribute}><em>{escape(caption)}</em>: none.</p>'
-    table = table.rename(columns=COLUMN_LABELS)
+    table = table.rename(columns=COLUMN_LABELS).rename_axis(COLUMN_LABELS.get(table.index.name, table.index.name))
     kinds = {**{column: column_kind(column, table[column]) for column in table.columns}, **(kinds or {})}
     any_missing = bool(table.isna().to_numpy().any())
     if missing and any_missing and missing not in caption:

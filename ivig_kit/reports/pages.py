@@ -55,8 +55,9 @@ nav.ivig-toc ol ol { list-style: lower-alpha; }
 .jp-RenderedHTMLCommon .ivig-table table { margin: 0; table-layout: auto; }
 .jp-RenderedHTMLCommon .ivig-table caption { caption-side: top; text-align: left; font-style: italic;
   padding: 4px 0; color: #1f2328; }
-.jp-RenderedHTMLCommon .ivig-table th, .jp-RenderedHTMLCommon .ivig-table td { text-align: left; }
-.jp-RenderedHTMLCommon .ivig-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.jp-RenderedHTMLCommon .ivig-table table th, .jp-RenderedHTMLCommon .ivig-table table td { text-align: left;
+  vertical-align: top; }
+.jp-RenderedHTMLCommon .ivig-table table td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .ivig-figure img { max-width: 100%; height: auto; }
 .jp-RenderedHTMLCommon, .jp-RenderedMarkdown { overflow-wrap: break-word; }
 .site-report-header td { overflow-wrap: anywhere; }
@@ -81,8 +82,8 @@ nav.ivig-toc ol ol { list-style: lower-alpha; }
   nav.ivig-toc { position: static; background: none; break-inside: avoid; }
   .ivig-table { overflow: visible; }
   .jp-RenderedHTMLCommon .ivig-table table { width: 100%; font-size: 8pt; }
-  .jp-RenderedHTMLCommon .ivig-table th, .jp-RenderedHTMLCommon .ivig-table td { overflow-wrap: anywhere;
-    word-break: break-word; padding: 2px 4px; }
+  .jp-RenderedHTMLCommon .ivig-table table th, .jp-RenderedHTMLCommon .ivig-table table td {
+    overflow-wrap: anywhere; word-break: break-word; padding: 2px 4px; }
   tr, figure, .synthetic-banner, .site-report-header { break-inside: avoid; }
   h1, h2, h3, caption { break-after: avoid; }
 }
@@ -210,14 +211,18 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 .status-failed { color: #cf222e; font-weight: 600; }
 .error { font-family: ui-monospace, monospace; font-size: 0.9em; white-space: pre-wrap; color: #82071e; }
 .meta { color: #57606a; font-size: 0.9em; overflow-wrap: anywhere; }
-td.site { overflow-wrap: anywhere; }
-@media (max-width: 700px) {
+td.site { overflow-wrap: break-word; }
+@media screen and (max-width: 700px) {
   body { margin: 1em auto; padding: 0 0.6em; }
   h1 { font-size: 1.5em; }
-  table#sites { display: block; overflow-x: auto; font-size: 0.9em; }
-  th, td { padding: 0.3em 0.4em; }
+  table#sites, #sites tbody, #sites tr, #sites td { display: block; width: auto; }
+  #sites thead { display: none; }
+  #sites tr { border: 1px solid #d0d7de; border-radius: 6px; margin: 0 0 0.8em; padding: 0.4em 0.7em; }
+  #sites td { border: none; padding: 0.12em 0; text-align: left; }
+  #sites td[data-label]::before { content: attr(data-label) ": "; color: #57606a; }
+  #sites td.site { font-weight: 600; font-size: 1.1em; }
 }
-@media print { table#sites { display: table; font-size: 8pt; } a { color: inherit; } }
+@media print { table#sites { font-size: 8pt; } a { color: inherit; } }
 """
 
 
@@ -242,7 +247,8 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
         if result.ok:
             links = (f'<a href="{html.escape(files["html"])}">report</a> &middot; '
                      f'<a href="{html.escape(files["notebook"])}">notebook</a> &middot; '
-                     f'<a href="{html.escape(files["summary"])}">summary</a>')
+                     f'<a href="{html.escape(files["summary"])}">summary</a>'
+                     + (f' &middot; <a href="{html.escape(files["pdf"])}">PDF</a>' if files.get("pdf") else ""))
             note = ""
         else:
             links = []
@@ -252,10 +258,12 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
                 links.append(f'<a href="{html.escape(files["html"])}">earlier report</a>')
             links = " &middot; ".join(links) or "&ndash;"
             note = f'<div class="error">{html.escape(result.error_line())}</div>'
-        figures = "".join(f'<td class="number">{_figure(result.summary, key)}</td>' for key, _ in INDEX_FIGURES)
+        figures = "".join(f'<td class="number" data-label="{html.escape(label)}">{_figure(result.summary, key)}</td>'
+                          for key, label in index_figures(batch.population))
         rows.append(f'<tr class="site-row" data-status="{result.status}"><td class="site">{html.escape(result.site)}'
-                    f'{note}</td><td class="status-{result.status}">{result.status}</td>{figures}'
-                    f'<td>{links}</td><td class="number">{result.seconds:.1f}</td></tr>')
+                    f'{note}</td><td class="status-{result.status}" data-label="status">{result.status}</td>{figures}'
+                    f'<td data-label="files">{links}</td><td class="number" data-label="seconds">'
+                    f'{result.seconds:.1f}</td></tr>')
     heading = "".join(f"<th>{html.escape(label)}</th>" for _, label in index_figures(batch.population))
     banner = ('<div class="banner synthetic" id="synthetic-banner"><strong>Synthetic data.</strong> These reports '
               'are generated from a synthetic registry; no real patient is described.</div>') if synthetic else ""

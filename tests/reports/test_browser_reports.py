@@ -195,7 +195,7 @@ def test_the_pdf_has_numbered_a4_pages_contents_and_every_table(report_folder, a
     pdf = next(report_folder.glob("zurich-*.pdf"))
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
-    assert re.search(r"Page size:\s+595\.\d* x 841\.\d* pts \(A4\)", info), info
+    assert re.search(r"Page size:.*\(A4\)", info), info
     text = pdf_text(pdf)
     numbers = [int(n) for n, total in re.findall(r"Page (\d+) of (\d+)", text) if int(total) == pages]
     assert numbers == list(range(1, pages + 1)), "every page has its number"
