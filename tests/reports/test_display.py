@@ -7,6 +7,7 @@ import datetime
 import html
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -241,3 +242,14 @@ def tiny_report(tmp_path):
     events.to_csv(adverse, index=False)
     return report_site.load_site("A <script>alert(1)</script>", data, adverse)
 
+
+
+def test_pdf_without_chromium_is_one_line_and_exit_2_before_anything_runs(tmp_path, monkeypatch, capsys):
+    from ivig_kit.cli import main
+
+    monkeypatch.setenv("IVIG_KIT_CHROMIUM", str(tmp_path / "no-chromium"))
+    registry = Path(__file__).resolve().parents[2] / "data" / "demo_registry.csv"
+    assert main(["reports", str(registry), "--out", str(tmp_path / "reports"), "--pdf"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("ivig-kit: error: --pdf needs headless Chromium, not found at ")
+    assert "Traceback" not in error[0] and not (tmp_path / "reports").exists()
