@@ -44,6 +44,17 @@ def _figure(width: float, height: float, columns: int = 1, left: float = 0.8):
     return figure, axes
 
 
+def _finish(figure, alt: str):
+    """Set the figure's alt text (its label) and draw every text literally: a site or arm name holding ``$``
+    must not be read as mathtext."""
+    from matplotlib.text import Text
+
+    for text in figure.findobj(Text):
+        text.set_parse_math(False)
+    figure.set_label(alt)
+    return figure
+
+
 def _colour(report: SiteReport, arm: str) -> str:
     arms = report.arms
     return ARM_COLOURS[arms.index(arm) % len(ARM_COLOURS)] if arm in arms else "#444444"
@@ -83,11 +94,10 @@ def tis_over_time_figure(report: SiteReport):
                 else "no complete TIS")
         panels.append(f"{arm}: {mine['patient_id'].nunique()} patients, {last}, "
                       f"{int(mine['confirmed_deterioration'].sum())} confirmed deterioration mark(s)")
-    figure.set_label(f"Line chart of each patient's Total Improvement Score (0 to 100) against week, one panel "
+    return _finish(figure, f"Line chart of each patient's Total Improvement Score (0 to 100) against week, one panel "
                      f"per arm, with dashed lines at the {report.population} thresholds "
                      f"{', '.join(f'{t:g}' for t in CATEGORY_THRESHOLDS[report.population])}. "
                      + "; ".join(panels) + ".")
-    return figure
 
 
 def responders_figure(report: SiteReport, table: pd.DataFrame | None = None):
@@ -114,10 +124,9 @@ def responders_figure(report: SiteReport, table: pd.DataFrame | None = None):
             row = rows.iloc[-1]
             last.append(f"{arm or report.site} {row['percent']:.1f}% at week {row['week']:g} "
                         f"(95% CI {row['ci_low']:.1f} to {row['ci_high']:.1f}%)")
-    figure.set_label(f"Points with 95% confidence bars: percentage of patients with a TIS of at least "
+    return _finish(figure, f"Points with 95% confidence bars: percentage of patients with a TIS of at least "
                      f"{report.threshold:g} at each scheduled week, by arm, and a dotted grey line for all sites "
                      f"pooled. Last week: " + ("; ".join(last) or "no patient scored") + ".")
-    return figure
 
 
 def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = None):
@@ -143,10 +152,9 @@ def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = No
     ranked = means.dropna().sort_values(ascending=False)
     top = ", ".join(f"{label.split(' (')[0]} {value:.1f} of {table.at[label, 'maximum points']:g}"
                     for label, value in ranked.head(2).items())
-    figure.set_label("Horizontal bar chart of the mean points each of the six core set measures contributes to "
+    return _finish(figure, "Horizontal bar chart of the mean points each of the six core set measures contributes to "
                      "the TIS, by arm, against dashed boxes at each measure's maximum. "
                      + (f"Largest contributions (all patients): {top}." if top else "No patient has a complete TIS."))
-    return figure
 
 
 def funnel_figure(report: SiteReport):
@@ -171,9 +179,8 @@ def funnel_figure(report: SiteReport):
     ax.set(xlabel="patients with a complete TIS", ylabel=f"% responders (TIS >= {report.threshold:g})", ylim=(0, 100))
     ax.legend(fontsize=SMALL_FONT, frameon=False, loc="lower right")
     mine = report.site_metrics
-    figure.set_label(f"Funnel plot: percentage of responders of every site against its number of patients with "
+    return _finish(figure, f"Funnel plot: percentage of responders of every site against its number of patients with "
                      f"a complete TIS, with the pooled percentage ({100 * pooled:.1f}%) and its 95% and 99.8% "
                      f"control limits. This site, {report.site}: {mine['responder_percent']:.1f}% of "
                      f"{mine['patients_scored']} patients; {len(report.other_sites)} other sites as unnamed "
                      f"grey points.")
-    return figure

@@ -110,6 +110,7 @@ def test_every_report_figure_is_print_resolution_a4_wide_and_described(tiny_repo
         assert figure.get_label().strip(), "no alt text"
         legend = figure.axes[0].get_legend()
         assert min(t.get_fontsize() for t in legend.get_texts()) >= figures.SMALL_FONT >= 8
+        assert display.figure_png(figure).startswith(b"\x89PNG")  # drawn: names are text, not mathtext
         assert min(t.get_fontsize() for ax in figure.axes for t in ax.get_xticklabels()) >= 8
 
 
@@ -228,19 +229,22 @@ def test_the_index_names_the_populations_responder_threshold(tmp_path, populatio
 # --- Fixtures ---------------------------------------------------------------------------------------------------
 
 
+HOSTILE_SITE = r"A <script>alert(1)</script> $\nocommand$"  # and mathtext matplotlib would fail on
+
+
 @pytest.fixture
 def tiny_report(tmp_path):
     """The hand-checked two-site registry of test_site.py, its site names and free text made hostile."""
     from test_site import TINY_EVENTS, TINY_VISITS
 
     visits = pd.DataFrame(TINY_VISITS)
-    visits["site"] = visits["site"].replace({"A b": "A <script>alert(1)</script>"})
+    visits["site"] = visits["site"].replace({"A b": HOSTILE_SITE})
     visits["data_source"] = "synthetic <img src=x onerror=alert(1)>"
-    events = TINY_EVENTS.assign(site=TINY_EVENTS["site"].replace({"A b": "A <script>alert(1)</script>"}))
+    events = TINY_EVENTS.assign(site=TINY_EVENTS["site"].replace({"A b": HOSTILE_SITE}))
     data, adverse = tmp_path / "visits.csv", tmp_path / "events.csv"
     visits.to_csv(data, index=False)
     events.to_csv(adverse, index=False)
-    return report_site.load_site("A <script>alert(1)</script>", data, adverse)
+    return report_site.load_site(HOSTILE_SITE, data, adverse)
 
 
 
