@@ -327,7 +327,7 @@ def find_chromium() -> Path:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        raise ReportSetupError("--pdf needs the Playwright package to drive Chromium: pip install playwright "
+        raise ReportSetupError("--pdf needs the Playwright package to drive Chromium: pip install 'ivig-kit[pdf]' "
                                "(no browser download needed), or drop --pdf") from None
     return found
 
@@ -380,14 +380,24 @@ def export_site_pdfs(out_dir, results: list[SiteResult]) -> None:
     done = [r for r in results if r.ok]
     if not done:
         return
-    with pdf_printer() as print_pdf:
+    try:
+        with pdf_printer() as print_pdf:
+            for result in done:
+                html_name = result.files["html"]
+                pdf_name = str(Path(html_name).with_suffix(".pdf"))
+                try:
+                    print_pdf(out_dir / html_name, out_dir / pdf_name)
+                    result.files = {**result.files, "pdf": pdf_name}
+                except Exception as error:  # a page Chromium cannot print: this site fails, the others go on
+                    _pdf_failed(result, error)
+    except Exception as error:  # Chromium would not start, or died: every site still without its PDF fails
         for result in done:
-            html_name = result.files["html"]
-            pdf_name = str(Path(html_name).with_suffix(".pdf"))
-            try:
-                print_pdf(out_dir / html_name, out_dir / pdf_name)
-                result.files = {**result.files, "pdf": pdf_name}
-            except Exception as error:  # a page Chromium cannot print: this site fails, the others go on
-                result.status = "failed"
-                result.error = {"kind": "pdf", "ename": type(error).__name__,
-                                "evalue": str(error).splitlines()[0] if str(error) else "", "cell_index": None}
+            if result.ok and "pdf" not in result.files:
+                _pdf_failed(result, error)
+
+
+def _pdf_failed(result: SiteResult, error: Exception) -> None:
+    lines = str(error).strip().splitlines()
+    result.status = "failed"
+    result.error = {"kind": "pdf", "ename": type(error).__name__,
+                    "evalue": "PDF not written: " + (lines[0] if lines else "no message"), "cell_index": None}

@@ -257,3 +257,16 @@ def test_pdf_without_chromium_is_one_line_and_exit_2_before_anything_runs(tmp_pa
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith("ivig-kit: error: --pdf needs headless Chromium, not found at ")
     assert "Traceback" not in error[0] and not (tmp_path / "reports").exists()
+
+
+def test_a_chromium_that_fails_to_start_fails_the_sites_pdfs_not_the_batch(tmp_path, monkeypatch):
+    (tmp_path / "a-1.html").write_text("<!DOCTYPE html><p>a</p>", encoding="utf-8")
+    ok = SiteResult(site="A", slug="a-1", status="ok", seconds=1.0, attempts=1, files={"html": "a-1.html"})
+    failed = SiteResult(site="B", slug="b-1", status="failed", seconds=1.0, attempts=1, files={"html": "b-1.html"},
+                        error={"kind": "cell", "ename": "E", "evalue": "v", "cell_index": 3})
+    monkeypatch.setenv("IVIG_KIT_CHROMIUM", "/bin/false")
+    pages.export_site_pdfs(tmp_path, [ok, failed])
+    assert ok.status == "failed" and ok.error["kind"] == "pdf" and ok.error_line().startswith(ok.error["ename"])
+    assert "PDF not written" in ok.error_line()
+    assert failed.error["kind"] == "cell"  # untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-1.html"]  # no partial PDF left
