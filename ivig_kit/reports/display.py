@@ -19,12 +19,12 @@ import io
 import re
 from html import escape
 
-import numpy as np
 import pandas as pd
 
 from ivig_kit.reports.figures import FIGURE_DPI
 from ivig_kit.reports.site import SiteReport
 from ivig_kit.reports.summary import site_summary
+from ivig_kit.reports.tables import DECIMALS, MISSING, format_value  # noqa: F401  (one home: tables)
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
 # --- Header and findings -------------------------------------------------------------------------------------
@@ -93,9 +93,6 @@ def key_findings_html(report: SiteReport) -> str:
 COLUMN_LABELS = {"n": "n with a complete TIS", "percent": "% responders", "ci_low": "95% CI low (%)",
                  "ci_high": "95% CI high (%)", "median_tis": "median TIS", "patient_id": "patient"}
 
-#: Decimals shown for each numeric column kind ("p" is two significant figures, "week" as written).
-DECIMALS = {"count": 0, "percent": 1, "score": 1, "rate": 2}
-MISSING = "–"
 _COUNT_NAMES = re.compile(r"^(n|n .*|count|responders|patients|events|visits)$|, n$", re.IGNORECASE)
 
 
@@ -120,25 +117,6 @@ def column_kind(name, values: pd.Series) -> str:
     if "per patient" in text or "rate" in text:
         return "rate"
     return "score"
-
-
-def format_value(value, kind: str, missing: str = MISSING) -> str:
-    """One cell as text (not yet escaped): see :data:`DECIMALS`; a missing value becomes ``missing``."""
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, (float, np.floating))
-                                                               and np.isnan(value)):
-        return missing
-    if kind == "text":
-        return str(value)
-    if kind == "week":
-        return f"{float(value):g}"
-    if kind == "p":
-        if value < 0.001:
-            return "<0.001"
-        digits = max(1, 1 - int(np.floor(np.log10(float(value)))))  # two significant figures
-        text = f"{float(value):.{digits}f}"
-        return "1.0" if float(text) >= 1 else text
-    text = f"{float(value):.{DECIMALS[kind]}f}"
-    return "0" if kind == "count" and text == "-0" else text
 
 
 def _caption_id(caption: str) -> str | None:
