@@ -207,7 +207,7 @@ def test_the_pdf_has_numbered_a4_pages_contents_and_every_table(report_folder, a
     assert "nan" not in text.split()
     provenance_page = next(n for n in range(pages, 0, -1) if "Table 11." in pdf_text(pdf, n))
     for number, name in ((1, "site_report_page1"), (provenance_page, "site_report_provenance_page")):
-        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", str(number), "-l", str(number), "-singlefile",
+        subprocess.run(["pdftoppm", "-png", "-r", "90", "-f", str(number), "-l", str(number), "-singlefile",
                         str(pdf), str(artifacts_dir / name)], check=True)
         assert (artifacts_dir / f"{name}.png").stat().st_size > 10_000
 
