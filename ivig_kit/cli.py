@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--adverse-events", metavar="PATH",
                          help="adverse-event table (default: the one beside DATA, e.g. demo_adverse_events.csv "
                               "for demo_registry.csv, if it exists; '' for none)")
+    reports.add_argument("--pdf", action="store_true",
+                         help="also print each report to <slug>.pdf (A4, page numbers) with headless Chromium")
     reports.add_argument("--quiet", action="store_true", help="no progress bar (the per-site lines remain)")
     reports.set_defaults(handler=_run_reports)
     return parser
@@ -86,13 +88,18 @@ def _positive_int(text: str) -> int:
 def _run_reports(args) -> int:
     from ivig_kit.reports.batch import prepare_batch, run_batch
 
+    if args.pdf:  # before any site runs: a missing browser is a setup mistake (exit 2), not a failed site
+        from ivig_kit.reports.pages import find_chromium
+
+        find_chromium()
     batch = prepare_batch(args.data, args.out, sites=args.sites, notebook=args.notebook,
                           population=args.population,
                           adverse_events_path="auto" if args.adverse_events is None else args.adverse_events)
     adverse = batch.adverse_events_path or "none"
     where = f"the dask scheduler at {args.scheduler}" if args.scheduler else f"{args.jobs} process(es)"
     print(f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}")
-    outcome = run_batch(batch, jobs=args.jobs, scheduler=args.scheduler, progress=not args.quiet)
+    outcome = run_batch(batch, jobs=args.jobs, scheduler=args.scheduler, progress=not args.quiet,
+                        pdf=args.pdf)
     failed = outcome.failed
     print(f"{len(outcome.results) - len(failed)} ok, {len(failed)} failed in {outcome.seconds:.1f} s")
     print(f"index: {outcome.index_path}")

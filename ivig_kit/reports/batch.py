@@ -40,7 +40,7 @@ from ivig_kit.reports.kernels import (
     notebook_cells,
     notebook_imports,
 )
-from ivig_kit.reports.pages import _html_exporter, export_html, write_index
+from ivig_kit.reports.pages import _html_exporter, export_html, export_site_pdfs, write_index
 from ivig_kit.reports.parameters import REPORT_PARAMETERS
 from ivig_kit.reports.tasks import (
     BatchResult,
@@ -266,10 +266,10 @@ def _executor(jobs: int, scheduler: str | None, notebook: str, zygote: KernelZyg
         initargs=(notebook, zygote.socket_path if zygote else None)), None
 
 
-def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, progress: bool = True
-              ) -> BatchResult:
+def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, progress: bool = True,
+              pdf: bool = False) -> BatchResult:
     """Run every site of ``batch`` (``jobs`` at a time, or on the dask cluster at ``scheduler``), print one
-    line per site as it finishes, then write ``index.html``."""
+    line per site as it finishes, print each report to ``<slug>.pdf`` when ``pdf``, then write ``index.html``."""
     from tqdm.auto import tqdm
 
     started_at = datetime.datetime.now().astimezone()
@@ -306,6 +306,8 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
                 print(_log_line(outcome), flush=True)
     order = {task.site: i for i, task in enumerate(batch.tasks)}
     results.sort(key=lambda r: order[r.site])
+    if pdf:
+        export_site_pdfs(batch.out_dir, results)
     seconds = time.perf_counter() - started
     index = write_index(batch, results, started_at=started_at, seconds=seconds,
                         runner=f"dask scheduler {scheduler}" if scheduler else f"{jobs} local process(es)")

@@ -1,8 +1,22 @@
-"""Showing a report's pieces in the notebook: header, key findings, tables, figures and text."""
+"""Showing a report's pieces in the notebook: header, key findings, tables, figures and text.
+
+There is **one rendering path** and it escapes: every piece of a report that can hold text from a data
+file (site names, patient ids, arms, subtypes, adverse-event text, ``data_source``, file names) is turned
+into HTML here, by :func:`table_html`, :func:`figure_html`, :func:`header_html` and
+:func:`key_findings_html`, each passing every value, heading and caption through :func:`html.escape`.
+Nothing is displayed as Markdown (a Markdown renderer would turn ``[x](javascript:...)`` into a link), and
+the executed notebook's rich outputs are the same escaped HTML as the exported page.
+
+Numbers are formatted once, by column kind (:func:`column_kind`): counts as integers, percentages and
+scores to one decimal, rates to two, p values to two significant figures, weeks as written; a missing
+value is an en dash (or blank where the caption says so), never ``nan`` or ``None``.
+"""
 
 from __future__ import annotations
 
+import base64
 import io
+import re
 from html import escape
 
 import pandas as pd
@@ -10,6 +24,7 @@ import pandas as pd
 from ivig_kit.reports.figures import FIGURE_DPI
 from ivig_kit.reports.site import SiteReport
 from ivig_kit.reports.summary import site_summary
+from ivig_kit.reports.tables import DECIMALS, MISSING, format_value  # noqa: F401  (one home: tables)
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
 # --- Header and findings -------------------------------------------------------------------------------------
@@ -21,7 +36,7 @@ SYNTHETIC_BANNER = ('<div style="background:#fff3cd;border:2px solid #d4a72c;pad
 
 
 def header_html(report: SiteReport) -> str:
-    """The report header: site, data cut-off, run time, and a banner when the data are synthetic."""
+    """The report header: site, data cut-off, run time, and a banner when the data are synthetic (escaped HTML)."""
     metrics = report.site_metrics
     cutoff = f"week {metrics['last_week']:g}"
     if metrics.get("data_cutoff"):
@@ -39,82 +54,183 @@ def header_html(report: SiteReport) -> str:
 
 
 def key_findings(report: SiteReport) -> str:
-    """The summary in a few Markdown bullet points."""
+    """The summary in a few sentences, one per line (plain text; shown by :func:`key_findings_html`)."""
     summary = site_summary(report)
-    lines = [f"- **{summary['patients']} patients** with {summary['visits']} visits up to week "
+    lines = [f"{summary['patients']} patients with {summary['visits']} visits up to week "
              f"{summary['last_week']:g}"
              + (f" (data cut-off {summary['data_cutoff']})." if summary["data_cutoff"] else ".")]
     if summary["patients_scored"]:
-        lines.append(f"- **Responders** (last complete TIS >= {summary['responder_threshold']:g}): "
+        lines.append(f"Responders (last complete TIS >= {summary['responder_threshold']:g}): "
                      f"{summary['responders']} of {summary['patients_scored']} "
-                     f"({summary['responder_percent']:.0f}%, 95% CI {summary['responder_ci_low']:.0f}–"
-                     f"{summary['responder_ci_high']:.0f}%); all sites pooled: "
-                     f"{summary['pooled_responder_percent']:.0f}%.")
-    lines.append(f"- **Confirmed deteriorations**: {summary['confirmed_deteriorations']} patient(s).")
+                     f"({summary['responder_percent']:.1f}%, 95% CI {summary['responder_ci_low']:.1f}–"
+                     f"{summary['responder_ci_high']:.1f}%); all sites pooled: "
+                     f"{summary['pooled_responder_percent']:.1f}%.")
+    lines.append(f"Confirmed deteriorations: {summary['confirmed_deteriorations']} patient(s).")
     if summary["adverse_events"] is not None:
-        lines.append(f"- **Adverse events**: {summary['adverse_events']}, of which {summary['serious_adverse_events']} "
+        lines.append(f"Adverse events: {summary['adverse_events']}, of which {summary['serious_adverse_events']} "
                      f"serious and {summary['thromboembolic_events']} thromboembolic.")
-    lines.append(f"- **Data quality**: {summary['missing_csm_visits']} visit(s) with a missing CSM value, "
+    lines.append(f"Data quality: {summary['missing_csm_visits']} visit(s) with a missing CSM value, "
                  f"{summary['missed_visits']} missed scheduled visit(s), {summary['out_of_pattern_visits']} "
                  f"out-of-pattern visit(s).")
     if report.synthetic:
-        lines.append("- These data are **synthetic**: the numbers illustrate the report, not any real site.")
+        lines.append("These data are synthetic: the numbers illustrate the report, not any real site.")
     return "\n".join(lines)
 
 
-# --- Display in a notebook -----------------------------------------------------------------------------------
+def key_findings_html(report: SiteReport) -> str:
+    """The key findings as an escaped HTML list, the words before the first colon in bold."""
+    items = []
+    for line in key_findings(report).splitlines():
+        head, colon, rest = line.partition(": ")
+        items.append(f"<li><strong>{escape(head)}</strong>: {escape(rest)}</li>" if colon
+                     else f"<li>{escape(line)}</li>")
+    return '<ul class="ivig-key-findings">' + "".join(items) + "</ul>"
+
+
+# --- Tables: one formatting path -------------------------------------------------------------------------------
+
+#: Readable headings for the column names of the report's tables (applied when a table is shown).
+COLUMN_LABELS = {"n": "n with a complete TIS", "percent": "% responders", "ci_low": "95% CI low (%)",
+                 "ci_high": "95% CI high (%)", "median_tis": "median TIS", "patient_id": "patient"}
+
+_COUNT_NAMES = re.compile(r"^(n|n .*|count|responders|patients|events|visits)$|, n$", re.IGNORECASE)
+
+
+def column_kind(name, values: pd.Series) -> str:
+    """How a column's values are shown: ``text``, ``count``, ``percent``, ``score``, ``rate``, ``p`` or ``week``.
+
+    Decided from the (readable) column name first, then the dtype: a name with ``%`` or "percent" is a
+    percentage, "p value" a p value, a name ending in "week" (not "week 4", a TIS column) a week; integer
+    columns and count names (n, responders, ...) are counts; "per patient" is a rate; other numbers are scores.
+    """
+    text = str(name).strip().lower()
+    if not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
+        return "text"
+    if text in {"p", "p value", "p-value", "p_value"} or text.startswith(("p value", "p-value")):
+        return "p"
+    if "%" in text or "percent" in text:
+        return "percent"
+    if text.endswith("week") or text == "weeks":
+        return "week"
+    if pd.api.types.is_integer_dtype(values) or _COUNT_NAMES.search(text):
+        return "count"
+    if "per patient" in text or "rate" in text:
+        return "rate"
+    return "score"
+
+
+def _caption_id(caption: str) -> str | None:
+    match = re.match(r"\s*(Table|Figure)\s+(\d+)\.", caption)
+    return f"{match.group(1).lower()}-{match.group(2)}" if match else None
+
+
+def table_html(table: pd.DataFrame, caption: str, index: bool = True, missing: str = MISSING,
+               kinds: dict | None = None) -> str:
+    """The escaped HTML of a table with its caption (an empty table says "none").
+
+    Parameters
+    ----------
+    table : DataFrame
+        Column names are replaced by :data:`COLUMN_LABELS` where they have one.
+    caption : str
+        "Table N. ..." gives the table the id ``table-N`` for cross-references.
+    index : bool
+        Show the index (its name heads the first column).
+    missing : str
+        What a missing cell shows: an en dash (the default; the caption then says so) or ``""`` (blank,
+        when the caption explains what an empty cell means).
+    kinds : dict, optional
+        Column kinds overriding :func:`column_kind`.
+
+    Returns
+    -------
+    str
+        A ``<div class="ivig-table">`` holding the table; every cell, heading and the caption escaped,
+        numeric cells with ``data-kind`` (count, percent, score, rate, p, week).
+    """
+    anchor = _caption_id(caption)
+    id_attribute = f' id="{anchor}"' if anchor else ""
+    if table.empty:
+        return f'<p class="ivig-table-empty"{id_attribute}><em>{escape(caption)}</em>: none.</p>'
+    table = table.rename(columns=COLUMN_LABELS).rename_axis(COLUMN_LABELS.get(table.index.name, table.index.name))
+    kinds = {**{column: column_kind(column, table[column]) for column in table.columns}, **(kinds or {})}
+    any_missing = bool(table.isna().to_numpy().any())
+    if missing and any_missing and missing not in caption:
+        caption = caption.rstrip() + f" {missing}: not available."
+    head = [escape(str(table.index.name or "")) if index else None] + \
+        [escape(str(column)) for column in table.columns]
+    header = "".join(f'<th scope="col">{h}</th>' for h in head if h is not None)
+    rows = []
+    for label, row in zip(table.index, table.itertuples(index=False, name=None)):
+        cells = [f'<th scope="row">{escape(format_value(label, "text", missing))}</th>'] if index else []
+        for column, value in zip(table.columns, row):
+            kind = kinds[column]
+            attributes = "" if kind == "text" else f' class="num" data-kind="{kind}"'
+            cells.append(f"<td{attributes}>{escape(format_value(value, kind, missing))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="ivig-table"><table{id_attribute}><caption>{escape(caption)}</caption>'
+            f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+
+
+# --- Figures ---------------------------------------------------------------------------------------------------
+
+CSS_PIXELS_PER_INCH = 96
 
 
 def figure_png(figure) -> bytes:
-    """The figure as PNG bytes (deterministic: no timestamps in the file)."""
+    """The figure as PNG bytes at :data:`~ivig_kit.reports.figures.FIGURE_DPI` (no timestamps in the file)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=FIGURE_DPI, metadata={"Software": None})
     return buffer.getvalue()
 
 
-def show_figure(figure, caption: str) -> None:
-    """Display a figure as a PNG image followed by its caption."""
-    from IPython.display import Image, Markdown, display
+def figure_html(figure, caption: str, alt: str | None = None) -> str:
+    """A ``<figure>``: the PNG embedded, its alt text and its numbered caption, all escaped.
 
-    display(Image(data=figure_png(figure), format="png"))
-    display(Markdown(f"*{caption}*"))
-
-
-#: Readable headings for the column names of the tables above (applied when a table is shown).
-COLUMN_LABELS = {"n": "n with a complete TIS", "percent": "% responders", "ci_low": "95% CI low (%)",
-                 "ci_high": "95% CI high (%)", "median_tis": "median TIS", "patient_id": "patient"}
-
-
-def show_table(table: pd.DataFrame, caption: str, precision: int = 1, index: bool = True) -> None:
-    """Display a table with its caption and readable column headings (an empty table says "none")."""
-    from IPython.display import Markdown, display
-
-    if table.empty:
-        display(Markdown(f"*{caption}*: none."))
-        return
-    table = table.rename(columns=COLUMN_LABELS)
-    weeks = {column: _format_week for column in table.columns
-             if "week" in str(column).lower() and pd.api.types.is_float_dtype(table[column])
-             and not str(column).startswith("week ")}
-    styler = table.style.format(precision=precision, na_rep="–").format(weeks).set_caption(caption)
-    if not index:
-        styler = styler.hide(axis="index")
-    styler = styler.set_table_styles([{"selector": "caption", "props": "caption-side: top; text-align: left; "
-                                                                      "font-style: italic; padding: 4px 0;"}])
-    display(styler)
+    Parameters
+    ----------
+    figure : matplotlib Figure
+        Shown at its size in inches (96 CSS pixels per inch, never wider than the page).
+    caption : str
+        "Figure N. ..." gives the figure the id ``figure-N``.
+    alt : str, optional
+        What the image shows, for a reader who cannot see it; by default the figure's label, which the
+        report's figure functions set to such a description. A figure without either is refused.
+    """
+    alt = alt or figure.get_label()
+    if not alt or not alt.strip():
+        raise ValueError(f"figure {caption[:40]!r} has no alt text: pass alt= or set the figure's label")
+    anchor = _caption_id(caption)
+    id_attribute = f' id="{anchor}"' if anchor else ""
+    width = round(figure.get_figwidth() * CSS_PIXELS_PER_INCH)
+    data = base64.b64encode(figure_png(figure)).decode("ascii")
+    return (f'<figure class="ivig-figure"{id_attribute} style="margin:0.5em 0">'
+            f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}" width="{width}" '
+            f'style="max-width:100%;height:auto">'
+            f'<figcaption style="font-style:italic;max-width:{width}px">{escape(caption)}</figcaption></figure>')
 
 
-def _format_week(value) -> str:
-    return "–" if pd.isna(value) else f"{value:g}"
+# --- Display in a notebook -----------------------------------------------------------------------------------
 
 
 def show_html(text: str) -> None:
+    """Display HTML this module built (and escaped); never pass it text from a data file."""
     from IPython.display import HTML, display
 
     display(HTML(text))
 
 
-def show_markdown(text: str) -> None:
-    from IPython.display import Markdown, display
+def show_table(table: pd.DataFrame, caption: str, index: bool = True, missing: str = MISSING,
+               kinds: dict | None = None) -> None:
+    """Display a table with its caption (see :func:`table_html`)."""
+    show_html(table_html(table, caption, index=index, missing=missing, kinds=kinds))
 
-    display(Markdown(text))
+
+def show_figure(figure, caption: str, alt: str | None = None) -> None:
+    """Display a figure with its alt text and numbered caption (see :func:`figure_html`)."""
+    show_html(figure_html(figure, caption, alt))
+
+
+def show_key_findings(report: SiteReport) -> None:
+    """Display the key findings (see :func:`key_findings_html`)."""
+    show_html(key_findings_html(report))

@@ -1,5 +1,10 @@
 """The figures of one site's report (matplotlib), each taking a loaded
 :class:`~ivig_kit.reports.site.SiteReport` and returning a figure.
+
+Print-ready: drawn at :data:`FIGURE_DPI` (150) and at most :data:`MAX_WIDTH_IN` inches wide, so they are
+shown at full size on an A4 page and their smallest text (:data:`SMALL_FONT`) stays readable there.
+Each figure's label (``figure.get_label()``) is its alt text, a plain-language description of what it
+shows with its key numbers, which :func:`ivig_kit.reports.display.figure_html` puts on the image.
 """
 
 from __future__ import annotations
@@ -11,7 +16,11 @@ from ivig_kit.reports.site import SiteReport
 from ivig_kit.reports.tables import csm_contributions, responders_by_visit
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
-FIGURE_DPI = 80
+FIGURE_DPI = 150
+#: The widest figure, in inches: the text width of an A4 page with 15 mm margins is 7.1 in.
+MAX_WIDTH_IN = 7.0
+#: Font sizes in points, at print size (the figure is never scaled down on an A4 page).
+SMALL_FONT, FONT = 8, 9
 ARM_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
 
 
@@ -22,11 +31,28 @@ def _figure(width: float, height: float, columns: int = 1, left: float = 0.8):
     """A figure with fixed margins (``left`` in inches); a layout engine would cost a third of the drawing time."""
     from matplotlib.figure import Figure
 
+    width = min(width, MAX_WIDTH_IN)
     figure = Figure(figsize=(width, height), dpi=FIGURE_DPI)
     axes = figure.subplots(1, columns, sharey=True, squeeze=False)[0]
+    for ax in axes:
+        ax.tick_params(labelsize=SMALL_FONT)
+        ax.xaxis.label.set_size(FONT)
+        ax.yaxis.label.set_size(FONT)
+        ax.title.set_size(FONT)
     figure.subplots_adjust(left=left / width, right=1 - 0.15 / width, bottom=0.55 / height, top=1 - 0.35 / height,
                            wspace=0.06)
     return figure, axes
+
+
+def _finish(figure, alt: str):
+    """Set the figure's alt text (its label) and draw every text literally: a site or arm name holding ``$``
+    must not be read as mathtext."""
+    from matplotlib.text import Text
+
+    for text in figure.findobj(Text):
+        text.set_parse_math(False)
+    figure.set_label(alt)
+    return figure
 
 
 def _colour(report: SiteReport, arm: str) -> str:
@@ -38,13 +64,13 @@ def _threshold_lines(ax, report: SiteReport) -> None:
     for threshold, name in zip(CATEGORY_THRESHOLDS[report.population], ("minimal", "moderate", "major")):
         ax.axhline(threshold, color="grey", lw=0.8, ls="--")
         ax.text(0.99, threshold, f" {name} ({threshold:g})", transform=ax.get_yaxis_transform(), ha="right",
-                va="bottom", fontsize=7, color="grey")
+                va="bottom", fontsize=SMALL_FONT, color="grey")
 
 
 def tis_over_time_figure(report: SiteReport):
     """Each patient's TIS at every follow-up visit, one panel per arm; x marks a confirmed deterioration."""
     groups = report.arms or ["All"]
-    figure, axes = _figure(4.2 * len(groups), 3.4, len(groups))
+    figure, axes = _figure(3.5 * len(groups), 3.4, len(groups))
     scores = report.scores.dropna(subset=["tis"])
     for ax, arm in zip(axes, groups):
         mine = scores if arm == "All" else scores[scores["arm"] == arm]
@@ -59,8 +85,19 @@ def tis_over_time_figure(report: SiteReport):
         ax.set(title=f"{arm} (n={mine['patient_id'].nunique()})", xlabel="week", ylim=(-2, 102),
                xticks=[w for w in report.visit_pattern if w > 0])
     axes[0].set_ylabel("Total Improvement Score")
-    axes[0].legend(loc="upper left", fontsize=7, frameon=False)
-    return figure
+    axes[0].legend(loc="upper left", fontsize=SMALL_FONT, frameon=False)
+    panels = []
+    for arm in groups:
+        mine = scores if arm == "All" else scores[scores["arm"] == arm]
+        median = mine[mine["week"].isin(report.visit_pattern)].groupby("week")["tis"].median()
+        last = (f"median TIS {median.iloc[-1]:.1f} at week {median.index[-1]:g}" if len(median)
+                else "no complete TIS")
+        panels.append(f"{arm}: {mine['patient_id'].nunique()} patients, {last}, "
+                      f"{int(mine['confirmed_deterioration'].sum())} confirmed deterioration mark(s)")
+    return _finish(figure, f"Line chart of each patient's Total Improvement Score (0 to 100) against week, one panel "
+                     f"per arm, with dashed lines at the {report.population} thresholds "
+                     f"{', '.join(f'{t:g}' for t in CATEGORY_THRESHOLDS[report.population])}. "
+                     + "; ".join(panels) + ".")
 
 
 def responders_figure(report: SiteReport, table: pd.DataFrame | None = None):
@@ -79,14 +116,23 @@ def responders_figure(report: SiteReport, table: pd.DataFrame | None = None):
             label="all sites pooled (both arms)")
     ax.set(xlabel="week", ylabel=f"% with TIS >= {report.threshold:g}", ylim=(0, 100),
            xticks=[w for w in report.visit_pattern if w > 0])
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
-    return figure
+    ax.legend(fontsize=SMALL_FONT, frameon=False, loc="lower right")
+    last = []
+    for arm in arms:
+        rows = (table if arm is None else table[table["arm"] == arm]).dropna(subset=["percent"])
+        if len(rows):
+            row = rows.iloc[-1]
+            last.append(f"{arm or report.site} {row['percent']:.1f}% at week {row['week']:g} "
+                        f"(95% CI {row['ci_low']:.1f} to {row['ci_high']:.1f}%)")
+    return _finish(figure, f"Points with 95% confidence bars: percentage of patients with a TIS of at least "
+                     f"{report.threshold:g} at each scheduled week, by arm, and a dotted grey line for all sites "
+                     f"pooled. Last week: " + ("; ".join(last) or "no patient scored") + ".")
 
 
 def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = None):
     """Mean points per CSM by arm, against each CSM's maximum."""
     table = csm_contributions(report) if table is None else table
-    figure, axes = _figure(7.0, 3.0, left=2.4)
+    figure, axes = _figure(7.0, 3.0, left=2.2)
     ax = axes[0]
     labels = [label.split(" (")[0] for label in table.index]
     positions = np.arange(len(table))
@@ -98,11 +144,17 @@ def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = No
         arm = column.removeprefix("mean points, ").split(" (")[0]
         ax.barh(positions - 0.4 + height * (number + 0.5), table[column].fillna(0), height=height,
                 color=_colour(report, arm), label=column.removeprefix("mean points, "))
-    ax.set_yticks(positions, labels, fontsize=8)
+    ax.set_yticks(positions, labels, fontsize=SMALL_FONT)
     ax.invert_yaxis()
     ax.set_xlabel("points (at each patient's last complete TIS)")
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
-    return figure
+    ax.legend(fontsize=SMALL_FONT, frameon=False, loc="lower right")
+    means = table[[c for c in table.columns if c.startswith("mean points")][-1]]
+    ranked = means.dropna().sort_values(ascending=False)
+    top = ", ".join(f"{label.split(' (')[0]} {value:.1f} of {table.at[label, 'maximum points']:g}"
+                    for label, value in ranked.head(2).items())
+    return _finish(figure, "Horizontal bar chart of the mean points each of the six core set measures contributes to "
+                     "the TIS, by arm, against dashed boxes at each measure's maximum. "
+                     + (f"Largest contributions (all patients): {top}." if top else "No patient has a complete TIS."))
 
 
 def funnel_figure(report: SiteReport):
@@ -125,5 +177,10 @@ def funnel_figure(report: SiteReport):
     ax.scatter([report.site_metrics["patients_scored"]], [report.site_metrics["responder_percent"]], color="crimson",
                s=60, label=report.site, zorder=4)
     ax.set(xlabel="patients with a complete TIS", ylabel=f"% responders (TIS >= {report.threshold:g})", ylim=(0, 100))
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
-    return figure
+    ax.legend(fontsize=SMALL_FONT, frameon=False, loc="lower right")
+    mine = report.site_metrics
+    return _finish(figure, f"Funnel plot: percentage of responders of every site against its number of patients with "
+                     f"a complete TIS, with the pooled percentage ({100 * pooled:.1f}%) and its 95% and 99.8% "
+                     f"control limits. This site, {report.site}: {mine['responder_percent']:.1f}% of "
+                     f"{mine['patients_scored']} patients; {len(report.other_sites)} other sites as unnamed "
+                     f"grey points.")

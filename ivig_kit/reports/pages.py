@@ -1,48 +1,110 @@
-"""HTML pages of the batch: one self-contained report per site (code hidden, images embedded, table of
-contents) and the index page that lists every site.
+"""HTML and PDF pages of the batch: one self-contained report per site (code hidden, images embedded, a
+table of contents beside the text on wide screens, a print stylesheet with page numbers), its PDF, and the
+index page that lists every site.
+
+Links: a report is one file in a folder of reports, so the relative links of the notebook's Markdown
+(to the teaching notebooks, to ``data/README.md``) would be dead there. :func:`export_html` points them at
+the published repository when a URL is configured (``published_url=`` or the ``IVIG_KIT_PUBLISHED_URL``
+environment variable, e.g. ``https://github.com/ivig-kit/ivig-kit/blob/main``) and otherwise keeps their
+text without a link. Anchors within the page and absolute URLs are kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import html
 import json
+import os
+import posixpath
 import re
+import shutil
 from pathlib import Path
 
-from ivig_kit.files import write_atomically
+from ivig_kit.errors import ReportSetupError
+from ivig_kit.files import partial_path, write_atomically
 from ivig_kit.reports.tasks import ReportBatch, SiteResult
+from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
-#: Key figures of a site summary shown in the index: (summary key, column heading).
-INDEX_FIGURES = (("patients", "patients"), ("visits", "visits"), ("responder_percent", "responders (TIS>=20) %"),
-                 ("confirmed_deteriorations", "confirmed deteriorations"), ("adverse_events", "adverse events"))
+
+def index_figures(population: str = "adult") -> tuple[tuple[str, str], ...]:
+    """Key figures of a site summary shown in the index: (summary key, column heading); the responder
+    heading names the population's minimal-improvement threshold."""
+    minimal = CATEGORY_THRESHOLDS[population][0]
+    return (("patients", "patients"), ("visits", "visits"), ("responder_percent", f"responders (TIS>={minimal:g}) %"),
+            ("confirmed_deteriorations", "confirmed deteriorations"), ("adverse_events", "adverse events"))
+
+
+#: The index's key figures for the default (adult) population; see :func:`index_figures`.
+INDEX_FIGURES = index_figures("adult")
 
 
 # --- HTML export ------------------------------------------------------------------------------------------
 
 _TOC_MARK = "<!--ivig-kit:table-of-contents-->"
+#: The report's own CSS: side table of contents on wide screens, tables that scroll on a phone, and a print
+#: stylesheet (A4, page numbers in the bottom margin, table of contents kept, wide tables wrapped).
+REPORT_CSS = """
+nav.ivig-toc { margin: 1em 0 1.5em; padding: 0.6em 1.2em; max-width: 60em; border: 1px solid #d0d7de;
+  border-radius: 6px; background: #f6f8fa; font-family: var(--jp-content-font-family, sans-serif); }
+nav.ivig-toc .ivig-toc-title { font-weight: 600; margin: 0.2em 0 0.4em; }
+nav.ivig-toc ol { margin: 0; padding-left: 1.2em; }
+nav.ivig-toc ol ol { list-style: lower-alpha; }
+.ivig-table { overflow-x: auto; max-width: 100%; margin: 0.3em 0 1em; }
+.jp-RenderedHTMLCommon .ivig-table table { margin: 0; table-layout: auto; }
+.jp-RenderedHTMLCommon .ivig-table caption { caption-side: top; text-align: left; font-style: italic;
+  padding: 4px 0; color: #1f2328; }
+.jp-RenderedHTMLCommon .ivig-table table th, .jp-RenderedHTMLCommon .ivig-table table td { text-align: left;
+  vertical-align: top; }
+.jp-RenderedHTMLCommon .ivig-table table td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.ivig-figure img { max-width: 100%; height: auto; }
+.jp-RenderedHTMLCommon, .jp-RenderedMarkdown { overflow-wrap: break-word; }
+.site-report-header td { overflow-wrap: anywhere; }
+@media screen and (min-width: 1280px) {
+  nav.ivig-toc { position: fixed; top: 1em; left: 1em; width: 15em; max-height: calc(100vh - 2em);
+    overflow-y: auto; margin: 0; z-index: 10; }
+  body.jp-Notebook > main { margin-left: 17em; }
+}
+@media screen and (max-width: 600px) {
+  body.jp-Notebook { padding: 8px !important; }
+  .jp-Cell, .jp-OutputArea-output, .jp-RenderedHTMLCommon { padding-left: 0 !important; padding-right: 0 !important; }
+}
+@page { size: A4; margin: 15mm 15mm 18mm 15mm;
+  @bottom-center { content: "Page " counter(page) " of " counter(pages); font-family: sans-serif; font-size: 9pt;
+    color: #57606a; } }
+@media print {
+  body.jp-Notebook, body.jp-Notebook > main { margin: 0 !important; padding: 0 !important; }
+  .jp-Cell, .jp-Cell-outputWrapper, .jp-OutputArea-child, .jp-OutputArea-output, .jp-RenderedHTMLCommon
+    { padding-left: 0 !important; padding-right: 0 !important; margin-left: 0 !important; overflow: visible !important;
+      max-width: 100% !important; }
+  .jp-OutputPrompt, .jp-InputPrompt, .jp-Collapser { display: none !important; }
+  nav.ivig-toc { position: static; background: none; break-inside: avoid; }
+  .ivig-table { overflow: visible; }
+  .jp-RenderedHTMLCommon .ivig-table table { width: 100%; font-size: 8pt; }
+  .jp-RenderedHTMLCommon .ivig-table table th, .jp-RenderedHTMLCommon .ivig-table table td {
+    overflow-wrap: anywhere; word-break: break-word; padding: 2px 4px; }
+  tr, figure, .synthetic-banner, .site-report-header { break-inside: avoid; }
+  h1, h2, h3, caption { break-after: avoid; }
+}
+"""
 # The lab template without anything fetched from the network (no require.js, MathJax or mermaid from a CDN),
-# a mark where the table of contents goes, and a little CSS for it and for a printed page.
+# a mark where the table of contents goes, and the report's CSS.
 _REPORT_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block extra_css -%}
-<style type="text/css">
-nav.ivig-toc { margin: 1em 24px 1.5em; padding: 0.6em 1.2em; max-width: 60em; border: 1px solid #d0d7de;
-  border-radius: 6px; background: #f6f8fa; font-family: var(--jp-content-font-family, sans-serif); }
-nav.ivig-toc .ivig-toc-title { font-weight: 600; margin: 0.2em 0 0.4em; }
-nav.ivig-toc ol { margin: 0; padding-left: 1.2em; }
-nav.ivig-toc ol ol { list-style: lower-alpha; }
-@media print { nav.ivig-toc { display: none; } }
-</style>
+<style type="text/css">""" + REPORT_CSS + """</style>
 {%- endblock extra_css -%}
 {%- block body_header -%}{{ super() }}
 """ + _TOC_MARK + """
 {%- endblock body_header -%}
 """
 _HEADING = re.compile(r'<h([1-3])\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.DOTALL)
+_CELL_START = re.compile(r'<div\s+class="jp-Cell\b')
+_LINK = re.compile(r'<a\s+href="([^"]*)"([^>]*)>(.*?)</a>', re.DOTALL)
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
 _exporter = None  # one per process: building it loads and compiles the templates
 
 
@@ -59,11 +121,45 @@ def _html_exporter():
     return _exporter
 
 
-def export_html(notebook, title: str) -> str:
+def export_html(notebook, title: str, published_url: str | None = None) -> str:
     """One self-contained HTML page of an executed notebook: code hidden, images embedded, a table of
-    contents built from its headings, nothing loaded from the network."""
+    contents built from its headings (after the report's header, before the first section), relative links
+    pointed at ``published_url`` (default: ``$IVIG_KIT_PUBLISHED_URL``) or unlinked, nothing loaded from the
+    network."""
     body, _ = _html_exporter().from_notebook_node(notebook, resources={"metadata": {"name": title}})
-    return body.replace(_TOC_MARK, table_of_contents(body), 1)
+    body = body.replace(_TOC_MARK, "", 1)
+    body = _place_table_of_contents(body, table_of_contents(body))
+    published = os.environ.get("IVIG_KIT_PUBLISHED_URL") if published_url is None else published_url
+    return relink(body, published or None)
+
+
+def _place_table_of_contents(page: str, toc: str) -> str:
+    """Put the table of contents before the cell holding the first section heading (H2), so that the
+    title and the report's header come first; at the top of the body when there is no H2."""
+    first = re.search(r"<h2\b", page)
+    starts = [m.start() for m in _CELL_START.finditer(page, 0, first.start())] if first else []
+    if starts:
+        return page[:starts[-1]] + toc + page[starts[-1]:]
+    main = page.find("<main>")
+    at = main + len("<main>") if main >= 0 else page.find(">", page.find("<body")) + 1
+    return page[:at] + toc + page[at:]
+
+
+def relink(page: str, published_url: str | None = None, folder: str = "notebooks") -> str:
+    """Links that work from a folder of reports: ``#anchors`` and absolute URLs stay; a relative link (written
+    relative to the notebook's ``folder`` in the repository) becomes ``published_url`` + its path in the
+    repository, or, without a published URL, its text without a link."""
+    def replace(match: re.Match) -> str:
+        href, rest, inner = html.unescape(match.group(1)), match.group(2), match.group(3)
+        if not href or href.startswith("#") or _SCHEME.match(href):
+            return match.group(0)
+        path = posixpath.normpath(posixpath.join(folder, href))
+        if published_url and not path.startswith(".."):
+            target = published_url.rstrip("/") + "/" + path
+            return f'<a href="{html.escape(target)}"{rest}>{inner}</a>'
+        return f'<span class="ivig-unlinked" title="{html.escape(path)} in the ivig-kit repository">{inner}</span>'
+
+    return _LINK.sub(replace, page)
 
 
 def table_of_contents(page: str) -> str:
@@ -114,7 +210,19 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 .status-ok { color: #1a7f37; font-weight: 600; }
 .status-failed { color: #cf222e; font-weight: 600; }
 .error { font-family: ui-monospace, monospace; font-size: 0.9em; white-space: pre-wrap; color: #82071e; }
-.meta { color: #57606a; font-size: 0.9em; }
+.meta { color: #57606a; font-size: 0.9em; overflow-wrap: anywhere; }
+td.site { overflow-wrap: break-word; }
+@media screen and (max-width: 700px) {
+  body { margin: 1em auto; padding: 0 0.6em; }
+  h1 { font-size: 1.5em; }
+  table#sites, #sites tbody, #sites tr, #sites td { display: block; width: auto; }
+  #sites thead { display: none; }
+  #sites tr { border: 1px solid #d0d7de; border-radius: 6px; margin: 0 0 0.8em; padding: 0.4em 0.7em; }
+  #sites td { border: none; padding: 0.12em 0; text-align: left; }
+  #sites td[data-label]::before { content: attr(data-label) ": "; color: #57606a; }
+  #sites td.site { font-weight: 600; font-size: 1.1em; }
+}
+@media print { table#sites { font-size: 8pt; } a { color: inherit; } }
 """
 
 
@@ -139,7 +247,8 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
         if result.ok:
             links = (f'<a href="{html.escape(files["html"])}">report</a> &middot; '
                      f'<a href="{html.escape(files["notebook"])}">notebook</a> &middot; '
-                     f'<a href="{html.escape(files["summary"])}">summary</a>')
+                     f'<a href="{html.escape(files["summary"])}">summary</a>'
+                     + (f' &middot; <a href="{html.escape(files["pdf"])}">PDF</a>' if files.get("pdf") else ""))
             note = ""
         else:
             links = []
@@ -149,11 +258,13 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
                 links.append(f'<a href="{html.escape(files["html"])}">earlier report</a>')
             links = " &middot; ".join(links) or "&ndash;"
             note = f'<div class="error">{html.escape(result.error_line())}</div>'
-        figures = "".join(f'<td class="number">{_figure(result.summary, key)}</td>' for key, _ in INDEX_FIGURES)
+        figures = "".join(f'<td class="number" data-label="{html.escape(label)}">{_figure(result.summary, key)}</td>'
+                          for key, label in index_figures(batch.population))
         rows.append(f'<tr class="site-row" data-status="{result.status}"><td class="site">{html.escape(result.site)}'
-                    f'{note}</td><td class="status-{result.status}">{result.status}</td>{figures}'
-                    f'<td>{links}</td><td class="number">{result.seconds:.1f}</td></tr>')
-    heading = "".join(f"<th>{html.escape(label)}</th>" for _, label in INDEX_FIGURES)
+                    f'{note}</td><td class="status-{result.status}" data-label="status">{result.status}</td>{figures}'
+                    f'<td data-label="files">{links}</td><td class="number" data-label="seconds">'
+                    f'{result.seconds:.1f}</td></tr>')
+    heading = "".join(f"<th>{html.escape(label)}</th>" for _, label in index_figures(batch.population))
     banner = ('<div class="banner synthetic" id="synthetic-banner"><strong>Synthetic data.</strong> These reports '
               'are generated from a synthetic registry; no real patient is described.</div>') if synthetic else ""
     failures = (f'<div class="banner failures" id="failures"><strong>{len(failed)} of {len(results)} site '
@@ -192,3 +303,101 @@ Run {started_at:%Y-%m-%d %H:%M:%S %Z} on {html.escape(runner)}: {len(results) - 
     write_atomically(out / "index.json", json.dumps(record, indent=1, default=str, ensure_ascii=False))
     write_atomically(out / "index.html", page)
     return out / "index.html"
+
+
+# --- PDF ----------------------------------------------------------------------------------------------------
+
+#: Where ``--pdf`` looks for Chromium (``$IVIG_KIT_CHROMIUM`` first), and the flags a closed, rootful
+#: container needs.
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def find_chromium() -> Path:
+    """The headless Chromium (and Playwright, which drives it) that ``--pdf`` needs; a
+    :class:`~ivig_kit.errors.ReportSetupError` with one clear line when either is missing."""
+    configured = os.environ.get("IVIG_KIT_CHROMIUM")
+    candidates = [configured] if configured else [*CHROMIUM_PATHS, shutil.which("chromium") or ""]
+    found = next((Path(c) for c in candidates if c and os.access(c, os.X_OK) and Path(c).is_file()), None)
+    if found is None:
+        where = configured or ", ".join(CHROMIUM_PATHS)
+        raise ReportSetupError(f"--pdf needs headless Chromium, not found at {where}: install it (Debian: apt-get "
+                               f"install chromium) or set IVIG_KIT_CHROMIUM to its path, or drop --pdf")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        raise ReportSetupError("--pdf needs the Playwright package to drive Chromium: pip install 'ivig-kit[pdf]' "
+                               "(no browser download needed), or drop --pdf") from None
+    return found
+
+
+@contextlib.contextmanager
+def pdf_printer(chromium: Path | None = None):
+    """Yield ``print(html_path, pdf_path)``, printing pages to A4 PDF with one headless Chromium (JavaScript
+    off, nothing but local files loaded). Each PDF is written under a temporary name and renamed into place."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = chromium or find_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=list(CHROMIUM_ARGS), headless=True)
+        try:
+            context = browser.new_context(java_script_enabled=False)
+            context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
+                          else route.abort())
+
+            def print_pdf(html_path, pdf_path) -> Path:
+                html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
+                partial = partial_path(pdf_path.parent, pdf_path.name)
+                page = context.new_page()
+                try:
+                    page.goto(html_path.as_uri(), wait_until="load")
+                    page.emulate_media(media="print")
+                    page.pdf(path=str(partial), prefer_css_page_size=True, print_background=True, outline=True,
+                             tagged=True)
+                    os.replace(partial, pdf_path)
+                finally:
+                    page.close()
+                    with contextlib.suppress(FileNotFoundError):
+                        partial.unlink()
+                return pdf_path
+
+            yield print_pdf
+        finally:
+            browser.close()
+
+
+def export_pdf(html_path, pdf_path, chromium: Path | None = None) -> Path:
+    """Print one HTML report to an A4 PDF (page numbers, table of contents, PDF outline) with headless Chromium."""
+    with pdf_printer(chromium) as print_pdf:
+        return print_pdf(html_path, pdf_path)
+
+
+def export_site_pdfs(out_dir, results: list[SiteResult]) -> None:
+    """Print the report of every successful site to ``<slug>.pdf`` beside its HTML (one Chromium for all).
+    A site whose PDF fails is marked failed with the error; its earlier PDF, if any, stays."""
+    out_dir = Path(out_dir)
+    done = [r for r in results if r.ok]
+    if not done:
+        return
+    try:
+        with pdf_printer() as print_pdf:
+            for result in done:
+                html_name = result.files["html"]
+                pdf_name = str(Path(html_name).with_suffix(".pdf"))
+                try:
+                    print_pdf(out_dir / html_name, out_dir / pdf_name)
+                    result.files = {**result.files, "pdf": pdf_name}
+                except Exception as error:  # a page Chromium cannot print: this site fails, the others go on
+                    _pdf_failed(result, error)
+    except Exception as error:  # Chromium would not start, or died: every site still without its PDF fails
+        for result in done:
+            if result.ok and "pdf" not in result.files:
+                _pdf_failed(result, error)
+
+
+def _pdf_failed(result: SiteResult, error: Exception) -> None:
+    lines = str(error).strip().splitlines()
+    result.status = "failed"
+    result.error = {"kind": "pdf", "ename": type(error).__name__,
+                    "evalue": "PDF not written: " + (lines[0] if lines else "no message"), "cell_index": None}

@@ -14,6 +14,34 @@ from ivig_kit.reports.site import (
 )
 from ivig_kit.score.measures import CORE_SET
 
+# --- Number formats (the one home; :mod:`ivig_kit.reports.display` formats every table cell with these) ---------
+
+#: Decimals shown for each numeric kind: counts as integers, percentages and scores to one decimal, rates
+#: (events per patient) to two; p values get two significant figures and weeks are shown as written.
+DECIMALS = {"count": 0, "percent": 1, "score": 1, "rate": 2}
+MISSING = "–"
+
+
+def format_value(value, kind: str, missing: str = MISSING) -> str:
+    """One value as text (not yet escaped) by kind (``text``, ``count``, ``percent``, ``score``, ``rate``,
+    ``p``, ``week``; see :data:`DECIMALS`); a missing value becomes ``missing``, never ``nan``."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, (float, np.floating))
+                                                               and np.isnan(value)):
+        return missing
+    if kind == "text":
+        return str(value)
+    if kind == "week":
+        return f"{float(value):g}"
+    if kind == "p":
+        if value < 0.001:
+            return "<0.001"
+        digits = max(1, 1 - int(np.floor(np.log10(float(value)))))  # two significant figures
+        text = f"{float(value):.{digits}f}"
+        return "1.0" if float(text) >= 1 else text
+    text = f"{float(value):.{DECIMALS[kind]}f}"
+    return "0" if kind == "count" and text == "-0" else text
+
+
 # --- Tables --------------------------------------------------------------------------------------------------
 
 
@@ -32,7 +60,7 @@ def _median_iqr(values: pd.Series, digits: int = 1) -> str:
 
 
 def _n_percent(k: int, n: int) -> str:
-    return f"{k} ({100 * k / n:.0f}%)" if n else "0"
+    return f"{k} ({format_value(100 * k / n, 'percent')}%)" if n else "0"
 
 
 def enrolment_table(report: SiteReport) -> pd.DataFrame:
@@ -206,9 +234,8 @@ def data_quality_listing(report: SiteReport) -> pd.DataFrame:
 
 
 def _format_value(value, kind: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "–"
-    return {"int": f"{value:.0f}", "pct": f"{value:.0f}%", "rate": f"{value:.2f}", "num": f"{value:.1f}"}[kind]
+    text = format_value(value, {"int": "count", "pct": "percent", "rate": "rate", "num": "score"}[kind])
+    return text + "%" if kind == "pct" and text != MISSING else text
 
 
 #: Rows of the site-against-pooled table: (metric key, label, format).
@@ -228,7 +255,8 @@ COMPARISON_METRICS = (
 
 def _interval_text(metrics: dict) -> str:
     low, high = responder_interval(metrics["responders"], metrics["patients_scored"])
-    return "" if np.isnan(low) else f" (95% CI {100 * low:.0f}–{100 * high:.0f})"
+    return "" if np.isnan(low) else (f" (95% CI {format_value(100 * low, 'percent')}–"
+                                     f"{format_value(100 * high, 'percent')})")
 
 
 def site_against_pooled(report: SiteReport) -> pd.DataFrame:
