@@ -14,7 +14,7 @@ from scipy import stats
 
 matplotlib.use("Agg")
 
-from ivig_kit.inference.two_arm import fragility_index
+from ivig_kit.inference.fragility import fragility_index
 from ivig_kit.trials import figures, proderm
 
 
