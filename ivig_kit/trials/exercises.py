@@ -8,6 +8,8 @@ in the next.
 
 from __future__ import annotations
 
+from functools import cache
+
 from ivig_kit.teaching.exercises import Exercise, register_exercises
 
 
@@ -19,6 +21,7 @@ def _pilot_exact_lower_limit() -> float:
                                           published_count("pilot", "analysed_n"))[0]
 
 
+@cache  # deterministic and slow-ish: computed once per kernel
 def _pilot_fidelity_status(key: str) -> str:
     from ivig_kit.trials.pilot import pilot_fidelity_table
     from ivig_kit.trials.reconstruct import read_reconstructed_cohort
@@ -26,6 +29,7 @@ def _pilot_fidelity_status(key: str) -> str:
     return pilot_fidelity_table(read_reconstructed_cohort()).set_index("key").at[key, "status"]
 
 
+@cache  # deterministic and slow-ish: computed once per kernel
 def _pilot_tis20_at_end() -> int:
     from ivig_kit.trials.pilot import course_facts, patient_courses
     from ivig_kit.trials.reconstruct import read_reconstructed_cohort
@@ -33,6 +37,7 @@ def _pilot_tis20_at_end() -> int:
     return course_facts(patient_courses(read_reconstructed_cohort()))["tis20_at_end"]
 
 
+@cache  # deterministic and slow-ish: computed once per kernel
 def _proderm_santner_snell_lower() -> float:
     from ivig_kit.inference.two_arm import exact_unconditional_interval
     from ivig_kit.trials.proderm import primary_counts
@@ -40,6 +45,7 @@ def _proderm_santner_snell_lower() -> float:
     return 100 * exact_unconditional_interval(*primary_counts(), method="santner_snell")[0]
 
 
+@cache  # deterministic and slow-ish: computed once per kernel
 def _proderm_website_method() -> str:
     from ivig_kit.trials.proderm import reproducing_methods
 
@@ -54,6 +60,7 @@ def _proderm_thromboembolic_percent() -> float:
         "proderm", "safety_ivig_exposed_n")
 
 
+@cache  # deterministic and slow-ish: computed once per kernel
 def _proderm_share_printing_as_label() -> float:
     from ivig_kit.trials.proderm import stratified_p_value_question
 
@@ -136,8 +143,8 @@ PRODERM_EXERCISES = {
         question="Of all two-stratum splits of 37/47 vs 21/48, what percentage (one decimal) gives a "
                  "stratified (CMH) p value that prints as 0.0008?",
         answer=_proderm_share_printing_as_label, tolerance=0.05,
-        mistakes={0.0008: "That is the p value itself; the question asks how often splits produce it.",
-                  0.027: "That is a fraction; give a percentage."},
+        mistakes={0.027: "That is a fraction; give a percentage.",
+                  89.1: "That is the share of splits with p < 0.05; the question asks about printing as 0.0008."},
         hint="stratified_p_value_question()['summary']['share_printing_as'] is a fraction.",
         explanation="2.7%: p = 0.0008 is reachable by a stratified analysis, not typical of one."),
 }
