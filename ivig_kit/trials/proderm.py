@@ -218,11 +218,11 @@ def reproduction_summary(intervals: pd.DataFrame | None = None) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class PValueInvestigation:
-    """Can the label's p = 0.0008 be reproduced from the published counts?
+    """Can the sponsor website's p = 0.0008 be reproduced from the published counts?
 
-    ``tests``: every test of ``comparison.TWO_ARM_TESTS`` with its p value, rounded to the label's
-    decimals, whether it prints as the label's p and whether it is below the NEJM's bound.
-    ``needed``: the range of a 1-df chi-square statistic (and |z|) that would print as the label's
+    ``tests``: every test of ``comparison.TWO_ARM_TESTS`` with its p value, rounded to the website's
+    decimals, whether it prints as the website's p and whether it is below the NEJM's bound.
+    ``needed``: the range of a 1-df chi-square statistic (and |z|) that would print as the website's
     p. ``reproduced``: whether any test does.
     """
 
@@ -248,7 +248,7 @@ class PValueInvestigation:
 
 
 def sponsor_p_value_investigation() -> PValueInvestigation:
-    """Every two-arm test of the primary counts against the sponsor label's p = 0.0008 (and NEJM's P < 0.001)."""
+    """Every two-arm test of the primary counts against the sponsor website's p = 0.0008 (and NEJM's P < 0.001)."""
     label_p = _fact("primary_label_p")
     decimals = _decimals("primary_label_p")
     bound = _fact("primary_p_upper")

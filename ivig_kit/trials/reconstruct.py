@@ -2,12 +2,14 @@
 
 The pilot's individual patient data are not public. This module builds a *synthetic*
 20-patient visit table, deterministic from a seed, that is consistent with what the paper
-reports: the subtype mix, patient 2's MMT ceiling, 8/19 reaching TIS >= 40 by week 9 (6 by
-week 3, 1 by week 4, 1 by week 6), 9 with TIS >= 20 at the end, 3 transient minimal
-responses, 3 switches to the amended regimen, 7 early ends with rescue medication, and
-Table 2's medians and IQRs of the six core set measures as closely as a pairing search
-allows. :func:`pilot_fidelity_table` puts every published number next to the
-reconstructed one. Nothing here is the trial's data.
+reports: the subtype mix, patient 2's minimal weakness (MMT 255/260, an effective ceiling),
+8/19 with TIS >= 40 by week 9 (at the last assessment; first reached by week 3 in 6, at week 4
+in 1, at week 6 in 1), 9 with TIS >= 20 at the end, 3 transient minimal responses, the
+amendment rule as stated (every patient after patient 10 with TIS < 40 at week 4 switched; 3
+did, one of whom ended early), 7 early ends with rescue medication, every value on its
+instrument's grid (HAQ in steps of 1/8), and Table 2's medians and IQRs of the six core set
+measures as closely as a pairing search allows. :func:`ivig_kit.trials.pilot.pilot_fidelity_table`
+puts every published number next to the reconstructed one. Nothing here is the trial's data.
 
 Construction, in brief: each CSM's 19 baseline values and 19 changes are read off a
 piecewise-linear quantile function through the published minimum-free summary (Q1,
