@@ -76,6 +76,7 @@ def cumulative_responders_figure(cumulative: pd.DataFrame, ax=None):
     ax.step(weeks, counts, where="post", color="tab:green")
     ax.set(xlabel="week", ylabel=f"responders (of {analysed})", title="Cumulative responders (TIS >= 40)",
            xticks=weeks, ylim=(-3, analysed))
+    ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
     for week, count in zip(weeks[1:], counts[1:]):
         ax.annotate(str(count), (week, count), textcoords="offset points", xytext=(0, 4), ha="center")
     _synthetic_label(ax, cumulative["data_source"].iloc[0])
