@@ -13,12 +13,12 @@ from functools import cache
 from ivig_kit.teaching.exercises import Exercise, register_exercises
 
 
-def _pilot_exact_lower_limit() -> float:
+def _pilot_exact_lower_limit_90() -> float:
     from ivig_kit.inference.proportions import clopper_pearson_interval
     from ivig_kit.trials.facts import published_count
 
     return 100 * clopper_pearson_interval(published_count("pilot", "primary_responders"),
-                                          published_count("pilot", "analysed_n"))[0]
+                                          published_count("pilot", "analysed_n"), confidence=0.90)[0]
 
 
 @cache  # deterministic and slow-ish: computed once per kernel
@@ -69,15 +69,17 @@ def _proderm_share_printing_as_label() -> float:
 
 PILOT_EXERCISES = {
     "pilot.ci": Exercise(
-        question="Compute the exact (Clopper-Pearson) 95% interval for 8/19 with "
-                 "proportions.clopper_pearson_interval. What is its lower limit, in percent, to one decimal?",
-        answer=_pilot_exact_lower_limit, tolerance=0.05,
-        mistakes={19.6: "19.6 is the interval the paper printed; it is not the Clopper-Pearson interval for 8/19 "
-                        "(it fits a Wald interval with the conservative standard error).",
-                  66.5: "66.5 is the upper limit; the question asks for the lower one.",
-                  0.203: "That is a proportion; give the percent (multiply by 100)."},
-        hint="clopper_pearson_interval(8, 19) returns proportions; multiply by 100 and round to one decimal.",
-        explanation="The exact interval for 8/19 is 20.3% to 66.5%: higher and wider than the printed 19.6-64.6."),
+        question="Compute the exact (Clopper-Pearson) 90% interval for 8/19 with "
+                 "proportions.clopper_pearson_interval(8, 19, confidence=0.90). What is its lower limit, in percent, "
+                 "to one decimal?",
+        answer=_pilot_exact_lower_limit_90, tolerance=0.05,
+        mistakes={20.3: "20.3 is the lower limit of the 95% interval; a 90% interval is narrower.",
+                  19.6: "19.6 is the 95% interval the paper printed; it is not a Clopper-Pearson interval for 8/19.",
+                  63.2: "63.2 is the upper limit; the question asks for the lower one.",
+                  0.23: "That is a proportion; give the percent (multiply by 100)."},
+        hint="clopper_pearson_interval(8, 19, confidence=0.90) returns proportions; multiply by 100.",
+        explanation="The exact 90% interval for 8/19 is 23.0% to 63.2%, inside the 95% interval (20.3% to "
+                    "66.5%): less confidence, a narrower interval."),
     "pilot.fidelity": Exercise(
         question="In the fidelity table, what is the status of the end-of-study upper quartile of the physician "
                  "global (key table2_physician_global_end_q3, printed 4.0): exact, close or not reproduced?",

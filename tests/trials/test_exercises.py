@@ -10,7 +10,7 @@ ALL = {**PILOT_EXERCISES, **PRODERM_EXERCISES}
 
 # What a learner would type: independent computations where they are cheap, else the kit's pinned result.
 RIGHT_ANSWERS = {
-    "pilot.ci": round(100 * stats.beta.ppf(0.025, 8, 12), 1),  # Clopper-Pearson lower limit for 8/19
+    "pilot.ci": round(100 * stats.beta.ppf(0.05, 8, 12), 1),  # 90% Clopper-Pearson lower limit for 8/19
     "pilot.fidelity": "close",
     "pilot.by_week9": 9,
     "pilot.claim": "No",
