@@ -30,19 +30,20 @@ def _pilot_fidelity_status(key: str) -> str:
 
 
 @cache  # deterministic and slow-ish: computed once per kernel
-def _pilot_tis20_at_end() -> int:
-    from ivig_kit.trials.pilot import course_facts, patient_courses
+def _pilot_tis20_at_any_visit() -> int:
+    from ivig_kit.trials.pilot import patient_courses
     from ivig_kit.trials.reconstruct import read_reconstructed_cohort
 
-    return course_facts(patient_courses(read_reconstructed_cohort()))["tis20_at_end"]
+    courses = patient_courses(read_reconstructed_cohort())
+    return int(courses.loc[courses["analysed"], "first_week_tis20"].notna().sum())
 
 
 @cache  # deterministic and slow-ish: computed once per kernel
-def _proderm_santner_snell_lower() -> float:
+def _proderm_santner_snell_lower_90() -> float:
     from ivig_kit.inference.two_arm import exact_unconditional_interval
     from ivig_kit.trials.proderm import primary_counts
 
-    return 100 * exact_unconditional_interval(*primary_counts(), method="santner_snell")[0]
+    return 100 * exact_unconditional_interval(*primary_counts(), method="santner_snell", confidence=0.90)[0]
 
 
 @cache  # deterministic and slow-ish: computed once per kernel
@@ -91,15 +92,17 @@ PILOT_EXERCISES = {
         explanation="Close: the reconstructed 4.05 prints as 4.1 at Table 2's one decimal (rounded half up), so it "
                     "is not exact, but the gap of 0.05 is within a tenth of the published IQR (1.0-4.0)."),
     "pilot.by_week9": Exercise(
-        question="How many of the 19 analysed patients count as 'TIS >= 20 by week 9' under the kit's definition "
-                 "(the TIS at the last assessment: week 9 or the premature end)?",
-        answer=_pilot_tis20_at_end,
-        mistakes={12: "12 counts everyone who ever reached TIS >= 20, including the 3 whose improvement after the "
-                      "loading dose was not maintained; the paper's 9 leaves them out.",
-                  8: "8 is TIS >= 40; TIS >= 20 at the end adds the patient with a sustained minimal response."},
-        hint="course_facts(courses) has the count; or count end_tis >= 20 among the analysed.",
-        explanation="9, as the paper prints: 8 responders at TIS >= 40 and 1 sustained minimal responder. The 3 "
-                    "transient responders reached 20 after loading but not at the end, so they do not count."),
+        question="In the reconstructed cohort, how many of the 19 analysed patients reached TIS >= 20 at *some* "
+                 "visit, whether or not they still had it at the end?",
+        answer=_pilot_tis20_at_any_visit,
+        mistakes={9: "9 is TIS >= 20 at the last assessment, the kit's (and the paper's) 'by week 9'; the question "
+                     "asks about any visit.",
+                  8: "8 is TIS >= 40 at the end."},
+        hint="courses['first_week_tis20'] is the first week a patient reached 20 (missing if never); count the "
+             "analysed patients who have one.",
+        explanation="12: the 9 with TIS >= 20 at the end plus the 3 whose improvement after the loading dose was "
+                    "not maintained. Counting 'at any visit' would turn the paper's 9 into 12, which is why one "
+                    "definition, at the last assessment, is used for both thresholds."),
     "pilot.claim": Exercise(
         question="A colleague reads responders per subtype off this notebook's reconstructed cohort and says: "
                  "'In the pilot, dermatomyositis responded best.' Is that claim supported? Answer yes or no.",
@@ -113,15 +116,15 @@ PILOT_EXERCISES = {
 
 PRODERM_EXERCISES = {
     "proderm.exact_interval": Exercise(
-        question="Compute the Santner-Snell exact unconditional 95% interval for the primary endpoint with "
-                 "two_arm.exact_unconditional_interval(x1, n1, x2, n2, method='santner_snell'). What is its lower "
-                 "limit, in percentage points, to one decimal?",
-        answer=_proderm_santner_snell_lower, tolerance=0.05,
-        mistakes={16.7: "16.7 is the Wald interval (the NEJM's 17 and the sponsor website's 16.70).",
-                  12.2: "12.2 is the Chan-Zhang interval (score ordering); the question asks for Santner-Snell.",
-                  0.156: "That is a proportion; give percentage points (multiply by 100)."},
+        question="Compute the Santner-Snell exact unconditional **90%** interval for the primary endpoint with "
+                 "two_arm.exact_unconditional_interval(x1, n1, x2, n2, method='santner_snell', confidence=0.90). "
+                 "What is its lower limit, in percentage points, to one decimal?",
+        answer=_proderm_santner_snell_lower_90, tolerance=0.05,
+        mistakes={15.6: "15.6 is the lower limit of the 95% interval; a 90% interval is narrower.",
+                  16.7: "16.7 is the 95% Wald interval (the NEJM's 17 and the sponsor website's 16.70).",
+                  0.187: "That is a proportion; give percentage points (multiply by 100)."},
         hint="The function returns proportions; multiply the first by 100.",
-        explanation="15.6 (to 53.3): a little below the asymptotic Wald limit of 16.7, and still far above 0."),
+        explanation="18.7 (to 50.6): inside the 95% interval (15.6 to 53.3), and far above 0."),
     "proderm.reproduction": Exercise(
         question="Read the reproduction table: which single method reproduces the sponsor website's interval "
                  "34.97 (16.70, 53.24) to two decimals? Give its key (e.g. newcombe).",

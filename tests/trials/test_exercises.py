@@ -12,9 +12,9 @@ ALL = {**PILOT_EXERCISES, **PRODERM_EXERCISES}
 RIGHT_ANSWERS = {
     "pilot.ci": round(100 * stats.beta.ppf(0.05, 8, 12), 1),  # 90% Clopper-Pearson lower limit for 8/19
     "pilot.fidelity": "close",
-    "pilot.by_week9": 9,
+    "pilot.by_week9": 12,
     "pilot.claim": "No",
-    "proderm.exact_interval": 15.6,
+    "proderm.exact_interval": 18.7,
     "proderm.reproduction": "wald",
     "proderm.news_claim": round(100 * 6 / 95, 1),
     "proderm.splits": 2.7,
