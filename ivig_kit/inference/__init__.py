@@ -1,2 +1,3 @@
 """Statistics named for what they return: one proportion (:mod:`.proportions`), two arms
-(:mod:`.two_arm`), paired changes (:mod:`.paired`) and printed numbers read back (:mod:`.printed`)."""
+(:mod:`.two_arm`), how many outcomes a two-arm result hinges on (:mod:`.fragility`), paired changes
+(:mod:`.paired`) and printed numbers read back (:mod:`.printed`)."""

@@ -12,6 +12,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 from statsmodels.stats.proportion import (
@@ -244,3 +245,69 @@ def printed_decimals(printed: str, position: int = -1) -> int:
     ("one") has none."""
     numbers = re.findall(r"\d+(?:\.(\d+))?", str(printed))
     return len(numbers[position]) if numbers else 0
+
+
+# --- which analyses could have printed a p value ---
+
+def prints_as(values, printed: str):
+    """Elementwise: does each non-negative value round half up to the number ``printed`` ("0.0008")?"""
+    decimals = printed_decimals(printed)
+    target = float(re.findall(r"\d+(?:\.\d+)?", str(printed))[-1])
+    half_step = 0.5 * 10.0 ** -decimals
+    values = np.asarray(values, dtype=float)
+    # round half up: [target - half, target + half); widened by a hair for binary fractions of the edges
+    return (values >= target - half_step - 1e-15) & (values < target + half_step - 1e-15)
+
+
+def stratified_p_over_splits(x1: int, n1: int, x2: int, n2: int, correction: bool = False) -> pd.DataFrame:
+    """The Cochran-Mantel-Haenszel p value of every split of a 2x2 table into two strata.
+
+    Parameters
+    ----------
+    x1, n1, x2, n2 : int
+        Events and patients per arm of the pooled table.
+    correction : bool
+        Continuity correction of the CMH statistic (statsmodels' ``test_null_odds`` default: none).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unordered split (stratum A and its complement B), with patients of both arms in
+        both strata: ``n1_a, x1_a, n2_a, x2_a`` (stratum A), ``statistic`` (1-df CMH chi-square) and
+        ``p_value``. Splits whose CMH statistic is undefined (no variance in either stratum) are left
+        out. Computed for all splits at once with numpy; each row equals statsmodels'
+        ``StratifiedTable.test_null_odds`` on the same two strata.
+    """
+    def arm_splits(x, n):
+        sizes, events = [], []
+        for size in range(1, n):
+            for k in range(max(0, x - (n - size)), min(x, size) + 1):
+                sizes.append(size)
+                events.append(k)
+        return np.array(sizes), np.array(events)
+
+    m1, y1 = (a[:, None] for a in arm_splits(x1, n1))
+    m2, y2 = (a[None, :] for a in arm_splits(x2, n2))
+    difference, variance = 0.0, 0.0
+    for size_1, events_1, size_2, events_2 in ((m1, y1, m2, y2), (n1 - m1, x1 - y1, n2 - m2, x2 - y2)):
+        total, events = size_1 + size_2, events_1 + events_2
+        difference = difference + events_1 - size_1 * events / total
+        variance = variance + size_1 * size_2 * events * (total - events) / (total ** 2 * (total - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = (np.maximum(np.abs(difference) - (0.5 if correction else 0.0), 0.0)) ** 2 / variance
+    shape = np.broadcast_shapes(m1.shape, m2.shape)
+    frame = pd.DataFrame({name: np.broadcast_to(values, shape).ravel() for name, values in
+                          (("n1_a", m1), ("x1_a", y1), ("n2_a", m2), ("x2_a", y2), ("statistic", statistic))})
+    # each split appears twice (A and B swapped): keep the one whose A sorts first
+    key = frame[["n1_a", "x1_a", "n2_a", "x2_a"]].to_numpy() @ np.array([10**9, 10**6, 10**3, 1])
+    complement = np.array([n1, x1, n2, x2]) - frame[["n1_a", "x1_a", "n2_a", "x2_a"]].to_numpy()
+    frame = frame[(key < complement @ np.array([10**9, 10**6, 10**3, 1])) & np.isfinite(frame["statistic"])]
+    return frame.assign(p_value=stats.chi2.sf(frame["statistic"], 1)).reset_index(drop=True)
+
+
+def stratified_p_summary(splits: pd.DataFrame, printed: str) -> dict:
+    """How the CMH p values of :func:`stratified_p_over_splits` spread, and how many print as ``printed``."""
+    p = splits["p_value"]
+    share = float(prints_as(p, printed).mean())
+    return {"splits": len(splits), "min": float(p.min()), "median": float(p.median()), "max": float(p.max()),
+            "share_printing_as": share, "printed": printed, "share_below_0.05": float((p < 0.05).mean())}

@@ -18,7 +18,7 @@ from ivig_kit.resources import data_path
 FACTS_PATH = data_path("published_facts.csv")
 FACT_COLUMNS = ("trial", "key", "value", "printed", "unit", "label", "source", "location", "kind")
 TRIALS = ("pilot", "proderm", "time_is_muscle")
-KINDS = ("published", "derived")
+KINDS = ("published", "derived", "secondary")  # secondary: as a secondary source (news) printed it
 TABLE2_MEASURES = ("physician_global", "patient_global", "mmt", "haq", "ck", "extramuscular")
 
 

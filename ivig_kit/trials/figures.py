@@ -25,38 +25,62 @@ from ivig_kit.trials.proderm import (
 RECONSTRUCTED_NOTE = "Reconstructed (synthetic) cohort - not the trial's patient data"
 
 
+def svg_figures_with_text() -> None:
+    """Show the notebook's figures as SVG with real text (not outlines), so that a figure's labels,
+    the synthetic-data label among them, can be read, searched and tested in the saved notebook."""
+    import matplotlib
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    matplotlib.rcParams["svg.hashsalt"] = "ivig-kit"  # stable ids: the same figure gives the same SVG
+    set_matplotlib_formats("svg")
+
+
+def _synthetic_label(ax, data_source: str) -> None:
+    """The data's own label inside the axes, bottom left, drawn above everything (a legend cannot hide it)."""
+    ax.text(0.01, 0.02, f"{RECONSTRUCTED_NOTE}\ndata_source: {data_source}", transform=ax.transAxes, fontsize=7,
+            va="bottom", ha="left", color="tab:red", zorder=10,
+            bbox={"facecolor": "white", "edgecolor": "tab:red", "alpha": 0.9, "boxstyle": "round,pad=0.3"})
+
+
 def tis_over_time_figure(scores: pd.DataFrame, courses: pd.DataFrame, ax=None):
-    """Each analysed patient's TIS by week, responders vs not, with the TIS 40 line (cf. the paper's Fig. 3)."""
+    """Each analysed patient's TIS by week, responders vs not, with the TIS 40 line (cf. the paper's Fig. 3).
+
+    The legend sits outside the axes and the synthetic-data label inside them, above the lines.
+    """
     responder = courses.set_index("patient_id")["responder"]
     baseline = scores.groupby("patient_id", as_index=False).first()[["patient_id"]].assign(week=0.0, tis=0.0)
     lines = pd.concat([baseline, scores[["patient_id", "week", "tis"]]]).sort_values(["patient_id", "week"])
     lines = lines[lines["patient_id"].isin(courses.loc[courses["analysed"], "patient_id"])]
-    lines["group"] = lines["patient_id"].map(responder).map({True: "TIS >= 40 by week 9", False: "not reached"})
+    lines["group"] = lines["patient_id"].map(responder).map({True: "TIS >= 40 at the end", False: "not reached"})
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.5))
+        _, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     sns.lineplot(data=lines, x="week", y="tis", units="patient_id", estimator=None, hue="group",
-                 palette={"TIS >= 40 by week 9": "tab:green", "not reached": "tab:grey"}, marker="o", ax=ax)
+                 palette={"TIS >= 40 at the end": "tab:green", "not reached": "tab:grey"}, marker="o", ax=ax)
     ax.axhline(PRIMARY_THRESHOLD, color="tab:red", linestyle="--", linewidth=1)
     ax.axhline(MINIMAL_THRESHOLD, color="tab:orange", linestyle=":", linewidth=1)
-    ax.set(xlabel="week", ylabel="Total Improvement Score", ylim=(-2, 100), xticks=[0, 3, 4, 6, 9],
+    ax.set(xlabel="week", ylabel="Total Improvement Score", ylim=(-12, 100), xticks=[0, 3, 4, 6, 9],
            title="TIS over time per patient")
-    ax.text(0.01, 0.97, RECONSTRUCTED_NOTE, transform=ax.transAxes, fontsize=8, va="top", color="tab:red")
-    ax.legend(title=None, loc="upper right")
-    return ax
+    ax.legend(title=None, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _synthetic_label(ax, courses["data_source"].iloc[0])
+    return ax.figure
 
 
 def cumulative_responders_figure(cumulative: pd.DataFrame, ax=None):
-    """Share of analysed patients who had reached TIS >= 40, by week (step plot)."""
+    """Responders (TIS >= 40 at the end) by the week they first reached it (step plot)."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.5))
+        _, ax = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
     weeks = [0, *cumulative["week"]]
     counts = [0, *cumulative["responders"]]
+    analysed = int(cumulative["analysed"].iloc[0])
     ax.step(weeks, counts, where="post", color="tab:green")
-    ax.set(xlabel="week", ylabel=f"responders (of {int(cumulative['analysed'].iloc[0])})",
-           title="Cumulative responders (TIS >= 40)", xticks=weeks, ylim=(0, int(cumulative["analysed"].iloc[0])))
+    ax.set(xlabel="week", ylabel=f"responders (of {analysed})", title="Cumulative responders (TIS >= 40)",
+           xticks=weeks, ylim=(-3, analysed))
+    ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
     for week, count in zip(weeks[1:], counts[1:]):
         ax.annotate(str(count), (week, count), textcoords="offset points", xytext=(0, 4), ha="center")
-    return ax
+    _synthetic_label(ax, cumulative["data_source"].iloc[0])
+    return ax.figure
 
 
 def interval_figure(intervals: pd.DataFrame, printed=None, ax=None):
@@ -173,4 +197,27 @@ def risk_difference_posterior_figure(draws: np.ndarray, posterior, ax=None):
            title=f"Posterior of the risk difference, Beta{tuple(posterior.prior)} priors")
     ax.legend(loc="upper right", frameon=False, fontsize=8)
     ax.figure.tight_layout()
+    return ax.figure
+
+
+def stratified_p_figure(splits: pd.DataFrame, printed: str = "0.0008", crude: dict | None = None, ax=None):
+    """Distribution of the CMH p value over every two-stratum split of the primary table (log scale),
+    with the band of values that print as ``printed`` and, if given, the crude tests' p values."""
+    from ivig_kit.inference.printed import printed_decimals
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+    logs = np.log10(splits["p_value"].clip(lower=1e-12))
+    ax.hist(logs, bins=120, color="tab:blue", alpha=0.7)
+    target, half = float(printed), 0.5 * 10 ** -printed_decimals(printed)
+    ax.axvspan(np.log10(target - half), np.log10(target + half), color="tab:red", alpha=0.3,
+               label=f"prints as {printed}")
+    for (name, p_value), style in zip((crude or {}).items(), ("-", "--", ":", "-.")):
+        ax.axvline(np.log10(p_value), color="black", linestyle=style, linewidth=1, label=f"{name}: {p_value:.5f}")
+    ax.set(xlabel="log10 of the stratified (CMH) p value", ylabel="two-stratum splits",
+           title=f"CMH p over all {len(splits):,} two-stratum splits of 37/47 vs 21/48")
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.3)
+    ax.legend(fontsize=8, loc="upper left", frameon=False)
+    ax.text(0.99, 0.97, NO_PATIENT_DATA + ";\nevery split is hypothetical", transform=ax.transAxes, fontsize=7,
+            ha="right", va="top", color="0.3")
     return ax.figure

@@ -18,12 +18,18 @@ from scipy import stats
 from ivig_kit.inference.printed import (
     counts_matching_percent,
     printed_decimals,
+    prints_as,
     round_half_up,
+    stratified_p_over_splits,
+    stratified_p_summary,
 )
 from ivig_kit.inference.proportions import clopper_pearson_interval
 from ivig_kit.inference.two_arm import (
+    EXACT_UNCONDITIONAL_METHODS,
     RISK_DIFFERENCE_METHODS,
     TWO_ARM_TESTS,
+    cochran_mantel_haenszel,
+    exact_unconditional_interval,
     risk_difference,
     risk_difference_interval,
     two_arm_p_values,
@@ -143,7 +149,7 @@ def primary_counts() -> tuple[int, int, int, int]:
 
 PUBLISHED_INTERVALS = {  # reference -> (endpoint, key of the difference, keys of the limits)
     "NEJM, primary": ("primary", "primary_difference", "primary_ci_low", "primary_ci_high"),
-    "sponsor label, primary": ("primary", "primary_label_difference", "primary_label_ci_low",
+    "sponsor website, primary": ("primary", "primary_label_difference", "primary_label_ci_low",
                                "primary_label_ci_high"),
     "NEJM, TIS >= 40": ("tis40", "tis40_difference", "tis40_ci_low", "tis40_ci_high"),
     "NEJM, TIS >= 60": ("tis60", "tis60_difference", "tis60_ci_low", "tis60_ci_high"),
@@ -212,11 +218,11 @@ def reproduction_summary(intervals: pd.DataFrame | None = None) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class PValueInvestigation:
-    """Can the label's p = 0.0008 be reproduced from the published counts?
+    """Can the sponsor website's p = 0.0008 be reproduced from the published counts?
 
-    ``tests``: every test of ``comparison.TWO_ARM_TESTS`` with its p value, rounded to the label's
-    decimals, whether it prints as the label's p and whether it is below the NEJM's bound.
-    ``needed``: the range of a 1-df chi-square statistic (and |z|) that would print as the label's
+    ``tests``: every test of ``comparison.TWO_ARM_TESTS`` with its p value, rounded to the website's
+    decimals, whether it prints as the website's p and whether it is below the NEJM's bound.
+    ``needed``: the range of a 1-df chi-square statistic (and |z|) that would print as the website's
     p. ``reproduced``: whether any test does.
     """
 
@@ -237,12 +243,12 @@ class PValueInvestigation:
         return (f"No standard test on the 2x2 table prints as p = {self.label_p:g}. It needs a 1-df chi-square "
                 f"between {chi2_low:.2f} and {chi2_high:.2f}, between Yates' ({crude['pearson_yates']:.2f}) and "
                 f"the uncorrected Pearson ({crude['pearson']:.2f}) statistic of the crude table: a different "
-                "analysis, e.g. a Cochran-Mantel-Haenszel test stratified on randomisation strata or a "
-                "covariate-adjusted model, whose strata or covariates are not published.")
+                "analysis, e.g. a Cochran-Mantel-Haenszel test on randomisation strata or a covariate-adjusted "
+                "model, whose strata or covariates are not published (see stratified_p_value_question).")
 
 
 def sponsor_p_value_investigation() -> PValueInvestigation:
-    """Every two-arm test of the primary counts against the sponsor label's p = 0.0008 (and NEJM's P < 0.001)."""
+    """Every two-arm test of the primary counts against the sponsor website's p = 0.0008 (and NEJM's P < 0.001)."""
     label_p = _fact("primary_label_p")
     decimals = _decimals("primary_label_p")
     bound = _fact("primary_p_upper")
@@ -257,6 +263,81 @@ def sponsor_p_value_investigation() -> PValueInvestigation:
                           index=pd.Index(["chi-square (1 df)", "|z|"], name="statistic"))
     return PValueInvestigation(label_p=label_p, decimals=decimals, nejm_bound=bound, tests=tests, needed=needed,
                                reproduced=bool(tests["prints_as_label"].any()))
+
+
+STRATIFIED_CONCLUSION = ("p = 0.0008 is reachable by a stratified analysis but not typical of one: "
+                         "{share:.1%} of all two-stratum splits of the primary table print as 0.0008, the "
+                         "unstratified CMH test gives {crude:.5f}, and without the strata it cannot be checked.")
+
+
+def stratified_p_value_question() -> dict:
+    """How far the counts settle p = 0.0008: the unstratified CMH test and every two-stratum split.
+
+    Returns ``unstratified`` (CMH on the crude table: statistic, p_value, prints_as_label), ``splits``
+    (the CMH p of every split of 37/47 vs 21/48 into two strata with both arms in each, from
+    :func:`ivig_kit.inference.printed.stratified_p_over_splits`), ``summary`` (range, median, share
+    printing as the website's p) and ``conclusion`` (one sentence).
+    """
+    label = published_fact(TRIAL, "primary_label_p")["printed"].replace("p = ", "")
+    crude = cochran_mantel_haenszel([primary_counts()])
+    crude["prints_as_label"] = bool(prints_as(crude["p_value"], label))
+    splits = stratified_p_over_splits(*primary_counts())
+    summary = stratified_p_summary(splits, label)
+    return {"unstratified": crude, "splits": splits, "summary": summary,
+            "conclusion": STRATIFIED_CONCLUSION.format(share=summary["share_printing_as"], crude=crude["p_value"])}
+
+
+def exact_and_asymptotic_intervals(confidence: float = 0.95) -> pd.DataFrame:
+    """The primary risk difference (percentage points) by asymptotic and exact unconditional methods."""
+    x1, n1, x2, n2 = primary_counts()
+    rows = []
+    for method in ("wald", "newcombe", "score"):
+        low, high = risk_difference_interval(x1, n1, x2, n2, method, confidence)
+        rows.append({"method": RISK_DIFFERENCE_METHODS[method][0], "kind": "asymptotic", "low": low, "high": high})
+    for method, (label, reference) in EXACT_UNCONDITIONAL_METHODS.items():
+        low, high = exact_unconditional_interval(x1, n1, x2, n2, method, confidence)
+        rows.append({"method": f"{label} [{reference}]", "kind": "exact unconditional", "low": low, "high": high})
+    table = pd.DataFrame(rows)
+    table[["low", "high"]] *= 100
+    table["width"] = table["high"] - table["low"]
+    return table
+
+
+def estimand_scenarios() -> pd.DataFrame:
+    """The primary difference under the published composite and under hypothetical other handlings of the
+    intercurrent events (switching after confirmed deterioration, not completing the first period).
+
+    The composite counts every patient with confirmed deterioration (so every placebo switcher) as a
+    non-responder, and the denominators are all randomised patients. The other rows are *hypothetical*
+    extremes against IVIg, to show how far the estimand choice could move the difference.
+    """
+    x1, n1, x2, n2 = primary_counts()
+    switched = _count("placebo_switched_early")
+    not_completed = n2 - _count("completed_first_period_placebo")
+    rows = [("published composite: deterioration = non-response, all randomised", x2),
+            (f"hypothetical: the {not_completed} placebo non-completers as responders", x2 + not_completed),
+            (f"hypothetical: the {switched} placebo switchers as responders (treatment policy, best case for "
+             "placebo)", x2 + switched),
+            ("hypothetical: both", x2 + switched + not_completed)]
+    table = []
+    for scenario, placebo_responders in rows:
+        low, high = risk_difference_interval(x1, n1, placebo_responders, n2, "newcombe")
+        table.append({"scenario": scenario, "IVIg": f"{x1}/{n1}", "placebo": f"{placebo_responders}/{n2}",
+                      "difference": 100 * risk_difference(x1, n1, placebo_responders, n2), "newcombe_low": 100 * low,
+                      "newcombe_high": 100 * high})
+    return pd.DataFrame(table)
+
+
+def thromboembolic_claim_check() -> pd.DataFrame:
+    """The news piece's "six of the 47 IVIG patients" against the safety paper's 6 of 95 (percent)."""
+    patients = _count("safety_thromboembolic_patients")
+    rows = [("news piece", _count("news_thromboembolic_patients"), _count("news_thromboembolic_denominator"),
+             published_fact(TRIAL, "news_thromboembolic_denominator")["printed"], "wrong denominator"),
+            ("safety paper (Arthritis Res Ther 2024), all IVIg exposure", patients, _count("safety_ivig_exposed_n"),
+             f"{patients} of {_count('safety_ivig_exposed_n')} patients exposed to IVIg", "source")]
+    table = pd.DataFrame(rows, columns=["source", "patients", "denominator", "as printed", "verdict"])
+    table["percent"] = 100 * table["patients"] / table["denominator"]
+    return table
 
 
 def mean_tis_over_time() -> pd.DataFrame:
@@ -357,16 +438,18 @@ def pilot_vs_proderm_table() -> pd.DataFrame:
                          f"{pilot('loading_dose_g_per_kg')} g/kg every 4 weeks)",
                          f"{_fact('dose_g_per_kg'):g} g/kg every {_count('interval_weeks')} weeks"),
         "control": ("none", "placebo (crossover to IVIg after deterioration or at week 16)"),
-        "primary endpoint": (f"TIS >= {MODERATE:g} (moderate) reached at any visit by week {PILOT_PRIMARY_WEEK}",
+        "primary endpoint": (f"TIS >= {MODERATE:g} (moderate) by week {PILOT_PRIMARY_WEEK}: at the last assessment "
+                             "(week 9 or the premature end)",
                              f"TIS >= {MINIMAL:g} (minimal) at week {PRIMARY_WEEK} and no confirmed deterioration"),
         "primary result": (f"{pilot('primary_responders')}/{pilot('analysed_n')} "
                            f"({100 * pilot('primary_responders') / pilot('analysed_n'):.0f}%)",
                            f"IVIg {x1}/{n1} ({100 * x1 / n1:.0f}%) vs placebo {x2}/{n2} ({100 * x2 / n2:.0f}%)"),
-        f"TIS >= {MODERATE:g}": (f"{pilot('primary_responders')}/{pilot('analysed_n')}, any visit by week "
-                                 f"{PILOT_PRIMARY_WEEK}",
+        f"TIS >= {MODERATE:g}": (f"{pilot('primary_responders')}/{pilot('analysed_n')} at the last assessment "
+                                 f"(week {PILOT_PRIMARY_WEEK} or the premature end)",
                                  f"IVIg {tis40['x1']}/{n1} vs placebo {tis40['x2']}/{n2} at week {PRIMARY_WEEK} "
                                  "(derived counts)"),
-        f"TIS >= {MINIMAL:g}": (f"{pilot('tis20_by_week9')}/{pilot('analysed_n')} by week {PILOT_PRIMARY_WEEK}",
+        f"TIS >= {MINIMAL:g}": (f"{pilot('tis20_by_week9')}/{pilot('analysed_n')} at the last assessment "
+                                f"(week {PILOT_PRIMARY_WEEK} or the premature end)",
                                 f"IVIg {x1}/{n1} vs placebo {x2}/{n2} (with no confirmed deterioration)"),
         "thromboembolism": (f"{pilot('pulmonary_embolisms')} pulmonary embolism (patient with ovarian cancer "
                             "found during the study)",

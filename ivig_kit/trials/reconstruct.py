@@ -2,12 +2,14 @@
 
 The pilot's individual patient data are not public. This module builds a *synthetic*
 20-patient visit table, deterministic from a seed, that is consistent with what the paper
-reports: the subtype mix, patient 2's MMT ceiling, 8/19 reaching TIS >= 40 by week 9 (6 by
-week 3, 1 by week 4, 1 by week 6), 9 with TIS >= 20 at the end, 3 transient minimal
-responses, 3 switches to the amended regimen, 7 early ends with rescue medication, and
-Table 2's medians and IQRs of the six core set measures as closely as a pairing search
-allows. :func:`pilot_fidelity_table` puts every published number next to the
-reconstructed one. Nothing here is the trial's data.
+reports: the subtype mix, patient 2's minimal weakness (MMT 255/260, an effective ceiling),
+8/19 with TIS >= 40 by week 9 (at the last assessment; first reached by week 3 in 6, at week 4
+in 1, at week 6 in 1), 9 with TIS >= 20 at the end, 3 transient minimal responses, the
+amendment rule as stated (every patient after patient 10 with TIS < 40 at week 4 switched; 3
+did, one of whom ended early), 7 early ends with rescue medication, every value on its
+instrument's grid (HAQ in steps of 1/8), and Table 2's medians and IQRs of the six core set
+measures as closely as a pairing search allows. :func:`ivig_kit.trials.pilot.pilot_fidelity_table`
+puts every published number next to the reconstructed one. Nothing here is the trial's data.
 
 Construction, in brief: each CSM's 19 baseline values and 19 changes are read off a
 piecewise-linear quantile function through the published minimum-free summary (Q1,
@@ -39,7 +41,10 @@ RECONSTRUCTED_PATH = data_path("pilot_reconstructed_visits.csv")
 CSM_COLUMNS = ("physician_global", "patient_global", "mmt", "haq", "ck", "extramuscular")
 LIMITS = {**{name: (0, scale_range) for name, scale_range in SCALE_RANGE.items()},
           "mmt": (0, PILOT_MMT_MAX), "ck": (10, 50_000)}
-PRECISION = {"physician_global": 1, "patient_global": 1, "extramuscular": 1, "haq": 3, "mmt": 0, "ck": 0}
+#: The step each CSM is recorded in, from the instrument definitions (HAQ: 1/8, the mean of 8 category
+#: scores 0-3); CK is a laboratory value in whole U/l.
+RESOLUTION = {column: CORE_SET["enzyme" if column == "ck" else column].resolution
+              for column in ("physician_global", "patient_global", "mmt", "haq", "ck", "extramuscular")}
 
 SUBTYPES = ["DM"] * 8 + ["IMNM"] * 6 + ["NM/OM"] * 4 + ["ASS"]  # the 19 analysed; patient 2 (DM) is added apart
 AMENDMENT_FROM_PATIENT = 11  # the amendment came after 10 patients: later patients had a week-4 assessment
@@ -95,27 +100,36 @@ def quantile_values(median: float, q1: float, q3: float, n: int, low: float, hig
 def intended_courses(rng: np.random.Generator) -> pd.DataFrame:
     """Patient number, subtype and intended course of the 19 analysed patients.
 
-    Roles follow the paper: 6 responders by week 3, 1 by week 4 (a patient enrolled after
-    the amendment, so assessed at week 4), 1 by week 6, 1 sustained minimal response; of
-    the 10 others, 3 had a transient minimal response after loading, 3 (enrolled after
-    the amendment, TIS < 40 at week 4) switched to 2 g/kg every 4 weeks, and 7 ended early
-    with rescue medication.
+    Roles follow the paper: 6 responders by week 3, 1 by week 4, 1 by week 6, 1 sustained minimal
+    response (the 9 with TIS >= 20 at the end); of the 10 others, 3 had a transient minimal response
+    after loading, 3 switched to 2 g/kg every 4 weeks and 7 ended early with rescue medication, one
+    of them on the amended regimen.
+
+    The amendment (after patient 10) is applied as the paper states it: every later patient assessed
+    at week 4 with TIS < 40 moves to the amended regimen, and exactly 3 did. So each of patients 11-20
+    is one of the 3 amended, a responder by week 4 (TIS >= 40 at week 4), or a patient who ended
+    before week 4 with rescue medication. ``k`` of the 6 week-3 responders (2 <= k <= 6, seeded) are
+    among them; the transient responders, the week-6 responder and the sustained minimal responder
+    were enrolled before the amendment.
     """
     numbers = [n for n in range(1, 21) if n != 2]
-    post_amendment = [n for n in numbers if n >= AMENDMENT_FROM_PATIENT]
-    week4_responder, *amended = (int(n) for n in rng.choice(post_amendment, 4, replace=False))
-    others = [n for n in numbers if n != week4_responder and n not in amended]
-    others = [int(n) for n in rng.permutation(others)]
-    roles = {week4_responder: "responder_w4"}
-    roles.update(zip(others[:8], ["responder_w3"] * 6 + ["responder_w6", "minimal"]))
-    unresponsive = others[8:]  # 7, plus the 3 amended: 10 non-responders
-    roles.update({n: "transient" for n in unresponsive[:3]})
-    roles.update({n: "none" for n in unresponsive[3:] + amended})
-    rescue = set(unresponsive[:4] + amended[:2] + unresponsive[4:5])  # 7 early ends
+    post = [int(n) for n in rng.permutation([n for n in numbers if n >= AMENDMENT_FROM_PATIENT])]
+    pre = [int(n) for n in rng.permutation([n for n in numbers if n < AMENDMENT_FROM_PATIENT])]
+    k = int(rng.integers(2, 7))
+    amended, week4_responder, post_w3, post_rescue_w3 = post[:3], post[3], post[4:4 + k], post[4 + k:]
+    pre_w3, (week6_responder, minimal), pre_others = pre[:6 - k], pre[6 - k:8 - k], pre[8 - k:]
+    roles = {week4_responder: "responder_w4", week6_responder: "responder_w6", minimal: "minimal"}
+    roles.update({n: "responder_w3" for n in post_w3 + pre_w3})
+    roles.update({n: "transient" for n in pre_others[:3]})
+    roles.update({n: "none" for n in pre_others[3:] + amended + post_rescue_w3})
+    # 7 early ends: one amended patient, the post-amendment patients who ended at week 3, and k before
+    rescue = {amended[0], *post_rescue_w3, *pre_others[:k]}
     rows = []
     for number, subtype in zip(numbers, rng.permutation(SUBTYPES)):
         last_week = 9
-        if number in rescue:
+        if number in post_rescue_w3:
+            last_week = 3
+        elif number in rescue:
             last_week = 6 if number in amended or roles[number] == "transient" else int(rng.choice([3, 6]))
         rows.append({"patient_number": number, "subtype": subtype, "role": roles[number],
                      "amended": number in amended, "rescue": number in rescue, "last_week": last_week,
@@ -145,7 +159,9 @@ def _end_tis(baseline: dict, end: dict) -> np.ndarray:
 
 
 def _round(column: str, values: np.ndarray) -> np.ndarray:
-    return np.round(values, PRECISION[column])
+    """Values on their instrument's grid (:data:`RESOLUTION`), free of binary noise (0.1 steps print as 0.1)."""
+    step = RESOLUTION[column]
+    return np.round(np.round(np.asarray(values, dtype=float) / step) * step, 6)
 
 
 def _pools(targets: pd.DataFrame, n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -330,7 +346,7 @@ def reconstruct_pilot_cohort(seed: int = DEFAULT_SEED, targets: pd.DataFrame | N
         rows += _patient_rows(course.patient_number, course.subtype, visits, analysed=True, excluded_reason="",
                               regimen=regimen, ended_early_with_rescue=course.rescue)
     rows += _patient_rows(2, "DM", _patient_two_visits(), analysed=False,
-                          excluded_reason="MMT at ceiling at baseline", regimen="standard",
+                          excluded_reason="minimal weakness: MMT at an effective ceiling at baseline", regimen="standard",
                           ended_early_with_rescue=False)
     visits = pd.DataFrame(rows).sort_values(["patient_id", "week"], key=lambda s: s.astype(str).str.zfill(3)
                                             if s.name == "patient_id" else s).reset_index(drop=True)
@@ -339,13 +355,25 @@ def reconstruct_pilot_cohort(seed: int = DEFAULT_SEED, targets: pd.DataFrame | N
                    "ended_early_with_rescue", "data_source"]]
 
 
+def effective_mmt_ceiling(mmt_max: int = PILOT_MMT_MAX) -> int:
+    """The lowest whole MMT score from which no improvement can earn MMT points (a ceiling effect)."""
+    from ivig_kit.score.engine import best_reachable_mmt_points
+
+    score = mmt_max
+    while score > 0 and best_reachable_mmt_points(score - 1, mmt_max) == 0:
+        score -= 1
+    return score
+
+
 def _patient_two_visits():
-    """Patient 2 (DM): MMT at the 260 ceiling, so no MMT improvement could count; excluded by the paper."""
+    """Patient 2 (DM): minimal weakness (the paper), MMT 255/260, from where even full strength adds at most
+    5/260 = 1.9% (no MMT points): an effective ceiling, so the paper excluded the patient."""
+    ceiling = effective_mmt_ceiling()
     baseline = {"physician_global": 4.0, "patient_global": 6.0, "extramuscular": 2.0, "haq": 1.5,
-                "mmt": PILOT_MMT_MAX, "ck": 2500.0}
+                "mmt": float(ceiling), "ck": 2500.0}
     end = {"physician_global": 3.0, "patient_global": 4.5, "extramuscular": 1.5, "haq": 1.25,
-           "mmt": PILOT_MMT_MAX, "ck": 1500.0}
-    middle = {c: _round(c, (baseline[c] + end[c]) / 2) for c in CSM_COLUMNS}
+           "mmt": float(min(ceiling + 3, PILOT_MMT_MAX)), "ck": 1500.0}
+    middle = {c: float(_round(c, (baseline[c] + end[c]) / 2)) for c in CSM_COLUMNS}
     return [(0, baseline), (3, middle), (6, end), (9, end)]
 
 

@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
+from ivig_kit.inference.fragility import fragility_index, fragility_quotient
 from ivig_kit.inference.printed import counts_matching_percent, round_half_up
 from ivig_kit.inference.two_arm import (
     RISK_DIFFERENCE_METHODS,
     TWO_ARM_TESTS,
     effect_measures,
-    fragility_index,
-    fragility_quotient,
     number_needed_to_treat,
     odds_ratio,
     relative_risk,

@@ -87,3 +87,27 @@ def test_a_fact_without_a_source_is_rejected(tmp_path):
     facts.to_csv(path, index=False)
     with pytest.raises(InputError, match="needs a source"):
         read_published_facts(path)
+
+
+def test_corrected_sources():
+    for key in ("cdasi_change_ivig", "cdasi_change_placebo_ci_high"):
+        assert "EClinicalMedicine 2023" in published_fact("proderm", key)["source"]
+    for key in ("primary_label_p", "primary_label_ci_low", "primary_label_ci_high", "primary_label_difference"):
+        source = published_fact("proderm", key)["source"]
+        assert "professional" in source and "website" in source and "prescribing information" not in source
+
+
+def test_table2_printed_as_the_paper_prints_it():
+    assert published_fact("pilot", "table2_physician_global_baseline_q3")["printed"] == "4.0"
+    assert published_fact("pilot", "table2_mmt_change_q1")["printed"] == "-7.0"
+    assert published_fact("pilot", "table2_haq_baseline_median")["printed"] == "2.0"
+    facts = published_facts("pilot")
+    table2 = facts[facts["key"].str.startswith("table2_") & ~facts["key"].str.endswith("_p")]
+    assert (table2["printed"].astype(float) == table2["value"]).all()
+
+
+def test_the_news_piece_is_stored_as_printed_and_marked_wrong():
+    denominator = published_fact("proderm", "news_thromboembolic_denominator")
+    assert denominator["printed"] == "six of the 47 IVIG patients" and denominator["kind"] == "secondary"
+    assert "WRONG" in denominator["label"] and "95" in denominator["label"]
+    assert published_value("proderm", "safety_ivig_exposed_n") == 95

@@ -14,7 +14,7 @@ from scipy import stats
 
 matplotlib.use("Agg")
 
-from ivig_kit.inference.two_arm import fragility_index
+from ivig_kit.inference.fragility import fragility_index
 from ivig_kit.trials import figures, proderm
 
 
@@ -61,7 +61,7 @@ def test_wald_reproduces_every_published_interval():
     wald = intervals[intervals["method"] == "wald"].set_index("reference")
     assert wald["reproduces"].all()
     assert wald.loc["NEJM, primary", ["estimate_rounded", "low_rounded", "high_rounded"]].tolist() == [35, 17, 53]
-    assert wald.loc["sponsor label, primary", ["estimate_rounded", "low_rounded", "high_rounded"]].tolist() == \
+    assert wald.loc["sponsor website, primary", ["estimate_rounded", "low_rounded", "high_rounded"]].tolist() == \
         [34.97, 16.70, 53.24]
     assert wald.loc["NEJM, TIS >= 40", ["low_rounded", "high_rounded"]].tolist() == [27, 63]
     assert wald.loc["NEJM, TIS >= 60", ["low_rounded", "high_rounded"]].tolist() == [8, 39]
@@ -73,7 +73,7 @@ def test_wald_reproduces_every_published_interval():
 def test_which_methods_reproduce_which_interval():
     methods = proderm.reproducing_methods()
     assert methods["NEJM, primary"] == ["wald"]
-    assert methods["sponsor label, primary"] == ["wald"]
+    assert methods["sponsor website, primary"] == ["wald"]
     assert methods["NEJM, TIS >= 40"] == ["wald"]
     # at integer precision the TIS >= 60 interval is reproduced by the score methods too
     assert set(methods["NEJM, TIS >= 60"]) == {"wald", "newcombe", "score", "mee"}
@@ -155,3 +155,40 @@ def test_figures_draw_what_they_are_given():
     figure = figures.mean_tis_over_time_figure()
     assert "no patient-level" in " ".join(t.get_text() for t in figure.axes[0].texts)
     matplotlib.pyplot.close("all")
+
+
+def test_the_p_0_0008_question_settled_as_far_as_counts_allow():
+    question = proderm.stratified_p_value_question()
+    assert round(question["unstratified"]["p_value"], 5) == 0.00051 and not question["unstratified"]["prints_as_label"]
+    assert round(100 * question["summary"]["share_printing_as"], 1) == 2.7
+    assert question["conclusion"].startswith("p = 0.0008 is reachable by a stratified analysis but not typical")
+    assert "2.7%" in question["conclusion"] and "0.00051" in question["conclusion"]
+
+
+def test_exact_intervals_sit_beside_the_asymptotic_ones():
+    table = proderm.exact_and_asymptotic_intervals().set_index("kind")
+    assert list(table.index).count("exact unconditional") == 2
+    wald = table.loc["asymptotic"].iloc[0]
+    assert (round(wald["low"], 2), round(wald["high"], 2)) == (16.70, 53.24)  # the sponsor website's interval
+    assert (table.loc["exact unconditional", "low"] > 0).all()
+
+
+def test_the_news_piece_denominator_is_wrong():
+    check = proderm.thromboembolic_claim_check().set_index("verdict")
+    assert (check.loc["wrong denominator", "patients"], check.loc["wrong denominator", "denominator"]) == (6, 47)
+    assert (check.loc["source", "patients"], check.loc["source", "denominator"]) == (6, 95)
+    assert round(check.loc["source", "percent"], 1) == 6.3
+
+
+def test_estimand_scenarios_keep_the_published_row_first():
+    table = proderm.estimand_scenarios()
+    assert table.iloc[0]["placebo"] == "21/48" and table["scenario"].iloc[0].startswith("published composite")
+    assert table["scenario"].iloc[1:].str.startswith("hypothetical").all()
+    assert (table["newcombe_low"] > 0).all() and table["difference"].is_monotonic_decreasing
+
+
+def test_pilot_endpoint_is_read_at_the_last_assessment():
+    table = proderm.pilot_vs_proderm_table()
+    pilot_column = table["pilot (Lim 2021)"]
+    assert "any visit" not in " ".join(pilot_column)
+    assert "last assessment" in pilot_column["primary endpoint"]
