@@ -195,7 +195,9 @@ def test_runs_top_to_bottom_with_defaults(path, tmp_path):
     assert all(c.execution_count is not None for c in code), f"{name(path)}: not every code cell ran"
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
     assert any(c.outputs for c in code), f"{name(path)} ran but showed nothing"
-    from ivig_kit.teaching.exercises import solution_outputs  # running all cells must give no answer away
+    from ivig_kit.teaching.exercises import (
+        solution_outputs,  # running all cells must give no answer away
+    )
 
     assert not solution_outputs(executed), f"{name(path)} shows solutions when all cells run: {solution_outputs(executed)}"
 

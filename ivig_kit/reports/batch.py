@@ -40,7 +40,12 @@ from ivig_kit.reports.kernels import (
     notebook_cells,
     notebook_imports,
 )
-from ivig_kit.reports.pages import _html_exporter, export_html, export_site_pdfs, write_index
+from ivig_kit.reports.pages import (
+    _html_exporter,
+    export_html,
+    export_site_pdfs,
+    write_index,
+)
 from ivig_kit.reports.parameters import REPORT_PARAMETERS
 from ivig_kit.reports.tasks import (
     BatchResult,

@@ -40,7 +40,7 @@ def _pilot_tis20_at_any_visit() -> int:
 
 @cache  # deterministic and slow-ish: computed once per kernel
 def _proderm_santner_snell_lower_90() -> float:
-    from ivig_kit.inference.two_arm import exact_unconditional_interval
+    from ivig_kit.inference.exact import exact_unconditional_interval
     from ivig_kit.trials.proderm import primary_counts
 
     return 100 * exact_unconditional_interval(*primary_counts(), method="santner_snell", confidence=0.90)[0]
@@ -117,7 +117,7 @@ PILOT_EXERCISES = {
 PRODERM_EXERCISES = {
     "proderm.exact_interval": Exercise(
         question="Compute the Santner-Snell exact unconditional **90%** interval for the primary endpoint with "
-                 "two_arm.exact_unconditional_interval(x1, n1, x2, n2, method='santner_snell', confidence=0.90). "
+                 "exact.exact_unconditional_interval(x1, n1, x2, n2, method='santner_snell', confidence=0.90). "
                  "What is its lower limit, in percentage points, to one decimal?",
         answer=_proderm_santner_snell_lower_90, tolerance=0.05,
         mistakes={15.6: "15.6 is the lower limit of the 95% interval; a 90% interval is narrower.",

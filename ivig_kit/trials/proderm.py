@@ -15,6 +15,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ivig_kit.inference.exact import (
+    EXACT_UNCONDITIONAL_METHODS,
+    exact_unconditional_interval,
+)
 from ivig_kit.inference.printed import (
     counts_matching_percent,
     printed_decimals,
@@ -25,11 +29,9 @@ from ivig_kit.inference.printed import (
 )
 from ivig_kit.inference.proportions import clopper_pearson_interval
 from ivig_kit.inference.two_arm import (
-    EXACT_UNCONDITIONAL_METHODS,
     RISK_DIFFERENCE_METHODS,
     TWO_ARM_TESTS,
     cochran_mantel_haenszel,
-    exact_unconditional_interval,
     risk_difference,
     risk_difference_interval,
     two_arm_p_values,

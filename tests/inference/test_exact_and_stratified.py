@@ -8,15 +8,19 @@ import pytest
 from scipy import optimize, stats
 from statsmodels.stats.contingency_tables import StratifiedTable
 
+from ivig_kit.inference.exact import exact_unconditional_interval
 from ivig_kit.inference.fragility import (
     fragility_index,
     fragility_variants,
     reverse_fragility_index,
 )
-from ivig_kit.inference.printed import prints_as, stratified_p_over_splits, stratified_p_summary
+from ivig_kit.inference.printed import (
+    prints_as,
+    stratified_p_over_splits,
+    stratified_p_summary,
+)
 from ivig_kit.inference.two_arm import (
     cochran_mantel_haenszel,
-    exact_unconditional_interval,
     risk_difference_interval,
     two_arm_p_values,
 )
@@ -81,7 +85,7 @@ def test_exact_intervals_of_the_proderm_primary_endpoint():
 
 
 def test_exact_interval_p_values_are_not_monotone_in_delta():
-    from ivig_kit.inference.two_arm import _tail_probability
+    from ivig_kit.inference.exact import _tail_probability
 
     p = [_tail_probability(37, 47, 21, 48, d, "chan_zhang", 201, upper=True) for d in (0.124, 0.126, 0.136)]
     assert p[0] > 0.025 > p[1] and p[2] > 0.025  # the saw-tooth that makes the accepted set not an interval

@@ -51,8 +51,8 @@ def test_missing_required_column(tmp_path):
     header = HEADER.replace(",haq", "")
     rows = [",".join(r.split(",")[:6] + r.split(",")[7:]) for r in GOOD_ROWS]
     message = rejection(tmp_path, rows, header)
-    assert message == (f"visits.csv: missing required column(s) 'haq'; expected site, patient_id, week, "
-                       f"physician_global, patient_global, extramuscular, haq, mmt, mmt_max and enzymes with their ULN")
+    assert message == ("visits.csv: missing required column(s) 'haq'; expected site, patient_id, week, "
+                       "physician_global, patient_global, extramuscular, haq, mmt, mmt_max and enzymes with their ULN")
 
 
 def test_non_numeric_value(tmp_path):

@@ -8,7 +8,6 @@ teaching helper under test.
 from __future__ import annotations
 
 import html
-
 from pathlib import Path
 
 import nbformat

@@ -7,9 +7,9 @@ from ivig_kit.score.engine import best_reachable_mmt_points
 from ivig_kit.score.measures import CORE_SET
 from ivig_kit.trials.pilot import (
     course_facts,
-    pilot_scores,
     cumulative_responders,
     patient_courses,
+    pilot_scores,
     responders_above,
 )
 from ivig_kit.trials.reconstruct import (
