@@ -1,0 +1,119 @@
+"""Writing a score table: CSV (pyarrow's columnar writer), Parquet or Excel, chosen by the file name.
+
+Values are written as data, never as instructions: identifiers and every other text cell stay
+text (in Excel ``001`` stays ``001`` and ``=HYPERLINK(...)`` stays a string, not a formula).
+Percentages are rounded to 2 decimals and the enzyme's baseline multiple of its ULN to 3 for
+reading; points, totals and weeks are written as computed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ivig_kit.errors import InputError
+
+#: Decimals of the rounded output columns (by suffix); the rest are written as computed.
+OUTPUT_DECIMALS = {"_percent": 2, "_x_uln": 3}
+OUTPUT_FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".xlsx": "Excel"}
+#: Rows of an Excel sheet, less the header.
+EXCEL_MAX_ROWS = 1_048_575
+
+
+def output_format(path) -> str:
+    """The format a path asks for, by its suffix; an :class:`InputError` for any other."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise InputError(f"--out {path}: unknown output format {suffix or '(no suffix)'!r}; "
+                         f"name it *.csv, *.parquet or *.xlsx")
+    return OUTPUT_FORMATS[suffix]
+
+
+def rounded_for_output(scores: pd.DataFrame) -> pd.DataFrame:
+    """A copy with the display-rounded columns rounded (the scores themselves are unchanged)."""
+    rounded = {}
+    for column in scores.columns:
+        for suffix, decimals in OUTPUT_DECIMALS.items():
+            if str(column).endswith(suffix) and pd.api.types.is_float_dtype(scores[column]):
+                rounded[column] = scores[column].round(decimals)
+    return scores.assign(**rounded) if rounded else scores
+
+
+def scores_to_arrow(scores: pd.DataFrame) -> pa.Table:
+    """The score table as an Arrow table: categories as text, identifiers as text."""
+    table = pa.Table.from_pandas(rounded_for_output(scores), preserve_index=False)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(field.type.value_type))
+    return table.replace_schema_metadata(None)
+
+
+def write_scores(scores: pd.DataFrame, path) -> None:
+    """Write ``scores`` to ``path`` as CSV, Parquet or Excel (by suffix), directly: callers make it atomic."""
+    path = Path(path)
+    kind = output_format(path)
+    if kind == "Excel":
+        _write_excel(scores, path)
+        return
+    table = scores_to_arrow(scores)
+    if kind == "CSV":
+        _write_csv(table, path)
+    else:
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path)
+
+
+def _write_csv(table: pa.Table, path: Path, rows_per_piece: int = 100_000) -> None:
+    """pyarrow's CSV writer on slices of rows, formatted on all cores and written in order."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow.csv as pa_csv
+
+    def piece(start: int) -> pa.Buffer:
+        sink = pa.BufferOutputStream()
+        options = pa_csv.WriteOptions(include_header=start == 0, quoting_style="needed")
+        pa_csv.write_csv(table.slice(start, rows_per_piece), sink, write_options=options)
+        return sink.getvalue()
+
+    starts = range(0, max(table.num_rows, 1), rows_per_piece)
+    with open(path, "wb") as handle, ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for buffer in pool.map(piece, starts):  # pool.map yields in order, computing ahead
+            handle.write(buffer)
+
+
+def _write_excel(scores: pd.DataFrame, path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    if len(scores) > EXCEL_MAX_ROWS:
+        raise InputError(f"--out {path.name}: {len(scores):,} rows do not fit in an Excel sheet "
+                         f"({EXCEL_MAX_ROWS:,} at most); write *.csv or *.parquet")
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("scores")
+    sheet.append([str(c) for c in scores.columns])
+    table = rounded_for_output(scores)
+    columns = []
+    for column in table.columns:
+        values = table[column]
+        if pd.api.types.is_bool_dtype(values):
+            columns.append([bool(v) for v in values.to_numpy()])
+        elif pd.api.types.is_numeric_dtype(values):
+            array = values.to_numpy(dtype=float)
+            columns.append([None if np.isnan(v) else (int(v) if v.is_integer() and abs(v) < 2**53 else float(v))
+                            for v in array.tolist()])
+        else:
+            columns.append([None if v is None or v != v else str(v) for v in values.astype(object).tolist()])
+
+    def text_cell(value):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # a string, even if it starts with '=' (never a formula)
+        return cell
+
+    for row in zip(*columns):
+        sheet.append([text_cell(v) if isinstance(v, str) and v[:1] in "=+-@" else v for v in row])
+    workbook.save(path)
