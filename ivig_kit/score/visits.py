@@ -153,6 +153,8 @@ def _validate(raw: RawTable) -> pd.DataFrame:
     problems.lines += raw.header_problems
     if len(frame.columns) == 0 or len(frame) == 0:
         raise VisitTableError(f"{source}: no visits; expected a header row and at least one row per visit")
+    if frame.columns.duplicated().any():  # reported by the reader; check the first of each
+        frame = raw.frame = frame.loc[:, ~frame.columns.duplicated()]
     columns = list(frame.columns)
     if not set(columns) & set(KIT_COLUMNS):
         found = ", ".join(repr(c) for c in columns[:4])
@@ -208,9 +210,11 @@ def _validate(raw: RawTable) -> pd.DataFrame:
         with np.errstate(invalid="ignore"):
             below = (values <= 0) if column in ENZYME_ULN.values() else (values < low)
             out = finite & (below | (values > high))
-        if column in VAS_COLUMNS and out.any() and np.nanmax(np.where(finite, values, np.nan)) <= 100:
-            expected += "; if the VAS was recorded in mm (0-100), pass --vas-unit mm or a mapping unit"
-        problems.add(out, column, expected, typed[column])
+        hint = ""
+        if column in VAS_COLUMNS and out.any() and np.nanmax(np.where(finite, values, np.nan)) <= 100 and (
+                (values[finite] > high).mean() > 0.5):
+            hint = "; most values are above 10: if the VAS was recorded in mm (0-100), pass --vas-unit mm"
+        problems.add(out, column, expected, typed[column], hint=hint)
         empty[column] = np.isnan(values) & ~unparsed
         if column not in NULLABLE and (column != "mmt_max" or "mmt" in columns):
             problems.add(empty[column], column, f"{expected} (required on every visit)", typed[column])
@@ -327,7 +331,7 @@ class _Problems:
     def any_in(self, columns) -> bool:
         return bool(self.columns & set(columns))
 
-    def add(self, mask, column, expected, values, extra=None, extra_name=None):
+    def add(self, mask, column, expected, values, extra=None, extra_name=None, hint=""):
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
@@ -336,7 +340,8 @@ class _Problems:
         got_text = "an empty cell" if got is None or (isinstance(got, float) and np.isnan(got)) else repr(_plain(got))
         if extra is not None:
             got_text += f" with {extra_name} {_plain(extra.iloc[first])!r}"
-        self.lines.append(f"{self.source}: {self.row_list(mask)}, column {column!r}: expected {expected}, got {got_text}")
+        self.lines.append(f"{self.source}: {self.row_list(mask)}, column {column!r}: expected {expected}, "
+                          f"got {got_text}{hint}")
         self.columns.add(column)
         self.count += int(mask.sum())
 
