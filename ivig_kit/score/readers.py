@@ -357,8 +357,9 @@ def _convert_text_columns(table: pa.Table, numeric: list[str], decimal: str):
         lowered = pc.utf8_lower(text)
         blank = pc.or_kleene(pc.is_null(text), pc.is_in(lowered, value_set=pa.array(MISSING_TOKENS)))
         candidate = pc.if_else(blank, pa.scalar(None, pa.string()), text)
-        if decimal == ",":
-            candidate = pc.replace_substring(candidate, ",", ".")
+        if decimal == ",":  # a decimal point in a decimal-comma file is not a number there (as pyarrow reads it)
+            candidate = pc.if_else(pc.match_substring(candidate, "."), pa.scalar("not a number"),
+                                   pc.replace_substring(candidate, ",", "."))
         values = pd.to_numeric(candidate.to_pandas(), errors="coerce").astype(float)
         bad = values.isna().to_numpy() & ~blank.to_numpy(zero_copy_only=False).astype(bool)
         if bad.any():
