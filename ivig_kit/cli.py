@@ -163,8 +163,8 @@ def _run_tis(args) -> int:
 
     normalisation = _enzyme_normalisation(args)
     if args.out:
-        output_format(args.out)
         check_output_path(args.out, inputs=[p for p in (args.input, args.mapping) if p])
+        output_format(args.out)
     mapping = ColumnMapping.from_yaml(args.mapping) if args.mapping else None
     options = ReadOptions(separator=args.sep, decimal=args.decimal, encoding=args.encoding, vas_unit=args.vas_unit,
                           mapping=mapping, sheet=args.sheet)
