@@ -29,6 +29,7 @@ lab: $(STAMP)
 ## bench: run the benchmarks
 bench: $(STAMP)
 	$(BIN)/python bench/tis_throughput.py
+	$(BIN)/python bench/tis_cli.py
 	$(BIN)/python bench/reports_batch.py
 
 clean:

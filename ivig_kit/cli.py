@@ -183,8 +183,10 @@ def _run_tis(args) -> int:
             print(f"ivig-kit: error: could not write {args.out}: {error.strerror or error}; nothing was written",
                   file=sys.stderr)
             return 1
-        print(f"scored {len(scores)} follow-up visits of {visits.groupby(['site', 'patient_id']).ngroups} "
-              f"patients -> {args.out}")
+        patients = visits.attrs.get("n_patients")
+        if patients is None:
+            patients = visits.groupby(["site", "patient_id"]).ngroups
+        print(f"scored {len(scores)} follow-up visits of {patients} patients -> {args.out}")
     else:
         print(scores[SUMMARY_COLUMNS].to_string(index=False))
     incomplete = int(scores["tis"].isna().sum())

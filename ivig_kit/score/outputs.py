@@ -71,7 +71,8 @@ def _write_csv(table: pa.Table, path: Path, rows_per_piece: int = 100_000) -> No
     """pyarrow's CSV writer on slices of rows, formatted on all cores and written in order.
 
     Booleans are written as ``true``/``false`` through a two-word dictionary (half the cost of
-    pyarrow's boolean formatting); the header is written once, quoted only where needed.
+    pyarrow's boolean formatting); values are quoted only in slices where some value needs quotes;
+    the header is written once, quoted only where needed.
     """
     import csv
     import io
@@ -91,9 +92,13 @@ def _write_csv(table: pa.Table, path: Path, rows_per_piece: int = 100_000) -> No
     csv.writer(header, lineterminator="\n").writerow(table.column_names)
 
     def piece(start: int) -> pa.Buffer:
-        sink = pa.BufferOutputStream()
-        options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
-        pa_csv.write_csv(table.slice(start, rows_per_piece), sink, write_options=options)
+        rows = table.slice(start, rows_per_piece)
+        try:  # unquoted where no value needs quotes (pyarrow refuses, rather than corrupts, if one does)
+            sink = pa.BufferOutputStream()
+            pa_csv.write_csv(rows, sink, write_options=pa_csv.WriteOptions(include_header=False, quoting_style="none"))
+        except pa.ArrowInvalid:
+            sink = pa.BufferOutputStream()
+            pa_csv.write_csv(rows, sink, write_options=pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
         return sink.getvalue()
 
     with open(path, "wb") as handle, ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:

@@ -281,6 +281,7 @@ def _cross_row_problems(typed: pd.DataFrame, problems: "_Problems") -> list[str]
     patient = np.where(known, site * (patient_code.max() + 2) + patient_code, -1)
     order = np.lexsort((week, patient))
     order = order[known[order]]
+    typed.attrs["n_patients"] = int(len(order) > 0) + int(np.count_nonzero(np.diff(patient[order])))
     sorted_patient, sorted_week = patient[order], week[order]
     same_visit = (sorted_patient[1:] == sorted_patient[:-1]) & (sorted_week[1:] == sorted_week[:-1])
     if same_visit.any():
