@@ -303,7 +303,7 @@ def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
         if "UTF8" in message or "UTF-8" in message:
             _locate_bad_utf8(path)
         if "CSV parse error" in message:
-            raise VisitTableError(lines.explain_ragged(name, len(header))) from None
+            raise VisitTableError(lines.explain_ragged(name, len(header), message)) from None
         if "conversion error" not in message:
             raise VisitTableError(f"{name}: not a well-formed CSV table ({message.strip()})") from None
         # a column did not parse: read numbers as text and locate the cells that fail
@@ -384,7 +384,8 @@ class _LineIndex:
             reader = csv.reader(handle, delimiter=self.separator)
             previous_end = 0
             for record in reader:
-                yield previous_end + 1, record
+                if record:  # pyarrow skips empty lines, so rows are counted without them
+                    yield previous_end + 1, record
                 previous_end = reader.line_num
 
     def lines_of(self, positions) -> list[int]:
@@ -397,7 +398,7 @@ class _LineIndex:
                 break
         return [found.get(int(p) + 1) for p in positions]
 
-    def explain_ragged(self, name: str, n_header: int) -> str:
+    def explain_ragged(self, name: str, n_header: int, message: str = "") -> str:
         bad, total, trailing = [], 0, 0
         for index, (line, record) in enumerate(self._records()):
             if index == 0 or len(record) == n_header or not record:
@@ -406,6 +407,8 @@ class _LineIndex:
             trailing += len(record) == n_header + 1 and record[-1].strip() == ""
             if len(bad) < 3:
                 bad.append(f"line {line} has {len(record)}")
+        if not bad:
+            return f"{name}: not a well-formed CSV table ({' '.join(message.split())[:200]})"
         text = f"{name}: not a well-formed CSV table: the header has {n_header} fields but " + ", ".join(bad)
         if total > len(bad):
             text += f" (and {total - len(bad)} more rows)"

@@ -284,3 +284,8 @@ def test_vas_in_mm_is_read_with_the_option(tmp_path):
     rows = ["A,007,0,50,60,30,2,60,80,2000,200", "A,007,4,30,50,20,1.5,66,80,900,200"]
     visits = read_visits(write_csv(tmp_path, rows), vas_unit="mm")
     assert visits["physician_global"].tolist() == [5.0, 3.0]
+
+
+def test_lines_count_blank_lines_that_rows_skip(tmp_path):
+    rows = ["", GOOD_ROWS[0], "", "A,007,4,3,5,2,9,66,80,900,200"]
+    assert rejection(tmp_path, rows) == "visits.csv: row 2 (line 5), column 'haq': expected a HAQ score in 0-3, got 9"
