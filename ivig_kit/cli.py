@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "aldolase 3 is the kit's choice (a convention, not a rule)")
     reading = tis.add_argument_group("reading real-world files")
     reading.add_argument("--sep", metavar="CHAR", help="field separator: ',', ';', 'tab' (default: detected)")
-    reading.add_argument("--decimal", choices=[".", ","], help="decimal mark (default: detected)")
+    reading.add_argument("--decimal", choices=[".", ","], metavar="MARK",
+                         help="decimal mark, '.' or ',' (default: detected)")
     reading.add_argument("--encoding", metavar="NAME",
                          help="text encoding, e.g. latin-1, cp1252, utf-16 (default: UTF-8, or UTF-16 with a BOM)")
     reading.add_argument("--vas-unit", choices=["cm", "mm"], default="cm",
@@ -169,6 +170,8 @@ def _run_tis(args) -> int:
     options = ReadOptions(separator=args.sep, decimal=args.decimal, encoding=args.encoding, vas_unit=args.vas_unit,
                           mapping=mapping, sheet=args.sheet)
     visits = read_visits(args.input, options)
+    for note in visits.attrs.get("read_notes", []):
+        print(f"note: {note}", file=sys.stderr)
     for measure in visits.attrs.get("absent_measures", []):
         print(f"note: {args.input.name} has no {measure!r} column: that measure is missing on every visit "
               f"(flagged in {measure}_missing), so no visit has a complete TIS", file=sys.stderr)

@@ -196,3 +196,15 @@ def test_help_names_the_real_world_options_and_version():
         assert option in result.stdout
     version = run_cli("--version")
     assert version.returncode == 0 and version.stdout.startswith("ivig-kit ")
+
+
+def test_a_european_export_is_read_with_a_note_saying_how(tmp_path, capsys):
+    text = EXAMPLE.read_text()
+    lines = [line.replace(",", ";") for line in text.splitlines()]
+    european = "\n".join(lines[:1] + [__import__("re").sub(r"(\d)\.(\d)", r"\1,\2", line) for line in lines[1:]])
+    source = tmp_path / "export.csv"
+    source.write_text(european + "\n", encoding="utf-8")
+    assert main(["tis", str(source), "--out", str(tmp_path / "eu.csv")]) == 0
+    assert "note: export.csv: read as semicolon-separated with decimal commas" in capsys.readouterr().err
+    assert main(["tis", str(EXAMPLE), "--out", str(tmp_path / "reference.csv")]) == 0
+    assert pd.read_csv(tmp_path / "eu.csv")["tis"].equals(pd.read_csv(tmp_path / "reference.csv")["tis"])

@@ -101,10 +101,14 @@ def _write_csv(table: pa.Table, path: Path, rows_per_piece: int = 100_000) -> No
             pa_csv.write_csv(rows, sink, write_options=pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
         return sink.getvalue()
 
-    with open(path, "wb") as handle, ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        handle.write(header.getvalue().encode("utf-8"))
-        for buffer in pool.map(piece, range(0, table.num_rows, rows_per_piece)):  # in order, computed ahead
-            handle.write(buffer)
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
+    try:
+        with open(path, "wb") as handle:
+            handle.write(header.getvalue().encode("utf-8"))
+            for buffer in pool.map(piece, range(0, table.num_rows, rows_per_piece)):  # in order, computed ahead
+                handle.write(buffer)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on Ctrl-C or a full disk, format no further pieces
 
 
 def _write_excel(scores: pd.DataFrame, path: Path) -> None:

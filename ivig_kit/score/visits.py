@@ -244,6 +244,7 @@ def _validate(raw: RawTable) -> pd.DataFrame:
     for column in typed.columns.difference([*KIT_COLUMNS], sort=False):
         typed[column] = _passthrough(typed[column])
     typed.attrs["absent_measures"] = absent
+    typed.attrs["read_notes"] = list(raw.notes)
     return typed
 
 
