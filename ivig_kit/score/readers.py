@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -282,10 +281,8 @@ def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
     kit_name = _kit_names(header, options)
     column_types = {n: (pa.string() if kit_name.get(c) in ID_COLUMNS else pa.float64())
                     for n, c in zip(names, header) if kit_name.get(c) in KIT_COLUMNS}
-    read_options = pa_csv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding if encoding != "utf-8-sig" else "utf8",
-                                      block_size=1 << 24)
-    if encoding == "utf-8-sig":
-        read_options = pa_csv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24)
+    transcode = {} if encoding in ("utf-8", "utf-8-sig") else {"encoding": encoding}  # pyarrow skips a UTF-8 BOM
+    read_options = pa_csv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24, **transcode)
     parse_options = pa_csv.ParseOptions(delimiter=separator, newlines_in_values=True)
     convert = dict(null_values=_NULL_VALUES, strings_can_be_null=True, quoted_strings_can_be_null=True,
                    decimal_point=decimal)
