@@ -280,8 +280,12 @@ def _cross_row_problems(typed: pd.DataFrame, problems: "_Problems") -> list[str]
     week = typed["week"].to_numpy(dtype=float)
     known = (site >= 0) & (patient_code >= 0) & ~np.isnan(week)
     patient = np.where(known, site * (patient_code.max() + 2) + patient_code, -1)
-    order = np.lexsort((week, patient))
-    order = order[known[order]]
+    in_order = (patient[1:] > patient[:-1]) | ((patient[1:] == patient[:-1]) & (week[1:] >= week[:-1]))
+    if known.all() and in_order.all():  # most exports are sorted by patient and week already: no sort needed
+        order = np.arange(len(typed))
+    else:
+        order = np.lexsort((week, patient))
+        order = order[known[order]]
     typed.attrs["n_patients"] = int(len(order) > 0) + int(np.count_nonzero(np.diff(patient[order])))
     sorted_patient, sorted_week = patient[order], week[order]
     same_visit = (sorted_patient[1:] == sorted_patient[:-1]) & (sorted_week[1:] == sorted_week[:-1])

@@ -289,3 +289,9 @@ def test_vas_in_mm_is_read_with_the_option(tmp_path):
 def test_lines_count_blank_lines_that_rows_skip(tmp_path):
     rows = ["", GOOD_ROWS[0], "", "A,007,4,3,5,2,9,66,80,900,200"]
     assert rejection(tmp_path, rows) == "visits.csv: row 2 (line 5), column 'haq': expected a HAQ score in 0-3, got 9"
+
+
+def test_duplicates_are_found_in_a_table_already_sorted_by_patient_and_week(tmp_path):
+    rows = [GOOD_ROWS[0], GOOD_ROWS[1], GOOD_ROWS[1], GOOD_ROWS[2]]
+    assert rejection(tmp_path, rows).startswith("visits.csv: rows 2 and 3 (lines 3 and 4), columns 'site', "
+                                                "'patient_id', 'week': duplicate visit")
