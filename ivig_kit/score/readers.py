@@ -309,7 +309,7 @@ def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
                                                 decimal)
     except UnicodeDecodeError as error:  # from a non-UTF-8 transcoding
         raise VisitTableError(f"{name}: not {encoding} text ({error.reason}); check --encoding") from None
-    frame = table.to_pandas()
+    frame = table.to_pandas(split_blocks=True)  # no consolidation copy
     frame.columns = header
     unparsed = {header[names.index(n)]: v for n, v in unparsed.items()}
     frame, unparsed = _drop_empty_unnamed(frame, header, unparsed)
@@ -449,7 +449,7 @@ def _read_parquet(path: Path) -> RawTable:
             if bad:
                 unparsed[column] = bad["c"]
         columns[f"{column}\x00{i}" if column in columns else column] = array
-    frame = pa.table(columns).to_pandas()
+    frame = pa.table(columns).to_pandas(split_blocks=True)
     frame.columns = header
     return RawTable(frame, path.name, unparsed, None, ".", [], problems)
 
