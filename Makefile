@@ -33,6 +33,7 @@ calculator: $(STAMP)
 ## bench: run the benchmarks
 bench: $(STAMP)
 	$(BIN)/python bench/tis_throughput.py
+	$(BIN)/python bench/tis_cli.py
 	$(BIN)/python bench/reports_batch.py
 
 clean:

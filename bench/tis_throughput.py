@@ -110,7 +110,7 @@ def main() -> None:
     loop_rate = len(sample) / loop_seconds
     print(f"visits scored                 {len(visits):>12,} ({len(scores):,} follow-up rows)")
     print(f"vectorised engine, best of {args.repeat}   {engine_seconds:>12.3f} s  {engine_rate:>12,.0f} visits/s")
-    print(f"validation (pandera), once    {validate_seconds:>12.3f} s  {len(visits) / validate_seconds:>12,.0f} visits/s")
+    print(f"validation (vectorised), once {validate_seconds:>12.3f} s  {len(visits) / validate_seconds:>12,.0f} visits/s")
     print(f"engine + validation           {engine_seconds + validate_seconds:>12.3f} s  "
           f"{len(visits) / (engine_seconds + validate_seconds):>12,.0f} visits/s")
     print(f"row-by-row loop ({len(sample):,} visits) {loop_seconds:>8.3f} s  {loop_rate:>12,.0f} visits/s")

@@ -9,10 +9,10 @@ from pathlib import Path
 from ivig_kit import __version__
 from ivig_kit.errors import InputError
 from ivig_kit.files import atomic_output
-from ivig_kit.score.measures import POPULATIONS
+from ivig_kit.score.measures import ENZYME_ULN_MULTIPLIER_PRESETS, POPULATIONS, ULN_MULTIPLIER_MAX
 
-SUMMARY_COLUMNS = ["site", "patient_id", "week", "physician_global_points", "patient_global_points", "mmt_points",
-                   "haq_points", "enzyme_points", "extramuscular_points", "tis", "category"]
+SUMMARY_COLUMNS = ["site", "patient_id", "week", "tis", "category", "physician_global_points",
+                   "patient_global_points", "mmt_points", "haq_points", "enzyme_points", "extramuscular_points"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,17 +25,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     tis = commands.add_parser(
         "tis", help="score every follow-up visit of a visit table",
-        description="Score every follow-up visit against the patient's baseline (earliest week) and write one row "
-                    "per follow-up visit: per-CSM percent change and points, TIS, category and flags.")
-    tis.add_argument("input", type=Path, help="visit table (.csv, UTF-8, or .parquet)")
-    tis.add_argument("--out", type=Path, help="write the scores to this CSV (default: print a summary)")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Score every follow-up visit against the patient's baseline (earliest week) and write one row\n"
+                    "per follow-up visit: site, patient_id, week, tis, category, then each core set measure's\n"
+                    "points, percent change and flags. A measure whose column is absent is missing (flagged).",
+        epilog="Input: CSV (comma, semicolon or tab separated and the decimal mark are detected; UTF-8,\n"
+               "UTF-16 with BOM, or --encoding), Parquet or Excel .xlsx; format in data/README.md.\n"
+               "Every problem of a table is reported at once (file, rows, lines, column, expected).\n"
+               "Exit status: 0 scored, 1 the output could not be written, 2 unusable input or options.\n\n"
+               "examples:\n"
+               "  ivig-kit tis data/example_visits.csv --out scores.xlsx\n"
+               "  ivig-kit tis export.csv --mapping data/example_mapping.yaml --out scores.parquet\n"
+               "  ivig-kit tis visits.csv --enzyme-preset r-implementation --out scores.csv")
+    tis.add_argument("input", type=Path, help="visit table (.csv, .parquet or .xlsx)")
+    tis.add_argument("--out", type=Path, metavar="FILE",
+                     help="write the scores to FILE: .csv, .parquet or .xlsx (default: print a summary); never an "
+                          "input, a symlink or a device")
     tis.add_argument("--population", choices=POPULATIONS, default="adult",
                      help="category thresholds: adult 20/40/60, juvenile 30/45/70 (default: adult)")
-    tis.add_argument("--enzyme-normalisation", choices=["relative", "uln_range"], default="relative",
-                     help="percent change of the most abnormal enzyme: relative to baseline (default) or to "
-                          "a range of ULN x --uln-multiplier; not settled by the published sources")
-    tis.add_argument("--uln-multiplier", type=float, default=10.0,
-                     help="k in the ULN x k range for --enzyme-normalisation uln_range (default: 10)")
+    enzyme = tis.add_argument_group("enzyme normalisation (not settled by the published sources)")
+    enzyme.add_argument("--enzyme-normalisation", choices=["relative", "uln_range"],
+                        help="percent change of the most abnormal enzyme: relative to its baseline (default), or "
+                             "to a range of ULN x k (the default when --uln-multiplier or --enzyme-preset is given)")
+    enzyme.add_argument("--uln-multiplier", action="append", metavar="K|ENZYME=K", type=_multiplier,
+                        help=f"k of the ULN x k range: one for all enzymes (default 10) or per enzyme, e.g. "
+                             f"--uln-multiplier ck=15 --uln-multiplier alt=3; 0 < k <= {ULN_MULTIPLIER_MAX:g}")
+    enzyme.add_argument("--enzyme-preset", choices=sorted(ENZYME_ULN_MULTIPLIER_PRESETS),
+                        help="per-enzyme multipliers of the published R implementation: CK 15, ALT/AST/LDH 3; "
+                             "aldolase 3 is the kit's choice (a convention, not a rule)")
+    reading = tis.add_argument_group("reading real-world files")
+    reading.add_argument("--sep", metavar="CHAR", help="field separator: ',', ';', 'tab' (default: detected)")
+    reading.add_argument("--decimal", choices=[".", ","], metavar="MARK",
+                         help="decimal mark, '.' or ',' (default: detected)")
+    reading.add_argument("--encoding", metavar="NAME",
+                         help="text encoding, e.g. latin-1, cp1252, utf-16 (default: UTF-8, or UTF-16 with a BOM)")
+    reading.add_argument("--vas-unit", choices=["cm", "mm"], default="cm",
+                         help="unit of the three VAS columns in the file: cm (0-10, default) or mm (0-100)")
+    reading.add_argument("--mapping", type=Path, metavar="YAML",
+                         help="column mapping: source column -> kit column (and unit), constants; see "
+                              "data/example_mapping.yaml")
+    reading.add_argument("--sheet", metavar="NAME", help="sheet of an .xlsx input (default: the first)")
     tis.set_defaults(handler=_run_tis)
 
     reports = commands.add_parser(
@@ -106,27 +135,74 @@ def _run_reports(args) -> int:
     return 1 if failed else 0
 
 
-def _run_tis(args) -> int:
-    from ivig_kit.score.engine import total_improvement_score
+def _multiplier(text: str) -> tuple[str | None, float]:
+    enzyme, _, value = text.rpartition("=")
+    try:
+        return (enzyme.strip().lower() or None), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or ENZYME=NUMBER (e.g. ck=15), got {text!r}") from None
+
+
+def _enzyme_normalisation(args):
     from ivig_kit.score.measures import EnzymeNormalisation
+
+    ranged = args.uln_multiplier or args.enzyme_preset
+    if args.enzyme_normalisation == "relative" and ranged:
+        raise InputError("--uln-multiplier and --enzyme-preset apply to --enzyme-normalisation uln_range, "
+                         "not relative")
+    if not ranged:
+        return EnzymeNormalisation(args.enzyme_normalisation or "relative")
+    per_enzyme = dict(ENZYME_ULN_MULTIPLIER_PRESETS[args.enzyme_preset]) if args.enzyme_preset else {}
+    common = 10.0
+    for enzyme, k in args.uln_multiplier or ():
+        if enzyme is None:
+            common = k
+        else:
+            per_enzyme[enzyme] = k
+    return EnzymeNormalisation("uln_range", common, tuple(per_enzyme.items()))
+
+
+def _run_tis(args) -> int:
+    from ivig_kit.files import check_output_path
+    from ivig_kit.score.engine import total_improvement_score
+    from ivig_kit.score.outputs import output_format, write_scores
+    from ivig_kit.score.readers import ColumnMapping, ReadOptions
     from ivig_kit.score.visits import read_visits
 
-    normalisation = EnzymeNormalisation(args.enzyme_normalisation, args.uln_multiplier)
-    visits = read_visits(args.input)
+    normalisation = _enzyme_normalisation(args)
+    if args.out:
+        check_output_path(args.out, inputs=[p for p in (args.input, args.mapping) if p])
+        output_format(args.out)
+    mapping = ColumnMapping.from_yaml(args.mapping) if args.mapping else None
+    options = ReadOptions(separator=args.sep, decimal=args.decimal, encoding=args.encoding, vas_unit=args.vas_unit,
+                          mapping=mapping, sheet=args.sheet)
+    visits = read_visits(args.input, options)
+    for note in visits.attrs.get("read_notes", []):
+        print(f"note: {note}", file=sys.stderr)
+    for measure in visits.attrs.get("absent_measures", []):
+        print(f"note: {args.input.name} has no {measure!r} column: that measure is missing on every visit "
+              f"(flagged in {measure}_missing), so no visit has a complete TIS", file=sys.stderr)
     scores = total_improvement_score(visits, population=args.population,
                                      enzyme_normalisation=normalisation, validate=False)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(args.out) as partial:
-            scores.to_csv(partial, index=False)
-        print(f"scored {len(scores)} follow-up visits of {visits.groupby(['site', 'patient_id']).ngroups} "
-              f"patients -> {args.out}")
+        try:
+            with atomic_output(args.out) as partial:
+                write_scores(scores, partial)
+        except OSError as error:
+            print(f"ivig-kit: error: could not write {args.out}: {error.strerror or error}; nothing was written",
+                  file=sys.stderr)
+            return 1
+        patients = visits.attrs.get("n_patients")
+        if patients is None:
+            patients = visits.groupby(["site", "patient_id"]).ngroups
+        print(f"scored {len(scores)} follow-up visits of {patients} patients -> {args.out}")
     else:
         print(scores[SUMMARY_COLUMNS].to_string(index=False))
     incomplete = int(scores["tis"].isna().sum())
     if incomplete:
         print(f"note: {incomplete} visit(s) have a missing core set measure; their tis is empty "
-              f"(see the *_missing columns)", file=sys.stderr)
+              f"(see the *_missing columns and points_of_scored_measures)", file=sys.stderr)
     return 0
 
 
@@ -135,6 +211,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
+    except KeyboardInterrupt:
+        print("ivig-kit: interrupted; no output file was written or changed", file=sys.stderr)
+        return 130
     except InputError as error:
         for line in str(error).splitlines():
             print(f"ivig-kit: error: {line}", file=sys.stderr)

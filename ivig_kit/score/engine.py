@@ -175,11 +175,20 @@ def _score_micro(measure: str, pair: _MicroPair) -> CoreSetScore:
                         change=change, scale_range=scale_range)
 
 
-def enzyme_scale_range(baseline_value, baseline_uln, normalisation: EnzymeNormalisation):
-    """Range the enzyme's change is divided by, under the chosen normalisation."""
+def enzyme_scale_range(baseline_value, baseline_uln, normalisation: EnzymeNormalisation, enzyme=None):
+    """Range the enzyme's change is divided by, under the chosen normalisation.
+
+    ``enzyme`` (a name, or an array of names per visit) picks per-enzyme ULN multipliers
+    (:meth:`EnzymeNormalisation.multiplier`); without it the common ``uln_multiplier`` applies.
+    """
     if normalisation.method == "relative":
         return np.asarray(baseline_value, dtype=float)
-    return np.asarray(baseline_uln, dtype=float) * normalisation.uln_multiplier
+    if enzyme is None or np.ndim(enzyme) == 0:
+        multiplier = normalisation.multiplier(None if enzyme is None else str(enzyme))
+    else:
+        multiplier = np.array([normalisation.multiplier(e) for e in ENZYMES] + [np.nan])[
+            np.array([ENZYMES.index(e) if e in ENZYMES else len(ENZYMES) for e in enzyme], dtype=np.intp)]
+    return np.asarray(baseline_uln, dtype=float) * multiplier
 
 
 def total_improvement_score_of_points(points_by_measure: dict[str, np.ndarray]):
@@ -205,11 +214,12 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
                             validate: bool = True) -> pd.DataFrame:
     """Score every follow-up visit of a visit table against its patient's baseline.
 
-    Returns one row per follow-up visit with, for each CSM, its absolute percent
-    improvement, points and flags (``_missing``, ``_at_limit``), then ``tis`` (NaN when a
-    CSM is missing: the official rule is undocumented, so it is reported, not guessed),
-    ``tis_available`` (sum of the points that could be scored), ``category``, the
-    confirmed-deterioration columns and every optional column of the visit.
+    Returns one row per follow-up visit: ``site, patient_id, week, tis, category`` first (``tis``
+    is NaN when a CSM is missing: the official rule is undocumented, so it is reported, not
+    guessed), then each CSM's points, ``points_of_scored_measures`` (the sum of the points that
+    could be scored: not a TIS) and ``n_missing_csms``, then ``baseline_week``, each CSM's
+    absolute percent improvement, the followed enzyme, the flags (``_missing``, ``_at_limit``),
+    the confirmed-deterioration columns, the scoring choices and every optional column of the visit.
     """
     _check_population(population)
     if isinstance(enzyme_normalisation, str):
@@ -228,39 +238,49 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
                 if any(e in visits.columns for e in ENZYMES):
                     enzyme_choice, enzyme_names, enzyme_baseline, enzyme_followup, enzyme_uln = _most_abnormal_enzyme(
                         visits, baseline_rows, followup_rows)
-                    enzyme_range = enzyme_scale_range(enzyme_baseline, enzyme_uln, enzyme_normalisation)
+                    if enzyme_normalisation.method == "relative":
+                        enzyme_range = enzyme_baseline
+                    else:
+                        multipliers = np.array([enzyme_normalisation.multiplier(e) for e in enzyme_names] + [np.nan])
+                        enzyme_range = enzyme_uln * multipliers[np.where(enzyme_choice < 0, len(enzyme_names),
+                                                                         enzyme_choice)]
                     candidates[instrument] = (_MicroPair(
                         to_micro(enzyme_baseline), to_micro(enzyme_followup), to_micro(enzyme_range),
                         np.isnan(enzyme_baseline) | np.isnan(enzyme_followup) | np.isnan(enzyme_range)),
                         ~np.isnan(enzyme_baseline))
             elif INSTRUMENTS[instrument].column in visits.columns:
                 candidates[instrument] = _instrument_pair(visits, INSTRUMENTS[instrument], baseline_rows, followup_rows)
-        if not candidates:
-            raise InputError(f"no column for {name!r}: expected one of "
-                             f"{[INSTRUMENTS[i].column or 'an enzyme' for i in spec.instruments]}")
-        pairs[name], instrument_codes[name] = _choose_instrument(spec.instruments, candidates)
+        if candidates:
+            pairs[name], instrument_codes[name] = _choose_instrument(spec.instruments, candidates)
+        else:  # no column for this CSM at all (validation flagged it): missing on every visit
+            zeros = np.zeros(n_followups, dtype=np.int64)
+            pairs[name] = _MicroPair(zeros, zeros, np.full(n_followups, MICRO, dtype=np.int64),
+                                     np.ones(n_followups, dtype=bool))
+            instrument_codes[name] = np.zeros(n_followups, dtype=np.int8)
     enzyme_choice = np.where(instrument_codes["enzyme"] == 0, enzyme_choice, -1).astype(np.int8)
 
     result = {column: visits[column].array.take(followup_rows) for column in ID_COLUMNS}
     week = visits["week"].to_numpy(dtype=float)
-    result["week"], result["baseline_week"] = week[followup_rows], week[baseline_rows]
+    result["week"] = week[followup_rows]
     scores = {name: _score_micro(name, pairs[name]) for name in CORE_SET}
+    tis = total_improvement_score_of_points({m: s.points for m, s in scores.items()})
+    result["tis"] = tis
+    result["category"] = _category_codes(tis, population)
+    for name, score in scores.items():
+        result[f"{name}_points"] = score.points
+    result["points_of_scored_measures"] = sum(np.nan_to_num(s.points, nan=0.0) for s in scores.values())
+    result["n_missing_csms"] = sum(s.missing.astype(np.int8) for s in scores.values())
+    result["baseline_week"] = week[baseline_rows]
     for name, score in scores.items():
         result[f"{name}_percent"] = score.percent
-        result[f"{name}_points"] = score.points
-    for name, score in scores.items():
-        result[f"{name}_missing"] = score.missing
-        result[f"{name}_at_limit"] = score.at_limit
     result["enzyme"] = pd.Categorical.from_codes(enzyme_choice, categories=enzyme_names)
     with np.errstate(divide="ignore", invalid="ignore"):
         result["enzyme_baseline_x_uln"] = np.where(enzyme_choice >= 0, enzyme_baseline / enzyme_uln, np.nan)
     for name, codes in instrument_codes.items():
         result[f"{name}_instrument"] = pd.Categorical.from_codes(codes, categories=CORE_SET[name].instruments)
-    tis = total_improvement_score_of_points({m: s.points for m, s in scores.items()})
-    result["tis"] = tis
-    result["tis_available"] = sum(np.nan_to_num(s.points, nan=0.0) for s in scores.values())
-    result["n_missing_csms"] = sum(s.missing.astype(np.int8) for s in scores.values())
-    result["category"] = _category_codes(tis, population)
+    for name, score in scores.items():
+        result[f"{name}_missing"] = score.missing
+        result[f"{name}_at_limit"] = score.at_limit
     criteria = _deterioration_criteria(pairs, instrument_codes)
     result["deterioration_criteria_met"] = criteria
     previous = np.concatenate([[False], criteria[:-1]])
@@ -272,7 +292,7 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
                       *(i.column for i in INSTRUMENTS.values() if i.column)]
     for column in visits.columns.difference(scored_columns, sort=False):
         result[column] = visits[column].array.take(followup_rows)
-    return pd.DataFrame(result)
+    return pd.DataFrame(result, copy=False)  # one block per column: no 800k x 40 consolidation copy
 
 
 def _instrument_pair(visits: pd.DataFrame, instrument, baseline_rows, followup_rows):
@@ -358,19 +378,35 @@ def _pair_with_baseline(visits: pd.DataFrame):
 def _most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows, followup_rows):
     """The enzyme most abnormal at baseline (highest multiple of its ULN), followed over time.
 
-    Ties go to the first in the table footnote's order (CK, aldolase, ALT, AST, LDH).
-    Returns the choice per follow-up visit as codes into the enzyme names (-1: none
-    measured), the names, and the baseline value, follow-up value and baseline ULN.
+    Multiples are compared exactly: value_a / uln_a > value_b / uln_b as the cross-multiplied
+    integers value_a x uln_b > value_b x uln_a of the micro-unit values. The float quotients of
+    those integers decide every case they separate (correct rounding is monotone, so a strict
+    float order is the true order); equal quotients are settled by Python's unbounded integers,
+    on those rows only. An exact tie goes to the first in the table footnote's order (CK,
+    aldolase, ALT, AST, LDH). Returns the choice per follow-up visit as codes into the enzyme
+    names (-1: none measured), the names, and the baseline value, follow-up value and baseline ULN.
     """
-    present = [e for e in ENZYMES if e in visits.columns]
-    best_ratio = np.full(len(baseline_rows), -np.inf)
-    choice = np.full(len(baseline_rows), -1, dtype=np.int8)
+    present = [e for e in ENZYMES if e in visits.columns and ENZYME_ULN[e] in visits.columns]
+    n = len(baseline_rows)
+    if not present:
+        nothing = np.full(n, np.nan)
+        return np.full(n, -1, dtype=np.int8), present, nothing, nothing.copy(), nothing.copy()
+    best_value = np.zeros(n, dtype=np.int64)
+    best_uln = np.ones(n, dtype=np.int64)
+    best_ratio = np.full(n, -np.inf)
+    choice = np.full(n, -1, dtype=np.int8)
     for code, enzyme in enumerate(present):
+        value_float = visits[enzyme].to_numpy(dtype=float)[baseline_rows]
+        uln_float = visits[ENZYME_ULN[enzyme]].to_numpy(dtype=float)[baseline_rows]
+        usable = ~np.isnan(value_float) & (uln_float > 0)  # NaN never wins
+        value, uln = to_micro(value_float), to_micro(uln_float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = (visits[enzyme].to_numpy(dtype=float)[baseline_rows]
-                     / visits[ENZYME_ULN[enzyme]].to_numpy(dtype=float)[baseline_rows])
-        better = ratio > best_ratio  # NaN never wins; ties keep the earlier enzyme
-        best_ratio[better] = ratio[better]
+            ratio = np.where(usable, value.astype(float) / np.where(uln > 0, uln, 1).astype(float), -np.inf)
+        better = usable & (ratio > best_ratio)
+        tied = np.flatnonzero(usable & (ratio == best_ratio) & (choice >= 0))
+        if len(tied):
+            better[tied] = _cross_multiplied_greater(value[tied], best_uln[tied], best_value[tied], uln[tied])
+        best_ratio[better], best_value[better], best_uln[better] = ratio[better], value[better], uln[better]
         choice[better] = code
     values = visits[present].to_numpy(dtype=float)
     ulns = visits[[ENZYME_ULN[e] for e in present]].to_numpy(dtype=float)
@@ -382,6 +418,16 @@ def _most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows, followup_rows):
     for array in (baseline, followup, uln):
         array[none_measured] = np.nan
     return choice, present, baseline, followup, uln
+
+
+def _cross_multiplied_greater(a, d, c, b) -> np.ndarray:
+    """Exactly ``a*d > c*b`` for non-negative int64 arrays: in int64 where the products fit, else in Python ints."""
+    fits = (a.astype(float) * d < 2.0**62) & (c.astype(float) * b < 2.0**62)
+    result = np.zeros(len(a), dtype=bool)
+    result[fits] = a[fits] * d[fits] > c[fits] * b[fits]
+    for i in np.flatnonzero(~fits):
+        result[i] = int(a[i]) * int(d[i]) > int(c[i]) * int(b[i])
+    return result
 
 
 def _deterioration_criteria(pairs: dict[str, _MicroPair], instrument_codes: dict | None = None) -> np.ndarray:

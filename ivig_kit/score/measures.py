@@ -110,26 +110,78 @@ MMT_SCALES = {"MMT-8 unilateral (0-80)": 80, "MMT-8 bilateral (0-150)": 150,
               "13 groups bilateral, Kendall 0-10 grades (0-260)": 260}
 
 
+#: Plausible maxima of the inputs, each far above anything clinical, chosen so that every integer
+#: product the engine forms in micro-units stays below 2**63 (``tests/score/test_readers.py`` proves
+#: it at the bounds). Anything above them is a data-entry error, rejected with its row.
+#: Muscle enzymes (U/l): CK in severe rhabdomyolysis is reported up to a few 10^5 U/l.
+ENZYME_VALUE_MAX = 10_000_000.0
+#: Upper limit of normal of any enzyme (U/l); laboratory ULNs are 5-500 U/l.
+ENZYME_ULN_MAX = 100_000.0
+#: MMT scale maximum: the largest common scale is Kendall's 13 groups bilateral, 260.
+MMT_MAX_LIMIT = 1_000.0
+#: Study week: 50 years of follow-up.
+WEEK_MAX = 2_600.0
+#: k of the ULN x k enzyme range (the calculator's widget allows up to 1000 too).
+ULN_MULTIPLIER_MAX = 1_000.0
+
+#: Per-enzyme ULN multipliers of the published R implementation of the TIS (dplyr): the enzyme's
+#: range is 0..15 x ULN for CK and 0..3 x ULN for AST, ALT and LD. That implementation has no
+#: aldolase; 3 (like the other non-CK enzymes) is the kit's own explicit choice. A convention of one
+#: implementation, not a rule of the criteria (see ``data/README.md``).
+ENZYME_ULN_MULTIPLIER_PRESETS: dict[str, dict[str, float]] = {
+    "r-implementation": {"ck": 15.0, "aldolase": 3.0, "alt": 3.0, "ast": 3.0, "ldh": 3.0},
+}
+
+
 @dataclass(frozen=True)
 class EnzymeNormalisation:
     """How the most abnormal enzyme's percent change is normalised.
 
     The published sources do not settle this (see ``tis.md``), so it is an explicit,
     recorded choice: ``relative`` divides the change by the baseline value (the default);
-    ``uln_range`` divides it by ``uln_multiplier`` x ULN, treating 0..k x ULN as the range.
+    ``uln_range`` divides it by k x ULN, treating 0..k x ULN as the range, with one
+    ``uln_multiplier`` for every enzyme or, per enzyme, ``per_enzyme`` (pairs of enzyme and k,
+    e.g. :meth:`preset` ``"r-implementation"``: CK 15, aldolase/ALT/AST/LDH 3).
     """
 
     method: Literal["relative", "uln_range"] = "relative"
     uln_multiplier: float = 10.0
+    per_enzyme: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self):
         if self.method not in ("relative", "uln_range"):
             raise InputError(f"enzyme normalisation must be 'relative' or 'uln_range', not {self.method!r}")
-        if self.method == "uln_range" and not self.uln_multiplier > 0:
-            raise InputError(f"uln_multiplier must be positive, not {self.uln_multiplier!r}")
+        for name, k in (("all enzymes", self.uln_multiplier), *self.per_enzyme):
+            if name != "all enzymes" and name not in ENZYMES:
+                raise InputError(f"uln multiplier for {name!r}: not an enzyme; expected one of {', '.join(ENZYMES)}")
+            try:
+                k = float(k)
+            except (TypeError, ValueError):
+                raise InputError(f"uln_multiplier ({name}) must be a number, not {k!r}") from None
+            if not (np.isfinite(k) and 0 < k <= ULN_MULTIPLIER_MAX):
+                raise InputError(f"uln_multiplier ({name}) must be a finite number in (0, {ULN_MULTIPLIER_MAX:g}], "
+                                 f"not {k!r}")
+
+    @classmethod
+    def preset(cls, name: str) -> "EnzymeNormalisation":
+        """The ``uln_range`` normalisation with a named set of per-enzyme multipliers."""
+        if name not in ENZYME_ULN_MULTIPLIER_PRESETS:
+            raise InputError(f"unknown enzyme preset {name!r}; expected one of "
+                             f"{', '.join(ENZYME_ULN_MULTIPLIER_PRESETS)}")
+        return cls("uln_range", per_enzyme=tuple(ENZYME_ULN_MULTIPLIER_PRESETS[name].items()))
+
+    def multiplier(self, enzyme: str | None = None) -> float:
+        """k of ``enzyme`` (its own if given per enzyme, else ``uln_multiplier``)."""
+        return float(dict(self.per_enzyme).get(enzyme, self.uln_multiplier))
 
     def __str__(self) -> str:
-        return "relative" if self.method == "relative" else f"uln_range(x{self.uln_multiplier:g})"
+        if self.method == "relative":
+            return "relative"
+        if not self.per_enzyme:
+            return f"uln_range(x{self.uln_multiplier:g})"
+        ks = dict(self.per_enzyme)
+        return "uln_range(" + ", ".join(f"{e} x{self.multiplier(e):g}" for e in ENZYMES if e in ks) + (
+            f", others x{self.uln_multiplier:g})" if set(ks) != set(ENZYMES) else ")")
 
 
 def to_micro(values) -> np.ndarray:

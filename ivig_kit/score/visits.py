@@ -3,86 +3,109 @@
 One row per patient visit. ``site`` and ``patient_id`` are strings end to end ("007" stays
 "007"); the earliest ``week`` of a patient is the baseline. See ``data/README.md``.
 
-Every problem becomes a :class:`VisitTableError` whose lines each name the file, the
-row(s), the column(s) and what was expected, so the CLI can print it without a traceback.
+Files are read by :mod:`ivig_kit.score.readers` (typed, columnar). Validation is vectorised and
+finds every problem in one pass: a :class:`VisitTableError` has one line per kind of problem and
+column, naming the file, the first rows (and, for CSV, their lines), the column and what was
+expected, then a line with the total count. A core set measure whose column is absent is missing
+on every visit (flagged in the scores), unless none of the six has a column.
 """
 
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
+import re
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from ivig_kit.errors import VisitTableError
-from ivig_kit.score.measures import CORE_SET, ENZYME_ULN, ENZYMES, INSTRUMENTS
+from ivig_kit.score.measures import (
+    CORE_SET,
+    ENZYME_ULN,
+    ENZYME_ULN_MAX,
+    ENZYME_VALUE_MAX,
+    ENZYMES,
+    INSTRUMENTS,
+    MMT_MAX_LIMIT,
+    SCALE_RANGE,
+    WEEK_MAX,
+)
+from ivig_kit.score.readers import (
+    ID_COLUMNS,
+    KIT_COLUMNS,
+    MISSING_TOKENS,
+    NUMERIC_COLUMNS,
+    VAS_COLUMNS,
+    ColumnMapping,
+    RawTable,
+    ReadOptions,
+    read_table,
+)
 
-ID_COLUMNS = ("site", "patient_id")
-VAS_COLUMNS = ("physician_global", "patient_global", "extramuscular")
+#: The kit's columns besides the enzymes (only ``site``, ``patient_id`` and ``week`` must be present).
 REQUIRED_COLUMNS = ("site", "patient_id", "week", *VAS_COLUMNS, "haq", "mmt", "mmt_max")
+#: Columns without which a table is not a visit table.
+IDENTIFYING_COLUMNS = ("site", "patient_id", "week")
+#: Measure columns whose absence makes their CSM missing on every visit.
+MEASURE_COLUMNS = {"physician_global": "physician_global", "patient_global": "patient_global",
+                   "extramuscular": "extramuscular", "haq": "haq", "mmt": "mmt"}
+#: Largest CHQ physical summary score (and range limit) accepted: a plausibility limit of ours that
+#: catches entry errors; the score is norm-based (50 = reference mean) and has no sourced range.
+CHQ_PHS_LIMIT = 1000.0
 
-#: What each numeric column must hold: (lower, upper, description). ``None`` is unbounded.
-NUMERIC_RULES: dict[str, tuple[float | None, float | None, str]] = {
-    "week": (0, None, "a week >= 0"),
-    **{c: (0, 10, "a VAS value in 0-10 cm") for c in VAS_COLUMNS},
-    "haq": (0, 3, "a HAQ score in 0-3"),
-    "mmt": (0, None, "an MMT score >= 0"),
-    "mmt_max": (1, None, "the MMT scale maximum (e.g. 80, 150, 260), >= 1"),
-    **{e: (0, None, f"a {e.upper()} value >= 0") for e in ENZYMES},
-    **{u: (0, None, "an upper limit of normal > 0") for u in ENZYME_ULN.values()},
+#: What each numeric column must hold: (lower, upper, description); every bound is inclusive and
+#: every value must be finite. Upper bounds beyond the instruments' own are the plausible maxima of
+#: :mod:`ivig_kit.score.measures`, which keep the exact integer arithmetic free of overflow.
+NUMERIC_RULES: dict[str, tuple[float, float, str]] = {
+    "week": (0, WEEK_MAX, f"a week in 0-{WEEK_MAX:g}"),
+    **{c: (0, SCALE_RANGE[c], f"a VAS value in 0-{SCALE_RANGE[c]:g} cm") for c in VAS_COLUMNS},
+    "haq": (0, SCALE_RANGE["haq"], f"a HAQ score in 0-{SCALE_RANGE['haq']:g}"),
+    "mmt": (0, MMT_MAX_LIMIT, "an MMT score >= 0"),
+    "mmt_max": (1, MMT_MAX_LIMIT, f"the MMT scale maximum (e.g. 80, 150, 260), in 1-{MMT_MAX_LIMIT:g}"),
+    **{e: (0, ENZYME_VALUE_MAX, f"a {e.upper()} value in 0-{ENZYME_VALUE_MAX:,.0f} U/l") for e in ENZYMES},
+    **{u: (0, ENZYME_ULN_MAX, f"an upper limit of normal > 0 and <= {ENZYME_ULN_MAX:,.0f}")
+       for u in ENZYME_ULN.values()},
     # the JDM instruments (ranges from score.measures.INSTRUMENTS; see data/README.md)
     **{i.column: (i.scale_min, i.scale_max, f"a {i.label.split(' (')[0]} value in "
                   f"{i.scale_min:g}-{i.scale_max:g}{' ' + i.unit if i.unit else ''}")
        for i in INSTRUMENTS.values() if i.column and i.column != i.measure and i.fixed_range is not None},
-    "chq_phs": (None, None, "a CHQ physical summary score"),
-    "chq_phs_min": (None, None, "the lowest CHQ physical summary score of the scale used"),
-    "chq_phs_max": (None, None, "the highest CHQ physical summary score of the scale used"),
+    "chq_phs": (-CHQ_PHS_LIMIT, CHQ_PHS_LIMIT, "a CHQ physical summary score"),
+    "chq_phs_min": (-CHQ_PHS_LIMIT, CHQ_PHS_LIMIT, "the lowest CHQ physical summary score of the scale used"),
+    "chq_phs_max": (-CHQ_PHS_LIMIT, CHQ_PHS_LIMIT, "the highest CHQ physical summary score of the scale used"),
 }
 #: Columns that may be empty on a visit (a missing CSM is reported, never scored as 0).
 NULLABLE = set(NUMERIC_RULES) - {"week", "mmt_max"}
+#: At most this many problem lines are printed; the last line gives the total.
+MAX_PROBLEM_LINES = 20
 
-MISSING_TOKENS = {"", "na", "nan", "null", "none", "n/a"}
-
-
-def read_visits(path) -> pd.DataFrame:
-    """Read a CSV (UTF-8, with or without BOM) or Parquet visit table and validate it."""
-    path = Path(path)
-    raw = _read_raw(path)
-    return validate_visits(raw, source=path.name, line_offset=2 if _is_csv(path) else None)
+__all__ = ["ID_COLUMNS", "MISSING_TOKENS", "NUMERIC_RULES", "REQUIRED_COLUMNS", "VAS_COLUMNS", "ColumnMapping",
+           "ReadOptions", "read_visits", "validate_visits"]
 
 
-def _is_csv(path: Path) -> bool:
-    return path.suffix.lower() not in (".parquet", ".pq")
+def read_visits(path, options: ReadOptions | None = None, **read_options) -> pd.DataFrame:
+    """Read a visit table (CSV, Parquet or Excel) and validate it.
 
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv`` (UTF-8, UTF-16 with BOM, or any encoding given; comma, semicolon or tab separated,
+        detected), ``.parquet`` or ``.xlsx``.
+    options : ReadOptions, optional
+        Separator, decimal mark, encoding, VAS unit, column mapping, Excel sheet; keyword
+        arguments of :class:`~ivig_kit.score.readers.ReadOptions` may be given instead.
 
-def _read_raw(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise VisitTableError(f"{path}: file not found")
-    if path.is_dir():
-        raise VisitTableError(f"{path}: is a folder, expected a CSV or Parquet file")
-    if path.stat().st_size == 0:
-        raise VisitTableError(f"{path.name}: the file is empty; expected a header row and one row per visit")
-    if not _is_csv(path):
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several types for a broken file
-            raise VisitTableError(f"{path.name}: not a readable Parquet table ({type(exc).__name__}: {exc})") from None
-    with open(path, "rb") as handle:
-        head = handle.read(4096)
-    if head.startswith(b"PAR1"):
-        raise VisitTableError(f"{path.name}: this is a Parquet file; name it *.parquet")
-    if b"\x00" in head:
-        raise VisitTableError(f"{path.name}: not a CSV table (binary content); expected UTF-8 text with a header row")
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise VisitTableError(f"{path.name}: not UTF-8 text (byte {exc.start}); save the table as UTF-8 CSV") from None
-    except pd.errors.EmptyDataError:
-        raise VisitTableError(f"{path.name}: the file is empty; expected a header row and one row per visit") from None
-    except pd.errors.ParserError as exc:
-        raise VisitTableError(f"{path.name}: not a well-formed CSV table ({str(exc).strip()})") from None
+    Returns
+    -------
+    pandas.DataFrame
+        Identifiers as text, measures as floats (NaN = missing); a measure whose column was absent
+        is all NaN and named in ``attrs["absent_measures"]``.
+
+    Raises
+    ------
+    VisitTableError
+        Every problem of the table at once, one line per kind of problem and column.
+    """
+    options = options or ReadOptions(**read_options)
+    return _validate(read_table(path, options))
 
 
 def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: int | None = None) -> pd.DataFrame:
@@ -91,127 +114,206 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
     ``line_offset`` maps a 0-based row to a file line (2 for a CSV with one header line),
     so messages can say ``row 5 (line 6)``.
     """
-    locate = _Locator(source, line_offset)
+    frame = frame.reset_index(drop=True).copy()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    raw = RawTable(frame, source)
+    if line_offset is not None:
+        raw.line_of_row = lambda positions: [int(p) + line_offset for p in positions]
+    seen = {}
+    for i, column in enumerate(frame.columns):
+        seen.setdefault(column, []).append(i + 1)
+    raw.header_problems = [f"{source}: column {c!r} appears {len(w)} times (columns {', '.join(map(str, w))}); "
+                           f"expected each column once" for c, w in seen.items() if len(w) > 1]
+    if raw.header_problems:
+        raise VisitTableError("\n".join(raw.header_problems))
+    for column in NUMERIC_COLUMNS:
+        if column in frame.columns and not pd.api.types.is_float_dtype(frame[column]):
+            values, bad = _as_number(frame[column])
+            if bad.any():
+                positions = np.flatnonzero(bad)
+                raw.unparsed[column] = (positions, [frame[column].iloc[p] for p in positions[:20]])
+            frame[column] = values
+    return _validate(raw)
+
+
+def _as_number(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Numbers from any column, vectorised; returns the floats and which cells were not numbers."""
+    if pd.api.types.is_bool_dtype(column):
+        return pd.Series(np.nan, index=column.index), column.notna().to_numpy()
+    if pd.api.types.is_numeric_dtype(column):
+        return column.astype(float), np.zeros(len(column), dtype=bool)
+    text = column.astype("str").str.strip()
+    blank = column.isna().to_numpy() | text.str.lower().isin(MISSING_TOKENS).to_numpy()
+    values = pd.to_numeric(text.where(~blank), errors="coerce").astype(float)
+    return values, values.isna().to_numpy() & ~blank
+
+
+def _identifiers(column: pd.Series) -> pd.Series:
+    """Identifiers as stripped text (numbers from Parquet become their digits, never padded); blank is NA."""
+    if pd.api.types.is_float_dtype(column):
+        values = column.to_numpy()
+        whole = np.isfinite(values) & (values == np.round(values))
+        column = pd.Series([None if v != v else (str(int(v)) if w else repr(float(v))) for v, w in zip(values, whole)],
+                           index=column.index, dtype="str")
+    text = column.astype("str").str.strip()
+    return text.where(text != "", None).astype("str")
+
+
+def _validate(raw: RawTable) -> pd.DataFrame:
+    frame, source = raw.frame, raw.source
+    problems = _Problems(source, raw.line_of_row)
+    problems.lines += raw.header_problems
     if len(frame.columns) == 0 or len(frame) == 0:
         raise VisitTableError(f"{source}: no visits; expected a header row and at least one row per visit")
-    frame = frame.rename(columns=lambda c: str(c).strip())
-    missing = [c for c in REQUIRED_COLUMNS if not _column_satisfied(c, frame.columns)]
-    instrument_columns = {i.column for i in INSTRUMENTS.values() if i.column}
-    if not any(c in REQUIRED_COLUMNS or c in instrument_columns for c in frame.columns):
-        found = ", ".join(repr(c) for c in list(frame.columns)[:4])
+    if frame.columns.duplicated().any():  # reported by the reader; check the first of each
+        frame = raw.frame = frame.loc[:, ~frame.columns.duplicated()]
+    columns = list(frame.columns)
+    if not set(columns) & set(KIT_COLUMNS):
+        found = ", ".join(repr(c) for c in columns[:4])
+        hint = ""
+        if len(columns) == 1 and re.search(r"[;\t|]", columns[0]):
+            hint = "; the header looks separated by another character: pass --sep"
         raise VisitTableError(f"{source}: not a visit table: its header ({found}) has none of the expected columns "
-                              f"{', '.join(REQUIRED_COLUMNS)}")
+                              f"{', '.join(REQUIRED_COLUMNS)}{hint}")
+
+    missing = [c for c in IDENTIFYING_COLUMNS if c not in columns]
     if missing:
-        raise VisitTableError(
-            f"{source}: missing required column(s) {', '.join(repr(c) for c in missing)}; "
-            f"expected {', '.join(REQUIRED_COLUMNS)} and enzymes with their ULN")
-    enzymes = [e for e in ENZYMES if e in frame.columns]
-    problems = [f"{source}: column {e!r} has no {ENZYME_ULN[e]!r} column; each enzyme needs its upper limit of normal"
-                for e in enzymes if ENZYME_ULN[e] not in frame.columns]
-    if "chq_phs" in frame.columns:
-        problems += [f"{source}: column 'chq_phs' needs a {c!r} column: the CHQ physical summary score has no "
-                     "sourced range, so its lowest and highest score must be given"
-                     for c in INSTRUMENTS["chq_phs"].range_columns if c not in frame.columns]
-    if not enzymes and "chq_phs" not in frame.columns:
-        problems.append(f"{source}: no muscle enzyme column; expected at least one of "
-                        f"{', '.join(ENZYMES)} with its _uln column")
-    if problems:
-        raise VisitTableError("\n".join(problems))
+        problems.lines.append(f"{source}: missing required column(s) {', '.join(repr(c) for c in missing)}; "
+                              f"expected site, patient_id, week and the core set measures (data/README.md)")
+    absent = [m for m in MEASURE_COLUMNS if not _measure_has_column(m, columns)]
+    if "mmt" in columns and "mmt_max" not in columns:
+        problems.lines.append(f"{source}: column 'mmt' has no 'mmt_max' column; the MMT scale's maximum (80, 150, "
+                              f"260) is required on every row, never guessed")
+    enzymes = [e for e in ENZYMES if e in columns]
+    problems.lines += [f"{source}: column {e!r} has no {ENZYME_ULN[e]!r} column; each enzyme needs its upper limit "
+                       f"of normal" for e in enzymes if ENZYME_ULN[e] not in columns]
+    if "chq_phs" in columns:
+        problems.lines += [f"{source}: column 'chq_phs' needs a {c!r} column: the CHQ physical summary score has no "
+                           "sourced range, so its lowest and highest score must be given"
+                           for c in INSTRUMENTS["chq_phs"].range_columns if c not in columns]
+    if not enzymes and "chq_phs" not in columns:
+        absent.append("enzyme")
+    if len(absent) == 6:
+        problems.lines.append(f"{source}: none of the six core set measures has a column; expected "
+                              f"{', '.join(VAS_COLUMNS)}, haq, mmt with mmt_max, or an enzyme ({', '.join(ENZYMES)}) "
+                              f"with its _uln")
 
-    typed = frame.reset_index(drop=True).copy()
+    typed = frame
     for column in ID_COLUMNS:
-        typed[column] = _as_identifier(typed[column])
-        blank = typed[column].isna()
-        if blank.any():
-            problems.append(locate.rows(blank, column, "a non-empty identifier", typed[column]))
-    numeric_columns = [c for c in NUMERIC_RULES if c in typed.columns]
-    for column in numeric_columns:
-        values, bad = _as_number(typed[column])
-        if bad.any():
-            problems.append(locate.rows(bad, column, "a number", typed[column]))
-        typed[column] = values
-    if problems:
-        raise VisitTableError("\n".join(problems))
+        if column in columns:
+            typed[column] = _identifiers(typed[column])
+            problems.add(typed[column].isna().to_numpy(), column, "a non-empty identifier", typed[column])
+    numeric = [c for c in NUMERIC_RULES if c in columns]
+    empty = {}
+    for column in numeric:
+        if not pd.api.types.is_float_dtype(typed[column]):
+            values, bad = _as_number(typed[column])
+            if bad.any() and column not in raw.unparsed:
+                positions = np.flatnonzero(bad)
+                raw.unparsed[column] = (positions, [typed[column].iloc[p] for p in positions[:20]])
+            typed[column] = values
+        values = typed[column].to_numpy(dtype=float)
+        unparsed = np.zeros(len(values), dtype=bool)
+        if column in raw.unparsed:
+            positions, texts = raw.unparsed[column]
+            unparsed[positions] = True
+            problems.add(unparsed, column, "a number" + _decimal_hint(texts, raw.decimal),
+                         pd.Series(_spread(positions, texts, len(values)), dtype=object))
+        infinite = np.isinf(values)
+        problems.add(infinite, column, "a finite number", typed[column])
+        low, high, expected = NUMERIC_RULES[column]
+        finite = np.isfinite(values)
+        with np.errstate(invalid="ignore"):
+            below = (values <= 0) if column in ENZYME_ULN.values() else (values < low)
+            out = finite & (below | (values > high))
+        hint = ""
+        if column in VAS_COLUMNS and out.any() and np.nanmax(np.where(finite, values, np.nan)) <= 100 and (
+                (values[finite] > high).mean() > 0.5):
+            hint = "; most values are above 10: if the VAS was recorded in mm (0-100), pass --vas-unit mm"
+        problems.add(out, column, expected, typed[column], hint=hint)
+        empty[column] = np.isnan(values) & ~unparsed
+        if column == "mmt_max" and "cmas" in columns and "mmt" in columns:  # CMAS patients need no MMT scale
+            problems.add(empty[column] & typed["mmt"].notna().to_numpy(), column,
+                         "the MMT scale maximum on every row with an MMT value", typed[column])
+        elif column not in NULLABLE and (column != "mmt_max" or "mmt" in columns):
+            problems.add(empty[column], column, f"{expected} (required on every visit)", typed[column])
+        typed[column] = np.where(finite & ~out, values, np.nan)
 
-    problems += _range_problems(typed, numeric_columns, locate)
-    problems += _cross_row_problems(typed, enzymes, locate)
-    problems += _instrument_problems(typed, locate)
+    if "mmt" in columns and "mmt_max" in columns:
+        over = typed["mmt"].to_numpy() > typed["mmt_max"].to_numpy()
+        problems.add(over, "mmt", "an MMT score <= mmt_max", typed["mmt"], extra=typed["mmt_max"], extra_name="mmt_max")
+    for enzyme in enzymes:
+        uln = ENZYME_ULN[enzyme]
+        if uln in columns:
+            no_uln = typed[enzyme].notna().to_numpy() & empty[uln]
+            problems.add(no_uln, uln, f"the ULN of the {enzyme!r} value on the same row", typed[uln])
+    if not missing and not problems.any_in(ID_COLUMNS + ("week",)):
+        problems.lines += _cross_row_problems(typed, problems)
+        _instrument_problems(typed, problems)
     if problems:
-        raise VisitTableError("\n".join(problems))
-    for column in typed.columns.difference([*ID_COLUMNS, *numeric_columns]):
+        raise VisitTableError(problems.render())
+
+    for column in absent:
+        if column == "enzyme":
+            continue
+        typed[column] = np.nan
+        if column == "mmt" and "mmt_max" not in typed.columns:
+            typed["mmt_max"] = np.nan
+    if "mmt_max" not in typed.columns:
+        typed["mmt_max"] = np.nan
+    for column in typed.columns.difference([*KIT_COLUMNS], sort=False):
         typed[column] = _passthrough(typed[column])
+    typed.attrs["absent_measures"] = absent
+    typed.attrs["read_notes"] = list(raw.notes)
     return typed
 
 
-def _column_satisfied(column: str, columns) -> bool:
-    """A required column is there, or (for a CSM) one of its alternative instruments' columns is."""
-    if column in columns:
-        return True
-    if column in CORE_SET:
-        return any(INSTRUMENTS[i].column in columns for i in CORE_SET[column].instruments if INSTRUMENTS[i].column)
-    return column == "mmt_max" and "mmt" not in columns
+def _measure_has_column(measure: str, columns) -> bool:
+    """A CSM has a column when any of its instruments' value columns is in the table."""
+    return any(INSTRUMENTS[i].column in columns for i in CORE_SET[measure].instruments if INSTRUMENTS[i].column)
 
 
-def _instrument_problems(typed: pd.DataFrame, locate) -> list[str]:
+def _instrument_problems(typed: pd.DataFrame, problems: "_Problems") -> None:
     """JDM instruments: their explicit ranges, and one instrument per CSM at a patient's baseline."""
-    problems = []
-    if "mmt" in typed.columns and "mmt_max" in typed.columns and "cmas" in typed.columns:
-        no_max = typed["mmt"].notna() & typed["mmt_max"].isna()
-        if no_max.any():
-            problems.append(locate.rows(no_max, "mmt_max", "the MMT scale maximum on every row with an MMT value",
-                                        typed["mmt_max"]))
-    if "chq_phs" in typed.columns:
+    if "chq_phs" in typed.columns and {"chq_phs_min", "chq_phs_max"} <= set(typed.columns):
         low, high, value = typed["chq_phs_min"], typed["chq_phs_max"], typed["chq_phs"]
-        no_range = value.notna() & (low.isna() | high.isna())
-        if no_range.any():
-            column = "chq_phs_min" if low[no_range].isna().any() else "chq_phs_max"
-            problems.append(locate.rows(no_range & typed[column].isna(), column,
-                                        "the CHQ physical summary range on every row with a chq_phs value",
-                                        typed[column]))
+        for column in ("chq_phs_min", "chq_phs_max"):
+            problems.add((value.notna() & typed[column].isna()).to_numpy(), column,
+                         "the CHQ physical summary range on every row with a chq_phs value", typed[column])
         inverted = low.notna() & high.notna() & ~(high > low)
-        if inverted.any():
-            problems.append(locate.rows(inverted, "chq_phs_max", "a value above chq_phs_min", high,
-                                        extra=low, extra_name="chq_phs_min"))
+        problems.add(inverted.to_numpy(), "chq_phs_max", "a value above chq_phs_min", high,
+                     extra=low, extra_name="chq_phs_min")
         outside = value.notna() & low.notna() & high.notna() & ((value < low) | (value > high))
-        if outside.any():
-            problems.append(locate.rows(outside, "chq_phs", "a score within chq_phs_min to chq_phs_max", value))
-    baseline = typed.groupby(["site", "patient_id"], sort=False)["week"].transform("min") == typed["week"]
+        problems.add(outside.to_numpy(), "chq_phs", "a score within chq_phs_min to chq_phs_max", value)
+    baseline = (typed.groupby(["site", "patient_id"], sort=False)["week"].transform("min") == typed["week"]).to_numpy()
     for measure, spec in CORE_SET.items():
         columns = [INSTRUMENTS[i].column for i in spec.instruments if INSTRUMENTS[i].column in typed.columns]
-        if measure == "enzyme" and "chq_phs" in typed.columns:
+        if measure == "enzyme":
             enzymes = [e for e in ENZYMES if e in typed.columns]
-            if enzymes:
-                both = baseline & typed[enzymes].notna().any(axis=1) & typed["chq_phs"].notna()
-                if both.any():
-                    problems.append(locate.rows(both, "chq_phs", "one instrument for the enzyme row at baseline "
-                                                "(an enzyme or chq_phs, not both)", typed["chq_phs"]))
+            if "chq_phs" in typed.columns and enzymes:
+                both = baseline & typed[enzymes].notna().any(axis=1).to_numpy() & typed["chq_phs"].notna().to_numpy()
+                problems.add(both, "chq_phs", "one instrument for the enzyme row at baseline "
+                             "(an enzyme or chq_phs, not both)", typed["chq_phs"])
             continue
         if len(columns) > 1:
-            both = baseline & (typed[columns].notna().sum(axis=1) > 1)
-            if both.any():
-                problems.append(locate.rows(both, columns[1], f"one instrument for {measure!r} at baseline "
-                                            f"({' or '.join(repr(c) for c in columns)}, not both)", typed[columns[1]]))
-    return problems
+            both = baseline & (typed[columns].notna().sum(axis=1) > 1).to_numpy()
+            problems.add(both, columns[1], f"one instrument for {measure!r} at baseline "
+                         f"({' or '.join(repr(c) for c in columns)}, not both)", typed[columns[1]])
 
 
-def _as_identifier(column: pd.Series) -> pd.Series:
-    """Identifiers as stripped strings; numbers from Parquet become their text, never padded."""
-    def text(value):
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return None
-        value = str(value).strip()
-        return value or None
-    return column.map(text).astype(object)
+def _spread(positions, texts, n) -> np.ndarray:
+    values = np.full(n, None, dtype=object)
+    shown = positions[:len(texts)]
+    values[shown] = texts
+    return values
 
 
-def _as_number(column: pd.Series) -> tuple[pd.Series, pd.Series]:
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        return column.astype(float), pd.Series(False, index=column.index)
-    text = column.astype(object).map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
-    blank = text.isna() | text.str.lower().isin(MISSING_TOKENS)
-    values = pd.to_numeric(text.where(~blank), errors="coerce").astype(float)
-    bad = values.isna() & ~blank
-    return values, bad
+def _decimal_hint(texts, decimal: str) -> str:
+    if decimal == "." and any(isinstance(t, str) and re.fullmatch(r"\s*-?\d+,\d+\s*", t) for t in texts):
+        return " (decimal commas? pass --decimal ,)"
+    if decimal == "," and any(isinstance(t, str) and re.fullmatch(r"\s*-?\d+\.\d+\s*", t) for t in texts):
+        return " (read with decimal commas; pass --decimal . if the file uses decimal points)"
+    return ""
 
 
 def _passthrough(column: pd.Series) -> pd.Series:
@@ -222,101 +324,90 @@ def _passthrough(column: pd.Series) -> pd.Series:
     return values if not bad.any() else column
 
 
-def _range_problems(typed: pd.DataFrame, numeric_columns, locate) -> list[str]:
-    """Range and MMT <= mmt_max checks, run through a pandera schema."""
-    columns = {}
-    for column in numeric_columns:
-        low, high, _ = NUMERIC_RULES[column]
-        checks = []
-        if column.endswith("_uln") or column == "mmt_max":
-            checks.append(pa.Check.gt(0) if column.endswith("_uln") else pa.Check.ge(low))
-        elif low is None and high is None:
-            pass
-        elif high is None:
-            checks.append(pa.Check.ge(low))
-        else:
-            checks.append(pa.Check.in_range(low, high))
-        nullable = column in NULLABLE or (column == "mmt_max" and "cmas" in typed.columns)
-        columns[column] = pa.Column(float, checks=checks, nullable=nullable)
-    frame_checks = []
-    if "mmt" in typed.columns and "mmt_max" in typed.columns:
-        frame_checks.append(pa.Check(lambda df: df["mmt"].isna() | df["mmt_max"].isna() | (df["mmt"] <= df["mmt_max"]),
-                                     name="mmt_within_mmt_max"))
-    schema = pa.DataFrameSchema(columns, checks=frame_checks)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            schema.validate(typed, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        return _describe_failures(errors.failure_cases, typed, locate)
-    return []
-
-
-def _describe_failures(failures: pd.DataFrame, typed: pd.DataFrame, locate) -> list[str]:
-    problems = []
-    seen_frame_checks = set()
-    for (column, check), group in failures.groupby(["column", "check"], sort=False, dropna=False):
-        if check == "mmt_within_mmt_max":
-            if check in seen_frame_checks:
-                continue
-            seen_frame_checks.add(check)
-            group = failures[failures["check"] == check]
-        rows = group["index"].dropna().astype(int).drop_duplicates()
-        mask = typed.index.isin(rows)
-        if check == "mmt_within_mmt_max":
-            problems.append(locate.rows(pd.Series(mask, index=typed.index), "mmt",
-                                        "an MMT score <= mmt_max", typed["mmt"], extra=typed["mmt_max"], extra_name="mmt_max"))
-        elif column in NUMERIC_RULES and len(rows):
-            expected = NUMERIC_RULES[column][2]
-            if group["check"].iloc[0] == "not_nullable":
-                expected = f"{expected} (required on every visit)"
-            problems.append(locate.rows(pd.Series(mask, index=typed.index), column, expected, typed[column]))
-        else:
-            problems.append(f"{locate.source}: column {column!r}: failed check {check}")
-    return problems
-
-
-def _cross_row_problems(typed: pd.DataFrame, enzymes, locate) -> list[str]:
-    problems = []
-    key = ["site", "patient_id", "week"]
-    duplicated = typed.duplicated(key, keep=False)
-    if duplicated.any():
-        first_key = typed.loc[duplicated, key].iloc[0]
-        same = (typed[key] == first_key.values).all(axis=1)
-        rows = locate.row_list(same)
+def _cross_row_problems(typed: pd.DataFrame, problems: "_Problems") -> list[str]:
+    """Duplicate (site, patient, week) rows and mmt_max changing within a patient, by sorting once."""
+    lines = []
+    source = problems.source
+    site = pd.factorize(typed["site"])[0].astype(np.int64)
+    patient_code = pd.factorize(typed["patient_id"])[0].astype(np.int64)
+    week = typed["week"].to_numpy(dtype=float)
+    known = (site >= 0) & (patient_code >= 0) & ~np.isnan(week)
+    patient = np.where(known, site * (patient_code.max() + 2) + patient_code, -1)
+    in_order = (patient[1:] > patient[:-1]) | ((patient[1:] == patient[:-1]) & (week[1:] >= week[:-1]))
+    if known.all() and in_order.all():  # most exports are sorted by patient and week already: no sort needed
+        order = np.arange(len(typed))
+    else:
+        order = np.lexsort((week, patient))
+        order = order[known[order]]
+    typed.attrs["n_patients"] = int(len(order) > 0) + int(np.count_nonzero(np.diff(patient[order])))
+    sorted_patient, sorted_week = patient[order], week[order]
+    same_visit = (sorted_patient[1:] == sorted_patient[:-1]) & (sorted_week[1:] == sorted_week[:-1])
+    if same_visit.any():
+        duplicated = np.zeros(len(typed), dtype=bool)
+        duplicated[order[1:][same_visit]] = True
+        duplicated[order[:-1][same_visit]] = True
+        first = int(np.argmax(duplicated))
+        same = (patient == patient[first]) & (week == week[first])
         more = int(duplicated.sum() - same.sum())
-        problems.append(
-            f"{locate.source}: {rows}, columns 'site', 'patient_id', 'week': duplicate visit "
-            f"(site {first_key['site']!r}, patient {first_key['patient_id']!r}, week {first_key['week']:g}); "
+        lines.append(
+            f"{source}: {problems.row_list(same)}, columns 'site', 'patient_id', 'week': duplicate visit "
+            f"(site {typed['site'].iloc[first]!r}, patient {typed['patient_id'].iloc[first]!r}, week {week[first]:g}); "
             f"expected one row per patient and week" + (f" (and {more} more duplicated rows)" if more else ""))
-    spread = (typed.groupby(["site", "patient_id"], sort=False)["mmt_max"].transform("nunique")
-              if "mmt_max" in typed.columns else pd.Series(0, index=typed.index))
-    changing = spread > 1
-    if changing.any():
-        first = typed.loc[changing].iloc[0]
-        same = (typed["site"] == first["site"]) & (typed["patient_id"] == first["patient_id"])
-        values = ", ".join(f"{v:g}" for v in typed.loc[same, "mmt_max"].unique())
-        problems.append(
-            f"{locate.source}: {locate.row_list(same)}, column 'mmt_max': changes within patient "
-            f"{first['patient_id']!r} of site {first['site']!r} ({values}); expected one MMT scale per patient")
-    for enzyme in enzymes:
-        no_uln = typed[enzyme].notna() & typed[ENZYME_ULN[enzyme]].isna()
-        if no_uln.any():
-            problems.append(locate.rows(no_uln, ENZYME_ULN[enzyme], f"the ULN of the {enzyme!r} value on the same row",
-                                        typed[ENZYME_ULN[enzyme]]))
-    return problems
+        problems.count += int(duplicated.sum())
+    if "mmt_max" in typed.columns:
+        scale = typed["mmt_max"].to_numpy(dtype=float)[order]
+        # compare each known scale with the previous known scale of the same patient
+        has = ~np.isnan(scale)
+        kept_patient, kept_scale = sorted_patient[has], scale[has]
+        differs = (kept_patient[1:] == kept_patient[:-1]) & (kept_scale[1:] != kept_scale[:-1])
+        if differs.any():
+            changing_patients = np.unique(kept_patient[1:][differs])
+            first_patient = patient[order[has][1:][differs][0]]
+            same = patient == first_patient
+            first = int(np.argmax(same))
+            values = ", ".join(f"{v:g}" for v in pd.unique(typed["mmt_max"].to_numpy()[same]) if v == v)
+            lines.append(
+                f"{source}: {problems.row_list(same)}, column 'mmt_max': changes within patient "
+                f"{typed['patient_id'].iloc[first]!r} of site {typed['site'].iloc[first]!r} ({values}); expected one "
+                f"MMT scale per patient" + (f" (and {len(changing_patients) - 1} more patients)"
+                                            if len(changing_patients) > 1 else ""))
+            problems.count += int(np.isin(patient, changing_patients).sum())
+    return lines
 
 
-class _Locator:
-    """Turns boolean row masks into ``file: row 5 (line 6), column 'x': expected ..., got ...``."""
+class _Problems:
+    """Collects every problem as one line per kind and column; renders the first rows and a total."""
 
-    def __init__(self, source: str, line_offset: int | None):
-        self.source, self.line_offset = source, line_offset
+    def __init__(self, source: str, line_of_row):
+        self.source, self.line_of_row = source, line_of_row
+        self.lines: list[str] = []
+        self.columns: set[str] = set()
+        self.count = 0
 
-    def row_list(self, mask: pd.Series, limit: int = 3) -> str:
-        """``row 2 (line 3)``, ``rows 2 and 4 (lines 3 and 5)``, ``rows 2, 3, 4 and 3 more (lines 3, 4, 5, ...)``."""
-        positions = [int(p) for p in np.flatnonzero(np.asarray(mask))]
-        shown, rest = positions[:limit], len(positions) - limit
+    def __bool__(self) -> bool:
+        return bool(self.lines)
+
+    def any_in(self, columns) -> bool:
+        return bool(self.columns & set(columns))
+
+    def add(self, mask, column, expected, values, extra=None, extra_name=None, hint=""):
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        first = int(np.argmax(mask))
+        got = values.iloc[first] if isinstance(values, pd.Series) else values[first]
+        got_text = "an empty cell" if got is None or (isinstance(got, float) and np.isnan(got)) else repr(_plain(got))
+        if extra is not None:
+            got_text += f" with {extra_name} {_plain(extra.iloc[first])!r}"
+        self.lines.append(f"{self.source}: {self.row_list(mask)}, column {column!r}: expected {expected}, "
+                          f"got {got_text}{hint}")
+        self.columns.add(column)
+        self.count += int(mask.sum())
+
+    def row_list(self, mask, limit: int = 3) -> str:
+        """``row 2 (line 3)``, ``rows 2 and 4 (lines 3 and 5)``, ``rows 2, 3, 4 and 3 more (lines 3, 4, 5 and 3 more)``."""
+        positions = np.flatnonzero(np.asarray(mask))
+        shown, rest = [int(p) for p in positions[:limit]], len(positions) - limit
 
         def join(numbers):
             numbers = [str(n) for n in numbers]
@@ -326,22 +417,24 @@ class _Locator:
 
         plural = "s" if len(positions) > 1 else ""
         text = f"row{plural} {join(p + 1 for p in shown)}"
-        if self.line_offset is not None:
-            text += f" (line{plural} {join(p + self.line_offset for p in shown)})"
+        if self.line_of_row is not None:
+            lines = self.line_of_row(shown)
+            if all(line is not None for line in lines):
+                text += f" (line{plural} {join(lines)})"
         return text
 
-    def rows(self, mask, column, expected, values, extra=None, extra_name=None) -> str:
-        mask = pd.Series(np.asarray(mask), index=values.index)
-        first = int(np.flatnonzero(mask.to_numpy())[0])
-        got = values.iloc[first]
-        got_text = "an empty cell" if got is None or (isinstance(got, float) and np.isnan(got)) else repr(_plain(got))
-        if extra is not None:
-            got_text += f" with {extra_name} {_plain(extra.iloc[first])!r}"
-        return f"{self.source}: {self.row_list(mask)}, column {column!r}: expected {expected}, got {got_text}"
+    def render(self) -> str:
+        lines = self.lines[:MAX_PROBLEM_LINES]
+        if len(self.lines) > MAX_PROBLEM_LINES:
+            lines.append(f"{self.source}: ... and {len(self.lines) - MAX_PROBLEM_LINES} more kinds of problem")
+        if len(self.lines) > 1:
+            cells = f" ({self.count} cells or rows)" if self.count else ""
+            lines.append(f"{self.source}: {len(self.lines)} problems{cells}; nothing was scored")
+        return "\n".join(lines)
 
 
 def _plain(value):
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
         return int(value)
     if isinstance(value, np.generic):
         return value.item()

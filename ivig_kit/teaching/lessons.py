@@ -303,7 +303,7 @@ def missing_measure_example() -> pd.DataFrame:
     visits = RESPONDER.visit_table()
     visits.loc[1, "patient_global"] = np.nan
     scores = total_improvement_score(visits)
-    columns = ["week", "patient_global_missing", "n_missing_csms", "tis", "tis_available", "category", "data_source"]
+    columns = ["week", "patient_global_missing", "n_missing_csms", "tis", "points_of_scored_measures", "category", "data_source"]
     return scores[[c for c in columns if c in scores.columns]]
 
 

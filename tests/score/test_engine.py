@@ -122,7 +122,7 @@ def test_missing_csm_is_reported_not_scored_zero():
     assert row["patient_global_missing"] and np.isnan(row["patient_global_points"])
     assert np.isnan(row["tis"]) and pd.isna(row["category"])
     assert row["n_missing_csms"] == 1
-    assert row["tis_available"] == row[[f"{m}_points" for m in CORE_SET if m != "patient_global"]].sum()
+    assert row["points_of_scored_measures"] == row[[f"{m}_points" for m in CORE_SET if m != "patient_global"]].sum()
 
 
 def test_baseline_is_earliest_week_whatever_the_row_order():

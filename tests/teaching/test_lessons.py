@@ -487,18 +487,19 @@ def test_deterioration_table_of_the_example():
     assert (table["data_source"] == lessons.DETERIORATION_LABEL).all()
 
 
-def test_missing_measure_makes_the_tis_missing_and_tis_available_a_partial_sum():
+def test_missing_measure_makes_the_tis_missing_and_points_of_scored_measures_a_partial_sum():
     row = lessons.missing_measure_example().iloc[0]
     # the responder without its patient global (2.5 points): 47.5 - 2.5 = 45 scored, TIS missing
     assert row["patient_global_missing"] and row["n_missing_csms"] == 1
-    assert np.isnan(row["tis"]) and pd.isna(row["category"]) and row["tis_available"] == 45
+    assert np.isnan(row["tis"]) and pd.isna(row["category"]) and row["points_of_scored_measures"] == 45
 
 
 def test_units():
     assert lessons.vas_mm_to_cm([60, 42, 55]).tolist() == [6.0, 4.2, 5.5]
     message = lessons.validation_message(lessons.vas_in_mm_example())
-    assert message == ("visits.csv: rows 1 and 2 (lines 2 and 3), column 'physician_global': expected a VAS value "
-                       "in 0-10 cm, got 60")
+    assert message.splitlines()[0] == (
+        "visits.csv: rows 1 and 2 (lines 2 and 3), column 'physician_global': expected a VAS value in 0-10 cm, got 60; "
+        "most values are above 10: if the VAS was recorded in mm (0-100), pass --vas-unit mm")
     assert lessons.validation_message(patients.RESPONDER.visit_table()) == ""
     table = lessons.likert_versus_vas_table()
     # one Likert step of 4 is 25% (exactly the edge: 15 points); 1 cm of 10 is 10% (7.5 points)

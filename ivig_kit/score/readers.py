@@ -1,0 +1,553 @@
+"""Reading visit tables from files, typed and columnar: CSV (any common dialect), Parquet, Excel.
+
+Numbers are parsed natively by pyarrow's CSV and Parquet readers, identifiers are read as text
+(``"007"`` stays ``"007"``). Only when a column does not parse is it read again as text, and only
+the cells that fail are located (row, and for CSV the file line, counting quoted multi-line
+fields) so :mod:`ivig_kit.score.visits` can explain them. Nothing here judges values; that is
+validation's job.
+
+Real-world files: semicolon separators and decimal commas (European spreadsheet exports) are
+detected, or set with ``separator`` / ``decimal``; UTF-8 (with or without BOM) and UTF-16 with a
+BOM are read; Latin-1 and UTF-16 without a BOM are named as such with the option that reads them.
+A :class:`ColumnMapping` (YAML, ``data/example_mapping.yaml``) renames an export's columns to the
+kit's and converts VAS in mm to cm.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from ivig_kit.errors import VisitTableError
+from ivig_kit.score.measures import ENZYME_ULN, ENZYMES, INSTRUMENTS, RANGE_COLUMNS
+
+ID_COLUMNS = ("site", "patient_id")
+VAS_COLUMNS = ("physician_global", "patient_global", "extramuscular")
+#: Every numeric column the kit reads (the rest pass through as found).
+NUMERIC_COLUMNS = ("week", *VAS_COLUMNS, "haq", "mmt", "mmt_max", *ENZYMES, *ENZYME_ULN.values())
+#: The alternative instruments' value columns (JDM: CMAS, CHAQ, parent global, CHQ PhS, DAS) and the
+#: columns that give a range where none could be sourced (``chq_phs_min``, ``chq_phs_max``).
+INSTRUMENT_COLUMNS = tuple(dict.fromkeys(
+    [i.column for i in INSTRUMENTS.values() if i.column and i.column not in NUMERIC_COLUMNS]
+    + [c for c in RANGE_COLUMNS if c not in NUMERIC_COLUMNS]))
+NUMERIC_COLUMNS = (*NUMERIC_COLUMNS, *INSTRUMENT_COLUMNS)
+KIT_COLUMNS = (*ID_COLUMNS, *NUMERIC_COLUMNS)
+#: Cell texts that mean "not measured" (any letter case).
+MISSING_TOKENS = ("", "na", "nan", "null", "none", "n/a")
+_NULL_VALUES = sorted({v for t in MISSING_TOKENS for v in (t, t.upper(), t.capitalize())})
+#: Units a mapping or ``--vas-unit`` may give, as factors to the kit's unit.
+VAS_UNITS = {"cm": 1.0, "mm": 0.1}
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+_HEAD_BYTES = 1 << 16
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Source column -> kit column (and unit), plus constants, e.g. from a REDCap-style export.
+
+    YAML form (see ``data/example_mapping.yaml``)::
+
+        columns:
+          record_id: patient_id
+          md_global_vas: {column: physician_global, unit: mm}
+        constants:
+          mmt_max: 80
+    """
+
+    columns: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)  # kit column -> unit
+    constants: dict[str, object] = field(default_factory=dict)
+    source: str = "<mapping>"
+
+    @classmethod
+    def from_yaml(cls, path) -> "ColumnMapping":
+        """Read and check a mapping file; every problem is reported at once."""
+        import yaml
+
+        path = Path(path)
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise VisitTableError(f"{path}: cannot read the mapping file ({error.strerror})") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise VisitTableError(f"{path.name}: not a readable YAML mapping ({' '.join(str(error).split())})") from None
+        return cls.from_dict(document, source=path.name)
+
+    @classmethod
+    def from_dict(cls, document, source: str = "<mapping>") -> "ColumnMapping":
+        problems = []
+        if not isinstance(document, dict) or not set(document) <= {"columns", "constants"}:
+            raise VisitTableError(f"{source}: expected a mapping with the keys 'columns' (source column: kit column) "
+                                  f"and optionally 'constants' (kit column: value)")
+        columns, units, targets = {}, {}, Counter()
+        for source_column, target in (document.get("columns") or {}).items():
+            unit = None
+            if isinstance(target, dict):
+                unit, target = target.get("unit"), target.get("column")
+            if target not in KIT_COLUMNS:
+                problems.append(f"{source}: column {source_column!r}: maps to {target!r}, which is not a kit column; "
+                                f"expected one of {', '.join(KIT_COLUMNS)}")
+                continue
+            if unit is not None:
+                if target not in VAS_COLUMNS or unit not in VAS_UNITS:
+                    problems.append(f"{source}: column {source_column!r}: unit {unit!r} is not supported for "
+                                    f"{target!r}; units: {', '.join(VAS_UNITS)} for the VAS columns "
+                                    f"{', '.join(VAS_COLUMNS)}")
+                    continue
+                units[target] = unit
+            columns[str(source_column)] = target
+            targets[target] += 1
+        problems += [f"{source}: {n} source columns map to {target!r}; expected one" for target, n in targets.items() if n > 1]
+        constants = {}
+        for target, value in (document.get("constants") or {}).items():
+            if target not in NUMERIC_COLUMNS or isinstance(value, bool) or not isinstance(value, (int, float)):
+                problems.append(f"{source}: constant {target!r}: expected a kit numeric column with a number, "
+                                f"got {value!r}")
+            elif target in targets:
+                problems.append(f"{source}: {target!r} is both mapped from a column and given as a constant")
+            else:
+                constants[target] = float(value)
+        if problems:
+            raise VisitTableError("\n".join(problems))
+        return cls(columns, units, constants, source)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a visit file; ``None`` means detect."""
+
+    separator: str | None = None
+    decimal: str | None = None
+    encoding: str | None = None
+    #: unit of the three VAS columns in the file (a mapping's per-column unit wins)
+    vas_unit: str = "cm"
+    mapping: ColumnMapping | None = None
+    sheet: str | None = None
+
+
+@dataclass
+class RawTable:
+    """A file read into columns, not yet judged.
+
+    ``frame`` has the kit's column names; numeric kit columns are float64 wherever the cell parsed
+    (NaN for an empty cell or one that did not parse), identifiers are text. ``unparsed`` holds,
+    per numeric column, the positions and text of the cells that are not numbers. ``row_lines``
+    maps row positions to file lines, computed only when an error needs it.
+    """
+
+    frame: pd.DataFrame
+    source: str
+    unparsed: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
+    line_of_row: object = None  # callable(positions) -> list[int] | None
+    decimal: str = "."
+    notes: list[str] = field(default_factory=list)
+    header_problems: list[str] = field(default_factory=list)
+
+
+def read_table(path, options: ReadOptions | None = None) -> RawTable:
+    """Read a visit file (CSV, Parquet or Excel, by its name) into a :class:`RawTable`."""
+    options = options or ReadOptions()
+    path = Path(path)
+    if options.vas_unit not in VAS_UNITS:
+        raise VisitTableError(f"VAS unit must be one of {', '.join(VAS_UNITS)}, not {options.vas_unit!r}")
+    if not path.exists():
+        raise VisitTableError(f"{path}: file not found")
+    if path.is_dir():
+        raise VisitTableError(f"{path}: is a folder, expected a CSV, Parquet or Excel (.xlsx) file")
+    if path.stat().st_size == 0:
+        raise VisitTableError(f"{path.name}: the file is empty; expected a header row and one row per visit")
+    suffix = path.suffix.lower()
+    with open(path, "rb") as handle:
+        head = handle.read(_HEAD_BYTES)
+    if suffix in PARQUET_SUFFIXES:
+        table = _read_parquet(path)
+    elif suffix in EXCEL_SUFFIXES:
+        table = _read_excel(path, options)
+    else:
+        if head.startswith(b"PAR1"):
+            raise VisitTableError(f"{path.name}: this is a Parquet file; name it *.parquet")
+        if head.startswith(b"PK\x03\x04"):
+            raise VisitTableError(f"{path.name}: this is a zip file, probably an Excel workbook; name it *.xlsx "
+                                  f"(or save the sheet as CSV)")
+        table = _read_csv(path, head, options)
+    return _apply_mapping(table, options)
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+
+def _detect_encoding(name: str, head: bytes, requested: str | None) -> str:
+    if requested:
+        try:
+            return codecs.lookup(requested).name
+        except LookupError:
+            raise VisitTableError(f"unknown encoding {requested!r} (try utf-8, latin-1, cp1252 or utf-16)") from None
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        even, odd = head[0::2], head[1::2]
+        if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+            raise VisitTableError(f"{name}: UTF-16 (little-endian) text without a byte-order mark; "
+                                  f"pass --encoding utf-16-le or save the table as UTF-8 CSV")
+        if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+            raise VisitTableError(f"{name}: UTF-16 (big-endian) text without a byte-order mark; "
+                                  f"pass --encoding utf-16-be or save the table as UTF-8 CSV")
+        raise VisitTableError(f"{name}: not a CSV table (binary content); expected UTF-8 text with a header row")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # not a character cut at the end of the sample
+            _raise_not_utf8(name, head, error.start)
+    return "utf-8"
+
+
+def _raise_not_utf8(name: str, data: bytes, position: int):
+    line = data.count(b"\n", 0, position) + 1
+    start = data.rfind(b"\n", 0, position) + 1
+    end = data.find(b"\n", position)
+    snippet = data[start:end if end >= 0 else len(data)].decode("cp1252", errors="replace").strip()[:60]
+    raise VisitTableError(
+        f"{name}: not UTF-8 text: byte 0x{data[position]:02X} on line {line} ({snippet!r} if read as Latin-1/"
+        f"Windows-1252); this looks like a Latin-1 (Windows-1252) export: pass --encoding latin-1, "
+        f"or save the table as UTF-8 CSV")
+
+
+def _decode_head(head: bytes, encoding: str) -> str:
+    return codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=False)
+
+
+def _detect_dialect(name: str, text: str, options: ReadOptions) -> tuple[str, str, list[str]]:
+    """Separator, decimal mark and header fields, from the first lines of the file."""
+    lines = text.splitlines()
+    header_line = lines[0] if lines else ""
+    known = set(KIT_COLUMNS) | set(options.mapping.columns if options.mapping else ())
+
+    def fields(separator: str, line: str) -> list[str]:
+        return next(csv.reader([line], delimiter=separator), [])
+
+    if options.separator:
+        separator = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(options.separator, options.separator)
+        if len(separator) != 1:
+            raise VisitTableError(f"separator must be one character (or 'tab'), not {options.separator!r}")
+    else:
+        def rank(candidate):
+            cells = [c.strip() for c in fields(candidate, header_line)]
+            return (sum(c in known for c in cells), len(cells))
+        separator = max(SEPARATORS, key=rank)
+        if rank(separator)[1] <= 1:
+            separator = ","
+    header = [c.strip() for c in fields(separator, header_line)]
+    if options.decimal:
+        if options.decimal not in (".", ","):
+            raise VisitTableError(f"decimal mark must be '.' or ',', not {options.decimal!r}")
+        decimal = options.decimal
+    elif separator == ",":
+        decimal = "."
+    else:
+        cells = [c.strip() for line in lines[1:200] for c in fields(separator, line)]
+        commas = sum(bool(re.fullmatch(r"-?\d+,\d+", c)) for c in cells)
+        points = sum(bool(re.fullmatch(r"-?\d+\.\d+", c)) for c in cells)
+        decimal = "," if commas > points else "."
+        if commas and points:
+            raise VisitTableError(
+                f"{name}: cannot tell the decimal mark: the first rows have both decimal commas ({commas} cells) "
+                f"and decimal points ({points} cells); pass --decimal , or --decimal .")
+    return separator, decimal, header
+
+
+def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
+    name = path.name
+    encoding = _detect_encoding(name, head, options.encoding)
+    text_head = _decode_head(head, encoding).lstrip("\ufeff")
+    separator, decimal, header = _detect_dialect(name, text_head, options)
+    problems = _header_problems(name, header)
+    if not header or all(not c for c in header):
+        raise VisitTableError(f"{name}: the first line is empty; expected a header row and one row per visit")
+    if not set(_kit_names(header, options).values()) & set(KIT_COLUMNS):
+        found = ", ".join(repr(c) for c in header[:4])
+        raise VisitTableError(f"{name}: not a visit table: its header ({found}) has none of the expected columns "
+                              f"{', '.join(KIT_COLUMNS[:9])}, ...; if it is one, check --sep and --mapping")
+    # unique internal names for pyarrow; duplicate and blank names were reported above
+    names = [f"{c}\x00{i}" if (c in header[:i] or not c) else c for i, c in enumerate(header)]
+    kit_name = _kit_names(header, options)
+    column_types = {n: (pa.string() if kit_name.get(c) in ID_COLUMNS else pa.float64())
+                    for n, c in zip(names, header) if kit_name.get(c) in KIT_COLUMNS}
+    transcode = {} if encoding in ("utf-8", "utf-8-sig") else {"encoding": encoding}  # pyarrow skips a UTF-8 BOM
+    read_options = pa_csv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24, **transcode)
+    parse_options = pa_csv.ParseOptions(delimiter=separator, newlines_in_values=True)
+    convert = dict(null_values=_NULL_VALUES, strings_can_be_null=True, quoted_strings_can_be_null=True,
+                   decimal_point=decimal)
+
+    def read(types):
+        return pa_csv.read_csv(path, read_options=read_options, parse_options=parse_options,
+                               convert_options=pa_csv.ConvertOptions(column_types=types, **convert))
+
+    lines = _LineIndex(path, encoding, separator)
+    try:
+        table = read(column_types)
+        unparsed = {}
+    except pa.ArrowInvalid as error:
+        message = str(error)
+        if "UTF8" in message or "UTF-8" in message:
+            _locate_bad_utf8(path)
+        if "CSV parse error" in message:
+            raise VisitTableError(lines.explain_ragged(name, len(header), message)) from None
+        if "conversion error" not in message:
+            raise VisitTableError(f"{name}: not a well-formed CSV table ({message.strip()})") from None
+        # a column did not parse: read numbers as text and locate the cells that fail
+        table = read({n: pa.string() for n in column_types})
+        table, unparsed = _convert_text_columns(table, [n for n, t in column_types.items() if t == pa.float64()],
+                                                decimal)
+    except UnicodeDecodeError as error:  # from a non-UTF-8 transcoding
+        raise VisitTableError(f"{name}: not {encoding} text ({error.reason}); check --encoding") from None
+    frame = table.to_pandas(split_blocks=True)  # no consolidation copy
+    frame.columns = header
+    unparsed = {header[names.index(n)]: v for n, v in unparsed.items()}
+    frame, unparsed = _drop_empty_unnamed(frame, header, unparsed)
+    notes = []
+    if separator != "," and not options.separator:
+        notes.append(f"{name}: read as {SEPARATORS.get(separator, repr(separator))}-separated"
+                     + (" with decimal commas" if decimal == "," else ""))
+    return RawTable(frame, name, unparsed, lines.lines_of, decimal, notes, problems)
+
+
+def _drop_empty_unnamed(frame: pd.DataFrame, header, unparsed):
+    """A trailing separator on every line (header too) makes a nameless, empty last column: drop it."""
+    keep = [i for i, c in enumerate(header) if c or frame.iloc[:, i].notna().any()]
+    if len(keep) < len(header):
+        frame = frame.iloc[:, keep]
+    return frame, unparsed
+
+
+def _header_problems(name: str, header: list[str]) -> list[str]:
+    problems = []
+    positions: dict[str, list[int]] = {}
+    for i, column in enumerate(header):
+        positions.setdefault(column, []).append(i + 1)
+    for column, where in positions.items():
+        if len(where) > 1 and column:
+            problems.append(f"{name}: column {column!r} appears {len(where)} times (columns "
+                            f"{', '.join(map(str, where))}); expected each column once")
+    return problems
+
+
+def _kit_names(header, options: ReadOptions) -> dict[str, str]:
+    mapping = options.mapping.columns if options.mapping else {}
+    return {c: mapping.get(c, c) for c in header}
+
+
+def _convert_text_columns(table: pa.Table, numeric: list[str], decimal: str):
+    """Text columns to float64; cells that are not numbers become null and are returned, located."""
+    unparsed = {}
+    for name in numeric:
+        column = table.column(name)
+        text = pc.utf8_trim_whitespace(column)
+        lowered = pc.utf8_lower(text)
+        blank = pc.or_kleene(pc.is_null(text), pc.is_in(lowered, value_set=pa.array(MISSING_TOKENS)))
+        candidate = pc.if_else(blank, pa.scalar(None, pa.string()), text)
+        if decimal == ",":  # a decimal point in a decimal-comma file is not a number there (as pyarrow reads it)
+            candidate = pc.if_else(pc.match_substring(candidate, "."), pa.scalar("not a number"),
+                                   pc.replace_substring(candidate, ",", "."))
+        values = pd.to_numeric(candidate.to_pandas(), errors="coerce").astype(float)
+        bad = values.isna().to_numpy() & ~blank.to_numpy(zero_copy_only=False).astype(bool)
+        if bad.any():
+            positions = np.flatnonzero(bad)
+            raw = column.take(pa.array(positions[:_KEEP_BAD])).to_pylist()
+            unparsed[name] = (positions, raw)
+        table = table.set_column(table.schema.get_field_index(name), name, pa.array(values.to_numpy(), pa.float64()))
+    return table, unparsed
+
+
+_KEEP_BAD = 20
+
+
+class _LineIndex:
+    """File line of each row, counting quoted multi-line fields, read only when an error needs it."""
+
+    def __init__(self, path: Path, encoding: str, separator: str):
+        self.path, self.encoding, self.separator = path, encoding, separator
+
+    def _records(self):
+        with open(self.path, encoding=self.encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=self.separator)
+            previous_end = 0
+            for record in reader:
+                if record:  # pyarrow skips empty lines, so rows are counted without them
+                    yield previous_end + 1, record
+                previous_end = reader.line_num
+
+    def lines_of(self, positions) -> list[int]:
+        wanted = sorted(set(int(p) + 1 for p in positions))  # record 0 is the header
+        found, last = {}, wanted[-1] if wanted else -1
+        for index, (line, _) in enumerate(self._records()):
+            if index in wanted:
+                found[index] = line
+            if index >= last:
+                break
+        return [found.get(int(p) + 1) for p in positions]
+
+    def explain_ragged(self, name: str, n_header: int, message: str = "") -> str:
+        bad, total, trailing = [], 0, 0
+        for index, (line, record) in enumerate(self._records()):
+            if index == 0 or len(record) == n_header or not record:
+                continue
+            total += 1
+            trailing += len(record) == n_header + 1 and record[-1].strip() == ""
+            if len(bad) < 3:
+                bad.append(f"line {line} has {len(record)}")
+        if not bad:
+            return f"{name}: not a well-formed CSV table ({' '.join(message.split())[:200]})"
+        text = f"{name}: not a well-formed CSV table: the header has {n_header} fields but " + ", ".join(bad)
+        if total > len(bad):
+            text += f" (and {total - len(bad)} more rows)"
+        if trailing == total and total:
+            sep = SEPARATORS.get(self.separator, repr(self.separator))
+            text += f"; every such row ends with an extra empty field (a trailing {sep}): remove it or name the column"
+        return text
+
+
+def _locate_bad_utf8(path: Path):
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        _raise_not_utf8(path.name, data, error.start + (3 if data.startswith(codecs.BOM_UTF8) else 0))
+
+
+# --- Parquet and Excel -----------------------------------------------------------------------
+
+
+def _read_parquet(path: Path) -> RawTable:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a broken file
+        raise VisitTableError(f"{path.name}: not a readable Parquet table ({type(exc).__name__}: {exc})") from None
+    header = [str(c) for c in table.column_names]
+    problems = _header_problems(path.name, header)
+    columns, unparsed = {}, {}
+    for i, column in enumerate(header):
+        array = table.column(i)
+        if column in ID_COLUMNS:
+            array = _identifier_text(array)
+        elif column in NUMERIC_COLUMNS and (pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
+                                            or pa.types.is_decimal(array.type)):
+            array = array.cast(pa.float64())
+        elif column in NUMERIC_COLUMNS:
+            converted, bad = _convert_text_columns(pa.table({"c": array.cast(pa.string())}), ["c"], ".")
+            array = converted.column(0)
+            if bad:
+                unparsed[column] = bad["c"]
+        columns[f"{column}\x00{i}" if column in columns else column] = array
+    frame = pa.table(columns).to_pandas(split_blocks=True)
+    frame.columns = header
+    return RawTable(frame, path.name, unparsed, None, ".", [], problems)
+
+
+def _identifier_text(array) -> pa.ChunkedArray:
+    """Identifiers as text; integers become their digits (never padded), floats like 12.0 become 12."""
+    if pa.types.is_floating(array.type):
+        values = array.to_numpy()
+        whole = np.isfinite(values) & (values == np.round(values))
+        text = [None if v != v else (str(int(v)) if w else repr(float(v))) for v, w in zip(values, whole)]
+        return pa.chunked_array([pa.array(text, pa.string())])
+    return array.cast(pa.string())
+
+
+def _read_excel(path: Path, options: ReadOptions) -> RawTable:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zip, XML and key errors for a broken file
+        raise VisitTableError(f"{path.name}: not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
+    try:
+        if options.sheet is not None and options.sheet not in workbook.sheetnames:
+            raise VisitTableError(f"{path.name}: no sheet {options.sheet!r}; sheets: {', '.join(workbook.sheetnames)}")
+        sheet = workbook[options.sheet] if options.sheet is not None else workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header_row = next(rows, None)
+        if header_row is None:
+            raise VisitTableError(f"{path.name}: the sheet {sheet.title!r} is empty")
+        header = [("" if c is None else str(c)).strip() for c in header_row]
+        while header and not header[-1]:
+            header.pop()
+        body = [row[:len(header)] for row in rows if any(v is not None and v != "" for v in row)]
+    finally:
+        workbook.close()
+    problems = _header_problems(path.name, header)
+    kit_name = _kit_names(header, options)
+    columns, unparsed = {}, {}
+    for i, column in enumerate(header):
+        values = [row[i] if i < len(row) else None for row in body]
+        key = f"{column}\x00{i}"
+        target = kit_name.get(column)
+        if target in ID_COLUMNS:
+            columns[key] = pa.array([None if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
+                                                              else str(v)) for v in values], pa.string())
+        elif target in NUMERIC_COLUMNS:
+            numbers = [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None for v in values]
+            text = [None if v is None else str(v) for v, n in zip(values, numbers)]
+            as_text = [t if n is None else None for t, n in zip(text, numbers)]
+            converted, bad = _convert_text_columns(pa.table({"c": pa.array(as_text, pa.string())}), ["c"], ".")
+            parsed = converted.column(0).to_numpy()
+            columns[key] = pa.array(np.where(np.isnan(np.array(numbers, dtype=float)), parsed,
+                                             np.array(numbers, dtype=float)), pa.float64())
+            if bad:
+                unparsed[column] = bad["c"]
+        else:
+            columns[key] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    frame = pa.table(columns).to_pandas() if columns else pd.DataFrame()
+    frame.columns = header
+
+    def lines_of(positions):  # the header is sheet row 1
+        return [int(p) + 2 for p in positions]
+
+    table = RawTable(frame, path.name, unparsed, None, ".", [], problems)
+    table.line_of_row = lines_of
+    return table
+
+
+# --- Mapping and units -------------------------------------------------------------------------
+
+
+def _apply_mapping(table: RawTable, options: ReadOptions) -> RawTable:
+    mapping = options.mapping
+    frame = table.frame
+    if mapping is not None:
+        absent = [c for c in mapping.columns if c not in frame.columns]
+        problems = [f"{mapping.source}: column {c!r} (-> {mapping.columns[c]!r}) is not in {table.source}; "
+                    f"its columns are {', '.join(map(repr, list(frame.columns)[:12]))}" for c in absent]
+        clashes = [t for s, t in mapping.columns.items() if s != t and t in frame.columns and s in frame.columns]
+        problems += [f"{mapping.source}: {t!r} is mapped from another column but {table.source} has a {t!r} column "
+                     f"too; map or rename one of them" for t in clashes]
+        if problems:
+            raise VisitTableError("\n".join(problems))
+        frame = frame.rename(columns=mapping.columns)
+        table.unparsed = {mapping.columns.get(c, c): v for c, v in table.unparsed.items()}
+        for target, value in mapping.constants.items():
+            if target in frame.columns:
+                raise VisitTableError(f"{mapping.source}: constant {target!r}: {table.source} has that column already")
+            frame[target] = value
+    for column in VAS_COLUMNS:
+        unit = (mapping.units.get(column) if mapping else None) or options.vas_unit
+        if column in frame.columns and VAS_UNITS[unit] != 1.0 and pd.api.types.is_float_dtype(frame[column]):
+            frame[column] = frame[column] / round(1 / VAS_UNITS[unit])
+    table.frame = frame
+    return table
