@@ -16,13 +16,14 @@ Examples
 from importlib.metadata import PackageNotFoundError, version
 
 from ivig_kit.errors import InputError
-from ivig_kit.score.engine import category, score_pair, total_improvement_score
+from ivig_kit.score.engine import category, total_improvement_score
 from ivig_kit.score.measures import (
     CORE_SET,
     POPULATIONS,
     CoreSetMeasure,
     EnzymeNormalisation,
 )
+from ivig_kit.score.pair import score_pair
 from ivig_kit.score.visits import read_visits, validate_visits
 
 try:

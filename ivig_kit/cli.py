@@ -9,7 +9,11 @@ from pathlib import Path
 from ivig_kit import __version__
 from ivig_kit.errors import InputError
 from ivig_kit.files import atomic_output
-from ivig_kit.score.measures import ENZYME_ULN_MULTIPLIER_PRESETS, POPULATIONS, ULN_MULTIPLIER_MAX
+from ivig_kit.score.measures import (
+    ENZYME_ULN_MULTIPLIER_PRESETS,
+    POPULATIONS,
+    ULN_MULTIPLIER_MAX,
+)
 
 SUMMARY_COLUMNS = ["site", "patient_id", "week", "tis", "category", "physician_global_points",
                    "patient_global_points", "mmt_points", "haq_points", "enzyme_points", "extramuscular_points"]
@@ -165,8 +169,9 @@ def _enzyme_normalisation(args):
 def _run_tis(args) -> int:
     from ivig_kit.files import check_output_path
     from ivig_kit.score.engine import total_improvement_score
+    from ivig_kit.score.mapping import ColumnMapping
     from ivig_kit.score.outputs import output_format, write_scores
-    from ivig_kit.score.readers import ColumnMapping, ReadOptions
+    from ivig_kit.score.readers import ReadOptions
     from ivig_kit.score.visits import read_visits
 
     normalisation = _enzyme_normalisation(args)

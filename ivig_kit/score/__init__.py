@@ -3,17 +3,15 @@ scoring itself (:mod:`.engine`). No display code lives here."""
 
 from ivig_kit.score.engine import (
     CoreSetScore,
-    MeasureScore,
     absolute_percent_improvement,
     best_reachable_mmt_points,
     category,
-    enzyme_scale_range,
     improvement_points,
     relative_percent_improvement,
     score_measure,
-    score_pair,
     total_improvement_score,
 )
+from ivig_kit.score.enzymes import enzyme_scale_range
 from ivig_kit.score.measures import (
     CATEGORIES,
     CATEGORY_THRESHOLDS,
@@ -31,6 +29,7 @@ from ivig_kit.score.measures import (
     Instrument,
     to_micro,
 )
+from ivig_kit.score.pair import MeasureScore, score_pair
 from ivig_kit.score.visits import read_visits, validate_visits
 
 __all__ = ["CATEGORIES", "CATEGORY_THRESHOLDS", "CORE_SET", "CORE_SETS", "ENZYMES", "INSTRUMENTS", "Instrument", "ENZYME_ULN", "MICRO", "MMT_SCALES",

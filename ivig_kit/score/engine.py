@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ivig_kit.errors import InputError
+from ivig_kit.score.enzymes import _most_abnormal_enzyme
 from ivig_kit.score.measures import (
     CATEGORIES,
     CATEGORY_THRESHOLDS,
@@ -30,7 +31,6 @@ from ivig_kit.score.measures import (
     RANGE_COLUMNS,
     EnzymeNormalisation,
     Population,
-    instrument_for,
     to_micro,
 )
 from ivig_kit.score.visits import ID_COLUMNS, REQUIRED_COLUMNS, validate_visits
@@ -173,22 +173,6 @@ def _score_micro(measure: str, pair: _MicroPair) -> CoreSetScore:
     scale_range[pair.missing] = np.nan
     return CoreSetScore(percent=percent, points=points, missing=pair.missing, at_limit=at_limit,
                         change=change, scale_range=scale_range)
-
-
-def enzyme_scale_range(baseline_value, baseline_uln, normalisation: EnzymeNormalisation, enzyme=None):
-    """Range the enzyme's change is divided by, under the chosen normalisation.
-
-    ``enzyme`` (a name, or an array of names per visit) picks per-enzyme ULN multipliers
-    (:meth:`EnzymeNormalisation.multiplier`); without it the common ``uln_multiplier`` applies.
-    """
-    if normalisation.method == "relative":
-        return np.asarray(baseline_value, dtype=float)
-    if enzyme is None or np.ndim(enzyme) == 0:
-        multiplier = normalisation.multiplier(None if enzyme is None else str(enzyme))
-    else:
-        multiplier = np.array([normalisation.multiplier(e) for e in ENZYMES] + [np.nan])[
-            np.array([ENZYMES.index(e) if e in ENZYMES else len(ENZYMES) for e in enzyme], dtype=np.intp)]
-    return np.asarray(baseline_uln, dtype=float) * multiplier
 
 
 def total_improvement_score_of_points(points_by_measure: dict[str, np.ndarray]):
@@ -375,61 +359,6 @@ def _pair_with_baseline(visits: pd.DataFrame):
     return order[baseline_position[followup]], order[followup], same_as_previous
 
 
-def _most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows, followup_rows):
-    """The enzyme most abnormal at baseline (highest multiple of its ULN), followed over time.
-
-    Multiples are compared exactly: value_a / uln_a > value_b / uln_b as the cross-multiplied
-    integers value_a x uln_b > value_b x uln_a of the micro-unit values. The float quotients of
-    those integers decide every case they separate (correct rounding is monotone, so a strict
-    float order is the true order); equal quotients are settled by Python's unbounded integers,
-    on those rows only. An exact tie goes to the first in the table footnote's order (CK,
-    aldolase, ALT, AST, LDH). Returns the choice per follow-up visit as codes into the enzyme
-    names (-1: none measured), the names, and the baseline value, follow-up value and baseline ULN.
-    """
-    present = [e for e in ENZYMES if e in visits.columns and ENZYME_ULN[e] in visits.columns]
-    n = len(baseline_rows)
-    if not present:
-        nothing = np.full(n, np.nan)
-        return np.full(n, -1, dtype=np.int8), present, nothing, nothing.copy(), nothing.copy()
-    best_value = np.zeros(n, dtype=np.int64)
-    best_uln = np.ones(n, dtype=np.int64)
-    best_ratio = np.full(n, -np.inf)
-    choice = np.full(n, -1, dtype=np.int8)
-    for code, enzyme in enumerate(present):
-        value_float = visits[enzyme].to_numpy(dtype=float)[baseline_rows]
-        uln_float = visits[ENZYME_ULN[enzyme]].to_numpy(dtype=float)[baseline_rows]
-        usable = ~np.isnan(value_float) & (uln_float > 0)  # NaN never wins
-        value, uln = to_micro(value_float), to_micro(uln_float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(usable, value.astype(float) / np.where(uln > 0, uln, 1).astype(float), -np.inf)
-        better = usable & (ratio > best_ratio)
-        tied = np.flatnonzero(usable & (ratio == best_ratio) & (choice >= 0))
-        if len(tied):
-            better[tied] = _cross_multiplied_greater(value[tied], best_uln[tied], best_value[tied], uln[tied])
-        best_ratio[better], best_value[better], best_uln[better] = ratio[better], value[better], uln[better]
-        choice[better] = code
-    values = visits[present].to_numpy(dtype=float)
-    ulns = visits[[ENZYME_ULN[e] for e in present]].to_numpy(dtype=float)
-    safe_choice = np.maximum(choice, 0)
-    none_measured = choice < 0
-    baseline = values[baseline_rows, safe_choice]
-    followup = values[followup_rows, safe_choice]
-    uln = ulns[baseline_rows, safe_choice]
-    for array in (baseline, followup, uln):
-        array[none_measured] = np.nan
-    return choice, present, baseline, followup, uln
-
-
-def _cross_multiplied_greater(a, d, c, b) -> np.ndarray:
-    """Exactly ``a*d > c*b`` for non-negative int64 arrays: in int64 where the products fit, else in Python ints."""
-    fits = (a.astype(float) * d < 2.0**62) & (c.astype(float) * b < 2.0**62)
-    result = np.zeros(len(a), dtype=bool)
-    result[fits] = a[fits] * d[fits] > c[fits] * b[fits]
-    for i in np.flatnonzero(~fits):
-        result[i] = int(a[i]) * int(d[i]) > int(c[i]) * int(b[i])
-    return result
-
-
 def _deterioration_criteria(pairs: dict[str, _MicroPair], instrument_codes: dict | None = None) -> np.ndarray:
     """Per follow-up visit: does it meet the ProDERM worsening definition against baseline?
 
@@ -457,107 +386,3 @@ def _deterioration_criteria(pairs: dict[str, _MicroPair], instrument_codes: dict
     return physician_and_mmt | extramuscular_worse | (worse_by_30 >= 3)
 
 
-# --- One baseline/follow-up pair --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MeasureScore:
-    """One CSM of one follow-up: what the engine computed, for display and teaching."""
-
-    measure: str
-    baseline: float
-    follow_up: float
-    change: float  # signed improvement in the instrument's units, positive = better
-    scale_range: float  # what the change is divided by
-    percent: float  # absolute percent improvement
-    points: float
-    at_limit: bool  # baseline at the floor/ceiling (or an unusable range): no improvement possible
-    instrument: str = ""  # the instrument that stood in this row (see ``score.measures.INSTRUMENTS``)
-
-
-@dataclass(frozen=True)
-class PairScore:
-    """The score of one follow-up against its baseline."""
-
-    measures: dict[str, MeasureScore]
-    tis: float
-    category: str | None
-    population: str
-    enzyme_normalisation: EnzymeNormalisation
-
-
-def score_pair(baseline, follow_up, mmt_max: float, enzyme_uln: float, population: Population = "adult",
-               enzyme_normalisation: EnzymeNormalisation | str = "relative", instruments=None,
-               chq_phs_range: tuple[float, float] | None = None) -> PairScore:
-    """Score one follow-up against its baseline without building or validating a visit table.
-
-    The fast path for an interactive calculator: the same exact arithmetic as
-    :func:`total_improvement_score`, for one patient whose enzyme has already been chosen.
-
-    Parameters
-    ----------
-    baseline, follow_up : Mapping[str, float]
-        Value of each of the six CSMs (keys of :data:`~ivig_kit.score.measures.CORE_SET`);
-        ``enzyme`` is the followed enzyme in U/l. NaN marks a missing measurement.
-    mmt_max : float
-        Maximum of the MMT scale (80, 150, 260, ...): the MMT's range.
-    enzyme_uln : float
-        Upper limit of normal of the followed enzyme at baseline.
-    population : {"adult", "juvenile"}
-        Which category thresholds apply.
-    enzyme_normalisation : EnzymeNormalisation or str
-        How the enzyme's percent change is normalised.
-    instruments : Mapping[str, str], optional
-        Which instrument stands in a CSM's row (e.g. ``{"mmt": "cmas", "haq": "chaq"}``; see
-        :data:`~ivig_kit.score.measures.CORE_SETS`); the IMACS adult instrument where not given.
-        ``mmt_max`` is then ignored for CMAS, and ``enzyme_uln`` for the CHQ physical summary.
-    chq_phs_range : (float, float), optional
-        Lowest and highest CHQ physical summary score of the scale used; required when ``chq_phs``
-        stands for the enzyme (no fixed range could be sourced).
-
-    Returns
-    -------
-    PairScore
-        Per-measure change, range, percent, points and flags; the total (NaN when a CSM is
-        missing) and its category.
-
-    Examples
-    --------
-    >>> values = {"physician_global": 6.0, "patient_global": 7.0, "mmt": 110, "haq": 1.8,
-    ...           "enzyme": 4200, "extramuscular": 3.0}
-    >>> later = {"physician_global": 4.2, "patient_global": 5.5, "mmt": 121, "haq": 1.5,
-    ...          "enzyme": 1800, "extramuscular": 2.0}
-    >>> score_pair(values, later, mmt_max=150, enzyme_uln=200).tis
-    47.5
-    """
-    population = _check_population(population)
-    if isinstance(enzyme_normalisation, str):
-        enzyme_normalisation = EnzymeNormalisation(enzyme_normalisation)
-    instruments = dict(instruments or {})
-    measures = {}
-    for name, spec in CORE_SET.items():
-        instrument = instrument_for(name, instruments.get(name, spec.instruments[0]))
-        low, high = instrument.scale_min, instrument.scale_max
-        if instrument.name == "mmt":
-            high = float(mmt_max)
-        elif instrument.name == "chq_phs":
-            if chq_phs_range is None:
-                raise InputError("the CHQ physical summary score has no sourced range: give chq_phs_range=(min, max)")
-            low, high = (float(v) for v in chq_phs_range)
-            if not high > low:
-                raise InputError(f"chq_phs_range must be (min, max) with max > min, not {chq_phs_range!r}")
-        if instrument.name == "enzyme":
-            scale_range = float(enzyme_scale_range(baseline[name], enzyme_uln, enzyme_normalisation))
-        else:
-            scale_range = high - low
-        increases = instrument.improves_by == "increase"
-        pair_values = np.asarray([baseline[name]], dtype=float), np.asarray([follow_up[name]], dtype=float)
-        missing = np.isnan(pair_values[0]) | np.isnan(pair_values[1]) | np.isnan([scale_range])
-        score = _score_micro(name, _MicroPair(to_micro(pair_values[0]), to_micro(pair_values[1]),
-                                              to_micro([scale_range]), missing, np.asarray([increases]),
-                                              to_micro([high if increases else (low or 0.0)])))
-        measures[name] = MeasureScore(name, float(baseline[name]), float(follow_up[name]), float(score.change[0]),
-                                      scale_range, float(score.percent[0]), float(score.points[0]),
-                                      bool(score.at_limit[0]), instrument.name)
-    tis = float(total_improvement_score_of_points({m: s.points for m, s in measures.items()}))
-    return PairScore(measures, tis, category(tis, population), population, enzyme_normalisation)

@@ -9,7 +9,7 @@ validation's job.
 Real-world files: semicolon separators and decimal commas (European spreadsheet exports) are
 detected, or set with ``separator`` / ``decimal``; UTF-8 (with or without BOM) and UTF-16 with a
 BOM are read; Latin-1 and UTF-16 without a BOM are named as such with the option that reads them.
-A :class:`ColumnMapping` (YAML, ``data/example_mapping.yaml``) renames an export's columns to the
+A :class:`~ivig_kit.score.mapping.ColumnMapping` (YAML, ``data/example_mapping.yaml``) renames an export's columns to the
 kit's and converts VAS in mm to cm.
 """
 
@@ -18,9 +18,9 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -53,76 +53,8 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _HEAD_BYTES = 1 << 16
 
-
-@dataclass(frozen=True)
-class ColumnMapping:
-    """Source column -> kit column (and unit), plus constants, e.g. from a REDCap-style export.
-
-    YAML form (see ``data/example_mapping.yaml``)::
-
-        columns:
-          record_id: patient_id
-          md_global_vas: {column: physician_global, unit: mm}
-        constants:
-          mmt_max: 80
-    """
-
-    columns: dict[str, str] = field(default_factory=dict)
-    units: dict[str, str] = field(default_factory=dict)  # kit column -> unit
-    constants: dict[str, object] = field(default_factory=dict)
-    source: str = "<mapping>"
-
-    @classmethod
-    def from_yaml(cls, path) -> "ColumnMapping":
-        """Read and check a mapping file; every problem is reported at once."""
-        import yaml
-
-        path = Path(path)
-        try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise VisitTableError(f"{path}: cannot read the mapping file ({error.strerror})") from None
-        except (yaml.YAMLError, UnicodeDecodeError) as error:
-            raise VisitTableError(f"{path.name}: not a readable YAML mapping ({' '.join(str(error).split())})") from None
-        return cls.from_dict(document, source=path.name)
-
-    @classmethod
-    def from_dict(cls, document, source: str = "<mapping>") -> "ColumnMapping":
-        problems = []
-        if not isinstance(document, dict) or not set(document) <= {"columns", "constants"}:
-            raise VisitTableError(f"{source}: expected a mapping with the keys 'columns' (source column: kit column) "
-                                  f"and optionally 'constants' (kit column: value)")
-        columns, units, targets = {}, {}, Counter()
-        for source_column, target in (document.get("columns") or {}).items():
-            unit = None
-            if isinstance(target, dict):
-                unit, target = target.get("unit"), target.get("column")
-            if target not in KIT_COLUMNS:
-                problems.append(f"{source}: column {source_column!r}: maps to {target!r}, which is not a kit column; "
-                                f"expected one of {', '.join(KIT_COLUMNS)}")
-                continue
-            if unit is not None:
-                if target not in VAS_COLUMNS or unit not in VAS_UNITS:
-                    problems.append(f"{source}: column {source_column!r}: unit {unit!r} is not supported for "
-                                    f"{target!r}; units: {', '.join(VAS_UNITS)} for the VAS columns "
-                                    f"{', '.join(VAS_COLUMNS)}")
-                    continue
-                units[target] = unit
-            columns[str(source_column)] = target
-            targets[target] += 1
-        problems += [f"{source}: {n} source columns map to {target!r}; expected one" for target, n in targets.items() if n > 1]
-        constants = {}
-        for target, value in (document.get("constants") or {}).items():
-            if target not in NUMERIC_COLUMNS or isinstance(value, bool) or not isinstance(value, (int, float)):
-                problems.append(f"{source}: constant {target!r}: expected a kit numeric column with a number, "
-                                f"got {value!r}")
-            elif target in targets:
-                problems.append(f"{source}: {target!r} is both mapped from a column and given as a constant")
-            else:
-                constants[target] = float(value)
-        if problems:
-            raise VisitTableError("\n".join(problems))
-        return cls(columns, units, constants, source)
+if TYPE_CHECKING:  # the mapping module reads this one's column lists
+    from ivig_kit.score.mapping import ColumnMapping
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ivig_kit.errors import VisitTableError
+from ivig_kit.score.mapping import ColumnMapping
 from ivig_kit.score.measures import (
     CORE_SET,
     ENZYME_ULN,
@@ -35,7 +36,6 @@ from ivig_kit.score.readers import (
     MISSING_TOKENS,
     NUMERIC_COLUMNS,
     VAS_COLUMNS,
-    ColumnMapping,
     RawTable,
     ReadOptions,
     read_table,

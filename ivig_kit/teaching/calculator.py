@@ -1,7 +1,7 @@
 """An interactive TIS calculator for JupyterLab and Voilà (ipywidgets).
 
 Every number it shows comes from :func:`ivig_kit.teaching.patients.score_patient` (the engine's
-one-pair scorer, :func:`ivig_kit.score.engine.score_pair`) and
+one-pair scorer, :func:`ivig_kit.score.pair.score_pair`) and
 :func:`ivig_kit.teaching.patients.what_would_it_take`. Inputs are number boxes: a value outside its
 instrument's range is never clamped, it is named in a visible message and nothing is scored until
 it is fixed. The layout wraps, so it fits a 768 px wide window without sideways scrolling.

@@ -22,12 +22,12 @@ from ivig_kit.score.engine import (
     absolute_percent_improvement,
     best_reachable_mmt_points,
     category,
-    enzyme_scale_range,
     improvement_points,
     relative_percent_improvement,
     score_measure,
     total_improvement_score,
 )
+from ivig_kit.score.enzymes import enzyme_scale_range
 from ivig_kit.score.measures import (
     CATEGORIES,
     CATEGORY_THRESHOLDS,

@@ -1,7 +1,7 @@
 """Teaching patients and their scores, measure by measure, and the "what would it take" search.
 
 A :class:`PatientVisits` is one baseline and one follow-up of a synthetic patient; it is scored by
-the engine's one-pair scorer, :func:`ivig_kit.score.engine.score_pair`.
+the engine's one-pair scorer, :func:`ivig_kit.score.pair.score_pair`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ivig_kit.errors import InputError
-from ivig_kit.score.engine import (
-    enzyme_scale_range,
-    score_measure,
-    score_pair,
-)
+from ivig_kit.score.engine import score_measure
+from ivig_kit.score.enzymes import enzyme_scale_range
 from ivig_kit.score.measures import (
     CATEGORIES,
     CATEGORY_THRESHOLDS,
@@ -32,6 +29,7 @@ from ivig_kit.score.measures import (
     instrument_for,
     to_micro,
 )
+from ivig_kit.score.pair import score_pair
 from ivig_kit.trials.facts import pilot_table2
 
 SYNTHETIC = "synthetic teaching patient"

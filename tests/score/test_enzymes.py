@@ -5,12 +5,13 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 import pytest
+from exact_reference import exact, exact_points
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exact_reference import exact, exact_points
 from ivig_kit.errors import InputError
-from ivig_kit.score.engine import _cross_multiplied_greater, total_improvement_score
+from ivig_kit.score.engine import total_improvement_score
+from ivig_kit.score.enzymes import _cross_multiplied_greater
 from ivig_kit.score.measures import (
     CORE_SET,
     ENZYME_ULN_MAX,

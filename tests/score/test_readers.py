@@ -10,7 +10,7 @@ import pytest
 from ivig_kit.errors import VisitTableError
 from ivig_kit.resources import data_path
 from ivig_kit.score.engine import total_improvement_score
-from ivig_kit.score.readers import ColumnMapping
+from ivig_kit.score.mapping import ColumnMapping
 from ivig_kit.score.visits import read_visits
 
 HEADER = "site,patient_id,week,physician_global,patient_global,extramuscular,haq,mmt,mmt_max,ck,ck_uln"

@@ -6,7 +6,12 @@ import pytest
 
 from ivig_kit.errors import VisitTableError
 from ivig_kit.score.engine import total_improvement_score
-from ivig_kit.score.measures import ENZYME_ULN_MAX, ENZYME_VALUE_MAX, MMT_MAX_LIMIT, WEEK_MAX
+from ivig_kit.score.measures import (
+    ENZYME_ULN_MAX,
+    ENZYME_VALUE_MAX,
+    MMT_MAX_LIMIT,
+    WEEK_MAX,
+)
 from ivig_kit.score.visits import read_visits, validate_visits
 
 HEADER = "site,patient_id,week,physician_global,patient_global,extramuscular,haq,mmt,mmt_max,ck,ck_uln"
