@@ -9,6 +9,7 @@ row(s), the column(s) and what was expected, so the CLI can print it without a t
 
 from __future__ import annotations
 
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -112,6 +113,10 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
         blank = typed[column].isna()
         if blank.any():
             problems.append(locate.rows(blank, column, "a non-empty identifier", typed[column]))
+        hidden = typed[column].map(has_control_characters).astype(bool)
+        if hidden.any():
+            problems.append(locate.rows(hidden, column, "an identifier without invisible or bidirectional "
+                                        "control characters (Unicode Cc/Cf, e.g. U+202E)", typed[column]))
     numeric_columns = [c for c in NUMERIC_RULES if c in typed.columns]
     for column in numeric_columns:
         values, bad = _as_number(typed[column])
@@ -130,12 +135,18 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
     return typed
 
 
+def has_control_characters(text) -> bool:
+    """True if ``text`` holds an invisible or bidirectional control character (Unicode category Cc or Cf)."""
+    return isinstance(text, str) and any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
+
+
 def _as_identifier(column: pd.Series) -> pd.Series:
-    """Identifiers as stripped strings; numbers from Parquet become their text, never padded."""
+    """Identifiers as stripped, NFC-normalised strings ("Zürich" typed composed or decomposed is one site);
+    numbers from Parquet become their text, never padded."""
     def text(value):
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return None
-        value = str(value).strip()
+        value = unicodedata.normalize("NFC", str(value).strip())
         return value or None
     return column.map(text).astype(object)
 
