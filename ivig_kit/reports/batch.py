@@ -106,7 +106,7 @@ def _execute(task: SiteTask, folder: Path, executed: Path, summary: Path, warm: 
     manager = _start_kernel(cwd=str(folder), warm=warm, notebook=notebook, key=key)
     try:
         return papermill.execute_notebook(
-            str(folder / task.notebook_name), str(executed), parameters=task.parameters(folder, summary),
+            str(folder / task.notebook_name), str(executed), parameters=task.parameters(summary.name),
             kernel_name=KERNEL_NAME, progress_bar=False, request_save_on_cell_execute=False,
             execution_timeout=task.cell_timeout_s, km=manager)
     finally:
@@ -154,20 +154,21 @@ def run_site_report(task: SiteTask) -> SiteResult:
                         "kind": "kernel-start", "ename": type(error.__cause__ or error).__name__,
                         "evalue": str(error.__cause__ or error), "cell_index": None})
             except PapermillExecutionError as error:
-                failed = {"failed_notebook": executed.read_bytes()} if executed.exists() else {}
+                failed = _failed_outputs(executed, task)
                 return result("failed", attempt, outputs=failed, error={
                     "kind": "cell", "ename": error.ename, "evalue": error.evalue, "cell_index": error.cell_index,
                     "exec_count": error.exec_count})
             except CellTimeoutError:
-                failed = {"failed_notebook": executed.read_bytes()} if executed.exists() else {}
+                failed = _failed_outputs(executed, task)
                 return result("failed", attempt, outputs=failed, error={
                     "kind": "timeout", "ename": "CellTimeoutError",
                     "evalue": f"a cell ran longer than the cell time-out of {task.cell_timeout_s:g} s "
                               f"(--cell-timeout)", "cell_index": None})
 
         summary = _read_summary(summary_path, task.site)
+        _forget_folders(node, task)
         page = export_html(node, title=f"Site report: {task.site}")
-        outputs = {"summary": summary_path.read_bytes(), "notebook": executed.read_bytes(),
+        outputs = {"summary": summary_path.read_bytes(), "notebook": _notebook_bytes(node),
                    "html": page.encode("utf-8")}
         return result("ok", attempt, summary=summary, outputs=outputs)
     except Exception as error:  # a dead kernel, a broken summary, an export error
@@ -175,6 +176,31 @@ def run_site_report(task: SiteTask) -> SiteResult:
                                                 "evalue": str(error), "cell_index": None})
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _forget_folders(node, task: SiteTask) -> None:
+    """Papermill records the absolute input and output paths: keep only the file names (no temporary folder)."""
+    record = node.metadata.get("papermill", {})
+    if "input_path" in record:
+        record["input_path"] = task.notebook_name
+    if "output_path" in record:
+        record["output_path"] = task.files()["notebook"]
+
+
+def _failed_outputs(executed: Path, task: SiteTask) -> dict:
+    import nbformat
+
+    if not executed.exists() or not executed.stat().st_size:
+        return {}
+    node = nbformat.read(executed, as_version=4)
+    _forget_folders(node, task)
+    return {"failed_notebook": _notebook_bytes(node)}
+
+
+def _notebook_bytes(node) -> bytes:
+    import nbformat
+
+    return nbformat.writes(node).encode("utf-8")
 
 
 def _read_summary(path: Path, site: str) -> dict:

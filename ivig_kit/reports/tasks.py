@@ -58,12 +58,14 @@ class SiteTask:
         return {"visits": f"{self.slug}.visits.parquet", "events": f"{self.slug}.adverse_events.parquet",
                 "pooled": f"{self.slug}.pooled.json"}
 
-    def parameters(self, folder: Path, summary_path: Path) -> dict:
+    def parameters(self, summary_name: str) -> dict:
+        """The values papermill injects: file names relative to the kernel's working folder, which holds them
+        (so the executed notebook shows no local or temporary folder)."""
         names = self.input_files()
-        values = {"site": self.site, "data_path": str(folder / names["visits"]),
-                  "adverse_events_path": str(folder / names["events"]) if self.events_slice else "",
-                  "pooled_summary_path": str(folder / names["pooled"]), "population": self.population,
-                  "min_cell_size": self.min_cell_size, "summary_path": str(summary_path)}
+        values = {"site": self.site, "data_path": names["visits"],
+                  "adverse_events_path": names["events"] if self.events_slice else "",
+                  "pooled_summary_path": names["pooled"], "population": self.population,
+                  "min_cell_size": self.min_cell_size, "summary_path": summary_name}
         values.update(dict(self.extra_parameters))
         return values
 
