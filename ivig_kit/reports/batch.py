@@ -25,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime
+import functools
 import hashlib
 import io
 import json
@@ -45,6 +46,7 @@ from ivig_kit.reports.kernels import (
     KERNEL_NAME,
     KernelZygote,
     _source,
+    _at_exit,
     _start_kernel,
     _stop_kernel,
     die_with_parent,
@@ -55,6 +57,7 @@ from ivig_kit.reports.ledger import (
     batch_lock,
     owned_tempdir,
     read_ledger,
+    write_ledger,
     sweep_partial_files,
     sweep_stale_tempdirs,
 )
@@ -70,6 +73,7 @@ DEFAULT_NOTEBOOK = notebook_path("site_report.ipynb")
 KERNEL_START_ATTEMPTS = 2  # a kernel that fails to start is retried once
 #: Sites with fewer patients are never shown with their own figures in another site's report.
 DEFAULT_MIN_CELL_SIZE = 5
+LEDGER_SAVE_INTERVAL_S = 1.0  # index.json is rewritten at most this often while sites finish
 
 
 class BatchInterrupted(Exception):
@@ -92,6 +96,7 @@ def _notebook_copy(task: SiteTask) -> tuple[str, str]:
     path = _notebook_copies.get(key)
     if path is None or not os.path.exists(path):
         folder = owned_tempdir("notebook")
+        _at_exit(functools.partial(shutil.rmtree, folder, ignore_errors=True))
         path = os.path.join(folder, task.notebook_name)
         Path(path).write_bytes(task.notebook)
         _notebook_copies[key] = path
@@ -478,11 +483,18 @@ def _children() -> set:
 
 def kill_started_processes(before: set) -> int:
     """SIGKILL every descendant of this process that was not there at ``before`` (workers, fork server,
-    resource tracker, zygote, kernels, trampolines); return how many."""
+    zygote, kernels, trampolines); return how many."""
     import psutil
 
+    from multiprocessing import resource_tracker
+
+    # The resource tracker is left to exit with this process (it reads a pipe from it): killed, it would be
+    # started again by the next semaphore this process releases, and print tracebacks.
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
     killed = []
     for pid, created in _children() - before:
+        if pid == tracker:
+            continue
         with contextlib.suppress(psutil.Error):
             process = psutil.Process(pid)
             if process.create_time() == created:
@@ -521,15 +533,29 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
             else:
                 todo.append(task)
         interrupted = None
+        order = {task.site: i for i, task in enumerate(batch.tasks)}
+        known = {site: i for i, site in enumerate(batch.all_sites)}
+
+        def all_rows() -> list[SiteResult]:
+            kept = [SiteResult.from_record(row) for site, row in ledger.items() if site not in results]
+            return sorted([*results.values(), *kept], key=lambda r: (known.get(r.site, len(known)), r.site))
+
+        last_saved = [time.monotonic()]
+
+        def save_progress() -> None:
+            """Keep index.json current while the batch runs, so a batch that is killed still has a ledger."""
+            if time.monotonic() - last_saved[0] >= LEDGER_SAVE_INTERVAL_S:
+                write_ledger(out, [r.record() for r in all_rows()], {"in_progress": True})
+                last_saved[0] = time.monotonic()
+
         try:
             if todo:
-                _run_tasks(batch, todo, results, jobs, scheduler, progress)
+                _run_tasks(batch, todo, results, jobs, scheduler, progress, save_progress)
         except BatchInterrupted as error:
             interrupted = error
             kill_started_processes(before)
             sweep_stale_tempdirs()
             sweep_partial_files(out)
-        order = {task.site: i for i, task in enumerate(batch.tasks)}
         for task in batch.tasks:
             if task.site not in results:
                 results[task.site] = SiteResult(
@@ -538,9 +564,7 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
                            "evalue": f"the batch was stopped ({interrupted}) before this site finished",
                            "cell_index": None}, made_with=task.made_with())
         ours = sorted(results.values(), key=lambda r: order[r.site])
-        kept = [SiteResult.from_record(row) for site, row in ledger.items() if site not in results]
-        known = {site: i for i, site in enumerate(batch.all_sites)}
-        rows = sorted(ours + kept, key=lambda r: (known.get(r.site, len(known)), r.site))
+        rows = all_rows()
         seconds = time.perf_counter() - started
         index = write_index(batch, rows, started_at=started_at, seconds=seconds, runner=runner)
     result = BatchResult(results=ours, index_path=index, seconds=seconds,
@@ -561,7 +585,7 @@ def _report(outcome: SiteResult, bar, progress: bool) -> None:
 
 
 def _run_tasks(batch: ReportBatch, todo: list[SiteTask], results: dict, jobs: int, scheduler: str | None,
-               progress: bool) -> None:
+               progress: bool, save_progress=lambda: None) -> None:
     from tqdm.auto import tqdm
 
     with contextlib.ExitStack() as cleanup:
@@ -589,6 +613,7 @@ def _run_tasks(batch: ReportBatch, todo: list[SiteTask], results: dict, jobs: in
                                                                 "evalue": str(error), "cell_index": None},
                                      made_with=task.made_with())
             results[task.site] = store_outputs(outcome, batch.out_dir)
+            save_progress()
             _report(outcome, bar, progress)
 
 

@@ -37,7 +37,9 @@ def _start_kernel(cwd: str, warm: bool = True, timeout_s: float = KERNEL_START_T
 
     async def start():
         specs = KernelZygote.for_notebook(notebook, key=key).kernel_specs() if warm else None
-        manager = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=_ipc_prefix(),
+        prefix = _ipc_prefix()  # sockets and connection file in this process's own folder, never loose in /tmp
+        manager = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=prefix,
+                                     connection_file=prefix + "-connection.json",
                                      **({"kernel_spec_manager": specs} if specs else {}))
         await manager.start_kernel(cwd=cwd)
         client = manager.client()
@@ -112,7 +114,10 @@ except Exception:
 if os.getppid() == 1:
     sys.exit(1)
 link = socket.socket(socket.AF_UNIX)
-link.connect(sys.argv[1])
+try:
+    link.connect(sys.argv[1])
+except OSError:
+    sys.exit(1)  # no zygote (the batch is stopping): the kernel manager sees a kernel that died
 link.sendall((sys.argv[2] + "\\0" + os.getcwd() + "\\n").encode())
 def forward(signum, frame):
     link.sendall(b"%d\\n" % signum)
