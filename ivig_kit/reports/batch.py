@@ -416,7 +416,8 @@ def _preload_worker(key: str, zygote_socket: str | None) -> None:
 
 
 #: Imported once by the fork server the local worker processes are forked from.
-WORKER_PRELOAD = ("ivig_kit.reports.batch", "papermill", "nbconvert", "jupyter_client", "tqdm")
+WORKER_PRELOAD = ("ivig_kit.reports._die_with_parent", "ivig_kit.reports.batch", "papermill", "nbconvert",
+                  "jupyter_client", "tqdm")
 
 
 def _executor(jobs: int, scheduler: str | None, key: str, zygote: KernelZygote | None):

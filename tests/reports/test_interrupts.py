@@ -136,14 +136,15 @@ def test_kernels_die_with_a_killed_batch_and_the_next_run_cleans_up(tmp_path):
         for pid in marked_processes(batch.mark):
             os.kill(pid, signal.SIGKILL)
     assert not survivors, f"processes of the killed batch survived: {survivors}"
-    left = sorted(p.name for p in batch.tmp.iterdir())
+    left = sorted(p.name for p in batch.tmp.iterdir() if p.name.startswith("ivig-kit-"))
     assert left, "a SIGKILLed batch cannot clean up: its temporary folders should be there for the next run"
     (out / ".slow1-0123abcd.zz9k2xq1.partial.html").write_text("half", encoding="utf-8")  # as if cut mid-write
     again = subprocess.run([sys.executable, "-m", "ivig_kit.cli", "reports", str(tmp_path / "registry.csv"),
                             "--out", str(out), "--notebook", str(tmp_path / "fixture_report.ipynb"), "--sites",
-                            "Fast", "--quiet"], capture_output=True, text=True, timeout=300,
+                            "Fast", "--quiet", "--params", str(tmp_path / "params.csv")], capture_output=True, text=True, timeout=300,
                            env=dict(os.environ, TMPDIR=str(batch.tmp)))
     assert again.returncode == 0, again.stdout + again.stderr
     assert "re-used 'Fast'" in again.stdout  # the killed batch's finished site is in its ledger
     assert not ledger.partial_files(out)
+    # the kit's folders of the killed batch are gone (multiprocessing's own pymp-* folder is not provably ours)
     assert not [p for p in batch.tmp.iterdir() if p.name in left], "stale temporary folders were kept"
