@@ -277,19 +277,35 @@ def test_a_kernel_that_never_starts_fails_the_site_after_one_retry(tmp_path, mon
 # --- dask.distributed -------------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_the_same_batch_runs_on_a_dask_local_cluster(tmp_path):
+def test_the_same_batch_runs_on_a_dask_cluster_without_a_shared_file_system(tmp_path, monkeypatch):
+    """The tasks carry the slices and the notebook as bytes: the registry, the notebook and the output folder
+    are gone or out of reach for the workers, which run in a folder of their own."""
+    import pickle
+
     from distributed import LocalCluster
 
-    notebook = write_fixture_notebook(tmp_path / "fixture_report.ipynb")
-    data = write_registry(tmp_path / "registry.csv", ["North", "South", "007"])
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
-        result = run_reports_cli(data, "--out", tmp_path / "out", "--notebook", notebook,
-                                 "--scheduler", cluster.scheduler_address)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"dask scheduler at {cluster.scheduler_address}" in result.stdout
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    notebook = write_fixture_notebook(inputs / "fixture_report.ipynb")
+    data = write_registry(inputs / "registry.csv", ["North", "South", "007"])
+    prepared = batch.prepare_batch(data, tmp_path / "out", notebook=notebook)
+    for task in prepared.tasks:
+        assert str(tmp_path).encode() not in pickle.dumps(task)  # no path of ours travels with a task
+    for path in inputs.iterdir():
+        path.unlink()
+    inputs.rmdir()  # nothing left for a worker to read, had it tried
+    workers = tmp_path / "elsewhere"
+    workers.mkdir()
+    monkeypatch.chdir(workers)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      local_directory=str(workers)) as cluster:
+        result = batch.run_batch(prepared, scheduler=cluster.scheduler_address, progress=False)
+    assert [(r.site, r.status) for r in result.results] == [("North", "ok"), ("South", "ok"), ("007", "ok")], \
+        [r.error_line() for r in result.results]
     record = json.loads((tmp_path / "out" / "index.json").read_text(encoding="utf-8"))
-    assert [(r["site"], r["status"]) for r in record["sites"]] == [("North", "ok"), ("South", "ok"), ("007", "ok")]
-    assert record["runner"].startswith("dask scheduler")
+    assert record["latest_run"]["runner"].startswith("dask scheduler")
+    assert json.loads((tmp_path / "out" / record["sites"][2]["files"]["summary"]).read_text())["site"] == "007"
+    assert not list(workers.glob("*.ipynb")) and not list(workers.glob("*.parquet"))
 
 
 # --- The command line -------------------------------------------------------------------------------------
