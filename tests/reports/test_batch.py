@@ -402,3 +402,4 @@ def test_reports_benchmark_runs_on_one_site():
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ratio naive / batch" in result.stdout and "naive marginal cost" in result.stdout
+    assert "re-run unchanged" in result.stdout and "(1 re-used)" in result.stdout
