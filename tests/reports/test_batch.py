@@ -274,6 +274,16 @@ def test_a_kernel_that_never_starts_fails_the_site_after_one_retry(tmp_path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fixture_report.ipynb", "registry.csv"]
 
 
+def test_a_cell_time_out_says_the_real_limit(tmp_path):
+    import dataclasses
+
+    task = dataclasses.replace(one_site_task(tmp_path), extra_parameters=(("sleep_s", 30),), cell_timeout_s=2)
+    result = batch.run_site_report(task)
+    assert (result.status, result.error["kind"]) == ("failed", "timeout")
+    assert result.error["evalue"] == "a cell ran longer than the cell time-out of 2 s (--cell-timeout)"
+    assert result.seconds < 25
+
+
 # --- dask.distributed -------------------------------------------------------------------------------------
 
 @pytest.mark.slow
@@ -315,7 +325,8 @@ def test_reports_help_names_every_option(capsys):
         main(["reports", "--help"])
     assert exit_.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--out", "--sites", "--jobs", "--scheduler", "--notebook", "--population", "--adverse-events"):
+    for option in ("--out", "--sites", "--jobs", "--scheduler", "--notebook", "--population", "--adverse-events",
+                   "--params", "--min-cell-size", "--cell-timeout", "--force"):
         assert option in text
     assert "index.html" in text and "Exit status" in text
 
