@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import datetime
 import functools
 import hashlib
@@ -253,12 +254,20 @@ def _parquet_bytes(frame) -> bytes:
     return buffer.getvalue()
 
 
-def input_hash(task_inputs: dict) -> str:
-    """SHA-256 of what a site's report is made from: its slice, its parameters, the notebook and the kit version."""
+def input_hash(visits, events, notebook: bytes, parameters: dict) -> str:
+    """SHA-256 of what a site's report is made from: its rows (visits and adverse events, values and column
+    types), its parameters, the notebook and the kit's version."""
+    import pandas as pd
+
     digest = hashlib.sha256()
-    for name in ("visits_slice", "events_slice", "notebook"):
-        digest.update(hashlib.sha256(task_inputs[name]).digest())
-    digest.update(json.dumps(task_inputs["parameters"], sort_keys=True, default=str).encode("utf-8"))
+    for frame in (visits, events):
+        if frame is None:
+            digest.update(b"none")
+            continue
+        digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode("utf-8"))
+        digest.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+    digest.update(hashlib.sha256(notebook).digest())
+    digest.update(json.dumps(parameters, sort_keys=True, default=str).encode("utf-8"))
     digest.update(__version__.encode("utf-8"))
     return digest.hexdigest()
 
@@ -325,34 +334,40 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
                 "adverse_events_file": adverse_events.name if adverse_events else "",
                 "adverse_events_sha256": file_sha256(adverse_events) if adverse_events else ""}
     populations = {site: per_site.get(site, {}).get("population", population) for site in sites}
-    aggregates = {}
     no_events = events if events is not None else read_adverse_events_empty()
-    for used in dict.fromkeys(populations.values()):
-        scores = total_improvement_score(visits, population=used, validate=False)
-        aggregates[used] = registry_aggregates(visits, scores, no_events, used, min_cell_size, registry)
-
     by_site = dict(tuple(visits.groupby("site", sort=False)))
     events_by_site = dict(tuple(events.groupby("site", sort=False))) if events is not None else {}
     tasks = []
     for site in sites:
         extra = {k: v for k, v in per_site.get(site, {}).items() if k != "population"}
-        inputs = {"visits_slice": _parquet_bytes(by_site[site]),
-                  "events_slice": _parquet_bytes(events_by_site.get(site, no_events.iloc[:0]))
-                  if events is not None else b"",
-                  "notebook": notebook_bytes,
-                  "parameters": {"population": populations[site], "min_cell_size": min_cell_size, **extra}}
-        summary = json.dumps(pooled_summary(aggregates[populations[site]], site), ensure_ascii=False,
-                             allow_nan=False).encode("utf-8")
+        parameters = {"population": populations[site], "min_cell_size": min_cell_size, **extra}
+        site_events = events_by_site.get(site, no_events.iloc[:0]) if events is not None else None
         tasks.append(SiteTask(site=site, slug=site_slug(site), notebook_name=notebook.name, notebook=notebook_bytes,
-                              visits_slice=inputs["visits_slice"], events_slice=inputs["events_slice"],
-                              pooled_summary=summary, population=populations[site], min_cell_size=min_cell_size,
-                              extra_parameters=tuple(sorted(extra.items())), cell_timeout_s=cell_timeout_s,
-                              input_hash=input_hash(inputs)))
+                              visits_slice=b"", events_slice=b"", pooled_summary=b"", population=populations[site],
+                              min_cell_size=min_cell_size, extra_parameters=tuple(sorted(extra.items())),
+                              cell_timeout_s=cell_timeout_s,
+                              input_hash=input_hash(by_site[site], site_events, notebook_bytes, parameters)))
+    aggregates = {}
+
+    def with_inputs(chosen: list[SiteTask]) -> list[SiteTask]:
+        """The tasks with their slices and pooled summaries as bytes (built only for the sites that run)."""
+        for used in dict.fromkeys(task.population for task in chosen):
+            if used not in aggregates:
+                scores = total_improvement_score(visits, population=used, validate=False)
+                aggregates[used] = registry_aggregates(visits, scores, no_events, used, min_cell_size, registry)
+        return [dataclasses.replace(
+            task, visits_slice=_parquet_bytes(by_site[task.site]),
+            events_slice=_parquet_bytes(events_by_site.get(task.site, no_events.iloc[:0])) if events is not None
+            else b"",
+            pooled_summary=json.dumps(pooled_summary(aggregates[task.population], task.site), ensure_ascii=False,
+                                      allow_nan=False).encode("utf-8")) for task in chosen]
+
     return ReportBatch(data_path=data_path, out_dir=out_dir, notebook=notebook, tasks=tasks, all_sites=known,
                        adverse_events_path=adverse_events, population=population,
                        data_sha256=registry["data_sha256"], min_cell_size=min_cell_size,
                        adverse_events_sha256=registry["adverse_events_sha256"],
-                       notebook_sha256=hashlib.sha256(notebook_bytes).hexdigest(), force=force)
+                       notebook_sha256=hashlib.sha256(notebook_bytes).hexdigest(), force=force,
+                       with_inputs=with_inputs)
 
 
 def read_adverse_events_empty():
@@ -601,7 +616,8 @@ def _run_tasks(batch: ReportBatch, todo: list[SiteTask], results: dict, jobs: in
             cleanup.callback(executor.shutdown, wait=True)
         else:
             cleanup.push(lambda kind, error, tb: executor.shutdown(wait=kind is None, cancel_futures=True))
-        futures = {executor.submit(run_site_report, task): task for task in todo}
+        futures = {executor.submit(run_site_report, task): task
+                   for task in (batch.with_inputs(todo) if batch.with_inputs else todo)}
         bar = cleanup.enter_context(tqdm(total=len(futures), unit="site", desc="site reports", disable=not progress,
                                          file=sys.stderr))
         for future in concurrent.futures.as_completed(futures):

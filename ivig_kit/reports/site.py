@@ -204,6 +204,7 @@ class RegistryAggregates:
     pooled_by_week: pd.DataFrame
     registry: dict
     events_pooled: int
+    rows: dict = field(default_factory=dict)  # site -> its metrics as JSON-ready values (computed once)
 
 
 def small_cell_groups(patients_by_site: dict, min_cell_size: int) -> tuple[list, list, list]:
@@ -254,7 +255,8 @@ def registry_aggregates(visits: pd.DataFrame, scores: pd.DataFrame, events: pd.D
     return RegistryAggregates(population=population, min_cell_size=int(min_cell_size), pattern=pattern,
                               patients=patients, metrics=metrics, large=large, merged=merged, left_out=left_out,
                               pooled_metrics=pooled, pooled_by_week=pooled_by_week, registry=info,
-                              events_pooled=len(events_pool))
+                              events_pooled=len(events_pool),
+                              rows={site: _json_ready(row) for site, row in metrics.to_dict("index").items()})
 
 
 def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
@@ -265,7 +267,7 @@ def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
     are left out, so no difference of two shown figures reveals one of them.
     """
     metrics = aggregates.metrics
-    others = [dict(_row(metrics, s), merged_sites=1) for s in aggregates.large if s != site]
+    others = [dict(aggregates.rows[s], merged_sites=1) for s in aggregates.large if s != site]
     merged = [s for s in aggregates.merged if s != site]
     if merged:
         mask = aggregates.patients["site"].isin(merged)

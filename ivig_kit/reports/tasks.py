@@ -138,6 +138,7 @@ class ReportBatch:
     adverse_events_sha256: str = ""
     notebook_sha256: str = ""
     force: bool = False
+    with_inputs: object = None  # tasks -> the same tasks with their slices and pooled summaries as bytes
 
 
 @dataclasses.dataclass

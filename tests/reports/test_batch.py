@@ -239,7 +239,8 @@ def test_index_lists_key_figures_links_and_the_synthetic_banner(awkward_batch):
 def one_site_task(tmp_path, site="AMS") -> tasks.SiteTask:
     notebook = write_fixture_notebook(tmp_path / "fixture_report.ipynb")
     data = write_registry(tmp_path / "registry.csv", [site])
-    return batch.prepare_batch(data, tmp_path / "out", notebook=notebook).tasks[0]
+    prepared = batch.prepare_batch(data, tmp_path / "out", notebook=notebook)
+    return prepared.with_inputs(prepared.tasks)[0]
 
 
 def test_a_kernel_start_error_is_retried_once(tmp_path, monkeypatch):
@@ -299,7 +300,7 @@ def test_the_same_batch_runs_on_a_dask_cluster_without_a_shared_file_system(tmp_
     notebook = write_fixture_notebook(inputs / "fixture_report.ipynb")
     data = write_registry(inputs / "registry.csv", ["North", "South", "007"])
     prepared = batch.prepare_batch(data, tmp_path / "out", notebook=notebook)
-    for task in prepared.tasks:
+    for task in prepared.with_inputs(prepared.tasks):
         assert str(tmp_path).encode() not in pickle.dumps(task)  # no path of ours travels with a task
     for path in inputs.iterdir():
         path.unlink()
