@@ -86,14 +86,15 @@ def batch(data: Path, out: Path, jobs: int, sites: list[str] | None = None) -> t
     return seconds, sum(bool(r.get("reused")) for r in record["sites"])
 
 
-def marginal(root: Path, count: int, small: int, jobs: int) -> tuple[float, float, float]:
-    """(seconds for ``count`` sites, seconds for ``small`` of them, marginal seconds per site) on a registry of
-    ``count`` sites."""
+def marginal(root: Path, count: int, small: int, jobs: int, run: int | None = None) -> tuple[float, float, float]:
+    """(seconds for ``run`` sites (default: all), seconds for ``small`` of them, marginal seconds per site) on a
+    registry of ``count`` sites."""
     data, _ = write_demo_registry(root / f"data-{count}", sites=demo_sites(count))
     sites = [s.name for s in demo_sites(count)]
-    full, _ = batch(data, root / f"batch-{count}", jobs)
+    run = min(run or count, count)
+    full, _ = batch(data, root / f"batch-{count}", jobs, sites[:run] if run < count else None)
     part, _ = batch(data, root / f"batch-{count}-small", jobs, sites[:small])
-    return full, part, (full - part) / (count - small)
+    return full, part, (full - part) / (run - small)
 
 
 def change_two_sites(data: Path, sites: list[str]) -> None:
@@ -120,6 +121,9 @@ def main(argv=None) -> int:
     parser.add_argument("--large", type=int, default=200,
                         help="sites of the large registry whose marginal cost is compared with 9 sites' "
                              "(default: 200; 0 to skip)")
+    parser.add_argument("--large-run", type=int, metavar="N",
+                        help="run only the first N sites of each scale registry (default: all of them; the "
+                             "slope is then measured between --small and N sites of the same registry)")
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive loop (no ratio)")
     parser.add_argument("--keep", type=Path, help="keep the registry and every output in this folder")
     args = parser.parse_args(argv)
@@ -145,8 +149,9 @@ def main(argv=None) -> int:
             small_seconds, _ = batch(data, root / "batch-small", args.jobs, sites[:small])
         if args.large and args.sites > 1:
             for count in (9, args.large):
-                scale[count] = marginal(root / "scale", count, small, args.jobs)
-                print(f"registry of {count} sites: {scale[count][0]:.1f} s, {small} of its sites "
+                scale[count] = marginal(root / "scale", count, small, args.jobs, args.large_run)
+                ran = min(args.large_run or count, count)
+                print(f"registry of {count} sites, {ran} run: {scale[count][0]:.1f} s, {small} of its sites "
                       f"{scale[count][1]:.1f} s, marginal {scale[count][2]:.2f} s per site", flush=True)
         if not args.skip_naive:
             naive = naive_loop(sites, data, adverse_events, root / "naive")
