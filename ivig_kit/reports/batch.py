@@ -613,7 +613,8 @@ def _run_tasks(batch: ReportBatch, todo: list[SiteTask], results: dict, jobs: in
         executor, client = _executor(max(1, min(jobs, len(todo))), scheduler, key, zygote)
         if client is not None:
             cleanup.callback(client.close)
-            cleanup.callback(executor.shutdown, wait=True)
+            # on an interrupt, futures still queued on the cluster are cancelled rather than waited for
+            cleanup.push(lambda kind, error, tb: executor.shutdown(wait=kind is None))
         else:
             cleanup.push(lambda kind, error, tb: executor.shutdown(wait=kind is None, cancel_futures=True))
         futures = {executor.submit(run_site_report, task): task
