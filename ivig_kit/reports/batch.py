@@ -570,7 +570,7 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
         except BatchInterrupted as error:
             interrupted = error
             kill_started_processes(before)
-            sweep_stale_tempdirs()
+            sweep_stale_tempdirs(mine_too=True)  # also a zygote folder made just as the signal came
             sweep_partial_files(out)
         for task in batch.tasks:
             if task.site not in results:

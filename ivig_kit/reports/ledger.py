@@ -83,23 +83,27 @@ def owned_tempdir(kind: str) -> str:
     return folder
 
 
-def owner_is_gone(folder: Path) -> bool:
-    """True when ``folder`` has the kit's owner file and the process it names no longer exists."""
+def owner_is_gone(folder: Path, mine_too: bool = False) -> bool:
+    """True when ``folder`` has the kit's owner file and the process it names no longer exists (or, with
+    ``mine_too``, is this process)."""
     try:
         pid, started = Path(folder, OWNER_FILE).read_text(encoding="ascii").split()
+        if mine_too and int(pid) == os.getpid() and _start_time(os.getpid()) == started:
+            return True
         return _start_time(int(pid)) != started
     except (OSError, ValueError):
         return False  # not provably ours: leave it
 
 
-def sweep_stale_tempdirs(root: str | None = None) -> list[Path]:
-    """Remove the kit's temporary folders whose owner process is gone; return what was removed."""
+def sweep_stale_tempdirs(root: str | None = None, mine_too: bool = False) -> list[Path]:
+    """Remove the kit's temporary folders whose owner process is gone (and, with ``mine_too``, this process's
+    own, once everything it started is stopped); return what was removed."""
     removed = []
     root = Path(root or tempfile.gettempdir())
     with contextlib.suppress(OSError):
         for folder in root.iterdir():
             if folder.name.startswith(TEMP_PREFIX) and not folder.is_symlink() and folder.is_dir() \
-                    and owner_is_gone(folder):
+                    and owner_is_gone(folder, mine_too):
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)
     return removed
