@@ -78,10 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "papermill for each site, in parallel. Per site: a self-contained HTML report (code hidden,\n"
                     "images embedded, table of contents), the executed notebook and a JSON summary; and\n"
                     "DIR/index.html listing every site with its status, key figures and links.",
-        epilog="Files are named after a safe slug of the site plus a short hash (zurich-4251685e.html).\n"
+        epilog="The visit table and the adverse-event table are read, validated and scored once; each site's\n"
+               "kernel gets only its own rows and a pooled summary of the other sites in which sites with\n"
+               "fewer than --min-cell-size patients are merged or left out.\n"
+               "Files are named after a safe slug of the site plus a short hash (zurich-4251685e.html).\n"
                "Every file is written under a temporary name and renamed into place: a failed site keeps\n"
-               "its earlier report, and its error is shown in the index.\n"
-               "Exit status: 0 all sites ok, 1 some site failed, 2 unusable input (nothing run).\n\n"
+               "its earlier report, and its error is shown in the index. DIR/index.json is the folder's\n"
+               "ledger: a --sites run updates those sites' rows and keeps the others; a site whose data,\n"
+               "parameters, notebook and kit version are unchanged is re-used (--force runs it again).\n"
+               "One batch at a time per DIR (DIR/.ivig-kit.lock).\n"
+               "Exit status: 0 all sites ok, 1 some site failed, 2 unusable input or DIR busy (nothing run),\n"
+               "130/143 stopped by Ctrl-C/SIGTERM (the index marks the unfinished sites).\n\n"
                "example:\n  ivig-kit reports data/demo_registry.csv --out reports --jobs 2")
     reports.add_argument("data", type=Path, metavar="DATA",
                          help="visit table with all sites (.csv, UTF-8, or .parquet)")
@@ -90,10 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--sites", nargs="+", metavar="SITE",
                          help="report only these sites (exact names, kept as text: 007 stays 007; default: all)")
     reports.add_argument("--jobs", type=_positive_int, default=2, metavar="N",
-                         help="sites run at the same time, one worker process each (default: 2)")
+                         help="sites run at the same time, one worker process each, at most the CPUs available "
+                              "(default: 2)")
     reports.add_argument("--scheduler", metavar="ADDRESS",
                          help="run the sites on this dask.distributed scheduler (e.g. tcp://host:8786) "
-                              "instead of local processes; --jobs is then ignored")
+                              "instead of local processes; --jobs is then ignored; workers need no shared files")
     reports.add_argument("--notebook", type=Path, metavar="PATH",
                          help="report notebook to run (default: notebooks/site_report.ipynb of the kit)")
     reports.add_argument("--population", choices=POPULATIONS, default="adult",
@@ -103,6 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
                               "for demo_registry.csv, if it exists; '' for none)")
     reports.add_argument("--pdf", action="store_true",
                          help="also print each report to <slug>.pdf (A4, page numbers) with headless Chromium")
+    reports.add_argument("--params", type=Path, metavar="FILE",
+                         help="per-site parameters: CSV or YAML, one row per site, columns named after the "
+                              "notebook's parameters, a '*' row for defaults (e.g. site,population)")
+    reports.add_argument("--min-cell-size", type=_positive_int, default=5, metavar="N",
+                         help="other sites with fewer patients are merged or left out of the pooled figures "
+                              "each report shows (default: 5)")
+    reports.add_argument("--cell-timeout", type=_positive_int, default=600, metavar="SECONDS",
+                         help="longest a cell of a site's notebook may run before the site fails (default: 600)")
+    reports.add_argument("--force", action="store_true",
+                         help="run every site even if its inputs are unchanged, and write into a folder holding "
+                              "an index.html the kit did not make")
     reports.add_argument("--quiet", action="store_true", help="no progress bar (the per-site lines remain)")
     reports.set_defaults(handler=_run_reports)
     return parser
@@ -119,22 +138,44 @@ def _positive_int(text: str) -> int:
 
 
 def _run_reports(args) -> int:
-    from ivig_kit.reports.batch import prepare_batch, run_batch
+    import signal
 
-    if args.pdf:  # before any site runs: a missing browser is a setup mistake (exit 2), not a failed site
-        from ivig_kit.reports.pages import find_chromium
+    from ivig_kit.reports.batch import BatchInterrupted, capped_jobs, prepare_batch, run_batch
 
-        find_chromium()
-    batch = prepare_batch(args.data, args.out, sites=args.sites, notebook=args.notebook,
-                          population=args.population,
-                          adverse_events_path="auto" if args.adverse_events is None else args.adverse_events)
-    adverse = batch.adverse_events_path or "none"
-    where = f"the dask scheduler at {args.scheduler}" if args.scheduler else f"{args.jobs} process(es)"
-    print(f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}")
-    outcome = run_batch(batch, jobs=args.jobs, scheduler=args.scheduler, progress=not args.quiet,
-                        pdf=args.pdf)
+    def stop(signum, frame):  # until the batch takes over: stop quietly, nothing started yet
+        raise BatchInterrupted(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        if args.pdf:  # before any site runs: a missing browser is a setup mistake (exit 2), not a failed site
+            from ivig_kit.reports.pages import find_chromium
+
+            find_chromium()
+        batch = prepare_batch(args.data, args.out, sites=args.sites, notebook=args.notebook,
+                              population=args.population,
+                              adverse_events_path="auto" if args.adverse_events is None else args.adverse_events,
+                              min_cell_size=args.min_cell_size, params_path=args.params, force=args.force,
+                              cell_timeout_s=args.cell_timeout)
+        jobs = args.jobs
+        if not args.scheduler:
+            jobs, note = capped_jobs(args.jobs)
+            if note:
+                print(f"ivig-kit: note: {note}", file=sys.stderr)
+        adverse = batch.adverse_events_path.name if batch.adverse_events_path else "none"
+        where = f"the dask scheduler at {args.scheduler}" if args.scheduler else f"{jobs} process(es)"
+        print(f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}",
+              flush=True)
+        outcome = run_batch(batch, jobs=jobs, scheduler=args.scheduler, progress=not args.quiet, pdf=args.pdf)
+    except BatchInterrupted as stopped:
+        done = "no site finished" if stopped.result is None else \
+            f"{sum(r.ok for r in stopped.result.results)} of {len(stopped.result.results)} site(s) finished; " \
+            f"the index marks the others"
+        print(f"ivig-kit: stopped by {signal.Signals(stopped.signum).name}: {done}", file=sys.stderr, flush=True)
+        return 128 + stopped.signum
     failed = outcome.failed
-    print(f"{len(outcome.results) - len(failed)} ok, {len(failed)} failed in {outcome.seconds:.1f} s")
+    reused = f" ({len(outcome.reused)} re-used, inputs unchanged)" if outcome.reused else ""
+    print(f"{len(outcome.results) - len(failed)} ok{reused}, {len(failed)} failed in {outcome.seconds:.1f} s")
     print(f"index: {outcome.index_path}")
     return 1 if failed else 0
 

@@ -12,18 +12,19 @@ import functools
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 from ivig_kit.errors import KernelStartError
+from ivig_kit.reports.ledger import owned_tempdir
 
 KERNEL_NAME = "python3"
 KERNEL_START_TIMEOUT_S = 60
 
 
-def _start_kernel(cwd: str, warm: bool = True, timeout_s: float = KERNEL_START_TIMEOUT_S, notebook: str = ""):
+def _start_kernel(cwd: str, warm: bool = True, timeout_s: float = KERNEL_START_TIMEOUT_S, notebook: str = "",
+                  key: str | None = None):
     """Start a fresh ``python3`` kernel whose working folder is ``cwd`` and wait until it answers.
 
     The kernel talks over IPC sockets (no TCP ports to race for). With ``warm`` it is forked from this
@@ -34,8 +35,10 @@ def _start_kernel(cwd: str, warm: bool = True, timeout_s: float = KERNEL_START_T
     from jupyter_core.utils import run_sync
 
     async def start():
-        specs = KernelZygote.for_notebook(notebook).kernel_specs() if warm else None
-        manager = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=_ipc_prefix(),
+        specs = KernelZygote.for_notebook(notebook, key=key).kernel_specs() if warm else None
+        prefix = _ipc_prefix()  # sockets and connection file in this process's own folder, never loose in /tmp
+        manager = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=prefix,
+                                     connection_file=prefix + "-connection.json",
                                      **({"kernel_spec_manager": specs} if specs else {}))
         await manager.start_kernel(cwd=cwd)
         client = manager.client()
@@ -75,7 +78,7 @@ def _ipc_prefix() -> str:
 
     with KernelZygote._lock:
         if _ipc_folder is None or not os.path.isdir(_ipc_folder):
-            _ipc_folder = tempfile.mkdtemp(prefix="ivig-kit-kernels-")
+            _ipc_folder = owned_tempdir("kernels")
             _at_exit(functools.partial(shutil.rmtree, _ipc_folder, ignore_errors=True))
     return os.path.join(_ipc_folder, uuid.uuid4().hex[:12])
 
@@ -102,9 +105,18 @@ def _stop_kernel(manager) -> None:
 # kernel, and each side exits when the other goes away.
 
 _TRAMPOLINE = """\
-import os, signal, socket, sys
+import ctypes, os, signal, socket, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the worker
+except Exception:
+    pass
+if os.getppid() == 1:
+    sys.exit(1)
 link = socket.socket(socket.AF_UNIX)
-link.connect(sys.argv[1])
+try:
+    link.connect(sys.argv[1])
+except OSError:
+    sys.exit(1)  # no zygote (the batch is stopping): the kernel manager sees a kernel that died
 link.sendall((sys.argv[2] + "\\0" + os.getcwd() + "\\n").encode())
 def forward(signum, frame):
     link.sendall(b"%d\\n" % signum)
@@ -124,7 +136,7 @@ class KernelZygote:
     def __init__(self, modules: list[str]):
         import subprocess
 
-        self.folder = tempfile.mkdtemp(prefix="ivig-kit-zygote-")
+        self.folder = owned_tempdir("zygote")
         self.owned = True
         self.socket_path = os.path.join(self.folder, "zygote.sock")
         code = "import sys; from ivig_kit.reports.kernels import _zygote_main; _zygote_main(sys.argv[1], sys.argv[2:])"
@@ -133,7 +145,7 @@ class KernelZygote:
                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
 
     @classmethod
-    def shared(cls, notebook: str, socket_path: str) -> KernelZygote:
+    def shared(cls, notebook: str, socket_path: str) -> KernelZygote:  # notebook: the key it is known by
         """Use the zygote another process started (the batch's parent) for ``notebook`` in this process."""
         zygote = cls.__new__(cls)
         zygote.folder, zygote.socket_path, zygote.process, zygote.owned = None, socket_path, None, False
@@ -155,12 +167,14 @@ class KernelZygote:
             time.sleep(0.02)
 
     @classmethod
-    def for_notebook(cls, notebook: str) -> KernelZygote:
-        """This process's zygote for ``notebook`` (started on first use, stopped at exit)."""
+    def for_notebook(cls, notebook: str, key: str | None = None) -> KernelZygote:
+        """This process's zygote for ``notebook`` (known by ``key``, default its path; started on first use,
+        stopped at exit)."""
+        key = key or notebook
         with cls._lock:
-            zygote = cls._by_notebook.get(notebook)
+            zygote = cls._by_notebook.get(key)
             if zygote is None or not zygote.alive():
-                zygote = cls._by_notebook[notebook] = cls(notebook_imports(notebook))
+                zygote = cls._by_notebook[key] = cls(notebook_imports(notebook))
                 _at_exit(zygote.close)
             return zygote
 
@@ -279,6 +293,7 @@ def _zygote_main(socket_path: str, modules: list[str]) -> None:
     import signal
     import socket
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the batch, which stops everything itself
     if sys.path and sys.path[0] == "":
         del sys.path[0]  # like ipykernel_launcher; the kernel's shell puts its own folder back
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # what ipykernel sets
@@ -316,12 +331,26 @@ def _zygote_main(socket_path: str, modules: list[str]) -> None:
             link.close()
 
 
+def die_with_parent(signum: int | None = None) -> None:
+    """Ask Linux to send ``signum`` (default SIGKILL) to this process when its parent dies
+    (``prctl(PR_SET_PDEATHSIG)``), so nothing the batch started outlives it, even when it is SIGKILLed."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signum or signal.SIGKILL))
+        if os.getppid() == 1:
+            os._exit(1)
+
+
 def _forked_kernel(link, connection_file: str, cwd: str) -> None:
     """In the forked child: become an ordinary ipykernel process for ``connection_file``; never returns."""
     import signal
 
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a kernel is interrupted as usual
+        die_with_parent()  # the zygote: it goes when the batch (or dask worker) that started it goes
         os.setsid()
         devnull = os.open(os.devnull, os.O_RDWR)
         os.dup2(devnull, 0)

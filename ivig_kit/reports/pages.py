@@ -12,10 +12,8 @@ text without a link. Anchors within the page and absolute URLs are kept.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import html
-import json
 import os
 import posixpath
 import re
@@ -209,6 +207,7 @@ th, td { border-bottom: 1px solid #d0d7de; padding: 0.4em 0.6em; text-align: lef
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 .status-ok { color: #1a7f37; font-weight: 600; }
 .status-failed { color: #cf222e; font-weight: 600; }
+.status-interrupted { color: #9a6700; font-weight: 600; }
 .error { font-family: ui-monospace, monospace; font-size: 0.9em; white-space: pre-wrap; color: #82071e; }
 .meta { color: #57606a; font-size: 0.9em; overflow-wrap: anywhere; }
 td.site { overflow-wrap: break-word; }
@@ -237,7 +236,11 @@ def _figure(summary: dict | None, key: str) -> str:
 
 def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datetime.datetime, seconds: float,
                 runner: str = "") -> Path:
-    """Write ``index.html`` (and ``index.json``, the same facts for programs) listing every site of this run."""
+    """Write ``index.json`` (the folder's ledger: every site's row and what it was made with) and ``index.html``
+    drawn from it. ``results`` are all the rows of the folder, this run's and those kept from earlier runs."""
+    from ivig_kit import __version__
+    from ivig_kit.reports.ledger import write_ledger
+
     out = batch.out_dir
     failed = [r for r in results if not r.ok]
     synthetic = any((r.summary or {}).get("synthetic") for r in results)
@@ -258,19 +261,27 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
                 links.append(f'<a href="{html.escape(files["html"])}">earlier report</a>')
             links = " &middot; ".join(links) or "&ndash;"
             note = f'<div class="error">{html.escape(result.error_line())}</div>'
+        made = result.made_with or {}
+        made_note = (f'<div class="meta">{html.escape(str(made.get("population", "")))}'
+                     + "".join(f", {html.escape(str(k))} {html.escape(str(v))}"
+                               for k, v in sorted((made.get("parameters") or {}).items()))
+                     + (f"; made {html.escape(result.made_at)}" if result.made_at else "")
+                     + (" (re-used: inputs unchanged)" if result.reused else "") + "</div>")
         figures = "".join(f'<td class="number" data-label="{html.escape(label)}">{_figure(result.summary, key)}</td>'
                           for key, label in index_figures(batch.population))
-        rows.append(f'<tr class="site-row" data-status="{result.status}"><td class="site">{html.escape(result.site)}'
-                    f'{note}</td><td class="status-{result.status}" data-label="status">{result.status}</td>{figures}'
-                    f'<td data-label="files">{links}</td><td class="number" data-label="seconds">'
-                    f'{result.seconds:.1f}</td></tr>')
+        status = html.escape(result.status)
+        rows.append(f'<tr class="site-row" data-status="{status}" data-reused="{str(result.reused).lower()}">'
+                    f'<td class="site">{html.escape(result.site)}{note}</td><td class="status-{status}" '
+                    f'data-label="status">{status}{made_note}</td>{figures}<td data-label="files">{links}</td>'
+                    f'<td class="number" data-label="seconds">{result.seconds:.1f}</td></tr>')
     heading = "".join(f"<th>{html.escape(label)}</th>" for _, label in index_figures(batch.population))
     banner = ('<div class="banner synthetic" id="synthetic-banner"><strong>Synthetic data.</strong> These reports '
               'are generated from a synthetic registry; no real patient is described.</div>') if synthetic else ""
     failures = (f'<div class="banner failures" id="failures"><strong>{len(failed)} of {len(results)} site '
-                f'report(s) failed.</strong> Their error is shown below; an earlier report of a failed site is '
-                f'left in place.</div>') if failed else ""
+                f'report(s) failed or did not finish.</strong> Their error is shown below; an earlier report of '
+                f'such a site is left in place.</div>') if failed else ""
     adverse = batch.adverse_events_path.name if batch.adverse_events_path else "none"
+    reused = sum(r.reused for r in results)
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -284,9 +295,9 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
 {banner}
 <p class="meta">Data <code>{html.escape(batch.data_path.name)}</code> (SHA-256 {batch.data_sha256[:12]}&hellip;),
 adverse events <code>{html.escape(adverse)}</code>, population {html.escape(batch.population)},
-notebook <code>{html.escape(batch.notebook.name)}</code>.<br>
-Run {started_at:%Y-%m-%d %H:%M:%S %Z} on {html.escape(runner)}: {len(results) - len(failed)} ok,
-{len(failed)} failed, {seconds:.1f} s.</p>
+minimum cell size {batch.min_cell_size}, notebook <code>{html.escape(batch.notebook.name)}</code>.<br>
+Latest run {started_at:%Y-%m-%d %H:%M:%S %Z} on {html.escape(runner)}: {len(results) - len(failed)} ok
+({reused} re-used), {len(failed)} failed or unfinished, {seconds:.1f} s.</p>
 {failures}
 <table id="sites">
 <thead><tr><th>site</th><th>status</th>{heading}<th>files</th><th>seconds</th></tr></thead>
@@ -297,10 +308,13 @@ Run {started_at:%Y-%m-%d %H:%M:%S %Z} on {html.escape(runner)}: {len(results) - 
 </body>
 </html>
 """
-    record = {"data": str(batch.data_path), "data_sha256": batch.data_sha256, "notebook": str(batch.notebook),
-              "population": batch.population, "started_at": started_at.isoformat(), "seconds": seconds,
-              "runner": runner, "sites": [dataclasses.asdict(r) for r in results]}
-    write_atomically(out / "index.json", json.dumps(record, indent=1, default=str, ensure_ascii=False))
+    run = {"data_file": batch.data_path.name, "data_sha256": batch.data_sha256,
+           "adverse_events_file": adverse if batch.adverse_events_path else "",
+           "adverse_events_sha256": batch.adverse_events_sha256, "notebook": batch.notebook.name,
+           "notebook_sha256": batch.notebook_sha256, "kit_version": __version__, "population": batch.population,
+           "min_cell_size": batch.min_cell_size, "started_at": started_at.isoformat(), "seconds": seconds,
+           "runner": runner, "sites_run": [t.site for t in batch.tasks]}
+    write_ledger(out, [r.record() for r in results], run)
     write_atomically(out / "index.html", page)
     return out / "index.html"
 

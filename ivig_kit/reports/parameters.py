@@ -7,6 +7,7 @@ The notebook's ``parameters`` cell is literal-only; the next cell calls
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
@@ -18,7 +19,11 @@ from ivig_kit.score.measures import POPULATIONS
 from ivig_kit.score.visits import read_visits
 
 #: The names of the notebook's literal-only ``parameters`` cell, in order (the batch runner injects them).
-REPORT_PARAMETERS = ("site", "data_path", "adverse_events_path", "population", "summary_path")
+REPORT_PARAMETERS = ("site", "data_path", "adverse_events_path", "pooled_summary_path", "population",
+                     "min_cell_size", "summary_path")
+#: The parameters the batch runner sets itself (a ``--params`` file may set the others).
+RUNNER_PARAMETERS = ("site", "data_path", "adverse_events_path", "pooled_summary_path", "min_cell_size",
+                     "summary_path")
 
 
 # --- Parameters ----------------------------------------------------------------------------------------------
@@ -33,15 +38,21 @@ class ReportParameters:
     adverse_events_path: Path | None
     population: str
     summary_path: Path | None
+    pooled_summary_path: Path | None = None
+    min_cell_size: int = 5
 
     def as_dict(self) -> dict:
-        return {name: "" if getattr(self, name) is None else str(getattr(self, name)) for name in REPORT_PARAMETERS}
+        return {name: "" if getattr(self, name) is None else
+                getattr(self, name) if isinstance(getattr(self, name), int) else str(getattr(self, name))
+                for name in REPORT_PARAMETERS}
 
 
 def validate_report_parameters(site, data_path, adverse_events_path="", population="adult",
-                               summary_path="") -> ReportParameters:
+                               summary_path="", pooled_summary_path="", min_cell_size=5) -> ReportParameters:
     """Check injected parameters and say clearly what is wrong (unknown site, bad population, missing file)."""
     problems = []
+    if isinstance(site, str):
+        site = unicodedata.normalize("NFC", site)
     if not isinstance(site, str):
         problems.append(f"site must be text, got {type(site).__name__} {site!r}: pass identifiers as strings "
                         f"(papermill -r site 007, or a parameters dict), so '007' does not become 7")
@@ -53,6 +64,11 @@ def validate_report_parameters(site, data_path, adverse_events_path="", populati
     events = None
     if adverse_events_path not in ("", None):
         events = _existing_file("adverse_events_path", adverse_events_path, problems)
+    pooled = None
+    if pooled_summary_path not in ("", None):
+        pooled = _existing_file("pooled_summary_path", pooled_summary_path, problems)
+    if isinstance(min_cell_size, bool) or not isinstance(min_cell_size, int) or min_cell_size < 1:
+        problems.append(f"min_cell_size must be a whole number >= 1, got {min_cell_size!r}")
     summary = None
     if summary_path not in ("", None):
         summary = Path(summary_path).expanduser().resolve()
@@ -69,7 +85,7 @@ def validate_report_parameters(site, data_path, adverse_events_path="", populati
                             + ", ".join(repr(s) for s in sites))
     if problems:
         raise ReportParameterError("\n".join(problems))
-    return ReportParameters(site, data, events, population, summary)
+    return ReportParameters(site, data, events, population, summary, pooled, min_cell_size)
 
 
 def _existing_file(name: str, value, problems: list[str]) -> Path | None:
@@ -98,4 +114,4 @@ def registry_sites(path: Path | str) -> list[str]:
     except Exception:
         read_visits(path)  # raises the located error of an unusable table
         raise
-    return list(dict.fromkeys(str(s).strip() for s in column if str(s).strip()))
+    return list(dict.fromkeys(unicodedata.normalize("NFC", str(s).strip()) for s in column if str(s).strip()))

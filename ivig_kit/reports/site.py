@@ -18,20 +18,23 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ivig_kit.errors import AdverseEventTableError
+from ivig_kit.errors import AdverseEventTableError, ReportParameterError
 from ivig_kit.files import file_sha256
 from ivig_kit.inference.proportions import clopper_pearson_interval
 from ivig_kit.reports.parameters import ReportParameters, validate_report_parameters
 from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS, ENZYMES
-from ivig_kit.score.visits import VAS_COLUMNS, read_visits
+from ivig_kit.score.visits import VAS_COLUMNS, has_control_characters, read_visits
 
+#: Sites with fewer patients are never shown with their own figures in another site's report.
+MIN_CELL_SIZE = 5
 #: A week is part of the visit pattern when at least this share of the registry's patients was seen then.
 PATTERN_SHARE = 0.25
 ADVERSE_EVENT_REQUIRED = ("site", "patient_id", "week", "event")
@@ -80,51 +83,256 @@ def _arm_order(arm: str):
     return (0 if arm.lower().startswith("ivig") else 1, arm)
 
 
-def load_site(site, data_path=None, adverse_events_path=None, population: str = "adult") -> SiteReport:
-    """Read the registry once and return the site's data with pooled aggregates of all sites.
+def load_site(site, data_path=None, adverse_events_path=None, population: str = "adult",
+              pooled_summary_path=None, min_cell_size: int = MIN_CELL_SIZE) -> SiteReport:
+    """The site's data and the aggregates of the other sites that are safe to share.
+
+    Two ways in, one result:
+
+    - from a **site slice** (``data_path``: a visit table holding this site's rows, as ``ivig-kit reports``
+      writes it, and ``adverse_events_path``: this site's events) plus the batch's **pooled summary**
+      (``pooled_summary_path``, JSON from :func:`pooled_summary`): the kernel never sees another site's rows;
+    - on its own, from the whole registry (``pooled_summary_path`` empty): the pooled summary is then
+      computed here exactly as the batch computes it (:func:`registry_aggregates`).
 
     ``site`` may be a :class:`ReportParameters` from :func:`validate_report_parameters` instead.
+
+    Parameters
+    ----------
+    site : str or ReportParameters
+        The site to report on.
+    data_path, adverse_events_path : path, optional
+        The visit table (whole registry or the site's slice) and the adverse-event table.
+    population : {"adult", "juvenile"}
+        TIS thresholds.
+    pooled_summary_path : path, optional
+        The pooled summary of all sites written by the batch; empty: compute it from ``data_path``.
+    min_cell_size : int
+        Sites with fewer patients are merged or left out of the pooled figures (used only without a
+        pooled summary; the batch's summary carries the size it was made with).
+
+    Returns
+    -------
+    SiteReport
+
+    Examples
+    --------
+    >>> from ivig_kit.resources import data_path as bundled
+    >>> report = load_site("Amsterdam", bundled("demo_registry.csv"))
+    >>> report.site, set(report.visits["site"])
+    ('Amsterdam', {'Amsterdam'})
     """
     if isinstance(site, ReportParameters):
         parameters = site
     else:
-        parameters = validate_report_parameters(site, data_path, adverse_events_path or "", population)
+        parameters = validate_report_parameters(site, data_path, adverse_events_path or "", population,
+                                                pooled_summary_path=pooled_summary_path or "",
+                                                min_cell_size=min_cell_size)
     site, population = parameters.site, parameters.population
-    all_visits = read_visits(parameters.data_path)
-    all_scores = total_improvement_score(all_visits, population=population, validate=False)
-    threshold = CATEGORY_THRESHOLDS[population][0]
-    pattern = visit_pattern(all_visits)
+    visits = read_visits(parameters.data_path)
     events = (read_adverse_events(parameters.adverse_events_path) if parameters.adverse_events_path
               else _empty_adverse_events())
-    all_patients = patient_table(all_visits, all_scores, events, pattern, threshold)
-    metrics = site_metrics(all_patients, all_visits, events, pattern)
-    pooled = _row(site_metrics(all_patients.assign(site="all"), all_visits.assign(site="all"),
-                               events.assign(site="all"), pattern), "all")
-    data_sources = tuple(sorted(all_visits["data_source"].dropna().astype(str).unique())) \
-        if "data_source" in all_visits else ()
-    source = {"data_path": str(parameters.data_path), "data_file": parameters.data_path.name,
-              "data_sha256": file_sha256(parameters.data_path), "data_rows": len(all_visits),
-              "data_sites": int(all_visits["site"].nunique()),
-              "data_patients": int(all_visits[["site", "patient_id"]].drop_duplicates().shape[0]),
-              "adverse_events_path": str(parameters.adverse_events_path or ""),
-              "adverse_events_sha256": file_sha256(parameters.adverse_events_path)
-              if parameters.adverse_events_path else "", "adverse_events_rows": len(events)}
-    mine = all_visits["site"] == site
-    report = SiteReport(
-        site=site, population=population, parameters=parameters,
-        visits=all_visits[mine].reset_index(drop=True),
-        scores=all_scores[all_scores["site"] == site].reset_index(drop=True),
-        patients=all_patients[all_patients["site"] == site].reset_index(drop=True),
-        adverse_events=events[events["site"] == site].reset_index(drop=True),
-        adverse_events_supplied=parameters.adverse_events_path is not None,
-        visit_pattern=pattern,
-        site_metrics=_row(metrics, site), pooled_metrics=pooled,
-        other_sites=metrics.drop(index=site).reset_index(drop=True),
-        pooled_by_week=_responders_by_week(all_scores, pattern, threshold, by_arm=False),
-        source=source, synthetic=any("synthetic" in s.lower() or "reconstructed" in s.lower()
-                                     for s in data_sources),
+    if parameters.pooled_summary_path:
+        summary = read_pooled_summary(parameters.pooled_summary_path, site, population)
+    else:
+        scores = total_improvement_score(visits, population=population, validate=False)
+        registry = {"data_file": parameters.data_path.name, "data_sha256": file_sha256(parameters.data_path),
+                    "adverse_events_file": parameters.adverse_events_path.name if parameters.adverse_events_path
+                    else "", "adverse_events_sha256": file_sha256(parameters.adverse_events_path)
+                    if parameters.adverse_events_path else ""}
+        aggregates = registry_aggregates(visits, scores, events, population, parameters.min_cell_size, registry)
+        summary = pooled_summary(aggregates, site)
+    return site_report_from_slice(parameters, visits[visits["site"] == site].reset_index(drop=True),
+                                  events[events["site"] == site].reset_index(drop=True), summary)
+
+
+def site_report_from_slice(parameters: ReportParameters, visits: pd.DataFrame, events: pd.DataFrame,
+                           summary: dict) -> SiteReport:
+    """Build the report of one site from its own rows and the pooled summary (no other site's rows)."""
+    site, population = parameters.site, parameters.population
+    scores = total_improvement_score(visits, population=population, validate=False)
+    threshold = CATEGORY_THRESHOLDS[population][0]
+    pattern = tuple(float(w) for w in summary["visit_pattern"])
+    patients = patient_table(visits, scores, events, pattern, threshold)
+    metrics = site_metrics(patients, visits, events, pattern)
+    data_sources = tuple(sorted(visits["data_source"].dropna().astype(str).unique())) \
+        if "data_source" in visits else ()
+    registry = summary["registry"]
+    source = {"data_path": parameters.data_path.name, "data_file": registry["data_file"],
+              "data_sha256": registry["data_sha256"], "slice_sha256": file_sha256(parameters.data_path),
+              "data_rows": registry["visits_pooled"], "data_sites": registry["sites_pooled"],
+              "data_patients": registry["patients_pooled"], "sites_merged": registry["sites_merged"],
+              "sites_left_out": registry["sites_left_out"], "min_cell_size": summary["min_cell_size"],
+              "adverse_events_path": registry["adverse_events_file"],
+              "adverse_events_file": registry["adverse_events_file"],
+              "adverse_events_sha256": registry["adverse_events_sha256"],
+              "adverse_events_rows": registry["adverse_events_pooled"]}
+    return SiteReport(
+        site=site, population=population, parameters=parameters, visits=visits, scores=scores,
+        patients=patients[patients["site"] == site].reset_index(drop=True), adverse_events=events,
+        adverse_events_supplied=parameters.adverse_events_path is not None, visit_pattern=pattern,
+        site_metrics=_row(metrics, site) if site in metrics.index else {},
+        pooled_metrics=dict(summary["pooled_metrics"]),
+        other_sites=pd.DataFrame(summary["other_sites"], columns=summary["metric_columns"]),
+        pooled_by_week=pd.DataFrame(summary["pooled_by_week"],
+                                    columns=["week", "n", "responders", "percent", "ci_low", "ci_high",
+                                             "median_tis"]).astype({"n": int, "responders": int}),
+        source=source, synthetic=bool(registry["synthetic"]) or _is_synthetic(data_sources),
         data_sources=data_sources)
-    return report
+
+
+def _is_synthetic(data_sources) -> bool:
+    return any("synthetic" in s.lower() or "reconstructed" in s.lower() for s in data_sources)
+
+
+# --- The pooled summary: what a site may learn about the others ----------------------------------------------
+
+
+@dataclass
+class RegistryAggregates:
+    """Per-site metrics of the whole registry and which sites are pooled, merged or left out (batch side)."""
+
+    population: str
+    min_cell_size: int
+    pattern: tuple[float, ...]
+    patients: pd.DataFrame  # one row per patient of every site
+    metrics: pd.DataFrame  # one row per site (index: site name)
+    large: list[str]  # sites with at least min_cell_size patients: shown on their own (names dropped)
+    merged: list[str]  # smaller sites shown only as one merged group
+    left_out: list[str]  # smaller sites left out of every pooled figure
+    pooled_metrics: dict
+    pooled_by_week: pd.DataFrame
+    registry: dict
+    events_pooled: int
+    rows: dict = field(default_factory=dict)  # site -> its metrics as JSON-ready values (computed once)
+
+
+def small_cell_groups(patients_by_site: dict, min_cell_size: int) -> tuple[list, list, list]:
+    """Split sites into (shown, merged, left out) so no site under ``min_cell_size`` patients can be read off.
+
+    Sites with fewer than ``min_cell_size`` patients are merged into one group when the group stays at
+    least ``min_cell_size`` patients even without its largest member (so a member that subtracts its own
+    figures still sees at least that many patients); otherwise they are left out of every pooled figure.
+
+    >>> small_cell_groups({"A": 10, "B": 1}, 5)
+    (['A'], [], ['B'])
+    >>> small_cell_groups({"A": 10, "B": 3, "C": 3, "D": 3}, 5)
+    (['A'], ['B', 'C', 'D'], [])
+    """
+    large = [s for s, n in patients_by_site.items() if n >= min_cell_size]
+    small = [s for s, n in patients_by_site.items() if n < min_cell_size]
+    sizes = [patients_by_site[s] for s in small]
+    if small and sum(sizes) - max(sizes) >= min_cell_size:
+        return large, small, []
+    return large, [], small
+
+
+def registry_aggregates(visits: pd.DataFrame, scores: pd.DataFrame, events: pd.DataFrame, population: str,
+                        min_cell_size: int = MIN_CELL_SIZE, registry: dict | None = None) -> RegistryAggregates:
+    """Everything the pooled summaries need, computed once for the whole registry."""
+    threshold = CATEGORY_THRESHOLDS[population][0]
+    pattern = visit_pattern(visits)
+    patients = patient_table(visits, scores, events, pattern, threshold)
+    metrics = site_metrics(patients, visits, events, pattern)
+    large, merged, left_out = small_cell_groups(metrics["patients"].to_dict(), min_cell_size)
+    pooled_sites = set(large) | set(merged)
+    in_pool = patients["site"].isin(pooled_sites)
+    visits_pool = visits[visits["site"].isin(pooled_sites)]
+    events_pool = events[events["site"].isin(pooled_sites)]
+    if in_pool.any():
+        pooled = _row(site_metrics(patients[in_pool].assign(site="all"), visits_pool.assign(site="all"),
+                                   events_pool.assign(site="all"), pattern), "all")
+    else:
+        pooled = {column: None for column in metrics.columns}
+    pooled_by_week = _responders_by_week(scores[scores["site"].isin(pooled_sites)], pattern, threshold,
+                                         by_arm=False)
+    data_sources = visits_pool["data_source"].dropna().astype(str).unique() if "data_source" in visits else ()
+    info = {"data_file": "", "data_sha256": "", "adverse_events_file": "", "adverse_events_sha256": "",
+            **(registry or {}),
+            "sites_pooled": len(pooled_sites), "patients_pooled": int(in_pool.sum()),
+            "visits_pooled": len(visits_pool), "sites_merged": len(merged), "sites_left_out": len(left_out),
+            "adverse_events_pooled": len(events_pool), "synthetic": _is_synthetic(data_sources)}
+    return RegistryAggregates(population=population, min_cell_size=int(min_cell_size), pattern=pattern,
+                              patients=patients, metrics=metrics, large=large, merged=merged, left_out=left_out,
+                              pooled_metrics=pooled, pooled_by_week=pooled_by_week, registry=info,
+                              events_pooled=len(events_pool),
+                              rows={site: _json_ready(row) for site, row in metrics.to_dict("index").items()})
+
+
+def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
+    """What the report of ``site`` may know of the registry, as JSON-ready values (no site names, no rows).
+
+    Other sites under the minimum cell size appear only inside one merged row (without ``site``, when it
+    holds at least ``min_cell_size`` other patients) or not at all; pooled figures leave out the sites that
+    are left out, so no difference of two shown figures reveals one of them.
+    """
+    metrics = aggregates.metrics
+    others = [dict(aggregates.rows[s], merged_sites=1) for s in aggregates.large if s != site]
+    merged = [s for s in aggregates.merged if s != site]
+    if merged:
+        mask = aggregates.patients["site"].isin(merged)
+        patients = aggregates.patients[mask].assign(site="merged")
+        group = site_metrics(patients, _visits_for(patients), _no_events_like(patients), aggregates.pattern)
+        row = _row(group, "merged")
+        if row["patients"] >= aggregates.min_cell_size:
+            # events are counted per site in site_metrics; sum the merged sites' own counts
+            row["adverse_events"] = int(metrics.loc[merged, "adverse_events"].sum())
+            row["adverse_events_per_patient"] = row["adverse_events"] / row["patients"]
+            others.append(dict(row, merged_sites=len(merged)))
+    columns = [*metrics.columns, "merged_sites"]
+    return _json_ready({
+        "kind": "ivig-kit pooled summary", "format": 1, "site": site, "population": aggregates.population,
+        "min_cell_size": aggregates.min_cell_size, "visit_pattern": list(aggregates.pattern),
+        "registry": aggregates.registry, "metric_columns": columns,
+        "pooled_metrics": aggregates.pooled_metrics,
+        "other_sites": [[row.get(c) for c in columns] for row in others],
+        "pooled_by_week": aggregates.pooled_by_week[["week", "n", "responders", "percent", "ci_low", "ci_high",
+                                                     "median_tis"]].values.tolist(),
+    })
+
+
+def _visits_for(patients: pd.DataFrame) -> pd.DataFrame:
+    """Stand-in visits for :func:`site_metrics` of a merged group (only ``site`` is used without visit dates)."""
+    return pd.DataFrame({"site": patients["site"]})
+
+
+def _no_events_like(patients: pd.DataFrame) -> pd.DataFrame:
+    return _empty_adverse_events()
+
+
+def _json_ready(value):
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def read_pooled_summary(path, site: str, population: str) -> dict:
+    """Read a pooled summary written by the batch and check it is the one for ``site`` and ``population``."""
+    import json
+
+    path = Path(path)
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ReportParameterError(f"pooled_summary_path: {path.name} is not a readable pooled summary "
+                                   f"({type(error).__name__})") from None
+    if not isinstance(summary, dict) or summary.get("kind") != "ivig-kit pooled summary":
+        raise ReportParameterError(f"pooled_summary_path: {path.name} is not an ivig-kit pooled summary")
+    if summary.get("site") != site or summary.get("population") != population:
+        raise ReportParameterError(
+            f"pooled_summary_path: {path.name} was made for site {summary.get('site')!r} and population "
+            f"{summary.get('population')!r}, not for site {site!r} and population {population!r}")
+    return summary
 
 
 def _row(table: pd.DataFrame, label) -> dict:
@@ -154,7 +362,14 @@ def read_adverse_events(path) -> pd.DataFrame:
                                      f"{', '.join(ADVERSE_EVENT_REQUIRED)} and optionally serious, related")
     events = raw.copy()
     for column in ("site", "patient_id", "event"):
-        events[column] = events[column].map(lambda v: "" if v is None else str(v).strip())
+        events[column] = events[column].map(lambda v: "" if v is None else unicodedata.normalize("NFC", str(v).strip()))
+    for column in ("site", "patient_id"):
+        hidden = events[column].map(has_control_characters).astype(bool)
+        if hidden.any():
+            rows = ", ".join(str(r + 1) for r in np.flatnonzero(hidden.to_numpy())[:3])
+            raise AdverseEventTableError(f"{path.name}: row(s) {rows}, column {column!r}: expected an identifier "
+                                         f"without invisible or bidirectional control characters (Unicode Cc/Cf, "
+                                         f"e.g. U+202E), got {events[column][hidden].iloc[0]!r}")
     week = pd.to_numeric(events["week"], errors="coerce")
     if week.isna().any():
         row = int(np.flatnonzero(week.isna().to_numpy())[0])

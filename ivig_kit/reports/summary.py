@@ -49,26 +49,37 @@ def provenance(report: SiteReport) -> pd.DataFrame:
     source = report.source
     rows = [("site", report.site),
             ("run time (UTC)", report.run_time.strftime("%Y-%m-%d %H:%M:%S")),
-            ("visit table", source["data_path"]),
+            ("visit table", source["data_file"]),
             ("visit table SHA-256", source["data_sha256"]),
-            ("visit table rows (all sites)", str(source["data_rows"])),
+            ("this site's rows SHA-256", source["slice_sha256"]),
+            ("visit table rows (pooled sites)", str(source["data_rows"])),
             ("visit table rows (this site)", str(len(report.visits))),
-            ("sites / patients in the table", f"{source['data_sites']} / {source['data_patients']}"),
+            ("sites / patients pooled", f"{source['data_sites']} / {source['data_patients']}"),
+            ("sites under the minimum cell size",
+             f"{source['sites_merged']} merged, {source['sites_left_out']} left out of pooled figures "
+             f"(fewer than {source['min_cell_size']} patients)"),
             ("data source", "; ".join(report.data_sources) or "not stated (no data_source column)")]
     if report.adverse_events_supplied:
-        rows += [("adverse-event table", source["adverse_events_path"]),
+        rows += [("adverse-event table", source["adverse_events_file"]),
                  ("adverse-event table SHA-256", source["adverse_events_sha256"]),
-                 ("adverse-event rows (all sites / this site)",
+                 ("adverse-event rows (pooled sites / this site)",
                   f"{source['adverse_events_rows']} / {len(report.adverse_events)}")]
     else:
         rows.append(("adverse-event table", "none supplied"))
-    rows += [(f"parameter {name}", repr(value)) for name, value in report.parameters.as_dict().items()]
+    rows += [(f"parameter {name}", repr(_shown(name, value))) for name, value in report.parameters.as_dict().items()]
     rows += [("visit pattern (weeks)", ", ".join(f"{w:g}" for w in report.visit_pattern)),
              ("responder definition", f"last complete TIS >= {report.threshold:g} ({report.population} threshold)"),
              ("enzyme normalisation", "relative to baseline (ivig_kit default)")]
     rows += [(f"version of {name}", version) for name, version in package_versions().items()]
     rows.append(("git commit of ivig-kit", git_commit()))
     return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+
+
+def _shown(name: str, value):
+    """A parameter as provenance shows it: a path by its file name only (never a local or temporary folder)."""
+    if name.endswith("_path") and isinstance(value, str) and value:
+        return Path(value).name
+    return value
 
 
 def _plain(value):

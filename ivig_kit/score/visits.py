@@ -13,6 +13,7 @@ on every visit (flagged in the scores), unless none of the six has a column.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -155,7 +156,7 @@ def _identifiers(column: pd.Series) -> pd.Series:
         whole = np.isfinite(values) & (values == np.round(values))
         column = pd.Series([None if v != v else (str(int(v)) if w else repr(float(v))) for v, w in zip(values, whole)],
                            index=column.index, dtype="str")
-    text = column.astype("str").str.strip()
+    text = column.astype("str").str.strip().str.normalize("NFC")  # "Zürich" composed or decomposed is one site
     return text.where(text != "", None).astype("str")
 
 
@@ -203,6 +204,9 @@ def _validate(raw: RawTable) -> pd.DataFrame:
         if column in columns:
             typed[column] = _identifiers(typed[column])
             problems.add(typed[column].isna().to_numpy(), column, "a non-empty identifier", typed[column])
+            problems.add(typed[column].map(has_control_characters).to_numpy(dtype=bool), column,
+                         "an identifier without invisible or bidirectional control characters (Unicode Cc/Cf, "
+                         "e.g. U+202E)", typed[column])
     numeric = [c for c in NUMERIC_RULES if c in columns]
     empty = {}
     for column in numeric:
@@ -271,6 +275,11 @@ def _validate(raw: RawTable) -> pd.DataFrame:
 def _measure_has_column(measure: str, columns) -> bool:
     """A CSM has a column when any of its instruments' value columns is in the table."""
     return any(INSTRUMENTS[i].column in columns for i in CORE_SET[measure].instruments if INSTRUMENTS[i].column)
+
+
+def has_control_characters(text) -> bool:
+    """True if ``text`` holds an invisible or bidirectional control character (Unicode category Cc or Cf)."""
+    return isinstance(text, str) and any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
 
 
 def _instrument_problems(typed: pd.DataFrame, problems: "_Problems") -> None:

@@ -29,18 +29,20 @@ SITE_REPORT = REPO / "notebooks" / "site_report.ipynb"
 DEMO_REGISTRY = REPO / "data" / "demo_registry.csv"
 
 # Site names a file system would not take as they are, an identifier with leading zeros, and a site the
-# fixture notebook fails on when told to (a line in fail_sites.txt beside the data).
+# fixture notebook fails on when told to (its own parameter ``fail``, set per site with --params).
 AWKWARD_SITES = ["a/b", "../up", "Nijmegen UMC", "Zürich", "007", "Broken"]
 FIXTURE_SOURCE = {
     "parameters": 'site = "AMS"\ndata_path = "../data/example_visits.csv"\nadverse_events_path = ""\n'
-                  'population = "adult"\nsummary_path = ""',
+                  'pooled_summary_path = ""\npopulation = "adult"\nmin_cell_size = 5\nsummary_path = ""\n'
+                  'fail = False\nsleep_s = 0',
     "run": (
-        "import json\nfrom pathlib import Path\nimport matplotlib.pyplot as plt\n"
+        "import json, time\nfrom pathlib import Path\nimport matplotlib.pyplot as plt\n"
         "from ivig_kit.score.visits import read_visits\n"
-        "fail_list = Path(data_path).with_name('fail_sites.txt')\n"
-        "if fail_list.exists() and site in fail_list.read_text(encoding='utf-8').splitlines():\n"
+        "time.sleep(sleep_s)\n"
+        "if fail:\n"
         "    raise ValueError(f'cannot report on {site}')\n"
         "visits = read_visits(data_path)\n"
+        "assert set(visits['site']) == {site}, 'the kernel got other sites\\' rows'\n"
         "mine = visits[visits['site'] == site]\n"
         "print(f'site={site!r} type={type(site).__name__} patients={sorted(mine.patient_id.unique())}')\n"
         "summary = {'site': site, 'patients': int(mine.patient_id.nunique()), 'visits': len(mine),\n"
@@ -136,8 +138,9 @@ def awkward_batch(tmp_path_factory):
     assert first.returncode == 0, first.stdout + first.stderr
     slug = tasks.site_slug("Broken")
     earlier = {suffix: (out / f"{slug}{suffix}").read_bytes() for suffix in (".html", ".ipynb", ".json")}
-    (root / "fail_sites.txt").write_text("Broken\n", encoding="utf-8")
-    second = run_reports_cli(data, "--out", out, "--notebook", notebook, "--jobs", "2")
+    (root / "params.csv").write_text("site,fail\n*,false\nBroken,true\n", encoding="utf-8")
+    second = run_reports_cli(data, "--out", out, "--notebook", notebook, "--jobs", "2", "--params",
+                             root / "params.csv")
     return {"out": out, "data": data, "earlier": earlier, "first": first, "second": second,
             "index": (out / "index.html").read_text(encoding="utf-8"),
             "record": json.loads((out / "index.json").read_text(encoding="utf-8"))}
@@ -159,7 +162,7 @@ def test_the_index_shows_the_failed_cells_error(awkward_batch):
     broken = site_record(awkward_batch, "Broken")
     assert (broken["error"]["kind"], broken["error"]["ename"]) == ("cell", "ValueError")
     assert broken["error"]["evalue"] == "cannot report on Broken"
-    row = re.search(r'<tr class="site-row" data-status="failed">.*?</tr>', awkward_batch["index"], re.DOTALL)
+    row = re.search(r'<tr class="site-row" data-status="failed"[^>]*>.*?</tr>', awkward_batch["index"], re.DOTALL)
     assert row and "Broken" in row.group(0)
     assert "ValueError: cannot report on Broken" in row.group(0)
     assert 'id="failures"' in awkward_batch["index"]
@@ -172,13 +175,15 @@ def test_a_failed_site_keeps_its_earlier_report_and_leaves_no_partial_file(awkwa
     failed = nbformat.read(out / f"{slug}.failed.ipynb", as_version=4)
     assert any(o.get("ename") == "ValueError" for c in failed.cells for o in c.get("outputs", []))
     assert f'href="{slug}.html">earlier report' in awkward_batch["index"]
-    assert not [p.name for p in out.iterdir() if p.name.startswith(".") or "partial" in p.name]
+    assert not [p.name for p in out.iterdir() if (p.name.startswith(".") and p.name != ".ivig-kit.lock")
+                or "partial" in p.name]
 
 
 def test_unsafe_site_names_get_safe_unique_files_and_a_report(awkward_batch):
     out = awkward_batch["out"]
     names = {p.name for p in out.iterdir()}
-    assert all(re.fullmatch(r"[a-z0-9-]+(\.failed)?\.(html|ipynb|json)|index\.(html|json)", n) for n in names), names
+    assert all(re.fullmatch(r"[a-z0-9-]+(\.failed)?\.(html|ipynb|json)|index\.(html|json)|\.ivig-kit\.lock", n)
+               for n in names), names
     assert not (out.parent / "up").exists() and not (out / "a").exists()
     for site in AWKWARD_SITES[:-1]:
         record = site_record(awkward_batch, site)
@@ -200,7 +205,10 @@ def test_string_identifiers_stay_strings_end_to_end(awkward_batch):
     executed = nbformat.read(out / record["files"]["notebook"], as_version=4)
     injected = executed.metadata.papermill.parameters
     assert injected["site"] == "007" and injected["population"] == "adult"
-    assert Path(injected["data_path"]).is_absolute() and Path(injected["summary_path"]).is_absolute()
+    # the kernel's own slice and summary, by file name: no local or temporary folder in the notebook
+    assert injected["data_path"] == f"{record['slug']}.visits.parquet"
+    assert injected["summary_path"] == f"{record['slug']}.json"
+    assert "ivig-kit-" not in (out / record["files"]["notebook"]).read_text(encoding="utf-8")
     assert '<td class="site">007</td>' in awkward_batch["index"]
 
 
@@ -218,7 +226,8 @@ def test_index_lists_key_figures_links_and_the_synthetic_banner(awkward_batch):
     assert 'id="synthetic-banner"' in index and "Synthetic data" in index
     assert index.count('class="site-row"') == len(AWKWARD_SITES)
     assert all(html.escape(heading) in index for _, heading in pages.INDEX_FIGURES)
-    zurich = re.search(r'<tr class="site-row" data-status="ok"><td class="site">Zürich</td>.*?</tr>', index, re.DOTALL)
+    zurich = re.search(r'<tr class="site-row" data-status="ok"[^>]*><td class="site">Zürich</td>.*?</tr>', index,
+                       re.DOTALL)
     figures = re.findall(r'<td class="number"[^>]*>([^<]*)</td>', zurich.group(0)) if zurich else []
     assert figures[:5] == ["1", "3", "50.0", "0", "1"]  # patients, visits, responders %, deteriorations, AEs
     assert "a/b" in index and "../up" in index  # shown as names, never used as paths
@@ -230,8 +239,8 @@ def test_index_lists_key_figures_links_and_the_synthetic_banner(awkward_batch):
 def one_site_task(tmp_path, site="AMS") -> tasks.SiteTask:
     notebook = write_fixture_notebook(tmp_path / "fixture_report.ipynb")
     data = write_registry(tmp_path / "registry.csv", [site])
-    return tasks.SiteTask(site=site, slug=tasks.site_slug(site), notebook=str(notebook), out_dir=str(tmp_path),
-                            data_path=str(data))
+    prepared = batch.prepare_batch(data, tmp_path / "out", notebook=notebook)
+    return prepared.with_inputs(prepared.tasks)[0]
 
 
 def test_a_kernel_start_error_is_retried_once(tmp_path, monkeypatch):
@@ -248,7 +257,7 @@ def test_a_kernel_start_error_is_retried_once(tmp_path, monkeypatch):
     monkeypatch.setattr(batch, "_start_kernel", flaky_start)
     result = batch.run_site_report(one_site_task(tmp_path))
     assert (result.status, result.attempts, calls) == ("ok", 2, [True, False])  # the retry uses a plain kernel
-    assert (tmp_path / result.files["html"]).exists()
+    assert b"Fixture site report" in result.outputs["html"] and json.loads(result.outputs["summary"])["site"] == "AMS"
 
 
 def test_a_kernel_that_never_starts_fails_the_site_after_one_retry(tmp_path, monkeypatch):
@@ -266,22 +275,48 @@ def test_a_kernel_that_never_starts_fails_the_site_after_one_retry(tmp_path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fixture_report.ipynb", "registry.csv"]
 
 
+def test_a_cell_time_out_says_the_real_limit(tmp_path):
+    import dataclasses
+
+    task = dataclasses.replace(one_site_task(tmp_path), extra_parameters=(("sleep_s", 30),), cell_timeout_s=2)
+    result = batch.run_site_report(task)
+    assert (result.status, result.error["kind"]) == ("failed", "timeout")
+    assert result.error["evalue"] == "a cell ran longer than the cell time-out of 2 s (--cell-timeout)"
+    assert result.seconds < 25
+
+
 # --- dask.distributed -------------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_the_same_batch_runs_on_a_dask_local_cluster(tmp_path):
+def test_the_same_batch_runs_on_a_dask_cluster_without_a_shared_file_system(tmp_path, monkeypatch):
+    """The tasks carry the slices and the notebook as bytes: the registry, the notebook and the output folder
+    are gone or out of reach for the workers, which run in a folder of their own."""
+    import pickle
+
     from distributed import LocalCluster
 
-    notebook = write_fixture_notebook(tmp_path / "fixture_report.ipynb")
-    data = write_registry(tmp_path / "registry.csv", ["North", "South", "007"])
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
-        result = run_reports_cli(data, "--out", tmp_path / "out", "--notebook", notebook,
-                                 "--scheduler", cluster.scheduler_address)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"dask scheduler at {cluster.scheduler_address}" in result.stdout
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    notebook = write_fixture_notebook(inputs / "fixture_report.ipynb")
+    data = write_registry(inputs / "registry.csv", ["North", "South", "007"])
+    prepared = batch.prepare_batch(data, tmp_path / "out", notebook=notebook)
+    for task in prepared.with_inputs(prepared.tasks):
+        assert str(tmp_path).encode() not in pickle.dumps(task)  # no path of ours travels with a task
+    for path in inputs.iterdir():
+        path.unlink()
+    inputs.rmdir()  # nothing left for a worker to read, had it tried
+    workers = tmp_path / "elsewhere"
+    workers.mkdir()
+    monkeypatch.chdir(workers)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      local_directory=str(workers)) as cluster:
+        result = batch.run_batch(prepared, scheduler=cluster.scheduler_address, progress=False)
+    assert [(r.site, r.status) for r in result.results] == [("North", "ok"), ("South", "ok"), ("007", "ok")], \
+        [r.error_line() for r in result.results]
     record = json.loads((tmp_path / "out" / "index.json").read_text(encoding="utf-8"))
-    assert [(r["site"], r["status"]) for r in record["sites"]] == [("North", "ok"), ("South", "ok"), ("007", "ok")]
-    assert record["runner"].startswith("dask scheduler")
+    assert record["latest_run"]["runner"].startswith("dask scheduler")
+    assert json.loads((tmp_path / "out" / record["sites"][2]["files"]["summary"]).read_text())["site"] == "007"
+    assert not list(workers.glob("*.ipynb")) and not list(workers.glob("*.parquet"))
 
 
 # --- The command line -------------------------------------------------------------------------------------
@@ -291,7 +326,8 @@ def test_reports_help_names_every_option(capsys):
         main(["reports", "--help"])
     assert exit_.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--out", "--sites", "--jobs", "--scheduler", "--notebook", "--population", "--adverse-events"):
+    for option in ("--out", "--sites", "--jobs", "--scheduler", "--notebook", "--population", "--adverse-events",
+                   "--params", "--min-cell-size", "--cell-timeout", "--force"):
         assert option in text
     assert "index.html" in text and "Exit status" in text
 
@@ -378,3 +414,4 @@ def test_reports_benchmark_runs_on_one_site():
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ratio naive / batch" in result.stdout and "naive marginal cost" in result.stdout
+    assert "re-run unchanged" in result.stdout and "(1 re-used)" in result.stdout

@@ -74,21 +74,21 @@ def tiny(tmp_path):
 
 @pytest.fixture
 def report(tiny):
-    return report_site.load_site("A b", *tiny)
+    return report_site.load_site("A b", *tiny, min_cell_size=1)  # both tiny sites are under the default 5
 
 
 # --- Parameters ---------------------------------------------------------------------------------------------
 
 
 def test_report_parameters_are_the_notebooks_and_the_contracts():
-    assert parameters.REPORT_PARAMETERS == ("site", "data_path", "adverse_events_path", "population",
-                                             "summary_path")
+    assert parameters.REPORT_PARAMETERS == ("site", "data_path", "adverse_events_path", "pooled_summary_path",
+                                             "population", "min_cell_size", "summary_path")
     declared = papermill.inspect_notebook(str(NOTEBOOK))
     assert list(declared) == list(parameters.REPORT_PARAMETERS)
     defaults = {name: declared[name]["default"] for name in declared}
     assert defaults == {"site": '"Amsterdam"', "data_path": '"../data/demo_registry.csv"',
-                        "adverse_events_path": '"../data/demo_adverse_events.csv"', "population": '"adult"',
-                        "summary_path": '""'}
+                        "adverse_events_path": '"../data/demo_adverse_events.csv"', "pooled_summary_path": '""',
+                        "population": '"adult"', "min_cell_size": "5", "summary_path": '""'}
 
 
 def test_valid_parameters_come_back_resolved(tiny, tmp_path):
@@ -271,7 +271,7 @@ def test_header_has_the_synthetic_banner_only_for_synthetic_data(report, tiny, t
     assert "SYNTHETIC DATA" in header and "A b" in header and "2023-01-13" in header
     real = pd.DataFrame(TINY_VISITS).drop(columns=["data_source", "visit_date"])
     real.to_csv(tmp_path / "real.csv", index=False)
-    plain = report_site.load_site("A b", tmp_path / "real.csv")
+    plain = report_site.load_site("A b", tmp_path / "real.csv", min_cell_size=1)
     assert not plain.synthetic and "SYNTHETIC" not in display.header_html(plain)
     summary = report_summary.site_summary(plain)
     assert summary["adverse_events"] is None and summary["data_cutoff"] is None
@@ -303,9 +303,11 @@ def test_write_site_summary_is_atomic(tmp_path):
 
 def test_provenance_names_files_checksums_parameters_and_versions(report, tiny):
     table = report_summary.provenance(report)["value"]
-    assert table["visit table"] == str(tiny[0].resolve())
+    assert table["visit table"] == "visits.csv"  # the file's name, never a local folder
+    assert not any(str(tiny[0].parent) in str(value) for value in table)
+    assert table["parameter data_path"] == "'visits.csv'"
     assert len(table["visit table SHA-256"]) == 64
-    assert table["visit table rows (all sites)"] == str(len(TINY_VISITS))
+    assert table["visit table rows (pooled sites)"] == str(len(TINY_VISITS))
     assert table["parameter site"] == "'A b'"
     assert table["version of pandas"] == pd.__version__
     assert table["git commit of ivig-kit"] != ""

@@ -1,0 +1,21 @@
+"""Imported by the batch's multiprocessing fork server as a preload, so it dies with the batch.
+
+Importing this module in the fork server asks Linux to SIGKILL it when its parent (the batch) dies
+(``prctl(PR_SET_PDEATHSIG)``): it would otherwise outlive a SIGKILLed batch, together with the workers it
+forked. The check on the command line makes the import do nothing in any other process.
+"""
+
+from pathlib import Path
+
+
+def _in_fork_server() -> bool:
+    try:
+        return b"multiprocessing.forkserver" in Path("/proc/self/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+if _in_fork_server():
+    from ivig_kit.reports.kernels import die_with_parent
+
+    die_with_parent()
