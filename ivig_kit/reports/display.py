@@ -59,12 +59,14 @@ def key_findings(report: SiteReport) -> str:
     lines = [f"{summary['patients']} patients with {summary['visits']} visits up to week "
              f"{summary['last_week']:g}"
              + (f" (data cut-off {summary['data_cutoff']})." if summary["data_cutoff"] else ".")]
+    pooled = summary["pooled_responder_percent"]
+    pooled = (f"{pooled:.1f}%" if pooled is not None
+              else "not shown (the other sites have too few patients to be shared)")
     if summary["patients_scored"]:
         lines.append(f"Responders (last complete TIS >= {summary['responder_threshold']:g}): "
                      f"{summary['responders']} of {summary['patients_scored']} "
                      f"({summary['responder_percent']:.1f}%, 95% CI {summary['responder_ci_low']:.1f}–"
-                     f"{summary['responder_ci_high']:.1f}%); all sites pooled: "
-                     f"{summary['pooled_responder_percent']:.1f}%.")
+                     f"{summary['responder_ci_high']:.1f}%); all sites pooled: {pooled}.")
     lines.append(f"Confirmed deteriorations: {summary['confirmed_deteriorations']} patient(s).")
     if summary["adverse_events"] is not None:
         lines.append(f"Adverse events: {summary['adverse_events']}, of which {summary['serious_adverse_events']} "

@@ -163,15 +163,17 @@ def funnel_figure(report: SiteReport):
     Other sites are unnamed grey points: the report compares, it does not rank named sites."""
     figure, axes = _figure(6.0, 3.2)
     ax = axes[0]
-    pooled = report.pooled_metrics["responder_percent"] / 100
+    pooled_percent = report.pooled_metrics.get("responder_percent")  # None: suppressed, too few patients
+    pooled = None if pooled_percent is None else pooled_percent / 100
     n_max = max([report.site_metrics["patients_scored"], *report.other_sites["patients_scored"], 2])
     n = np.linspace(2, n_max * 1.1, 200)
-    for z, style in ((1.96, "--"), (3.09, ":")):
-        spread = z * np.sqrt(pooled * (1 - pooled) / n)
-        ax.plot(n, 100 * np.clip(pooled - spread, 0, 1), color="grey", ls=style, lw=0.8)
-        ax.plot(n, 100 * np.clip(pooled + spread, 0, 1), color="grey", ls=style, lw=0.8,
-                label=f"{'95' if z < 2 else '99.8'}% limits")
-    ax.axhline(100 * pooled, color="grey", lw=1, label="all sites pooled")
+    if pooled is not None:
+        for z, style in ((1.96, "--"), (3.09, ":")):
+            spread = z * np.sqrt(pooled * (1 - pooled) / n)
+            ax.plot(n, 100 * np.clip(pooled - spread, 0, 1), color="grey", ls=style, lw=0.8)
+            ax.plot(n, 100 * np.clip(pooled + spread, 0, 1), color="grey", ls=style, lw=0.8,
+                    label=f"{'95' if z < 2 else '99.8'}% limits")
+        ax.axhline(100 * pooled, color="grey", lw=1, label="all sites pooled")
     ax.scatter(report.other_sites["patients_scored"], report.other_sites["responder_percent"], color="lightgrey",
                edgecolor="grey", label="other sites", zorder=3)
     ax.scatter([report.site_metrics["patients_scored"]], [report.site_metrics["responder_percent"]], color="crimson",
@@ -180,7 +182,10 @@ def funnel_figure(report: SiteReport):
     ax.legend(fontsize=SMALL_FONT, frameon=False, loc="lower right")
     mine = report.site_metrics
     return _finish(figure, f"Funnel plot: percentage of responders of every site against its number of patients with "
-                     f"a complete TIS, with the pooled percentage ({100 * pooled:.1f}%) and its 95% and 99.8% "
-                     f"control limits. This site, {report.site}: {mine['responder_percent']:.1f}% of "
+                     f"a complete TIS, "
+                     + (f"with the pooled percentage ({100 * pooled:.1f}%) and its 95% and 99.8% control limits. "
+                        if pooled is not None else "without pooled limits (too few patients in the other sites to "
+                                                   "be shared). ")
+                     + f"This site, {report.site}: {mine['responder_percent']:.1f}% of "
                      f"{mine['patients_scored']} patients; {len(report.other_sites)} other sites as unnamed "
                      f"grey points.")

@@ -68,12 +68,16 @@ def batch_lock(out_dir: Path):
 
 
 def _start_time(pid: int) -> str | None:
-    """The start time of process ``pid`` (clock ticks since boot), or ``None`` if there is no such process."""
+    """The start time of process ``pid`` (clock ticks since boot), or ``None`` if there is no such process.
+
+    A zombie (dead, not yet reaped by its parent or by init) counts as no process: it holds nothing.
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 def owned_tempdir(kind: str) -> str:

@@ -254,6 +254,8 @@ COMPARISON_METRICS = (
 
 
 def _interval_text(metrics: dict) -> str:
+    if metrics.get("responders") is None or metrics.get("patients_scored") is None:  # suppressed: too few patients
+        return ""
     low, high = responder_interval(metrics["responders"], metrics["patients_scored"])
     return "" if np.isnan(low) else (f" (95% CI {format_value(100 * low, 'percent')}–"
                                      f"{format_value(100 * high, 'percent')})")
