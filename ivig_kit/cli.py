@@ -140,7 +140,8 @@ def _positive_int(text: str) -> int:
 def _run_reports(args) -> int:
     import signal
 
-    from ivig_kit.reports.batch import BatchInterrupted, capped_jobs, prepare_batch, run_batch
+    from ivig_kit.reports.batch import BatchInterrupted, run_batch
+    from ivig_kit.reports.prepare import capped_jobs, prepare_batch
 
     def stop(signum, frame):  # until the batch takes over: stop quietly, nothing started yet
         raise BatchInterrupted(signum)

@@ -8,7 +8,6 @@ import re
 import unicodedata
 from pathlib import Path
 
-
 #: Longest a single cell of a site's notebook may run before the site fails.
 CELL_TIMEOUT_S = 600
 

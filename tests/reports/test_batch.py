@@ -21,7 +21,7 @@ import pytest
 
 from ivig_kit import errors
 from ivig_kit.cli import main
-from ivig_kit.reports import batch, kernels, pages, tasks
+from ivig_kit.reports import batch, kernels, pages, prepare, tasks, worker
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "data" / "example_visits.csv"
@@ -239,7 +239,7 @@ def test_index_lists_key_figures_links_and_the_synthetic_banner(awkward_batch):
 def one_site_task(tmp_path, site="AMS") -> tasks.SiteTask:
     notebook = write_fixture_notebook(tmp_path / "fixture_report.ipynb")
     data = write_registry(tmp_path / "registry.csv", [site])
-    prepared = batch.prepare_batch(data, tmp_path / "out", notebook=notebook)
+    prepared = prepare.prepare_batch(data, tmp_path / "out", notebook=notebook)
     return prepared.with_inputs(prepared.tasks)[0]
 
 
@@ -254,8 +254,8 @@ def test_a_kernel_start_error_is_retried_once(tmp_path, monkeypatch):
             raise errors.KernelStartError("ZMQError: Address already in use") from zmq.ZMQError(98)
         return real_start(*args, **kwargs)
 
-    monkeypatch.setattr(batch, "_start_kernel", flaky_start)
-    result = batch.run_site_report(one_site_task(tmp_path))
+    monkeypatch.setattr(worker, "_start_kernel", flaky_start)
+    result = worker.run_site_report(one_site_task(tmp_path))
     assert (result.status, result.attempts, calls) == ("ok", 2, [True, False])  # the retry uses a plain kernel
     assert b"Fixture site report" in result.outputs["html"] and json.loads(result.outputs["summary"])["site"] == "AMS"
 
@@ -268,8 +268,8 @@ def test_a_kernel_that_never_starts_fails_the_site_after_one_retry(tmp_path, mon
         raise errors.KernelStartError("RuntimeError: Kernel died before replying to kernel_info") \
             from RuntimeError("Kernel died before replying to kernel_info")
 
-    monkeypatch.setattr(batch, "_start_kernel", dead_start)
-    result = batch.run_site_report(one_site_task(tmp_path))
+    monkeypatch.setattr(worker, "_start_kernel", dead_start)
+    result = worker.run_site_report(one_site_task(tmp_path))
     assert (result.status, result.attempts, len(calls)) == ("failed", 2, 2)
     assert result.error["kind"] == "kernel-start" and "Kernel died" in result.error["evalue"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fixture_report.ipynb", "registry.csv"]
@@ -279,7 +279,7 @@ def test_a_cell_time_out_says_the_real_limit(tmp_path):
     import dataclasses
 
     task = dataclasses.replace(one_site_task(tmp_path), extra_parameters=(("sleep_s", 30),), cell_timeout_s=2)
-    result = batch.run_site_report(task)
+    result = worker.run_site_report(task)
     assert (result.status, result.error["kind"]) == ("failed", "timeout")
     assert result.error["evalue"] == "a cell ran longer than the cell time-out of 2 s (--cell-timeout)"
     assert result.seconds < 25
@@ -299,7 +299,7 @@ def test_the_same_batch_runs_on_a_dask_cluster_without_a_shared_file_system(tmp_
     inputs.mkdir()
     notebook = write_fixture_notebook(inputs / "fixture_report.ipynb")
     data = write_registry(inputs / "registry.csv", ["North", "South", "007"])
-    prepared = batch.prepare_batch(data, tmp_path / "out", notebook=notebook)
+    prepared = prepare.prepare_batch(data, tmp_path / "out", notebook=notebook)
     for task in prepared.with_inputs(prepared.tasks):
         assert str(tmp_path).encode() not in pickle.dumps(task)  # no path of ours travels with a task
     for path in inputs.iterdir():

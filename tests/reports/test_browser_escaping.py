@@ -31,7 +31,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def hostile_reports(tmp_path_factory) -> Path:
-    from ivig_kit.reports.batch import prepare_batch, run_batch
+    from ivig_kit.reports.batch import run_batch
+    from ivig_kit.reports.prepare import prepare_batch
 
     root = tmp_path_factory.mktemp("hostile")
     visits = pd.read_csv(REGISTRY, dtype=str, keep_default_na=False)

@@ -20,9 +20,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from test_batch import write_fixture_notebook, write_registry
 
 from ivig_kit.reports import ledger
-from test_batch import write_fixture_notebook, write_registry
 
 pytestmark = pytest.mark.slow
 SITES = ["Fast", "Slow1", "Slow2", "Slow3"]

@@ -12,14 +12,13 @@ import unicodedata
 
 import pandas as pd
 import pytest
-
-from ivig_kit import errors
-from ivig_kit.cli import main
-from ivig_kit.reports import batch, ledger, site, site_parameters
-from ivig_kit.score.visits import read_visits
 from test_batch import write_fixture_notebook, write_registry
 from test_site import BASE, BETTER, TINY_EVENTS, visit
 
+from ivig_kit import errors
+from ivig_kit.cli import main
+from ivig_kit.reports import ledger, prepare, site, site_parameters
+from ivig_kit.score.visits import read_visits
 
 # --- Small cells --------------------------------------------------------------------------------------------
 
@@ -115,9 +114,9 @@ def test_a_bad_adverse_event_table_stops_the_batch_before_any_site_runs(tiny_inp
 
 
 def test_jobs_are_capped_at_the_available_cpus(monkeypatch):
-    monkeypatch.setattr(batch.os, "sched_getaffinity", lambda pid: {0, 1})
-    assert batch.capped_jobs(1000) == (2, "--jobs 1000 capped at 2: the CPUs available to this process")
-    assert batch.capped_jobs(2) == (2, "")
+    monkeypatch.setattr(prepare.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert prepare.capped_jobs(1000) == (2, "--jobs 1000 capped at 2: the CPUs available to this process")
+    assert prepare.capped_jobs(2) == (2, "")
 
 
 DECLARED = {"site": "AMS", "data_path": "", "adverse_events_path": "", "pooled_summary_path": "",
