@@ -13,7 +13,12 @@ import numpy as np
 from scipy import special
 
 from ivig_kit.errors import InputError
-from ivig_kit.inference.two_arm import _alpha, _check_counts, _score_interval_difference
+from ivig_kit.inference.two_arm import (
+    _alpha,
+    _check_counts,
+    _restricted_proportions_array,
+    _score_interval_difference,
+)
 
 #: statistic -> (label, reference). Both invert two one-sided exact unconditional tests ("tail method"),
 #: each at alpha / 2, maximising each tail over the nuisance parameter p2.
@@ -21,23 +26,6 @@ EXACT_UNCONDITIONAL_METHODS = {
     "santner_snell": ("Santner-Snell exact unconditional (difference)", "Santner & Snell, JASA 1980;75:386-94"),
     "chan_zhang": ("Chan-Zhang exact unconditional (score)", "Chan & Zhang, Biometrics 1999;55:1202-9"),
 }
-
-
-def _restricted_proportions_array(x1, n1, x2, n2, delta):
-    """:func:`_restricted_proportions` for arrays of counts (same cubic, elementwise)."""
-    x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
-    theta = n2 / n1
-    a = 1 + theta
-    b = -(1 + theta + x1 / n1 + theta * x2 / n2 + delta * (theta + 2))
-    c = delta ** 2 + delta * (2 * x1 / n1 + theta + 1) + x1 / n1 + theta * x2 / n2
-    d = -x1 / n1 * delta * (1 + delta)
-    v = b ** 3 / (27 * a ** 3) - b * c / (6 * a ** 2) + d / (2 * a)
-    u = np.where(v >= 0, 1.0, -1.0) * np.sqrt(np.maximum(0.0, b ** 2 / (9 * a ** 2) - c / (3 * a)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = (np.pi + np.arccos(np.clip(v / u ** 3, -1.0, 1.0))) / 3
-        p1 = np.where(u == 0, -b / (3 * a), 2 * u * np.cos(w) - b / (3 * a))
-    p1 = np.clip(p1, 0.0, 1.0)
-    return p1, np.clip(p1 - delta, 0.0, 1.0)
 
 
 def _ordering(method: str, n1: int, n2: int, delta: float) -> np.ndarray:

@@ -97,22 +97,28 @@ def risk_difference_interval(x1: int, n1: int, x2: int, n2: int, method: str = "
     return float(low), float(high)
 
 
-def _restricted_proportions(x1: int, n1: int, x2: int, n2: int, delta: float) -> tuple[float, float]:
-    """Maximum-likelihood p1, p2 under p1 - p2 = delta (Farrington & Manning 1990, closed-form cubic)."""
+def _restricted_proportions_array(x1, n1, x2, n2, delta):
+    """Maximum-likelihood p1, p2 under p1 - p2 = delta, elementwise over arrays of counts
+    (Farrington & Manning 1990, closed-form cubic)."""
+    x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
     theta = n2 / n1
     a = 1 + theta
     b = -(1 + theta + x1 / n1 + theta * x2 / n2 + delta * (theta + 2))
     c = delta ** 2 + delta * (2 * x1 / n1 + theta + 1) + x1 / n1 + theta * x2 / n2
     d = -x1 / n1 * delta * (1 + delta)
     v = b ** 3 / (27 * a ** 3) - b * c / (6 * a ** 2) + d / (2 * a)
-    u = math.copysign(1, v) * math.sqrt(max(0.0, b ** 2 / (9 * a ** 2) - c / (3 * a)))
-    if u == 0:
-        p1 = -b / (3 * a)
-    else:
-        w = (math.pi + math.acos(min(1.0, max(-1.0, v / u ** 3)))) / 3
-        p1 = 2 * u * math.cos(w) - b / (3 * a)
-    p1 = min(1.0, max(0.0, p1))
-    return p1, min(1.0, max(0.0, p1 - delta))
+    u = np.where(v >= 0, 1.0, -1.0) * np.sqrt(np.maximum(0.0, b ** 2 / (9 * a ** 2) - c / (3 * a)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = (np.pi + np.arccos(np.clip(v / u ** 3, -1.0, 1.0))) / 3
+        p1 = np.where(u == 0, -b / (3 * a), 2 * u * np.cos(w) - b / (3 * a))
+    p1 = np.clip(p1, 0.0, 1.0)
+    return p1, np.clip(p1 - delta, 0.0, 1.0)
+
+
+def _restricted_proportions(x1: int, n1: int, x2: int, n2: int, delta: float) -> tuple[float, float]:
+    """Maximum-likelihood p1, p2 under p1 - p2 = delta for one table (see :func:`_restricted_proportions_array`)."""
+    p1, p2 = _restricted_proportions_array(x1, n1, x2, n2, delta)
+    return float(p1), float(p2)
 
 
 def _score_interval_difference(x1, n1, x2, n2, alpha, correction) -> tuple[float, float]:

@@ -181,8 +181,8 @@ def funnel_figure(report: SiteReport):
     ax.set(xlabel="patients with a complete TIS", ylabel=f"% responders (TIS >= {report.threshold:g})", ylim=(0, 100))
     ax.legend(fontsize=SMALL_FONT, frameon=False, loc="lower right")
     mine = report.site_metrics
-    return _finish(figure, f"Funnel plot: percentage of responders of every site against its number of patients with "
-                     f"a complete TIS, "
+    return _finish(figure, "Funnel plot: percentage of responders of every site against its number of patients with "
+                     "a complete TIS, "
                      + (f"with the pooled percentage ({100 * pooled:.1f}%) and its 95% and 99.8% control limits. "
                         if pooled is not None else "without pooled limits (too few patients in the other sites to "
                                                    "be shared). ")
