@@ -31,13 +31,12 @@ def _start_kernel(cwd: str, warm: bool = True, timeout_s: float = KERNEL_START_T
     process's :class:`KernelZygote`, which has already imported ipykernel and the notebook's modules;
     it is still a new process per site with an empty namespace. Any failure here is a kernel-start failure.
     """
-    from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
     async def start():
         specs = KernelZygote.for_notebook(notebook, key=key).kernel_specs() if warm else None
         prefix = _ipc_prefix()  # sockets and connection file in this process's own folder, never loose in /tmp
-        manager = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=prefix,
+        manager = _site_kernel_manager()(kernel_name=KERNEL_NAME, transport="ipc", ip=prefix,
                                      connection_file=prefix + "-connection.json",
                                      **({"kernel_spec_manager": specs} if specs else {}))
         await manager.start_kernel(cwd=cwd)
@@ -83,6 +82,25 @@ def _ipc_prefix() -> str:
     return os.path.join(_ipc_folder, uuid.uuid4().hex[:12])
 
 
+@functools.cache
+def _site_kernel_manager():
+    """An ``AsyncKernelManager`` that remembers the clients it hands out, so that stopping its kernel closes
+    them too: nbclient leaves open a client of a manager it was given, and each such client keeps a zmq
+    context, its I/O thread and a dozen file descriptors, which a worker running a hundred sites runs out of."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import List
+
+    class SiteKernelManager(AsyncKernelManager):
+        handed_out = List()
+
+        def client(self, **kwargs):
+            client = super().client(**kwargs)
+            self.handed_out.append(client)
+            return client
+
+    return SiteKernelManager
+
+
 def _stop_kernel(manager) -> None:
     from jupyter_core.utils import run_sync
 
@@ -91,6 +109,9 @@ def _stop_kernel(manager) -> None:
             if await manager.is_alive():
                 await manager.shutdown_kernel(now=True)
         finally:
+            for client in getattr(manager, "handed_out", ()):
+                with contextlib.suppress(Exception):
+                    client.stop_channels()  # also destroys the zmq context the client made
             await manager.cleanup_resources()
 
     with contextlib.suppress(Exception):

@@ -151,24 +151,27 @@ def confirmed_deteriorations(report: SiteReport) -> pd.DataFrame:
 
 
 def adverse_event_table(report: SiteReport) -> pd.DataFrame:
-    """Adverse events by event and arm: events (patients), of which serious and related."""
+    """Adverse events by event and arm: events (patients), of which serious and related.
+
+    An arm without any event at the site gets ``0 (0)`` and 0 in every row (a per-group ``apply`` would
+    return a frame, not a column, for it).
+    """
     events = report.adverse_events
     if events.empty:
         return pd.DataFrame(columns=["event"]).set_index("event")
     arm_of = report.patients.set_index("patient_id")["arm"] if "arm" in report.patients else None
-    events = events.assign(arm=events["patient_id"].map(arm_of) if arm_of is not None else "All")
-    columns = {}
+    events = events.assign(arm=events["patient_id"].map(arm_of) if arm_of is not None else "All",
+                           is_serious=events["serious"].fillna(False).astype(bool),
+                           is_related=events["related"].fillna(False).astype(bool))
+    order = events["event"].value_counts().index
+    table = pd.DataFrame(index=order)
     for label in [*report.arms, "All"]:
         group = events if label == "All" else events[events["arm"] == label]
-        columns[f"{label}: events (patients)"] = group.groupby("event").apply(
-            lambda g: f"{len(g)} ({g['patient_id'].nunique()})", include_groups=False)
-        columns[f"{label}: serious"] = group.groupby("event")["serious"].apply(lambda s: int(s.fillna(False).sum()))
-    columns["related (all arms)"] = events.groupby("event")["related"].apply(lambda s: int(s.fillna(False).sum()))
-    table = pd.DataFrame(columns)
-    order = events["event"].value_counts()
-    table = table.loc[order.index]
-    for column in table.columns:
-        table[column] = table[column].fillna("0 (0)") if "events" in column else table[column].fillna(0).astype(int)
+        counts = group.groupby("event").agg(events=("patient_id", "size"), patients=("patient_id", "nunique"),
+                                            serious=("is_serious", "sum")).reindex(order, fill_value=0)
+        table[f"{label}: events (patients)"] = [f"{n} ({p})" for n, p in zip(counts["events"], counts["patients"])]
+        table[f"{label}: serious"] = counts["serious"].astype(int)
+    table["related (all arms)"] = events.groupby("event")["is_related"].sum().reindex(order, fill_value=0).astype(int)
     table.index.name = "event"
     return table
 

@@ -387,3 +387,14 @@ def test_an_unknown_site_stops_the_notebook_with_a_clear_error(tmp_path):
             str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
             parameters={"site": "Zurich", "data_path": str(REGISTRY), "adverse_events_path": "",
                         "population": "adult", "summary_path": ""})
+
+
+def test_adverse_event_table_with_an_arm_that_had_no_event(tiny):
+    """Found on a 200-site registry: a site whose placebo patients had no adverse event failed its report."""
+    data, events = tiny
+    TINY_EVENTS[TINY_EVENTS["patient_id"] != "A-03"].to_csv(events, index=False)  # A-03 is the placebo patient
+    report = report_site.load_site("A b", data, events, min_cell_size=1)
+    table = tables.adverse_event_table(report)
+    assert table.loc["headache"].tolist() == ["1 (1)", 0, "0 (0)", 0, "1 (1)", 0, 1]
+    assert list(table.columns) == ["IVIg: events (patients)", "IVIg: serious", "placebo: events (patients)",
+                                   "placebo: serious", "All: events (patients)", "All: serious", "related (all arms)"]
