@@ -432,3 +432,13 @@ def test_reports_benchmark_runs_on_one_site():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ratio naive / batch" in result.stdout and "naive marginal cost" in result.stdout
     assert "re-run unchanged" in result.stdout and "(1 re-used)" in result.stdout
+
+
+def test_reports_benchmark_compares_the_per_site_cost_of_a_small_and_a_large_registry():
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "reports_batch.py"), "--sites", "2", "--small", "1",
+                             "--large", "10", "--large-run", "2", "--skip-naive"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"marginal seconds per site: [\d.]+ at 9 sites, [\d.]+ at 10 sites \(ratio [\d.]+", result.stdout)
+    assert re.search(r"one site in its worker: [\d.]+ at 9 sites, [\d.]+ at 10 sites", result.stdout)
+    assert "ratio naive / batch" not in result.stdout
