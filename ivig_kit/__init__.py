@@ -15,21 +15,24 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ivig_kit.errors import InputError
-from ivig_kit.score.engine import category, total_improvement_score
-from ivig_kit.score.measures import (
-    CORE_SET,
-    POPULATIONS,
-    CoreSetMeasure,
-    EnzymeNormalisation,
-)
-from ivig_kit.score.pair import score_pair
-from ivig_kit.score.visits import read_visits, validate_visits
+import lazy_loader
 
 try:
     __version__ = version("ivig-kit")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["CORE_SET", "POPULATIONS", "CoreSetMeasure", "EnzymeNormalisation", "InputError", "__version__",
-           "category", "read_visits", "score_pair", "total_improvement_score", "validate_visits"]
+# The public names are imported on first use, so `import ivig_kit` (and the command line, which handles
+# Ctrl-C from its first moment) does not wait for pandas.
+__getattr__, _, _exported = lazy_loader.attach(__name__, submod_attrs={
+    "errors": ["InputError"],
+    "score.engine": ["category", "total_improvement_score"],
+    "score.measures": ["CORE_SET", "POPULATIONS", "CoreSetMeasure", "EnzymeNormalisation"],
+    "score.pair": ["score_pair"],
+    "score.visits": ["read_visits", "validate_visits"],
+})
+__all__ = sorted([*_exported, "__version__"])
+
+
+def __dir__() -> list[str]:
+    return __all__

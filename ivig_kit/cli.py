@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from ivig_kit import __version__
-from ivig_kit.errors import InputError
+from ivig_kit.errors import InputError, Interrupted
 from ivig_kit.files import atomic_output
-from ivig_kit.score.measures import (
-    ENZYME_ULN_MULTIPLIER_PRESETS,
-    POPULATIONS,
-    ULN_MULTIPLIER_MAX,
-)
 
 SUMMARY_COLUMNS = ["site", "patient_id", "week", "tis", "category", "physician_global_points",
                    "patient_global_points", "mmt_points", "haq_points", "enzyme_points", "extramuscular_points"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ivig_kit.score.measures import ENZYME_ULN_MULTIPLIER_PRESETS, POPULATIONS, ULN_MULTIPLIER_MAX
+
     parser = argparse.ArgumentParser(
         prog="ivig-kit",
         description="Score myositis visits with the 2016 ACR/EULAR Total Improvement Score and build per-site reports.",
@@ -138,17 +138,10 @@ def _positive_int(text: str) -> int:
 
 
 def _run_reports(args) -> int:
-    import signal
-
-    from ivig_kit.reports.batch import BatchInterrupted, run_batch
-    from ivig_kit.reports.prepare import capped_jobs, prepare_batch
-
-    def stop(signum, frame):  # until the batch takes over: stop quietly, nothing started yet
-        raise BatchInterrupted(signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     try:
+        from ivig_kit.reports.batch import run_batch
+        from ivig_kit.reports.prepare import capped_jobs, prepare_batch
+
         if args.pdf:  # before any site runs: a missing browser is a setup mistake (exit 2), not a failed site
             from ivig_kit.reports.pages import find_chromium
 
@@ -168,7 +161,7 @@ def _run_reports(args) -> int:
         print(f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}",
               flush=True)
         outcome = run_batch(batch, jobs=jobs, scheduler=args.scheduler, progress=not args.quiet, pdf=args.pdf)
-    except BatchInterrupted as stopped:
+    except Interrupted as stopped:
         done = "no site finished" if stopped.result is None else \
             f"{sum(r.ok for r in stopped.result.results)} of {len(stopped.result.results)} site(s) finished; " \
             f"the index marks the others"
@@ -190,7 +183,7 @@ def _multiplier(text: str) -> tuple[str | None, float]:
 
 
 def _enzyme_normalisation(args):
-    from ivig_kit.score.measures import EnzymeNormalisation
+    from ivig_kit.score.measures import ENZYME_ULN_MULTIPLIER_PRESETS, EnzymeNormalisation
 
     ranged = args.uln_multiplier or args.enzyme_preset
     if args.enzyme_normalisation == "relative" and ranged:
@@ -253,23 +246,45 @@ def _run_tis(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+@contextlib.contextmanager
+def _signals_raise_interrupted():
+    """While active, SIGINT and SIGTERM raise :class:`Interrupted` (the previous handlers come back after), so a
+    signal at any moment, also while pandas is still importing, ends in one line and removes partial files."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Interrupted(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return args.handler(args)
-    except KeyboardInterrupt:
-        print("ivig-kit: interrupted; no output file was written or changed", file=sys.stderr)
-        return 130
-    except InputError as error:
-        for line in str(error).splitlines():
-            print(f"ivig-kit: error: {line}", file=sys.stderr)
-        return 2
-    except (ValueError, OSError) as error:
-        if isinstance(error, OSError) and error.filename is None:
-            raise
-        print(f"ivig-kit: error: {error}", file=sys.stderr)
-        return 2
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def main(argv=None) -> int:
+    with _signals_raise_interrupted():
+        try:
+            args = build_parser().parse_args(argv)
+            return args.handler(args)
+        except KeyboardInterrupt:
+            print("ivig-kit: interrupted; no output file was written or changed", file=sys.stderr)
+            return 130
+        except Interrupted as stopped:
+            print(f"ivig-kit: stopped by {stopped}; no output file was written or changed", file=sys.stderr)
+            return 128 + stopped.signum
+        except InputError as error:
+            for line in str(error).splitlines():
+                print(f"ivig-kit: error: {line}", file=sys.stderr)
+            return 2
+        except (ValueError, OSError) as error:
+            if isinstance(error, OSError) and error.filename is None:
+                raise
+            print(f"ivig-kit: error: {error}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

@@ -39,3 +39,18 @@ class UnknownFactError(InputError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class Interrupted(BaseException):
+    """Ctrl-C (SIGINT) or SIGTERM stopped a command; ``signum`` says which, ``result`` holds what a report
+    batch finished before it stopped (``None`` if nothing ran).
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that no ``except Exception`` on the way turns a stop
+    into an error message or a failed site."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.result = None

@@ -144,6 +144,33 @@ def test_a_failed_or_interrupted_write_leaves_no_partial_file(tmp_path, monkeypa
     assert out.read_text() == "previous scores" and [p.name for p in tmp_path.iterdir()] == ["scores.csv"]
 
 
+def test_sigterm_while_writing_stops_with_one_line_and_no_partial_file(tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    out = tmp_path / "scores.parquet"
+    out.write_text("previous scores")
+    before = signal.getsignal(signal.SIGTERM)
+
+    def half_then_terminated(scores, path):
+        Path(path).write_text("half")
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill` from another terminal would
+
+    monkeypatch.setattr("ivig_kit.score.outputs.write_scores", half_then_terminated)
+    assert main(["tis", str(EXAMPLE), "--out", str(out)]) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "ivig-kit: stopped by SIGTERM; no output file was written or changed"]
+    assert out.read_text() == "previous scores" and [p.name for p in tmp_path.iterdir()] == ["scores.parquet"]
+    assert signal.getsignal(signal.SIGTERM) is before  # main() gives the caller its handler back
+
+
+def test_importing_the_command_line_does_not_import_pandas():
+    """Python imports pandas in ~0.5 s; a Ctrl-C then would print a traceback before the kit could handle it."""
+    code = "import sys, ivig_kit.cli; print('pandas' in sys.modules, 'numpy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]
+
+
 @pytest.mark.parametrize("option, message", [
     (["--uln-multiplier", "inf"], "uln_multiplier (all enzymes) must be a finite number in (0, 1000], not inf"),
     (["--uln-multiplier", "crp=3"], "uln multiplier for 'crp': not an enzyme"),

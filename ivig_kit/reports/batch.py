@@ -27,16 +27,19 @@ import contextlib
 import datetime
 import hashlib
 import multiprocessing
+import os
+import shutil
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
-from ivig_kit.errors import ReportSetupError
+from ivig_kit.errors import Interrupted, ReportSetupError
 from ivig_kit.reports.kernels import KernelZygote, die_with_parent, notebook_imports
 from ivig_kit.reports.ledger import (
     batch_lock,
+    owned_tempdir,
     read_ledger,
     sweep_partial_files,
     sweep_stale_tempdirs,
@@ -54,15 +57,6 @@ from ivig_kit.reports.tasks import (
 from ivig_kit.reports.worker import run_site_report, store_outputs
 
 LEDGER_SAVE_INTERVAL_S = 1.0  # index.json is rewritten at most this often while sites finish
-
-
-class BatchInterrupted(Exception):
-    """Ctrl-C or SIGTERM stopped the batch; ``signum`` says which."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-        self.result: BatchResult | None = None
 
 
 # --- Running a batch ----------------------------------------------------------------------------------------
@@ -97,11 +91,24 @@ def _executor(jobs: int, scheduler: str | None, key: str, zygote: KernelZygote |
             raise ReportSetupError(f"cannot use the dask scheduler at {scheduler!r}: {error}") from None
         executor = client.get_executor(pure=False)
         return executor, client
+    _multiprocessing_tempdir()
     context = multiprocessing.get_context("forkserver")  # workers from a clean process, whatever our threads
     context.set_forkserver_preload(list(WORKER_PRELOAD))
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_preload_worker,
         initargs=(key, zygote.socket_path if zygote else None)), None
+
+
+def _multiprocessing_tempdir() -> None:
+    """Have multiprocessing keep its fork server's socket in a temporary folder of ours (owner file and all),
+    so that the next run can remove it after a SIGKILL; its own ``pymp-*`` folder is not provably ours."""
+    from multiprocessing import process, util
+
+    config = process.current_process()._config  # where multiprocessing.util.get_temp_dir() keeps its folder
+    if config.get("tempdir") is None or not os.path.isdir(config["tempdir"]):
+        folder = owned_tempdir("mp")
+        config["tempdir"] = folder
+        util.Finalize(None, shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}, exitpriority=-100)
 
 
 def _reusable(task: SiteTask, row: dict | None, out_dir: Path) -> SiteResult | None:
@@ -116,7 +123,7 @@ def _reusable(task: SiteTask, row: dict | None, out_dir: Path) -> SiteResult | N
 
 
 class _Interrupts:
-    """While active, SIGINT and SIGTERM raise :class:`BatchInterrupted` in the main thread."""
+    """While active, SIGINT and SIGTERM raise :class:`Interrupted` in the main thread."""
 
     def __init__(self):
         self.previous = {}
@@ -131,7 +138,7 @@ class _Interrupts:
     def _raise(signum, frame):
         for other in (signal.SIGINT, signal.SIGTERM):
             signal.signal(other, signal.SIG_IGN)  # one interrupt is enough: clean up undisturbed
-        raise BatchInterrupted(signum)
+        raise Interrupted(signum)
 
     def __exit__(self, *exc):
         for signum, handler in self.previous.items():
@@ -176,7 +183,7 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
     line per site as it finishes, print each new report to ``<slug>.pdf`` when ``pdf``, then write the
     index (``index.json`` ledger and ``index.html``).
 
-    Raises :class:`BatchInterrupted` (after cleaning up and writing the index) on SIGINT or SIGTERM.
+    Raises :class:`Interrupted` (after cleaning up and writing the index) on SIGINT or SIGTERM.
     """
 
     started_at = datetime.datetime.now().astimezone()
@@ -217,7 +224,7 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
         try:
             if todo:
                 _run_tasks(batch, todo, results, jobs, scheduler, progress, save_progress)
-        except BatchInterrupted as error:
+        except Interrupted as error:
             interrupted = error
             kill_started_processes(before)
             sweep_stale_tempdirs(mine_too=True)  # also a zygote folder made just as the signal came

@@ -14,7 +14,7 @@ import pandas as pd
 from ivig_kit.files import write_atomically
 from ivig_kit.reports.site import SiteReport, responder_interval
 
-PACKAGES = ("ivig-kit", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "pandera", "papermill", "nbconvert")
+PACKAGES = ("ivig-kit", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "pyarrow", "papermill", "nbconvert")
 
 
 # --- Provenance and summary ----------------------------------------------------------------------------------
