@@ -210,6 +210,7 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 .status-interrupted { color: #9a6700; font-weight: 600; }
 .error { font-family: ui-monospace, monospace; font-size: 0.9em; white-space: pre-wrap; color: #82071e; }
 .meta { color: #57606a; font-size: 0.9em; overflow-wrap: anywhere; }
+.meta time { white-space: nowrap; }
 td.site { overflow-wrap: break-word; }
 @media screen and (max-width: 700px) {
   body { margin: 1em auto; padding: 0 0.6em; }
@@ -232,6 +233,15 @@ def _figure(summary: dict | None, key: str) -> str:
     if isinstance(value, float):
         return f"{value:.1f}" if key.endswith("percent") else f"{value:g}"
     return html.escape(str(value))
+
+
+def _made_at(stamp: str) -> str:
+    """When a report was made, to the minute and unbroken (``2026-12-01 08:53``); the exact time in ``datetime``."""
+    try:
+        when = datetime.datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return html.escape(str(stamp))
+    return f'<time datetime="{html.escape(stamp)}">{when:%Y-%m-%d %H:%M}</time>'
 
 
 def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datetime.datetime, seconds: float,
@@ -265,7 +275,7 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
         made_note = (f'<div class="meta">{html.escape(str(made.get("population", "")))}'
                      + "".join(f", {html.escape(str(k))} {html.escape(str(v))}"
                                for k, v in sorted((made.get("parameters") or {}).items()))
-                     + (f"; made {html.escape(result.made_at)}" if result.made_at else "")
+                     + (f"; made {_made_at(result.made_at)}" if result.made_at else "")
                      + (" (re-used: inputs unchanged)" if result.reused else "") + "</div>")
         figures = "".join(f'<td class="number" data-label="{html.escape(label)}">{_figure(result.summary, key)}</td>'
                           for key, label in index_figures(batch.population))
@@ -273,7 +283,8 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
         rows.append(f'<tr class="site-row" data-status="{status}" data-reused="{str(result.reused).lower()}">'
                     f'<td class="site">{html.escape(result.site)}{note}</td><td class="status-{status}" '
                     f'data-label="status">{status}{made_note}</td>{figures}<td data-label="files">{links}</td>'
-                    f'<td class="number" data-label="seconds">{result.seconds:.1f}</td></tr>')
+                    f'<td class="number" data-label="seconds">{"&ndash;" if result.reused else f"{result.seconds:.1f}"}'
+                    f'</td></tr>')
     heading = "".join(f"<th>{html.escape(label)}</th>" for _, label in index_figures(batch.population))
     banner = ('<div class="banner synthetic" id="synthetic-banner"><strong>Synthetic data.</strong> These reports '
               'are generated from a synthetic registry; no real patient is described.</div>') if synthetic else ""

@@ -230,6 +230,9 @@ def test_index_lists_key_figures_links_and_the_synthetic_banner(awkward_batch):
                        re.DOTALL)
     figures = re.findall(r'<td class="number"[^>]*>([^<]*)</td>', zurich.group(0)) if zurich else []
     assert figures[:5] == ["1", "3", "50.0", "0", "1"]  # patients, visits, responders %, deteriorations, AEs
+    # when it was made: to the minute, kept on one line (the ISO stamp broke over four lines of a narrow column)
+    assert re.search(r'made <time datetime="\d{4}-\d\d-\d\dT[\d:]{8}[+-][\d:]{5}">\d{4}-\d\d-\d\d \d\d:\d\d</time>',
+                     zurich.group(0))
     assert "a/b" in index and "../up" in index  # shown as names, never used as paths
     assert f"index: {awkward_batch['out'] / 'index.html'}" in awkward_batch["second"].stdout
 

@@ -226,6 +226,7 @@ def ledger_runs(tmp_path_factory):
     html = {s: (out / r["files"]["html"]).stat().st_mtime_ns for s, r in
             ((r["site"], r) for r in runs["first"][1]["sites"])}
     runs["again"] = run("--jobs", "1000")
+    again_index = (out / "index.html").read_text(encoding="utf-8")
     visits = pd.read_csv(data, dtype=str, keep_default_na=False)
     visits.loc[(visits["site"] == "North") & (visits["week"] == "4"), "haq"] = "0.1"
     visits.to_csv(data, index=False)
@@ -233,7 +234,7 @@ def ledger_runs(tmp_path_factory):
     runs["changed"] = run()
     runs["north"] = run("--sites", "North", "--params", root / "p.csv")
     runs["force"] = run("--sites", "South", "--force")
-    return {"runs": runs, "out": out, "html_mtime": html}
+    return {"runs": runs, "out": out, "html_mtime": html, "again_index": again_index}
 
 
 def rows(record):
@@ -248,6 +249,10 @@ def test_an_unchanged_rerun_reuses_every_report(ledger_runs):
     first = rows(ledger_runs["runs"]["first"][1])
     assert all(r["made_with"] == first[s]["made_with"] and r["made_at"] == first[s]["made_at"]
                for s, r in rows(record).items())
+    # the index says so on each row, and no time was spent on it in this run
+    index = ledger_runs["again_index"]
+    assert index.count("(re-used: inputs unchanged)") == 3
+    assert index.count('<td class="number" data-label="seconds">&ndash;</td>') == 3
 
 
 def test_only_the_site_whose_data_changed_runs_again(ledger_runs):
