@@ -50,18 +50,35 @@ def batch_lock(out_dir: Path):
             raise ReportSetupError(f"{path}: is a symbolic link; the kit does not follow it") from None
         raise ReportSetupError(f"{path}: cannot create the batch's lock file ({error.strerror})") from None
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(handle, 64, 0).decode("ascii", "replace").strip() or "unknown"
-            raise ReportSetupError(
-                f"{Path(out_dir).name}: another ivig-kit reports batch (process {holder}) is writing to this "
-                f"folder; wait for it to finish or choose another --out") from None
+        _lock(handle, out_dir)
         os.ftruncate(handle, 0)
         os.pwrite(handle, str(os.getpid()).encode("ascii"), 0)
         yield path
     finally:
         os.close(handle)  # releases the lock
+
+
+def refuse_if_locked(out_dir: Path) -> None:
+    """Raise :class:`ReportSetupError` now if another batch holds ``out_dir``'s lock, before the registry is read
+    (:func:`batch_lock` still takes the lock itself when the batch starts)."""
+    try:
+        handle = os.open(Path(out_dir) / LOCK_NAME, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return  # no lock file (or one batch_lock will refuse with its own message)
+    try:
+        _lock(handle, out_dir)
+    finally:
+        os.close(handle)
+
+
+def _lock(handle: int, out_dir: Path) -> None:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(handle, 64, 0).decode("ascii", "replace").strip() or "unknown"
+        raise ReportSetupError(
+            f"{Path(out_dir).name}: another ivig-kit reports batch (process {holder}) is writing to this "
+            f"folder; wait for it to finish or choose another --out") from None
 
 
 # --- Temporary folders the kit can prove are its own --------------------------------------------------------

@@ -19,7 +19,7 @@ from ivig_kit import __version__
 from ivig_kit.errors import ReportSetupError
 from ivig_kit.files import file_sha256
 from ivig_kit.reports.kernels import _source, notebook_cells
-from ivig_kit.reports.ledger import read_ledger
+from ivig_kit.reports.ledger import read_ledger, refuse_if_locked
 from ivig_kit.reports.parameters import REPORT_PARAMETERS
 from ivig_kit.reports.site_parameters import notebook_defaults, read_site_parameters
 from ivig_kit.reports.tasks import CELL_TIMEOUT_S, ReportBatch, SiteTask, site_slug
@@ -96,6 +96,7 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     if out_dir.exists() and not out_dir.is_dir():
         raise ReportSetupError(f"{out_dir.name}: exists and is not a folder")
     if out_dir.is_dir():
+        refuse_if_locked(out_dir)  # another batch is writing there: say so before reading the registry
         read_ledger(out_dir, force=force)  # a folder the kit did not make is refused before anything runs
 
     notebook = Path(notebook or DEFAULT_NOTEBOOK).resolve()

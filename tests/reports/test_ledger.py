@@ -179,8 +179,9 @@ def test_a_second_batch_into_a_locked_folder_fails_at_once(tiny_inputs, tmp_path
     out.mkdir()
     with ledger.batch_lock(out):
         code = main(["reports", str(data), "--out", str(out), "--notebook", str(notebook), "--quiet"])
-    err = capsys.readouterr().err
-    assert code == 2
+    printed = capsys.readouterr()
+    err = printed.err
+    assert code == 2 and "site(s) of" not in printed.out  # refused before the registry was read
     assert "another ivig-kit reports batch (process " in err and "is writing to this folder" in err
     assert sorted(p.name for p in out.iterdir()) == [".ivig-kit.lock"]  # nothing run, nothing written
 
