@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from ivig_kit import __version__
@@ -165,7 +162,7 @@ def _run_reports(args) -> int:
         done = "no site finished" if stopped.result is None else \
             f"{sum(r.ok for r in stopped.result.results)} of {len(stopped.result.results)} site(s) finished; " \
             f"the index marks the others"
-        print(f"ivig-kit: stopped by {signal.Signals(stopped.signum).name}: {done}", file=sys.stderr, flush=True)
+        print(f"ivig-kit: stopped by {stopped}: {done}", file=sys.stderr, flush=True)
         return 128 + stopped.signum
     failed = outcome.failed
     reused = f" ({len(outcome.reused)} re-used, inputs unchanged)" if outcome.reused else ""
@@ -246,27 +243,8 @@ def _run_tis(args) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _signals_raise_interrupted():
-    """While active, SIGINT and SIGTERM raise :class:`Interrupted` (the previous handlers come back after), so a
-    signal at any moment, also while pandas is still importing, ends in one line and removes partial files."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        raise Interrupted(signum)
-
-    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
 def main(argv=None) -> int:
-    with _signals_raise_interrupted():
+    with Interrupted.on_signals():  # from the first moment: one line, no traceback, partial files removed
         try:
             args = build_parser().parse_args(argv)
             return args.handler(args)

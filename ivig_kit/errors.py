@@ -5,6 +5,10 @@ option): the command line prints its message without a traceback and exits with 
 of the kit's own machinery (a kernel that will not start) are not input errors.
 """
 
+import contextlib
+import signal
+import threading
+
 
 class InputError(ValueError):
     """A user's input the kit cannot use; its message is for people, so the CLI prints it without a traceback."""
@@ -49,8 +53,27 @@ class Interrupted(BaseException):
     into an error message or a failed site."""
 
     def __init__(self, signum: int):
-        import signal
-
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
         self.result = None
+
+    @staticmethod
+    @contextlib.contextmanager
+    def on_signals():
+        """While active (in the main thread), the first SIGINT or SIGTERM raises :class:`Interrupted` and later
+        ones are ignored, so the clean-up runs undisturbed; the previous handlers come back after."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(signum, frame):
+            for other in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(other, signal.SIG_IGN)
+            raise Interrupted(signum)
+
+        previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)

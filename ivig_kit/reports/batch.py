@@ -31,7 +31,6 @@ import os
 import shutil
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -122,30 +121,6 @@ def _reusable(task: SiteTask, row: dict | None, out_dir: Path) -> SiteResult | N
     return previous
 
 
-class _Interrupts:
-    """While active, SIGINT and SIGTERM raise :class:`Interrupted` in the main thread."""
-
-    def __init__(self):
-        self.previous = {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self.previous[signum] = signal.signal(signum, self._raise)
-        return self
-
-    @staticmethod
-    def _raise(signum, frame):
-        for other in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(other, signal.SIG_IGN)  # one interrupt is enough: clean up undisturbed
-        raise Interrupted(signum)
-
-    def __exit__(self, *exc):
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-        return False
-
-
 def _children() -> set:
     import psutil
 
@@ -193,7 +168,7 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
     sweep_stale_tempdirs()
     before = _children()
     runner = f"dask scheduler {scheduler}" if scheduler else f"{jobs} local process(es)"
-    with batch_lock(out), _Interrupts():
+    with batch_lock(out), Interrupted.on_signals():
         ledger = read_ledger(out, force=batch.force)["sites"]
         sweep_partial_files(out)
         results: dict[str, SiteResult] = {}
