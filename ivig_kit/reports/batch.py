@@ -45,9 +45,7 @@ from ivig_kit.reports.ledger import (
     write_ledger,
 )
 from ivig_kit.reports.pages import _html_exporter, export_site_pdfs, write_index
-from ivig_kit.reports.prepare import DEFAULT_MIN_CELL_SIZE, prepare_batch
 from ivig_kit.reports.tasks import (
-    CELL_TIMEOUT_S,
     BatchResult,
     ReportBatch,
     SiteResult,
@@ -277,14 +275,3 @@ def _log_line(result: SiteResult) -> str:
     if result.ok:
         return f"ok      {result.site!r} -> {result.files['html']} ({result.seconds:.1f} s{retried})"
     return f"FAILED  {result.site!r}: {result.error_line()} ({result.seconds:.1f} s{retried})"
-
-
-def run_reports(data_path, out_dir, sites=None, jobs: int = 2, scheduler: str | None = None, notebook=None,
-                population: str = "adult", adverse_events_path="auto", progress: bool = True,
-                min_cell_size: int = DEFAULT_MIN_CELL_SIZE, params_path=None, force: bool = False,
-                cell_timeout_s: float = CELL_TIMEOUT_S) -> BatchResult:
-    """Validate the inputs, report on every site and write ``out_dir/index.html`` (see the module docstring)."""
-    batch = prepare_batch(data_path, out_dir, sites=sites, notebook=notebook, population=population,
-                          adverse_events_path=adverse_events_path, min_cell_size=min_cell_size,
-                          params_path=params_path, force=force, cell_timeout_s=cell_timeout_s)
-    return run_batch(batch, jobs=jobs, scheduler=scheduler, progress=progress)

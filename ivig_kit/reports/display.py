@@ -24,7 +24,7 @@ import pandas as pd
 from ivig_kit.reports.figures import FIGURE_DPI
 from ivig_kit.reports.site import SiteReport
 from ivig_kit.reports.summary import site_summary
-from ivig_kit.reports.tables import DECIMALS, MISSING, format_value  # noqa: F401  (one home: tables)
+from ivig_kit.reports.tables import MISSING, format_value
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
 # --- Header and findings -------------------------------------------------------------------------------------

@@ -392,12 +392,6 @@ def pdf_printer(chromium: Path | None = None):
             browser.close()
 
 
-def export_pdf(html_path, pdf_path, chromium: Path | None = None) -> Path:
-    """Print one HTML report to an A4 PDF (page numbers, table of contents, PDF outline) with headless Chromium."""
-    with pdf_printer(chromium) as print_pdf:
-        return print_pdf(html_path, pdf_path)
-
-
 def export_site_pdfs(out_dir, results: list[SiteResult]) -> None:
     """Print the report of every successful site to ``<slug>.pdf`` beside its HTML (one Chromium for all).
     A site whose PDF fails is marked failed with the error; its earlier PDF, if any, stays."""

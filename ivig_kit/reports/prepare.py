@@ -198,11 +198,6 @@ def notebook_parameters(notebook: Path) -> dict:
                                f"line {error.lineno})") from None
 
 
-def declared_parameters(notebook: Path) -> list[str]:
-    """The names the notebook's ``parameters`` cell assigns."""
-    return list(notebook_parameters(notebook))
-
-
 def available_cpus() -> int:
     """CPUs this process may run on (its affinity mask, not the machine's count)."""
     try:
