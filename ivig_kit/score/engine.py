@@ -24,16 +24,15 @@ from ivig_kit.score.measures import (
     CATEGORIES,
     CATEGORY_THRESHOLDS,
     CORE_SET,
-    ENZYME_ULN,
     ENZYMES,
     INSTRUMENTS,
     MICRO,
-    RANGE_COLUMNS,
     EnzymeNormalisation,
     Population,
     to_micro,
 )
-from ivig_kit.score.visits import ID_COLUMNS, REQUIRED_COLUMNS, validate_visits
+from ivig_kit.score.readers import KIT_COLUMNS
+from ivig_kit.score.visits import ID_COLUMNS, validate_visits
 
 
 def _band_index(improvement_micro, range_micro, edges) -> np.ndarray:
@@ -272,9 +271,7 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [population])
     result["enzyme_normalisation"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8),
                                                                [str(enzyme_normalisation)])
-    scored_columns = [*REQUIRED_COLUMNS, *ENZYMES, *ENZYME_ULN.values(), *RANGE_COLUMNS,
-                      *(i.column for i in INSTRUMENTS.values() if i.column)]
-    for column in visits.columns.difference(scored_columns, sort=False):
+    for column in visits.columns.difference(KIT_COLUMNS, sort=False):  # the other columns pass through
         result[column] = visits[column].array.take(followup_rows)
     return pd.DataFrame(result, copy=False)  # one block per column: no 800k x 40 consolidation copy
 

@@ -99,8 +99,6 @@ CATEGORY_THRESHOLDS: dict[str, tuple[float, float, float]] = {
 }
 #: The populations the criteria define, by the name every interface uses.
 POPULATIONS = tuple(CATEGORY_THRESHOLDS)
-#: How each population is named to a reader (the criteria's own wording).
-POPULATION_LABELS = {"adult": "adult DM/PM", "juvenile": "juvenile DM"}
 CATEGORIES = ("none", "minimal", "moderate", "major")
 
 #: Common MMT scales: MMT-8 one side, MMT-8 both sides, 13 groups both sides. All grade each muscle
@@ -278,8 +276,6 @@ CORE_SETS: dict[str, dict[str, str]] = {
     "printo_jdm": {"physician_global": "physician_global", "patient_global": "parent_global", "mmt": "cmas",
                    "haq": "chaq", "enzyme": "chq_phs", "extramuscular": "das"},
 }
-#: Visit-table columns of the alternative instruments (the default IMACS columns keep their CSM names).
-ALTERNATIVE_COLUMNS = tuple(i.column for i in INSTRUMENTS.values() if i.column and i.column != i.measure)
 #: Columns that give a range no source fixes.
 RANGE_COLUMNS = tuple(c for i in INSTRUMENTS.values() for c in i.range_columns)
 

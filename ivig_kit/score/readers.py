@@ -210,13 +210,13 @@ def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
     problems = _header_problems(name, header)
     if not header or all(not c for c in header):
         raise VisitTableError(f"{name}: the first line is empty; expected a header row and one row per visit")
-    if not set(_kit_names(header, options).values()) & set(KIT_COLUMNS):
+    kit_name = _kit_names(header, options)
+    if not set(kit_name.values()) & set(KIT_COLUMNS):
         found = ", ".join(repr(c) for c in header[:4])
         raise VisitTableError(f"{name}: not a visit table: its header ({found}) has none of the expected columns "
                               f"{', '.join(KIT_COLUMNS[:9])}, ...; if it is one, check --sep and --mapping")
     # unique internal names for pyarrow; duplicate and blank names were reported above
     names = [f"{c}\x00{i}" if (c in header[:i] or not c) else c for i, c in enumerate(header)]
-    kit_name = _kit_names(header, options)
     column_types = {n: (pa.string() if kit_name.get(c) in ID_COLUMNS else pa.float64())
                     for n, c in zip(names, header) if kit_name.get(c) in KIT_COLUMNS}
     transcode = {} if encoding in ("utf-8", "utf-8-sig") else {"encoding": encoding}  # pyarrow skips a UTF-8 BOM
