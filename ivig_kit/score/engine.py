@@ -184,6 +184,17 @@ def best_reachable_mmt_points(mmt_baseline, mmt_max):
     return score_measure("mmt", [mmt_baseline], [mmt_max], [mmt_max]).points[0]
 
 
+def effective_mmt_ceiling(mmt_max: float) -> float:
+    """The lowest whole MMT baseline from which no MMT points can be earned any more.
+
+    MMT scores only above 2% of the range, so a baseline within 2% of the maximum is at an
+    effective ceiling. Found with the engine, searching whole scores downwards.
+    """
+    baselines = np.arange(int(mmt_max), -1, -1, dtype=float)
+    points = score_measure("mmt", baselines, np.full_like(baselines, mmt_max), np.full_like(baselines, mmt_max)).points
+    return float(baselines[np.argmax(points > 0)] + 1)
+
+
 # --- Whole visit tables -------------------------------------------------------------
 
 #: Worsening thresholds of the ProDERM confirmed-deterioration definition.

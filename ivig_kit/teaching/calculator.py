@@ -26,6 +26,7 @@ from ivig_kit.score.measures import (
     CORE_SETS,
     INSTRUMENTS,
     MMT_SCALES,
+    ULN_MULTIPLIER_MAX,
     EnzymeNormalisation,
 )
 from ivig_kit.teaching.patients import (
@@ -53,8 +54,6 @@ STRENGTH_CHOICES = [(label, f"mmt:{maximum:g}") for label, maximum in MMT_SCALES
 NORMALISATIONS = [("relative to the baseline value", "relative"), ("range-normalised: of k x ULN", "uln_range")]
 #: Largest enzyme value or ULN the calculator accepts: a plausibility limit of ours, not a sourced one.
 ENZYME_MAX_U_PER_L = 1_000_000.0
-#: Largest k for the range-normalised enzyme option (k has no sourced default; see the notebook).
-K_MAX = 1000.0
 
 _FULL = dict(width="auto", min_width="0", margin="1px 0")
 
@@ -237,7 +236,7 @@ class TISCalculator:
 
     def patient(self) -> PatientVisits:
         """The patient currently entered."""
-        mmt_max = 52.0 if self.strength.value == "cmas" else float(self.strength.value.split(":")[1])
+        mmt_max = INSTRUMENTS["cmas"].fixed_range if self.strength.value == "cmas" else float(self.strength.value.split(":")[1])
         chq = (self.chq_min.value, self.chq_max.value) if self.instruments()["enzyme"] == "chq_phs" else None
         return replace(self._patient, baseline={m: w.value for m, w in self.baseline.items()},
                        followup={m: w.value for m, w in self.followup.items()}, mmt_max=mmt_max,
@@ -271,9 +270,9 @@ class TISCalculator:
             if not 0 < self.enzyme_uln.value <= ENZYME_MAX_U_PER_L:
                 found.append(f"ULN: {plain_number(self.enzyme_uln.value)} U/l; enter a value above 0 and up to "
                              f"{plain_number(ENZYME_MAX_U_PER_L)} U/l.")
-            if self.enzyme_normalisation.value == "uln_range" and not 0 < self.uln_multiplier.value <= K_MAX:
+            if self.enzyme_normalisation.value == "uln_range" and not 0 < self.uln_multiplier.value <= ULN_MULTIPLIER_MAX:
                 found.append(f"k: {plain_number(self.uln_multiplier.value)}; enter a multiplier above 0 and up to "
-                             f"{plain_number(K_MAX)}.")
+                             f"{plain_number(ULN_MULTIPLIER_MAX)}.")
         return found
 
     def result(self) -> PatientScore:

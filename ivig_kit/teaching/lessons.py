@@ -22,6 +22,7 @@ from ivig_kit.score.engine import (
     absolute_percent_improvement,
     best_reachable_mmt_points,
     category,
+    effective_mmt_ceiling,  # noqa: F401  (notebook 01 uses lessons.effective_mmt_ceiling)
     improvement_points,
     relative_percent_improvement,
     score_measure,
@@ -206,17 +207,6 @@ def ceiling_effect_table(mmt_max: float, mmt_baselines) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def effective_mmt_ceiling(mmt_max: float) -> float:
-    """The lowest whole MMT baseline from which no MMT points can be earned any more.
-
-    MMT scores only above 2% of the range, so a baseline within 2% of the maximum is at an
-    effective ceiling. Found with the engine, searching whole scores downwards.
-    """
-    baselines = np.arange(int(mmt_max), -1, -1, dtype=float)
-    points = score_measure("mmt", baselines, np.full_like(baselines, mmt_max), np.full_like(baselines, mmt_max)).points
-    return float(baselines[np.argmax(points > 0)] + 1)
-
-
 # --- The enzyme question --------------------------------------------------------------
 
 
@@ -371,7 +361,7 @@ def instruments_table() -> pd.DataFrame:
 
 #: The only other public implementation we know of (in R) divides the enzyme's fall by k x ULN with
 #: k = 15 for CK and 3 for AST, ALT and LDH (aldolase not stated there); a convention, not a rule.
-R_PRESET_MULTIPLIERS = {"ck": 15.0, "ast": 3.0, "alt": 3.0, "ldh": 3.0}
+R_PRESET = EnzymeNormalisation.preset("r-implementation")
 
 
 def enzyme_conventions_table(changes) -> pd.DataFrame:
@@ -384,11 +374,10 @@ def enzyme_conventions_table(changes) -> pd.DataFrame:
     rows = []
     for enzyme, baseline, followup, uln in changes:
         options = {"relative to baseline (kit default)": EnzymeNormalisation("relative"),
-                   f"of {R_PRESET_MULTIPLIERS[enzyme]:g} x ULN (R preset)": EnzymeNormalisation(
-                       "uln_range", R_PRESET_MULTIPLIERS[enzyme]),
+                   f"of {R_PRESET.multiplier(enzyme):g} x ULN (R preset)": R_PRESET,
                    "of 10 x ULN (kit's default k: no source)": EnzymeNormalisation("uln_range", 10.0)}
         for name, option in options.items():
-            scale_range = float(enzyme_scale_range(baseline, uln, option))
+            scale_range = float(enzyme_scale_range(baseline, uln, option, enzyme=enzyme))
             score = score_measure("enzyme", [baseline], [followup], [scale_range])
             rows.append({"change": f"{enzyme.upper()} {baseline:g} -> {followup:g} U/l (ULN {uln:g})",
                          "convention": name, "divided by (U/l)": scale_range, "percent": float(score.percent[0]),

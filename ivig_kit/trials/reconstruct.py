@@ -43,8 +43,7 @@ LIMITS = {**{name: (0, scale_range) for name, scale_range in SCALE_RANGE.items()
           "mmt": (0, PILOT_MMT_MAX), "ck": (10, 50_000)}
 #: The step each CSM is recorded in, from the instrument definitions (HAQ: 1/8, the mean of 8 category
 #: scores 0-3); CK is a laboratory value in whole U/l.
-RESOLUTION = {column: CORE_SET["enzyme" if column == "ck" else column].resolution
-              for column in ("physician_global", "patient_global", "mmt", "haq", "ck", "extramuscular")}
+RESOLUTION = {column: CORE_SET["enzyme" if column == "ck" else column].resolution for column in CSM_COLUMNS}
 
 SUBTYPES = ["DM"] * 8 + ["IMNM"] * 6 + ["NM/OM"] * 4 + ["ASS"]  # the 19 analysed; patient 2 (DM) is added apart
 AMENDMENT_FROM_PATIENT = 11  # the amendment came after 10 patients: later patients had a week-4 assessment
@@ -357,12 +356,9 @@ def reconstruct_pilot_cohort(seed: int = DEFAULT_SEED, targets: pd.DataFrame | N
 
 def effective_mmt_ceiling(mmt_max: int = PILOT_MMT_MAX) -> int:
     """The lowest whole MMT score from which no improvement can earn MMT points (a ceiling effect)."""
-    from ivig_kit.score.engine import best_reachable_mmt_points
+    from ivig_kit.score.engine import effective_mmt_ceiling as ceiling
 
-    score = mmt_max
-    while score > 0 and best_reachable_mmt_points(score - 1, mmt_max) == 0:
-        score -= 1
-    return score
+    return int(ceiling(mmt_max))
 
 
 def _patient_two_visits():
