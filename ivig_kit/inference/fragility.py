@@ -51,7 +51,6 @@ def _flip_until_crossed(x1, n1, x2, n2, alpha, test, arm, toward_null) -> Fragil
     arm = fewer if arm is None else arm
     if arm not in (1, 2):
         raise InputError(f"arm must be 1, 2 or None, got {arm!r}")
-    significant = _p_value(test, counts, n1, n2) < alpha
     # toward the null the arm with fewer events gains events and the other loses; away from it, the reverse
     step = 1 if (arm == fewer) == toward_null else -1
     rows, flips = [], 0
@@ -64,7 +63,8 @@ def _flip_until_crossed(x1, n1, x2, n2, alpha, test, arm, toward_null) -> Fragil
             raise InputError(f"arm {arm} has no more outcomes to change and p is still on the same side of {alpha}")
         counts[arm - 1] += step
         flips += 1
-    return FragilityResult(index=flips, arm=arm, alpha=alpha, significant=significant, path=pd.DataFrame(rows),
+    return FragilityResult(index=flips, arm=arm, alpha=alpha, significant=rows[0]["p_value"] < alpha,
+                           path=pd.DataFrame(rows),
                            test=test, direction="toward null" if toward_null else "away from null")
 
 
@@ -125,9 +125,9 @@ def fragility_variants(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05,
     rows = []
     fewer = 1 if x1 < x2 else 2
     for test in tests:
+        observed = _p_value(test, [x1, x2], n1, n2)
+        index = fragility_index if observed < alpha else reverse_fragility_index
         for arm in (fewer, 3 - fewer):
-            observed = _p_value(test, [x1, x2], n1, n2)
-            index = fragility_index if observed < alpha else reverse_fragility_index
             result = index(x1, n1, x2, n2, alpha, test=test, arm=arm)
             moved = result.path.iloc[-1][f"x{arm}"] - result.path.iloc[0][f"x{arm}"]
             walsh = test == "fisher" and arm == fewer and result.significant

@@ -145,11 +145,11 @@ def _score(scenario: Scenario, draws: dict, mu: np.ndarray, sd_patient: float, w
         between, noise = draws[measure]
         fraction = special.expit(latent + scenario.sd_measure * between) * course
         room = (MMT_MAX - b) if measure == "mmt" else -b
-        noise_scale = b if measure == "enzyme" else _scale_range(measure, b)
-        followup = _recorded(measure, b + fraction * room + scenario.noise_fraction * noise_scale * noise)
+        scale_range = _scale_range(measure, b)
+        followup = _recorded(measure, b + fraction * room + scenario.noise_fraction * scale_range * noise)
         if values is not None:
             values[measure] = followup
-        scale = np.broadcast_to(_scale_range(measure, b), followup.shape)
+        scale = np.broadcast_to(scale_range, followup.shape)
         tis = tis + score_measure(measure, np.broadcast_to(b, followup.shape).ravel(), followup.ravel(),
                                   np.ravel(scale)).points.reshape(followup.shape)
     return tis
