@@ -72,6 +72,7 @@ def tis_over_time_figure(report: SiteReport):
     groups = report.arms or ["All"]
     figure, axes = _figure(3.5 * len(groups), 3.4, len(groups))
     scores = report.scores.dropna(subset=["tis"])
+    panels = []  # the alt text's numbers, one per arm
     for ax, arm in zip(axes, groups):
         mine = scores if arm == "All" else scores[scores["arm"] == arm]
         colour = _colour(report, arm)
@@ -82,18 +83,14 @@ def tis_over_time_figure(report: SiteReport):
         worse = mine[mine["confirmed_deterioration"]]
         ax.plot(worse["week"], worse["tis"], "x", color="crimson", ms=7, mew=2, label="confirmed deterioration")
         _threshold_lines(ax, report)
-        ax.set(title=f"{arm} (n={mine['patient_id'].nunique()})", xlabel="week", ylim=(-2, 102),
+        patients = mine["patient_id"].nunique()
+        ax.set(title=f"{arm} (n={patients})", xlabel="week", ylim=(-2, 102),
                xticks=[w for w in report.visit_pattern if w > 0])
-    axes[0].set_ylabel("Total Improvement Score")
-    axes[0].legend(loc="upper left", fontsize=SMALL_FONT, frameon=False)
-    panels = []
-    for arm in groups:
-        mine = scores if arm == "All" else scores[scores["arm"] == arm]
-        median = mine[mine["week"].isin(report.visit_pattern)].groupby("week")["tis"].median()
         last = (f"median TIS {median.iloc[-1]:.1f} at week {median.index[-1]:g}" if len(median)
                 else "no complete TIS")
-        panels.append(f"{arm}: {mine['patient_id'].nunique()} patients, {last}, "
-                      f"{int(mine['confirmed_deterioration'].sum())} confirmed deterioration mark(s)")
+        panels.append(f"{arm}: {patients} patients, {last}, {len(worse)} confirmed deterioration mark(s)")
+    axes[0].set_ylabel("Total Improvement Score")
+    axes[0].legend(loc="upper left", fontsize=SMALL_FONT, frameon=False)
     return _finish(figure, f"Line chart of each patient's Total Improvement Score (0 to 100) against week, one panel "
                      f"per arm, with dashed lines at the {report.population} thresholds "
                      f"{', '.join(f'{t:g}' for t in CATEGORY_THRESHOLDS[report.population])}. "
