@@ -137,17 +137,20 @@ def kill_started_processes(before: set) -> int:
     # The resource tracker is left to exit with this process (it reads a pipe from it): killed, it would be
     # started again by the next semaphore this process releases, and print tracebacks.
     tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
-    killed = []
+    started = []
     for pid, created in _children() - before:
         if pid == tracker:
             continue
         with contextlib.suppress(psutil.Error):
             process = psutil.Process(pid)
             if process.create_time() == created:
-                process.kill()
-                killed.append(process)
-    psutil.wait_procs(killed, timeout=3)
-    return len(killed)
+                process.suspend()  # all stopped first: no worker sees its kernel die and prints about it
+                started.append(process)
+    for process in started:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(started, timeout=3)
+    return len(started)
 
 
 def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, progress: bool = True,
