@@ -35,7 +35,6 @@ from ivig_kit.score.readers import (
     ID_COLUMNS,
     KIT_COLUMNS,
     MISSING_TOKENS,
-    NUMERIC_COLUMNS,
     VAS_COLUMNS,
     RawTable,
     ReadOptions,
@@ -127,14 +126,7 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
                            f"expected each column once" for c, w in seen.items() if len(w) > 1]
     if raw.header_problems:
         raise VisitTableError("\n".join(raw.header_problems))
-    for column in NUMERIC_COLUMNS:
-        if column in frame.columns and not pd.api.types.is_float_dtype(frame[column]):
-            values, bad = _as_number(frame[column])
-            if bad.any():
-                positions = np.flatnonzero(bad)
-                raw.unparsed[column] = (positions, [frame[column].iloc[p] for p in positions[:20]])
-            frame[column] = values
-    return _validate(raw)
+    return _validate(raw)  # converts the measure columns that are not numbers yet
 
 
 def _as_number(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
