@@ -137,15 +137,17 @@ def kill_started_processes(before: set) -> int:
     # The resource tracker is left to exit with this process (it reads a pipe from it): killed, it would be
     # started again by the next semaphore this process releases, and print tracebacks.
     tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
-    started = []
-    for pid, created in _children() - before:
-        if pid == tracker:
-            continue
-        with contextlib.suppress(psutil.Error):
-            process = psutil.Process(pid)
-            if process.create_time() == created:
-                process.suspend()  # all stopped first: no worker sees its kernel die and prints about it
-                started.append(process)
+    started, seen = [], set(before)
+    while new := _children() - seen:  # again until nothing new: a process may start one before it is stopped
+        seen |= new
+        for pid, created in new:
+            if pid == tracker:
+                continue
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(pid)
+                if process.create_time() == created:
+                    process.suspend()  # all stopped first: no worker sees its kernel die and prints about it
+                    started.append(process)
     for process in started:
         with contextlib.suppress(psutil.Error):
             process.kill()
@@ -199,7 +201,8 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
 
         try:
             if todo:
-                _run_tasks(batch, todo, results, jobs, scheduler, progress, save_progress)
+                _run_tasks(batch, todo, results, jobs, scheduler, progress, save_progress,
+                           stop_started=lambda: kill_started_processes(before))
         except Interrupted as error:
             interrupted = error
             kill_started_processes(before)
@@ -237,7 +240,7 @@ def _report(outcome: SiteResult, bar, progress: bool) -> None:
 
 
 def _run_tasks(batch: ReportBatch, todo: list[SiteTask], results: dict, jobs: int, scheduler: str | None,
-               progress: bool, save_progress=lambda: None) -> None:
+               progress: bool, save_progress=lambda: None, stop_started=lambda: None) -> None:
     from tqdm.auto import tqdm
 
     with contextlib.ExitStack() as cleanup:
@@ -253,6 +256,15 @@ def _run_tasks(batch: ReportBatch, todo: list[SiteTask], results: dict, jobs: in
             cleanup.push(lambda kind, error, tb: executor.shutdown(wait=kind is None))
         else:
             cleanup.push(lambda kind, error, tb: executor.shutdown(wait=kind is None, cancel_futures=True))
+
+        def stop_on_interrupt(kind, error, tb) -> bool:
+            """On an interrupt, first of all (exit callbacks run last-in first-out): stop every process started,
+            before closing the zygote ends kernels under workers that would then print about it."""
+            if kind is Interrupted:
+                stop_started()
+            return False  # the interrupt goes on
+
+        cleanup.push(stop_on_interrupt)
         futures = {executor.submit(run_site_report, task): task
                    for task in (batch.with_inputs(todo) if batch.with_inputs else todo)}
         bar = cleanup.enter_context(tqdm(total=len(futures), unit="site", desc="site reports", disable=not progress,

@@ -143,8 +143,11 @@ def forward(signum, frame):
     link.sendall(b"%d\\n" % signum)
 for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
     signal.signal(signum, forward)
-while link.recv(64):
-    pass
+try:
+    while link.recv(64):
+        pass
+except OSError:
+    pass  # the kernel was killed (connection reset): end as quietly as on a closed connection
 """
 
 

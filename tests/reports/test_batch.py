@@ -442,6 +442,8 @@ def test_reports_benchmark_compares_the_per_site_cost_of_a_small_and_a_large_reg
                              "--large", "10", "--large-run", "2", "--skip-naive"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"marginal seconds per site: [\d.]+ at 9 sites, [\d.]+ at 10 sites \(ratio [\d.]+", result.stdout)
+    # a slope between 1 and 2 sites may come out negative on a busy machine: the format is what is checked
+    assert re.search(r"marginal seconds per site: -?[\d.]+ at 9 sites, -?[\d.]+ at 10 sites \(ratio -?[\d.]+",
+                     result.stdout)
     assert re.search(r"one site in its worker: [\d.]+ at 9 sites, [\d.]+ at 10 sites", result.stdout)
     assert "ratio naive / batch" not in result.stdout
