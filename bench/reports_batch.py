@@ -6,7 +6,7 @@ Target on a 2-core machine: >= 3x faster than the naive loop; the marginal secon
 unchanged re-run under 10% of the full run.
 
 Everything runs in the same command, one after the other, on synthetic registries
-(``ivig_kit.reports.demo_registry`` with numbered sites added to the named demo sites):
+(``ivig_kit.tools.demo_registry`` with numbered sites added to the named demo sites):
 
 - naive: for each site ``papermill NB OUT.ipynb -k python3 -r site S -r data_path ... -r summary_path ...``
   then ``jupyter nbconvert --to html --no-input OUT.ipynb`` (``-r``: values as strings, as the runner's);
@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ivig_kit.reports.demo_registry import demo_sites, write_demo_registry
+from ivig_kit.tools.demo_registry import demo_sites, write_demo_registry
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "site_report.ipynb"

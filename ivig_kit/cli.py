@@ -136,11 +136,11 @@ def _positive_int(text: str) -> int:
 
 def _run_reports(args) -> int:
     try:
-        from ivig_kit.reports.batch import run_batch
-        from ivig_kit.reports.prepare import capped_jobs, prepare_batch
+        from ivig_kit.reports.runner.batch import run_batch
+        from ivig_kit.reports.runner.prepare import capped_jobs, prepare_batch
 
         if args.pdf:  # before any site runs: a missing browser is a setup mistake (exit 2), not a failed site
-            from ivig_kit.reports.pages import find_chromium
+            from ivig_kit.reports.runner.pages import find_chromium
 
             find_chromium()
         batch = prepare_batch(args.data, args.out, sites=args.sites, notebook=args.notebook,

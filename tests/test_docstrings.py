@@ -26,5 +26,5 @@ def test_public_api_is_documented_and_exported():
     examples = sum(doctest.testmod(importlib.import_module(name), verbose=False).attempted
                    for name in ("ivig_kit", "ivig_kit.score.engine", "ivig_kit.score.measures",
                                 "ivig_kit.inference.proportions", "ivig_kit.teaching.patients",
-                                "ivig_kit.teaching.exercises"))
+                                "ivig_kit.exercises"))
     assert examples >= 8

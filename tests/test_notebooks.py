@@ -18,7 +18,7 @@ import nbformat
 import papermill
 import pytest
 
-from ivig_kit.reports.parameters import REPORT_PARAMETERS
+from ivig_kit.reports.content.parameters import REPORT_PARAMETERS
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"

@@ -1,4 +1,10 @@
-"""Per-site reports. Inside a report kernel: :mod:`.parameters`, :mod:`.site`, :mod:`.tables`,
-:mod:`.figures`, :mod:`.summary`, :mod:`.display`. The runner: :mod:`.tasks`, :mod:`.batch`,
-:mod:`.kernels`, :mod:`.pages`. Kernel-side modules never import the runner, and the runner never
-imports pyplot, so this package imports nothing itself."""
+"""Per-site reports: two programs in two folders.
+
+- :mod:`.content` runs inside a report kernel: the notebook's parameters, the site's slice and its
+  tables, figures, summary and rendering. It never imports the runner.
+- :mod:`.runner` is the batch around the kernels: tasks, preparation (validate and score once),
+  ``--params`` files, the batch and its workers, the ledger, pages (HTML, PDF, index), reading
+  notebook files, process ownership and the kernels. It never imports pyplot.
+
+This package imports nothing itself, so a kernel importing :mod:`.content` does not load the runner.
+"""

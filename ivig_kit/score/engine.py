@@ -31,7 +31,7 @@ from ivig_kit.score.measures import (
     Population,
     to_micro,
 )
-from ivig_kit.score.readers import KIT_COLUMNS
+from ivig_kit.score.columns import KIT_COLUMNS
 from ivig_kit.score.visits import ID_COLUMNS, validate_visits
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivig_kit.errors import VisitTableError
-from ivig_kit.score.readers import KIT_COLUMNS, NUMERIC_COLUMNS, VAS_COLUMNS, VAS_UNITS
+from ivig_kit.score.columns import KIT_COLUMNS, NUMERIC_COLUMNS, VAS_COLUMNS, VAS_UNITS
 
 
 @dataclass(frozen=True)

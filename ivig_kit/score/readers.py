@@ -29,31 +29,24 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from ivig_kit.errors import VisitTableError
-from ivig_kit.score.measures import ENZYME_ULN, ENZYMES, INSTRUMENTS, RANGE_COLUMNS
+from ivig_kit.score.columns import (  # noqa: F401  (re-exported: the reader's vocabulary)
+    ID_COLUMNS,
+    INSTRUMENT_COLUMNS,
+    KIT_COLUMNS,
+    MISSING_TOKENS,
+    NUMERIC_COLUMNS,
+    VAS_COLUMNS,
+    VAS_UNITS,
+)
 
-ID_COLUMNS = ("site", "patient_id")
-VAS_COLUMNS = ("physician_global", "patient_global", "extramuscular")
-#: Every numeric column the kit reads (the rest pass through as found).
-NUMERIC_COLUMNS = ("week", *VAS_COLUMNS, "haq", "mmt", "mmt_max", *ENZYMES, *ENZYME_ULN.values())
-#: The alternative instruments' value columns (JDM: CMAS, CHAQ, parent global, CHQ PhS, DAS) and the
-#: columns that give a range where none could be sourced (``chq_phs_min``, ``chq_phs_max``).
-INSTRUMENT_COLUMNS = tuple(dict.fromkeys(
-    [i.column for i in INSTRUMENTS.values() if i.column and i.column not in NUMERIC_COLUMNS]
-    + [c for c in RANGE_COLUMNS if c not in NUMERIC_COLUMNS]))
-NUMERIC_COLUMNS = (*NUMERIC_COLUMNS, *INSTRUMENT_COLUMNS)
-KIT_COLUMNS = (*ID_COLUMNS, *NUMERIC_COLUMNS)
-#: Cell texts that mean "not measured" (any letter case).
-MISSING_TOKENS = ("", "na", "nan", "null", "none", "n/a")
 _NULL_VALUES = sorted({v for t in MISSING_TOKENS for v in (t, t.upper(), t.capitalize())})
-#: Units a mapping or ``--vas-unit`` may give, as factors to the kit's unit.
-VAS_UNITS = {"cm": 1.0, "mm": 0.1}
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _HEAD_BYTES = 1 << 16
 
-if TYPE_CHECKING:  # the mapping module reads this one's column lists
+if TYPE_CHECKING:
     from ivig_kit.score.mapping import ColumnMapping
 
 

@@ -1,21 +1,20 @@
-"""Exercises of the notebooks: questions whose answers the kit computes, feedback for the mistakes
-people make, and solutions that appear only when a learner asks for them.
-
-Every notebook's exercises live in one registry (:data:`EXERCISES`); a module adds its own with
-:func:`register_exercises`. In a notebook, an exercise cell calls :func:`check_answer` with the
-learner's answer (``None`` until they fill it in), and :func:`solution_button` shows a button that
-reveals the worked solution on click, so running all cells never gives an answer away.
+"""Exercises of notebook 01 (the score itself), registered with the kit's exercise machinery
+(:mod:`ivig_kit.exercises`); importing this module registers them. The machinery's names are
+re-exported here because notebook 01 imports them from its own module.
 """
 
 from __future__ import annotations
 
-import html
-import math
-import re
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
-
-from ivig_kit.errors import InputError, UnknownFactError
+from ivig_kit.exercises import (
+    EXERCISES,
+    Exercise,
+    Feedback,
+    check_answer,
+    register_exercises,
+    solution_button,
+    solution_outputs,
+    solution_text,
+)
 from ivig_kit.score.engine import (
     absolute_percent_improvement,
     best_reachable_mmt_points,
@@ -27,41 +26,8 @@ from ivig_kit.score.measures import INSTRUMENTS, SCALE_RANGE
 from ivig_kit.teaching.lessons import deterioration_example, deterioration_table
 from ivig_kit.teaching.patients import CMAS_PATIENT, RESPONDER, score_patient
 
-# --- Exercises ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """A question with an engine-computed answer, and feedback for the mistakes people make."""
-
-    question: str
-    answer: Callable[[], Any]
-    explanation: str
-    tolerance: float = 0.0
-    #: known wrong answers -> what the learner probably did
-    mistakes: Mapping[Any, str] = field(default_factory=dict)
-    hint: str = ""
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """What :func:`check_answer` says; shows as coloured text in a notebook."""
-
-    status: str  # "correct", "incorrect" or "unanswered"
-    message: str
-
-    def __bool__(self) -> bool:
-        return self.status == "correct"
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return self.message
-
-    def _repr_html_(self) -> str:
-        colour = {"correct": "#1a7f37", "incorrect": "#b35900", "unanswered": "#555555"}[self.status]
-        return f'<div class="tis-feedback" style="color:{colour}">{html.escape(self.message)}</div>'
+__all__ = ["EXERCISES", "TIS_EXERCISES", "Exercise", "Feedback", "check_answer", "solution_button",
+           "solution_outputs", "solution_text"]
 
 
 #: The exercises of notebook 01 (the score itself).
@@ -135,8 +101,6 @@ TIS_EXERCISES: dict[str, Exercise] = {
         hint=f"CMAS range: {INSTRUMENTS['cmas'].fixed_range:g}. The MMT row's bands are 2 / 10 / 20 / 30%.",
         explanation="(40.4 - 30) / 52 x 100 = 20% exactly, in the right-closed band '>10-20%': 20 points."),
 }
-#: Every registered exercise of every notebook, by key.
-EXERCISES: dict[str, Exercise] = dict(TIS_EXERCISES)
 
 
 def _first_confirmed_week() -> float:
@@ -146,112 +110,4 @@ def _first_confirmed_week() -> float:
     return float(confirmed.iloc[0]) if len(confirmed) else 0.0
 
 
-def register_exercises(exercises: Mapping[str, Exercise]) -> None:
-    """Add a notebook's exercises to the registry; a key may be registered only once."""
-    clash = sorted(set(exercises) & set(EXERCISES))
-    if clash and any(EXERCISES[key] is not exercises[key] for key in clash):
-        raise InputError(f"exercise keys already registered: {', '.join(clash)}")
-    EXERCISES.update(exercises)
-
-
-def _exercise(key: str) -> Exercise:
-    if key not in EXERCISES:
-        raise UnknownFactError(f"no exercise {key!r}; choose from {sorted(EXERCISES)}")
-    return EXERCISES[key]
-
-
-def check_answer(exercise: str, answer) -> Feedback:
-    """Check a learner's answer to one of :data:`EXERCISES`.
-
-    Parameters
-    ----------
-    exercise : str
-        Key of the exercise.
-    answer : object or None
-        The learner's answer; ``None`` means not answered yet (no verdict, only the hint).
-
-    Returns
-    -------
-    Feedback
-        ``correct``, ``incorrect`` (with what probably went wrong) or ``unanswered``.
-
-    Examples
-    --------
-    >>> check_answer("points_at_edge", 15.0).status
-    'incorrect'
-    >>> check_answer("points_at_edge", None).status
-    'unanswered'
-    """
-    spec = _exercise(exercise)
-    if answer is None:
-        return Feedback("unanswered", f"Not answered yet: put your answer in place of None and run the cell again. "
-                                      f"Hint: {spec.hint}")
-    expected = spec.answer()
-    if _matches(answer, expected, spec.tolerance):
-        return Feedback("correct", f"Correct: {spec.explanation}")
-    for wrong, why in spec.mistakes.items():
-        if _matches(answer, wrong, max(spec.tolerance, 0.05 if isinstance(wrong, float) else 0)):
-            return Feedback("incorrect", f"Not quite ({answer!r}). {why}")
-    return Feedback("incorrect", f"Not quite ({answer!r}). Hint: {spec.hint}")
-
-
-def _matches(answer, expected, tolerance: float) -> bool:
-    """Strings match ignoring case and surrounding spaces; numbers within ``tolerance``."""
-    if isinstance(expected, str):
-        return isinstance(answer, str) and answer.strip().lower() == expected.lower()
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return False
-    return math.isclose(value, float(expected), rel_tol=0, abs_tol=tolerance) or value == float(expected)
-
-
-def solution_text(exercise: str) -> str:
-    """The worked solution of an exercise, as a learner sees it after asking."""
-    spec = _exercise(exercise)
-    return f"Solution: {spec.explanation}"
-
-
-def solution_button(exercise: str):
-    """A "Show the solution" button that reveals the worked solution only when clicked.
-
-    Running all cells of a notebook displays the button, never the solution: the text is put into
-    the page by the click (in the live kernel), so an executed notebook holds no answer.
-    """
-    import ipywidgets as widgets
-
-    button = widgets.Button(description="Show the solution", icon="eye", tooltip="reveal the worked solution")
-    shown = widgets.HTML()
-    button.add_class("exercise-solution-button")
-    shown.add_class("exercise-solution")
-
-    def reveal(_):
-        shown.value = f'<div class="exercise-solution-text" style="color:#1a7f37">{html.escape(solution_text(exercise))}</div>'
-        button.layout.display = "none"
-
-    button.on_click(reveal)
-    box = widgets.VBox([button, shown])
-    box.add_class("exercise-" + re.sub(r"[^a-z0-9]+", "-", exercise.lower()))
-    return box
-
-
-def solution_outputs(notebook) -> list[str]:
-    """Outputs of an executed notebook that give an answer away: a "Correct" verdict or a solution text.
-
-    Looks at every text output (``text/plain``, ``text/html``, streams) of every code cell, for the
-    word "Correct" (the verdict :func:`check_answer` prints for a right answer) and for the worked
-    solution of every registered exercise. Empty when running all cells revealed nothing.
-    """
-    solutions = [spec.explanation for spec in EXERCISES.values()]
-    found = []
-    for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "code":
-            continue
-        for output in cell.get("outputs", []):
-            texts = [output.get("text", "")] + [value for kind, value in output.get("data", {}).items()
-                                                if kind.startswith("text/")]
-            text = html.unescape("\n".join(t if isinstance(t, str) else "".join(t) for t in texts))
-            if re.search(r"\bCorrect\b", text):
-                found.append(f"cell {index}: a 'Correct' verdict")
-            found += [f"cell {index}: the solution {s[:40]!r}..." for s in solutions if s in text]
-    return found
+register_exercises(TIS_EXERCISES)

@@ -30,7 +30,7 @@ from ivig_kit.score.measures import (
     to_micro,
 )
 from ivig_kit.score.pair import score_pair
-from ivig_kit.trials.facts import pilot_table2
+from ivig_kit.facts import pilot_table2
 
 SYNTHETIC = "synthetic teaching patient"
 

@@ -1,7 +1,8 @@
-"""The two published trials (the pilot, ProDERM) and the follow-on design: published facts with
-sources (:mod:`.facts`), the reconstructed pilot cohort, the reanalyses and their figures."""
+"""The two published trials: the reconstructed pilot cohort (:mod:`.reconstruct`), the reanalyses
+(:mod:`.pilot`, :mod:`.proderm`), their figures and exercises. The published facts they use live in
+:mod:`ivig_kit.facts`; their names are re-exported here for the notebooks."""
 
-from ivig_kit.trials.facts import (
+from ivig_kit.facts import (
     published_count,
     published_fact,
     published_facts,

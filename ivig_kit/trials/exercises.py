@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from functools import cache
 
-from ivig_kit.teaching.exercises import Exercise, register_exercises
+from ivig_kit.exercises import Exercise, register_exercises
 
 
 def _pilot_exact_lower_limit_90() -> float:
     from ivig_kit.inference.proportions import clopper_pearson_interval
-    from ivig_kit.trials.facts import published_count
+    from ivig_kit.facts import published_count
 
     return 100 * clopper_pearson_interval(published_count("pilot", "primary_responders"),
                                           published_count("pilot", "analysed_n"), confidence=0.90)[0]
@@ -55,7 +55,7 @@ def _proderm_website_method() -> str:
 
 
 def _proderm_thromboembolic_percent() -> float:
-    from ivig_kit.trials.facts import published_count
+    from ivig_kit.facts import published_count
 
     return 100 * published_count("proderm", "safety_thromboembolic_patients") / published_count(
         "proderm", "safety_ivig_exposed_n")

@@ -216,7 +216,7 @@ def pilot_fidelity_table(visits: pd.DataFrame) -> pd.DataFrame:
     values that are reanalysed rather than reconstructed are included with their own reasons.
     """
     from ivig_kit.inference.proportions import clopper_pearson_interval
-    from ivig_kit.trials.facts import published_facts
+    from ivig_kit.facts import published_facts
 
     facts = published_facts("pilot")
     facts = facts[~facts["key"].isin(DESIGN_FACTS)]

@@ -37,7 +37,7 @@ from ivig_kit.inference.two_arm import (
     two_arm_p_values,
 )
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
-from ivig_kit.trials.facts import published_count, published_fact, published_value
+from ivig_kit.facts import published_count, published_fact, published_value
 
 TRIAL = "proderm"
 ARMS = ("IVIg", "placebo")

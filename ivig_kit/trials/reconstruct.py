@@ -61,7 +61,7 @@ class Course:
 
 def published_table2_targets() -> pd.DataFrame:
     """Table 2 medians and quartiles of the six CSMs, indexed by (column, timepoint)."""
-    from ivig_kit.trials.facts import pilot_table2
+    from ivig_kit.facts import pilot_table2
 
     table = pilot_table2()
     table = table[table["measure"].isin(CSM_COLUMNS)]

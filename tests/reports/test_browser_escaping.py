@@ -31,8 +31,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def hostile_reports(tmp_path_factory) -> Path:
-    from ivig_kit.reports.batch import run_batch
-    from ivig_kit.reports.prepare import prepare_batch
+    from ivig_kit.reports.runner.batch import run_batch
+    from ivig_kit.reports.runner.prepare import prepare_batch
 
     root = tmp_path_factory.mktemp("hostile")
     visits = pd.read_csv(REGISTRY, dtype=str, keep_default_na=False)
@@ -102,7 +102,7 @@ def open_and_check(browser, path: Path, artifacts_dir: Path | None = None) -> st
 
 
 def test_hostile_site_reports_run_no_script_and_show_the_text_literally(browser, hostile_reports, artifacts_dir):
-    from ivig_kit.reports.tasks import site_slug
+    from ivig_kit.reports.runner.tasks import site_slug
 
     for number, (key, site) in enumerate(SITES.items()):
         report = hostile_reports / f"{site_slug(site)}.html"

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from ivig_kit.reports import demo_registry
+from ivig_kit.tools import demo_registry
 from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.score.visits import read_visits, validate_visits
 
@@ -40,7 +40,7 @@ def test_committed_files_are_what_the_generator_writes(tmp_path):
     written = demo_registry.write_demo_registry(tmp_path)
     for path in written:
         assert path.read_bytes() == (DATA / path.name).read_bytes(), \
-            f"data/{path.name} is stale: regenerate it with python -m ivig_kit.reports.demo_registry"
+            f"data/{path.name} is stale: regenerate it with python -m ivig_kit.tools.demo_registry"
 
 
 def test_generated_table_passes_the_kit_validation(generated):

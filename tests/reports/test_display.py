@@ -13,9 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ivig_kit.reports import display, figures, pages
-from ivig_kit.reports import site as report_site
-from ivig_kit.reports.tasks import ReportBatch, SiteResult
+from ivig_kit.reports.content import display
+from ivig_kit.reports.content import figures
+from ivig_kit.reports.runner import pages
+from ivig_kit.reports.content import site as report_site
+from ivig_kit.reports.runner.tasks import ReportBatch, SiteResult
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
 PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>',
@@ -173,8 +175,8 @@ def check_rendered_tables(page: str) -> int:
 
 
 def test_every_table_of_a_report_is_clean(tiny_report):
-    from ivig_kit.reports import tables
-    from ivig_kit.reports.summary import provenance
+    from ivig_kit.reports.content import tables
+    from ivig_kit.reports.content.summary import provenance
 
     makers = [tables.enrolment_table, tables.tis_by_patient, tables.responders_by_visit, tables.csm_contributions,
               tables.confirmed_deteriorations, tables.adverse_event_table, tables.notable_adverse_events,

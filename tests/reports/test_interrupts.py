@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from test_batch import write_fixture_notebook, write_registry
 
-from ivig_kit.reports import ledger
+from ivig_kit.reports.runner import ledger
 
 pytestmark = pytest.mark.slow
 SITES = ["Fast", "Slow1", "Slow2", "Slow3"]

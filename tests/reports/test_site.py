@@ -15,9 +15,11 @@ import pytest
 
 from ivig_kit import errors
 from ivig_kit.errors import InputError
-from ivig_kit.reports import display, parameters, tables
-from ivig_kit.reports import site as report_site
-from ivig_kit.reports import summary as report_summary
+from ivig_kit.reports.content import display
+from ivig_kit.reports.content import parameters
+from ivig_kit.reports.content import tables
+from ivig_kit.reports.content import site as report_site
+from ivig_kit.reports.content import summary as report_summary
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "site_report.ipynb"

@@ -11,9 +11,11 @@ from statsmodels.duration.survfunc import survdiff
 
 from ivig_kit.score import total_improvement_score
 from ivig_kit.teaching.exercises import check_answer, solution_button
-from ivig_kit.trials import design, planning, published_value
-from ivig_kit.trials import design_figures as figures
-from ivig_kit.trials.design_exercises import DESIGN_EXERCISES
+from ivig_kit.trials import published_value
+from ivig_kit.design import simulation as design
+from ivig_kit.design import planning
+from ivig_kit.design import figures
+from ivig_kit.design.exercises import DESIGN_EXERCISES
 
 
 def within_mc_error(simulated: float, se: float, expected: float, slack: float = 0.0) -> bool:

@@ -8,8 +8,9 @@ import nbformat
 import papermill
 import pytest
 
-from ivig_kit.trials import design, planning
-from ivig_kit.trials.design_exercises import DESIGN_EXERCISES
+from ivig_kit.design import simulation as design
+from ivig_kit.design import planning
+from ivig_kit.design.exercises import DESIGN_EXERCISES
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_trial_design.ipynb"
 

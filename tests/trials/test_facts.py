@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ivig_kit.errors import InputError
-from ivig_kit.trials.facts import (
+from ivig_kit.facts import (
     FACTS_PATH,
     pilot_table2,
     published_count,

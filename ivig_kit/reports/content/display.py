@@ -21,10 +21,10 @@ from html import escape
 
 import pandas as pd
 
-from ivig_kit.reports.figures import FIGURE_DPI
-from ivig_kit.reports.site import SiteReport
-from ivig_kit.reports.summary import site_summary
-from ivig_kit.reports.tables import MISSING, format_value
+from ivig_kit.reports.content.figures import FIGURE_DPI
+from ivig_kit.reports.content.site import SiteReport
+from ivig_kit.reports.content.summary import site_summary
+from ivig_kit.reports.content.tables import MISSING, format_value
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
 # --- Header and findings -------------------------------------------------------------------------------------
@@ -180,7 +180,7 @@ CSS_PIXELS_PER_INCH = 96
 
 
 def figure_png(figure) -> bytes:
-    """The figure as PNG bytes at :data:`~ivig_kit.reports.figures.FIGURE_DPI` (no timestamps in the file)."""
+    """The figure as PNG bytes at :data:`~ivig_kit.reports.content.figures.FIGURE_DPI` (no timestamps in the file)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=FIGURE_DPI, metadata={"Software": None})
     return buffer.getvalue()

@@ -4,7 +4,7 @@ parallel on that site's rows only, and keep the output folder's ledger.
 The parent reads the visit table and the adverse-event table once (any problem: a located
 :class:`InputError`, exit 2, before any kernel starts), scores every visit once per population in use, and
 builds per site a **slice** (its own visits and adverse events, as Parquet bytes) and a **pooled summary**
-of the registry that is safe to share (:func:`ivig_kit.reports.site.pooled_summary`: sites under the minimum
+of the registry that is safe to share (:func:`ivig_kit.reports.content.site.pooled_summary`: sites under the minimum
 cell size are merged or left out). A :class:`SiteTask` carries those bytes and the notebook itself, so a
 worker needs no shared file system (local processes or a dask.distributed cluster alike): it writes them
 into a private temporary folder, runs the notebook there under papermill in a fresh ``python3`` kernel
@@ -35,8 +35,8 @@ import time
 from pathlib import Path
 
 from ivig_kit.errors import Interrupted, ReportSetupError
-from ivig_kit.reports.kernels import KernelZygote, die_with_parent, notebook_imports
-from ivig_kit.reports.ledger import (
+from ivig_kit.reports.runner.kernels import KernelZygote, die_with_parent, notebook_imports
+from ivig_kit.reports.runner.ledger import (
     batch_lock,
     owned_tempdir,
     read_ledger,
@@ -44,14 +44,14 @@ from ivig_kit.reports.ledger import (
     sweep_stale_tempdirs,
     write_ledger,
 )
-from ivig_kit.reports.pages import _html_exporter, export_site_pdfs, write_index
-from ivig_kit.reports.tasks import (
+from ivig_kit.reports.runner.pages import _html_exporter, export_site_pdfs, write_index
+from ivig_kit.reports.runner.tasks import (
     BatchResult,
     ReportBatch,
     SiteResult,
     SiteTask,
 )
-from ivig_kit.reports.worker import run_site_report, store_outputs
+from ivig_kit.reports.runner.worker import run_site_report, store_outputs
 
 LEDGER_SAVE_INTERVAL_S = 1.0  # index.json is rewritten at most this often while sites finish
 
@@ -71,7 +71,7 @@ def _preload_worker(key: str, zygote_socket: str | None) -> None:
 
 
 #: Imported once by the fork server the local worker processes are forked from.
-WORKER_PRELOAD = ("ivig_kit.reports._die_with_parent", "ivig_kit.reports.batch", "ivig_kit.reports.worker",
+WORKER_PRELOAD = ("ivig_kit.reports.runner._die_with_parent", "ivig_kit.reports.runner.batch", "ivig_kit.reports.runner.worker",
                   "papermill", "nbconvert",
                   "jupyter_client", "tqdm")
 

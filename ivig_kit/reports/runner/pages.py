@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ivig_kit.errors import ReportSetupError
 from ivig_kit.files import partial_path, write_atomically
-from ivig_kit.reports.tasks import ReportBatch, SiteResult
+from ivig_kit.reports.runner.tasks import ReportBatch, SiteResult
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
 
@@ -249,7 +249,7 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
     """Write ``index.json`` (the folder's ledger: every site's row and what it was made with) and ``index.html``
     drawn from it. ``results`` are all the rows of the folder, this run's and those kept from earlier runs."""
     from ivig_kit import __version__
-    from ivig_kit.reports.ledger import write_ledger
+    from ivig_kit.reports.runner.ledger import write_ledger
 
     out = batch.out_dir
     failed = [r for r in results if not r.ok]

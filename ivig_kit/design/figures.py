@@ -1,7 +1,7 @@
 """Figures and widgets of the follow-on trial design (notebook 04). Every figure of simulated data says so.
 
 Figures follow ``name(table, ax=None) -> Figure``; the widgets wrap closed forms from
-:mod:`ivig_kit.trials.planning` (instant) and reveal exercise solutions only when asked.
+:mod:`ivig_kit.design.planning` (instant) and reveal exercise solutions only when asked.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ivig_kit.trials import design, planning
+from ivig_kit.design import simulation as design
+from ivig_kit.design import planning
 
 _LABEL = dict(ha="right", va="bottom", fontsize=9, color="#a00000", fontweight="bold")
 

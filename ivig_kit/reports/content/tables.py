@@ -1,11 +1,11 @@
-"""The tables of one site's report, each computed from a loaded :class:`~ivig_kit.reports.site.SiteReport`."""
+"""The tables of one site's report, each computed from a loaded :class:`~ivig_kit.reports.content.site.SiteReport`."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ivig_kit.reports.site import (
+from ivig_kit.reports.content.site import (
     CSM_INPUTS,
     SiteReport,
     _responders_by_week,
@@ -14,7 +14,7 @@ from ivig_kit.reports.site import (
 )
 from ivig_kit.score.measures import CORE_SET
 
-# --- Number formats (the one home; :mod:`ivig_kit.reports.display` formats every table cell with these) ---------
+# --- Number formats (the one home; :mod:`ivig_kit.reports.content.display` formats every table cell with these) ---------
 
 #: Decimals shown for each numeric kind: counts as integers, percentages and scores to one decimal, rates
 #: (events per patient) to two; p values get two significant figures and weeks are shown as written.

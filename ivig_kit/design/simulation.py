@@ -30,7 +30,7 @@ from ivig_kit.score.measures import (
     SCALE_RANGE,
     EnzymeNormalisation,
 )
-from ivig_kit.trials.facts import published_value
+from ivig_kit.facts import published_value
 
 SIMULATED = "simulated"
 MODERATE = CATEGORY_THRESHOLDS["adult"][1]  # TIS >= 40

@@ -1,6 +1,6 @@
 """Exercises of notebook 04 (planning the follow-on trial), registered with the kit's exercises.
 
-Each answer is computed with :mod:`ivig_kit.trials.planning`; the known mistakes are the ones people
+Each answer is computed with :mod:`ivig_kit.design.planning`; the known mistakes are the ones people
 make with power calculations (per-arm against total N, one-sided tests, forgetting dropout).
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from statsmodels.stats.power import TTestIndPower
 
-from ivig_kit.teaching.exercises import Exercise, register_exercises
-from ivig_kit.trials.planning import t_test_power, t_test_sample_size
+from ivig_kit.exercises import Exercise, register_exercises
+from ivig_kit.design.planning import t_test_power, t_test_sample_size
 
 DESIGN_EXERCISES = {
     "design.power_48": Exercise(

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ivig_kit.files import write_atomically
-from ivig_kit.reports.site import SiteReport, responder_interval
+from ivig_kit.reports.content.site import SiteReport, responder_interval
 
 PACKAGES = ("ivig-kit", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "pyarrow", "papermill", "nbconvert")
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from ivig_kit.errors import KernelStartError, SummaryError
 from ivig_kit.files import write_atomically
-from ivig_kit.reports.kernels import KERNEL_NAME, _at_exit, _start_kernel, _stop_kernel
-from ivig_kit.reports.ledger import owned_tempdir
-from ivig_kit.reports.pages import export_html
-from ivig_kit.reports.tasks import SiteResult, SiteTask
+from ivig_kit.reports.runner.kernels import KERNEL_NAME, _at_exit, _start_kernel, _stop_kernel
+from ivig_kit.reports.runner.ledger import owned_tempdir
+from ivig_kit.reports.runner.pages import export_html
+from ivig_kit.reports.runner.tasks import SiteResult, SiteTask
 
 KERNEL_START_ATTEMPTS = 2  # a kernel that fails to start is retried once
 

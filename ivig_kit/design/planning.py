@@ -1,7 +1,7 @@
 """Power of the follow-on trial: closed forms (statsmodels), their simulated twins, power curves,
 sample sizes, sensitivity to the assumptions and assurance.
 
-The closed forms are the checks the simulation in :mod:`ivig_kit.trials.design` must meet for
+The closed forms are the checks the simulation in :mod:`ivig_kit.design.simulation` must meet for
 normal and binary outcomes; the curves and the assurance use the simulation, scored by the engine.
 """
 
@@ -17,7 +17,7 @@ from statsmodels.stats.proportion import proportion_effectsize
 from tqdm.auto import tqdm
 
 from ivig_kit.score.engine import score_measure
-from ivig_kit.trials.design import (
+from ivig_kit.design.simulation import (
     ANALYSES,
     ENZYME_NORMALISATION,
     MAIN,
@@ -36,7 +36,7 @@ from ivig_kit.trials.design import (
     t_test_pvalues,
     two_proportion_pvalues,
 )
-from ivig_kit.trials.facts import published_value
+from ivig_kit.facts import published_value
 
 # --- Closed forms and their simulated twins ------------------------------------------------------
 

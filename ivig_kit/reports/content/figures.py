@@ -1,10 +1,10 @@
 """The figures of one site's report (matplotlib), each taking a loaded
-:class:`~ivig_kit.reports.site.SiteReport` and returning a figure.
+:class:`~ivig_kit.reports.content.site.SiteReport` and returning a figure.
 
 Print-ready: drawn at :data:`FIGURE_DPI` (150) and at most :data:`MAX_WIDTH_IN` inches wide, so they are
 shown at full size on an A4 page and their smallest text (:data:`SMALL_FONT`) stays readable there.
 Each figure's label (``figure.get_label()``) is its alt text, a plain-language description of what it
-shows with its key numbers, which :func:`ivig_kit.reports.display.figure_html` puts on the image.
+shows with its key numbers, which :func:`ivig_kit.reports.content.display.figure_html` puts on the image.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ivig_kit.reports.site import SiteReport
-from ivig_kit.reports.tables import csm_contributions, responders_by_visit
+from ivig_kit.reports.content.site import SiteReport
+from ivig_kit.reports.content.tables import csm_contributions, responders_by_visit
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
 FIGURE_DPI = 150

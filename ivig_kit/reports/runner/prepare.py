@@ -18,11 +18,11 @@ from pathlib import Path
 from ivig_kit import __version__
 from ivig_kit.errors import ReportSetupError
 from ivig_kit.files import file_sha256
-from ivig_kit.reports.kernels import _source, notebook_cells
-from ivig_kit.reports.ledger import read_ledger, refuse_if_locked
-from ivig_kit.reports.parameters import REPORT_PARAMETERS
-from ivig_kit.reports.site_parameters import notebook_defaults, read_site_parameters
-from ivig_kit.reports.tasks import CELL_TIMEOUT_S, ReportBatch, SiteTask, site_slug
+from ivig_kit.reports.runner.kernels import _source, notebook_cells
+from ivig_kit.reports.runner.ledger import read_ledger, refuse_if_locked
+from ivig_kit.reports.content.parameters import REPORT_PARAMETERS
+from ivig_kit.reports.runner.params_file import notebook_defaults, read_site_parameters
+from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S, ReportBatch, SiteTask, site_slug
 from ivig_kit.resources import notebook_path
 from ivig_kit.score.measures import POPULATIONS
 
@@ -77,9 +77,9 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
 
     ``adverse_events_path``: a path, ``""``/``None`` for none, or ``"auto"`` for the table beside the data
     (:func:`default_adverse_events`). ``params_path``: a per-site parameters file
-    (:func:`ivig_kit.reports.site_parameters.read_site_parameters`).
+    (:func:`ivig_kit.reports.runner.params_file.read_site_parameters`).
     """
-    from ivig_kit.reports.site import (
+    from ivig_kit.reports.content.site import (
         pooled_summary,
         read_adverse_events,
         registry_aggregates,
@@ -174,7 +174,7 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
 
 
 def read_adverse_events_empty():
-    from ivig_kit.reports.site import _empty_adverse_events
+    from ivig_kit.reports.content.site import _empty_adverse_events
 
     return _empty_adverse_events()
 

@@ -16,6 +16,6 @@ def _in_fork_server() -> bool:
 
 
 if _in_fork_server():
-    from ivig_kit.reports.kernels import die_with_parent
+    from ivig_kit.reports.runner.kernels import die_with_parent
 
     die_with_parent()

@@ -44,7 +44,7 @@ class SiteTask:
     notebook: bytes
     visits_slice: bytes  # this site's validated visits (Parquet)
     events_slice: bytes  # this site's adverse events (Parquet), b"" when no table was supplied
-    pooled_summary: bytes  # JSON from ivig_kit.reports.site.pooled_summary
+    pooled_summary: bytes  # JSON from ivig_kit.reports.content.site.pooled_summary
     population: str = "adult"
     min_cell_size: int = 5
     extra_parameters: tuple = ()  # (name, value) pairs from --params for parameters the runner does not set

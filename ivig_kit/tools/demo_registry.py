@@ -12,7 +12,7 @@ patient identifiers are strings with leading zeros, prefixed by the site ("AMS-0
 are unique across sites.
 
 Each site draws from its own stream (``default_rng([seed, site_number])``), so adding a site
-never changes the others. Regenerate the committed files with ``python -m ivig_kit.reports.demo_registry``.
+never changes the others. Regenerate the committed files with ``python -m ivig_kit.tools.demo_registry``.
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ def write_demo_registry(directory: Path | str = DATA_DIR, seed: int = DEFAULT_SE
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ivig_kit.reports.demo_registry",
+    parser = argparse.ArgumentParser(prog="python -m ivig_kit.tools.demo_registry",
                                      description="Regenerate the synthetic demo registry (not real patients).")
     parser.add_argument("--out", default=str(DATA_DIR), help="folder to write the two CSV files to (default: data/)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)

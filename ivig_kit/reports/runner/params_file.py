@@ -30,7 +30,7 @@ from difflib import get_close_matches
 from pathlib import Path
 
 from ivig_kit.errors import ReportSetupError
-from ivig_kit.reports.parameters import RUNNER_PARAMETERS
+from ivig_kit.reports.content.parameters import RUNNER_PARAMETERS
 from ivig_kit.score.measures import POPULATIONS
 
 DEFAULTS_ROW = "*"

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from ivig_kit.errors import KernelStartError
-from ivig_kit.reports.ledger import owned_tempdir
+from ivig_kit.reports.runner.ledger import owned_tempdir
 
 KERNEL_NAME = "python3"
 KERNEL_START_TIMEOUT_S = 60
@@ -163,7 +163,7 @@ class KernelZygote:
         self.folder = owned_tempdir("zygote")
         self.owned = True
         self.socket_path = os.path.join(self.folder, "zygote.sock")
-        code = "import sys; from ivig_kit.reports.kernels import _zygote_main; _zygote_main(sys.argv[1], sys.argv[2:])"
+        code = "import sys; from ivig_kit.reports.runner.kernels import _zygote_main; _zygote_main(sys.argv[1], sys.argv[2:])"
         # stdin stays open: the zygote exits when this process (its only writer) goes away.
         self.process = subprocess.Popen([sys.executable, "-c", code, self.socket_path, *modules],
                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)

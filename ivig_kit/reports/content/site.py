@@ -1,7 +1,7 @@
 """One site's data inside a report kernel: loading, scoring and the per-patient and per-site tables.
 
 The notebook is run by papermill (``ivig-kit reports``) with the parameters in
-:data:`ivig_kit.reports.parameters.REPORT_PARAMETERS`, validated right after injection by :func:`ivig_kit.reports.parameters.validate_report_parameters`.
+:data:`ivig_kit.reports.content.parameters.REPORT_PARAMETERS`, validated right after injection by :func:`ivig_kit.reports.content.parameters.validate_report_parameters`.
 :func:`load_site` reads the registry once, scores every visit with
 :func:`ivig_kit.score.total_improvement_score`, keeps the site's own visits, scores and adverse events,
 and reduces all sites to **aggregates without patient identifiers** (counts, percentages, per-site
@@ -28,7 +28,7 @@ import pandas as pd
 from ivig_kit.errors import AdverseEventTableError, ReportParameterError
 from ivig_kit.files import file_sha256
 from ivig_kit.inference.proportions import clopper_pearson_interval
-from ivig_kit.reports.parameters import ReportParameters, validate_report_parameters
+from ivig_kit.reports.content.parameters import ReportParameters, validate_report_parameters
 from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS, ENZYMES
 from ivig_kit.score.visits import VAS_COLUMNS, has_control_characters, read_visits
