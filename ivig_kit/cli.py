@@ -15,6 +15,8 @@ SUMMARY_COLUMNS = ["site", "patient_id", "week", "tis", "category", "physician_g
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ivig_kit.reports.content.parameters import MIN_CELL_SIZE
+    from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S
     from ivig_kit.score.measures import ENZYME_ULN_MULTIPLIER_PRESETS, POPULATIONS, ULN_MULTIPLIER_MAX
 
     parser = argparse.ArgumentParser(
@@ -111,11 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--params", type=Path, metavar="FILE",
                          help="per-site parameters: CSV or YAML, one row per site, columns named after the "
                               "notebook's parameters, a '*' row for defaults (e.g. site,population)")
-    reports.add_argument("--min-cell-size", type=_positive_int, default=5, metavar="N",
+    reports.add_argument("--min-cell-size", type=_positive_int, default=MIN_CELL_SIZE, metavar="N",
                          help="other sites with fewer patients are merged or left out of the pooled figures "
-                              "each report shows (default: 5)")
-    reports.add_argument("--cell-timeout", type=_positive_int, default=600, metavar="SECONDS",
-                         help="longest a cell of a site's notebook may run before the site fails (default: 600)")
+                              "each report shows (default: %(default)s)")
+    reports.add_argument("--cell-timeout", type=_positive_int, default=CELL_TIMEOUT_S, metavar="SECONDS",
+                         help="longest a cell of a site's notebook may run before the site fails "
+                              "(default: %(default)s)")
     reports.add_argument("--force", action="store_true",
                          help="run every site even if its inputs are unchanged, and write into a folder holding "
                               "an index.html the kit did not make")

@@ -12,11 +12,8 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
 
-import pandas as pd
-
 from ivig_kit.errors import ReportParameterError
 from ivig_kit.score.measures import POPULATIONS
-from ivig_kit.score.visits import read_visits
 
 #: The names of the notebook's literal-only ``parameters`` cell, in order (the batch runner injects them).
 REPORT_PARAMETERS = ("site", "data_path", "adverse_events_path", "pooled_summary_path", "population",
@@ -24,6 +21,20 @@ REPORT_PARAMETERS = ("site", "data_path", "adverse_events_path", "pooled_summary
 #: The parameters the batch runner sets itself (a ``--params`` file may set the others).
 RUNNER_PARAMETERS = ("site", "data_path", "adverse_events_path", "pooled_summary_path", "min_cell_size",
                      "summary_path")
+#: Sites with fewer patients are never shown with their own figures in another site's report (the default of
+#: ``ivig-kit reports --min-cell-size`` and of the notebook's ``min_cell_size``).
+MIN_CELL_SIZE = 5
+
+
+def min_cell_size_problem(value) -> str | None:
+    """What is wrong with ``value`` as a minimum cell size (a whole number >= 1), or ``None``.
+
+    >>> min_cell_size_problem(5) is None, min_cell_size_problem(0)
+    (True, 'min_cell_size must be a whole number >= 1, got 0')
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return f"min_cell_size must be a whole number >= 1, got {value!r}"
+    return None
 
 
 # --- Parameters ----------------------------------------------------------------------------------------------
@@ -39,7 +50,7 @@ class ReportParameters:
     population: str
     summary_path: Path | None
     pooled_summary_path: Path | None = None
-    min_cell_size: int = 5
+    min_cell_size: int = MIN_CELL_SIZE
 
     def as_dict(self) -> dict:
         return {name: "" if getattr(self, name) is None else
@@ -48,7 +59,7 @@ class ReportParameters:
 
 
 def validate_report_parameters(site, data_path, adverse_events_path="", population="adult",
-                               summary_path="", pooled_summary_path="", min_cell_size=5) -> ReportParameters:
+                               summary_path="", pooled_summary_path="", min_cell_size=MIN_CELL_SIZE) -> ReportParameters:
     """Check injected parameters and say clearly what is wrong (unknown site, bad population, missing file)."""
     problems = []
     if isinstance(site, str):
@@ -67,8 +78,8 @@ def validate_report_parameters(site, data_path, adverse_events_path="", populati
     pooled = None
     if pooled_summary_path not in ("", None):
         pooled = _existing_file("pooled_summary_path", pooled_summary_path, problems)
-    if isinstance(min_cell_size, bool) or not isinstance(min_cell_size, int) or min_cell_size < 1:
-        problems.append(f"min_cell_size must be a whole number >= 1, got {min_cell_size!r}")
+    if (problem := min_cell_size_problem(min_cell_size)) is not None:
+        problems.append(problem)
     summary = None
     if summary_path not in ("", None):
         summary = Path(summary_path).expanduser().resolve()
@@ -104,6 +115,10 @@ def _existing_file(name: str, value, problems: list[str]) -> Path | None:
 
 def registry_sites(path: Path | str) -> list[str]:
     """The site names of a visit table in order of appearance, read cheaply (only the ``site`` column)."""
+    import pandas as pd
+
+    from ivig_kit.score.visits import read_visits
+
     path = Path(path)
     try:
         if path.suffix.lower() in (".parquet", ".pq"):

@@ -28,13 +28,12 @@ import pandas as pd
 from ivig_kit.errors import AdverseEventTableError, ReportParameterError
 from ivig_kit.files import file_sha256
 from ivig_kit.inference.proportions import clopper_pearson_interval
-from ivig_kit.reports.content.parameters import ReportParameters, validate_report_parameters
+from ivig_kit.reports.content.json_values import json_ready
+from ivig_kit.reports.content.parameters import MIN_CELL_SIZE, ReportParameters, validate_report_parameters
 from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS, ENZYMES
 from ivig_kit.score.visits import VAS_COLUMNS, has_control_characters, read_visits
 
-#: Sites with fewer patients are never shown with their own figures in another site's report.
-MIN_CELL_SIZE = 5
 #: A week is part of the visit pattern when at least this share of the registry's patients was seen then.
 PATTERN_SHARE = 0.25
 ADVERSE_EVENT_REQUIRED = ("site", "patient_id", "week", "event")
@@ -131,19 +130,26 @@ def load_site(site, data_path=None, adverse_events_path=None, population: str = 
     site, population = parameters.site, parameters.population
     visits = read_visits(parameters.data_path)
     events = (read_adverse_events(parameters.adverse_events_path) if parameters.adverse_events_path
-              else _empty_adverse_events())
+              else empty_adverse_events())
     if parameters.pooled_summary_path:
         summary = read_pooled_summary(parameters.pooled_summary_path, site, population)
     else:
         scores = total_improvement_score(visits, population=population, validate=False)
-        registry = {"data_file": parameters.data_path.name, "data_sha256": file_sha256(parameters.data_path),
-                    "adverse_events_file": parameters.adverse_events_path.name if parameters.adverse_events_path
-                    else "", "adverse_events_sha256": file_sha256(parameters.adverse_events_path)
-                    if parameters.adverse_events_path else ""}
+        registry = registry_files(parameters.data_path, parameters.adverse_events_path)
         aggregates = registry_aggregates(visits, scores, events, population, parameters.min_cell_size, registry)
         summary = pooled_summary(aggregates, site)
     return site_report_from_slice(parameters, visits[visits["site"] == site].reset_index(drop=True),
                                   events[events["site"] == site].reset_index(drop=True), summary)
+
+
+def registry_files(data_path: Path, adverse_events_path: Path | None = None) -> dict[str, str]:
+    """Where the registry's numbers come from: the visit table's and the adverse-event table's file names and
+    SHA-256 (empty for no adverse-event table). The batch and a stand-alone report both record these in the
+    pooled summary, and the report's provenance shows them."""
+    data_path = Path(data_path)
+    return {"data_file": data_path.name, "data_sha256": file_sha256(data_path),
+            "adverse_events_file": Path(adverse_events_path).name if adverse_events_path else "",
+            "adverse_events_sha256": file_sha256(adverse_events_path) if adverse_events_path else ""}
 
 
 def site_report_from_slice(parameters: ReportParameters, visits: pd.DataFrame, events: pd.DataFrame,
@@ -256,7 +262,7 @@ def registry_aggregates(visits: pd.DataFrame, scores: pd.DataFrame, events: pd.D
                               patients=patients, metrics=metrics, large=large, merged=merged, left_out=left_out,
                               pooled_metrics=pooled, pooled_by_week=pooled_by_week, registry=info,
                               events_pooled=len(events_pool),
-                              rows={site: _json_ready(row) for site, row in metrics.to_dict("index").items()})
+                              rows={site: json_ready(row) for site, row in metrics.to_dict("index").items()})
 
 
 def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
@@ -280,7 +286,7 @@ def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
             row["adverse_events_per_patient"] = row["adverse_events"] / row["patients"]
             others.append(dict(row, merged_sites=len(merged)))
     columns = [*metrics.columns, "merged_sites"]
-    return _json_ready({
+    return json_ready({
         "kind": "ivig-kit pooled summary", "format": 1, "site": site, "population": aggregates.population,
         "min_cell_size": aggregates.min_cell_size, "visit_pattern": list(aggregates.pattern),
         "registry": aggregates.registry, "metric_columns": columns,
@@ -297,23 +303,7 @@ def _visits_for(patients: pd.DataFrame) -> pd.DataFrame:
 
 
 def _no_events_like(patients: pd.DataFrame) -> pd.DataFrame:
-    return _empty_adverse_events()
-
-
-def _json_ready(value):
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
+    return empty_adverse_events()
 
 
 def read_pooled_summary(path, site: str, population: str) -> dict:
@@ -392,7 +382,8 @@ def read_adverse_events(path) -> pd.DataFrame:
     return events
 
 
-def _empty_adverse_events() -> pd.DataFrame:
+def empty_adverse_events() -> pd.DataFrame:
+    """An adverse-event table without rows, with the columns and types :func:`read_adverse_events` gives."""
     return pd.DataFrame({"site": pd.Series(dtype=object), "patient_id": pd.Series(dtype=object),
                          "week": pd.Series(dtype=float), "event": pd.Series(dtype=object),
                          "serious": pd.Series(dtype="boolean"), "related": pd.Series(dtype="boolean"),

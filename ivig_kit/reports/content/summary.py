@@ -8,10 +8,10 @@ import platform
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ivig_kit.files import write_atomically
+from ivig_kit.reports.content.json_values import json_ready
 from ivig_kit.reports.content.site import SiteReport, responder_interval
 
 PACKAGES = ("ivig-kit", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "pyarrow", "papermill", "nbconvert")
@@ -82,16 +82,6 @@ def _shown(name: str, value):
     return value
 
 
-def _plain(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return None if np.isnan(value) else round(float(value), 4)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    return value
-
-
 def site_summary(report: SiteReport) -> dict:
     """The site's key figures for the batch index (JSON-ready; aggregates only, no patient identifiers)."""
     metrics = report.site_metrics
@@ -113,7 +103,7 @@ def site_summary(report: SiteReport) -> dict:
         "synthetic": report.synthetic, "data_file": report.source["data_file"],
         "data_sha256": report.source["data_sha256"], "generated_at": report.run_time.isoformat(timespec="seconds"),
     }
-    return {key: _plain(value) for key, value in summary.items()}
+    return json_ready(summary)
 
 
 def write_site_summary(path, summary: dict) -> Path:

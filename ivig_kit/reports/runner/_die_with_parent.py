@@ -5,17 +5,7 @@ Importing this module in the fork server asks Linux to SIGKILL it when its paren
 forked. The check on the command line makes the import do nothing in any other process.
 """
 
-from pathlib import Path
+from ivig_kit.reports.runner.processes import die_with_parent, in_fork_server
 
-
-def _in_fork_server() -> bool:
-    try:
-        return b"multiprocessing.forkserver" in Path("/proc/self/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-if _in_fork_server():
-    from ivig_kit.reports.runner.kernels import die_with_parent
-
+if in_fork_server():
     die_with_parent()

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from ivig_kit.errors import Interrupted, ReportSetupError
-from ivig_kit.reports.runner.kernels import KernelZygote, die_with_parent, notebook_imports
+from ivig_kit.reports.runner.kernels import NotebookKernels, kernels_for
 from ivig_kit.reports.runner.ledger import (
     batch_lock,
     owned_tempdir,
@@ -44,7 +44,14 @@ from ivig_kit.reports.runner.ledger import (
     sweep_stale_tempdirs,
     write_ledger,
 )
-from ivig_kit.reports.runner.pages import _html_exporter, export_site_pdfs, write_index
+from ivig_kit.reports.runner.pages import export_site_pdfs, html_exporter, write_index
+from ivig_kit.reports.runner.processes import (
+    die_with_parent,
+    keep_multiprocessing_files_in,
+    keep_resource_tracker,
+    kill_started_processes,
+    started_processes,
+)
 from ivig_kit.reports.runner.tasks import (
     BatchResult,
     ReportBatch,
@@ -64,19 +71,18 @@ def _preload_worker(key: str, zygote_socket: str | None) -> None:
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt does
     if zygote_socket:
-        KernelZygote.shared(key, zygote_socket)
+        kernels_for(key, zygote_socket=zygote_socket)
     import papermill  # noqa: F401
 
-    _html_exporter()
+    html_exporter()
 
 
 #: Imported once by the fork server the local worker processes are forked from.
-WORKER_PRELOAD = ("ivig_kit.reports.runner._die_with_parent", "ivig_kit.reports.runner.batch", "ivig_kit.reports.runner.worker",
-                  "papermill", "nbconvert",
-                  "jupyter_client", "tqdm")
+WORKER_PRELOAD = ("ivig_kit.reports.runner._die_with_parent", "ivig_kit.reports.runner.batch",
+                  "ivig_kit.reports.runner.worker", "papermill", "nbconvert", "jupyter_client", "tqdm")
 
 
-def _executor(jobs: int, scheduler: str | None, key: str, zygote: KernelZygote | None):
+def _executor(jobs: int, scheduler: str | None, key: str, zygote_socket: str | None):
     """A ``concurrent.futures`` executor: local worker processes sharing one kernel zygote, forked from a
     server that has imported the runner once; or a dask.distributed cluster's (each worker its own zygote)."""
     if scheduler:
@@ -88,24 +94,11 @@ def _executor(jobs: int, scheduler: str | None, key: str, zygote: KernelZygote |
             raise ReportSetupError(f"cannot use the dask scheduler at {scheduler!r}: {error}") from None
         executor = client.get_executor(pure=False)
         return executor, client
-    _multiprocessing_tempdir()
+    keep_multiprocessing_files_in(lambda: owned_tempdir("mp"))
     context = multiprocessing.get_context("forkserver")  # workers from a clean process, whatever our threads
     context.set_forkserver_preload(list(WORKER_PRELOAD))
     return concurrent.futures.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_preload_worker,
-        initargs=(key, zygote.socket_path if zygote else None)), None
-
-
-def _multiprocessing_tempdir() -> None:
-    """Have multiprocessing keep its fork server's socket in a temporary folder of ours (owner file and all),
-    so that the next run can remove it after a SIGKILL; its own ``pymp-*`` folder is not provably ours."""
-    from multiprocessing import process, util
-
-    config = process.current_process()._config  # where multiprocessing.util.get_temp_dir() keeps its folder
-    if config.get("tempdir") is None or not os.path.isdir(config["tempdir"]):
-        folder = owned_tempdir("mp")
-        config["tempdir"] = folder
-        util.Finalize(None, shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}, exitpriority=-100)
+        max_workers=jobs, mp_context=context, initializer=_preload_worker, initargs=(key, zygote_socket)), None
 
 
 def _reusable(task: SiteTask, row: dict | None, out_dir: Path) -> SiteResult | None:
@@ -117,42 +110,6 @@ def _reusable(task: SiteTask, row: dict | None, out_dir: Path) -> SiteResult | N
         return None
     previous.reused, previous.seconds = True, 0.0
     return previous
-
-
-def _children() -> set:
-    import psutil
-
-    with contextlib.suppress(psutil.Error):
-        return {(p.pid, p.create_time()) for p in psutil.Process().children(recursive=True)}
-    return set()
-
-
-def kill_started_processes(before: set) -> int:
-    """SIGKILL every descendant of this process that was not there at ``before`` (workers, fork server,
-    zygote, kernels, trampolines); return how many."""
-    from multiprocessing import resource_tracker
-
-    import psutil
-
-    # The resource tracker is left to exit with this process (it reads a pipe from it): killed, it would be
-    # started again by the next semaphore this process releases, and print tracebacks.
-    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
-    started, seen = [], set(before)
-    while new := _children() - seen:  # again until nothing new: a process may start one before it is stopped
-        seen |= new
-        for pid, created in new:
-            if pid == tracker:
-                continue
-            with contextlib.suppress(psutil.Error):
-                process = psutil.Process(pid)
-                if process.create_time() == created:
-                    process.suspend()  # all stopped first: no worker sees its kernel die and prints about it
-                    started.append(process)
-    for process in started:
-        with contextlib.suppress(psutil.Error):
-            process.kill()
-    psutil.wait_procs(started, timeout=3)
-    return len(started)
 
 
 def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, progress: bool = True,
@@ -169,7 +126,8 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
     out = batch.out_dir
     out.mkdir(parents=True, exist_ok=True)
     sweep_stale_tempdirs()
-    before = _children()
+    keep_resource_tracker()  # before the snapshot: an interrupt must not kill it
+    before = started_processes()
     runner = f"dask scheduler {scheduler}" if scheduler else f"{jobs} local process(es)"
     with batch_lock(out), Interrupted.on_signals():
         ledger = read_ledger(out, force=batch.force)["sites"]
@@ -241,46 +199,54 @@ def _report(outcome: SiteResult, bar, progress: bool) -> None:
 
 def _run_tasks(batch: ReportBatch, todo: list[SiteTask], results: dict, jobs: int, scheduler: str | None,
                progress: bool, save_progress=lambda: None, stop_started=lambda: None) -> None:
+    """Run ``todo`` and put each outcome into ``results`` as it comes (stored in the output folder).
+
+    On an interrupt, every process the batch started is stopped first (``stop_started``), before the
+    executor and the zygote are closed: closing the zygote first would end kernels under workers that
+    would then print about it."""
     from tqdm.auto import tqdm
 
-    with contextlib.ExitStack() as cleanup:
-        zygote = None
-        key = batch.notebook_sha256 or hashlib.sha256(batch.notebook.read_bytes()).hexdigest()
+    key = batch.notebook_sha256 or hashlib.sha256(batch.notebook.read_bytes()).hexdigest()
+    kernels = executor = client = None
+    interrupted = False
+    try:
         if not scheduler:  # local workers share one zygote, started first so its imports overlap theirs
-            zygote = KernelZygote(notebook_imports(str(batch.notebook)))
-            cleanup.callback(zygote.close)
-        executor, client = _executor(max(1, min(jobs, len(todo))), scheduler, key, zygote)
-        if client is not None:
-            cleanup.callback(client.close)
-            # on an interrupt, futures still queued on the cluster are cancelled rather than waited for
-            cleanup.push(lambda kind, error, tb: executor.shutdown(wait=kind is None))
+            kernels = NotebookKernels(batch.notebook)
+            zygote_socket = kernels.start_zygote()
         else:
-            cleanup.push(lambda kind, error, tb: executor.shutdown(wait=kind is None, cancel_futures=True))
-
-        def stop_on_interrupt(kind, error, tb) -> bool:
-            """On an interrupt, first of all (exit callbacks run last-in first-out): stop every process started,
-            before closing the zygote ends kernels under workers that would then print about it."""
-            if kind is Interrupted:
-                stop_started()
-            return False  # the interrupt goes on
-
-        cleanup.push(stop_on_interrupt)
+            zygote_socket = None
+        executor, client = _executor(max(1, min(jobs, len(todo))), scheduler, key, zygote_socket)
         futures = {executor.submit(run_site_report, task): task
                    for task in (batch.with_inputs(todo) if batch.with_inputs else todo)}
-        bar = cleanup.enter_context(tqdm(total=len(futures), unit="site", desc="site reports", disable=not progress,
-                                         file=sys.stderr))
-        for future in concurrent.futures.as_completed(futures):
-            task = futures[future]
-            try:
-                outcome = future.result()
-            except Exception as error:  # the worker itself died (killed, out of memory, lost by dask)
-                outcome = SiteResult(site=task.site, slug=task.slug, status="failed", seconds=0.0, attempts=1,
-                                     files=task.files(), error={"kind": "runner", "ename": type(error).__name__,
-                                                                "evalue": str(error), "cell_index": None},
-                                     made_with=task.made_with())
-            results[task.site] = store_outputs(outcome, batch.out_dir)
-            save_progress()
-            _report(outcome, bar, progress)
+        with tqdm(total=len(futures), unit="site", desc="site reports", disable=not progress,
+                  file=sys.stderr) as bar:
+            for future in concurrent.futures.as_completed(futures):
+                task = futures[future]
+                try:
+                    outcome = future.result()
+                except Exception as error:  # the worker itself died (killed, out of memory, lost by dask)
+                    outcome = SiteResult(site=task.site, slug=task.slug, status="failed", seconds=0.0, attempts=1,
+                                         files=task.files(), error={"kind": "runner", "ename": type(error).__name__,
+                                                                    "evalue": str(error), "cell_index": None},
+                                         made_with=task.made_with())
+                results[task.site] = store_outputs(outcome, batch.out_dir)
+                save_progress()
+                _report(outcome, bar, progress)
+    except BaseException as error:
+        interrupted = True
+        if isinstance(error, Interrupted):
+            stop_started()
+        raise
+    finally:
+        if executor is not None:  # on an interrupt or error, queued sites are cancelled rather than waited for
+            if client is not None:
+                executor.shutdown(wait=not interrupted)
+            else:
+                executor.shutdown(wait=not interrupted, cancel_futures=True)
+        if client is not None:
+            client.close()
+        if kernels is not None:
+            kernels.close()
 
 
 def _log_line(result: SiteResult) -> str:

@@ -106,7 +106,8 @@ _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
 _exporter = None  # one per process: building it loads and compiles the templates
 
 
-def _html_exporter():
+def html_exporter():
+    """This process's nbconvert exporter of report pages (built once: it loads and compiles the templates)."""
     global _exporter
     if _exporter is None:
         from jinja2 import DictLoader
@@ -124,7 +125,7 @@ def export_html(notebook, title: str, published_url: str | None = None) -> str:
     contents built from its headings (after the report's header, before the first section), relative links
     pointed at ``published_url`` (default: ``$IVIG_KIT_PUBLISHED_URL``) or unlinked, nothing loaded from the
     network."""
-    body, _ = _html_exporter().from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    body, _ = html_exporter().from_notebook_node(notebook, resources={"metadata": {"name": title}})
     body = body.replace(_TOC_MARK, "", 1)
     body = _place_table_of_contents(body, table_of_contents(body))
     published = os.environ.get("IVIG_KIT_PUBLISHED_URL") if published_url is None else published_url

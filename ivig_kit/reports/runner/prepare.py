@@ -17,10 +17,9 @@ from pathlib import Path
 
 from ivig_kit import __version__
 from ivig_kit.errors import ReportSetupError
-from ivig_kit.files import file_sha256
-from ivig_kit.reports.runner.kernels import _source, notebook_cells
+from ivig_kit.reports.content.parameters import MIN_CELL_SIZE, REPORT_PARAMETERS, min_cell_size_problem
 from ivig_kit.reports.runner.ledger import read_ledger, refuse_if_locked
-from ivig_kit.reports.content.parameters import REPORT_PARAMETERS
+from ivig_kit.reports.runner.notebook_file import cell_source, notebook_cells
 from ivig_kit.reports.runner.params_file import notebook_defaults, read_site_parameters
 from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S, ReportBatch, SiteTask, site_slug
 from ivig_kit.resources import notebook_path
@@ -28,8 +27,6 @@ from ivig_kit.score.measures import POPULATIONS
 
 #: The report notebook `ivig-kit reports` runs unless told otherwise.
 DEFAULT_NOTEBOOK = notebook_path("site_report.ipynb")
-#: Sites with fewer patients are never shown with their own figures in another site's report.
-DEFAULT_MIN_CELL_SIZE = 5
 
 
 # --- Preparing a batch: everything read, validated and scored once ------------------------------------------
@@ -71,7 +68,7 @@ def input_hash(visits, events, notebook: bytes, parameters: dict) -> str:
 
 
 def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str = "adult",
-                  adverse_events_path="auto", min_cell_size: int = DEFAULT_MIN_CELL_SIZE, params_path=None,
+                  adverse_events_path="auto", min_cell_size: int = MIN_CELL_SIZE, params_path=None,
                   force: bool = False, cell_timeout_s: float = CELL_TIMEOUT_S) -> ReportBatch:
     """Read, validate and score everything once, before any kernel starts; raise :class:`InputError` on bad input.
 
@@ -80,9 +77,11 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     (:func:`ivig_kit.reports.runner.params_file.read_site_parameters`).
     """
     from ivig_kit.reports.content.site import (
+        empty_adverse_events,
         pooled_summary,
         read_adverse_events,
         registry_aggregates,
+        registry_files,
     )
     from ivig_kit.score.engine import total_improvement_score
     from ivig_kit.score.visits import read_visits
@@ -90,8 +89,8 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     data_path = Path(data_path).resolve()
     if population not in POPULATIONS:
         raise ReportSetupError(f"population must be one of {', '.join(POPULATIONS)}, got {population!r}")
-    if isinstance(min_cell_size, bool) or not isinstance(min_cell_size, int) or min_cell_size < 1:
-        raise ReportSetupError(f"the minimum cell size must be a whole number >= 1, got {min_cell_size!r}")
+    if (problem := min_cell_size_problem(min_cell_size)) is not None:
+        raise ReportSetupError(problem)
     out_dir = Path(out_dir).absolute()
     if out_dir.exists() and not out_dir.is_dir():
         raise ReportSetupError(f"{out_dir.name}: exists and is not a folder")
@@ -133,11 +132,9 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
 
     per_site = (read_site_parameters(params_path, declared, known, notebook.name) if params_path else {})
     notebook_bytes = notebook.read_bytes()
-    registry = {"data_file": data_path.name, "data_sha256": file_sha256(data_path),
-                "adverse_events_file": adverse_events.name if adverse_events else "",
-                "adverse_events_sha256": file_sha256(adverse_events) if adverse_events else ""}
+    registry = registry_files(data_path, adverse_events)
     populations = {site: per_site.get(site, {}).get("population", population) for site in sites}
-    no_events = events if events is not None else read_adverse_events_empty()
+    no_events = events if events is not None else empty_adverse_events()
     by_site = dict(tuple(visits.groupby("site", sort=False)))
     events_by_site = dict(tuple(events.groupby("site", sort=False))) if events is not None else {}
     tasks = []
@@ -173,12 +170,6 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
                        with_inputs=with_inputs)
 
 
-def read_adverse_events_empty():
-    from ivig_kit.reports.content.site import _empty_adverse_events
-
-    return _empty_adverse_events()
-
-
 def notebook_parameters(notebook: Path) -> dict:
     """The names and literal defaults the notebook's ``parameters`` cell assigns (read with ``ast``: papermill's
     own reader gives up on a line whose comment holds a quote, although injection works)."""
@@ -192,7 +183,7 @@ def notebook_parameters(notebook: Path) -> dict:
         raise ReportSetupError(f"{notebook.name}: no code cell is tagged 'parameters'; a report notebook declares "
                                f"{', '.join(REPORT_PARAMETERS)} there")
     try:
-        return notebook_defaults(_source(tagged[0]))
+        return notebook_defaults(cell_source(tagged[0]))
     except SyntaxError as error:
         raise ReportSetupError(f"{notebook.name}: the 'parameters' cell is not valid Python ({error.msg}, "
                                f"line {error.lineno})") from None

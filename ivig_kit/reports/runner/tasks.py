@@ -8,6 +8,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+from ivig_kit.reports.content.parameters import MIN_CELL_SIZE
+
 #: Longest a single cell of a site's notebook may run before the site fails.
 CELL_TIMEOUT_S = 600
 
@@ -46,7 +48,7 @@ class SiteTask:
     events_slice: bytes  # this site's adverse events (Parquet), b"" when no table was supplied
     pooled_summary: bytes  # JSON from ivig_kit.reports.content.site.pooled_summary
     population: str = "adult"
-    min_cell_size: int = 5
+    min_cell_size: int = MIN_CELL_SIZE
     extra_parameters: tuple = ()  # (name, value) pairs from --params for parameters the runner does not set
     cell_timeout_s: float = CELL_TIMEOUT_S
     input_hash: str = ""
@@ -132,7 +134,7 @@ class ReportBatch:
     adverse_events_path: Path | None
     population: str
     data_sha256: str
-    min_cell_size: int = 5
+    min_cell_size: int = MIN_CELL_SIZE
     adverse_events_sha256: str = ""
     notebook_sha256: str = ""
     force: bool = False

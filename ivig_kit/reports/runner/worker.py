@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import functools
 import hashlib
 import json
 import os
@@ -21,9 +20,10 @@ from pathlib import Path
 
 from ivig_kit.errors import KernelStartError, SummaryError
 from ivig_kit.files import write_atomically
-from ivig_kit.reports.runner.kernels import KERNEL_NAME, _at_exit, _start_kernel, _stop_kernel
+from ivig_kit.reports.runner.kernels import KERNEL_NAME, NotebookKernels, kernels_for
 from ivig_kit.reports.runner.ledger import owned_tempdir
 from ivig_kit.reports.runner.pages import export_html
+from ivig_kit.reports.runner.processes import remove_at_exit
 from ivig_kit.reports.runner.tasks import SiteResult, SiteTask
 
 KERNEL_START_ATTEMPTS = 2  # a kernel that fails to start is retried once
@@ -33,32 +33,33 @@ KERNEL_START_ATTEMPTS = 2  # a kernel that fails to start is retried once
 _notebook_copies: dict[str, str] = {}
 
 
-def _notebook_copy(task: SiteTask) -> tuple[str, str]:
-    """This worker's copy of the task's notebook, written once per worker: (path, key of its zygote)."""
+def notebook_kernels(task: SiteTask) -> NotebookKernels:
+    """This worker's kernels for the task's notebook (a copy of the notebook written once per worker, which
+    its own zygote, if it needs one, reads for the modules to preload)."""
     key = hashlib.sha256(task.notebook).hexdigest()
     path = _notebook_copies.get(key)
     if path is None or not os.path.exists(path):
         folder = owned_tempdir("notebook")
-        _at_exit(functools.partial(shutil.rmtree, folder, ignore_errors=True))
+        remove_at_exit(folder)
         path = os.path.join(folder, task.notebook_name)
         Path(path).write_bytes(task.notebook)
         _notebook_copies[key] = path
-    return path, key
+    return kernels_for(key, notebook=path)
 
 
 def _execute(task: SiteTask, folder: Path, executed: Path, summary: Path, warm: bool = True):
     """Run the notebook for one site in a fresh kernel whose working folder is ``folder``."""
     import papermill
 
-    notebook, key = _notebook_copy(task)
-    manager = _start_kernel(cwd=str(folder), warm=warm, notebook=notebook, key=key)
+    kernels = notebook_kernels(task)
+    manager = kernels.start(cwd=str(folder), warm=warm)
     try:
         return papermill.execute_notebook(
             str(folder / task.notebook_name), str(executed), parameters=task.parameters(summary.name),
             kernel_name=KERNEL_NAME, progress_bar=False, request_save_on_cell_execute=False,
             execution_timeout=task.cell_timeout_s, km=manager)
     finally:
-        _stop_kernel(manager)
+        kernels.stop(manager)
 
 
 def run_site_report(task: SiteTask) -> SiteResult:
