@@ -17,8 +17,11 @@ Everything runs in the same command, one after the other, on synthetic registrie
 - re-runs: the ``--sites`` batch again into the same folder, unchanged, then after changing two sites' data.
 
     python bench/reports_batch.py [--sites 24] [--jobs 2] [--small 4] [--large 200] [--skip-naive] [--keep DIR]
+                                  [--check]
 
-The machine may be shared: the load average is printed before and after.
+With ``--check`` (as ``make bench`` runs it) a missed target makes the command fail; the tests only check
+that the benchmark runs and prints its figures. The machine may be shared: the load average is printed
+before and after.
 """
 
 from __future__ import annotations
@@ -120,6 +123,31 @@ def change_two_sites(data: Path, sites: list[str]) -> None:
     table.to_csv(data, index=False)
 
 
+#: The targets of the docstring, checked by --check.
+TARGET_NAIVE_OVER_BATCH = 3.0
+TARGET_UNCHANGED_SHARE = 0.10
+TARGET_MARGINAL_RATIO = 1.20
+
+
+def missed_targets(naive_over_batch: float | None = None, unchanged_share: float | None = None,
+                   marginal_small: float | None = None, marginal_large: float | None = None) -> list[str]:
+    """One line per target the figures miss (figures not measured are not checked). A marginal cost that is
+    not positive says the run was too noisy to measure it, which is a miss too."""
+    missed = []
+    if naive_over_batch is not None and naive_over_batch < TARGET_NAIVE_OVER_BATCH:
+        missed.append(f"naive / batch {naive_over_batch:.2f}x < {TARGET_NAIVE_OVER_BATCH:g}x")
+    if unchanged_share is not None and unchanged_share >= TARGET_UNCHANGED_SHARE:
+        missed.append(f"unchanged re-run {100 * unchanged_share:.1f}% >= {100 * TARGET_UNCHANGED_SHARE:g}% "
+                      f"of the full run")
+    if marginal_small is not None and marginal_large is not None:
+        if marginal_small <= 0 or marginal_large <= 0:
+            missed.append(f"a marginal cost per site is not positive ({marginal_small:.2f}, {marginal_large:.2f} s): "
+                          f"the machine was too busy to measure it")
+        elif marginal_large / marginal_small > TARGET_MARGINAL_RATIO:
+            missed.append(f"marginal cost ratio {marginal_large / marginal_small:.2f} > {TARGET_MARGINAL_RATIO:g}")
+    return missed
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -138,6 +166,7 @@ def main(argv=None) -> int:
                              "slope is then measured between --small and N sites of the same registry)")
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive loop (no ratio)")
     parser.add_argument("--keep", type=Path, help="keep the registry and every output in this folder")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a figure misses its target")
     args = parser.parse_args(argv)
     small = max(1, min(args.small, args.sites - 1)) if args.sites > 1 else 1
 
@@ -198,7 +227,13 @@ def main(argv=None) -> int:
         print(f"naive marginal cost: {naive_seconds / args.sites:.2f} s per site; load average now {load()}")
     else:
         print(f"load average now {load()}")
-    return 0
+    missed = missed_targets(naive_over_batch=naive_seconds / batch_seconds if naive_seconds is not None else None,
+                            unchanged_share=unchanged_seconds / batch_seconds,
+                            marginal_small=scale[9][2] if len(scale) == 2 else None,
+                            marginal_large=scale[args.large][2] if len(scale) == 2 else None)
+    for line in missed:
+        print(f"target missed: {line}")
+    return 1 if args.check and missed else 0
 
 
 if __name__ == "__main__":

@@ -235,3 +235,39 @@ def test_a_european_export_is_read_with_a_note_saying_how(tmp_path, capsys):
     assert "note: export.csv: read as semicolon-separated with decimal commas" in capsys.readouterr().err
     assert main(["tis", str(EXAMPLE), "--out", str(tmp_path / "reference.csv")]) == 0
     assert pd.read_csv(tmp_path / "eu.csv")["tis"].equals(pd.read_csv(tmp_path / "reference.csv")["tis"])
+
+
+# --- ivig-kit reports (the batch's own behaviour is tested in tests/reports/runner) ----------------------------
+
+
+def test_reports_help_names_every_option_and_the_kits_defaults(capsys):
+    from ivig_kit.reports.content.parameters import MIN_CELL_SIZE
+    from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["reports", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--out", "--sites", "--jobs", "--scheduler", "--notebook", "--population", "--adverse-events",
+                   "--params", "--min-cell-size", "--cell-timeout", "--force"):
+        assert option in text
+    assert "index.html" in text and "Exit status" in text
+    # the defaults shown are the kit's one home of each fact, not numbers typed again here
+    assert f"each report shows (default: {MIN_CELL_SIZE})" in text
+    assert f"before the site fails (default: {CELL_TIMEOUT_S})" in text
+
+
+def test_reports_defaults_are_the_kits_constants():
+    from ivig_kit.cli import build_parser
+    from ivig_kit.reports.content.parameters import MIN_CELL_SIZE
+    from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S
+
+    args = build_parser().parse_args(["reports", str(EXAMPLE), "--out", "x"])
+    assert (args.min_cell_size, args.cell_timeout) == (MIN_CELL_SIZE, CELL_TIMEOUT_S)
+
+
+def test_reports_jobs_must_be_a_positive_number(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["reports", str(EXAMPLE), "--out", "x", "--jobs", "0"])
+    assert exit_.value.code == 2
+    assert "expected a whole number >= 1" in capsys.readouterr().err

@@ -11,7 +11,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from test_display import Cells
+
+from .helpers import Cells
 
 REPO = Path(__file__).resolve().parents[2]
 REGISTRY = REPO / "data" / "demo_registry.csv"

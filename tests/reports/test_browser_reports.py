@@ -20,7 +20,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from test_display import Cells, check_rendered_tables
+
+from .helpers import Cells, check_rendered_tables
 
 REPO = Path(__file__).resolve().parents[2]
 SITE_REPORT = REPO / "notebooks" / "site_report.ipynb"
@@ -32,10 +33,6 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def report_folder(tmp_path_factory) -> Path:
-    if not (SITE_REPORT.exists() and DEMO_REGISTRY.exists()):
-        if os.environ.get("CI"):
-            pytest.fail("notebooks/site_report.ipynb or data/demo_registry.csv is missing")
-        pytest.skip("the site-report notebook or the demo registry is not there yet")
     out = tmp_path_factory.mktemp("browser-reports") / "reports"
     result = subprocess.run([sys.executable, "-m", "ivig_kit.cli", "reports", str(DEMO_REGISTRY), "--out", str(out),
                              "--sites", *SITES, "--jobs", "2", "--quiet", "--pdf"], capture_output=True, text=True, timeout=600)

@@ -1,10 +1,10 @@
-"""Stopping a batch: Ctrl-C (SIGINT) and SIGTERM at several moments, and SIGKILL.
+"""Processes are owned: Ctrl-C (SIGINT) and SIGTERM at several moments, and SIGKILL, stop a batch
+and everything it started.
 
 Every process of a batch under test carries a marker in its environment (inherited by the worker processes,
-the fork server, the kernel zygote, the trampolines and the forked kernels alike), so the test can find
-any survivor in ``/proc`` even after it was re-parented. The batch's temporary folders go into a private
-``TMPDIR``, so the test can see that none is left behind.
-"""
+the fork server, the kernel zygote and the forked kernels alike), so the test can find any survivor in
+``/proc`` even after it was re-parented. The batch's temporary folders go into a private ``TMPDIR``, so the
+test can see that none is left behind."""
 
 from __future__ import annotations
 
@@ -20,11 +20,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from test_batch import write_fixture_notebook, write_registry
 
-from ivig_kit.reports.runner import ledger
+from ivig_kit.reports.runner import (
+    ledger,
+)
 
-pytestmark = pytest.mark.slow
+from ..helpers import write_fixture_notebook, write_registry
+
 SITES = ["Fast", "Slow1", "Slow2", "Slow3"]
 
 
@@ -85,6 +87,7 @@ MOMENTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signame, moment", [("SIGINT", "early"), ("SIGINT", "starting"), ("SIGINT", "running"),
                                              ("SIGTERM", "early"), ("SIGTERM", "running")])
 def test_a_signal_stops_the_batch_cleanly(tmp_path, signame, moment):
@@ -119,6 +122,7 @@ def test_a_signal_stops_the_batch_cleanly(tmp_path, signame, moment):
         assert "did not finish" in (out / "index.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_kernels_die_with_a_killed_batch_and_the_next_run_cleans_up(tmp_path):
     out = tmp_path / "out"
     batch = Batch(tmp_path, out)

@@ -1,0 +1,51 @@
+"""The site's JSON summary (what the batch reads back) and the report's provenance."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from ivig_kit.reports.content import summary as report_summary
+
+from ..helpers import TINY_VISITS
+
+
+def test_summary_has_the_contract_keys_and_is_json(report, tiny):
+    summary = report_summary.site_summary(report)
+    for key in ("site", "patients", "visits", "last_week", "responders", "responder_percent",
+                "confirmed_deteriorations", "adverse_events", "missing_csm_visits", "synthetic", "data_sha256"):
+        assert key in summary
+    assert summary["site"] == "A b" and summary["synthetic"] is True
+    assert (summary["responders"], summary["adverse_events"], summary["missing_csm_visits"]) == (1, 2, 1)
+    import hashlib
+    assert summary["data_sha256"] == hashlib.sha256(tiny[0].read_bytes()).hexdigest()
+    json.dumps(summary, allow_nan=False)
+
+
+def test_write_site_summary_is_atomic(tmp_path):
+    path = tmp_path / "site.json"
+    report_summary.write_site_summary(path, {"site": "Zürich", "n": 1})
+    assert json.loads(path.read_text(encoding="utf-8")) == {"site": "Zürich", "n": 1}
+    assert "Zürich" in path.read_text(encoding="utf-8")  # UTF-8, not \u escapes
+    with pytest.raises(ValueError):
+        report_summary.write_site_summary(path, {"site": "Zürich", "n": float("nan")})
+    assert json.loads(path.read_text(encoding="utf-8")) == {"site": "Zürich", "n": 1}  # the good file survives
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.json"]  # no temporary file left behind
+
+
+def test_provenance_names_files_checksums_parameters_and_versions(report, tiny):
+    table = report_summary.provenance(report)["value"]
+    assert table["visit table"] == "visits.csv"  # the file's name, never a local folder
+    assert not any(str(tiny[0].parent) in str(value) for value in table)
+    assert table["parameter data_path"] == "'visits.csv'"
+    assert len(table["visit table SHA-256"]) == 64
+    assert table["visit table rows (pooled sites)"] == str(len(TINY_VISITS))
+    assert table["parameter site"] == "'A b'"
+    assert table["version of pandas"] == pd.__version__
+    assert table["git commit of ivig-kit"] != ""
+
+
+def test_git_commit_outside_a_checkout_is_unknown(tmp_path):
+    assert report_summary.git_commit(tmp_path) == "unknown"
