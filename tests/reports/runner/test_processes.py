@@ -19,13 +19,98 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
-from ivig_kit.reports.runner import (
-    ledger,
-)
+from ivig_kit.reports.runner import ledger, processes
 
 from ..helpers import write_fixture_notebook, write_registry
+
+# --- The parts, one by one ------------------------------------------------------------------------------------
+
+
+def sleeper(seconds: float = 60) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({seconds})"])
+
+
+def test_only_processes_started_after_the_snapshot_are_killed():
+    before_one = sleeper()
+    try:
+        before = processes.started_processes()
+        assert before_one.pid in {pid for pid, _ in before}
+        started = [sleeper(), sleeper()]
+        assert processes.kill_started_processes(before) == 2
+        assert not [p.pid for p in started if psutil.pid_exists(p.pid)]  # killed and reaped
+        assert before_one.poll() is None  # there before the snapshot: left alone
+        assert processes.kill_started_processes(before) == 0
+    finally:
+        before_one.kill()
+        before_one.wait()
+
+
+def test_the_resource_tracker_is_there_before_the_snapshot_and_so_never_killed():
+    from multiprocessing import resource_tracker
+
+    processes.keep_resource_tracker()
+    before = processes.started_processes()
+    tracker = resource_tracker._resource_tracker  # read only, to find its pid in the test
+    assert (tracker._pid, psutil.Process(tracker._pid).create_time()) in before
+    assert processes.kill_started_processes(before) == 0
+
+
+def test_a_process_that_asked_dies_with_its_parent(tmp_path):
+    """A parent starts a child that calls die_with_parent, then is SIGKILLed: the child goes too."""
+    pid_file = tmp_path / "child.pid"
+    child = (f"from ivig_kit.reports.runner.processes import die_with_parent; import os, time; die_with_parent(); "
+             f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", f"import subprocess, sys, time; "
+                               f"subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(60)"])
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child_pid = int(pid_file.read_text())
+    assert psutil.pid_exists(child_pid)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(child_pid) and psutil.Process(child_pid).status() != psutil.STATUS_ZOMBIE \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not psutil.pid_exists(child_pid) or psutil.Process(child_pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_at_exit_runs_also_in_a_process_that_skips_atexit(tmp_path):
+    """A pool worker ends through os._exit after multiprocessing's finalizers: at_exit must still run."""
+    marker = tmp_path / "cleaned"
+    code = (f"import concurrent.futures, multiprocessing as mp\n"
+            f"from ivig_kit.reports.runner.processes import remove_at_exit\n"
+            f"with concurrent.futures.ProcessPoolExecutor(1, mp_context=mp.get_context('fork')) as pool:\n"
+            f"    print(pool.submit(remove_at_exit, {str(marker)!r}).result())\n")
+    marker.mkdir()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+
+
+def test_only_the_fork_server_is_told_to_die_with_the_batch_on_import():
+    assert not processes.in_fork_server()
+    code = "import ivig_kit.reports.runner._die_with_parent, os; print(os.getpid())"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).returncode == 0
+
+
+def test_multiprocessing_keeps_its_files_in_our_folder(tmp_path):
+    code = ("from multiprocessing import util\nimport os, tempfile\n"
+            "from ivig_kit.reports.runner.processes import keep_multiprocessing_files_in\n"
+            f"keep_multiprocessing_files_in(lambda: tempfile.mkdtemp(dir={str(tmp_path)!r}))\n"
+            "print(util.get_temp_dir())\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()).parent == tmp_path
+    assert not list(tmp_path.iterdir())  # removed when the process ended
+
+
+# --- A whole batch stopped ------------------------------------------------------------------------------------
+
 
 SITES = ["Fast", "Slow1", "Slow2", "Slow3"]
 
