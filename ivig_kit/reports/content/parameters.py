@@ -59,7 +59,8 @@ class ReportParameters:
 
 
 def validate_report_parameters(site, data_path, adverse_events_path="", population="adult",
-                               summary_path="", pooled_summary_path="", min_cell_size=MIN_CELL_SIZE) -> ReportParameters:
+                               summary_path="", pooled_summary_path="",
+                               min_cell_size=MIN_CELL_SIZE) -> ReportParameters:
     """Check injected parameters and say clearly what is wrong (unknown site, bad population, missing file)."""
     problems = []
     if isinstance(site, str):

@@ -1,7 +1,8 @@
 """One site's data inside a report kernel: loading, scoring and the per-patient and per-site tables.
 
 The notebook is run by papermill (``ivig-kit reports``) with the parameters in
-:data:`ivig_kit.reports.content.parameters.REPORT_PARAMETERS`, validated right after injection by :func:`ivig_kit.reports.content.parameters.validate_report_parameters`.
+:data:`ivig_kit.reports.content.parameters.REPORT_PARAMETERS`, validated right after injection by
+:func:`ivig_kit.reports.content.parameters.validate_report_parameters`.
 :func:`load_site` reads the registry once, scores every visit with
 :func:`ivig_kit.score.total_improvement_score`, keeps the site's own visits, scores and adverse events,
 and reduces all sites to **aggregates without patient identifiers** (counts, percentages, per-site
@@ -250,7 +251,7 @@ def registry_aggregates(visits: pd.DataFrame, scores: pd.DataFrame, events: pd.D
                                    events_pool.assign(site="all"), pattern), "all")
     else:
         pooled = {column: None for column in metrics.columns}
-    pooled_by_week = _responders_by_week(scores[scores["site"].isin(pooled_sites)], pattern, threshold,
+    pooled_by_week = responders_by_week(scores[scores["site"].isin(pooled_sites)], pattern, threshold,
                                          by_arm=False)
     data_sources = visits_pool["data_source"].dropna().astype(str).unique() if "data_source" in visits else ()
     info = {"data_file": "", "data_sha256": "", "adverse_events_file": "", "adverse_events_sha256": "",
@@ -473,7 +474,9 @@ def responder_interval(k: int, n: int) -> tuple[float, float]:
     return (np.nan, np.nan) if n == 0 else clopper_pearson_interval(k, n)
 
 
-def _responders_by_week(scores: pd.DataFrame, pattern, threshold: float, by_arm: bool) -> pd.DataFrame:
+def responders_by_week(scores: pd.DataFrame, pattern, threshold: float, by_arm: bool) -> pd.DataFrame:
+    """Responders (last complete TIS at the threshold so far) by scheduled week, per arm when ``by_arm``,
+    with Clopper-Pearson intervals and the median TIS."""
     scored = scores[scores["tis"].notna() & scores["week"].isin(pattern)]
     keys = ["week", "arm"] if by_arm and "arm" in scored else ["week"]
     table = scored.groupby(keys, sort=True).agg(

@@ -8,13 +8,13 @@ import pandas as pd
 from ivig_kit.reports.content.site import (
     CSM_INPUTS,
     SiteReport,
-    _responders_by_week,
     missing_csm_counts,
     responder_interval,
+    responders_by_week,
 )
 from ivig_kit.score.measures import CORE_SET
 
-# --- Number formats (the one home; :mod:`ivig_kit.reports.content.display` formats every table cell with these) ---------
+# --- Number formats (the one home; :mod:`ivig_kit.reports.content.display` formats every table cell with these) ---
 
 #: Decimals shown for each numeric kind: counts as integers, percentages and scores to one decimal, rates
 #: (events per patient) to two; p values get two significant figures and weeks are shown as written.
@@ -114,7 +114,7 @@ def responders_by_visit(report: SiteReport) -> pd.DataFrame:
     Columns: week, arm, n (patients with a complete TIS that week), responders, percent, ci_low and
     ci_high (Clopper-Pearson, percent), median_tis.
     """
-    return _responders_by_week(report.scores, report.visit_pattern, report.threshold, by_arm=True)
+    return responders_by_week(report.scores, report.visit_pattern, report.threshold, by_arm=True)
 
 
 def csm_contributions(report: SiteReport) -> pd.DataFrame:

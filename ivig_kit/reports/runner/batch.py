@@ -23,12 +23,9 @@ and temporary folders are removed, and the index marks the sites that did not fi
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import datetime
 import hashlib
 import multiprocessing
-import os
-import shutil
 import signal
 import sys
 import time

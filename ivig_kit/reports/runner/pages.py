@@ -127,12 +127,12 @@ def export_html(notebook, title: str, published_url: str | None = None) -> str:
     network."""
     body, _ = html_exporter().from_notebook_node(notebook, resources={"metadata": {"name": title}})
     body = body.replace(_TOC_MARK, "", 1)
-    body = _place_table_of_contents(body, table_of_contents(body))
+    body = place_table_of_contents(body, table_of_contents(body))
     published = os.environ.get("IVIG_KIT_PUBLISHED_URL") if published_url is None else published_url
     return relink(body, published or None)
 
 
-def _place_table_of_contents(page: str, toc: str) -> str:
+def place_table_of_contents(page: str, toc: str) -> str:
     """Put the table of contents before the cell holding the first section heading (H2), so that the
     title and the report's header come first; at the top of the body when there is no H2."""
     first = re.search(r"<h2\b", page)

@@ -61,3 +61,30 @@ def test_a_broken_visit_table_gets_the_located_validation_error(tmp_path):
     path.write_text("patient,score\n1,2\n", encoding="utf-8")
     with pytest.raises(InputError, match="not a visit table"):
         parameters.validate_report_parameters("A", str(path))
+
+
+@pytest.mark.parametrize("value, problem", [
+    (5, None), (1, None), (0, "min_cell_size must be a whole number >= 1, got 0"),
+    (True, "min_cell_size must be a whole number >= 1, got True"),
+    (2.0, "min_cell_size must be a whole number >= 1, got 2.0"),
+    ("5", "min_cell_size must be a whole number >= 1, got '5'"),
+])
+def test_the_minimum_cell_size_is_checked_in_one_place(value, problem):
+    assert parameters.min_cell_size_problem(value) == problem
+
+
+def test_the_kernel_refuses_a_bad_minimum_cell_size_with_the_same_message(tiny):
+    with pytest.raises(errors.ReportParameterError) as error:
+        parameters.validate_report_parameters("A b", tiny[0], min_cell_size=0)
+    assert str(error.value) == parameters.min_cell_size_problem(0)
+    assert parameters.validate_report_parameters("A b", tiny[0]).min_cell_size == parameters.MIN_CELL_SIZE
+
+
+def test_the_sites_of_a_registry_are_read_in_order_of_appearance_and_nfc(tmp_path):
+    import unicodedata
+
+    import pandas as pd
+
+    path = tmp_path / "v.csv"
+    pd.DataFrame({"site": ["B", unicodedata.normalize("NFD", "Zürich"), "B", " ", "A"]}).to_csv(path, index=False)
+    assert parameters.registry_sites(path) == ["B", "Zürich", "A"]

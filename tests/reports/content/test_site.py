@@ -119,7 +119,8 @@ def summary_for(sizes: dict[str, int], reporting_site: str, min_cell_size: int =
     from ivig_kit.score.engine import total_improvement_score
 
     scores = total_improvement_score(visits, validate=False)
-    aggregates = report_site.registry_aggregates(visits, scores, report_site.empty_adverse_events(), "adult", min_cell_size)
+    aggregates = report_site.registry_aggregates(visits, scores, report_site.empty_adverse_events(), "adult",
+                                                 min_cell_size)
     return report_site.pooled_summary(aggregates, reporting_site)
 
 

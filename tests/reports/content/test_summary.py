@@ -49,3 +49,23 @@ def test_provenance_names_files_checksums_parameters_and_versions(report, tiny):
 
 def test_git_commit_outside_a_checkout_is_unknown(tmp_path):
     assert report_summary.git_commit(tmp_path) == "unknown"
+
+
+def test_the_registry_files_are_named_with_their_checksums_and_an_absent_table_is_empty(tiny):
+    from ivig_kit.files import file_sha256
+    from ivig_kit.reports.content import site
+
+    data, events = tiny
+    assert site.registry_files(data, events) == {
+        "data_file": "visits.csv", "data_sha256": file_sha256(data), "adverse_events_file": "events.csv",
+        "adverse_events_sha256": file_sha256(events)}
+    assert site.registry_files(data)["adverse_events_file"] == site.registry_files(data)["adverse_events_sha256"] == ""
+
+
+def test_a_stand_alone_report_records_the_same_registry_files_as_the_batch(report, tiny):
+    """One provenance builder: load_site (no pooled summary) and the batch both use registry_files."""
+    from ivig_kit.reports.content import site
+
+    expected = site.registry_files(*tiny)
+    assert {k: report.source[k] for k in ("data_file", "data_sha256", "adverse_events_file",
+                                           "adverse_events_sha256")} == expected

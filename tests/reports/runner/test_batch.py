@@ -14,12 +14,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from ivig_kit.reports.runner import (
-    batch,
-    pages,
-    prepare,
-    tasks,
-)
+from ivig_kit.reports.runner import batch, pages, prepare, tasks
 
 from ..helpers import (
     AWKWARD_SITES,

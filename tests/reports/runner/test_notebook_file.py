@@ -30,7 +30,8 @@ def test_a_cell_source_is_one_string_whether_stored_as_lines_or_text(source, tex
 
 
 def test_imports_in_names_every_module_and_resolves_relative_imports():
-    source = "import os, json as j\nfrom a.b import c, d\nfrom . import sibling\nfrom ..up import x\nfrom e import *\n" \
+    source = "import os, json as j\nfrom a.b import c, d\nfrom . import sibling\nfrom ..up import x\n" \
+             "from e import *\n" \
              "def f():\n    import lazy.module\n"
     assert notebook_file.imports_in(source, package="pkg.sub") == [
         "os", "json", "a.b", "a.b.c", "a.b.d", "pkg.sub", "pkg.sub.sibling", "pkg.up", "pkg.up.x", "e",

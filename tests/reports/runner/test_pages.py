@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 from ivig_kit.cli import main
-from ivig_kit.reports.runner import (
-    pages,
-)
+from ivig_kit.reports.runner import pages
 from ivig_kit.reports.runner.tasks import ReportBatch, SiteResult
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 

@@ -6,9 +6,7 @@ import pytest
 
 from ivig_kit import errors
 from ivig_kit.cli import main
-from ivig_kit.reports.runner import (
-    params_file,
-)
+from ivig_kit.reports.runner import params_file
 
 DECLARED = {"site": "AMS", "data_path": "", "adverse_events_path": "", "pooled_summary_path": "",
             "population": "adult", "min_cell_size": 5, "summary_path": "", "fail": False, "sleep_s": 0}
@@ -50,3 +48,11 @@ def test_a_bad_params_file_exits_2_before_anything_runs(tiny_inputs, tmp_path, c
     err = capsys.readouterr().err
     assert code == 2 and "p.csv: line 2, column 'population': population must be one of adult, juvenile" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_notebook_defaults_are_the_literals_a_parameters_cell_assigns():
+    source = ('site = "AMS"  # it\'s a comment with a quote\nsize: int = 5\nratio = 0.5\nlabel = f"{site}"\n'
+              'x, y = 1, 2\n')
+    assert params_file.notebook_defaults(source) == {"site": "AMS", "size": 5, "ratio": 0.5, "label": None}
+    with pytest.raises(SyntaxError):
+        params_file.notebook_defaults("site = (")

@@ -6,10 +6,7 @@ import json
 import os
 
 from ivig_kit import errors
-from ivig_kit.reports.runner import (
-    kernels,
-    worker,
-)
+from ivig_kit.reports.runner import kernels, worker
 
 from ..helpers import one_site_task
 
