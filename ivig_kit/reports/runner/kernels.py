@@ -46,16 +46,18 @@ class NotebookKernels:
     def start_zygote(self) -> str:
         """Start this process's zygote now (it imports in the background) and return its socket path, to be
         shared with other processes; :meth:`close` stops it."""
+        return self._own_zygote().socket_path
+
+    def _own_zygote(self) -> KernelZygote:
         with self._lock:
             if self._zygote is None or not self._zygote.alive():
                 self._zygote = KernelZygote(notebook_imports(self.notebook) if self.notebook else [])
-            return self._zygote.socket_path
+            return self._zygote
 
     def _warm_socket(self) -> str:
         if self.shared_socket and os.path.exists(self.shared_socket):
             return self.shared_socket
-        self.start_zygote()
-        return self._zygote.wait_until_ready()
+        return self._own_zygote().wait_until_ready()
 
     def start(self, cwd: str, warm: bool = True, timeout_s: float = KERNEL_START_TIMEOUT_S):
         """A fresh kernel whose working folder is ``cwd``, ready to run cells (an ``AsyncKernelManager``).

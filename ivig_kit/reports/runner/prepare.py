@@ -14,6 +14,7 @@ import json
 import os
 import unicodedata
 from pathlib import Path
+from typing import cast
 
 from ivig_kit import __version__
 from ivig_kit.errors import ReportSetupError
@@ -23,7 +24,7 @@ from ivig_kit.reports.runner.notebook_file import cell_source, notebook_cells
 from ivig_kit.reports.runner.params_file import notebook_defaults, read_site_parameters
 from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S, ReportBatch, SiteTask, site_slug
 from ivig_kit.resources import notebook_path
-from ivig_kit.score.measures import POPULATIONS
+from ivig_kit.score.measures import POPULATIONS, Population
 
 #: The report notebook `ivig-kit reports` runs unless told otherwise.
 DEFAULT_NOTEBOOK = notebook_path("site_report.ipynb")
@@ -60,7 +61,7 @@ def input_hash(visits, events, notebook: bytes, parameters: dict) -> str:
             digest.update(b"none")
             continue
         digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode("utf-8"))
-        digest.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     digest.update(hashlib.sha256(notebook).digest())
     digest.update(json.dumps(parameters, sort_keys=True, default=str).encode("utf-8"))
     digest.update(__version__.encode("utf-8"))
@@ -153,7 +154,7 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
         """The tasks with their slices and pooled summaries as bytes (built only for the sites that run)."""
         for used in dict.fromkeys(task.population for task in chosen):
             if used not in aggregates:
-                scores = total_improvement_score(visits, population=used, validate=False)
+                scores = total_improvement_score(visits, population=cast(Population, used), validate=False)
                 aggregates[used] = registry_aggregates(visits, scores, no_events, used, min_cell_size, registry)
         return [dataclasses.replace(
             task, visits_slice=_parquet_bytes(by_site[task.site]),

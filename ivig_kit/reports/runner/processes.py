@@ -107,7 +107,7 @@ def keep_multiprocessing_files_in(make_folder) -> None:
     # multiprocessing has no documented way to choose the folder util.get_temp_dir() makes: it keeps it in
     # the current process's private ``_config["tempdir"]``, so that is where ours is put (this is the only
     # place in the kit that touches it).
-    config = process.current_process()._config
+    config = process.current_process()._config  # type: ignore[attr-defined]
     if config.get("tempdir") is None or not os.path.isdir(config["tempdir"]):
         folder = make_folder()
         config["tempdir"] = folder

@@ -41,7 +41,7 @@ class ForkedKernel:
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None:
             if self.pidfd >= 0 and not select.select([self.pidfd], [], [], timeout)[0]:
-                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout or 0.0)
             self.returncode = -signal.SIGKILL
         return self.returncode
 
@@ -71,6 +71,7 @@ class ZygoteProvisioner(LocalProvisioner):
     process group (the forked kernel leads its own), kill and wait."""
 
     zygote_socket = Unicode(help="the zygote's Unix socket").tag(config=True)
+    forked: ForkedKernel | None = None
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
         """Ask the zygote for a kernel on the manager's connection file in ``kwargs["cwd"]``."""
@@ -79,7 +80,7 @@ class ZygoteProvisioner(LocalProvisioner):
         try:
             link.settimeout(FORK_TIMEOUT_S)
             link.connect(self.zygote_socket)
-            link.sendall((self.parent.connection_file + "\0" + cwd + "\n").encode())
+            link.sendall((self.parent.connection_file + "\0" + cwd + "\n").encode())  # type: ignore[union-attr]
             answer = b""
             while not answer.endswith(b"\n"):
                 chunk = link.recv(64)
@@ -87,25 +88,25 @@ class ZygoteProvisioner(LocalProvisioner):
                     raise KernelStartError("the kernel zygote closed the connection before forking a kernel")
                 answer += chunk
             link.settimeout(None)
-            self.process = ForkedKernel(int(answer), link)
+            self.forked = ForkedKernel(int(answer), link)
         except BaseException:
             link.close()
             raise
-        self.pid = self.pgid = self.process.pid
+        self.process = self.forked  # type: ignore[assignment]  # what LocalProvisioner polls, signals and waits for
+        self.pid = self.pgid = self.forked.pid
         self.cwd = cwd
         return self.connection_info
 
     async def wait(self) -> int | None:
         """Wait until the kernel has gone, then close the connection and the pidfd (``LocalProvisioner.wait``
         lets go of the process once it has gone)."""
-        process = self.process
         try:
             return await super().wait()
         finally:
-            if process is not None and self.process is None:
-                process.close()
+            if self.forked is not None and self.process is None:
+                self.forked.close()
 
     async def cleanup(self, restart: bool = False) -> None:
-        if self.process is not None:
-            self.process.close()
+        if self.forked is not None:
+            self.forked.close()
         await super().cleanup(restart=restart)

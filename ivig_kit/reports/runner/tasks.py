@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 from ivig_kit.reports.content.parameters import MIN_CELL_SIZE
@@ -138,7 +139,8 @@ class ReportBatch:
     adverse_events_sha256: str = ""
     notebook_sha256: str = ""
     force: bool = False
-    with_inputs: object = None  # tasks -> the same tasks with their slices and pooled summaries as bytes
+    with_inputs: Callable[[list[SiteTask]], list[SiteTask]] | None = None  # tasks -> the same tasks with their
+    # slices and pooled summaries as bytes (built only for the sites that run)
 
 
 @dataclasses.dataclass

@@ -64,7 +64,8 @@ class KernelZygote:
         import shutil
 
         if self.process.poll() is None:
-            self.process.stdin.close()
+            if self.process.stdin is not None:
+                self.process.stdin.close()
             with contextlib.suppress(Exception):
                 self.process.wait(timeout=5)
             if self.process.poll() is None:
@@ -96,7 +97,7 @@ def zygote_main(socket_path: str, modules: list[str]) -> None:
     listener.listen(64)
     os.rename(socket_path + ".binding", socket_path)  # the path appears only once it accepts connections
     while True:
-        ready, _, _ = select.select([listener, 0], [], [])
+        ready, _, _ = select.select([listener, 0], [], [])  # type: ignore[type-var]  # a socket and fd 0
         if 0 in ready and not os.read(0, 4096):
             return  # the process that started us has gone
         if listener in ready:
@@ -154,7 +155,7 @@ def _forked_kernel(link: socket.socket, connection_file: str, cwd: str) -> None:
         sys.argv = ["ipykernel_launcher", "-f", connection_file]
         app = IPKernelApp.instance()
         app.initialize(["-f", connection_file])
-        if "matplotlib_inline.backend_inline" in sys.modules:
+        if "matplotlib_inline.backend_inline" in sys.modules and app.shell is not None:
             # imported by the zygote before this shell existed, so its import-time hook into the shell did
             # nothing: hook it now, as `%matplotlib inline` does
             app.shell.enable_matplotlib("inline")
