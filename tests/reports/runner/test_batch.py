@@ -25,6 +25,8 @@ from ..helpers import (
     write_registry,
 )
 
+pytestmark = pytest.mark.slow  # each test runs kernels: seconds, not milliseconds
+
 
 @pytest.fixture(scope="module")
 def awkward_batch(tmp_path_factory):

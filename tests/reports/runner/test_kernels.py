@@ -14,6 +14,8 @@ from ivig_kit.reports.runner.provisioner import ZygoteProvisioner
 
 from ..helpers import FIXTURES
 
+pytestmark = pytest.mark.slow  # each test runs kernels: seconds, not milliseconds
+
 
 def run(manager, code: str, timeout: float = 60) -> dict:
     """Execute ``code`` in the kernel; the text it printed and the reply's status."""

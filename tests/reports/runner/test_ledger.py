@@ -93,6 +93,7 @@ def rows(record):
     return {r["site"]: r for r in record["sites"]}
 
 
+@pytest.mark.slow
 def test_an_unchanged_rerun_reuses_every_report(ledger_runs):
     code, record = ledger_runs["runs"]["again"]
     assert code == 0
@@ -107,6 +108,7 @@ def test_an_unchanged_rerun_reuses_every_report(ledger_runs):
     assert index.count('<td class="number" data-label="seconds">&ndash;</td>') == 3
 
 
+@pytest.mark.slow
 def test_only_the_site_whose_data_changed_runs_again(ledger_runs):
     code, record = ledger_runs["runs"]["changed"]
     assert code == 0
@@ -115,6 +117,7 @@ def test_only_the_site_whose_data_changed_runs_again(ledger_runs):
     assert rows(record)["North"]["made_with"]["input_hash"] != first["North"]["made_with"]["input_hash"]
 
 
+@pytest.mark.slow
 def test_a_sites_run_updates_its_rows_and_keeps_the_others(ledger_runs):
     code, record = ledger_runs["runs"]["north"]
     assert code == 0
@@ -129,12 +132,14 @@ def test_a_sites_run_updates_its_rows_and_keeps_the_others(ledger_runs):
     assert index.count('class="site-row"') == 3
 
 
+@pytest.mark.slow
 def test_force_runs_an_unchanged_site_again(ledger_runs):
     code, record = ledger_runs["runs"]["force"]
     assert code == 0 and rows(record)["South"]["reused"] is False
     assert rows(record)["South"]["made_at"] >= rows(ledger_runs["runs"]["first"][1])["South"]["made_at"]
 
 
+@pytest.mark.slow
 def test_the_index_and_its_ledger_show_no_local_folder(ledger_runs):
     out = ledger_runs["out"]
     for name in ("index.html", "index.json"):

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from ivig_kit import errors
 from ivig_kit.reports.runner import kernels, worker
 
 from ..helpers import one_site_task
+
+pytestmark = pytest.mark.slow  # each test runs kernels: seconds, not milliseconds
 
 
 def test_a_kernel_start_error_is_retried_once_with_a_plain_kernel(tmp_path, monkeypatch):

@@ -12,6 +12,8 @@ import pytest
 
 from ivig_kit.reports.runner.zygote import KernelZygote
 
+pytestmark = pytest.mark.slow  # each test runs kernels: seconds, not milliseconds
+
 
 @pytest.fixture(scope="module")
 def zygote():
