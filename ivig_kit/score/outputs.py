@@ -162,7 +162,7 @@ def _write_excel(scores: pd.DataFrame, path: Path) -> None:
     for column in table.columns:
         values = table[column]
         if pd.api.types.is_bool_dtype(values):
-            columns.append([bool(v) for v in values.to_numpy()])
+            columns.append([None if v is pd.NA else bool(v) for v in values.to_numpy()])  # nullable: <NA> empty
         elif pd.api.types.is_numeric_dtype(values):
             array = values.to_numpy(dtype=float)
             columns.append([None if np.isnan(v) else (int(v) if v.is_integer() and abs(v) < 2**53 else float(v))
