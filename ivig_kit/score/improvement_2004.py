@@ -135,7 +135,7 @@ def improvement_2004(baseline: dict, followup: dict) -> Improvement2004:
     >>> import numpy as np
     >>> base = {"physician_global": [5.0], "patient_global": [5.0], "mmt": [60.0], "haq": [1.0],
     ...         "enzyme": [1000.0], "extramuscular": [2.0]}
-    >>> follow = {"physician_global": [3.0], "patient_global": [3.0], "mmt": [70.0], "haq": [1.0],
+    >>> follow = {"physician_global": [3.0], "patient_global": [3.0], "mmt": [60.0], "haq": [0.8],
     ...           "enzyme": [1000.0], "extramuscular": [2.0]}
     >>> bool(improvement_2004(base, follow).improved[0])
     True
