@@ -15,6 +15,7 @@ from ivig_kit.instruments.items import (
     MMT_SCALE_MAX,
     cmas_column,
 )
+from ivig_kit.instruments.result import any_given
 
 #: Item families that build the same core set measure: a visit may use only one of each pair.
 RIVAL_INSTRUMENTS = {"mmt": (("mmt8", "mmt24"), ("cmas",)), "haq": (("haq",), ("chaq",))}
@@ -43,9 +44,7 @@ def item_columns_in(columns) -> list[str]:
 def items_given(frame: pd.DataFrame, family: str) -> np.ndarray:
     """Per visit, whether any item of an instrument family (``mmt8``, ``cmas``, ``haq`` ...) has a value."""
     columns = [c.column for c in ITEM_COLUMNS if c.instrument == family and c.column in frame.columns]
-    if not columns:
-        return np.zeros(len(frame), dtype=bool)
-    return frame[columns].notna().to_numpy().any(axis=1)
+    return any_given([frame[c].to_numpy(dtype=float) for c in columns], len(frame))
 
 
 def item_problems(frame: pd.DataFrame) -> list[ItemProblem]:

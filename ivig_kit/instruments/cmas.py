@@ -53,8 +53,10 @@ def cmas_total(items) -> InstrumentScore:
     >>> float(cmas_total(full).values[0])
     52.0
     """
-    scores = np.column_stack(list(item_scores(items).values()))
-    answered = (~np.isnan(scores)).sum(axis=1)
-    values = np.where(answered == len(CMAS_ITEMS), scores.sum(axis=1), np.nan)
-    return InstrumentScore("cmas", values, np.full(len(values), float(CMAS_MAX)), labelled(CMAS_RULE, answered > 0),
-                           answered)
+    n = row_count(items)
+    answered, total = np.zeros(n, dtype=np.int64), np.zeros(n)
+    for score in item_scores(items).values():
+        answered += ~np.isnan(score)
+        total += np.nan_to_num(score)
+    values = np.where(answered == len(CMAS_ITEMS), total, np.nan)
+    return InstrumentScore("cmas", values, np.full(n, float(CMAS_MAX)), labelled(CMAS_RULE, answered > 0), answered)

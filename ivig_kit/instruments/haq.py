@@ -50,9 +50,10 @@ def category_scores(items, prefix: str = "haq", categories: dict[str, int] = HAQ
     n = row_count(items)
     scores = {}
     for category, columns in questionnaire_columns(prefix, categories).items():
-        answers = np.column_stack([column_values(items, c, n) for c in columns])
-        answered = ~np.isnan(answers).all(axis=1)
-        score = np.where(answered, np.nanmax(np.where(np.isnan(answers), -1.0, answers), axis=1), np.nan)
+        score = np.full(n, np.nan)
+        for column in columns:
+            score = np.fmax(score, column_values(items, column, n))  # fmax ignores an empty answer
+        answered = ~np.isnan(score)
         aid = aid_column(prefix, category)
         used = column_values(items, help_column(prefix, category), n) == 1
         if aid:
@@ -101,9 +102,13 @@ def disability_index(items, aid_rule: AidRule = "standard", minimum_categories: 
         raise InputError(f"minimum categories answered must be 6 or 7, not {minimum_categories!r}")
     if denominator not in DENOMINATORS:
         raise InputError(f"HAQ denominator must be one of {', '.join(DENOMINATORS)}, not {denominator!r}")
-    scores = np.column_stack(list(category_scores(items, prefix, categories, aid_rule).values()))
-    answered = (~np.isnan(scores)).sum(axis=1)
-    total = np.nansum(scores, axis=1)
+    scores = category_scores(items, prefix, categories, aid_rule).values()
+    n = row_count(items)
+    answered, total = np.zeros(n, dtype=np.int64), np.zeros(n)
+    for score in scores:
+        known = ~np.isnan(score)
+        answered += known
+        total += np.where(known, score, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         index = total / (answered if denominator == "answered" else len(categories))
     index = np.where(answered >= minimum_categories, index, np.nan)

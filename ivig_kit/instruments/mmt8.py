@@ -12,6 +12,7 @@ kit's labelled option (see :func:`mmt_total`).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ivig_kit.instruments.items import (
     MMT8_PAIRED,
@@ -81,23 +82,28 @@ def mmt_total(items, scale="unilateral", prorate: bool = False) -> InstrumentSco
     n = row_count(items)
     scales = np.broadcast_to(np.asarray(scale, dtype=object), (n,))
     values, maximum, answered = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=np.int64)
-    rule = np.full(n, "", dtype=object)
+    codes, labels = np.full(n, -1, dtype=np.int8), []
     for name, top in MMT_SCALE_MAX.items():
         rows = scales == name
         if not rows.any():
             continue
-        grades = np.column_stack(_scale_grades(items, name, n))
-        graded = (~np.isnan(grades)).sum(axis=1)
-        total = np.nansum(grades, axis=1)
-        groups = grades.shape[1]
+        graded, total = np.zeros(n, dtype=np.int64), np.zeros(n)
+        groups = 0
+        for grade in _scale_grades(items, name, n):
+            known = ~np.isnan(grade)
+            graded += known
+            total += np.where(known, grade, 0.0)
+            groups += 1
         complete = graded == groups
         value = np.where(complete, total, np.nan)
-        label = np.full(n, MMT_RULES[name], dtype=object)
+        code = np.full(n, len(labels), dtype=np.int8)
+        labels.append(MMT_RULES[name])
         if prorate:
             enough = ~complete & (graded >= np.ceil(PRORATE_MINIMUM_SHARE * groups))
             with np.errstate(invalid="ignore", divide="ignore"):
-                value = np.where(enough, np.round(total * groups / graded, 6), value)
-            label = np.where(enough, MMT_RULES[name] + ", prorated over the groups graded (kit option)", label)
+                value = np.where(enough, np.round(total * groups / np.maximum(graded, 1), 6), value)
+            code[enough] = len(labels)
+            labels.append(MMT_RULES[name] + ", prorated over the groups graded (kit option)")
         values[rows], maximum[rows], answered[rows] = value[rows], top, graded[rows]
-        rule[rows] = np.where(graded[rows] > 0, label[rows], "")
-    return InstrumentScore("mmt", values, maximum, rule, answered)
+        codes[rows] = np.where(graded[rows] > 0, code[rows], -1)
+    return InstrumentScore("mmt", values, maximum, pd.Categorical.from_codes(codes, categories=labels), answered)

@@ -20,8 +20,8 @@ class InstrumentScore:
         One total per visit, NaN where the rule leaves it missing.
     maximum : numpy.ndarray
         The scale's maximum per visit (MMT: 80, 150 or 260 as chosen).
-    rule : numpy.ndarray
-        Per visit, the name of the rule that made the total (empty where nothing was given).
+    rule : pandas.Categorical
+        Per visit, the name of the rule that made the total (missing where nothing was given).
     answered : numpy.ndarray
         Per visit, how many parts (groups, categories, items, systems) were answered.
     """
@@ -29,7 +29,7 @@ class InstrumentScore:
     instrument: str
     values: np.ndarray
     maximum: np.ndarray
-    rule: np.ndarray
+    rule: pd.Categorical
     answered: np.ndarray
 
     def to_frame(self) -> pd.DataFrame:
@@ -53,6 +53,14 @@ def row_count(items) -> int:
     return len(next(iter(items.values()))) if len(items) else 0
 
 
-def labelled(rule: str, given: np.ndarray) -> np.ndarray:
-    """The rule's name where anything was given, else empty text."""
-    return np.where(given, rule, "").astype(object)
+def labelled(rule: str, given: np.ndarray) -> pd.Categorical:
+    """The rule's name where anything was given, else missing (a categorical: one string, not one per visit)."""
+    return pd.Categorical.from_codes(np.where(given, 0, -1).astype(np.int8), categories=[rule])
+
+
+def any_given(columns: list[np.ndarray], n: int) -> np.ndarray:
+    """Per visit, whether any of ``columns`` has a value."""
+    given = np.zeros(n, dtype=bool)
+    for values in columns:
+        given |= ~np.isnan(values)
+    return given

@@ -91,10 +91,10 @@ def core_set_from_items(frame: pd.DataFrame, rules: ItemRules = ItemRules()) -> 
         return items_given(frame, name) if any(c.startswith(name + "_") for c in present) else np.zeros(n, bool)
 
     def combine(column, score, given, rule_column):
-        fallback = out[rule_column].to_numpy(dtype=object) if rule_column in out else np.full(n, "", dtype=object)
         total = frame[column].to_numpy(dtype=float) if column in frame.columns else np.full(n, np.nan)
         out[column] = np.where(given, score.values, total)
-        out[rule_column] = np.where(given, score.rule, np.where(np.isnan(total), fallback, "given as a total"))
+        previous = out[rule_column].array if rule_column in out else None
+        out[rule_column] = merged_rules(given, score.rule, ~np.isnan(total), previous)
 
     mmt_given = family("mmt8") | family("mmt24")
     if mmt_given.any():
@@ -123,10 +123,27 @@ def core_set_from_items(frame: pd.DataFrame, rules: ItemRules = ItemRules()) -> 
     myoact_given = family("myoact")
     if myoact_given.any():
         combine("myoact", myoact_score(frame), myoact_given, "myoact_rule")
-    for column in RULE_COLUMNS:
-        if column in out:
-            out[column] = out[column].astype(object)
     return out
+
+
+def merged_rules(given: np.ndarray, rule: pd.Categorical, total_given: np.ndarray, previous=None) -> pd.Categorical:
+    """Per visit: the item rule where items were given, "given as a total" where a total was, else ``previous``."""
+    labels = list(rule.categories)
+    position = {label: i for i, label in enumerate(labels)}
+
+    def code_of(label):
+        if label not in position:
+            position[label] = len(labels)
+            labels.append(label)
+        return position[label]
+
+    total_code = code_of("given as a total")
+    codes = np.where(given, rule.codes, np.where(total_given, total_code, -1)).astype(np.int16)
+    if previous is not None:
+        previous = pd.Categorical(previous)
+        recode = np.array([code_of(c) for c in previous.categories] + [-1], dtype=np.int16)
+        codes = np.where(given | total_given, codes, recode[previous.codes])  # code -1 picks the trailing -1
+    return pd.Categorical.from_codes(codes, categories=labels)
 
 
 def read_core_set(path, options: ReadOptions | None = None, rules: ItemRules = ItemRules()) -> pd.DataFrame:
