@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ivig_kit.instruments.items import HAQ_CATEGORIES, MMT8_COLUMNS, aid_column, help_column, questionnaire_columns
+from ivig_kit.instruments.items import (
+    HAQ_CATEGORIES,
+    MMT8_COLUMNS,
+    aid_column,
+    help_column,
+    questionnaire_columns,
+)
 from ivig_kit.score.core_set import ItemRules, core_set_from_items, read_core_set
 from ivig_kit.score.engine import total_improvement_score
 

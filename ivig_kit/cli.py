@@ -202,11 +202,11 @@ def _enzyme_normalisation(args):
 
 def _run_tis(args) -> int:
     from ivig_kit.files import check_output_path
+    from ivig_kit.score.core_set import read_core_set
     from ivig_kit.score.engine import total_improvement_score
     from ivig_kit.score.mapping import ColumnMapping
     from ivig_kit.score.outputs import output_format, write_scores
     from ivig_kit.score.readers import ReadOptions
-    from ivig_kit.score.core_set import read_core_set
 
     normalisation = _enzyme_normalisation(args)
     if args.out:

@@ -11,8 +11,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ivig_kit.instruments.items import CMAS_ITEMS, CMAS_MAX, CMAS_TIMED_BANDS, cmas_column
-from ivig_kit.instruments.result import InstrumentScore, column_values, labelled, row_count
+from ivig_kit.instruments.items import (
+    CMAS_ITEMS,
+    CMAS_MAX,
+    CMAS_TIMED_BANDS,
+    cmas_column,
+)
+from ivig_kit.instruments.result import (
+    InstrumentScore,
+    column_values,
+    labelled,
+    row_count,
+)
 
 CMAS_RULE = "CMAS 0-52 (52-point sheet: supine to prone 0-2), all 14 items"
 

@@ -30,7 +30,12 @@ from ivig_kit.instruments.items import (
     help_column,
     questionnaire_columns,
 )
-from ivig_kit.instruments.result import InstrumentScore, column_values, labelled, row_count
+from ivig_kit.instruments.result import (
+    InstrumentScore,
+    column_values,
+    labelled,
+    row_count,
+)
 
 AidRule = Literal["standard", "adi", "plus_one"]
 AID_RULES = {

@@ -11,7 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from ivig_kit.instruments.items import MYOACT_MAX, MYOACT_SYSTEMS, myoact_column
-from ivig_kit.instruments.result import InstrumentScore, column_values, labelled, row_count
+from ivig_kit.instruments.result import (
+    InstrumentScore,
+    column_values,
+    labelled,
+    row_count,
+)
 
 MYOACT_RULE = ("MYOACT 0-60: sum of the organ-system VAS assessed x 6 / systems assessed "
                "(not the TIS extramuscular measure, which is the extramuscular global VAS)")

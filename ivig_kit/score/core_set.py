@@ -19,8 +19,18 @@ import pandas as pd
 from ivig_kit.errors import InputError, VisitTableError
 from ivig_kit.instruments.checks import item_columns_in, item_problems, items_given
 from ivig_kit.instruments.cmas import cmas_total
-from ivig_kit.instruments.haq import AID_RULES, DENOMINATORS, MINIMUM_CATEGORIES, disability_index
-from ivig_kit.instruments.items import CHAQ_DOMAINS, ITEM_COLUMN_NAMES, MMT_SCALE_COLUMN, MMT_SCALE_MAX
+from ivig_kit.instruments.haq import (
+    AID_RULES,
+    DENOMINATORS,
+    MINIMUM_CATEGORIES,
+    disability_index,
+)
+from ivig_kit.instruments.items import (
+    CHAQ_DOMAINS,
+    ITEM_COLUMN_NAMES,
+    MMT_SCALE_COLUMN,
+    MMT_SCALE_MAX,
+)
 from ivig_kit.instruments.mmt8 import mmt_total
 from ivig_kit.instruments.myoact import myoact_score
 from ivig_kit.score.readers import RawTable, ReadOptions, read_table

@@ -121,7 +121,8 @@ def _write_csv(table: pa.Table, path: Path, rows_per_piece: int = 100_000) -> No
         if pa.types.is_boolean(field.type):
             column = table.column(i)
             words = [pa.DictionaryArray.from_arrays(
-                pa.array(np.asarray(chunk.fill_null(False).to_numpy(zero_copy_only=False), dtype=np.int8), mask=chunk.is_null()
+                pa.array(np.asarray(chunk.fill_null(False).to_numpy(zero_copy_only=False), dtype=np.int8),
+                         mask=chunk.is_null()
                          .to_numpy(zero_copy_only=False)), _BOOLEAN_WORDS) for chunk in column.chunks]
             table = table.set_column(i, field.name, pa.chunked_array(words, pa.dictionary(pa.int8(), pa.string())))
     header = io.StringIO()

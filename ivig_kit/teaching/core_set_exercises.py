@@ -10,7 +10,12 @@ from ivig_kit.exercises import Exercise, register_exercises
 from ivig_kit.instruments.haq import disability_index
 from ivig_kit.instruments.items import HAQ_CATEGORIES
 from ivig_kit.instruments.mmt8 import mmt_total
-from ivig_kit.teaching.core_set_lessons import disagreeing_patients, doi_versus_tis, example_grades, haq_visit
+from ivig_kit.teaching.core_set_lessons import (
+                          disagreeing_patients,
+                          doi_versus_tis,
+                          example_grades,
+                          haq_visit,
+)
 
 #: Exercise 1: a cane for walking, every other category answered 1, walking answered 0.
 CANE_VISIT = haq_visit({**{c: (1,) * n for c, n in HAQ_CATEGORIES.items()}, "walking": (0, 0)}, aids=("walking",))

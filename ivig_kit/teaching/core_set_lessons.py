@@ -41,7 +41,8 @@ IDS = {"site": "teaching", "patient_id": "05"}
 def mmt_scales_table() -> pd.DataFrame:
     """The three MMT totals: groups, sides, maximum, who used it (the pilot 0-260, ProDERM 0-150)."""
     return pd.DataFrame([
-        ("MMT-8 unilateral", "8 (MMT-8)", "right; the left where the right cannot be tested", MMT_SCALE_MAX["unilateral"],
+        ("MMT-8 unilateral", "8 (MMT-8)", "right; the left where the right cannot be tested",
+         MMT_SCALE_MAX["unilateral"],
          "IMACS Form 04", "IMACS core set"),
         ("MMT-8 bilateral", "8 (MMT-8)", "both, neck flexors once (7 x 20 + 10)", MMT_SCALE_MAX["bilateral"],
          "inference from Form 04 and ProDERM's entry 'MMT-8 < 142'", "ProDERM"),
@@ -114,7 +115,7 @@ def haq_step_by_step(visit: pd.DataFrame = EXAMPLE_HAQ) -> pd.DataFrame:
         aid = aid_column("haq", category)
         used = [what for what, column in (("aid", aid), ("help", help_column("haq", category)))
                 if column and row.get(column, 0) == 1]
-        rows.append({"category": category, "answers": " ".join("-" if a != a else f"{a:g}" for a in answers),
+        rows.append({"category": category, "answers": " ".join("-" if np.isnan(a) else f"{a:g}" for a in answers),
                      "highest": np.nanmax(answers) if not np.isnan(answers).all() else np.nan,
                      "aid or help": ", ".join(used) or "",
                      **{f"score ({rule})": scored[rule][category][0] for rule in AID_RULES}})
@@ -134,7 +135,7 @@ def haq_grid_table() -> pd.DataFrame:
     """How many HAQ values exist between 0 and 3 with 8, 7 or 6 categories answered, and their step."""
     rows = []
     for answered in (8, 7, 6):
-        values = {round(k / answered, 9) for k in range(0, 3 * answered + 1)}
+        values = {round(k / answered, 9) for k in range(3 * answered + 1)}
         rows.append({"categories answered": answered, "step": f"1/{answered} = {1 / answered:.4f}",
                      "possible values": len(values),
                      "on the 1/8 grid": sum(abs(v * 8 - round(v * 8)) < 1e-9 for v in values)})
@@ -270,5 +271,5 @@ def relative_and_absolute_table(visits: pd.DataFrame | None = None) -> pd.DataFr
             change = (last[measure] - first[measure]) if measure == "mmt" else (first[measure] - last[measure])
             rows.append({"patient": patient, "measure": measure, "baseline": first[measure],
                          "week 12": last[measure], "% of baseline": round(100 * change / first[measure], 1),
-                         "% of range": round(100 * change / top, 1) if top else round(100 * change / first[measure], 1)})
+                         "% of range": round(100 * change / (top or first[measure]), 1)})
     return pd.DataFrame(rows).set_index(["patient", "measure"])

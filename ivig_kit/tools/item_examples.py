@@ -65,7 +65,7 @@ def split_total(total: int, parts: int, cap: int, rng: np.random.Generator) -> n
 
 def haq_answers(index: float, rng: np.random.Generator) -> dict[str, float]:
     """HAQ answers, aids and help whose standard HAQ-DI (all 8 categories answered) is ``index`` (k/8)."""
-    points = int(round(index * len(HAQ_CATEGORIES)))
+    points = round(index * len(HAQ_CATEGORIES))
     categories = split_total(points, len(HAQ_CATEGORIES), 3, rng)
     answers = {}
     for (category, columns), score in zip(questionnaire_columns("haq", HAQ_CATEGORIES).items(), categories):

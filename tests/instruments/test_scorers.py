@@ -4,8 +4,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ivig_kit.instruments import childhood_disability_index, cmas_total, disability_index, mmt_total, myoact_score
-from ivig_kit.instruments.items import CHAQ_DOMAINS, CMAS_ITEMS, HAQ_CATEGORIES, MMT8_PAIRED
+from ivig_kit.instruments import (
+    childhood_disability_index,
+    cmas_total,
+    disability_index,
+    mmt_total,
+    myoact_score,
+)
+from ivig_kit.instruments.items import (
+    CHAQ_DOMAINS,
+    CMAS_ITEMS,
+    HAQ_CATEGORIES,
+    MMT8_PAIRED,
+)
 
 # --- MMT -------------------------------------------------------------------------------------------
 

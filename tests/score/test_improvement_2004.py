@@ -82,7 +82,7 @@ def test_engine_output_column_nullable():
     scores = total_improvement_score(visits)
     assert scores["imacs_2004_improved"].dtype == "boolean"
     decided = scores["imacs_2004_improved"]
-    assert decided.iloc[0] is np.True_ or decided.iloc[0] == True  # noqa: E712
+    assert decided.iloc[0] is np.True_ or decided.iloc[0] == True
     assert not decided.iloc[1] and decided.isna().tolist() == [False, False, True]
     # patient 2: TIS high (MMT worsening scores 0, no penalty) while the 2004 veto says not improved
     assert scores["tis"].iloc[1] >= 20

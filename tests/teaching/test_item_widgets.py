@@ -6,7 +6,11 @@ import pytest
 
 from ivig_kit.exercises import check_answer, solution_text
 from ivig_kit.teaching import core_set_exercises  # noqa: F401  (registers notebook 05's exercises)
-from ivig_kit.teaching.core_set_lessons import disagreeing_patients, doi_versus_tis, rules_side_by_side
+from ivig_kit.teaching.core_set_lessons import (
+    disagreeing_patients,
+    doi_versus_tis,
+    rules_side_by_side,
+)
 from ivig_kit.teaching.item_widgets import HAQForm, MMT8Grader
 
 
