@@ -188,8 +188,12 @@ def read_core_set(path, options: ReadOptions | None = None, rules: ItemRules = I
         raw.frame[problem.column] = raw.frame[problem.column].where(~problem.mask)
     raw.unparsed = {c: v for c, v in raw.unparsed.items() if c not in unparsed_items}
     raw.frame = core_set_from_items(raw.frame, rules)
+    # the rule names are the kit's own text, not data to parse: they rejoin after validation (rows keep their order)
+    rule_names = {c: raw.frame.pop(c).array for c in RULE_COLUMNS if c in raw.frame.columns}
     try:
         visits = validate_table(raw)
+        for column, names in rule_names.items():
+            visits[column] = names
     except VisitTableError as error:
         if not lines:
             raise
