@@ -48,7 +48,7 @@ MINIMUM_CATEGORIES = (6, 7)
 
 
 def category_scores(items, prefix: str = "haq", categories: dict[str, int] = HAQ_CATEGORIES,
-                    aid_rule: AidRule = "standard") -> dict[str, np.ndarray]:
+                    aid_rule: AidRule | str = "standard") -> dict[str, np.ndarray]:
     """Each category's score per visit (NaN where none of its items is answered), after the aid rule."""
     if aid_rule not in AID_RULES:
         raise InputError(f"HAQ aid rule must be one of {', '.join(AID_RULES)}, not {aid_rule!r}")
@@ -72,7 +72,7 @@ def category_scores(items, prefix: str = "haq", categories: dict[str, int] = HAQ
     return scores
 
 
-def disability_index(items, aid_rule: AidRule = "standard", minimum_categories: int = 6,
+def disability_index(items, aid_rule: AidRule | str = "standard", minimum_categories: int = 6,
                      denominator: str = "answered", prefix: str = "haq",
                      categories: dict[str, int] = HAQ_CATEGORIES) -> InstrumentScore:
     """HAQ-DI (or CHAQ, with ``prefix="chaq"``, ``categories=CHAQ_DOMAINS``) per visit, 0-3.
@@ -124,7 +124,7 @@ def disability_index(items, aid_rule: AidRule = "standard", minimum_categories: 
                            labelled(rule, answered > 0), answered)
 
 
-def childhood_disability_index(items, aid_rule: AidRule = "standard", minimum_categories: int = 6,
+def childhood_disability_index(items, aid_rule: AidRule | str = "standard", minimum_categories: int = 6,
                                denominator: str = "answered") -> InstrumentScore:
     """CHAQ per visit from ``chaq_<domain>_<n>`` (30 items), aids and help: :func:`disability_index` on the
     CHAQ's domains. The minimum of domains answered follows the HAQ's option (6 by default): the kit's choice,

@@ -82,7 +82,7 @@ def mmt_total(items, scale="unilateral", prorate: bool = False) -> InstrumentSco
     n = row_count(items)
     scales = np.broadcast_to(np.asarray(scale, dtype=object), (n,))
     values, maximum, answered = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=np.int64)
-    codes, labels = np.full(n, -1, dtype=np.int8), []
+    codes, labels = np.full(n, -1, dtype=np.int8), list[str]()
     for name, top in MMT_SCALE_MAX.items():
         rows = scales == name
         if not rows.any():
@@ -106,4 +106,4 @@ def mmt_total(items, scale="unilateral", prorate: bool = False) -> InstrumentSco
             labels.append(MMT_RULES[name] + ", prorated over the groups graded (kit option)")
         values[rows], maximum[rows], answered[rows] = value[rows], top, graded[rows]
         codes[rows] = np.where(graded[rows] > 0, code[rows], -1)
-    return InstrumentScore("mmt", values, maximum, pd.Categorical.from_codes(codes, categories=labels), answered)
+    return InstrumentScore("mmt", values, maximum, pd.Categorical.from_codes(codes, categories=pd.Index(labels)), answered)

@@ -153,7 +153,7 @@ def merged_rules(given: np.ndarray, rule: pd.Categorical, total_given: np.ndarra
         previous = pd.Categorical(previous)
         recode = np.array([code_of(c) for c in previous.categories] + [-1], dtype=np.int16)
         codes = np.where(given | total_given, codes, recode[previous.codes])  # code -1 picks the trailing -1
-    return pd.Categorical.from_codes(codes, categories=labels)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(labels))
 
 
 def read_core_set(path, options: ReadOptions | None = None, rules: ItemRules = ItemRules()) -> pd.DataFrame:
@@ -223,8 +223,9 @@ def _located(raw: RawTable, mask: np.ndarray, column: str, expected: str, got) -
 
     plural = "s" if len(positions) > 1 else ""
     where = f"row{plural} {join(p + 1 for p in shown)}"
-    if raw.line_of_row is not None:
-        file_lines = raw.line_of_row(shown)
+    line_of_row = raw.line_of_row
+    if callable(line_of_row):
+        file_lines = line_of_row(shown)
         if all(line is not None for line in file_lines):
             where += f" (line{plural} {join(file_lines)})"
     if got is None or (isinstance(got, float) and np.isnan(got)):

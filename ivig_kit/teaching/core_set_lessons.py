@@ -93,8 +93,9 @@ def haq_visit(answers: dict[str, tuple], aids=(), helps=()) -> pd.DataFrame:
     for category, columns in questionnaire_columns("haq", HAQ_CATEGORIES).items():
         for column, value in zip(columns, answers.get(category, ())):
             row[column] = np.nan if value is None else float(value)
-        if aid_column("haq", category):
-            row[aid_column("haq", category)] = float(category in aids)
+        aid = aid_column("haq", category)
+        if aid:
+            row[aid] = float(category in aids)
         row[help_column("haq", category)] = float(category in helps)
     return pd.DataFrame([row])
 

@@ -89,7 +89,7 @@ def item_level_visits(totals: pd.DataFrame, seed: int = DEFAULT_SEED) -> pd.Data
     rng = np.random.default_rng(seed)
     rows = []
     for mmt, haq in zip(totals["mmt"].to_numpy(dtype=float), totals["haq"].to_numpy(dtype=float)):
-        row = {}
+        row: dict[str, float] = {}
         if not np.isnan(mmt):
             row.update(zip(TOTAL_MMT_COLUMNS, split_total(int(mmt), len(TOTAL_MMT_COLUMNS), KENDALL_MAX, rng)
                            .astype(float)))
