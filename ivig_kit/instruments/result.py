@@ -29,7 +29,7 @@ class InstrumentScore:
     instrument: str
     values: np.ndarray
     maximum: np.ndarray
-    rule: "pd.Categorical[str]"
+    rule: pd.Categorical[str]
     answered: np.ndarray
 
     def to_frame(self) -> pd.DataFrame:
@@ -53,7 +53,7 @@ def row_count(items) -> int:
     return len(next(iter(items.values()))) if len(items) else 0
 
 
-def labelled(rule: str, given: np.ndarray) -> "pd.Categorical[str]":
+def labelled(rule: str, given: np.ndarray) -> pd.Categorical[str]:
     """The rule's name where anything was given, else missing (a categorical: one string, not one per visit)."""
     return pd.Categorical.from_codes(np.where(given, 0, -1).astype(np.int8), categories=pd.Index([rule]))
 
