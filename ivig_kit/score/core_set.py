@@ -244,7 +244,8 @@ def visit_table_for_output(visits: pd.DataFrame) -> pd.DataFrame:
 
     absent = set(visits.attrs.get("absent_measures", []))
     kit = [c for c in KIT_COLUMNS if c in visits.columns and c not in absent]
-    if "mmt" in absent and "mmt_max" in kit and visits["mmt_max"].isna().all():
+    no_mmt = "mmt" in absent or "mmt" not in visits.columns or visits["mmt"].isna().all()
+    if no_mmt and "mmt_max" in kit and visits["mmt_max"].isna().all():  # CMAS only: no MMT scale to state
         kit.remove("mmt_max")
     rules = [c for c in RULE_COLUMNS if c in visits.columns]
     rest = [c for c in visits.columns if c not in set(kit) | set(rules) | absent and c != "mmt_max"]

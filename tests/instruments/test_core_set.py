@@ -121,3 +121,28 @@ def test_core_set_has_help():
     result = subprocess.run([sys.executable, "-m", "ivig_kit.cli", "core-set", "--help"], capture_output=True,
                             text=True, check=False)
     assert result.returncode == 0 and "--haq-aid-rule" in result.stdout and "--mmt-scale" in result.stdout
+
+
+def test_juvenile_items_cmas_in_seconds_and_chaq(tmp_path):
+    """CMAS (timed item 1 in seconds) and CHAQ items become cmas and chaq; the TIS picks them as the JDM instruments."""
+    from ivig_kit.instruments.items import CHAQ_DOMAINS, CMAS_ITEMS
+
+    rows = []
+    for week, better in ((0, 0), (12, 1)):
+        row = {"site": "J", "patient_id": "k1", "week": week, "physician_global": 5 - 2 * better,
+               "parent_global": 6 - 2 * better, "extramuscular": 3 - better, "ck": [900, 400][better], "ck_uln": 200,
+               **{f"cmas_{i.number}": max(i.maximum - 2 + better, 0) for i in CMAS_ITEMS if i.number != 1},
+               "cmas_1_seconds": [15, 45][better], "chaq_walking_aid": 1}
+        for domain, n in CHAQ_DOMAINS.items():
+            row.update({f"chaq_{domain}_{k}": ([2, 1][better] if k == 1 else 0) for k in range(1, n + 1)})
+        rows.append(row)
+    visits = read_core_set(write_items(tmp_path, rows))
+    # CMAS: items 2-14 at maximum - 2 (or 0) and + 1 at week 12; item 1 from 15 s (2) and 45 s (3)
+    assert visits["cmas"].tolist() == [23, 37]
+    assert visits["chaq"].tolist() == [2.0, 9 / 8]  # walking's 1 raised to 2 by the aid at week 12
+    assert visits["mmt_rule"].str.startswith("CMAS 0-52").all() and visits["haq_rule"].str.startswith("CHAQ").all()
+    out = tmp_path / "s.csv"
+    assert main(["tis", str(write_items(tmp_path, rows)), "--population", "juvenile", "--out", str(out)]) == 0
+    scores = pd.read_csv(out)
+    assert (scores["mmt_instrument"].iloc[0], scores["haq_instrument"].iloc[0], scores["tis"].iloc[0]) == \
+        ("cmas", "chaq", 70.0)
