@@ -40,7 +40,7 @@ from ivig_kit.instruments.result import (
 AidRule = Literal["standard", "adi", "plus_one"]
 AID_RULES = {
     "standard": "aids/help raise a category's 0 or 1 to 2",
-    "adi": "HAQ-ADI: aids and help ignored",
+    "adi": "aids and help ignored",
     "plus_one": "aids/help add 1 to a category (at most 3; textbook variant)",
 }
 DENOMINATORS = {"answered": "divided by the categories answered", "eight": "divided by 8 (calculator variant)"}
