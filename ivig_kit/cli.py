@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="column mapping: source column -> kit column (and unit), constants; see "
                               "data/example_mapping.yaml")
     reading.add_argument("--sheet", metavar="NAME", help="sheet of an .xlsx input (default: the first)")
+    _add_item_rule_arguments(tis)
     tis.set_defaults(handler=_run_tis)
+    _add_core_set_parser(commands)
 
     reports = commands.add_parser(
         "reports", help="run the site-report notebook for every site and write HTML reports with an index",
@@ -200,11 +202,11 @@ def _enzyme_normalisation(args):
 
 def _run_tis(args) -> int:
     from ivig_kit.files import check_output_path
+    from ivig_kit.score.core_set import read_core_set
     from ivig_kit.score.engine import total_improvement_score
     from ivig_kit.score.mapping import ColumnMapping
     from ivig_kit.score.outputs import output_format, write_scores
     from ivig_kit.score.readers import ReadOptions
-    from ivig_kit.score.visits import read_visits
 
     normalisation = _enzyme_normalisation(args)
     if args.out:
@@ -213,7 +215,7 @@ def _run_tis(args) -> int:
     mapping = ColumnMapping.from_yaml(args.mapping) if args.mapping else None
     options = ReadOptions(separator=args.sep, decimal=args.decimal, encoding=args.encoding, vas_unit=args.vas_unit,
                           mapping=mapping, sheet=args.sheet)
-    visits = read_visits(args.input, options)
+    visits = read_core_set(args.input, options, _item_rules(args))  # a visit table, item-level or not
     for note in visits.attrs.get("read_notes", []):
         print(f"note: {note}", file=sys.stderr)
     for measure in visits.attrs.get("absent_measures", []):
@@ -240,6 +242,84 @@ def _run_tis(args) -> int:
     if incomplete:
         print(f"note: {incomplete} visit(s) have a missing core set measure; their tis is empty "
               f"(see the *_missing columns and points_of_scored_measures)", file=sys.stderr)
+    return 0
+
+
+def _add_item_rule_arguments(parser) -> None:
+    """The rules that turn case-report-form items into totals (ivig_kit.score.core_set.ItemRules)."""
+    from ivig_kit.instruments.items import MMT_SCALE_MAX
+
+    rules = parser.add_argument_group("item-level input (data/item_dictionary.csv): how items become totals")
+    rules.add_argument("--mmt-scale", choices=list(MMT_SCALE_MAX), default="unilateral",
+                       help="MMT from grades: unilateral MMT-8 0-80 (right, left where the right is empty; default), "
+                            "bilateral MMT-8 0-150, or total MMT-24 0-260; a row's mmt_scale column wins")
+    rules.add_argument("--mmt-prorate", action="store_true",
+                       help="prorate an MMT total with missing groups (>= 75%% graded; the kit's option, no IMACS "
+                            "rule); default: missing")
+    rules.add_argument("--haq-aid-rule", choices=["standard", "adi", "plus_one"], default="standard",
+                       help="aids/devices and help: standard raises a category's 0-1 to 2 (default), adi ignores "
+                            "them (HAQ-ADI), plus_one adds 1 (textbook variant)")
+    rules.add_argument("--haq-minimum", type=int, choices=[6, 7], default=6,
+                       help="fewest HAQ/CHAQ categories answered for an index (default: 6)")
+    rules.add_argument("--haq-denominator", choices=["answered", "eight"], default="answered",
+                       help="divide by the categories answered (default, the rule) or always by 8 (a calculator "
+                            "variant, for comparison only)")
+
+
+def _item_rules(args):
+    from ivig_kit.score.core_set import ItemRules
+
+    return ItemRules(args.mmt_scale, args.mmt_prorate, args.haq_aid_rule, args.haq_minimum, args.haq_denominator)
+
+
+def _add_core_set_parser(commands) -> None:
+    core_set = commands.add_parser(
+        "core-set", help="turn an item-level table (MMT grades, HAQ answers, CMAS items, MYOACT) into a visit table",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Read an item-level visit table (the canonical item columns of data/item_dictionary.csv,\n"
+                    "or an export mapped onto them with --mapping), check every item, and write the kit's visit\n"
+                    "table: mmt with mmt_max, cmas, haq, chaq, myoact, each with the rule that made it\n"
+                    "(mmt_rule, haq_rule, myoact_rule), ready for 'ivig-kit tis' ('tis' also reads items directly).",
+        epilog="Every item problem is reported at once (file, rows, lines, column, expected range).\n"
+               "Exit status: 0 written, 1 the output could not be written, 2 unusable input or options.\n\n"
+               "example:\n  ivig-kit core-set data/example_items.csv --out visits.csv && ivig-kit tis visits.csv")
+    core_set.add_argument("input", type=Path, help="item-level table (.csv, .parquet or .xlsx)")
+    core_set.add_argument("--out", type=Path, metavar="FILE", required=True,
+                          help="visit table to write: .csv, .parquet or .xlsx; never an input, a symlink or a device")
+    reading = core_set.add_argument_group("reading real-world files")
+    reading.add_argument("--sep", metavar="CHAR", help="field separator: ',', ';', 'tab' (default: detected)")
+    reading.add_argument("--decimal", choices=[".", ","], metavar="MARK", help="decimal mark (default: detected)")
+    reading.add_argument("--encoding", metavar="NAME", help="text encoding (default: UTF-8, or UTF-16 with a BOM)")
+    reading.add_argument("--vas-unit", choices=["cm", "mm"], default="cm", help="unit of the VAS columns (default: cm)")
+    reading.add_argument("--mapping", type=Path, metavar="YAML", help="column mapping onto the kit's columns")
+    reading.add_argument("--sheet", metavar="NAME", help="sheet of an .xlsx input (default: the first)")
+    _add_item_rule_arguments(core_set)
+    core_set.set_defaults(handler=_run_core_set)
+
+
+def _run_core_set(args) -> int:
+    from ivig_kit.files import check_output_path
+    from ivig_kit.score.core_set import read_core_set, visit_table_for_output
+    from ivig_kit.score.mapping import ColumnMapping
+    from ivig_kit.score.outputs import output_format, write_scores
+    from ivig_kit.score.readers import ReadOptions
+
+    rules = _item_rules(args)
+    check_output_path(args.out, inputs=[p for p in (args.input, args.mapping) if p])
+    output_format(args.out)
+    mapping = ColumnMapping.from_yaml(args.mapping) if args.mapping else None
+    options = ReadOptions(separator=args.sep, decimal=args.decimal, encoding=args.encoding, vas_unit=args.vas_unit,
+                          mapping=mapping, sheet=args.sheet)
+    visits = visit_table_for_output(read_core_set(args.input, options, rules))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with atomic_output(args.out) as partial:
+            write_scores(visits, partial)
+    except OSError as error:
+        print(f"ivig-kit: error: could not write {args.out}: {error.strerror or error}; nothing was written",
+              file=sys.stderr)
+        return 1
+    print(f"wrote {len(visits)} visits -> {args.out}")
     return 0
 
 

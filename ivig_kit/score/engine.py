@@ -279,6 +279,9 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     result["deterioration_criteria_met"] = criteria
     previous = np.concatenate([[False], criteria[:-1]])
     result["confirmed_deterioration"] = criteria & previous & same_patient_as_previous
+    from ivig_kit.score.improvement_2004 import imacs_2004_improved
+
+    result["imacs_2004_improved"] = imacs_2004_improved(pairs)  # the 2004 IMACS DOI; <NA> when a missing CSM decides
     result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [population])
     result["enzyme_normalisation"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8),
                                                                [str(enzyme_normalisation)])

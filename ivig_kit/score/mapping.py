@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivig_kit.errors import VisitTableError
-from ivig_kit.score.columns import KIT_COLUMNS, NUMERIC_COLUMNS, VAS_COLUMNS, VAS_UNITS
+from ivig_kit.score.columns import ITEM_COLUMNS, KIT_COLUMNS, NUMERIC_COLUMNS, VAS_COLUMNS, VAS_UNITS
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ class ColumnMapping:
                 unit, target = target.get("unit"), target.get("column")
             if target not in KIT_COLUMNS:
                 problems.append(f"{source}: column {source_column!r}: maps to {target!r}, which is not a kit column; "
-                                f"expected one of {', '.join(KIT_COLUMNS)}")
+                                f"expected one of {', '.join(c for c in KIT_COLUMNS if c not in ITEM_COLUMNS)}, "
+                                f"or an item column of data/item_dictionary.csv")
                 continue
             if unit is not None:
                 if target not in VAS_COLUMNS or unit not in VAS_UNITS:

@@ -129,6 +129,12 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
     return _validate(raw)  # converts the measure columns that are not numbers yet
 
 
+def validate_table(raw: RawTable) -> pd.DataFrame:
+    """Validate a table already read by :func:`~ivig_kit.score.readers.read_table`, with its file lines
+    (e.g. after :mod:`ivig_kit.score.core_set` turned its item columns into totals)."""
+    return _validate(raw)
+
+
 def _as_number(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Numbers from any column, vectorised; returns the floats and which cells were not numbers."""
     if pd.api.types.is_bool_dtype(column):
