@@ -32,6 +32,7 @@ from ivig_kit.score.measures import (
     to_micro,
 )
 from ivig_kit.score.columns import KIT_COLUMNS
+from ivig_kit.score.deterioration import confirm_deterioration, deterioration_criteria
 from ivig_kit.score.visits import ID_COLUMNS, validate_visits
 
 
@@ -197,12 +198,6 @@ def effective_mmt_ceiling(mmt_max: float) -> float:
 
 # --- Whole visit tables -------------------------------------------------------------
 
-#: Worsening thresholds of the ProDERM confirmed-deterioration definition.
-DETERIORATION_VAS_CM = 2.0
-DETERIORATION_MMT_PERCENT = 20
-DETERIORATION_ANY_THREE_PERCENT = 30
-
-
 def total_improvement_score(visits: pd.DataFrame, population: Population = "adult",
                             enzyme_normalisation: EnzymeNormalisation | str = "relative",
                             validate: bool = True) -> pd.DataFrame:
@@ -275,10 +270,9 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     for name, score in scores.items():
         result[f"{name}_missing"] = score.missing
         result[f"{name}_at_limit"] = score.at_limit
-    criteria = _deterioration_criteria(pairs, instrument_codes)
+    criteria = deterioration_criteria(pairs, instrument_codes)
     result["deterioration_criteria_met"] = criteria
-    previous = np.concatenate([[False], criteria[:-1]])
-    result["confirmed_deterioration"] = criteria & previous & same_patient_as_previous
+    result["confirmed_deterioration"] = confirm_deterioration(criteria, same_patient_as_previous)
     result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [population])
     result["enzyme_normalisation"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8),
                                                                [str(enzyme_normalisation)])
@@ -365,32 +359,3 @@ def _pair_with_baseline(visits: pd.DataFrame):
     same_as_previous = np.zeros(len(followup_patient), dtype=bool)
     same_as_previous[1:] = followup_patient[1:] == followup_patient[:-1]
     return order[baseline_position[followup]], order[followup], same_as_previous
-
-
-def _deterioration_criteria(pairs: dict[str, _MicroPair], instrument_codes: dict | None = None) -> np.ndarray:
-    """Per follow-up visit: does it meet the ProDERM worsening definition against baseline?
-
-    Physician global worse by >= 2 cm and MMT worse by >= 20% (of the scale's range), or
-    extramuscular activity worse by >= 2 cm, or any three of the five non-enzyme CSMs worse
-    by >= 30% (of range). A CSM that is missing cannot meet a criterion. Exact like the TIS.
-    With the JDM instruments the percents are of their ranges too (CMAS for MMT), and the 2 cm
-    extramuscular criterion applies only where the MDAAT VAS is the instrument (not the DAS):
-    an extension of ours, the ProDERM definition is for adults.
-    """
-    worsening = {name: -pairs[name].improvement(name)
-                 for name in ("physician_global", "patient_global", "mmt", "haq", "extramuscular")}
-    known = {name: ~pairs[name].missing for name in worsening}
-    if instrument_codes is not None:
-        known_vas = known["extramuscular"] & (instrument_codes["extramuscular"] == 0)
-    else:
-        known_vas = known["extramuscular"]
-    worse_by_30 = sum((known[name] & (worse * 100 >= pairs[name].scale_range * DETERIORATION_ANY_THREE_PERCENT))
-                      .astype(np.int8) for name, worse in worsening.items())
-    two_cm = to_micro(DETERIORATION_VAS_CM)
-    physician_and_mmt = (known["physician_global"] & (worsening["physician_global"] >= two_cm)
-                         & known["mmt"]
-                         & (worsening["mmt"] * 100 >= pairs["mmt"].scale_range * DETERIORATION_MMT_PERCENT))
-    extramuscular_worse = known_vas & (worsening["extramuscular"] >= two_cm)
-    return physician_and_mmt | extramuscular_worse | (worse_by_30 >= 3)
-
-

@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ivig_kit.errors import VisitTableError
-from ivig_kit.score.engine import (
+from ivig_kit.score.deterioration import (
     DETERIORATION_ANY_THREE_PERCENT,
     DETERIORATION_MMT_PERCENT,
     DETERIORATION_VAS_CM,
+)
+from ivig_kit.score.engine import (
     absolute_percent_improvement,
     best_reachable_mmt_points,
     category,
