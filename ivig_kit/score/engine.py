@@ -32,7 +32,14 @@ from ivig_kit.score.measures import (
     to_micro,
 )
 from ivig_kit.score.columns import KIT_COLUMNS
-from ivig_kit.score.deterioration import confirm_deterioration, deterioration_criteria
+from ivig_kit.score.deterioration import (
+    DeteriorationConfirmation,
+    DeteriorationReading,
+    as_confirmation,
+    as_reading,
+    confirm_deterioration,
+    deterioration_criteria,
+)
 from ivig_kit.score.visits import ID_COLUMNS, validate_visits
 
 
@@ -200,7 +207,10 @@ def effective_mmt_ceiling(mmt_max: float) -> float:
 
 def total_improvement_score(visits: pd.DataFrame, population: Population = "adult",
                             enzyme_normalisation: EnzymeNormalisation | str = "relative",
-                            validate: bool = True) -> pd.DataFrame:
+                            validate: bool = True,
+                            deterioration_reading: DeteriorationReading | str = DeteriorationReading.RANGE,
+                            deterioration_confirmation: DeteriorationConfirmation | str = DeteriorationConfirmation.ANY,
+                            ) -> pd.DataFrame:
     """Score every follow-up visit of a visit table against its patient's baseline.
 
     Returns one row per follow-up visit: ``site, patient_id, week, tis, category`` first (``tis``
@@ -208,7 +218,9 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     guessed), then each CSM's points, ``points_of_scored_measures`` (the sum of the points that
     could be scored: not a TIS) and ``n_missing_csms``, then ``baseline_week``, each CSM's
     absolute percent improvement, the followed enzyme, the flags (``_missing``, ``_at_limit``),
-    the confirmed-deterioration columns, the scoring choices and every optional column of the visit.
+    the confirmed-deterioration columns (nullable booleans, empty where a missing measure leaves them
+    unknown, flagged by ``deterioration_unknown``; options in :mod:`ivig_kit.score.deterioration`),
+    the scoring choices and every optional column of the visit.
     """
     _check_population(population)
     if isinstance(enzyme_normalisation, str):
@@ -270,12 +282,17 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     for name, score in scores.items():
         result[f"{name}_missing"] = score.missing
         result[f"{name}_at_limit"] = score.at_limit
-    criteria = deterioration_criteria(pairs, instrument_codes)
-    result["deterioration_criteria_met"] = criteria
-    result["confirmed_deterioration"] = confirm_deterioration(criteria, same_patient_as_previous)
+    criteria = deterioration_criteria(pairs, instrument_codes, deterioration_reading)
+    result["deterioration_criteria_met"] = criteria.met
+    result["confirmed_deterioration"] = confirm_deterioration(criteria, same_patient_as_previous,
+                                                              deterioration_confirmation)
+    result["deterioration_unknown"] = np.asarray(criteria.met.isna() | result["confirmed_deterioration"].isna())
     result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [population])
     result["enzyme_normalisation"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8),
                                                                [str(enzyme_normalisation)])
+    for option, value in (("deterioration_reading", as_reading(deterioration_reading)),
+                          ("deterioration_confirmation", as_confirmation(deterioration_confirmation))):
+        result[option] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [str(value)])
     for column in visits.columns.difference(KIT_COLUMNS, sort=False):  # the other columns pass through
         result[column] = visits[column].array.take(followup_rows)
     return pd.DataFrame(result, copy=False)  # one block per column: no 800k x 40 consolidation copy
