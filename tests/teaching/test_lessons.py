@@ -487,6 +487,27 @@ def test_deterioration_table_of_the_example():
     assert (table["data_source"] == lessons.DETERIORATION_LABEL).all()
 
 
+def test_deterioration_readings_table_splits_the_low_baseline_patient():
+    table = lessons.deterioration_readings_table().set_index("reading")
+    kit, relative = table.index
+    assert "kit's reading" in kit and "baseline" in relative
+    # 2 -> 3 cm of 10 cm is 10% of the range and 50% of the baseline; HAQ 0.25 of 3 is 8.3%, of 0.5 is 50%
+    assert table.loc[kit].iloc[:3].tolist() == [10.0, 10.0, 8.3]
+    assert table.loc[relative].iloc[:3].tolist() == [50.0, 50.0, 50.0]
+    assert table.loc[kit, "criteria met at weeks 4 and 8"] == "False, False"
+    assert table.loc[kit, "confirmed at week"] == "never" and table.loc[relative, "confirmed at week"] == 8
+
+
+def test_deterioration_gap_example_is_unknown_not_not_deteriorated():
+    table = lessons.deterioration_gap_example()
+    assert table["week"].tolist() == [4, 8, 12, 16]
+    assert table["mmt_missing"].tolist() == [False, True, False, False]
+    met = [None if v is pd.NA else bool(v) for v in table["deterioration_criteria_met"].array]
+    confirmed = [None if v is pd.NA else bool(v) for v in table["confirmed_deterioration"].array]
+    assert met == [True, None, True, True] and confirmed == [False, None, None, True]
+    assert table["deterioration_unknown"].tolist() == [False, True, True, False]
+
+
 def test_missing_measure_makes_the_tis_missing_and_points_of_scored_measures_a_partial_sum():
     row = lessons.missing_measure_example().iloc[0]
     # the responder without its patient global (2.5 points): 47.5 - 2.5 = 45 scored, TIS missing
