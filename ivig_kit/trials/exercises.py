@@ -145,13 +145,20 @@ PRODERM_EXERCISES = {
         explanation="6 of 95 = 6.3%. The news piece divided by 47, the IVIg arm of the first period, and doubled "
                     "the apparent risk."),
     "proderm.splits": Exercise(
-        question="Of all two-stratum splits of 37/47 vs 21/48, what percentage (one decimal) gives a "
-                 "stratified (CMH) p value that prints as 0.0008?",
+        question="Count every two-stratum configuration of 37/47 vs 21/48 once (the summary above: both arms in "
+                 "both strata, any size). What percentage of them (one decimal) gives a stratified (CMH) p value "
+                 "that prints as 0.0008?",
         answer=_proderm_share_printing_as_label, tolerance=0.05,
         mistakes={0.027: "That is a fraction; give a percentage.",
-                  89.1: "That is the share of splits with p < 0.05; the question asks about printing as 0.0008."},
+                  89.1: "That is the share of configurations with p < 0.05; the question asks about printing as "
+                        "0.0008.",
+                  4.2: "That weights each way of putting the 95 patients into strata (patient partitions); the "
+                       "question counts each configuration once."},
         hint="stratified_p_value_question()['summary']['share_printing_as'] is a fraction.",
-        explanation="2.7%: p = 0.0008 is reachable by a stratified analysis, not typical of one."),
+        explanation="2.7% of count configurations, but that number settles little: weighting patient partitions "
+                    "gives 4.2%, and with the arms kept within 2 of each other in each stratum (as randomisation "
+                    "would) 0.02% print as 0.0008. The counts cannot say whether a stratified test, a "
+                    "covariate-adjusted model or more strata produced the website's p."),
 }
 
 register_exercises(PILOT_EXERCISES)
