@@ -217,7 +217,8 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     is NaN when a CSM is missing: the official rule is undocumented, so it is reported, not
     guessed), then each CSM's points, ``points_of_scored_measures`` (the sum of the points that
     could be scored: not a TIS) and ``n_missing_csms``, then ``baseline_week``, each CSM's
-    absolute percent improvement, the followed enzyme, the flags (``_missing``, ``_at_limit``),
+    absolute percent improvement, the followed enzyme, the flags (``_missing``, ``_at_limit``,
+    ``enzyme_normal_at_baseline``: no enzyme above its ULN at baseline),
     the confirmed-deterioration columns (nullable booleans, empty where a missing measure leaves them
     unknown, flagged by ``deterioration_unknown``; options in :mod:`ivig_kit.score.deterioration`),
     the scoring choices and every optional column of the visit.
@@ -282,6 +283,10 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     for name, score in scores.items():
         result[f"{name}_missing"] = score.missing
         result[f"{name}_at_limit"] = score.at_limit
+    # the followed enzyme is the most abnormal: at or below its ULN, no enzyme was abnormal at baseline
+    # (it can still earn the enzyme's points; flagged like the MMT ceiling, no source gives another rule)
+    result["enzyme_normal_at_baseline"] = (enzyme_choice >= 0) & (to_micro(np.nan_to_num(enzyme_baseline))
+                                                                  <= to_micro(np.nan_to_num(enzyme_uln)))
     criteria = deterioration_criteria(pairs, instrument_codes, deterioration_reading)
     result["deterioration_criteria_met"] = criteria.met
     result["confirmed_deterioration"] = confirm_deterioration(criteria, same_patient_as_previous,

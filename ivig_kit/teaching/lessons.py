@@ -250,6 +250,16 @@ def enzyme_normalisation_table(changes, uln: float, multipliers=(5.0, 10.0)) -> 
     return pd.DataFrame(rows)
 
 
+def normal_enzyme_example() -> pd.DataFrame:
+    """The responder with CK 150 -> 90 U/l (ULN 200): normal at baseline, full enzyme points, and the flag."""
+    visits = RESPONDER.visit_table()
+    visits["ck"] = [150.0, 90.0]
+    visits["data_source"] = "synthetic teaching patient (responder, CK normal at baseline)"
+    scores = total_improvement_score(visits)
+    return scores[["week", "enzyme", "enzyme_baseline_x_uln", "enzyme_percent", "enzyme_points",
+                   "enzyme_normal_at_baseline", "data_source"]]
+
+
 # --- Confirmed deterioration ------------------------------------------------------------
 
 DETERIORATION_LABEL = "synthetic teaching patient (deterioration)"

@@ -560,3 +560,9 @@ def test_enzyme_conventions_side_by_side():
                               "of 10 x ULN (kit's default k: no source)"]
     ast = table.loc["AST 120 -> 80 U/l (ULN 40)"]
     assert ast["divided by (U/l)"].tolist() == [120, 120, 400]  # x3 ULN = 120
+
+
+def test_normal_enzyme_example_earns_full_points_and_is_flagged():
+    row = lessons.normal_enzyme_example().iloc[0]
+    assert row["enzyme_baseline_x_uln"] == 0.75 and row["enzyme_percent"] == 40.0
+    assert row["enzyme_points"] == 7.5 and bool(row["enzyme_normal_at_baseline"])
