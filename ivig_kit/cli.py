@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"k of the ULN x k range: one for all enzymes (default 10) or per enzyme, e.g. "
                              f"--uln-multiplier ck=15 --uln-multiplier alt=3; 0 < k <= {ULN_MULTIPLIER_MAX:g}")
     enzyme.add_argument("--enzyme-preset", choices=sorted(ENZYME_ULN_MULTIPLIER_PRESETS),
-                        help="per-enzyme multipliers of the published R implementation: CK 15, ALT/AST/LDH 3; "
+                        help="per-enzyme multipliers of an R script of the TIS we could not trace to a source: CK 15, "
+                             "ALT/AST/LDH 3; "
                              "aldolase 3 is the kit's choice (a convention, not a rule)")
     worse = tis.add_argument_group("confirmed deterioration (ProDERM definition; the source leaves these open)")
     worse.add_argument("--deterioration-reading", choices=["range", "baseline"], default="range",

@@ -124,8 +124,8 @@ def pilot_tis20_at_end():
 
 #: (exercise, mistake) -> the value the mistake's message names, computed independently of the key.
 NAMED_VALUES = {
-    ("absolute_percent", 40.0): lambda: 100 * (1.5 - 0.9) / 1.5,  # relative to baseline
-    ("absolute_percent", 0.6): lambda: 1.5 - 0.9,  # the change in HAQ units
+    ("absolute_percent", 50.0): lambda: 100 * (1.5 - 0.75) / 1.5,  # relative to baseline
+    ("absolute_percent", 0.75): lambda: 1.5 - 0.75,  # the change in HAQ units
     ("points_at_edge", 15.0): lambda: band_points("physician_global", 2),  # band 3
     ("points_at_edge", 17.5): lambda: band_points("physician_global", 3),  # more than 25%
     ("total_tis", 50.0): responder_tis_patient_global_in_band_3,

@@ -84,7 +84,7 @@ def test_breakdown_shows_change_range_and_percent():
     assert breakdown.loc["mmt", "change"] == 16  # an increase is the improvement for MMT
     assert breakdown.loc["mmt", "scale_range"] == 260
     assert breakdown.loc["enzyme", "scale_range"] == 1199  # relative: the baseline CK
-    assert breakdown.loc["haq", "percent"] == pytest.approx(40 / 3)
+    assert breakdown.loc["haq", "percent"] == 12.5  # 2.0 -> 1.625 (the printed 1.6 on the 1/8 grid) of 3
     assert breakdown.loc["enzyme", "percent"] == pytest.approx(100 * 1003 / 1199)
     assert breakdown["max_points"].sum() == 100
     assert not breakdown["at_limit"].any()
@@ -295,10 +295,10 @@ def test_what_would_it_take_mmt_for_the_responder():
 
 
 def test_what_would_it_take_moves_on_the_instruments_grid():
-    # HAQ is recorded in eighths. Median child: HAQ 2.0 -> 1.6 scores 5; moderate (45) needs 10 points:
-    # more than 40% of 3 = 1.2, so a follow-up below 0.8: 0.75 (0.85 further), not 1.6 - 7 x 0.125 = 0.725.
+    # HAQ is recorded in eighths. Median child: HAQ 2.0 -> 1.625 (the printed 1.6 on its grid) scores 5; moderate
+    # (45) needs 10 points: more than 40% of 3 = 1.2, so a follow-up below 0.8: 0.75, seven eighths further.
     answer = patients.what_would_it_take(MEDIAN_PATIENT, "haq", "juvenile")
-    assert (answer.needed_followup, answer.further_improvement, answer.new_tis) == (0.75, 0.85, 45)
+    assert (answer.needed_followup, answer.further_improvement, answer.new_tis) == (0.75, 0.875, 45)
     coarse = patients.what_would_it_take(MEDIAN_PATIENT, "physician_global", "juvenile", resolution=0.5)
     assert coarse.needed_followup == 2.0  # the first multiple of 0.5 below 2.3
 
@@ -383,7 +383,7 @@ def test_what_would_it_take_table_has_a_row_per_csm():
 
 #: exercise -> (right answer by hand, {known wrong answer: words its feedback must contain})
 ANSWERS = {
-    "absolute_percent": (20, {40: "relative change", 0.6: "percent of the range"}),  # 0.6 / 3
+    "absolute_percent": (25, {50: "relative change", 0.75: "percent of the range"}),  # 0.75 / 3, on the 1/8 grid
     "points_at_edge": (7.5, {15: "right-closed", 17.5: "more than 25%"}),
     "total_tis": (47.5, {50: "exactly 15%", 62.5: "relative changes"}),
     "juvenile_category": ("moderate", {"major": "juvenile threshold for major is 70"}),
@@ -417,8 +417,8 @@ def test_check_answer_right_wrong_and_unanswered(exercise):
 
 
 def test_check_answer_tolerance_and_case():
-    assert check_answer("absolute_percent", 20.04)  # within 0.05 percentage points
-    assert not check_answer("absolute_percent", 20.2)
+    assert check_answer("absolute_percent", 25.04)  # within 0.05 percentage points
+    assert not check_answer("absolute_percent", 25.2)
     assert check_answer("juvenile_category", "  Moderate ")
     assert not check_answer("points_at_edge", 7.4)
     with pytest.raises(KeyError, match="no exercise 'nope'"):
