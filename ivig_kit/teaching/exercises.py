@@ -106,7 +106,7 @@ TIS_EXERCISES: dict[str, Exercise] = {
 def _first_confirmed_week() -> float:
     """The first week at which the deterioration example is confirmed, from the engine (0 if never)."""
     table = deterioration_table(deterioration_example())
-    confirmed = table.loc[table["confirmed deterioration"], "week"]
+    confirmed = table.loc[table["confirmed deterioration"].fillna(False).astype(bool), "week"]
     return float(confirmed.iloc[0]) if len(confirmed) else 0.0
 
 
