@@ -52,8 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"k of the ULN x k range: one for all enzymes (default 10) or per enzyme, e.g. "
                              f"--uln-multiplier ck=15 --uln-multiplier alt=3; 0 < k <= {ULN_MULTIPLIER_MAX:g}")
     enzyme.add_argument("--enzyme-preset", choices=sorted(ENZYME_ULN_MULTIPLIER_PRESETS),
-                        help="per-enzyme multipliers of the published R implementation: CK 15, ALT/AST/LDH 3; "
+                        help="per-enzyme multipliers of an R script of the TIS we could not trace to a source: CK 15, "
+                             "ALT/AST/LDH 3; "
                              "aldolase 3 is the kit's choice (a convention, not a rule)")
+    worse = tis.add_argument_group("confirmed deterioration (ProDERM definition; the source leaves these open)")
+    worse.add_argument("--deterioration-reading", choices=["range", "baseline"], default="range",
+                       help="'worse by 20%%/30%%' as percent of the scale's range (default: the kit's reading) or "
+                            "of the baseline value")
+    worse.add_argument("--deterioration-confirmation", choices=["any", "same"], default="any",
+                       help="two consecutive visits meeting any criterion each (default: the kit's reading) or the "
+                            "same criterion at both")
     reading = tis.add_argument_group("reading real-world files")
     reading.add_argument("--sep", metavar="CHAR", help="field separator: ',', ';', 'tab' (default: detected)")
     reading.add_argument("--decimal", choices=[".", ","], metavar="MARK",
@@ -222,7 +230,9 @@ def _run_tis(args) -> int:
         print(f"note: {args.input.name} has no {measure!r} column: that measure is missing on every visit "
               f"(flagged in {measure}_missing), so no visit has a complete TIS", file=sys.stderr)
     scores = total_improvement_score(visits, population=args.population,
-                                     enzyme_normalisation=normalisation, validate=False)
+                                     enzyme_normalisation=normalisation, validate=False,
+                                     deterioration_reading=args.deterioration_reading,
+                                     deterioration_confirmation=args.deterioration_confirmation)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         try:

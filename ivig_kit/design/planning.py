@@ -208,8 +208,10 @@ def assumptions_table(scenario: Scenario = MAIN) -> pd.DataFrame:
     prior_mean, prior_sd = assurance_prior()
     rows = [
         ("trial size", f"{published_value('time_is_muscle', 'planned_n'):g} patients, 1:1", "published", tim),
-        ("primary endpoint", f"mean TIS at week {published_value('time_is_muscle', 'primary_week'):g}",
-         "published", tim),
+        ("primary endpoint", f"TIS at week {published_value('time_is_muscle', 'primary_week'):g}", "published", tim),
+        ("primary comparison", "difference in mean TIS (t-test)", "assumed",
+         "ours: the kit's comparison; the protocol's statistical analysis and sample-size sections are not "
+         "stored in the kit's facts"),
         ("visits", "weeks 4, 8, 12", "assumed", "at the infusions of weeks 4 and 8 (published) and week 12"),
         ("entry: MMT loss", f">= {scenario.min_mmt_loss:.0%}", "published", tim),
         ("MMT scale", f"Kendall 0-{MMT_MAX:g}", "assumed", "the pilot's scale (same centre); version not stated"),

@@ -32,6 +32,14 @@ from ivig_kit.score.measures import (
     to_micro,
 )
 from ivig_kit.score.columns import KIT_COLUMNS
+from ivig_kit.score.deterioration import (
+    DeteriorationConfirmation,
+    DeteriorationReading,
+    as_confirmation,
+    as_reading,
+    confirm_deterioration,
+    deterioration_criteria,
+)
 from ivig_kit.score.visits import ID_COLUMNS, validate_visits
 
 
@@ -197,23 +205,23 @@ def effective_mmt_ceiling(mmt_max: float) -> float:
 
 # --- Whole visit tables -------------------------------------------------------------
 
-#: Worsening thresholds of the ProDERM confirmed-deterioration definition.
-DETERIORATION_VAS_CM = 2.0
-DETERIORATION_MMT_PERCENT = 20
-DETERIORATION_ANY_THREE_PERCENT = 30
-
-
 def total_improvement_score(visits: pd.DataFrame, population: Population = "adult",
                             enzyme_normalisation: EnzymeNormalisation | str = "relative",
-                            validate: bool = True) -> pd.DataFrame:
+                            validate: bool = True,
+                            deterioration_reading: DeteriorationReading | str = DeteriorationReading.RANGE,
+                            deterioration_confirmation: DeteriorationConfirmation | str = DeteriorationConfirmation.ANY,
+                            ) -> pd.DataFrame:
     """Score every follow-up visit of a visit table against its patient's baseline.
 
     Returns one row per follow-up visit: ``site, patient_id, week, tis, category`` first (``tis``
     is NaN when a CSM is missing: the official rule is undocumented, so it is reported, not
     guessed), then each CSM's points, ``points_of_scored_measures`` (the sum of the points that
     could be scored: not a TIS) and ``n_missing_csms``, then ``baseline_week``, each CSM's
-    absolute percent improvement, the followed enzyme, the flags (``_missing``, ``_at_limit``),
-    the confirmed-deterioration columns, the scoring choices and every optional column of the visit.
+    absolute percent improvement, the followed enzyme, the flags (``_missing``, ``_at_limit``,
+    ``enzyme_normal_at_baseline``: no enzyme above its ULN at baseline),
+    the confirmed-deterioration columns (nullable booleans, empty where a missing measure leaves them
+    unknown, flagged by ``deterioration_unknown``; options in :mod:`ivig_kit.score.deterioration`),
+    the scoring choices and every optional column of the visit.
     """
     _check_population(population)
     if isinstance(enzyme_normalisation, str):
@@ -275,16 +283,24 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     for name, score in scores.items():
         result[f"{name}_missing"] = score.missing
         result[f"{name}_at_limit"] = score.at_limit
-    criteria = _deterioration_criteria(pairs, instrument_codes)
-    result["deterioration_criteria_met"] = criteria
-    previous = np.concatenate([[False], criteria[:-1]])
-    result["confirmed_deterioration"] = criteria & previous & same_patient_as_previous
+    # the followed enzyme is the most abnormal: at or below its ULN, no enzyme was abnormal at baseline
+    # (it can still earn the enzyme's points; flagged like the MMT ceiling, no source gives another rule)
+    result["enzyme_normal_at_baseline"] = (enzyme_choice >= 0) & (to_micro(np.nan_to_num(enzyme_baseline))
+                                                                  <= to_micro(np.nan_to_num(enzyme_uln)))
+    criteria = deterioration_criteria(pairs, instrument_codes, deterioration_reading)
+    result["deterioration_criteria_met"] = criteria.met
+    result["confirmed_deterioration"] = confirm_deterioration(criteria, same_patient_as_previous,
+                                                              deterioration_confirmation)
+    result["deterioration_unknown"] = np.asarray(criteria.met.isna() | result["confirmed_deterioration"].isna())
     from ivig_kit.score.improvement_2004 import imacs_2004_improved
 
     result["imacs_2004_improved"] = imacs_2004_improved(pairs)  # the 2004 IMACS DOI; <NA> when a missing CSM decides
     result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [population])
     result["enzyme_normalisation"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8),
                                                                [str(enzyme_normalisation)])
+    for option, value in (("deterioration_reading", as_reading(deterioration_reading)),
+                          ("deterioration_confirmation", as_confirmation(deterioration_confirmation))):
+        result[option] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [str(value)])
     for column in visits.columns.difference(KIT_COLUMNS, sort=False):  # the other columns pass through
         result[column] = visits[column].array.take(followup_rows)
     return pd.DataFrame(result, copy=False)  # one block per column: no 800k x 40 consolidation copy
@@ -368,32 +384,3 @@ def _pair_with_baseline(visits: pd.DataFrame):
     same_as_previous = np.zeros(len(followup_patient), dtype=bool)
     same_as_previous[1:] = followup_patient[1:] == followup_patient[:-1]
     return order[baseline_position[followup]], order[followup], same_as_previous
-
-
-def _deterioration_criteria(pairs: dict[str, _MicroPair], instrument_codes: dict | None = None) -> np.ndarray:
-    """Per follow-up visit: does it meet the ProDERM worsening definition against baseline?
-
-    Physician global worse by >= 2 cm and MMT worse by >= 20% (of the scale's range), or
-    extramuscular activity worse by >= 2 cm, or any three of the five non-enzyme CSMs worse
-    by >= 30% (of range). A CSM that is missing cannot meet a criterion. Exact like the TIS.
-    With the JDM instruments the percents are of their ranges too (CMAS for MMT), and the 2 cm
-    extramuscular criterion applies only where the MDAAT VAS is the instrument (not the DAS):
-    an extension of ours, the ProDERM definition is for adults.
-    """
-    worsening = {name: -pairs[name].improvement(name)
-                 for name in ("physician_global", "patient_global", "mmt", "haq", "extramuscular")}
-    known = {name: ~pairs[name].missing for name in worsening}
-    if instrument_codes is not None:
-        known_vas = known["extramuscular"] & (instrument_codes["extramuscular"] == 0)
-    else:
-        known_vas = known["extramuscular"]
-    worse_by_30 = sum((known[name] & (worse * 100 >= pairs[name].scale_range * DETERIORATION_ANY_THREE_PERCENT))
-                      .astype(np.int8) for name, worse in worsening.items())
-    two_cm = to_micro(DETERIORATION_VAS_CM)
-    physician_and_mmt = (known["physician_global"] & (worsening["physician_global"] >= two_cm)
-                         & known["mmt"]
-                         & (worsening["mmt"] * 100 >= pairs["mmt"].scale_range * DETERIORATION_MMT_PERCENT))
-    extramuscular_worse = known_vas & (worsening["extramuscular"] >= two_cm)
-    return physician_and_mmt | extramuscular_worse | (worse_by_30 >= 3)
-
-

@@ -30,6 +30,7 @@ from ivig_kit.score.measures import (
     MMT_MAX_LIMIT,
     SCALE_RANGE,
     WEEK_MAX,
+    off_haq_di_grid,
 )
 from ivig_kit.score.readers import (
     ID_COLUMNS,
@@ -266,8 +267,20 @@ def _validate(raw: RawTable) -> pd.DataFrame:
     for column in typed.columns.difference([*KIT_COLUMNS], sort=False):
         typed[column] = _passthrough(typed[column])
     typed.attrs["absent_measures"] = absent
-    typed.attrs["read_notes"] = list(raw.notes)
+    typed.attrs["read_notes"] = list(raw.notes) + _haq_grid_notes(typed, problems)
     return typed
+
+
+def _haq_grid_notes(typed: pd.DataFrame, problems: "_Problems") -> list[str]:
+    """Warnings (notes, not errors) for HAQ/CHAQ values no HAQ-DI can take: scored as given, but worth checking."""
+    notes = []
+    for column in ("haq", "chaq"):
+        if column in typed.columns and (off := off_haq_di_grid(typed[column].to_numpy(dtype=float))).any():
+            shown = ", ".join(f"{v:g}" for v in pd.unique(typed[column].to_numpy(dtype=float)[off])[:5])
+            notes.append(f"{problems.source}: {problems.row_list(off)}, column {column!r}: {shown}: no HAQ-DI takes "
+                         "such a value (the mean of 6-8 category scores 0-3 is a multiple of 1/8, 1/7 or 1/6); "
+                         "scored as given")
+    return notes
 
 
 def _measure_has_column(measure: str, columns) -> bool:

@@ -103,7 +103,7 @@ def deterioration_plot(table: pd.DataFrame, thresholds: dict[str, float], ax=Non
                 label=f"{column}, as % of its criterion ({threshold:g})")
     ax.axhline(100, color="grey", linestyle="--", linewidth=1)
     ax.annotate("criterion met", (table["week"].min(), 100), xytext=(2, 3), textcoords="offset points", fontsize=8)
-    confirmed = table.index[table["confirmed deterioration"]]
+    confirmed = table.index[table["confirmed deterioration"].fillna(False).astype(bool)]
     for position in confirmed:
         first, second = table.loc[position - 1, "week"], table.loc[position, "week"]
         ax.axvspan(first - 0.6, second + 0.6, color="C3", alpha=0.12)

@@ -114,19 +114,23 @@ class PatientVisits:
 
 #: A synthetic patient whose values are the pilot's published medians at baseline and at the end
 #: (Lim et al. 2021, Table 2; Kendall MMT on 0-260, CK ULN taken as 200 U/l). Medians of different
-#: patients, not a real patient; the TIS of the medians is not the median TIS.
+#: patients, not a real patient; the TIS of the medians is not the median TIS. The HAQ is put on the
+#: HAQ-DI's 1/8 grid (the nearest eighth: the printed end median 1.6 becomes 1.625, which prints as 1.6),
+#: because no HAQ-DI of 8 answered categories can be 1.6.
 def _pilot_medians(timepoint: str) -> dict[str, float]:
     medians = pilot_table2().query("timepoint == @timepoint").set_index("measure")["median"]
-    return {("enzyme" if measure == "ck" else measure): float(value) for measure, value in medians.items()}
+    values = {("enzyme" if measure == "ck" else measure): float(value) for measure, value in medians.items()}
+    values["haq"] = round(values["haq"] * 8) / 8
+    return values
 
 
 MEDIAN_PATIENT = PatientVisits(
     baseline=_pilot_medians("baseline"), followup=_pilot_medians("end"), mmt_max=260, followup_week=9,
-    label="synthetic: the pilot's median baseline and end values, not a real patient")
+    label="synthetic: the pilot's median baseline and end values (HAQ on the 1/8 grid), not a real patient")
 
 #: A synthetic responder with dermatomyositis, MMT-8 on both sides.
 RESPONDER = PatientVisits(
-    baseline={"physician_global": 6.0, "patient_global": 7.0, "mmt": 110, "haq": 1.8, "enzyme": 4200,
+    baseline={"physician_global": 6.0, "patient_global": 7.0, "mmt": 110, "haq": 1.875, "enzyme": 4200,
               "extramuscular": 3.0},
     followup={"physician_global": 4.2, "patient_global": 5.5, "mmt": 121, "haq": 1.5, "enzyme": 1800,
               "extramuscular": 2.0},
@@ -145,7 +149,7 @@ EDGE_PATIENT = PatientVisits(
 CMAS_PATIENT = PatientVisits(
     baseline={"physician_global": 5.0, "patient_global": 6.0, "mmt": 30, "haq": 1.5, "enzyme": 1000,
               "extramuscular": 4.0},
-    followup={"physician_global": 3.0, "patient_global": 4.0, "mmt": 40.4, "haq": 1.2, "enzyme": 800,
+    followup={"physician_global": 3.0, "patient_global": 4.0, "mmt": 40.4, "haq": 1.125, "enzyme": 800,
               "extramuscular": 2.5},
     mmt_max=52, followup_week=6, instruments=CORE_SETS["imacs_jdm"],
     label="synthetic teaching patient (juvenile DM, IMACS core set with CMAS)")
@@ -155,7 +159,7 @@ CMAS_PATIENT = PatientVisits(
 PRINTO_PATIENT = PatientVisits(
     baseline={"physician_global": 5.0, "patient_global": 6.0, "mmt": 30, "haq": 1.5, "enzyme": 20,
               "extramuscular": 12},
-    followup={"physician_global": 3.0, "patient_global": 4.0, "mmt": 36, "haq": 1.2, "enzyme": 30,
+    followup={"physician_global": 3.0, "patient_global": 4.0, "mmt": 36, "haq": 1.125, "enzyme": 30,
               "extramuscular": 8},
     mmt_max=52, followup_week=6, instruments=CORE_SETS["printo_jdm"], chq_phs_range=(-10.0, 50.0),
     label="synthetic teaching patient (juvenile DM, PRINTO core set)")

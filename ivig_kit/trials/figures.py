@@ -214,8 +214,8 @@ def stratified_p_figure(splits: pd.DataFrame, printed: str = "0.0008", crude: di
                label=f"prints as {printed}")
     for (name, p_value), style in zip((crude or {}).items(), ("-", "--", ":", "-.")):
         ax.axvline(np.log10(p_value), color="black", linestyle=style, linewidth=1, label=f"{name}: {p_value:.5f}")
-    ax.set(xlabel="log10 of the stratified (CMH) p value", ylabel="two-stratum splits",
-           title=f"CMH p over all {len(splits):,} two-stratum splits of 37/47 vs 21/48")
+    ax.set(xlabel="log10 of the stratified (CMH) p value", ylabel="count configurations (each once)",
+           title=f"CMH p over all {len(splits):,} two-stratum count configurations of 37/47 vs 21/48")
     ax.set_ylim(top=ax.get_ylim()[1] * 1.3)
     ax.legend(fontsize=8, loc="upper left", frameon=False)
     ax.text(0.99, 0.97, NO_PATIENT_DATA + ";\nevery split is hypothetical", transform=ax.transAxes, fontsize=7,

@@ -262,7 +262,17 @@ def pilot_fidelity_table(visits: pd.DataFrame) -> pd.DataFrame:
                      "value_from": source})
     columns = ["key", "label", "location", "published", "reconstructed", "recomputed_from_published", "gap",
                "status", "why", "value_from"]
-    return pd.DataFrame(rows)[columns]
+    table = pd.DataFrame(rows)[columns]
+    for key, note in DEFINITION_NOTES.items():  # said whatever the status: the row compares two definitions
+        table.loc[table["key"] == key, "why"] = note
+    return table
+
+
+#: Rows whose published and reconstructed numbers follow different definitions (the kit's stand-in).
+DEFINITION_NOTES = {
+    "confirmed_deteriorations": "different definitions: the paper counts IMACS 'clinically relevant deterioration'; "
+                                "the reconstruction counts the engine's ProDERM-definition confirmed deterioration "
+                                "(the kit's stand-in: the pilot's own criteria are not applied)"}
 
 
 def _fidelity_row(fact, reconstructed: float, tolerance: float, reason: str) -> dict:

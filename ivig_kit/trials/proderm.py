@@ -20,10 +20,12 @@ from ivig_kit.inference.exact import (
     exact_unconditional_interval,
 )
 from ivig_kit.inference.printed import (
+    IMBALANCES,
     counts_matching_percent,
     printed_decimals,
     prints_as,
     round_half_up,
+    stratified_p_by_imbalance,
     stratified_p_over_splits,
     stratified_p_summary,
 )
@@ -267,9 +269,27 @@ def sponsor_p_value_investigation() -> PValueInvestigation:
                                reproduced=bool(tests["prints_as_label"].any()))
 
 
-STRATIFIED_CONCLUSION = ("p = 0.0008 is reachable by a stratified analysis but not typical of one: "
-                         "{share:.1%} of all two-stratum splits of the primary table print as 0.0008, the "
-                         "unstratified CMH test gives {crude:.5f}, and without the strata it cannot be checked.")
+STRATIFIED_CONCLUSION = ("The counts cannot settle where p = 0.0008 came from. The unstratified CMH test gives "
+                         "{crude:.5f}; {share:.1%} of all two-stratum count configurations print as 0.0008, but most "
+                         "of them are strata no randomisation makes, and the share depends entirely on how unbalanced "
+                         "the arms may be within a stratum (stratified_p_by_allowed_imbalance). A "
+                         "stratified test on the unpublished strata, a covariate-adjusted model or more than two "
+                         "strata are equally possible routes; without the protocol's analysis it cannot be checked.")
+
+
+def stratified_p_by_allowed_imbalance(imbalances=IMBALANCES) -> pd.DataFrame:
+    """The share of two-stratum CMH p values of the primary table printing as the website's p, by allowed imbalance.
+
+    Each row allows the arms to differ by at most that many patients in each stratum (a stratum may
+    hold one arm only), counting configurations once and patient partitions once; see
+    :func:`ivig_kit.inference.printed.stratified_p_by_imbalance`. Percentages in the returned shares
+    columns (``% of configurations``, ``% of patient partitions``).
+    """
+    label = published_fact(TRIAL, "primary_label_p")["printed"].replace("p = ", "")
+    table = stratified_p_by_imbalance(*primary_counts(), label, imbalances=imbalances)
+    return table.assign(**{f"% of configurations printing {label}": 100 * table["share_of_configurations"],
+                           f"% of patient partitions printing {label}": 100 * table["share_of_partitions"]}
+                        ).drop(columns=["share_of_configurations", "share_of_partitions"])
 
 
 def stratified_p_value_question() -> dict:

@@ -2,6 +2,8 @@
 family: each checked against a published value or an independent computation."""
 
 import itertools
+import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from ivig_kit.inference.fragility import (
 )
 from ivig_kit.inference.printed import (
     prints_as,
+    stratified_p_by_imbalance,
     stratified_p_over_splits,
     stratified_p_summary,
 )
@@ -141,6 +144,58 @@ def test_how_many_splits_print_as_0_0008():
     assert round(summary["share_printing_as"], 4) == 0.0271
     assert summary["min"] < 1e-9 and summary["max"] > 0.99
     assert round(summary["median"], 5) == 0.00071
+
+
+def _independent_configurations(x1, n1, x2, n2):
+    """Every unordered two-stratum configuration with its CMH p and patient partitions, by plain loops and math."""
+    found = []
+    for m1 in range(n1 + 1):
+        for y1 in range(max(0, x1 - (n1 - m1)), min(x1, m1) + 1):
+            for m2 in range(n2 + 1):
+                for y2 in range(max(0, x2 - (n2 - m2)), min(x2, m2) + 1):
+                    a, b = (m1, y1, m2, y2), (n1 - m1, x1 - y1, n2 - m2, x2 - y2)
+                    if m1 + m2 == 0 or m1 + m2 == n1 + n2 or not a < b:
+                        continue
+                    difference = variance = 0.0
+                    for s1, e1, s2, e2 in (a, b):
+                        t, e = s1 + s2, e1 + e2
+                        if t > 1:
+                            difference += e1 - s1 * e / t
+                            variance += s1 * s2 * e * (t - e) / (t * t * (t - 1))
+                    if variance > 0:
+                        p = math.erfc(math.sqrt(difference ** 2 / variance / 2))  # chi-square, 1 df
+                        weight = (math.comb(x1, y1) * math.comb(n1 - x1, m1 - y1) * math.comb(x2, y2)
+                                  * math.comb(n2 - x2, m2 - y2))
+                        found.append((m1, m2, min(m1, n1 - m1, m2, n2 - m2) > 0, p, weight))
+    return found
+
+
+def test_share_printing_0_0008_by_allowed_imbalance_pinned_and_recomputed_independently():
+    table = stratified_p_by_imbalance(37, 47, 21, 48, "0.0008").set_index("allowed imbalance")
+    # the issue's numbers: no configuration balances both strata exactly (47 vs 48); within 2: 12,517 with
+    # p at most 0.00106, 0.02% print 0.0008; within 4: 0.9%; within 5: 4.3%; partitions: 4.25% unrestricted
+    assert table.loc["<= 0", "configurations"] == 0 and np.isnan(table.loc["<= 0", "share_of_configurations"])
+    assert table.loc["<= 2", "configurations"] == 12_517 and round(table.loc["<= 2", "max_p"], 5) == 0.00106
+    assert round(100 * table.loc["<= 2", "share_of_configurations"], 2) == 0.02
+    assert round(100 * table.loc["<= 4", "share_of_configurations"], 1) == 0.9
+    assert round(100 * table.loc["<= 5", "share_of_configurations"], 1) == 4.3
+    assert round(100 * table.loc["unlimited", "share_of_partitions"], 2) == 4.25
+    assert table.loc["<= 2", "share_of_partitions"] < 1e-20  # the few that print pile up responders
+    both_arms = stratified_p_by_imbalance(37, 47, 21, 48, "0.0008", imbalances=(None,), both_arms=True).iloc[0]
+    assert both_arms["configurations"] == 127_711 and round(100 * both_arms["share_of_configurations"], 1) == 2.7
+    assert round(100 * both_arms["share_of_partitions"], 2) == 4.25
+
+    found = _independent_configurations(37, 47, 21, 48)
+    for limit, row in table.iterrows():
+        d = math.inf if limit == "unlimited" else int(limit.split()[-1])
+        chosen = [(p, w) for m1, m2, _, p, w in found if abs(m1 - m2) <= d and abs((47 - m1) - (48 - m2)) <= d]
+        assert len(chosen) == row["configurations"]
+        if chosen:
+            printing = [(0.00075 <= p < 0.00085, w) for p, w in chosen]
+            assert sum(hit for hit, _ in printing) / len(chosen) == pytest.approx(row["share_of_configurations"])
+            exact = Fraction(sum(w for hit, w in printing if hit), sum(w for _, w in printing))
+            assert float(exact) == pytest.approx(row["share_of_partitions"], rel=1e-9, abs=1e-30)
+    assert sum(1 for *_, both, _p, _w in found if both) == 127_711
 
 
 def test_prints_as_rounds_half_up():

@@ -437,3 +437,21 @@ def test_jdm_engine_equals_exact_reference(baseline, followup, jdm, chq_range):
         assert row[f"{measure}_instrument"] == name
         expected += points
     assert row["tis"] == expected and 0 <= row["tis"] <= 100
+
+
+def test_no_enzyme_abnormal_at_baseline_is_flagged_not_changed():
+    visits = visit_table([
+        ("A", "1", 0, 3.0, 5, 1.0, 1, 120, 150, 150, 200),   # CK 150, ULN 200: normal at baseline
+        ("A", "1", 4, 3.0, 5, 1.0, 1, 120, 150, 90, 200),    # 150 -> 90: 40% relative fall
+        ("B", "2", 0, 3.0, 5, 1.0, 1, 120, 150, 200, 200),   # exactly the ULN is not abnormal
+        ("B", "2", 4, 3.0, 5, 1.0, 1, 120, 150, 100, 200),
+        ("C", "3", 0, 3.0, 5, 1.0, 1, 120, 150, 201, 200),   # just above: abnormal
+        ("C", "3", 4, 3.0, 5, 1.0, 1, 120, 150, 100, 200),
+    ])
+    scores = total_improvement_score(visits)
+    assert scores["enzyme_normal_at_baseline"].tolist() == [True, True, False]
+    # the kit scores it as the criteria do (no source gives another rule): CK 150 -> 90 earns the maximum 7.5
+    assert scores["enzyme_points"].iloc[0] == 7.5
+    no_enzyme = visit_table([("A", "1", 0, 3.0, 5, 1.0, 1, 120, 150, None, 200),
+                             ("A", "1", 4, 3.0, 5, 1.0, 1, 120, 150, None, 200)])
+    assert not total_improvement_score(no_enzyme)["enzyme_normal_at_baseline"].iloc[0]

@@ -84,7 +84,7 @@ def test_breakdown_shows_change_range_and_percent():
     assert breakdown.loc["mmt", "change"] == 16  # an increase is the improvement for MMT
     assert breakdown.loc["mmt", "scale_range"] == 260
     assert breakdown.loc["enzyme", "scale_range"] == 1199  # relative: the baseline CK
-    assert breakdown.loc["haq", "percent"] == pytest.approx(40 / 3)
+    assert breakdown.loc["haq", "percent"] == 12.5  # 2.0 -> 1.625 (the printed 1.6 on the 1/8 grid) of 3
     assert breakdown.loc["enzyme", "percent"] == pytest.approx(100 * 1003 / 1199)
     assert breakdown["max_points"].sum() == 100
     assert not breakdown["at_limit"].any()
@@ -295,10 +295,10 @@ def test_what_would_it_take_mmt_for_the_responder():
 
 
 def test_what_would_it_take_moves_on_the_instruments_grid():
-    # HAQ is recorded in eighths. Median child: HAQ 2.0 -> 1.6 scores 5; moderate (45) needs 10 points:
-    # more than 40% of 3 = 1.2, so a follow-up below 0.8: 0.75 (0.85 further), not 1.6 - 7 x 0.125 = 0.725.
+    # HAQ is recorded in eighths. Median child: HAQ 2.0 -> 1.625 (the printed 1.6 on its grid) scores 5; moderate
+    # (45) needs 10 points: more than 40% of 3 = 1.2, so a follow-up below 0.8: 0.75, seven eighths further.
     answer = patients.what_would_it_take(MEDIAN_PATIENT, "haq", "juvenile")
-    assert (answer.needed_followup, answer.further_improvement, answer.new_tis) == (0.75, 0.85, 45)
+    assert (answer.needed_followup, answer.further_improvement, answer.new_tis) == (0.75, 0.875, 45)
     coarse = patients.what_would_it_take(MEDIAN_PATIENT, "physician_global", "juvenile", resolution=0.5)
     assert coarse.needed_followup == 2.0  # the first multiple of 0.5 below 2.3
 
@@ -383,7 +383,7 @@ def test_what_would_it_take_table_has_a_row_per_csm():
 
 #: exercise -> (right answer by hand, {known wrong answer: words its feedback must contain})
 ANSWERS = {
-    "absolute_percent": (20, {40: "relative change", 0.6: "percent of the range"}),  # 0.6 / 3
+    "absolute_percent": (25, {50: "relative change", 0.75: "percent of the range"}),  # 0.75 / 3, on the 1/8 grid
     "points_at_edge": (7.5, {15: "right-closed", 17.5: "more than 25%"}),
     "total_tis": (47.5, {50: "exactly 15%", 62.5: "relative changes"}),
     "juvenile_category": ("moderate", {"major": "juvenile threshold for major is 70"}),
@@ -417,8 +417,8 @@ def test_check_answer_right_wrong_and_unanswered(exercise):
 
 
 def test_check_answer_tolerance_and_case():
-    assert check_answer("absolute_percent", 20.04)  # within 0.05 percentage points
-    assert not check_answer("absolute_percent", 20.2)
+    assert check_answer("absolute_percent", 25.04)  # within 0.05 percentage points
+    assert not check_answer("absolute_percent", 25.2)
     assert check_answer("juvenile_category", "  Moderate ")
     assert not check_answer("points_at_edge", 7.4)
     with pytest.raises(KeyError, match="no exercise 'nope'"):
@@ -487,6 +487,27 @@ def test_deterioration_table_of_the_example():
     assert (table["data_source"] == lessons.DETERIORATION_LABEL).all()
 
 
+def test_deterioration_readings_table_splits_the_low_baseline_patient():
+    table = lessons.deterioration_readings_table().set_index("reading")
+    kit, relative = table.index
+    assert "kit's reading" in kit and "baseline" in relative
+    # 2 -> 3 cm of 10 cm is 10% of the range and 50% of the baseline; HAQ 0.25 of 3 is 8.3%, of 0.5 is 50%
+    assert table.loc[kit].iloc[:3].tolist() == [10.0, 10.0, 8.3]
+    assert table.loc[relative].iloc[:3].tolist() == [50.0, 50.0, 50.0]
+    assert table.loc[kit, "criteria met at weeks 4 and 8"] == "False, False"
+    assert table.loc[kit, "confirmed at week"] == "never" and table.loc[relative, "confirmed at week"] == 8
+
+
+def test_deterioration_gap_example_is_unknown_not_not_deteriorated():
+    table = lessons.deterioration_gap_example()
+    assert table["week"].tolist() == [4, 8, 12, 16]
+    assert table["mmt_missing"].tolist() == [False, True, False, False]
+    met = [None if v is pd.NA else bool(v) for v in table["deterioration_criteria_met"].array]
+    confirmed = [None if v is pd.NA else bool(v) for v in table["confirmed_deterioration"].array]
+    assert met == [True, None, True, True] and confirmed == [False, None, None, True]
+    assert table["deterioration_unknown"].tolist() == [False, True, True, False]
+
+
 def test_missing_measure_makes_the_tis_missing_and_points_of_scored_measures_a_partial_sum():
     row = lessons.missing_measure_example().iloc[0]
     # the responder without its patient global (2.5 points): 47.5 - 2.5 = 45 scored, TIS missing
@@ -539,3 +560,9 @@ def test_enzyme_conventions_side_by_side():
                               "of 10 x ULN (kit's default k: no source)"]
     ast = table.loc["AST 120 -> 80 U/l (ULN 40)"]
     assert ast["divided by (U/l)"].tolist() == [120, 120, 400]  # x3 ULN = 120
+
+
+def test_normal_enzyme_example_earns_full_points_and_is_flagged():
+    row = lessons.normal_enzyme_example().iloc[0]
+    assert row["enzyme_baseline_x_uln"] == 0.75 and row["enzyme_percent"] == 40.0
+    assert row["enzyme_points"] == 7.5 and bool(row["enzyme_normal_at_baseline"])

@@ -80,7 +80,7 @@ def tis_over_time_figure(report: SiteReport):
             ax.plot(course["week"], course["tis"], color=colour, alpha=0.35, lw=0.9, marker=".", ms=3)
         median = mine[mine["week"].isin(report.visit_pattern)].groupby("week")["tis"].median()
         ax.plot(median.index, median.values, color="black", lw=2, label="median")
-        worse = mine[mine["confirmed_deterioration"]]
+        worse = mine[mine["confirmed_deterioration"].fillna(False).astype(bool)]
         ax.plot(worse["week"], worse["tis"], "x", color="crimson", ms=7, mew=2, label="confirmed deterioration")
         _threshold_lines(ax, report)
         patients = mine["patient_id"].nunique()
