@@ -103,7 +103,7 @@ def _check_population(population: str) -> str:
     return population
 
 
-@dataclass
+@dataclass(frozen=True)
 class CoreSetScore:
     """Vectorised result for one CSM over many visits."""
 

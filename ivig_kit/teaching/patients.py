@@ -161,7 +161,7 @@ PRINTO_PATIENT = PatientVisits(
     label="synthetic teaching patient (juvenile DM, PRINTO core set)")
 
 
-@dataclass
+@dataclass(frozen=True)
 class PatientScore:
     """The engine's score of one follow-up, arranged measure by measure for teaching."""
 
@@ -216,8 +216,14 @@ def score_patient(patient: PatientVisits, population: str = "adult",
     return PatientScore(patient, population, normalisation, breakdown, scored.tis, scored.category)
 
 
-def scale_ranges(patient: PatientVisits, normalisation: EnzymeNormalisation | str = "relative") -> dict:
-    """The range each CSM's change is divided by: fixed, the MMT maximum, or the enzyme option's."""
+def scale_ranges(patient: PatientVisits, normalisation: EnzymeNormalisation | str = "relative") -> pd.Series:
+    """The range each CSM's change is divided by: fixed, the MMT maximum, or the enzyme option's.
+
+    Returns
+    -------
+    pandas.Series
+        ``scale_range`` by CSM name, in the core set's order.
+    """
     normalisation = _normalisation(normalisation)
     ranges = {}
     for measure in CORE_SET:
@@ -226,7 +232,7 @@ def scale_ranges(patient: PatientVisits, normalisation: EnzymeNormalisation | st
         else:
             low, high = patient.limits(measure)
             ranges[measure] = high - low
-    return ranges
+    return pd.Series(ranges, name="scale_range").rename_axis("measure")
 
 
 # --- What would it take? ----------------------------------------------------------------

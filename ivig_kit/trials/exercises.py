@@ -65,7 +65,7 @@ def _proderm_thromboembolic_percent() -> float:
 def _proderm_share_printing_as_label() -> float:
     from ivig_kit.trials.proderm import stratified_p_value_question
 
-    return 100 * stratified_p_value_question()["summary"]["share_printing_as"]
+    return 100 * stratified_p_value_question().summary.share_printing_as
 
 
 PILOT_EXERCISES = {
@@ -150,7 +150,7 @@ PRODERM_EXERCISES = {
         answer=_proderm_share_printing_as_label, tolerance=0.05,
         mistakes={0.027: "That is a fraction; give a percentage.",
                   89.1: "That is the share of splits with p < 0.05; the question asks about printing as 0.0008."},
-        hint="stratified_p_value_question()['summary']['share_printing_as'] is a fraction.",
+        hint="stratified_p_value_question().summary.share_printing_as is a fraction.",
         explanation="2.7%: p = 0.0008 is reachable by a stratified analysis, not typical of one."),
 }
 

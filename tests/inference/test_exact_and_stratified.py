@@ -99,9 +99,9 @@ def test_exact_interval_rejects_unknown_methods():
 def test_unstratified_cmh_is_pearson_times_n_minus_one_over_n():
     result = cochran_mantel_haenszel([(37, 47, 21, 48)])
     pearson = two_arm_p_values(37, 47, 21, 48, tests=("pearson",))["statistic"].iloc[0]
-    assert result["statistic"] == pytest.approx(pearson * 94 / 95)
-    assert round(result["p_value"], 5) == 0.00051
-    assert not prints_as(result["p_value"], "0.0008")
+    assert result.statistic == pytest.approx(pearson * 94 / 95)
+    assert round(result.p_value, 5) == 0.00051
+    assert not prints_as(result.p_value, "0.0008")
 
 
 def test_stratified_p_of_every_split_equals_statsmodels():
@@ -137,10 +137,10 @@ def test_splits_are_every_unordered_split_once():
 
 def test_how_many_splits_print_as_0_0008():
     summary = stratified_p_summary(stratified_p_over_splits(37, 47, 21, 48), "0.0008")
-    assert summary["splits"] == 127_711
-    assert round(summary["share_printing_as"], 4) == 0.0271
-    assert summary["min"] < 1e-9 and summary["max"] > 0.99
-    assert round(summary["median"], 5) == 0.00071
+    assert summary.splits == 127_711
+    assert round(summary.share_printing_as, 4) == 0.0271
+    assert summary.min < 1e-9 and summary.max > 0.99
+    assert round(summary.median, 5) == 0.00071
 
 
 def test_prints_as_rounds_half_up():

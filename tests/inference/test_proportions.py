@@ -61,10 +61,10 @@ def test_sample_size_statement_reproduces_to_three_decimals():
     # "20 patients had an exact (Clopper-Pearson) two-sided 95% CI with a total width of 0.448
     # (0.361-0.809) assuming a sample proportion of 0.60": 12/20.
     check = proportions.sample_size_statement_check(n=20, proportion=0.60)
-    assert check["k"] == 12
-    assert check["low"] == pytest.approx(stats.beta.ppf(0.025, 12, 9), abs=1e-12)
-    assert check["high"] == pytest.approx(stats.beta.ppf(0.975, 13, 8), abs=1e-12)
-    assert (round(check["low"], 3), round(check["high"], 3), round(check["width"], 3)) == (0.361, 0.809, 0.448)
+    assert check.k == 12
+    assert check.low == pytest.approx(stats.beta.ppf(0.025, 12, 9), abs=1e-12)
+    assert check.high == pytest.approx(stats.beta.ppf(0.975, 13, 8), abs=1e-12)
+    assert (round(check.low, 3), round(check.high, 3), round(check.width, 3)) == (0.361, 0.809, 0.448)
 
 
 def test_sample_size_statement_rejects_a_fractional_count():
@@ -194,11 +194,11 @@ def test_candidates_find_an_interval_printed_from_its_own_method():
 
 def test_printed_interval_geometry_points_to_a_symmetric_interval():
     geometry = printed.printed_interval_geometry(RESPONDERS, ANALYSED, PRINTED_LOW, PRINTED_HIGH)
-    assert geometry["centre_percent"] == pytest.approx(42.1)
-    assert geometry["half_width_percent"] == pytest.approx(22.5)
-    assert geometry["conservative_standard_error"] == pytest.approx(math.sqrt(1 / 76))
-    assert geometry["implied_standard_error"] == pytest.approx(0.225 / 1.959963984540054)
-    assert round(geometry["implied_z_for_wald_se"], 2) == 1.99
+    assert geometry.centre_percent == pytest.approx(42.1)
+    assert geometry.half_width_percent == pytest.approx(22.5)
+    assert geometry.conservative_standard_error == pytest.approx(math.sqrt(1 / 76))
+    assert geometry.implied_standard_error == pytest.approx(0.225 / 1.959963984540054)
+    assert round(geometry.implied_z_for_wald_se, 2) == 1.99
 
 
 # --------------------------------------------------------------------------- Bayesian view
@@ -237,12 +237,12 @@ def test_wilcoxon_spss_hand_computed_with_ties_and_zeros():
     # Mean n(n+1)/4 = 10.5; variance 6*7*13/24 - [(2^3-2) + (3^3-3)]/48 = 22.75 - 0.625 = 22.125.
     result = paired.wilcoxon_signed_rank_spss(before, after)
     z = (10 - 10.5) / math.sqrt(22.125)
-    assert result["z"] == pytest.approx(z, abs=1e-12)
-    assert result["p"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), abs=1e-12)
-    assert (result["n"], result["n_nonzero"], result["n_ties"]) == (8, 6, 2)
-    assert (result["n_negative"], result["n_positive"]) == (2, 4)
-    assert (result["negative_rank_sum"], result["positive_rank_sum"]) == (10.0, 11.0)
-    assert result["based_on"] == "negative ranks"
+    assert result.z == pytest.approx(z, abs=1e-12)
+    assert result.p == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), abs=1e-12)
+    assert (result.n, result.n_nonzero, result.n_ties) == (8, 6, 2)
+    assert (result.n_negative, result.n_positive) == (2, 4)
+    assert (result.negative_rank_sum, result.positive_rank_sum) == (10.0, 11.0)
+    assert result.based_on == "negative ranks"
 
 
 def test_wilcoxon_spss_is_asymptotic_where_scipy_default_is_exact():
@@ -250,19 +250,19 @@ def test_wilcoxon_spss_is_asymptotic_where_scipy_default_is_exact():
     after = before + np.arange(1, 9)  # eight distinct positive changes
     spss = paired.wilcoxon_signed_rank_spss(before, after)
     # W- = 0, mean 18, variance 8*9*17/24 = 51, no ties, no continuity correction.
-    assert spss["z"] == pytest.approx(-18 / math.sqrt(51), abs=1e-12)
-    assert spss["p"] == pytest.approx(math.erfc(18 / math.sqrt(51) / math.sqrt(2)), abs=1e-12)
-    assert round(spss["p"], 4) == 0.0117
+    assert spss.z == pytest.approx(-18 / math.sqrt(51), abs=1e-12)
+    assert spss.p == pytest.approx(math.erfc(18 / math.sqrt(51) / math.sqrt(2)), abs=1e-12)
+    assert round(spss.p, 4) == 0.0117
     default = paired.wilcoxon_scipy_default(before, after)
     # Exact: only the all-positive and all-negative sign patterns are as extreme, 2 / 2^8.
-    assert default["p"] == pytest.approx(2 / 256, abs=1e-15)
-    assert default["statistic"] == 0.0
+    assert default.p == pytest.approx(2 / 256, abs=1e-15)
+    assert default.statistic == 0.0
 
 
 def test_wilcoxon_spss_drops_incomplete_pairs_and_handles_no_change():
     result = paired.wilcoxon_signed_rank_spss([1.0, 2.0, np.nan, 4.0], [2.0, 4.0, 5.0, np.nan])
-    assert (result["n"], result["n_nonzero"]) == (2, 2)
+    assert (result.n, result.n_nonzero) == (2, 2)
     unchanged = paired.wilcoxon_signed_rank_spss([1, 2, 3], [1, 2, 3])
-    assert unchanged["n_nonzero"] == 0 and math.isnan(unchanged["p"])
+    assert unchanged.n_nonzero == 0 and math.isnan(unchanged.p)
     with pytest.raises(InputError):
         paired.wilcoxon_signed_rank_spss([1, 2, 3], [1, 2])

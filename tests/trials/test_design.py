@@ -74,13 +74,13 @@ def small_sim():
 
 
 def test_t_test_and_ancova_match_scipy_and_ols(small_sim):
-    y, seen, ivig = small_sim["tis"][..., -1], small_sim["observed"][..., -1], small_sim["ivig"]
+    y, seen, ivig = small_sim.tis[..., -1], small_sim.observed[..., -1], small_sim.ivig
     p_t = design.t_test_pvalues(y, ivig, seen)
-    p_a = design.ancova_pvalues(y, ivig, small_sim["mmt_baseline"], seen)
+    p_a = design.ancova_pvalues(y, ivig, small_sim.mmt_baseline, seen)
     for t in range(y.shape[0]):
         keep = seen[t]
         assert p_t[t] == pytest.approx(stats.ttest_ind(y[t, keep & ivig], y[t, keep & ~ivig]).pvalue, rel=1e-9)
-        exog = sm.add_constant(np.column_stack([ivig[keep], small_sim["mmt_baseline"][t, keep]]).astype(float))
+        exog = sm.add_constant(np.column_stack([ivig[keep], small_sim.mmt_baseline[t, keep]]).astype(float))
         assert p_a[t] == pytest.approx(sm.OLS(y[t, keep], exog).fit().pvalues[1], rel=1e-7)
 
 
@@ -102,11 +102,11 @@ def test_logrank_matches_statsmodels_survdiff():
 
 
 def test_simulated_tis_is_on_the_score_grid(small_sim):
-    tis = small_sim["tis"]
+    tis = small_sim.tis
     assert tis.shape == (5, 24, len(design.WEEKS))
     assert tis.min() >= 0 and tis.max() <= 100
     assert np.all(np.isclose(tis / 2.5, np.round(tis / 2.5)))
-    observed = small_sim["observed"]
+    observed = small_sim.observed
     assert np.all(observed[..., 1:] <= observed[..., :-1])  # once gone, gone
 
 
@@ -114,7 +114,7 @@ def test_vectorised_scoring_equals_the_whole_table_engine():
     table = design.simulated_visit_table(design.MAIN, 4, 3, seed=11)
     scored = total_improvement_score(table, enzyme_normalisation="relative").sort_values(["site", "patient_id", "week"])
     sim = design.simulate_tis(design.MAIN, 4, 3, seed=11)
-    np.testing.assert_array_equal(scored["tis"].to_numpy().reshape(sim["tis"].shape), sim["tis"])
+    np.testing.assert_array_equal(scored["tis"].to_numpy().reshape(sim.tis.shape), sim.tis)
 
 
 def test_same_seed_same_trials_other_seed_other_trials():
@@ -126,7 +126,7 @@ def test_same_seed_same_trials_other_seed_other_trials():
 
 
 def test_entry_criterion_holds_for_every_simulated_patient(small_sim):
-    assert small_sim["mmt_baseline"].max() <= (1 - published_value("time_is_muscle", "min_mmt_loss_percent") / 100) \
+    assert small_sim.mmt_baseline.max() <= (1 - published_value("time_is_muscle", "min_mmt_loss_percent") / 100) \
         * design.MMT_MAX
 
 
@@ -157,10 +157,12 @@ def test_simulated_outputs_are_labelled():
 
 
 def test_validated_sizes_rejects_what_is_not_a_positive_whole_number():
-    assert design.validated_sizes(n=3) == {"n": 3}
+    sizes = dict(n_trials=400, n_trials_curve=200, n_trials_sensitivity=150, n_trials_assurance=400, seed=2026)
+    assert design.validated_sizes(**sizes) == design.SimulationSizes(**sizes)
+    assert type(design.validated_sizes(**{**sizes, "seed": np.int64(7)}).seed) is int
     for bad in (0, -1, 1.5, True, "10"):
-        with pytest.raises(ValueError):
-            design.validated_sizes(n=bad)
+        with pytest.raises(ValueError, match="n_trials_curve"):
+            design.validated_sizes(**{**sizes, "n_trials_curve": bad})
 
 
 # --- Exercises and widgets -----------------------------------------------------------------------
