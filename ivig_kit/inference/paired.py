@@ -69,11 +69,11 @@ class SignedRankScipy:
 
 
 def _paired_differences(before: Sequence[float], after: Sequence[float]) -> np.ndarray:
-    before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
-    if before.shape != after.shape or before.ndim != 1:
-        raise InputError(f"before and after must be 1-D and of equal length, got {before.shape} and {after.shape}")
-    complete = ~(np.isnan(before) | np.isnan(after))  # SPSS drops a pair with a missing value
-    return after[complete] - before[complete]
+    first, second = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    if first.shape != second.shape or first.ndim != 1:
+        raise InputError(f"before and after must be 1-D and of equal length, got {first.shape} and {second.shape}")
+    complete = ~(np.isnan(first) | np.isnan(second))  # SPSS drops a pair with a missing value
+    return second[complete] - first[complete]
 
 
 def wilcoxon_signed_rank_spss(before: Sequence[float], after: Sequence[float]) -> SignedRankSPSS:
@@ -102,7 +102,8 @@ def wilcoxon_signed_rank_spss(before: Sequence[float], after: Sequence[float]) -
     z, p = math.nan, math.nan
     if nonzero.size:
         test = stats.wilcoxon(nonzero, zero_method="wilcox", correction=False, method="approx")
-        z, p = float(test.zstatistic), float(test.pvalue)
+        # method="approx" sets zstatistic; scipy-stubs does not declare it
+        z, p = float(test.zstatistic), float(test.pvalue)  # type: ignore[attr-defined]
     return SignedRankSPSS(z=z, p=p, n=int(differences.size), n_nonzero=int(nonzero.size),
                           n_negative=int((nonzero < 0).sum()), n_positive=int((nonzero > 0).sum()),
                           n_ties=int((differences == 0).sum()),

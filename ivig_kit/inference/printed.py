@@ -144,11 +144,11 @@ def _interval_candidates(k: int, n: int, printed_proportion: float) -> list[dict
             add("other method", f"logit {confidence:.0%}", stats.logistic.cdf(logit - z * se),
                 stats.logistic.cdf(logit + z * se), method="logit", confidence=confidence)
         add("beta quantile slip", f"Beta({k + 1}, {n - k + 1}) quantiles {confidence:.0%} (uniform prior)",
-            *stats.beta.ppf([(1 - confidence) / 2, (1 + confidence) / 2], k + 1, n - k + 1),
+            *np.atleast_1d(stats.beta.ppf([(1 - confidence) / 2, (1 + confidence) / 2], k + 1, n - k + 1)),
             method="bayes_uniform", confidence=confidence)
         if 0 < k < n:
             add("beta quantile slip", f"Beta({k}, {n - k}) quantiles {confidence:.0%} (Haldane prior)",
-                *stats.beta.ppf([(1 - confidence) / 2, (1 + confidence) / 2], k, n - k),
+                *np.atleast_1d(stats.beta.ppf([(1 - confidence) / 2, (1 + confidence) / 2], k, n - k)),
                 method="bayes_haldane", confidence=confidence)
     return rows
 

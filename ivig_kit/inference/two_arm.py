@@ -109,7 +109,14 @@ def risk_difference_interval(x1: int, n1: int, x2: int, n2: int, method: str = "
     return Interval(float(low), float(high))
 
 
-def restricted_proportions_array(x1, n1, x2, n2, delta) -> tuple[np.ndarray, np.ndarray]:
+class RestrictedProportions(NamedTuple):
+    """Maximum-likelihood proportions of arm 1 and arm 2 under a tested difference."""
+
+    p1: np.ndarray
+    p2: np.ndarray
+
+
+def restricted_proportions_array(x1, n1, x2, n2, delta) -> RestrictedProportions:
     """Maximum-likelihood p1, p2 under p1 - p2 = delta, elementwise over arrays of counts
     (Farrington & Manning 1990, closed-form cubic)."""
     x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
@@ -124,7 +131,7 @@ def restricted_proportions_array(x1, n1, x2, n2, delta) -> tuple[np.ndarray, np.
         w = (np.pi + np.arccos(np.clip(v / u ** 3, -1.0, 1.0))) / 3
         p1 = np.where(u == 0, -b / (3 * a), 2 * u * np.cos(w) - b / (3 * a))
     p1 = np.clip(p1, 0.0, 1.0)
-    return p1, np.clip(p1 - delta, 0.0, 1.0)
+    return RestrictedProportions(p1, np.clip(p1 - delta, 0.0, 1.0))
 
 
 def _restricted_proportions(x1: int, n1: int, x2: int, n2: int, delta: float) -> tuple[float, float]:

@@ -27,6 +27,7 @@ def enzyme_scale_range(baseline_value, baseline_uln, normalisation: EnzymeNormal
     """
     if normalisation.method == "relative":
         return np.asarray(baseline_value, dtype=float)
+    multiplier: float | np.ndarray
     if enzyme is None or np.ndim(enzyme) == 0:
         multiplier = normalisation.multiplier(None if enzyme is None else str(enzyme))
     else:

@@ -7,7 +7,7 @@ the engine's one-pair scorer, :func:`ivig_kit.score.pair.score_pair`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,13 @@ SYNTHETIC = "synthetic teaching patient"
 # --- Patients ------------------------------------------------------------------------
 
 
+class ScaleLimits(NamedTuple):
+    """Lowest and highest value an instrument can record."""
+
+    low: float
+    high: float
+
+
 @dataclass(frozen=True)
 class PatientVisits:
     """Baseline and one follow-up of a (synthetic) patient: the six CSMs and their scales.
@@ -62,18 +69,18 @@ class PatientVisits:
         """The instrument standing in ``measure``'s row for this patient."""
         return instrument_for(measure, self.instruments.get(measure, CORE_SET[measure].instruments[0]))
 
-    def limits(self, measure: str) -> tuple[float, float]:
+    def limits(self, measure: str) -> ScaleLimits:
         """Lowest and highest value the instrument in ``measure``'s row can record (enzyme: no top)."""
         instrument = self.instrument(measure)
         if instrument.name == "mmt":
-            return 0.0, float(self.mmt_max)
+            return ScaleLimits(0.0, float(self.mmt_max))
         if instrument.name == "chq_phs":
             if self.chq_phs_range is None:
                 raise InputError("the CHQ physical summary score needs chq_phs_range=(min, max)")
-            return float(self.chq_phs_range[0]), float(self.chq_phs_range[1])
+            return ScaleLimits(float(self.chq_phs_range[0]), float(self.chq_phs_range[1]))
         if instrument.name == "enzyme":
-            return 0.0, float("inf")
-        return float(instrument.scale_min), float(instrument.scale_max)
+            return ScaleLimits(0.0, float("inf"))
+        return ScaleLimits(float(instrument.scale_min), float(instrument.scale_max))
 
     def __post_init__(self):
         """Both visits must name exactly the six CSMs, and the enzyme must be one the engine knows."""
