@@ -165,6 +165,7 @@ def test_the_p_0_0008_question_settled_as_far_as_counts_allow():
     assert "2.7%" in question.conclusion and "0.00051" in question.conclusion
 
 
+@pytest.mark.slow
 def test_exact_intervals_sit_beside_the_asymptotic_ones():
     table = proderm.exact_and_asymptotic_intervals().set_index("kind")
     assert list(table.index).count("exact unconditional") == 2

@@ -34,6 +34,7 @@ def courses(cohort):
     return patient_courses(cohort)
 
 
+@pytest.mark.slow
 def test_committed_file_equals_a_fresh_generation():
     assert reconstruct_pilot_cohort().to_csv(index=False) == RECONSTRUCTED_PATH.read_text(encoding="utf-8")
 
@@ -129,6 +130,7 @@ def test_quantile_values_hit_median_and_quartiles_in_order(median, q1, q3, low, 
     assert values.min() >= low and values.max() <= high
 
 
+@pytest.mark.slow
 def test_another_seed_gives_another_cohort_with_the_same_counts(courses):
     other = reconstruct_pilot_cohort(seed=7)
     assert not other[["physician_global", "mmt"]].equals(reconstruct_pilot_cohort()[["physician_global", "mmt"]])
