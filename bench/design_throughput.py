@@ -27,7 +27,7 @@ from ivig_kit.design import simulation as design
 from ivig_kit.design import planning
 
 
-def analyse_one(sim: dict, t: int) -> list[float]:
+def analyse_one(sim: design.SimulatedTrials, t: int) -> list[float]:
     """The planned analyses of trial ``t`` with library calls (the naive way)."""
     tis, observed, ivig = sim.tis[t], sim.observed[t], sim.ivig
     y, seen = tis[:, -1], observed[:, -1]

@@ -37,5 +37,6 @@ def test_missing_tokens_are_lower_case_and_vas_units_convert_to_cm():
 def test_the_data_readme_documents_every_kit_column():
     readme = data_path("README.md").read_text(encoding="utf-8")
     assert all(uln == f"{enzyme}_uln" for enzyme, uln in ENZYME_ULN.items()) and "`<name>_uln`" in readme
-    undocumented = [column for column in KIT_COLUMNS if f"`{column}`" not in readme and column not in ENZYME_ULN.values()]
+    undocumented = [column for column in KIT_COLUMNS
+                    if f"`{column}`" not in readme and column not in ENZYME_ULN.values()]
     assert not undocumented
