@@ -21,7 +21,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ivig_kit.errors import InputError
-from ivig_kit.score.enzymes import _most_abnormal_enzyme
+from ivig_kit.score.enzymes import most_abnormal_enzyme
 from ivig_kit.score.measures import (
     CATEGORIES,
     CATEGORY_THRESHOLDS,
@@ -224,7 +224,8 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
         visits = validate_visits(visits)
     baseline_rows, followup_rows, same_patient_as_previous = _pair_with_baseline(visits)
     n_followups = len(followup_rows)
-    enzyme_choice, enzyme_names = np.full(n_followups, -1, dtype=np.int8), []
+    enzyme_choice = np.full(n_followups, -1, dtype=np.int8)
+    enzyme_names: list[str] = []
     enzyme_baseline = enzyme_uln = np.full(n_followups, np.nan)
     pairs, instrument_codes = {}, {}
     for name, spec in CORE_SET.items():
@@ -232,7 +233,7 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
         for instrument in spec.instruments:
             if instrument == "enzyme":
                 if any(e in visits.columns for e in ENZYMES):
-                    enzyme_choice, enzyme_names, enzyme_baseline, enzyme_followup, enzyme_uln = _most_abnormal_enzyme(
+                    enzyme_choice, enzyme_names, enzyme_baseline, enzyme_followup, enzyme_uln = most_abnormal_enzyme(
                         visits, baseline_rows, followup_rows)
                     if enzyme_normalisation.method == "relative":
                         enzyme_range = enzyme_baseline

@@ -186,6 +186,7 @@ def test_confirmed_deterioration_needs_two_consecutive_visits():
     assert scores["confirmed_deterioration"].tolist() == [False, True, False, False, False, False, True]
 
 
+@pytest.mark.slow
 def test_vectorised_over_many_patients_matches_per_patient_scoring():
     rng = np.random.default_rng(3)
     rows = []
@@ -212,6 +213,7 @@ visit_values = st.fixed_dictionaries({
 })
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(baseline=visit_values, followup=visit_values, mmt_max=st.sampled_from([80, 150, 260]),
        mmt=st.tuples(st.integers(0, 2600), st.integers(0, 2600)), population=st.sampled_from(["adult", "juvenile"]))
@@ -397,6 +399,7 @@ def test_jdm_validation_names_every_problem():
         total_improvement_score(both)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(baseline=visit_values, followup=visit_values,
        jdm=st.fixed_dictionaries({name: st.tuples(decimals(0, 1, 3), decimals(0, 1, 3)) for name in JDM_INSTRUMENTS}),

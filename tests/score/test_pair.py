@@ -44,7 +44,7 @@ def test_hand_computed_patient():
     assert str(pair.enzyme_normalisation) == "relative"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.lists(st.integers(0, 100), min_size=6, max_size=6), st.lists(st.integers(0, 100), min_size=6, max_size=6),
        st.sampled_from(["adult", "juvenile"]), st.sampled_from(["relative", "uln_range"]))
 def test_equals_the_whole_table_engine(before, after, population, normalisation):
