@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ivig_kit.design import simulation as design
 from ivig_kit.design import planning
+from ivig_kit.design import simulation as design
 
 _LABEL = dict(ha="right", va="bottom", fontsize=9, color="#a00000", fontweight="bold")
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ivig_kit.errors import InputError
+from ivig_kit.facts import pilot_table2
 from ivig_kit.score.engine import score_measure
 from ivig_kit.score.enzymes import enzyme_scale_range
 from ivig_kit.score.measures import (
@@ -30,7 +31,6 @@ from ivig_kit.score.measures import (
     to_micro,
 )
 from ivig_kit.score.pair import score_pair
-from ivig_kit.facts import pilot_table2
 
 SYNTHETIC = "synthetic teaching patient"
 

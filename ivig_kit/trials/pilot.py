@@ -257,8 +257,8 @@ def pilot_fidelity_table(visits: pd.DataFrame) -> pd.DataFrame:
     value (Table 2: skewed CK needs both) or within rounding of a percentage; ``not reproduced`` otherwise, with the reason. Printed intervals and P
     values that are reanalysed rather than reconstructed are included with their own reasons.
     """
-    from ivig_kit.inference.proportions import clopper_pearson_interval
     from ivig_kit.facts import published_facts
+    from ivig_kit.inference.proportions import clopper_pearson_interval
 
     facts = published_facts("pilot")
     facts = facts[~facts.key.isin(DESIGN_FACTS)]

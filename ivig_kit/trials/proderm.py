@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ivig_kit.facts import published_count, published_fact, published_value
 from ivig_kit.inference.exact import (
     EXACT_UNCONDITIONAL_METHODS,
     exact_unconditional_interval,
 )
 from ivig_kit.inference.printed import (
+    StratifiedPSummary,
     counts_matching_percent,
     printed_decimals,
     prints_as,
@@ -29,7 +31,6 @@ from ivig_kit.inference.printed import (
     stratified_p_summary,
 )
 from ivig_kit.inference.proportions import clopper_pearson_interval
-from ivig_kit.inference.printed import StratifiedPSummary
 from ivig_kit.inference.two_arm import (
     RISK_DIFFERENCE_METHODS,
     TWO_ARM_TESTS,
@@ -41,7 +42,6 @@ from ivig_kit.inference.two_arm import (
     two_arm_p_values,
 )
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
-from ivig_kit.facts import published_count, published_fact, published_value
 
 TRIAL = "proderm"
 ARMS = ("IVIg", "placebo")

@@ -11,8 +11,8 @@ from scipy import stats
 from statsmodels.duration.survfunc import survdiff
 
 from ivig_kit.design import simulation as design
-from ivig_kit.score import total_improvement_score
 from ivig_kit.facts import published_value
+from ivig_kit.score import total_improvement_score
 
 
 @pytest.fixture(scope="module")
