@@ -103,7 +103,7 @@ def santner_snell(confidence):
 def splits_summary():
     from ivig_kit.trials.proderm import stratified_p_value_question
 
-    return stratified_p_value_question()["summary"]
+    return stratified_p_value_question().summary
 
 
 def partition_share():
@@ -157,7 +157,7 @@ NAMED_VALUES = {
     ("proderm.reproduction", "newcombe"): lambda: "newcombe",
     ("proderm.news_claim", 12.8): lambda: 100 * 6 / 47,
     ("proderm.news_claim", 1.9): lambda: 100 * 1 / 52,
-    ("proderm.splits", 0.027): lambda: splits_summary()["share_printing_as"],
+    ("proderm.splits", 0.027): lambda: splits_summary().share_printing_as,
     ("proderm.splits", 89.1): lambda: 100 * splits_summary()["share_below_0.05"],
     ("proderm.splits", 4.25): partition_share,
     ("design.power_48", "per arm"): lambda: t_power(48),

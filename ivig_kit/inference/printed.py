@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -22,7 +23,7 @@ from statsmodels.stats.proportion import (
 from ivig_kit.errors import InputError
 from ivig_kit.inference.proportions import (
     INTERVAL_METHODS,
-    _check_proportion_input,
+    check_proportion_input,
     proportion_interval,
 )
 
@@ -143,11 +144,11 @@ def _interval_candidates(k: int, n: int, printed_proportion: float) -> list[dict
             add("other method", f"logit {confidence:.0%}", stats.logistic.cdf(logit - z * se),
                 stats.logistic.cdf(logit + z * se), method="logit", confidence=confidence)
         add("beta quantile slip", f"Beta({k + 1}, {n - k + 1}) quantiles {confidence:.0%} (uniform prior)",
-            *stats.beta.ppf([(1 - confidence) / 2, (1 + confidence) / 2], k + 1, n - k + 1),
+            *np.atleast_1d(stats.beta.ppf([(1 - confidence) / 2, (1 + confidence) / 2], k + 1, n - k + 1)),
             method="bayes_uniform", confidence=confidence)
         if 0 < k < n:
             add("beta quantile slip", f"Beta({k}, {n - k}) quantiles {confidence:.0%} (Haldane prior)",
-                *stats.beta.ppf([(1 - confidence) / 2, (1 + confidence) / 2], k, n - k),
+                *np.atleast_1d(stats.beta.ppf([(1 - confidence) / 2, (1 + confidence) / 2], k, n - k)),
                 method="bayes_haldane", confidence=confidence)
     return rows
 
@@ -178,7 +179,7 @@ def printed_interval_candidates(k: int, n: int, printed_low: float, printed_high
     bounds equal the printed ones after rounding). Sorted with full matches first, then by distance.
     The search reports what it finds; it does not assume any candidate matches.
     """
-    _check_proportion_input(k, n, 0.95)
+    check_proportion_input(k, n, 0.95)
     printed_proportion = round(k / n, 2) if printed_percent is None else printed_percent / 100
     table = pd.DataFrame(_interval_candidates(int(k), int(n), printed_proportion))
     table["low"] = 100 * table["low"].clip(0, 1)
@@ -194,8 +195,39 @@ def printed_interval_candidates(k: int, n: int, printed_low: float, printed_high
     return table.reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class IntervalGeometry:
+    """Centre and half-width of a printed interval and the standard errors to set beside them.
+
+    Attributes
+    ----------
+    estimate_percent : float
+        100 k / n.
+    centre_percent, half_width_percent : float
+        Midpoint and half-width of the printed limits (percent).
+    implied_standard_error : float
+        Half-width / z (a fraction): the standard error a symmetric "estimate +- z SE" would have used.
+    wald_standard_error, conservative_standard_error : float
+        sqrt(p(1 - p)/n) and sqrt(1/(4n)).
+    implied_z_for_wald_se : float
+        The quantile the Wald standard error would need to give the printed half-width.
+    """
+
+    estimate_percent: float
+    centre_percent: float
+    half_width_percent: float
+    implied_standard_error: float
+    wald_standard_error: float
+    conservative_standard_error: float
+    implied_z_for_wald_se: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per quantity: quantity, value."""
+        return pd.DataFrame(list(vars(self).items()), columns=["quantity", "value"])
+
+
 def printed_interval_geometry(k: int, n: int, printed_low: float, printed_high: float,
-                              confidence: float = 0.95) -> dict:
+                              confidence: float = 0.95) -> IntervalGeometry:
     """Centre and half-width of a printed interval (percent) and the standard error they imply.
 
     A symmetric interval centred on 100 k/n points to a Wald-type "estimate +- z * SE" computation;
@@ -203,16 +235,22 @@ def printed_interval_geometry(k: int, n: int, printed_low: float, printed_high: 
     sqrt(p(1 - p)/n) and the conservative one sqrt(1/(4n)). ``implied_z_for_wald_se`` is the quantile
     the Wald standard error would need. Limits printed to 0.1 leave each of these uncertain in the
     last digit.
+
+    Returns
+    -------
+    IntervalGeometry
+        The quantities above; ``to_frame()`` lists them as a table.
     """
-    _check_proportion_input(k, n, confidence)
+    check_proportion_input(k, n, confidence)
     p = k / n
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     half_width = (printed_high - printed_low) / 2
     wald_se = math.sqrt(p * (1 - p) / n)
-    return {"estimate_percent": 100 * p, "centre_percent": (printed_low + printed_high) / 2,
-            "half_width_percent": half_width, "implied_standard_error": half_width / 100 / z,
-            "wald_standard_error": wald_se, "conservative_standard_error": math.sqrt(CONSERVATIVE_VARIANCE / n),
-            "implied_z_for_wald_se": half_width / 100 / wald_se}
+    return IntervalGeometry(estimate_percent=100 * p, centre_percent=(printed_low + printed_high) / 2,
+                            half_width_percent=half_width, implied_standard_error=half_width / 100 / z,
+                            wald_standard_error=wald_se,
+                            conservative_standard_error=math.sqrt(CONSERVATIVE_VARIANCE / n),
+                            implied_z_for_wald_se=half_width / 100 / wald_se)
 
 
 # --- counts behind printed percentages ---
@@ -384,9 +422,36 @@ def stratified_p_by_imbalance(x1: int, n1: int, x2: int, n2: int, printed: str,
     return pd.DataFrame(rows)
 
 
-def stratified_p_summary(splits: pd.DataFrame, printed: str) -> dict:
+@dataclass(frozen=True)
+class StratifiedPSummary:
+    """How the CMH p values over every two-stratum split spread.
+
+    Attributes
+    ----------
+    splits : int
+        Splits with a defined CMH statistic.
+    min, median, max : float
+        Range and median of their p values.
+    share_printing_as : float
+        Fraction of splits whose p value prints as ``printed``.
+    printed : str
+        The printed p value looked for ("0.0008").
+    share_below_005 : float
+        Fraction of splits with p < 0.05.
+    """
+
+    splits: int
+    min: float
+    median: float
+    max: float
+    share_printing_as: float
+    printed: str
+    share_below_005: float
+
+
+def stratified_p_summary(splits: pd.DataFrame, printed: str) -> StratifiedPSummary:
     """How the CMH p values of :func:`stratified_p_over_splits` spread, and how many print as ``printed``."""
     p = splits["p_value"]
     share = float(prints_as(p, printed).mean())
-    return {"splits": len(splits), "min": float(p.min()), "median": float(p.median()), "max": float(p.max()),
-            "share_printing_as": share, "printed": printed, "share_below_0.05": float((p < 0.05).mean())}
+    return StratifiedPSummary(splits=len(splits), min=float(p.min()), median=float(p.median()), max=float(p.max()),
+                              share_printing_as=share, printed=printed, share_below_005=float((p < 0.05).mean()))

@@ -13,13 +13,15 @@ comparison is done in int64 arithmetic: ``change * 100 > edge * range``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ivig_kit.errors import InputError
-from ivig_kit.score.enzymes import _most_abnormal_enzyme
+from ivig_kit.score.enzymes import most_abnormal_enzyme
 from ivig_kit.score.measures import (
     CATEGORIES,
     CATEGORY_THRESHOLDS,
@@ -101,7 +103,7 @@ def category(tis, population: Population = "adult"):
     tis_arr = np.asarray(tis, dtype=float)
     index = np.searchsorted(np.asarray(thresholds), np.nan_to_num(tis_arr, nan=-1.0), side="right")
     labels = np.asarray(CATEGORIES, dtype=object)[index]
-    labels = np.where(np.isnan(tis_arr), None, labels)
+    labels = np.asarray(np.where(np.isnan(tis_arr), None, labels))
     return labels.item() if labels.ndim == 0 else labels
 
 
@@ -111,7 +113,7 @@ def _check_population(population: str) -> str:
     return population
 
 
-@dataclass
+@dataclass(frozen=True)
 class CoreSetScore:
     """Vectorised result for one CSM over many visits."""
 
@@ -119,8 +121,8 @@ class CoreSetScore:
     points: np.ndarray  # NaN where missing
     missing: np.ndarray  # baseline or follow-up value missing
     at_limit: np.ndarray  # baseline at floor/ceiling: no improvement possible
-    change: np.ndarray | None = None  # signed improvement in instrument units (positive = better)
-    scale_range: np.ndarray | None = None  # the range the change was divided by
+    change: np.ndarray  # signed improvement in instrument units (positive = better)
+    scale_range: np.ndarray  # the range the change was divided by
 
 
 def score_measure(measure: str, baseline, followup, scale_range) -> CoreSetScore:
@@ -182,7 +184,7 @@ def _score_micro(measure: str, pair: _MicroPair) -> CoreSetScore:
                         change=change, scale_range=scale_range)
 
 
-def total_improvement_score_of_points(points_by_measure: dict[str, np.ndarray]):
+def total_improvement_score_of_points(points_by_measure: Mapping[str, ArrayLike]):
     """Sum CSM points; the total is NaN when any CSM is missing (never silently 0)."""
     return sum(np.asarray(points_by_measure[m], dtype=float) for m in CORE_SET)
 
@@ -225,12 +227,13 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     """
     _check_population(population)
     if isinstance(enzyme_normalisation, str):
-        enzyme_normalisation = EnzymeNormalisation(enzyme_normalisation)
+        enzyme_normalisation = EnzymeNormalisation(enzyme_normalisation)  # type: ignore[arg-type]  # checked there
     if validate:
         visits = validate_visits(visits)
     baseline_rows, followup_rows, same_patient_as_previous = _pair_with_baseline(visits)
     n_followups = len(followup_rows)
-    enzyme_choice, enzyme_names = np.full(n_followups, -1, dtype=np.int8), []
+    enzyme_choice = np.full(n_followups, -1, dtype=np.int8)
+    enzyme_names: list[str] = []
     enzyme_baseline = enzyme_uln = np.full(n_followups, np.nan)
     pairs, instrument_codes = {}, {}
     for name, spec in CORE_SET.items():
@@ -238,7 +241,7 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
         for instrument in spec.instruments:
             if instrument == "enzyme":
                 if any(e in visits.columns for e in ENZYMES):
-                    enzyme_choice, enzyme_names, enzyme_baseline, enzyme_followup, enzyme_uln = _most_abnormal_enzyme(
+                    enzyme_choice, enzyme_names, enzyme_baseline, enzyme_followup, enzyme_uln = most_abnormal_enzyme(
                         visits, baseline_rows, followup_rows)
                     if enzyme_normalisation.method == "relative":
                         enzyme_range = enzyme_baseline
@@ -275,11 +278,11 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     result["baseline_week"] = week[baseline_rows]
     for name, score in scores.items():
         result[f"{name}_percent"] = score.percent
-    result["enzyme"] = pd.Categorical.from_codes(enzyme_choice, categories=enzyme_names)
+    result["enzyme"] = pd.Categorical.from_codes(enzyme_choice, categories=pd.Index(enzyme_names))
     with np.errstate(divide="ignore", invalid="ignore"):
         result["enzyme_baseline_x_uln"] = np.where(enzyme_choice >= 0, enzyme_baseline / enzyme_uln, np.nan)
     for name, codes in instrument_codes.items():
-        result[f"{name}_instrument"] = pd.Categorical.from_codes(codes, categories=CORE_SET[name].instruments)
+        result[f"{name}_instrument"] = pd.Categorical.from_codes(codes, categories=pd.Index(CORE_SET[name].instruments))
     for name, score in scores.items():
         result[f"{name}_missing"] = score.missing
         result[f"{name}_at_limit"] = score.at_limit
@@ -295,13 +298,13 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     from ivig_kit.score.improvement_2004 import imacs_2004_improved
 
     result["imacs_2004_improved"] = imacs_2004_improved(pairs)  # the 2004 IMACS DOI; <NA> when a missing CSM decides
-    result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [population])
+    result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), pd.Index([population]))
     result["enzyme_normalisation"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8),
-                                                               [str(enzyme_normalisation)])
+                                                               pd.Index([str(enzyme_normalisation)]))
     for option, value in (("deterioration_reading", as_reading(deterioration_reading)),
                           ("deterioration_confirmation", as_confirmation(deterioration_confirmation))):
-        result[option] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [str(value)])
-    for column in visits.columns.difference(KIT_COLUMNS, sort=False):  # the other columns pass through
+        result[option] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), pd.Index([str(value)]))
+    for column in visits.columns.difference(list(KIT_COLUMNS), sort=False):  # the other columns pass through
         result[column] = visits[column].array.take(followup_rows)
     return pd.DataFrame(result, copy=False)  # one block per column: no 800k x 40 consolidation copy
 
@@ -357,11 +360,11 @@ def _choose_instrument(instruments: tuple[str, ...], candidates: dict):
     return combined, codes
 
 
-def _category_codes(tis: np.ndarray, population: str) -> pd.Categorical:
+def _category_codes(tis: np.ndarray, population: str) -> pd.Categorical[str]:
     thresholds = np.asarray(CATEGORY_THRESHOLDS[population])
     codes = np.searchsorted(thresholds, np.nan_to_num(tis, nan=-1.0), side="right").astype(np.int8)
     codes[np.isnan(tis)] = -1
-    return pd.Categorical.from_codes(codes, categories=CATEGORIES)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(CATEGORIES))
 
 
 def _pair_with_baseline(visits: pd.DataFrame):

@@ -30,7 +30,7 @@ class ColumnMapping:
 
     columns: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)  # kit column -> unit
-    constants: dict[str, object] = field(default_factory=dict)
+    constants: dict[str, float] = field(default_factory=dict)
     source: str = "<mapping>"
 
     @classmethod
@@ -53,7 +53,9 @@ class ColumnMapping:
         if not isinstance(document, dict) or not set(document) <= {"columns", "constants"}:
             raise VisitTableError(f"{source}: expected a mapping with the keys 'columns' (source column: kit column) "
                                   f"and optionally 'constants' (kit column: value)")
-        columns, units, targets = {}, {}, Counter()
+        columns: dict[str, str] = {}
+        units: dict[str, str] = {}
+        targets: Counter[str] = Counter()
         for source_column, target in (document.get("columns") or {}).items():
             unit = None
             if isinstance(target, dict):
@@ -73,7 +75,7 @@ class ColumnMapping:
             columns[str(source_column)] = target
             targets[target] += 1
         problems += [f"{source}: {n} source columns map to {target!r}; expected one" for target, n in targets.items() if n > 1]
-        constants = {}
+        constants: dict[str, float] = {}
         for target, value in (document.get("constants") or {}).items():
             if target not in NUMERIC_COLUMNS or isinstance(value, bool) or not isinstance(value, (int, float)):
                 problems.append(f"{source}: constant {target!r}: expected a kit numeric column with a number, "

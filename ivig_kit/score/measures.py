@@ -171,7 +171,10 @@ class EnzymeNormalisation:
 
     def multiplier(self, enzyme: str | None = None) -> float:
         """k of ``enzyme`` (its own if given per enzyme, else ``uln_multiplier``)."""
-        return float(dict(self.per_enzyme).get(enzyme, self.uln_multiplier))
+        per_enzyme = dict(self.per_enzyme)
+        if enzyme is not None and enzyme in per_enzyme:
+            return float(per_enzyme[enzyme])
+        return float(self.uln_multiplier)
 
     def __str__(self) -> str:
         if self.method == "relative":

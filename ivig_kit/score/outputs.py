@@ -159,7 +159,7 @@ def _write_excel(scores: pd.DataFrame, path: Path) -> None:
     sheet = workbook.create_sheet("scores")
     sheet.append([str(c) for c in scores.columns])
     table = rounded_for_output(scores)
-    columns = []
+    columns: list[list[object]] = []
     for column in table.columns:
         values = table[column]
         if pd.api.types.is_bool_dtype(values):

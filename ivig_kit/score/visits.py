@@ -66,7 +66,8 @@ NUMERIC_RULES: dict[str, tuple[float, float, str]] = {
     **{u: (0, ENZYME_ULN_MAX, f"an upper limit of normal > 0 and <= {ENZYME_ULN_MAX:,.0f}")
        for u in ENZYME_ULN.values()},
     # the JDM instruments (ranges from score.measures.INSTRUMENTS; see data/README.md)
-    **{i.column: (i.scale_min, i.scale_max, f"a {i.label.split(' (')[0]} value in "
+    # (mypy cannot see that fixed_range is not None means both bounds are set: hence the ignore)
+    **{i.column: (i.scale_min, i.scale_max, f"a {i.label.split(' (')[0]} value in "  # type: ignore[misc]
                   f"{i.scale_min:g}-{i.scale_max:g}{' ' + i.unit if i.unit else ''}")
        for i in INSTRUMENTS.values() if i.column and i.column != i.measure and i.fixed_range is not None},
     "chq_phs": (-CHQ_PHS_LIMIT, CHQ_PHS_LIMIT, "a CHQ physical summary score"),
@@ -120,7 +121,7 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
     raw = RawTable(frame, source)
     if line_offset is not None:
         raw.line_of_row = lambda positions: [int(p) + line_offset for p in positions]
-    seen = {}
+    seen: dict[str, list[int]] = {}
     for i, column in enumerate(frame.columns):
         seen.setdefault(column, []).append(i + 1)
     raw.header_problems = [f"{source}: column {c!r} appears {len(w)} times (columns {', '.join(map(str, w))}); "
@@ -210,11 +211,11 @@ def _validate(raw: RawTable) -> pd.DataFrame:
     empty = {}
     for column in numeric:
         if not pd.api.types.is_float_dtype(typed[column]):
-            values, bad = _as_number(typed[column])
+            numbers, bad = _as_number(typed[column])
             if bad.any() and column not in raw.unparsed:
                 positions = np.flatnonzero(bad)
                 raw.unparsed[column] = (positions, [typed[column].iloc[p] for p in positions[:20]])
-            typed[column] = values
+            typed[column] = numbers
         values = typed[column].to_numpy(dtype=float)
         unparsed = np.zeros(len(values), dtype=bool)
         if column in raw.unparsed:

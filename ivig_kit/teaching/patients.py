@@ -7,12 +7,13 @@ the engine's one-pair scorer, :func:`ivig_kit.score.pair.score_pair`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ivig_kit.errors import InputError
+from ivig_kit.facts import pilot_table2
 from ivig_kit.score.engine import score_measure
 from ivig_kit.score.enzymes import enzyme_scale_range
 from ivig_kit.score.measures import (
@@ -30,12 +31,18 @@ from ivig_kit.score.measures import (
     to_micro,
 )
 from ivig_kit.score.pair import score_pair
-from ivig_kit.facts import pilot_table2
 
 SYNTHETIC = "synthetic teaching patient"
 
 
 # --- Patients ------------------------------------------------------------------------
+
+
+class ScaleLimits(NamedTuple):
+    """Lowest and highest value an instrument can record."""
+
+    low: float
+    high: float
 
 
 @dataclass(frozen=True)
@@ -62,18 +69,18 @@ class PatientVisits:
         """The instrument standing in ``measure``'s row for this patient."""
         return instrument_for(measure, self.instruments.get(measure, CORE_SET[measure].instruments[0]))
 
-    def limits(self, measure: str) -> tuple[float, float]:
+    def limits(self, measure: str) -> ScaleLimits:
         """Lowest and highest value the instrument in ``measure``'s row can record (enzyme: no top)."""
         instrument = self.instrument(measure)
         if instrument.name == "mmt":
-            return 0.0, float(self.mmt_max)
+            return ScaleLimits(0.0, float(self.mmt_max))
         if instrument.name == "chq_phs":
             if self.chq_phs_range is None:
                 raise InputError("the CHQ physical summary score needs chq_phs_range=(min, max)")
-            return float(self.chq_phs_range[0]), float(self.chq_phs_range[1])
+            return ScaleLimits(float(self.chq_phs_range[0]), float(self.chq_phs_range[1]))
         if instrument.name == "enzyme":
-            return 0.0, float("inf")
-        return float(instrument.scale_min), float(instrument.scale_max)
+            return ScaleLimits(0.0, float("inf"))
+        return ScaleLimits(float(instrument.scale_min), float(instrument.scale_max))
 
     def __post_init__(self):
         """Both visits must name exactly the six CSMs, and the enzyme must be one the engine knows."""
@@ -165,7 +172,7 @@ PRINTO_PATIENT = PatientVisits(
     label="synthetic teaching patient (juvenile DM, PRINTO core set)")
 
 
-@dataclass
+@dataclass(frozen=True)
 class PatientScore:
     """The engine's score of one follow-up, arranged measure by measure for teaching."""
 
@@ -220,8 +227,14 @@ def score_patient(patient: PatientVisits, population: str = "adult",
     return PatientScore(patient, population, normalisation, breakdown, scored.tis, scored.category)
 
 
-def scale_ranges(patient: PatientVisits, normalisation: EnzymeNormalisation | str = "relative") -> dict:
-    """The range each CSM's change is divided by: fixed, the MMT maximum, or the enzyme option's."""
+def scale_ranges(patient: PatientVisits, normalisation: EnzymeNormalisation | str = "relative") -> pd.Series:
+    """The range each CSM's change is divided by: fixed, the MMT maximum, or the enzyme option's.
+
+    Returns
+    -------
+    pandas.Series
+        ``scale_range`` by CSM name, in the core set's order.
+    """
     normalisation = _normalisation(normalisation)
     ranges = {}
     for measure in CORE_SET:
@@ -230,7 +243,7 @@ def scale_ranges(patient: PatientVisits, normalisation: EnzymeNormalisation | st
         else:
             low, high = patient.limits(measure)
             ranges[measure] = high - low
-    return ranges
+    return pd.Series(ranges, name="scale_range").rename_axis("measure")
 
 
 # --- What would it take? ----------------------------------------------------------------

@@ -14,8 +14,8 @@ from ivig_kit.exercises import Exercise, Mistake, register_exercises
 
 
 def _pilot_exact_lower_limit_90() -> float:
-    from ivig_kit.inference.proportions import clopper_pearson_interval
     from ivig_kit.facts import published_count
+    from ivig_kit.inference.proportions import clopper_pearson_interval
 
     return 100 * clopper_pearson_interval(published_count("pilot", "primary_responders"),
                                           published_count("pilot", "analysed_n"), confidence=0.90)[0]
@@ -65,7 +65,7 @@ def _proderm_thromboembolic_percent() -> float:
 def _proderm_share_printing_as_label() -> float:
     from ivig_kit.trials.proderm import stratified_p_value_question
 
-    return 100 * stratified_p_value_question()["summary"]["share_printing_as"]
+    return 100 * stratified_p_value_question().summary.share_printing_as
 
 
 PILOT_EXERCISES = {
@@ -157,7 +157,7 @@ PRODERM_EXERCISES = {
                                 "printing as 0.0008.", 0.05),
                   4.25: Mistake("That weights each way of putting the 95 patients into strata (patient "
                                 "partitions); the question counts each configuration once.", 0.06)},
-        hint="stratified_p_value_question()['summary']['share_printing_as'] is a fraction.",
+        hint="stratified_p_value_question().summary.share_printing_as is a fraction.",
         explanation="2.7% of count configurations, but that number settles little: weighting patient partitions "
                     "gives 4.2%, and with the arms kept within 2 of each other in each stratum (as randomisation "
                     "would) 0.02% print as 0.0008. The counts cannot say whether a stratified test, a "

@@ -17,7 +17,7 @@ from ivig_kit.facts import (
     read_published_facts,
 )
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "trials.md"
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "trials.md"
 
 
 def test_every_fact_has_a_source_and_a_location():
