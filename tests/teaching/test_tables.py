@@ -12,13 +12,13 @@ from html.parser import HTMLParser
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-from ivig_kit.score.measures import CORE_SET  # noqa: E402
-from ivig_kit.teaching import display  # noqa: E402
+from ivig_kit.score.measures import CORE_SET
+from ivig_kit.teaching import display
 
 
 class TableCells(HTMLParser):
@@ -47,14 +47,24 @@ class TableCells(HTMLParser):
             self.current[1] += data
 
 
-RAW_FLOAT = re.compile(r"-?\d+\.\d{4,}")
+NUMBER = re.compile(r"-?\d+\.(\d+)")
+
+
+def is_raw_float(text: str) -> bool:
+    """A float printed as pandas does (``15.000000``, ``39.473684``): four to eleven decimals with four or
+    more significant ones. Two significant figures of a small p value (``0.00069``) are not raw, nor a float's
+    exact repr that a floating-point lesson shows on purpose (``5.000000000000001``)."""
+    match = NUMBER.fullmatch(text)
+    if not match or not 4 <= len(match.group(1)) <= 11:
+        return False
+    return len(match.group(1).lstrip("0")) >= 4 or text.split(".")[0].lstrip("-") not in ("0", "")
 CODE_NAMES = set(CORE_SET) | {"max_points", "scale_range", "mc_se", "p_value"}
 
 
 def table_problems(page: str) -> list[str]:
     problems = []
     for tag, text in TableCells(page).cells:
-        if RAW_FLOAT.fullmatch(text):
+        if is_raw_float(text):
             problems.append(f"raw float {text!r}")
         if text.lower() in ("nan", "none", "<na>", "nat"):
             problems.append(f"missing shown as {text!r}")
