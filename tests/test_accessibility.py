@@ -95,8 +95,6 @@ MESSAGE_STATE = """() => {
 @pytest.mark.parametrize("width,height", [(1366, 768), (390, 844)])
 def test_voila_calculator_passes_axe_and_announces_a_bad_value(browser, voila_url, artifacts_dir, width, height):
     page = browser.new_page()
-    messages = []
-    page.on("console", lambda message: messages.append(message.text))
     page.set_viewport_size({"width": width, "height": height})
     try:
         page.goto(voila_url, timeout=TIMEOUT_MS)
@@ -123,9 +121,22 @@ def test_voila_calculator_passes_axe_and_announces_a_bad_value(browser, voila_ur
         page.screenshot(path=str(artifacts_dir / f"tis_calculator_voila_{width}x{height}_bad_value.png"))
     finally:
         page.close()
+
+
+@pytest.mark.xfail(strict=True, reason="voila 0.5.13 (the newest on PyPI) bundles JupyterLab 4.2.5 while its own "
+                   "widgets-manager8 and jupyterlab_widgets 3.0.17 are built against ^4.5.10/^4.6.2; no release "
+                   "pair from the registries agrees yet. Strict: passes loudly once a release aligns them.")
+def test_voila_console_has_no_widget_version_warnings(browser, voila_url):
+    page = browser.new_page()
+    messages = []
+    page.on("console", lambda message: messages.append(message.text))
+    try:
+        page.goto(voila_url, timeout=TIMEOUT_MS)
+        page.wait_for_selector(".tis-total .tis-total-value", timeout=TIMEOUT_MS)
+    finally:
+        page.close()
     unsatisfied = [m for m in messages if "Unsatisfied version" in m or "No satisfying version" in m]
-    if unsatisfied:  # Voilà's bundled JupyterLab against the installed widget extensions: reported, see README
-        pytest.xfail(f"{len(unsatisfied)} widget version warnings: {unsatisfied[0]}")
+    assert unsatisfied == [], f"{len(unsatisfied)} warnings, e.g. {unsatisfied[0]}"
 
 
 def test_course_site_pages_pass_axe_offline(browser, course_site, artifacts_dir):

@@ -155,17 +155,42 @@ def figure_alt(figure) -> str:
 
 
 def figure_html(figure) -> str:
-    """The figure as an embedded PNG with alt text (escaped), at its size in CSS pixels."""
+    """The figure with alt text (escaped) at its size in CSS pixels: inline SVG with real text when the notebook
+    asked for SVG figures (``set_matplotlib_formats("svg")``), else an embedded PNG."""
+    alt = escape(figure_alt(figure))
     buffer = io.BytesIO()
+    if "svg" in inline_figure_formats():
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        svg = buffer.getvalue().decode("utf-8")
+        svg = svg[svg.index("<svg"):].replace("<svg", f'<svg role="img" aria-label="{alt}"', 1)
+        return f'<div class="ivig-figure" style="max-width:100%;overflow-x:auto">{svg}</div>'
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     width = round(figure.get_figwidth() * 96)
-    return (f'<img src="data:image/png;base64,{data}" alt="{escape(figure_alt(figure))}" '
-            f'style="max-width:100%;height:auto" width="{width}">')
+    return f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%;height:auto" width="{width}">'
+
+
+def inline_figure_formats() -> set[str]:
+    """The figure formats the notebook shows (``png``, ``svg``...; empty outside a kernel)."""
+    try:
+        from IPython import get_ipython
+        from matplotlib.figure import Figure
+    except ImportError:
+        return set()
+    shell = get_ipython()
+    if shell is None:
+        return set()
+    formatters = shell.display_formatter.formatters
+    return {mime.split("/")[1].split("+")[0] for mime, formatter in formatters.items()
+            if mime.startswith("image/") and Figure in formatter.type_printers}
 
 
 def use_kit_display() -> None:
-    """Show every DataFrame and matplotlib figure of this notebook the kit's way (outside IPython: nothing)."""
+    """Show every DataFrame and matplotlib figure of this notebook the kit's way (outside IPython: nothing).
+
+    The inline backend is switched on first, because switching it (or ``set_matplotlib_formats``) drops every
+    figure formatter; the figure formatter is put back before each cell for the same reason.
+    """
     try:
         from IPython import get_ipython
     except ImportError:
@@ -173,8 +198,18 @@ def use_kit_display() -> None:
     shell = get_ipython()
     if shell is None:
         return
+    shell.run_line_magic("matplotlib", "inline")
+    register_formatters(shell)
+    if register_formatters not in shell.events.callbacks["pre_run_cell"]:
+        shell.events.register("pre_run_cell", register_formatters)
+
+
+def register_formatters(shell=None, *_) -> None:
+    """Register :func:`table_html` and :func:`figure_html` as the HTML formatters of DataFrames and figures."""
+    from IPython import get_ipython
     from matplotlib.figure import Figure
 
+    shell = shell if hasattr(shell, "display_formatter") else get_ipython()
     html_formatter = shell.display_formatter.formatters["text/html"]
     html_formatter.for_type(pd.DataFrame, table_html)
     html_formatter.for_type(Figure, figure_html)

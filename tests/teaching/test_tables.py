@@ -66,7 +66,7 @@ def table_problems(page: str) -> list[str]:
     for tag, text in TableCells(page).cells:
         if is_raw_float(text):
             problems.append(f"raw float {text!r}")
-        if text.lower() in ("nan", "none", "<na>", "nat"):
+        if text in ("nan", "NaN", "None", "<NA>", "NaT"):  # "none" is a word ("control: none"), not a repr
             problems.append(f"missing shown as {text!r}")
         if text in CODE_NAMES or (tag == "th" and re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", text)):
             problems.append(f"code name {text!r} in a {tag}")
