@@ -41,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/reports_batch.py
 
 clean:
-	rm -rf $(VENV) reports build *.egg-info
+	rm -rf $(VENV) reports site build *.egg-info
