@@ -30,7 +30,7 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 #: underlined, tables and figures as in the site reports, no prompt column, printing without navigation.
 SITE_CSS = """
 :root{--jp-content-link-color:#0b5394}
-body{margin:0;background:#fff;color:#1a1a1a}
+body{margin:0;background:#fff;color:#1a1a1a;font-family:var(--jp-content-font-family,system-ui,sans-serif)}
 .ivig-skip{position:absolute;left:-999px}.ivig-skip:focus{left:8px;top:8px;background:#fff;padding:4px;z-index:9}
 .ivig-site-header,.ivig-site-footer{padding:8px 20px;background:#f3f5f8;border-bottom:1px solid #ccd}
 .ivig-site-footer{border-top:1px solid #ccd;border-bottom:0;font-size:0.9em}
@@ -66,7 +66,7 @@ TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 <body class="jp-Notebook" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
 <a class="ivig-skip" href="#content">Skip to the content</a>
 <header class="ivig-site-header"><nav aria-label="Course notebooks">{{ resources.ivig_nav }}</nav></header>
-<main id="content">{{ resources.ivig_contents }}
+<main id="content">
 {%- endblock body_header -%}
 {% block body_footer %}
 </main>
@@ -149,12 +149,9 @@ def export_page(notebook, title: str, nav: str, footer: str) -> str:
                             template_file="ivig_site.html.j2", exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True)
     notebook.metadata["title"] = f"{title} | ivig-kit course"
-    first_pass, _ = exporter.from_notebook_node(notebook, resources={"ivig_site_css": SITE_CSS, "ivig_nav": nav,
-                                                                    "ivig_contents": "", "ivig_footer": footer})
     page, _ = exporter.from_notebook_node(notebook, resources={"ivig_site_css": SITE_CSS, "ivig_nav": nav,
-                                                              "ivig_contents": contents_html(first_pass),
                                                               "ivig_footer": footer})
-    return page
+    return page.replace("</h1>", "</h1>" + contents_html(page), 1)  # the contents right under the title
 
 
 def execute(notebook_file: Path, timeout: int = 600):
