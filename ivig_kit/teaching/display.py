@@ -147,7 +147,8 @@ def figure_alt(figure) -> str:
     if figure._suptitle is not None and figure._suptitle.get_text():
         parts.append(figure._suptitle.get_text())
     for ax in figure.axes:
-        words = [ax.get_title(), ax.get_xlabel() and f"x: {ax.get_xlabel()}", ax.get_ylabel() and f"y: {ax.get_ylabel()}"]
+        words = [ax.get_title(), ax.get_xlabel() and f"x: {ax.get_xlabel()}",
+                 ax.get_ylabel() and f"y: {ax.get_ylabel()}"]
         text = ", ".join(w for w in words if w)
         if text and text not in parts:
             parts.append(text)

@@ -129,7 +129,8 @@ def contents_html(body: str) -> str:
         items.append(f'<li><a href="#{anchor}">{label}</a></li>')
     if not items:
         return ""
-    return f'<nav class="ivig-contents" aria-label="Contents of this page"><h2>Contents</h2><ul>{"".join(items)}</ul></nav>'
+    return (f'<nav class="ivig-contents" aria-label="Contents of this page"><h2>Contents</h2>'
+            f'<ul>{"".join(items)}</ul></nav>')
 
 
 def navigation_html(pages: list[CoursePage], current: str | None) -> str:

@@ -109,7 +109,8 @@ def test_figure_alt_text_comes_from_the_label_or_the_titles():
     assert display.figure_alt(figure) == "Figure: Weights, x: maximum points"
     figure.set_label("Bars of the six measures' maximum points")
     html = display.figure_html(figure)
-    assert 'alt="Bars of the six measures&#x27; maximum points"' in html and html.startswith("<img src=\"data:image/png")
+    assert 'alt="Bars of the six measures&#x27; maximum points"' in html
+    assert html.startswith('<img src="data:image/png')
     plt.close(figure)
 
 
