@@ -56,8 +56,8 @@ def test_bundled_parameter_values_resolve_against_the_kit_not_the_working_folder
 def test_papermill_cli_runs_the_site_report_from_the_repository_root(tmp_path):
     out = tmp_path / "tokyo.ipynb"
     result = subprocess.run([sys.executable, "-m", "papermill", "notebooks/site_report.ipynb", str(out),
-                             "-k", "python3", "-p", "site", "Tokyo"], cwd=REPO, capture_output=True, text=True, timeout=400,
-                            check=False)
+                             "-k", "python3", "-p", "site", "Tokyo"],
+                            cwd=REPO, capture_output=True, text=True, timeout=400, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     notebook = json.loads(out.read_text(encoding="utf-8"))
     shown = "".join("".join(o.get("data", {}).get("text/html", "")) for c in notebook["cells"]
