@@ -115,6 +115,12 @@ def test_voila_calculator_passes_axe_and_announces_a_bad_value(browser, voila_ur
         assert state["text"] == "Cannot score these values:Physician global follow-up: 11 cm is outside 0-10 cm."
         assert state["live"] == "assertive"
         assert state["marked"] and state["border"] == "3px", state
+        page.wait_for_function("() => document.querySelector('.tis-physician_global-followup input')"
+                               ".getAttribute('aria-invalid') === 'true'", timeout=30_000)
+        aria = page.evaluate("""() => [...document.querySelectorAll('.tis-number input')].map(i =>
+            [i.getAttribute('aria-invalid'), i.getAttribute('aria-describedby')])""")
+        alert_id = page.locator(".tis-errors .tis-error").get_attribute("id")
+        assert aria.count(["true", alert_id]) == 1 and aria.count(["false", None]) == 11, aria
         if width > 1000:  # on a wide screen the message sits beside the grid, in view while typing in it
             assert state["inView"], state
         assert_no_violations(page, f"Voilà calculator at {width}x{height} with a bad value")

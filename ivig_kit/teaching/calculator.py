@@ -17,7 +17,9 @@ import html
 import math
 from dataclasses import replace
 
+import anywidget
 import ipywidgets as widgets
+import traitlets
 
 from ivig_kit.errors import InputError
 from ivig_kit.score.measures import (
@@ -62,6 +64,39 @@ def _wrap() -> widgets.Layout:
     """A row that wraps onto the next line when the window is narrow (a new Layout per box)."""
     return widgets.Layout(display="flex", flex_flow="row wrap", align_items="center", width="100%",
                           grid_gap="0.3em 1em")
+
+
+class InvalidMarks(anywidget.AnyWidget):
+    """An invisible helper that sets ``aria-invalid`` on the number boxes named in ``invalid`` (their CSS
+    classes) and ties them to the message (``aria-describedby``), which ipywidgets cannot do from Python.
+
+    It looks only inside its own calculator (the nearest ``.tis-calculator``); its script is inline, so the
+    page fetches nothing from another host."""
+
+    _esm = """
+    function render({ model, el }) {
+      el.style.display = "none";
+      const apply = () => {
+        const root = el.closest(".tis-calculator");
+        if (!root) return;
+        const invalid = new Set(model.get("invalid"));
+        const message = root.querySelector(".tis-errors .tis-error");
+        if (message && !message.id) message.id = "tis-error-" + Math.random().toString(36).slice(2);
+        for (const box of root.querySelectorAll(".tis-number")) {
+          const input = box.querySelector("input");
+          if (!input) continue;
+          const bad = [...box.classList].some(name => invalid.has(name));
+          input.setAttribute("aria-invalid", bad ? "true" : "false");
+          if (bad && message) input.setAttribute("aria-describedby", message.id);
+          else input.removeAttribute("aria-describedby");
+        }
+      };
+      model.on("change:invalid", () => requestAnimationFrame(apply));
+      requestAnimationFrame(apply);
+    }
+    export default { render };
+    """
+    invalid = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
 
 def range_text(low: float, high: float, unit: str = "") -> str:
@@ -134,6 +169,7 @@ class TISCalculator:
             for widget, visit in ((self.baseline[name], "baseline"), (self.followup[name], "followup")):
                 widget.add_class(f"tis-{name}-{visit}")
                 widget.add_class("tis-number")
+        self.invalid_marks = InvalidMarks()
         self.ui = self._layout()
         self.load(self._start["patient"], core_set, normalisation)
         self.core_set.observe(self._on_core_set, names="value")
@@ -164,7 +200,7 @@ class TISCalculator:
         ui = widgets.VBox([widgets.HTML(f"<style>{CALCULATOR_CSS}</style>"), self.note,
                            widgets.Box([self.core_set, self.reset_button], layout=_wrap()),
                            widgets.Box([self.strength], layout=_wrap()), self.enzyme_options, self.chq_options,
-                           self.errors, inputs, self.total, self.category, self.table, what],
+                           self.errors, inputs, self.invalid_marks, self.total, self.category, self.table, what],
                           layout=widgets.Layout(width="100%", max_width="60em", overflow="hidden"))
         ui.add_class("tis-calculator")
         return ui
@@ -294,11 +330,11 @@ class TISCalculator:
             return
         self._show_instruments()
         problems = self.problems()
-        self._mark_invalid(problems)
         if problems:
             items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
             self.errors.value = (f'<div class="tis-error" role="alert" aria-live="assertive">Cannot score these '
                                  f"values:<ul>{items}</ul></div>")
+            self._mark_invalid(problems)  # after the message: the boxes point to it (aria-describedby)
             self.total.value = self.category.value = self.table.value = self.what_it_takes.value = ""
             return
         try:
@@ -308,9 +344,11 @@ class TISCalculator:
         except (InputError, ValueError) as error:
             self.errors.value = (f'<div class="tis-error" role="alert" aria-live="assertive">Cannot score: '
                                  f"{html.escape(str(error))}</div>")
+            self._mark_invalid([])
             self.total.value = self.category.value = self.table.value = self.what_it_takes.value = ""
             return
         self.errors.value = ""
+        self._mark_invalid([])
         self.table.value = breakdown_html(score)
         self.total.value = (f'<div style="font-size:1.3em" role="status">Total Improvement Score: '
                             f'<b class="tis-total-value">{score.tis:g}</b> / 100</div>')
@@ -322,9 +360,14 @@ class TISCalculator:
 
     def _mark_invalid(self, problems: list[str]) -> None:
         """Mark every box a problem names (its accessible name starts the message) with ``tis-invalid``."""
-        for widget in (*self.baseline.values(), *self.followup.values()):
-            invalid = any(problem.startswith(f"{widget.description}:") for problem in problems)
-            (widget.add_class if invalid else widget.remove_class)("tis-invalid")
+        marked = []
+        for name in CORE_SET:
+            for widget, visit in ((self.baseline[name], "baseline"), (self.followup[name], "followup")):
+                invalid = any(problem.startswith(f"{widget.description}:") for problem in problems)
+                (widget.add_class if invalid else widget.remove_class)("tis-invalid")
+                if invalid:
+                    marked.append(f"tis-{name}-{visit}")
+        self.invalid_marks.invalid = marked
 
     def _show_instruments(self) -> None:
         """Row labels, option boxes and the target list follow the instruments in use."""
