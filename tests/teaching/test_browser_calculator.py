@@ -130,7 +130,8 @@ def test_notebook_calculator_at_1024px(lab_page, artifacts_dir):
     page = lab_page
     page.set_viewport_size({"width": 1024, "height": 900})
     tis, category = engine_score()
-    assert shown(page, ".tis-total .tis-total-value") == f"{tis:g}"
+    shown(page, ".tis-calculator")  # scroll it into view: JupyterLab renders cells in view only
+    wait_for_text(page, ".tis-total .tis-total-value", f"{tis:g}", timeout_ms=TIMEOUT_MS)  # widgets render late
     assert shown(page, ".tis-category .tis-category-value") == category
     assert "To reach major" in shown(page, ".tis-what-it-takes-text")  # a useful first answer
     problems = layout_problems(page)
