@@ -20,9 +20,8 @@ import nbformat
 from ivig_kit.files import atomic_output
 from ivig_kit.resources import notebook_path
 
-#: The teaching notebooks, in reading order (those missing from the tree are skipped).
-COURSE_NOTEBOOKS = ("01_total_improvement_score.ipynb", "02_pilot_reanalysis.ipynb", "03_proderm_reanalysis.ipynb",
-                    "04_trial_design.ipynb", "05_instruments.ipynb")
+#: The teaching notebooks are the numbered ones (``01_...`` to ``05_...``), in reading order.
+COURSE_PATTERN = "[0-9][0-9]_*.ipynb"
 BINDER_URL = "https://mybinder.org/v2/gh/ivig-kit/ivig-kit/main?labpath=notebooks/{name}"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -183,6 +182,11 @@ notebooks on Binder</a> or run <code>make lab</code> in a clone.</p>
 """
 
 
+def course_notebooks() -> list[Path]:
+    """The numbered teaching notebooks bundled with the kit (:data:`COURSE_PATTERN`), in reading order."""
+    return sorted(notebook_path("site_report.ipynb").parent.glob(COURSE_PATTERN))
+
+
 def build_course_site(out: Path, notebooks: list[Path] | None = None, timeout: int = 600) -> CourseSite:
     """Execute the teaching notebooks and write the course site into ``out``.
 
@@ -191,7 +195,7 @@ def build_course_site(out: Path, notebooks: list[Path] | None = None, timeout: i
     out : Path
         Folder for ``index.html`` and one page per notebook (created; pages are replaced atomically).
     notebooks : list of Path, optional
-        Notebooks to execute and show, in order; by default every one of :data:`COURSE_NOTEBOOKS` that exists.
+        Notebooks to execute and show, in order; by default :func:`course_notebooks`.
     timeout : int
         Longest a cell may run, in seconds.
 
@@ -200,7 +204,7 @@ def build_course_site(out: Path, notebooks: list[Path] | None = None, timeout: i
     CourseSite
         The folder, the index page and the pages in reading order.
     """
-    files = notebooks if notebooks is not None else [notebook_path(n) for n in COURSE_NOTEBOOKS]
+    files = notebooks if notebooks is not None else course_notebooks()
     files = [Path(f) for f in files if Path(f).exists()]
     out.mkdir(parents=True, exist_ok=True)
     executed = [(f, execute(f, timeout)) for f in files]
