@@ -16,6 +16,11 @@ SUMMARY_COLUMNS = ["site", "patient_id", "week", "tis", "category", "physician_g
 
 def build_parser() -> argparse.ArgumentParser:
     from ivig_kit.score.measures import ENZYME_ULN_MULTIPLIER_PRESETS, POPULATIONS, ULN_MULTIPLIER_MAX
+    from ivig_kit.score.outputs import OUTPUT_FORMATS
+    from ivig_kit.score.readers import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
+
+    inputs = f"CSV {'/'.join(CSV_SUFFIXES)}, Parquet {'/'.join(PARQUET_SUFFIXES)} or Excel {'/'.join(EXCEL_SUFFIXES)}"
+    outputs = ", ".join(OUTPUT_FORMATS)
 
     parser = argparse.ArgumentParser(
         prog="ivig-kit",
@@ -30,17 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score every follow-up visit against the patient's baseline (earliest week) and write one row\n"
                     "per follow-up visit: site, patient_id, week, tis, category, then each core set measure's\n"
                     "points, percent change and flags. A measure whose column is absent is missing (flagged).",
-        epilog="Input: CSV (comma, semicolon or tab separated and the decimal mark are detected; UTF-8,\n"
-               "UTF-16 with BOM, or --encoding), Parquet or Excel .xlsx; format in data/README.md.\n"
+        epilog=f"Input: {inputs}.\nCSV: comma, semicolon or tab separated and the decimal mark are detected; UTF-8,\n"
+               "UTF-16 with BOM, or --encoding; format in data/README.md.\n"
                "Every problem of a table is reported at once (file, rows, lines, column, expected).\n"
                "Exit status: 0 scored, 1 the output could not be written, 2 unusable input or options.\n\n"
                "examples:\n"
                "  ivig-kit tis data/example_visits.csv --out scores.xlsx\n"
                "  ivig-kit tis export.csv --mapping data/example_mapping.yaml --out scores.parquet\n"
                "  ivig-kit tis visits.csv --enzyme-preset r-implementation --out scores.csv")
-    tis.add_argument("input", type=Path, help="visit table (.csv, .parquet or .xlsx)")
+    tis.add_argument("input", type=Path, help=f"visit table: {inputs}")
     tis.add_argument("--out", type=Path, metavar="FILE",
-                     help="write the scores to FILE: .csv, .parquet or .xlsx (default: print a summary); never an "
+                     help=f"write the scores to FILE: {outputs} (default: print a summary); never an "
                           "input, a symlink or a device")
     tis.add_argument("--population", choices=POPULATIONS, default="adult",
                      help="category thresholds: adult 20/40/60, juvenile 30/45/70 (default: adult)")
@@ -98,11 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
                "130/143 stopped by Ctrl-C/SIGTERM (the index marks the unfinished sites).\n\n"
                "example:\n  ivig-kit reports data/demo_registry.csv --out reports --jobs 2")
     reports.add_argument("data", type=Path, metavar="DATA",
-                         help="visit table with all sites (.csv, UTF-8, or .parquet)")
+                         help=f"visit table with all sites: {inputs}")
     reports.add_argument("--out", type=Path, required=True, metavar="DIR",
                          help="folder for the reports and index.html (created if missing)")
     reports.add_argument("--sites", nargs="+", metavar="SITE",
-                         help="report only these sites (exact names, kept as text: 007 stays 007; default: all)")
+                         help="report only these sites (exact names, kept as text: 007 stays 007; a near miss is "
+                              "suggested; default: all)")
     reports.add_argument("--jobs", type=_positive_int, default=2, metavar="N",
                          help="sites run at the same time, one worker process each, at most the CPUs available "
                               "(default: 2)")
@@ -129,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--force", action="store_true",
                          help="run every site even if its inputs are unchanged, and write into a folder holding "
                               "an index.html the kit did not make")
-    reports.add_argument("--quiet", action="store_true", help="no progress bar (the per-site lines remain)")
+    reports.add_argument("--quiet", action="store_true",
+                         help="no progress bar (the per-site lines remain; without a terminal on stderr, e.g. in "
+                              "a log, there is no bar either: one line per site)")
     reports.set_defaults(handler=_run_reports)
     return parser
 
@@ -167,7 +175,7 @@ def _run_reports(args) -> int:
         where = f"the dask scheduler at {args.scheduler}" if args.scheduler else f"{jobs} process(es)"
         print(f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}",
               flush=True)
-        outcome = run_batch(batch, jobs=jobs, scheduler=args.scheduler, progress=not args.quiet, pdf=args.pdf)
+        outcome = run_batch(batch, jobs=jobs, scheduler=args.scheduler, progress=not args.quiet and sys.stderr.isatty(), pdf=args.pdf)
     except Interrupted as stopped:
         done = "no site finished" if stopped.result is None else \
             f"{sum(r.ok for r in stopped.result.results)} of {len(stopped.result.results)} site(s) finished; " \

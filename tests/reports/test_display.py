@@ -110,7 +110,7 @@ def test_every_report_figure_is_print_resolution_a4_wide_and_described(tiny_repo
     for figure in made:
         assert figure.get_figwidth() <= figures.MAX_WIDTH_IN
         assert figure.get_label().strip(), "no alt text"
-        legend = figure.axes[0].get_legend()
+        legend = figure.legends[0] if figure.legends else figure.axes[0].get_legend()  # below the axes
         assert min(t.get_fontsize() for t in legend.get_texts()) >= figures.SMALL_FONT >= 8
         assert display.figure_png(figure).startswith(b"\x89PNG")  # drawn: names are text, not mathtext
         assert min(t.get_fontsize() for ax in figure.axes for t in ax.get_xticklabels()) >= 8
