@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: reports test lab calculator bench clean
+.PHONY: reports test lab calculator site bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 2; }
@@ -24,11 +24,15 @@ test: $(STAMP)
 
 ## lab: open JupyterLab at the first teaching notebook
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/01_total_improvement_score.ipynb
+	$(BIN)/jupyter lab --allow-root --ip=127.0.0.1 --no-browser notebooks/01_total_improvement_score.ipynb
 
 ## calculator: serve the standalone TIS calculator page (Voila, no code shown)
 calculator: $(STAMP)
-	$(BIN)/voila notebooks/calculator.ipynb
+	$(BIN)/voila --no-browser --Voila.ip=127.0.0.1 --port=8866 notebooks/calculator.ipynb
+
+## site: execute the teaching notebooks and write the static course site to site/ (offline, self-contained)
+site: $(STAMP)
+	$(BIN)/python -m ivig_kit.teaching.site site
 
 ## bench: run the benchmarks
 bench: $(STAMP)
@@ -37,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/reports_batch.py
 
 clean:
-	rm -rf $(VENV) reports build *.egg-info
+	rm -rf $(VENV) reports site build *.egg-info

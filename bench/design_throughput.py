@@ -23,16 +23,16 @@ from scipy import stats
 from statsmodels.duration.survfunc import survdiff
 from statsmodels.stats.proportion import proportions_ztest
 
-from ivig_kit.design import simulation as design
 from ivig_kit.design import planning
+from ivig_kit.design import simulation as design
 
 
-def analyse_one(sim: dict, t: int) -> list[float]:
+def analyse_one(sim: design.SimulatedTrials, t: int) -> list[float]:
     """The planned analyses of trial ``t`` with library calls (the naive way)."""
-    tis, observed, ivig = sim["tis"][t], sim["observed"][t], sim["ivig"]
+    tis, observed, ivig = sim.tis[t], sim.observed[t], sim.ivig
     y, seen = tis[:, -1], observed[:, -1]
     p_t = stats.ttest_ind(y[seen & ivig], y[seen & ~ivig]).pvalue
-    exog = sm.add_constant(np.column_stack([ivig[seen], sim["mmt_baseline"][t, seen]]).astype(float))
+    exog = sm.add_constant(np.column_stack([ivig[seen], sim.mmt_baseline[t, seen]]).astype(float))
     p_a = sm.OLS(y[seen], exog).fit().pvalues[1]
     success = (y >= design.MODERATE) & seen
     counts = [success[ivig].sum(), success[~ivig].sum()]

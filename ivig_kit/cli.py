@@ -18,6 +18,11 @@ def build_parser() -> argparse.ArgumentParser:
     from ivig_kit.reports.content.parameters import MIN_CELL_SIZE
     from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S
     from ivig_kit.score.measures import ENZYME_ULN_MULTIPLIER_PRESETS, POPULATIONS, ULN_MULTIPLIER_MAX
+    from ivig_kit.score.outputs import OUTPUT_FORMATS
+    from ivig_kit.score.readers import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
+
+    inputs = f"CSV {'/'.join(CSV_SUFFIXES)}, Parquet {'/'.join(PARQUET_SUFFIXES)} or Excel {'/'.join(EXCEL_SUFFIXES)}"
+    outputs = ", ".join(OUTPUT_FORMATS)
 
     parser = argparse.ArgumentParser(
         prog="ivig-kit",
@@ -32,17 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score every follow-up visit against the patient's baseline (earliest week) and write one row\n"
                     "per follow-up visit: site, patient_id, week, tis, category, then each core set measure's\n"
                     "points, percent change and flags. A measure whose column is absent is missing (flagged).",
-        epilog="Input: CSV (comma, semicolon or tab separated and the decimal mark are detected; UTF-8,\n"
-               "UTF-16 with BOM, or --encoding), Parquet or Excel .xlsx; format in data/README.md.\n"
+        epilog=f"Input: {inputs}.\nCSV: comma, semicolon or tab separated and the decimal mark are detected; UTF-8,\n"
+               "UTF-16 with BOM, or --encoding; format in data/README.md.\n"
                "Every problem of a table is reported at once (file, rows, lines, column, expected).\n"
                "Exit status: 0 scored, 1 the output could not be written, 2 unusable input or options.\n\n"
                "examples:\n"
                "  ivig-kit tis data/example_visits.csv --out scores.xlsx\n"
                "  ivig-kit tis export.csv --mapping data/example_mapping.yaml --out scores.parquet\n"
                "  ivig-kit tis visits.csv --enzyme-preset r-implementation --out scores.csv")
-    tis.add_argument("input", type=Path, help="visit table (.csv, .parquet or .xlsx)")
+    tis.add_argument("input", type=Path, help=f"visit table: {inputs}")
     tis.add_argument("--out", type=Path, metavar="FILE",
-                     help="write the scores to FILE: .csv, .parquet or .xlsx (default: print a summary); never an "
+                     help=f"write the scores to FILE: {outputs} (default: print a summary); never an "
                           "input, a symlink or a device")
     tis.add_argument("--population", choices=POPULATIONS, default="adult",
                      help="category thresholds: adult 20/40/60, juvenile 30/45/70 (default: adult)")
@@ -54,8 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"k of the ULN x k range: one for all enzymes (default 10) or per enzyme, e.g. "
                              f"--uln-multiplier ck=15 --uln-multiplier alt=3; 0 < k <= {ULN_MULTIPLIER_MAX:g}")
     enzyme.add_argument("--enzyme-preset", choices=sorted(ENZYME_ULN_MULTIPLIER_PRESETS),
-                        help="per-enzyme multipliers of the published R implementation: CK 15, ALT/AST/LDH 3; "
+                        help="per-enzyme multipliers of an R script of the TIS we could not trace to a source: CK 15, "
+                             "ALT/AST/LDH 3; "
                              "aldolase 3 is the kit's choice (a convention, not a rule)")
+    worse = tis.add_argument_group("confirmed deterioration (ProDERM definition; the source leaves these open)")
+    worse.add_argument("--deterioration-reading", choices=["range", "baseline"], default="range",
+                       help="'worse by 20%%/30%%' as percent of the scale's range (default: the kit's reading) or "
+                            "of the baseline value")
+    worse.add_argument("--deterioration-confirmation", choices=["any", "same"], default="any",
+                       help="two consecutive visits meeting any criterion each (default: the kit's reading) or the "
+                            "same criterion at both")
     reading = tis.add_argument_group("reading real-world files")
     reading.add_argument("--sep", metavar="CHAR", help="field separator: ',', ';', 'tab' (default: detected)")
     reading.add_argument("--decimal", choices=[".", ","], metavar="MARK",
@@ -68,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="column mapping: source column -> kit column (and unit), constants; see "
                               "data/example_mapping.yaml")
     reading.add_argument("--sheet", metavar="NAME", help="sheet of an .xlsx input (default: the first)")
+    _add_item_rule_arguments(tis)
     tis.set_defaults(handler=_run_tis)
+    _add_core_set_parser(commands)
 
     reports = commands.add_parser(
         "reports", help="run the site-report notebook for every site and write HTML reports with an index",
@@ -90,11 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
                "130/143 stopped by Ctrl-C/SIGTERM (the index marks the unfinished sites).\n\n"
                "example:\n  ivig-kit reports data/demo_registry.csv --out reports --jobs 2")
     reports.add_argument("data", type=Path, metavar="DATA",
-                         help="visit table with all sites (.csv, UTF-8, or .parquet)")
+                         help=f"visit table with all sites: {inputs}")
     reports.add_argument("--out", type=Path, required=True, metavar="DIR",
                          help="folder for the reports and index.html (created if missing)")
     reports.add_argument("--sites", nargs="+", metavar="SITE",
-                         help="report only these sites (exact names, kept as text: 007 stays 007; default: all)")
+                         help="report only these sites (exact names, kept as text: 007 stays 007; a near miss is "
+                              "suggested; default: all)")
     reports.add_argument("--jobs", type=_positive_int, default=2, metavar="N",
                          help="sites run at the same time, one worker process each, at most the CPUs available "
                               "(default: 2)")
@@ -122,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--force", action="store_true",
                          help="run every site even if its inputs are unchanged, and write into a folder holding "
                               "an index.html the kit did not make")
-    reports.add_argument("--quiet", action="store_true", help="no progress bar (the per-site lines remain)")
+    reports.add_argument("--quiet", action="store_true",
+                         help="no progress bar (the per-site lines remain; without a terminal on stderr, e.g. in "
+                              "a log, there is no bar either: one line per site)")
     reports.set_defaults(handler=_run_reports)
     return parser
 
@@ -160,7 +178,7 @@ def _run_reports(args) -> int:
         where = f"the dask scheduler at {args.scheduler}" if args.scheduler else f"{jobs} process(es)"
         print(f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}",
               flush=True)
-        outcome = run_batch(batch, jobs=jobs, scheduler=args.scheduler, progress=not args.quiet, pdf=args.pdf)
+        outcome = run_batch(batch, jobs=jobs, scheduler=args.scheduler, progress=not args.quiet and sys.stderr.isatty(), pdf=args.pdf)
     except Interrupted as stopped:
         done = "no site finished" if stopped.result is None else \
             f"{sum(r.ok for r in stopped.result.results)} of {len(stopped.result.results)} site(s) finished; " \
@@ -203,11 +221,11 @@ def _enzyme_normalisation(args):
 
 def _run_tis(args) -> int:
     from ivig_kit.files import check_output_path
+    from ivig_kit.score.core_set import read_core_set
     from ivig_kit.score.engine import total_improvement_score
     from ivig_kit.score.mapping import ColumnMapping
     from ivig_kit.score.outputs import output_format, write_scores
     from ivig_kit.score.readers import ReadOptions
-    from ivig_kit.score.visits import read_visits
 
     normalisation = _enzyme_normalisation(args)
     if args.out:
@@ -216,14 +234,16 @@ def _run_tis(args) -> int:
     mapping = ColumnMapping.from_yaml(args.mapping) if args.mapping else None
     options = ReadOptions(separator=args.sep, decimal=args.decimal, encoding=args.encoding, vas_unit=args.vas_unit,
                           mapping=mapping, sheet=args.sheet)
-    visits = read_visits(args.input, options)
+    visits = read_core_set(args.input, options, _item_rules(args))  # a visit table, item-level or not
     for note in visits.attrs.get("read_notes", []):
         print(f"note: {note}", file=sys.stderr)
     for measure in visits.attrs.get("absent_measures", []):
         print(f"note: {args.input.name} has no {measure!r} column: that measure is missing on every visit "
               f"(flagged in {measure}_missing), so no visit has a complete TIS", file=sys.stderr)
     scores = total_improvement_score(visits, population=args.population,
-                                     enzyme_normalisation=normalisation, validate=False)
+                                     enzyme_normalisation=normalisation, validate=False,
+                                     deterioration_reading=args.deterioration_reading,
+                                     deterioration_confirmation=args.deterioration_confirmation)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -243,6 +263,84 @@ def _run_tis(args) -> int:
     if incomplete:
         print(f"note: {incomplete} visit(s) have a missing core set measure; their tis is empty "
               f"(see the *_missing columns and points_of_scored_measures)", file=sys.stderr)
+    return 0
+
+
+def _add_item_rule_arguments(parser) -> None:
+    """The rules that turn case-report-form items into totals (ivig_kit.score.core_set.ItemRules)."""
+    from ivig_kit.instruments.items import MMT_SCALE_MAX
+
+    rules = parser.add_argument_group("item-level input (data/item_dictionary.csv): how items become totals")
+    rules.add_argument("--mmt-scale", choices=list(MMT_SCALE_MAX), default="unilateral",
+                       help="MMT from grades: unilateral MMT-8 0-80 (right, left where the right is empty; default), "
+                            "bilateral MMT-8 0-150, or total MMT-24 0-260; a row's mmt_scale column wins")
+    rules.add_argument("--mmt-prorate", action="store_true",
+                       help="prorate an MMT total with missing groups (>= 75%% graded; the kit's option, no IMACS "
+                            "rule); default: missing")
+    rules.add_argument("--haq-aid-rule", choices=["standard", "adi", "plus_one"], default="standard",
+                       help="aids/devices and help: standard raises a category's 0-1 to 2 (default), adi ignores "
+                            "them (HAQ-ADI), plus_one adds 1 (textbook variant)")
+    rules.add_argument("--haq-minimum", type=int, choices=[6, 7], default=6,
+                       help="fewest HAQ/CHAQ categories answered for an index (default: 6)")
+    rules.add_argument("--haq-denominator", choices=["answered", "eight"], default="answered",
+                       help="divide by the categories answered (default, the rule) or always by 8 (a calculator "
+                            "variant, for comparison only)")
+
+
+def _item_rules(args):
+    from ivig_kit.score.core_set import ItemRules
+
+    return ItemRules(args.mmt_scale, args.mmt_prorate, args.haq_aid_rule, args.haq_minimum, args.haq_denominator)
+
+
+def _add_core_set_parser(commands) -> None:
+    core_set = commands.add_parser(
+        "core-set", help="turn an item-level table (MMT grades, HAQ answers, CMAS items, MYOACT) into a visit table",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Read an item-level visit table (the canonical item columns of data/item_dictionary.csv,\n"
+                    "or an export mapped onto them with --mapping), check every item, and write the kit's visit\n"
+                    "table: mmt with mmt_max, cmas, haq, chaq, myoact, each with the rule that made it\n"
+                    "(mmt_rule, haq_rule, myoact_rule), ready for 'ivig-kit tis' ('tis' also reads items directly).",
+        epilog="Every item problem is reported at once (file, rows, lines, column, expected range).\n"
+               "Exit status: 0 written, 1 the output could not be written, 2 unusable input or options.\n\n"
+               "example:\n  ivig-kit core-set data/example_items.csv --out visits.csv && ivig-kit tis visits.csv")
+    core_set.add_argument("input", type=Path, help="item-level table (.csv, .parquet or .xlsx)")
+    core_set.add_argument("--out", type=Path, metavar="FILE", required=True,
+                          help="visit table to write: .csv, .parquet or .xlsx; never an input, a symlink or a device")
+    reading = core_set.add_argument_group("reading real-world files")
+    reading.add_argument("--sep", metavar="CHAR", help="field separator: ',', ';', 'tab' (default: detected)")
+    reading.add_argument("--decimal", choices=[".", ","], metavar="MARK", help="decimal mark (default: detected)")
+    reading.add_argument("--encoding", metavar="NAME", help="text encoding (default: UTF-8, or UTF-16 with a BOM)")
+    reading.add_argument("--vas-unit", choices=["cm", "mm"], default="cm", help="unit of the VAS columns (default: cm)")
+    reading.add_argument("--mapping", type=Path, metavar="YAML", help="column mapping onto the kit's columns")
+    reading.add_argument("--sheet", metavar="NAME", help="sheet of an .xlsx input (default: the first)")
+    _add_item_rule_arguments(core_set)
+    core_set.set_defaults(handler=_run_core_set)
+
+
+def _run_core_set(args) -> int:
+    from ivig_kit.files import check_output_path
+    from ivig_kit.score.core_set import read_core_set, visit_table_for_output
+    from ivig_kit.score.mapping import ColumnMapping
+    from ivig_kit.score.outputs import output_format, write_scores
+    from ivig_kit.score.readers import ReadOptions
+
+    rules = _item_rules(args)
+    check_output_path(args.out, inputs=[p for p in (args.input, args.mapping) if p])
+    output_format(args.out)
+    mapping = ColumnMapping.from_yaml(args.mapping) if args.mapping else None
+    options = ReadOptions(separator=args.sep, decimal=args.decimal, encoding=args.encoding, vas_unit=args.vas_unit,
+                          mapping=mapping, sheet=args.sheet)
+    visits = visit_table_for_output(read_core_set(args.input, options, rules))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with atomic_output(args.out) as partial:
+            write_scores(visits, partial)
+    except OSError as error:
+        print(f"ivig-kit: error: could not write {args.out}: {error.strerror or error}; nothing was written",
+              file=sys.stderr)
+        return 1
+    print(f"wrote {len(visits)} visits -> {args.out}")
     return 0
 
 

@@ -15,9 +15,25 @@ import html
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from ivig_kit.errors import InputError, UnknownFactError
+
+
+#: A numeric mistake matches answers within this fraction of its own size (unless it gives a tolerance).
+MISTAKE_RELATIVE_TOLERANCE = 0.01
+
+
+class Mistake(NamedTuple):
+    """Feedback for a known wrong answer, with how close an answer must be to count as that mistake.
+
+    ``tolerance`` None is scale-aware: 1% of the mistake's own value (:data:`MISTAKE_RELATIVE_TOLERANCE`),
+    so "that is the variance" (0.0004) is never said of 0.04. Either way a mistake never reaches
+    more than halfway to the right answer or to another known mistake.
+    """
+
+    message: str
+    tolerance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -27,10 +43,13 @@ class Exercise:
     question: str
     answer: Callable[[], Any]
     explanation: str
+    #: how far a numeric answer may be from the computed one (in the answer's unit)
     tolerance: float = 0.0
-    #: known wrong answers -> what the learner probably did
-    mistakes: Mapping[Any, str] = field(default_factory=dict)
+    #: known wrong answers (the value each names) -> what the learner probably did (text or :class:`Mistake`)
+    mistakes: Mapping[Any, str | Mistake] = field(default_factory=dict)
     hint: str = ""
+    #: other answers also right under another stated convention -> which convention (said with the verdict)
+    accepted: Mapping[Any, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,20 +121,53 @@ def check_answer(exercise: str, answer) -> Feedback:
     expected = spec.answer()
     if _matches(answer, expected, spec.tolerance):
         return Feedback("correct", f"Correct: {spec.explanation}")
-    for wrong, why in spec.mistakes.items():
-        if _matches(answer, wrong, max(spec.tolerance, 0.05 if isinstance(wrong, float) else 0)):
-            return Feedback("incorrect", f"Not quite ({answer!r}). {why}")
+    for other, convention in spec.accepted.items():
+        if _matches(answer, other, spec.tolerance):
+            return Feedback("correct", f"Correct ({convention}): {spec.explanation}")
+    for wrong, tolerance in mistake_tolerances(spec).items():
+        if _matches(answer, wrong, tolerance):
+            why = spec.mistakes[wrong]
+            return Feedback("incorrect", f"Not quite ({answer!r}). {why.message if isinstance(why, Mistake) else why}")
     return Feedback("incorrect", f"Not quite ({answer!r}). Hint: {spec.hint}")
 
 
-def _matches(answer, expected, tolerance: float) -> bool:
-    """Strings match ignoring case and surrounding spaces; numbers within ``tolerance``."""
-    if isinstance(expected, str):
-        return isinstance(answer, str) and answer.strip().lower() == expected.lower()
+def mistake_tolerances(spec: Exercise) -> dict:
+    """How close an answer must be to each known mistake of ``spec`` to get that mistake's message.
+
+    A mistake's own tolerance, or 1% of its value; capped at half the distance to the right answer and
+    to every other numeric mistake, so no message is given for a value another one names.
+    """
+    expected = spec.answer()
+    numbers = [float(v) for v in (expected, *spec.accepted, *spec.mistakes) if _is_number(v)]
+    tolerances = {}
+    for wrong, why in spec.mistakes.items():
+        if not _is_number(wrong):
+            tolerances[wrong] = 0.0
+            continue
+        own = why.tolerance if isinstance(why, Mistake) and why.tolerance is not None else (
+            MISTAKE_RELATIVE_TOLERANCE * abs(float(wrong)))
+        gaps = [abs(float(wrong) - n) / 2 for n in numbers if n != float(wrong)]
+        tolerances[wrong] = min([own, *gaps])
+    return tolerances
+
+
+def _is_number(value) -> bool:
+    """A real number, not a boolean (True is not an answer of 1) and not text."""
+    if isinstance(value, (bool, str)) or type(value).__name__ in ("bool", "bool_"):  # numpy 2 names it bool
+        return False
     try:
-        value = float(answer)
+        return math.isfinite(float(value))
     except (TypeError, ValueError):
         return False
+
+
+def _matches(answer, expected, tolerance: float) -> bool:
+    """Strings match ignoring case and surrounding spaces; numbers within ``tolerance``; a boolean is no number."""
+    if isinstance(expected, str):
+        return isinstance(answer, str) and answer.strip().lower() == expected.lower()
+    if not (_is_number(answer) and _is_number(expected)):
+        return False
+    value = float(answer)
     return math.isclose(value, float(expected), rel_tol=0, abs_tol=tolerance) or value == float(expected)
 
 

@@ -154,3 +154,57 @@ def open_notebook_and_run_all(page, base_url: str, notebook_name: str, timeout_m
     handle = page.wait_for_function(RUN_ALL_PROGRESS, arg=notebook_name, timeout=timeout_ms, polling=250)
     progress = handle.json_value()
     assert progress == "done", f"{notebook_name} failed in JupyterLab: {progress}"
+
+
+@contextlib.contextmanager
+def voila_server(root: Path, notebook: Path, timeout: float = 120):
+    """Serve a copy of ``notebook`` with Voilà on a free loopback port; stop it (and its kernel) by PID."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(notebook, root / notebook.name)
+    port = free_port()
+    private = root.parent / f"{root.name}-jupyter"
+    private.mkdir(exist_ok=True)
+    command = [str(Path(sys.executable).parent / "voila"), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+               notebook.name]
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(private / "runtime")}
+    log_path = private / "voila.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  start_new_session=True, cwd=root, env=env)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if server.poll() is not None:
+                    raise RuntimeError(f"voila exited early; log:\n{log_path.read_text()[-3000:]}")
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"voila did not listen within {timeout} s; log:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.3)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            stop_process_tree(server)
+
+
+# --- axe-core ---------------------------------------------------------------------------
+
+#: The WCAG 2.0/2.1 level A and AA rules: what "accessible by default" means in this kit.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_script() -> str:
+    """axe-core's ``axe.min.js`` as shipped inside the ``axe-playwright-python`` wheel (no network needed)."""
+    import axe_playwright_python
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+
+
+def axe_violations(page, tags: list[str] = WCAG_TAGS) -> list[str]:
+    """Run axe-core on the page under the WCAG A/AA tags; one line per violated rule (impact, id, nodes)."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_script())
+    results = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+                            " resultTypes: ['violations']})", tags)
+    return [f"{v['impact']} {v['id']} ({len(v['nodes'])} nodes): {v['help']}; e.g. "
+            + "; ".join(f"{' '.join(map(str, n['target']))} -> {n['failureSummary'][:160]!r}" for n in v["nodes"][:3])
+            for v in results["violations"]]

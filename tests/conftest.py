@@ -61,3 +61,11 @@ def jupyter_lab(tmp_path):
             started.append(root or tmp_path / f"lab{len(started)}")
             return servers.enter_context(start_jupyter_lab(started[-1], [Path(n) for n in notebooks]))
         yield start
+
+
+@pytest.fixture(scope="session")
+def course_site(tmp_path_factory):
+    """The course site (:mod:`ivig_kit.teaching.site`) built once per run: the teaching notebooks executed."""
+    from ivig_kit.teaching.site import build_course_site
+
+    return build_course_site(tmp_path_factory.mktemp("course") / "site")

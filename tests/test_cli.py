@@ -237,6 +237,32 @@ def test_a_european_export_is_read_with_a_note_saying_how(tmp_path, capsys):
     assert pd.read_csv(tmp_path / "eu.csv")["tis"].equals(pd.read_csv(tmp_path / "reference.csv")["tis"])
 
 
+def test_deterioration_options_and_unknowns_reach_every_output_format(tmp_path):
+    from openpyxl import load_workbook
+
+    source = tmp_path / "visits.csv"
+    source.write_text("site,patient_id,week,physician_global,patient_global,extramuscular,haq,mmt,mmt_max,ck,ck_uln\n"
+                      "A,1,0,2,2,0.5,0.5,140,150,300,200\n"
+                      "A,1,4,3,3,0.5,0.75,140,150,300,200\n"   # 50% worse relative to baseline, 8-10% of range
+                      "A,1,8,3,3,0.5,,140,150,300,200\n")      # HAQ not recorded
+    for name in ("scores.parquet", "scores.xlsx", "scores.csv"):
+        assert main(["tis", str(source), "--out", str(tmp_path / name), "--deterioration-reading", "baseline",
+                     "--deterioration-confirmation", "same"]) == 0
+    csv = pd.read_csv(tmp_path / "scores.csv")
+    assert csv["deterioration_reading"].tolist() == ["baseline", "baseline"]
+    assert csv["deterioration_confirmation"].tolist() == ["same", "same"]
+    # week 4: three CSMs 50% worse (met); week 8: two worse, HAQ unknown: met or not, the file stays empty
+    assert csv["deterioration_criteria_met"].tolist()[0] is True and pd.isna(csv["deterioration_criteria_met"][1])
+    assert pd.isna(csv["confirmed_deterioration"][1]) and csv["deterioration_unknown"].tolist() == [False, True]
+    parquet = pd.read_parquet(tmp_path / "scores.parquet")
+    assert parquet["confirmed_deterioration"].isna().tolist() == [False, True]
+    sheet = load_workbook(tmp_path / "scores.xlsx").active
+    header = [c.value for c in sheet[1]]
+    assert [row[header.index("confirmed_deterioration")].value for row in sheet.iter_rows(min_row=2)] == [False, None]
+    assert main(["tis", str(source), "--out", str(tmp_path / "range.csv")]) == 0
+    assert pd.read_csv(tmp_path / "range.csv")["deterioration_criteria_met"].tolist()[0] is False
+
+
 # --- ivig-kit reports (the batch's own behaviour is tested in tests/reports/runner) ----------------------------
 
 

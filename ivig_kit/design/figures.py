@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ivig_kit.design import simulation as design
 from ivig_kit.design import planning
+from ivig_kit.design import simulation as design
 
 _LABEL = dict(ha="right", va="bottom", fontsize=9, color="#a00000", fontweight="bold")
 
@@ -78,11 +78,11 @@ def tis_distribution_figure(table: pd.DataFrame, ax=None) -> Figure:
     return fig
 
 
-def week12_table(sim: dict) -> pd.DataFrame:
+def week12_table(sim: design.SimulatedTrials) -> pd.DataFrame:
     """Long table (arm, tis) of the observed week-12 TIS of a :func:`design.simulate_tis` result."""
-    arms = np.broadcast_to(np.where(sim["ivig"], "IVIg + prednisone", "placebo + prednisone"), sim["tis"].shape[:2])
-    seen = sim["observed"][..., -1]
-    return pd.DataFrame({"arm": arms[seen], "tis": sim["tis"][..., -1][seen]})
+    arms = np.broadcast_to(np.where(sim.ivig, "IVIg + prednisone", "placebo + prednisone"), sim.tis.shape[:2])
+    seen = sim.observed[..., -1]
+    return pd.DataFrame({"arm": arms[seen], "tis": sim.tis[..., -1][seen]})
 
 
 # --- Widgets ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ normal and binary outcomes; the curves and the assurance use the simulation, sco
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,6 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 from tqdm.auto import tqdm
 
-from ivig_kit.score.engine import score_measure
 from ivig_kit.design.simulation import (
     ANALYSES,
     ENZYME_NORMALISATION,
@@ -24,8 +24,7 @@ from ivig_kit.design.simulation import (
     MMT_MAX,
     SIMULATED,
     Scenario,
-    _baselines,
-    _pilot,
+    baseline_mmt,
     calibrate,
     calibrated,
     mu_for_mean_tis,
@@ -37,6 +36,25 @@ from ivig_kit.design.simulation import (
     two_proportion_pvalues,
 )
 from ivig_kit.facts import published_value
+from ivig_kit.score.engine import score_measure
+
+
+def _pilot(key: str) -> float:
+    return published_value("pilot", key)
+
+
+class SimulatedPower(NamedTuple):
+    """Simulated power (rejection rate) and its Monte Carlo standard error."""
+
+    power: float
+    mc_se: float
+
+
+class NormalPrior(NamedTuple):
+    """A normal prior: mean and standard deviation."""
+
+    mean: float
+    sd: float
 
 # --- Closed forms and their simulated twins ------------------------------------------------------
 
@@ -74,23 +92,23 @@ def arcsine_power(p_control: float, p_ivig: float, n_per_arm: float, alpha: floa
 
 
 def simulated_normal_power(effect: float, sd: float, n_per_arm: int, n_trials: int, seed: int = 0,
-                           alpha: float = 0.05) -> tuple[float, float]:
+                           alpha: float = 0.05) -> SimulatedPower:
     """Power and MC SE of the kit's vectorised t-test on normal outcomes (the check against the closed form)."""
     rng = np.random.default_rng(seed)
     treated = np.arange(2 * n_per_arm) >= n_per_arm
     y = rng.normal(0.0, sd, (n_trials, 2 * n_per_arm)) + effect * treated
     rejected = t_test_pvalues(y, treated, np.ones_like(y, dtype=bool)) < alpha
-    return float(rejected.mean()), float(rejected.std() / np.sqrt(n_trials))
+    return SimulatedPower(float(rejected.mean()), float(rejected.std() / np.sqrt(n_trials)))
 
 
 def simulated_proportion_power(p_control: float, p_ivig: float, n_per_arm: int, n_trials: int, seed: int = 0,
-                               alpha: float = 0.05) -> tuple[float, float]:
+                               alpha: float = 0.05) -> SimulatedPower:
     """Power and MC SE of the kit's vectorised two-proportion test on Bernoulli outcomes."""
     rng = np.random.default_rng(seed)
     treated = np.arange(2 * n_per_arm) >= n_per_arm
     success = rng.random((n_trials, 2 * n_per_arm)) < np.where(treated, p_ivig, p_control)
     rejected = two_proportion_pvalues(success, treated) < alpha
-    return float(rejected.mean()), float(rejected.std() / np.sqrt(n_trials))
+    return SimulatedPower(float(rejected.mean()), float(rejected.std() / np.sqrt(n_trials)))
 
 
 # --- Sample size, sensitivity, assurance --------------------------------------------------------
@@ -161,7 +179,7 @@ def sensitivity(scenario: Scenario, n_total: int = 48, n_trials: int = 400, seed
     return pd.DataFrame(rows)
 
 
-def assurance_prior() -> tuple[float, float]:
+def assurance_prior() -> NormalPrior:
     """Normal prior (mean, SD) for the add-on effect on mean week-12 TIS, built from the two trials.
 
     ProDERM's difference in mean week-16 TIS (48.4 - 21.6), discounted by the pilot's moderate-response
@@ -177,7 +195,7 @@ def assurance_prior() -> tuple[float, float]:
     proderm_rate = published_value("proderm", "tis40_ivig_percent") / 100
     discount = pilot_rate / proderm_rate
     discount_se = np.sqrt(pilot_rate * (1 - pilot_rate) / _pilot("analysed_n")) / proderm_rate
-    return float(diff * discount), float(np.sqrt((se * discount) ** 2 + (diff * discount_se) ** 2))
+    return NormalPrior(float(diff * discount), float(np.sqrt((se * discount) ** 2 + (diff * discount_se) ** 2)))
 
 
 def assurance(scenario: Scenario, n_total: int = 48, n_trials: int = 1000, seed: int = 0,
@@ -208,8 +226,10 @@ def assumptions_table(scenario: Scenario = MAIN) -> pd.DataFrame:
     prior_mean, prior_sd = assurance_prior()
     rows = [
         ("trial size", f"{published_value('time_is_muscle', 'planned_n'):g} patients, 1:1", "published", tim),
-        ("primary endpoint", f"mean TIS at week {published_value('time_is_muscle', 'primary_week'):g}",
-         "published", tim),
+        ("primary endpoint", f"TIS at week {published_value('time_is_muscle', 'primary_week'):g}", "published", tim),
+        ("primary comparison", "difference in mean TIS (t-test)", "assumed",
+         "ours: the kit's comparison; the protocol's statistical analysis and sample-size sections are not "
+         "stored in the kit's facts"),
         ("visits", "weeks 4, 8, 12", "assumed", "at the infusions of weeks 4 and 8 (published) and week 12"),
         ("entry: MMT loss", f">= {scenario.min_mmt_loss:.0%}", "published", tim),
         ("MMT scale", f"Kendall 0-{MMT_MAX:g}", "assumed", "the pilot's scale (same centre); version not stated"),
@@ -239,7 +259,7 @@ def entry_ceiling_table(min_losses=(0.10, 0.20, 0.30), n: int = 20_000, seed: in
     """How the MMT entry criterion bounds what the TIS can show: MMT points reachable at full strength."""
     rows = []
     for loss in min_losses:
-        base = _baselines(np.random.default_rng(seed), (n,), loss)["mmt"]
+        base = baseline_mmt(np.random.default_rng(seed), n, loss)
         best = score_measure("mmt", base, np.full(n, MMT_MAX), MMT_MAX).points
         rows.append({"entry: MMT loss at least": f"{loss:.0%}", "median baseline MMT": np.median(base),
                      "mean reachable MMT points": best.mean(), "share who can reach 32.5": (best == 32.5).mean()})

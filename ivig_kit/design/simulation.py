@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import special, stats
 from tqdm.auto import tqdm
 
+from ivig_kit.facts import published_value
 from ivig_kit.score.engine import score_measure
 from ivig_kit.score.measures import (
     CATEGORY_THRESHOLDS,
@@ -30,7 +31,6 @@ from ivig_kit.score.measures import (
     SCALE_RANGE,
     EnzymeNormalisation,
 )
-from ivig_kit.facts import published_value
 
 SIMULATED = "simulated"
 MODERATE = CATEGORY_THRESHOLDS["adult"][1]  # TIS >= 40
@@ -108,6 +108,12 @@ def _baselines(rng, shape, min_mmt_loss: float) -> dict[str, np.ndarray]:
     return {m: _recorded(m, v) for m, v in base.items()}
 
 
+def baseline_mmt(rng: np.random.Generator, n: int, min_mmt_loss: float) -> np.ndarray:
+    """Baseline MMT of ``n`` simulated patients drawn as :func:`simulate_tis` draws them, under the entry
+    criterion "MMT at least ``min_mmt_loss`` below its maximum" (recorded to the instrument's resolution)."""
+    return _baselines(rng, (n,), min_mmt_loss)["mmt"]
+
+
 def _recorded(measure: str, values) -> np.ndarray:
     """Values as an instrument records them: rounded to its resolution, within its range."""
     top = MMT_MAX if measure == "mmt" else np.inf if measure == "enzyme" else SCALE_RANGE[measure]
@@ -155,13 +161,38 @@ def _score(scenario: Scenario, draws: dict, mu: np.ndarray, sd_patient: float, w
     return tis
 
 
+@dataclass(frozen=True)
+class SimulatedTrials:
+    """Simulated trials, every visit scored by the engine (:func:`simulate_tis`).
+
+    Attributes
+    ----------
+    tis : numpy.ndarray
+        TIS at each visit week, shape (trials, patients, weeks).
+    observed : numpy.ndarray
+        Same shape, bool: the visit happened before dropout.
+    ivig : numpy.ndarray
+        Shape (patients,), bool: the patient is in the IVIg arm.
+    mmt_baseline : numpy.ndarray
+        Baseline MMT, shape (trials, patients).
+    """
+
+    tis: np.ndarray
+    observed: np.ndarray
+    ivig: np.ndarray
+    mmt_baseline: np.ndarray
+
+
 def simulate_tis(scenario: Scenario, n_per_arm: int, n_trials: int, seed: int = 0,
-                 mu_ivig=None) -> dict[str, np.ndarray]:
+                 mu_ivig=None) -> SimulatedTrials:
     """Simulate ``n_trials`` trials of ``2 * n_per_arm`` patients and score every visit with the engine.
 
-    Returns arrays: ``tis`` (trials, patients, weeks), ``observed`` (same shape: visit before dropout),
-    ``ivig`` (patients,), ``mmt_baseline`` (trials, patients). ``mu_ivig`` may be an array of shape
-    (trials, 1) to draw the effect per trial (assurance).
+    Returns
+    -------
+    SimulatedTrials
+        ``tis`` (trials, patients, weeks), ``observed`` (same shape: visit before dropout), ``ivig``
+        (patients,), ``mmt_baseline`` (trials, patients). ``mu_ivig`` may be an array of shape
+        (trials, 1) to draw the effect per trial (assurance).
     """
     scenario = calibrated(scenario)
     shape = (n_trials, 2 * n_per_arm)
@@ -171,7 +202,7 @@ def simulate_tis(scenario: Scenario, n_per_arm: int, n_trials: int, seed: int = 
     mu = np.broadcast_to(np.where(ivig, mu_ivig, scenario.mu_control), shape)[..., None]
     tis = _score(scenario, draws, mu, scenario.sd_patient, WEEKS)
     observed = np.asarray(WEEKS) < draws["dropout"][..., None]
-    return {"tis": tis, "observed": observed, "ivig": ivig, "mmt_baseline": draws["baseline"]["mmt"]}
+    return SimulatedTrials(tis=tis, observed=observed, ivig=ivig, mmt_baseline=draws["baseline"]["mmt"])
 
 
 def simulated_visit_table(scenario: Scenario, n_per_arm: int, n_trials: int, seed: int = 0) -> pd.DataFrame:
@@ -337,9 +368,9 @@ def logrank_pvalues(event_visit: np.ndarray, last_visit: np.ndarray, treated: np
     return stats.chi2.sf(chi2, 1)
 
 
-def analyse(sim: dict[str, np.ndarray]) -> pd.DataFrame:
+def analyse(sim: SimulatedTrials) -> pd.DataFrame:
     """One row per simulated trial: p values of every planned analysis and the estimated difference."""
-    tis, observed, ivig = sim["tis"], sim["observed"], sim["ivig"]
+    tis, observed, ivig = sim.tis, sim.observed, sim.ivig
     week12, seen12 = tis[..., -1], observed[..., -1]
     responded = (tis >= MODERATE) & observed
     first = np.where(responded.any(-1), responded.argmax(-1), -1)
@@ -348,7 +379,7 @@ def analyse(sim: dict[str, np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame({
         "difference": (week12 * (seen12 & ivig)).sum(1) / n1 - (week12 * (seen12 & ~ivig)).sum(1) / n0,
         "p_t_test": t_test_pvalues(week12, ivig, seen12),
-        "p_ancova": ancova_pvalues(week12, ivig, sim["mmt_baseline"], seen12),
+        "p_ancova": ancova_pvalues(week12, ivig, sim.mmt_baseline, seen12),
         "p_tis40": two_proportion_pvalues((week12 >= MODERATE) & seen12, ivig),  # dropout = non-responder
         "p_logrank": logrank_pvalues(first, last, ivig, tis.shape[-1]),
     })
@@ -386,12 +417,32 @@ def simulate_trials(scenario: Scenario, n_total: int, n_trials: int, seed: int =
     return pd.concat(results, ignore_index=True)
 
 
-def validated_sizes(**sizes: int) -> dict[str, int]:
-    """Check simulation sizes injected by papermill (positive whole numbers) and return them."""
-    for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive whole number, not {value!r}")
-    return {name: int(value) for name, value in sizes.items()}
+@dataclass(frozen=True)
+class SimulationSizes:
+    """The simulation sizes of notebook 04 (papermill may inject them): trials per step and the seed.
+
+    Every field must be a positive whole number; :class:`ValueError` names the first that is not.
+    """
+
+    n_trials: int
+    n_trials_curve: int
+    n_trials_sensitivity: int
+    n_trials_assurance: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+            object.__setattr__(self, name, int(value))
+
+
+def validated_sizes(n_trials: int, n_trials_curve: int, n_trials_sensitivity: int, n_trials_assurance: int,
+                    seed: int) -> SimulationSizes:
+    """Check the simulation sizes injected by papermill (positive whole numbers) and return them."""
+    return SimulationSizes(n_trials=n_trials, n_trials_curve=n_trials_curve,
+                           n_trials_sensitivity=n_trials_sensitivity, n_trials_assurance=n_trials_assurance,
+                           seed=seed)
 
 
 def power(scenario: Scenario, n_total: int = 48, n_trials: int = 1000, seed: int = 0, alpha: float = 0.05,

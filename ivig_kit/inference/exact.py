@@ -13,11 +13,12 @@ import numpy as np
 from scipy import special
 
 from ivig_kit.errors import InputError
+from ivig_kit.inference.interval import Interval
 from ivig_kit.inference.two_arm import (
-    _alpha,
-    _check_counts,
-    _restricted_proportions_array,
-    _score_interval_difference,
+    alpha_from_confidence,
+    check_counts,
+    restricted_proportions_array,
+    score_interval_difference,
 )
 
 #: statistic -> (label, reference). Both invert two one-sided exact unconditional tests ("tail method"),
@@ -34,7 +35,7 @@ def _ordering(method: str, n1: int, n2: int, delta: float) -> np.ndarray:
     difference = i / n1 - j / n2
     if method == "santner_snell":
         return difference
-    p1, p2 = _restricted_proportions_array(i, n1, j, n2, delta)
+    p1, p2 = restricted_proportions_array(i, n1, j, n2, delta)
     variance = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
     with np.errstate(divide="ignore", invalid="ignore"):
         score = (difference - delta) / np.sqrt(variance)
@@ -93,7 +94,7 @@ def _coarse_tail_probabilities(x1, n1, x2, n2, deltas, method, nuisance_points, 
 
 def exact_unconditional_interval(x1: int, n1: int, x2: int, n2: int, method: str = "chan_zhang",
                                  confidence: float = 0.95, delta_step: float = 0.001,
-                                 nuisance_points: int = 201) -> tuple[float, float]:
+                                 nuisance_points: int = 201) -> Interval:
     """Exact unconditional confidence interval of p1 - p2 by the tail method.
 
     Parameters
@@ -112,7 +113,7 @@ def exact_unconditional_interval(x1: int, n1: int, x2: int, n2: int, method: str
 
     Returns
     -------
-    tuple of float
+    Interval
         ``(low, high)``: the smallest delta whose upper-tail p exceeds alpha / 2, the largest whose
         lower-tail p does.
 
@@ -125,12 +126,12 @@ def exact_unconditional_interval(x1: int, n1: int, x2: int, n2: int, method: str
     outside the Miettinen-Nurminen limits (further if needed) and moves inward, so a tooth narrower
     than ``delta_step`` can be missed. Every table of both arms is scored at once (numpy).
     """
-    x1, n1, x2, n2 = _check_counts(x1, n1, x2, n2)
+    x1, n1, x2, n2 = check_counts(x1, n1, x2, n2)
     if method not in EXACT_UNCONDITIONAL_METHODS:
         raise InputError(f"unknown method {method!r}; expected one of {list(EXACT_UNCONDITIONAL_METHODS)}")
-    half_alpha = _alpha(confidence) / 2
+    half_alpha = alpha_from_confidence(confidence) / 2
     estimate = x1 / n1 - x2 / n2
-    asymptotic = _score_interval_difference(x1, n1, x2, n2, _alpha(confidence), True)
+    asymptotic = score_interval_difference(x1, n1, x2, n2, alpha_from_confidence(confidence), True)
 
     def accepted(delta, upper):
         return _tail_probability(x1, n1, x2, n2, delta, method, nuisance_points, upper=upper) > half_alpha
@@ -160,4 +161,4 @@ def exact_unconditional_interval(x1: int, n1: int, x2: int, n2: int, method: str
                 return float(inside)
         return float(estimate)
 
-    return limit(True, -1.0, asymptotic[0]), limit(False, 1.0, asymptotic[1])
+    return Interval(limit(True, -1.0, asymptotic.low), limit(False, 1.0, asymptotic.high))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ivig_kit.errors import InputError
-from ivig_kit.inference.two_arm import TWO_ARM_TESTS, _check_counts
+from ivig_kit.inference.two_arm import TWO_ARM_TESTS, check_counts
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def fragility_index(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05, tes
     -------
     FragilityResult
     """
-    x1, n1, x2, n2 = _check_counts(x1, n1, x2, n2)
+    x1, n1, x2, n2 = check_counts(x1, n1, x2, n2)
     return _flip_until_crossed(x1, n1, x2, n2, alpha, test, arm, toward_null=True)
 
 
@@ -104,7 +104,7 @@ def reverse_fragility_index(x1: int, n1: int, x2: int, n2: int, alpha: float = 0
     with more events gains events; giving the other arm makes it lose events instead. 0 for a result that is
     already significant. Parameters as :func:`fragility_index`.
     """
-    x1, n1, x2, n2 = _check_counts(x1, n1, x2, n2)
+    x1, n1, x2, n2 = check_counts(x1, n1, x2, n2)
     more = 2 if x1 < x2 else 1
     return _flip_until_crossed(x1, n1, x2, n2, alpha, test, more if arm is None else arm, toward_null=False)
 

@@ -7,10 +7,13 @@ that only needs the exact interval does not pay for them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 from scipy.special import betaincinv
 
 from ivig_kit.errors import InputError
+from ivig_kit.inference.interval import Interval
 
 #: Interval methods returned by :func:`proportion_intervals`, in display order.
 INTERVAL_METHODS = ("clopper_pearson", "wilson", "jeffreys", "mid_p", "wald", "agresti_coull")
@@ -20,7 +23,8 @@ _STATSMODELS_METHODS = {"clopper_pearson": "beta", "wilson": "wilson", "jeffreys
                         "wald": "normal", "agresti_coull": "agresti_coull"}
 
 
-def _check_proportion_input(k, n, confidence, integer_count=True) -> None:
+def check_proportion_input(k, n, confidence, integer_count=True) -> None:
+    """Raise :class:`InputError` unless 0 <= k <= n, n >= 1 (whole numbers) and 0 < confidence < 1."""
     if not 0 < confidence < 1:
         raise InputError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
     if n <= 0 or (integer_count and (int(n) != n or int(k) != k)):
@@ -31,7 +35,7 @@ def _check_proportion_input(k, n, confidence, integer_count=True) -> None:
 
 # --------------------------------------------------------------------------- intervals for k/n
 
-def clopper_pearson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+def clopper_pearson_interval(k: int, n: int, confidence: float = 0.95) -> Interval:
     """Exact (Clopper-Pearson) two-sided interval for the proportion k/n.
 
     The beta quantiles of the exact binomial test, computed with ``scipy.special.betaincinv``
@@ -47,7 +51,7 @@ def clopper_pearson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[
 
     Returns
     -------
-    tuple of float
+    Interval
         ``(low, high)`` as fractions in [0, 1].
 
     Examples
@@ -55,11 +59,11 @@ def clopper_pearson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[
     >>> [round(v, 4) for v in clopper_pearson_interval(8, 19)]
     [0.2025, 0.665]
     """
-    _check_proportion_input(k, n, confidence)
+    check_proportion_input(k, n, confidence)
     k, n, alpha = int(k), int(n), 1 - confidence
     low = 0.0 if k == 0 else float(betaincinv(k, n - k + 1, alpha / 2))
     high = 1.0 if k == n else float(betaincinv(k + 1, n - k, 1 - alpha / 2))
-    return low, high
+    return Interval(low, high)
 
 
 def clopper_pearson_width(k: int, n: int, confidence: float = 0.95) -> float:
@@ -82,7 +86,7 @@ def _mid_p_upper_tail(p: float, k: int, n: int) -> float:
     return stats.binom.cdf(k - 1, n, p) + 0.5 * stats.binom.pmf(k, n, p)
 
 
-def mid_p_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+def mid_p_interval(k: int, n: int, confidence: float = 0.95) -> Interval:
     """Lancaster's mid-p exact interval for k/n, as (low, high) fractions.
 
     The Clopper-Pearson tails with only half the probability of the observed count: the limits are
@@ -90,18 +94,18 @@ def mid_p_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, flo
     found with scipy's Brent root finder on the binomial distribution. Narrower than Clopper-Pearson
     and no longer guaranteed to cover at the nominal level, but close to it on average.
     """
-    _check_proportion_input(k, n, confidence)
+    check_proportion_input(k, n, confidence)
     k, n = int(k), int(n)
     tail = (1 - confidence) / 2
     from scipy import optimize
 
     low = 0.0 if k == 0 else optimize.brentq(lambda p: _mid_p_lower_tail(p, k, n) - tail, 0.0, 1.0, xtol=1e-14)
     high = 1.0 if k == n else optimize.brentq(lambda p: _mid_p_upper_tail(p, k, n) - tail, 0.0, 1.0, xtol=1e-14)
-    return float(low), float(high)
+    return Interval(float(low), float(high))
 
 
 def proportion_interval(k: int, n: int, method: str = "clopper_pearson",
-                        confidence: float = 0.95) -> tuple[float, float]:
+                        confidence: float = 0.95) -> Interval:
     """Two-sided interval for k/n by one of :data:`INTERVAL_METHODS`, as (low, high) fractions in [0, 1]."""
     if method == "mid_p":
         return mid_p_interval(k, n, confidence)
@@ -109,14 +113,14 @@ def proportion_interval(k: int, n: int, method: str = "clopper_pearson",
         return clopper_pearson_interval(k, n, confidence)
     if method not in _STATSMODELS_METHODS:
         raise InputError(f"unknown interval method {method!r}; choose one of {', '.join(INTERVAL_METHODS)}")
-    _check_proportion_input(k, n, confidence)
+    check_proportion_input(k, n, confidence)
     from statsmodels.stats.proportion import (
         proportion_confint,  # statsmodels costs a report kernel ~0.6 s
     )
 
     low, high = proportion_confint(int(k), int(n), alpha=1 - confidence, method=_STATSMODELS_METHODS[method])
     # statsmodels clips Wald and Agresti-Coull to [0, 1] already; float() drops numpy scalar types.
-    return float(low), float(high)
+    return Interval(float(low), float(high))
 
 
 def proportion_intervals(k: int, n: int, confidence: float = 0.95) -> pd.DataFrame:
@@ -128,19 +132,48 @@ def proportion_intervals(k: int, n: int, confidence: float = 0.95) -> pd.DataFra
     return pd.DataFrame(rows, columns=["method", "low", "high", "width"])
 
 
-def sample_size_statement_check(n: int = 20, proportion: float = 0.60, confidence: float = 0.95) -> dict:
+@dataclass(frozen=True)
+class SampleSizeStatement:
+    """The exact interval a planning statement "n patients give a CI of width w" rests on.
+
+    Attributes
+    ----------
+    n, k : int
+        Patients and the successes the assumed proportion stands for (``k = proportion * n``).
+    proportion, confidence : float
+        The assumed sample proportion (k / n) and the two-sided confidence level.
+    low, high, width : float
+        The Clopper-Pearson limits (fractions) and their total width.
+    """
+
+    n: int
+    k: int
+    proportion: float
+    confidence: float
+    low: float
+    high: float
+    width: float
+
+
+def sample_size_statement_check(n: int = 20, proportion: float = 0.60,
+                                confidence: float = 0.95) -> SampleSizeStatement:
     """Exact Clopper-Pearson interval and its width for k = proportion * n successes out of n.
 
     A planning statement such as "20 patients give an exact 95% CI of total width 0.448 (0.361-0.809)
     assuming a sample proportion of 0.60" is the Clopper-Pearson interval of 12/20.
+
+    Returns
+    -------
+    SampleSizeStatement
+        n, k, proportion, confidence, low, high and width.
     """
     k = proportion * n
     if abs(k - round(k)) > 1e-9:
         raise InputError(f"proportion * n must be a whole number of patients, got {proportion} * {n} = {k}")
     k = int(round(k))
-    low, high = clopper_pearson_interval(k, n, confidence)
-    return {"n": int(n), "k": k, "proportion": k / n, "confidence": confidence,
-            "low": low, "high": high, "width": high - low}
+    interval = clopper_pearson_interval(k, n, confidence)
+    return SampleSizeStatement(n=int(n), k=k, proportion=k / n, confidence=confidence,
+                               low=interval.low, high=interval.high, width=interval.width)
 
 
 # --------------------------------------------------------------------------- Bayesian view
@@ -150,7 +183,7 @@ def beta_posterior(k: int, n: int, prior: tuple[float, float] = (1, 1)):
 
     The default prior Beta(1, 1) is uniform on [0, 1].
     """
-    _check_proportion_input(k, n, 0.95)
+    check_proportion_input(k, n, 0.95)
     a, b = prior
     if a <= 0 or b <= 0:
         raise InputError(f"Beta prior parameters must be positive, got {prior!r}")
@@ -169,8 +202,8 @@ def probability_rate_exceeds(k: int, n: int, threshold: float, prior: tuple[floa
 
 
 def credible_interval(k: int, n: int, confidence: float = 0.95,
-                      prior: tuple[float, float] = (1, 1)) -> tuple[float, float]:
+                      prior: tuple[float, float] = (1, 1)) -> Interval:
     """Equal-tailed posterior credible interval of the response rate, as (low, high) fractions."""
-    _check_proportion_input(k, n, confidence)
+    check_proportion_input(k, n, confidence)
     low, high = beta_posterior(k, n, prior).ppf([(1 - confidence) / 2, (1 + confidence) / 2])
-    return float(low), float(high)
+    return Interval(float(low), float(high))

@@ -22,6 +22,7 @@ from statsmodels.stats.proportion import (
 )
 
 from ivig_kit.errors import InputError
+from ivig_kit.inference.interval import Interval
 
 # method -> (label, statsmodels method or None when computed here, score variance correction).
 # The score intervals are computed here: statsmodels <= 0.15 has a wrong coefficient in the
@@ -47,7 +48,17 @@ class IntervalEstimate(NamedTuple):
     method: str
 
 
-def _check_counts(x1: int, n1: int, x2: int, n2: int) -> tuple[int, int, int, int]:
+class TwoArmCounts(NamedTuple):
+    """Events and patients per arm: ``x1`` of ``n1`` (arm 1, treatment), ``x2`` of ``n2`` (arm 2)."""
+
+    x1: int
+    n1: int
+    x2: int
+    n2: int
+
+
+def check_counts(x1: int, n1: int, x2: int, n2: int) -> TwoArmCounts:
+    """The four counts as ints; :class:`InputError` unless whole, 0 <= x <= n and n > 0 in both arms."""
     counts = []
     for name, value in (("x1", x1), ("n1", n1), ("x2", x2), ("n2", n2)):
         if float(value) != int(value) or value < 0:
@@ -56,10 +67,11 @@ def _check_counts(x1: int, n1: int, x2: int, n2: int) -> tuple[int, int, int, in
     x1, n1, x2, n2 = counts
     if n1 == 0 or n2 == 0 or x1 > n1 or x2 > n2:
         raise InputError(f"need 0 <= x <= n and n > 0 in both arms, got {x1}/{n1} and {x2}/{n2}")
-    return x1, n1, x2, n2
+    return TwoArmCounts(x1, n1, x2, n2)
 
 
-def _alpha(confidence: float) -> float:
+def alpha_from_confidence(confidence: float) -> float:
+    """1 - confidence; :class:`InputError` unless 0 < confidence < 1."""
     if not 0 < confidence < 1:
         raise InputError(f"confidence must be in (0, 1), got {confidence}")
     return 1 - confidence
@@ -67,12 +79,12 @@ def _alpha(confidence: float) -> float:
 
 def risk_difference(x1: int, n1: int, x2: int, n2: int) -> float:
     """The observed difference in proportions, arm 1 minus arm 2."""
-    x1, n1, x2, n2 = _check_counts(x1, n1, x2, n2)
+    x1, n1, x2, n2 = check_counts(x1, n1, x2, n2)
     return x1 / n1 - x2 / n2
 
 
 def risk_difference_interval(x1: int, n1: int, x2: int, n2: int, method: str = "newcombe",
-                             confidence: float = 0.95) -> tuple[float, float]:
+                             confidence: float = 0.95) -> Interval:
     """Confidence interval of the risk difference (proportions, arm 1 minus arm 2).
 
     Methods (``RISK_DIFFERENCE_METHODS``): ``wald``, ``wald_cc`` (Wald widened by
@@ -80,24 +92,31 @@ def risk_difference_interval(x1: int, n1: int, x2: int, n2: int, method: str = "
     alias ``miettinen_nurminen``), ``mee`` (score without the n/(n-1) factor) and
     ``agresti_caffo``. The Wald intervals are not clipped to [-1, 1].
     """
-    x1, n1, x2, n2 = _check_counts(x1, n1, x2, n2)
+    x1, n1, x2, n2 = check_counts(x1, n1, x2, n2)
     method = METHOD_ALIASES.get(method, method)
     if method not in RISK_DIFFERENCE_METHODS:
         raise InputError(f"unknown method {method!r}; expected one of {list(RISK_DIFFERENCE_METHODS)}")
-    alpha = _alpha(confidence)
+    alpha = alpha_from_confidence(confidence)
     _, statsmodels_method, correction = RISK_DIFFERENCE_METHODS[method]
     if method in ("score", "mee"):
-        return _score_interval_difference(x1, n1, x2, n2, alpha, correction)
+        return score_interval_difference(x1, n1, x2, n2, alpha, correction)
     if method == "wald_cc":
         low, high = confint_proportions_2indep(x1, n1, x2, n2, method="wald", compare="diff", alpha=alpha)
         widening = (1 / n1 + 1 / n2) / 2
-        return float(low - widening), float(high + widening)
+        return Interval(float(low - widening), float(high + widening))
     low, high = confint_proportions_2indep(x1, n1, x2, n2, method=statsmodels_method, compare="diff",
                                            alpha=alpha)
-    return float(low), float(high)
+    return Interval(float(low), float(high))
 
 
-def _restricted_proportions_array(x1, n1, x2, n2, delta):
+class RestrictedProportions(NamedTuple):
+    """Maximum-likelihood proportions of arm 1 and arm 2 under a tested difference."""
+
+    p1: np.ndarray
+    p2: np.ndarray
+
+
+def restricted_proportions_array(x1, n1, x2, n2, delta) -> RestrictedProportions:
     """Maximum-likelihood p1, p2 under p1 - p2 = delta, elementwise over arrays of counts
     (Farrington & Manning 1990, closed-form cubic)."""
     x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
@@ -112,16 +131,16 @@ def _restricted_proportions_array(x1, n1, x2, n2, delta):
         w = (np.pi + np.arccos(np.clip(v / u ** 3, -1.0, 1.0))) / 3
         p1 = np.where(u == 0, -b / (3 * a), 2 * u * np.cos(w) - b / (3 * a))
     p1 = np.clip(p1, 0.0, 1.0)
-    return p1, np.clip(p1 - delta, 0.0, 1.0)
+    return RestrictedProportions(p1, np.clip(p1 - delta, 0.0, 1.0))
 
 
 def _restricted_proportions(x1: int, n1: int, x2: int, n2: int, delta: float) -> tuple[float, float]:
-    """Maximum-likelihood p1, p2 under p1 - p2 = delta for one table (see :func:`_restricted_proportions_array`)."""
-    p1, p2 = _restricted_proportions_array(x1, n1, x2, n2, delta)
+    """Maximum-likelihood p1, p2 under p1 - p2 = delta for one table (see :func:`restricted_proportions_array`)."""
+    p1, p2 = restricted_proportions_array(x1, n1, x2, n2, delta)
     return float(p1), float(p2)
 
 
-def _score_interval_difference(x1, n1, x2, n2, alpha, correction) -> tuple[float, float]:
+def score_interval_difference(x1: int, n1: int, x2: int, n2: int, alpha: float, correction: bool) -> Interval:
     """Score interval of p1 - p2: every delta whose score statistic |d - delta| / sd(delta) <= z, with sd
     from the restricted MLE (Miettinen & Nurminen 1985 with the N/(N-1) factor; Mee 1984 without)."""
     difference = x1 / n1 - x2 / n2
@@ -142,7 +161,7 @@ def _score_interval_difference(x1, n1, x2, n2, alpha, correction) -> tuple[float
             bounds.append(edge)
         else:
             bounds.append(optimize.brentq(excess, edge, inner, xtol=1e-12))
-    return float(bounds[0]), float(bounds[1])
+    return Interval(float(bounds[0]), float(bounds[1]))
 
 
 def risk_difference_intervals(x1: int, n1: int, x2: int, n2: int, confidence: float = 0.95,
@@ -165,12 +184,12 @@ ODDS_RATIO_METHODS = {"logit": "logit", "logit_adjusted": "logit-adjusted", "log
 def relative_risk(x1: int, n1: int, x2: int, n2: int, method: str = "log",
                   confidence: float = 0.95) -> IntervalEstimate:
     """Risk ratio p1/p2 with its interval: ``log`` (Katz), ``log_adjusted`` or ``score`` (Koopman)."""
-    x1, n1, x2, n2 = _check_counts(x1, n1, x2, n2)
+    x1, n1, x2, n2 = check_counts(x1, n1, x2, n2)
     if method not in RATIO_METHODS:
         raise InputError(f"unknown method {method!r}; expected one of {list(RATIO_METHODS)}")
     try:
         low, high = confint_proportions_2indep(x1, n1, x2, n2, method=RATIO_METHODS[method], compare="ratio",
-                                               alpha=_alpha(confidence))
+                                               alpha=alpha_from_confidence(confidence))
     except ZeroDivisionError:
         raise InputError(f"the {method!r} interval needs events in both arms ({x1}/{n1}, {x2}/{n2}); "
                          "use 'log_adjusted'") from None
@@ -183,7 +202,7 @@ def odds_ratio(x1: int, n1: int, x2: int, n2: int, method: str = "logit",
     """Odds ratio with its interval: ``logit`` (Woolf), ``logit_adjusted``, ``logit_smoothed``,
     ``score``, or ``conditional_exact`` (scipy: conditional maximum likelihood estimate with the exact
     interval from the noncentral hypergeometric distribution)."""
-    x1, n1, x2, n2 = _check_counts(x1, n1, x2, n2)
+    x1, n1, x2, n2 = check_counts(x1, n1, x2, n2)
     if method not in ODDS_RATIO_METHODS:
         raise InputError(f"unknown method {method!r}; expected one of {list(ODDS_RATIO_METHODS)}")
     if method == "conditional_exact":
@@ -193,7 +212,7 @@ def odds_ratio(x1: int, n1: int, x2: int, n2: int, method: str = "logit",
     try:
         with np.errstate(invalid="ignore", divide="ignore"):  # statsmodels' score search probes odds ratio 0
             low, high = confint_proportions_2indep(x1, n1, x2, n2, method=ODDS_RATIO_METHODS[method],
-                                                   compare="odds-ratio", alpha=_alpha(confidence))
+                                                   compare="odds-ratio", alpha=alpha_from_confidence(confidence))
     except ZeroDivisionError:
         raise InputError(f"the {method!r} interval needs no empty cell ({x1}/{n1}, {x2}/{n2}); "
                          "use 'logit_adjusted', 'logit_smoothed' or 'conditional_exact'") from None
@@ -321,7 +340,7 @@ def two_arm_p_values(x1: int, n1: int, x2: int, n2: int, tests=STANDARD_TESTS) -
 
     ``tests`` names entries of ``TWO_ARM_TESTS`` (default: Fisher, Pearson with and without Yates,
     Barnard, Boschloo; pass ``tuple(TWO_ARM_TESTS)`` for all)."""
-    x1, n1, x2, n2 = _check_counts(x1, n1, x2, n2)
+    x1, n1, x2, n2 = check_counts(x1, n1, x2, n2)
     rows = []
     for name in tests:
         if name not in TWO_ARM_TESTS:
@@ -335,7 +354,29 @@ def two_arm_p_values(x1: int, n1: int, x2: int, n2: int, tests=STANDARD_TESTS) -
 
 # --- stratified analysis ---
 
-def cochran_mantel_haenszel(strata, correction: bool = False) -> dict:
+@dataclass(frozen=True)
+class CochranMantelHaenszel:
+    """The Cochran-Mantel-Haenszel test of no association across strata.
+
+    Attributes
+    ----------
+    statistic : float
+        The 1-df CMH chi-square.
+    p_value : float
+        Its two-sided p value.
+    odds_ratio_mh : float
+        The Mantel-Haenszel common odds ratio.
+    strata : int
+        Number of strata.
+    """
+
+    statistic: float
+    p_value: float
+    odds_ratio_mh: float
+    strata: int
+
+
+def cochran_mantel_haenszel(strata, correction: bool = False) -> CochranMantelHaenszel:
     """Cochran-Mantel-Haenszel test of no association across strata (statsmodels ``StratifiedTable``).
 
     ``strata``: (x1, n1, x2, n2) per stratum; one stratum gives the unstratified CMH test, whose
@@ -344,13 +385,13 @@ def cochran_mantel_haenszel(strata, correction: bool = False) -> dict:
     """
     from statsmodels.stats.contingency_tables import StratifiedTable
 
-    tables = [_table(*_check_counts(*stratum)) for stratum in strata]
+    tables = [_table(*check_counts(*stratum)) for stratum in strata]
     if not tables:
         raise InputError("need at least one stratum")
     stratified = StratifiedTable([table.astype(float) for table in tables])
     test = stratified.test_null_odds(correction=correction)
-    return {"statistic": float(test.statistic), "p_value": float(test.pvalue),
-            "odds_ratio_mh": float(stratified.oddsratio_pooled), "strata": len(tables)}
+    return CochranMantelHaenszel(statistic=float(test.statistic), p_value=float(test.pvalue),
+                                 odds_ratio_mh=float(stratified.oddsratio_pooled), strata=len(tables))
 
 
 # --- Bayesian view ---
@@ -397,7 +438,7 @@ def risk_difference_posterior(x1: int, n1: int, x2: int, n2: int, prior=(1, 1), 
     Returns the mean, the median and an equal-tailed credible interval, and P(RD > t) for each
     threshold; all by one-dimensional numerical integration, so the result is deterministic.
     """
-    x1, n1, x2, n2 = _check_counts(x1, n1, x2, n2)
+    x1, n1, x2, n2 = check_counts(x1, n1, x2, n2)
     a, b = prior
     posterior_1, posterior_2 = (a + x1, b + n1 - x1), (a + x2, b + n2 - x2)
     beta_1, beta_2 = stats.beta(*posterior_1), stats.beta(*posterior_2)
@@ -419,7 +460,7 @@ def risk_difference_posterior(x1: int, n1: int, x2: int, n2: int, prior=(1, 1), 
 def risk_difference_posterior_draws(x1: int, n1: int, x2: int, n2: int, prior=(1, 1), draws: int = 100_000,
                                     seed: int = 2022) -> np.ndarray:
     """Monte Carlo draws of p1 - p2 from the same posterior (seeded), e.g. for a histogram."""
-    x1, n1, x2, n2 = _check_counts(x1, n1, x2, n2)
+    x1, n1, x2, n2 = check_counts(x1, n1, x2, n2)
     a, b = prior
     generator = np.random.default_rng(seed)
     return generator.beta(a + x1, b + n1 - x1, draws) - generator.beta(a + x2, b + n2 - x2, draws)

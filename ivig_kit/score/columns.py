@@ -5,6 +5,7 @@ so it sits below all three.
 
 from __future__ import annotations
 
+from ivig_kit.instruments.items import ITEM_COLUMN_NAMES
 from ivig_kit.score.measures import ENZYME_ULN, ENZYMES, INSTRUMENTS, RANGE_COLUMNS
 
 ID_COLUMNS = ("site", "patient_id")
@@ -17,6 +18,10 @@ INSTRUMENT_COLUMNS = tuple(dict.fromkeys(
     [i.column for i in INSTRUMENTS.values() if i.column and i.column not in NUMERIC_COLUMNS]
     + [c for c in RANGE_COLUMNS if c not in NUMERIC_COLUMNS]))
 NUMERIC_COLUMNS = (*NUMERIC_COLUMNS, *INSTRUMENT_COLUMNS)
+#: The canonical item columns of the case report form (MMT grades, HAQ/CHAQ answers, CMAS items, MYOACT VAS):
+#: read as numbers and mappable like the totals; turned into totals by :mod:`ivig_kit.score.core_set`.
+ITEM_COLUMNS = ITEM_COLUMN_NAMES
+NUMERIC_COLUMNS = (*NUMERIC_COLUMNS, *ITEM_COLUMNS)
 KIT_COLUMNS = (*ID_COLUMNS, *NUMERIC_COLUMNS)
 #: Cell texts that mean "not measured" (any letter case).
 MISSING_TOKENS = ("", "na", "nan", "null", "none", "n/a")

@@ -13,13 +13,15 @@ comparison is done in int64 arithmetic: ``change * 100 > edge * range``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ivig_kit.errors import InputError
-from ivig_kit.score.enzymes import _most_abnormal_enzyme
+from ivig_kit.score.enzymes import most_abnormal_enzyme
 from ivig_kit.score.measures import (
     CATEGORIES,
     CATEGORY_THRESHOLDS,
@@ -32,6 +34,14 @@ from ivig_kit.score.measures import (
     to_micro,
 )
 from ivig_kit.score.columns import KIT_COLUMNS
+from ivig_kit.score.deterioration import (
+    DeteriorationConfirmation,
+    DeteriorationReading,
+    as_confirmation,
+    as_reading,
+    confirm_deterioration,
+    deterioration_criteria,
+)
 from ivig_kit.score.visits import ID_COLUMNS, validate_visits
 
 
@@ -93,7 +103,7 @@ def category(tis, population: Population = "adult"):
     tis_arr = np.asarray(tis, dtype=float)
     index = np.searchsorted(np.asarray(thresholds), np.nan_to_num(tis_arr, nan=-1.0), side="right")
     labels = np.asarray(CATEGORIES, dtype=object)[index]
-    labels = np.where(np.isnan(tis_arr), None, labels)
+    labels = np.asarray(np.where(np.isnan(tis_arr), None, labels))
     return labels.item() if labels.ndim == 0 else labels
 
 
@@ -103,7 +113,7 @@ def _check_population(population: str) -> str:
     return population
 
 
-@dataclass
+@dataclass(frozen=True)
 class CoreSetScore:
     """Vectorised result for one CSM over many visits."""
 
@@ -111,8 +121,8 @@ class CoreSetScore:
     points: np.ndarray  # NaN where missing
     missing: np.ndarray  # baseline or follow-up value missing
     at_limit: np.ndarray  # baseline at floor/ceiling: no improvement possible
-    change: np.ndarray | None = None  # signed improvement in instrument units (positive = better)
-    scale_range: np.ndarray | None = None  # the range the change was divided by
+    change: np.ndarray  # signed improvement in instrument units (positive = better)
+    scale_range: np.ndarray  # the range the change was divided by
 
 
 def score_measure(measure: str, baseline, followup, scale_range) -> CoreSetScore:
@@ -174,7 +184,7 @@ def _score_micro(measure: str, pair: _MicroPair) -> CoreSetScore:
                         change=change, scale_range=scale_range)
 
 
-def total_improvement_score_of_points(points_by_measure: dict[str, np.ndarray]):
+def total_improvement_score_of_points(points_by_measure: Mapping[str, ArrayLike]):
     """Sum CSM points; the total is NaN when any CSM is missing (never silently 0)."""
     return sum(np.asarray(points_by_measure[m], dtype=float) for m in CORE_SET)
 
@@ -197,32 +207,33 @@ def effective_mmt_ceiling(mmt_max: float) -> float:
 
 # --- Whole visit tables -------------------------------------------------------------
 
-#: Worsening thresholds of the ProDERM confirmed-deterioration definition.
-DETERIORATION_VAS_CM = 2.0
-DETERIORATION_MMT_PERCENT = 20
-DETERIORATION_ANY_THREE_PERCENT = 30
-
-
 def total_improvement_score(visits: pd.DataFrame, population: Population = "adult",
                             enzyme_normalisation: EnzymeNormalisation | str = "relative",
-                            validate: bool = True) -> pd.DataFrame:
+                            validate: bool = True,
+                            deterioration_reading: DeteriorationReading | str = DeteriorationReading.RANGE,
+                            deterioration_confirmation: DeteriorationConfirmation | str = DeteriorationConfirmation.ANY,
+                            ) -> pd.DataFrame:
     """Score every follow-up visit of a visit table against its patient's baseline.
 
     Returns one row per follow-up visit: ``site, patient_id, week, tis, category`` first (``tis``
     is NaN when a CSM is missing: the official rule is undocumented, so it is reported, not
     guessed), then each CSM's points, ``points_of_scored_measures`` (the sum of the points that
     could be scored: not a TIS) and ``n_missing_csms``, then ``baseline_week``, each CSM's
-    absolute percent improvement, the followed enzyme, the flags (``_missing``, ``_at_limit``),
-    the confirmed-deterioration columns, the scoring choices and every optional column of the visit.
+    absolute percent improvement, the followed enzyme, the flags (``_missing``, ``_at_limit``,
+    ``enzyme_normal_at_baseline``: no enzyme above its ULN at baseline),
+    the confirmed-deterioration columns (nullable booleans, empty where a missing measure leaves them
+    unknown, flagged by ``deterioration_unknown``; options in :mod:`ivig_kit.score.deterioration`),
+    the scoring choices and every optional column of the visit.
     """
     _check_population(population)
     if isinstance(enzyme_normalisation, str):
-        enzyme_normalisation = EnzymeNormalisation(enzyme_normalisation)
+        enzyme_normalisation = EnzymeNormalisation(enzyme_normalisation)  # type: ignore[arg-type]  # checked there
     if validate:
         visits = validate_visits(visits)
     baseline_rows, followup_rows, same_patient_as_previous = _pair_with_baseline(visits)
     n_followups = len(followup_rows)
-    enzyme_choice, enzyme_names = np.full(n_followups, -1, dtype=np.int8), []
+    enzyme_choice = np.full(n_followups, -1, dtype=np.int8)
+    enzyme_names: list[str] = []
     enzyme_baseline = enzyme_uln = np.full(n_followups, np.nan)
     pairs, instrument_codes = {}, {}
     for name, spec in CORE_SET.items():
@@ -230,7 +241,7 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
         for instrument in spec.instruments:
             if instrument == "enzyme":
                 if any(e in visits.columns for e in ENZYMES):
-                    enzyme_choice, enzyme_names, enzyme_baseline, enzyme_followup, enzyme_uln = _most_abnormal_enzyme(
+                    enzyme_choice, enzyme_names, enzyme_baseline, enzyme_followup, enzyme_uln = most_abnormal_enzyme(
                         visits, baseline_rows, followup_rows)
                     if enzyme_normalisation.method == "relative":
                         enzyme_range = enzyme_baseline
@@ -267,22 +278,33 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
     result["baseline_week"] = week[baseline_rows]
     for name, score in scores.items():
         result[f"{name}_percent"] = score.percent
-    result["enzyme"] = pd.Categorical.from_codes(enzyme_choice, categories=enzyme_names)
+    result["enzyme"] = pd.Categorical.from_codes(enzyme_choice, categories=pd.Index(enzyme_names))
     with np.errstate(divide="ignore", invalid="ignore"):
         result["enzyme_baseline_x_uln"] = np.where(enzyme_choice >= 0, enzyme_baseline / enzyme_uln, np.nan)
     for name, codes in instrument_codes.items():
-        result[f"{name}_instrument"] = pd.Categorical.from_codes(codes, categories=CORE_SET[name].instruments)
+        result[f"{name}_instrument"] = pd.Categorical.from_codes(codes, categories=pd.Index(CORE_SET[name].instruments))
     for name, score in scores.items():
         result[f"{name}_missing"] = score.missing
         result[f"{name}_at_limit"] = score.at_limit
-    criteria = _deterioration_criteria(pairs, instrument_codes)
-    result["deterioration_criteria_met"] = criteria
-    previous = np.concatenate([[False], criteria[:-1]])
-    result["confirmed_deterioration"] = criteria & previous & same_patient_as_previous
-    result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), [population])
+    # the followed enzyme is the most abnormal: at or below its ULN, no enzyme was abnormal at baseline
+    # (it can still earn the enzyme's points; flagged like the MMT ceiling, no source gives another rule)
+    result["enzyme_normal_at_baseline"] = (enzyme_choice >= 0) & (to_micro(np.nan_to_num(enzyme_baseline))
+                                                                  <= to_micro(np.nan_to_num(enzyme_uln)))
+    criteria = deterioration_criteria(pairs, instrument_codes, deterioration_reading)
+    result["deterioration_criteria_met"] = criteria.met
+    result["confirmed_deterioration"] = confirm_deterioration(criteria, same_patient_as_previous,
+                                                              deterioration_confirmation)
+    result["deterioration_unknown"] = np.asarray(criteria.met.isna() | result["confirmed_deterioration"].isna())
+    from ivig_kit.score.improvement_2004 import imacs_2004_improved
+
+    result["imacs_2004_improved"] = imacs_2004_improved(pairs)  # the 2004 IMACS DOI; <NA> when a missing CSM decides
+    result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), pd.Index([population]))
     result["enzyme_normalisation"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8),
-                                                               [str(enzyme_normalisation)])
-    for column in visits.columns.difference(KIT_COLUMNS, sort=False):  # the other columns pass through
+                                                               pd.Index([str(enzyme_normalisation)]))
+    for option, value in (("deterioration_reading", as_reading(deterioration_reading)),
+                          ("deterioration_confirmation", as_confirmation(deterioration_confirmation))):
+        result[option] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), pd.Index([str(value)]))
+    for column in visits.columns.difference(list(KIT_COLUMNS), sort=False):  # the other columns pass through
         result[column] = visits[column].array.take(followup_rows)
     return pd.DataFrame(result, copy=False)  # one block per column: no 800k x 40 consolidation copy
 
@@ -338,11 +360,11 @@ def _choose_instrument(instruments: tuple[str, ...], candidates: dict):
     return combined, codes
 
 
-def _category_codes(tis: np.ndarray, population: str) -> pd.Categorical:
+def _category_codes(tis: np.ndarray, population: str) -> pd.Categorical[str]:
     thresholds = np.asarray(CATEGORY_THRESHOLDS[population])
     codes = np.searchsorted(thresholds, np.nan_to_num(tis, nan=-1.0), side="right").astype(np.int8)
     codes[np.isnan(tis)] = -1
-    return pd.Categorical.from_codes(codes, categories=CATEGORIES)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(CATEGORIES))
 
 
 def _pair_with_baseline(visits: pd.DataFrame):
@@ -365,32 +387,3 @@ def _pair_with_baseline(visits: pd.DataFrame):
     same_as_previous = np.zeros(len(followup_patient), dtype=bool)
     same_as_previous[1:] = followup_patient[1:] == followup_patient[:-1]
     return order[baseline_position[followup]], order[followup], same_as_previous
-
-
-def _deterioration_criteria(pairs: dict[str, _MicroPair], instrument_codes: dict | None = None) -> np.ndarray:
-    """Per follow-up visit: does it meet the ProDERM worsening definition against baseline?
-
-    Physician global worse by >= 2 cm and MMT worse by >= 20% (of the scale's range), or
-    extramuscular activity worse by >= 2 cm, or any three of the five non-enzyme CSMs worse
-    by >= 30% (of range). A CSM that is missing cannot meet a criterion. Exact like the TIS.
-    With the JDM instruments the percents are of their ranges too (CMAS for MMT), and the 2 cm
-    extramuscular criterion applies only where the MDAAT VAS is the instrument (not the DAS):
-    an extension of ours, the ProDERM definition is for adults.
-    """
-    worsening = {name: -pairs[name].improvement(name)
-                 for name in ("physician_global", "patient_global", "mmt", "haq", "extramuscular")}
-    known = {name: ~pairs[name].missing for name in worsening}
-    if instrument_codes is not None:
-        known_vas = known["extramuscular"] & (instrument_codes["extramuscular"] == 0)
-    else:
-        known_vas = known["extramuscular"]
-    worse_by_30 = sum((known[name] & (worse * 100 >= pairs[name].scale_range * DETERIORATION_ANY_THREE_PERCENT))
-                      .astype(np.int8) for name, worse in worsening.items())
-    two_cm = to_micro(DETERIORATION_VAS_CM)
-    physician_and_mmt = (known["physician_global"] & (worsening["physician_global"] >= two_cm)
-                         & known["mmt"]
-                         & (worsening["mmt"] * 100 >= pairs["mmt"].scale_range * DETERIORATION_MMT_PERCENT))
-    extramuscular_worse = known_vas & (worsening["extramuscular"] >= two_cm)
-    return physician_and_mmt | extramuscular_worse | (worse_by_30 >= 3)
-
-

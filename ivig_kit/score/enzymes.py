@@ -8,6 +8,8 @@ because the published sources do not settle it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -27,6 +29,7 @@ def enzyme_scale_range(baseline_value, baseline_uln, normalisation: EnzymeNormal
     """
     if normalisation.method == "relative":
         return np.asarray(baseline_value, dtype=float)
+    multiplier: float | np.ndarray
     if enzyme is None or np.ndim(enzyme) == 0:
         multiplier = normalisation.multiplier(None if enzyme is None else str(enzyme))
     else:
@@ -36,7 +39,28 @@ def enzyme_scale_range(baseline_value, baseline_uln, normalisation: EnzymeNormal
 
 
 
-def _most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows, followup_rows):
+class FollowedEnzyme(NamedTuple):
+    """The enzyme followed per follow-up visit and its values (see :func:`most_abnormal_enzyme`).
+
+    Attributes
+    ----------
+    choice : numpy.ndarray
+        Per follow-up visit, the code of the enzyme followed: an index into ``names`` (-1: none measured).
+    names : list of str
+        The enzymes present in the table (with their ULN column), in the footnote's order.
+    baseline, followup, uln : numpy.ndarray
+        The followed enzyme's baseline and follow-up values (U/l) and its baseline ULN; NaN where none.
+    """
+
+    choice: np.ndarray
+    names: list[str]
+    baseline: np.ndarray
+    followup: np.ndarray
+    uln: np.ndarray
+
+
+def most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows: np.ndarray,
+                         followup_rows: np.ndarray) -> FollowedEnzyme:
     """The enzyme most abnormal at baseline (highest multiple of its ULN), followed over time.
 
     Multiples are compared exactly: value_a / uln_a > value_b / uln_b as the cross-multiplied
@@ -44,14 +68,26 @@ def _most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows, followup_rows):
     those integers decide every case they separate (correct rounding is monotone, so a strict
     float order is the true order); equal quotients are settled by Python's unbounded integers,
     on those rows only. An exact tie goes to the first in the table footnote's order (CK,
-    aldolase, ALT, AST, LDH). Returns the choice per follow-up visit as codes into the enzyme
-    names (-1: none measured), the names, and the baseline value, follow-up value and baseline ULN.
+    aldolase, ALT, AST, LDH).
+
+    Parameters
+    ----------
+    visits : pandas.DataFrame
+        A validated visit table.
+    baseline_rows, followup_rows : numpy.ndarray
+        Row positions of each follow-up visit's baseline and of the follow-up itself.
+
+    Returns
+    -------
+    FollowedEnzyme
+        The choice per follow-up visit as codes into the enzyme names (-1: none measured), the
+        names, and the baseline value, follow-up value and baseline ULN.
     """
     present = [e for e in ENZYMES if e in visits.columns and ENZYME_ULN[e] in visits.columns]
     n = len(baseline_rows)
     if not present:
         nothing = np.full(n, np.nan)
-        return np.full(n, -1, dtype=np.int8), present, nothing, nothing.copy(), nothing.copy()
+        return FollowedEnzyme(np.full(n, -1, dtype=np.int8), present, nothing, nothing.copy(), nothing.copy())
     best_value = np.zeros(n, dtype=np.int64)
     best_uln = np.ones(n, dtype=np.int64)
     best_ratio = np.full(n, -np.inf)
@@ -78,7 +114,7 @@ def _most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows, followup_rows):
     uln = ulns[baseline_rows, safe_choice]
     for array in (baseline, followup, uln):
         array[none_measured] = np.nan
-    return choice, present, baseline, followup, uln
+    return FollowedEnzyme(choice, present, baseline, followup, uln)
 
 
 

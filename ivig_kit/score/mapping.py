@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivig_kit.errors import VisitTableError
-from ivig_kit.score.columns import KIT_COLUMNS, NUMERIC_COLUMNS, VAS_COLUMNS, VAS_UNITS
+from ivig_kit.score.columns import ITEM_COLUMNS, KIT_COLUMNS, NUMERIC_COLUMNS, VAS_COLUMNS, VAS_UNITS
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ColumnMapping:
 
     columns: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)  # kit column -> unit
-    constants: dict[str, object] = field(default_factory=dict)
+    constants: dict[str, float] = field(default_factory=dict)
     source: str = "<mapping>"
 
     @classmethod
@@ -53,14 +53,17 @@ class ColumnMapping:
         if not isinstance(document, dict) or not set(document) <= {"columns", "constants"}:
             raise VisitTableError(f"{source}: expected a mapping with the keys 'columns' (source column: kit column) "
                                   f"and optionally 'constants' (kit column: value)")
-        columns, units, targets = {}, {}, Counter()
+        columns: dict[str, str] = {}
+        units: dict[str, str] = {}
+        targets: Counter[str] = Counter()
         for source_column, target in (document.get("columns") or {}).items():
             unit = None
             if isinstance(target, dict):
                 unit, target = target.get("unit"), target.get("column")
             if target not in KIT_COLUMNS:
                 problems.append(f"{source}: column {source_column!r}: maps to {target!r}, which is not a kit column; "
-                                f"expected one of {', '.join(KIT_COLUMNS)}")
+                                f"expected one of {', '.join(c for c in KIT_COLUMNS if c not in ITEM_COLUMNS)}, "
+                                f"or an item column of data/item_dictionary.csv")
                 continue
             if unit is not None:
                 if target not in VAS_COLUMNS or unit not in VAS_UNITS:
@@ -72,7 +75,7 @@ class ColumnMapping:
             columns[str(source_column)] = target
             targets[target] += 1
         problems += [f"{source}: {n} source columns map to {target!r}; expected one" for target, n in targets.items() if n > 1]
-        constants = {}
+        constants: dict[str, float] = {}
         for target, value in (document.get("constants") or {}).items():
             if target not in NUMERIC_COLUMNS or isinstance(value, bool) or not isinstance(value, (int, float)):
                 problems.append(f"{source}: constant {target!r}: expected a kit numeric column with a number, "

@@ -122,7 +122,8 @@ WEEK_MAX = 2_600.0
 #: k of the ULN x k enzyme range (the calculator's widget allows up to 1000 too).
 ULN_MULTIPLIER_MAX = 1_000.0
 
-#: Per-enzyme ULN multipliers of the published R implementation of the TIS (dplyr): the enzyme's
+#: Per-enzyme ULN multipliers of an R (dplyr) script of the TIS that we could not trace to a paper,
+#: package or version (hence "r-implementation", a description, not a citation): the enzyme's
 #: range is 0..15 x ULN for CK and 0..3 x ULN for AST, ALT and LD. That implementation has no
 #: aldolase; 3 (like the other non-CK enzymes) is the kit's own explicit choice. A convention of one
 #: implementation, not a rule of the criteria (see ``data/README.md``).
@@ -170,7 +171,10 @@ class EnzymeNormalisation:
 
     def multiplier(self, enzyme: str | None = None) -> float:
         """k of ``enzyme`` (its own if given per enzyme, else ``uln_multiplier``)."""
-        return float(dict(self.per_enzyme).get(enzyme, self.uln_multiplier))
+        per_enzyme = dict(self.per_enzyme)
+        if enzyme is not None and enzyme in per_enzyme:
+            return float(per_enzyme[enzyme])
+        return float(self.uln_multiplier)
 
     def __str__(self) -> str:
         if self.method == "relative":
@@ -285,3 +289,24 @@ def instrument_for(measure: str, name: str) -> Instrument:
     if name not in CORE_SET[measure].instruments:
         raise InputError(f"{name!r} cannot stand for {measure!r}; choose one of {CORE_SET[measure].instruments}")
     return INSTRUMENTS[name]
+
+
+#: The HAQ-DI (and CHAQ) is the mean of the answered category scores (0-3), 8 categories, at least 6
+#: answered (instruments.md): every index is a multiple of 1/8, 1/7 or 1/6.
+HAQ_DI_CATEGORIES_ANSWERED = (8, 7, 6)
+#: A value written to 2 decimals (1.63 for 13/8) is still one the index can take.
+HAQ_DI_WRITTEN_TOLERANCE = 0.005
+
+
+def off_haq_di_grid(values) -> np.ndarray:
+    """Where a HAQ/CHAQ value is one no HAQ-DI can take (not k/8, k/7 or k/6 to 2 decimals); NaN is not flagged.
+
+    >>> off_haq_di_grid([1.625, 1.63, 1.6, 10 / 7]).tolist()
+    [False, False, True, False]
+    """
+    values = np.asarray(values, dtype=float)
+    off = np.ones(values.shape, dtype=bool)
+    for answered in HAQ_DI_CATEGORIES_ANSWERED:
+        nearest = np.round(values * answered) / answered
+        off &= ~(np.abs(values - nearest) <= HAQ_DI_WRITTEN_TOLERANCE + 1e-9)
+    return off & ~np.isnan(values)

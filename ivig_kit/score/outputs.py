@@ -121,8 +121,9 @@ def _write_csv(table: pa.Table, path: Path, rows_per_piece: int = 100_000) -> No
         if pa.types.is_boolean(field.type):
             column = table.column(i)
             words = [pa.DictionaryArray.from_arrays(
-                pa.array(np.asarray(chunk.to_numpy(zero_copy_only=False), dtype=np.int8), mask=chunk.is_null()
-                         .to_numpy(zero_copy_only=False)), _BOOLEAN_WORDS) for chunk in column.chunks]
+                pa.array(np.asarray(chunk.fill_null(False).to_numpy(zero_copy_only=False), dtype=np.int8),
+                         mask=chunk.is_null().to_numpy(zero_copy_only=False)),  # null: unknown, written empty
+                _BOOLEAN_WORDS) for chunk in column.chunks]
             table = table.set_column(i, field.name, pa.chunked_array(words, pa.dictionary(pa.int8(), pa.string())))
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(table.column_names)
@@ -158,11 +159,11 @@ def _write_excel(scores: pd.DataFrame, path: Path) -> None:
     sheet = workbook.create_sheet("scores")
     sheet.append([str(c) for c in scores.columns])
     table = rounded_for_output(scores)
-    columns = []
+    columns: list[list[object]] = []
     for column in table.columns:
         values = table[column]
         if pd.api.types.is_bool_dtype(values):
-            columns.append([bool(v) for v in values.to_numpy()])
+            columns.append([None if v is pd.NA else bool(v) for v in values.astype(object).tolist()])  # NA: unknown
         elif pd.api.types.is_numeric_dtype(values):
             array = values.to_numpy(dtype=float)
             columns.append([None if np.isnan(v) else (int(v) if v.is_integer() and abs(v) < 2**53 else float(v))

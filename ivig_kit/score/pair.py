@@ -96,9 +96,9 @@ def score_pair(baseline, follow_up, mmt_max: float, enzyme_uln: float, populatio
     >>> score_pair(values, later, mmt_max=150, enzyme_uln=200).tis
     47.5
     """
-    population = _check_population(population)
+    _check_population(population)
     if isinstance(enzyme_normalisation, str):
-        enzyme_normalisation = EnzymeNormalisation(enzyme_normalisation)
+        enzyme_normalisation = EnzymeNormalisation(enzyme_normalisation)  # type: ignore[arg-type]  # checked there
     instruments = dict(instruments or {})
     measures = {}
     for name, spec in CORE_SET.items():
@@ -114,6 +114,8 @@ def score_pair(baseline, follow_up, mmt_max: float, enzyme_uln: float, populatio
                 raise InputError(f"chq_phs_range must be (min, max) with max > min, not {chq_phs_range!r}")
         if instrument.name == "enzyme":
             scale_range = float(enzyme_scale_range(baseline[name], enzyme_uln, enzyme_normalisation))
+        elif low is None or high is None:  # only the enzyme, the MMT and the CHQ PHS lack a fixed range
+            raise InputError(f"{instrument.label} has no fixed range")
         else:
             scale_range = high - low
         increases = instrument.improves_by == "increase"

@@ -316,7 +316,7 @@ class _LineIndex:
                     yield previous_end + 1, record
                 previous_end = reader.line_num
 
-    def lines_of(self, positions) -> list[int]:
+    def lines_of(self, positions) -> list[int | None]:
         wanted = sorted(set(int(p) + 1 for p in positions))  # record 0 is the header
         found, last = {}, wanted[-1] if wanted else -1
         for index, (line, _) in enumerate(self._records()):
@@ -327,7 +327,8 @@ class _LineIndex:
         return [found.get(int(p) + 1) for p in positions]
 
     def explain_ragged(self, name: str, n_header: int, message: str = "") -> str:
-        bad, total, trailing = [], 0, 0
+        bad: list[str] = []
+        total, trailing = 0, 0
         for index, (line, record) in enumerate(self._records()):
             if index == 0 or len(record) == n_header or not record:
                 continue

@@ -30,6 +30,7 @@ from ivig_kit.score.measures import (
     MMT_MAX_LIMIT,
     SCALE_RANGE,
     WEEK_MAX,
+    off_haq_di_grid,
 )
 from ivig_kit.score.readers import (
     ID_COLUMNS,
@@ -65,7 +66,8 @@ NUMERIC_RULES: dict[str, tuple[float, float, str]] = {
     **{u: (0, ENZYME_ULN_MAX, f"an upper limit of normal > 0 and <= {ENZYME_ULN_MAX:,.0f}")
        for u in ENZYME_ULN.values()},
     # the JDM instruments (ranges from score.measures.INSTRUMENTS; see data/README.md)
-    **{i.column: (i.scale_min, i.scale_max, f"a {i.label.split(' (')[0]} value in "
+    # (mypy cannot see that fixed_range is not None means both bounds are set: hence the ignore)
+    **{i.column: (i.scale_min, i.scale_max, f"a {i.label.split(' (')[0]} value in "  # type: ignore[misc]
                   f"{i.scale_min:g}-{i.scale_max:g}{' ' + i.unit if i.unit else ''}")
        for i in INSTRUMENTS.values() if i.column and i.column != i.measure and i.fixed_range is not None},
     "chq_phs": (-CHQ_PHS_LIMIT, CHQ_PHS_LIMIT, "a CHQ physical summary score"),
@@ -119,7 +121,7 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
     raw = RawTable(frame, source)
     if line_offset is not None:
         raw.line_of_row = lambda positions: [int(p) + line_offset for p in positions]
-    seen = {}
+    seen: dict[str, list[int]] = {}
     for i, column in enumerate(frame.columns):
         seen.setdefault(column, []).append(i + 1)
     raw.header_problems = [f"{source}: column {c!r} appears {len(w)} times (columns {', '.join(map(str, w))}); "
@@ -127,6 +129,12 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
     if raw.header_problems:
         raise VisitTableError("\n".join(raw.header_problems))
     return _validate(raw)  # converts the measure columns that are not numbers yet
+
+
+def validate_table(raw: RawTable) -> pd.DataFrame:
+    """Validate a table already read by :func:`~ivig_kit.score.readers.read_table`, with its file lines
+    (e.g. after :mod:`ivig_kit.score.core_set` turned its item columns into totals)."""
+    return _validate(raw)
 
 
 def _as_number(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -203,11 +211,11 @@ def _validate(raw: RawTable) -> pd.DataFrame:
     empty = {}
     for column in numeric:
         if not pd.api.types.is_float_dtype(typed[column]):
-            values, bad = _as_number(typed[column])
+            numbers, bad = _as_number(typed[column])
             if bad.any() and column not in raw.unparsed:
                 positions = np.flatnonzero(bad)
                 raw.unparsed[column] = (positions, [typed[column].iloc[p] for p in positions[:20]])
-            typed[column] = values
+            typed[column] = numbers
         values = typed[column].to_numpy(dtype=float)
         unparsed = np.zeros(len(values), dtype=bool)
         if column in raw.unparsed:
@@ -260,8 +268,20 @@ def _validate(raw: RawTable) -> pd.DataFrame:
     for column in typed.columns.difference([*KIT_COLUMNS], sort=False):
         typed[column] = _passthrough(typed[column])
     typed.attrs["absent_measures"] = absent
-    typed.attrs["read_notes"] = list(raw.notes)
+    typed.attrs["read_notes"] = list(raw.notes) + _haq_grid_notes(typed, problems)
     return typed
+
+
+def _haq_grid_notes(typed: pd.DataFrame, problems: "_Problems") -> list[str]:
+    """Warnings (notes, not errors) for HAQ/CHAQ values no HAQ-DI can take: scored as given, but worth checking."""
+    notes = []
+    for column in ("haq", "chaq"):
+        if column in typed.columns and (off := off_haq_di_grid(typed[column].to_numpy(dtype=float))).any():
+            shown = ", ".join(f"{v:g}" for v in pd.unique(typed[column].to_numpy(dtype=float)[off])[:5])
+            notes.append(f"{problems.source}: {problems.row_list(off)}, column {column!r}: {shown}: no HAQ-DI takes "
+                         "such a value (the mean of 6-8 category scores 0-3 is a multiple of 1/8, 1/7 or 1/6); "
+                         "scored as given")
+    return notes
 
 
 def _measure_has_column(measure: str, columns) -> bool:

@@ -17,7 +17,9 @@ import html
 import math
 from dataclasses import replace
 
+import anywidget
 import ipywidgets as widgets
+import traitlets
 
 from ivig_kit.errors import InputError
 from ivig_kit.score.measures import (
@@ -62,6 +64,39 @@ def _wrap() -> widgets.Layout:
     """A row that wraps onto the next line when the window is narrow (a new Layout per box)."""
     return widgets.Layout(display="flex", flex_flow="row wrap", align_items="center", width="100%",
                           grid_gap="0.3em 1em")
+
+
+class InvalidMarks(anywidget.AnyWidget):
+    """An invisible helper that sets ``aria-invalid`` on the number boxes named in ``invalid`` (their CSS
+    classes) and ties them to the message (``aria-describedby``), which ipywidgets cannot do from Python.
+
+    It looks only inside its own calculator (the nearest ``.tis-calculator``); its script is inline, so the
+    page fetches nothing from another host."""
+
+    _esm = """
+    function render({ model, el }) {
+      el.style.display = "none";
+      const apply = () => {
+        const root = el.closest(".tis-calculator");
+        if (!root) return;
+        const invalid = new Set(model.get("invalid"));
+        const message = root.querySelector(".tis-errors .tis-error");
+        if (message && !message.id) message.id = "tis-error-" + Math.random().toString(36).slice(2);
+        for (const box of root.querySelectorAll(".tis-number")) {
+          const input = box.querySelector("input");
+          if (!input) continue;
+          const bad = [...box.classList].some(name => invalid.has(name));
+          input.setAttribute("aria-invalid", bad ? "true" : "false");
+          if (bad && message) input.setAttribute("aria-describedby", message.id);
+          else input.removeAttribute("aria-describedby");
+        }
+      };
+      model.on("change:invalid", () => requestAnimationFrame(apply));
+      requestAnimationFrame(apply);
+    }
+    export default { render };
+    """
+    invalid = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
 
 def range_text(low: float, high: float, unit: str = "") -> str:
@@ -111,8 +146,11 @@ class TISCalculator:
         self.enzyme_uln = widgets.FloatText(value=0.0, description="ULN (U/l)", **number)
         self.chq_min = widgets.FloatText(value=0.0, description="CHQ PhS min", **number)
         self.chq_max = widgets.FloatText(value=0.0, description="CHQ PhS max", **number)
-        self.baseline = {m: widgets.FloatText(value=0.0, layout=widgets.Layout(**_FULL)) for m in CORE_SET}
-        self.followup = {m: widgets.FloatText(value=0.0, layout=widgets.Layout(**_FULL)) for m in CORE_SET}
+        # Each box is named by a label screen readers read ("MMT-8 baseline") and sighted readers do not
+        # need (the row and column headings say it): see CALCULATOR_CSS.
+        self.baseline, self.followup = ({m: widgets.FloatText(value=0.0, description=f"{CORE_SET[m].label} {visit}",
+                                                               layout=widgets.Layout(**_FULL)) for m in CORE_SET}
+                                        for visit in ("baseline", "follow-up"))
         self.row_labels = {m: widgets.HTML() for m in CORE_SET}
         self.target_measure = widgets.Dropdown(options=[(spec.label, name) for name, spec in CORE_SET.items()],
                                                value="physician_global", description="Improve", **wide())
@@ -128,8 +166,10 @@ class TISCalculator:
                             (self.category, "tis-category"), (self.what_it_takes, "tis-what-it-takes")):
             widget.add_class(css)
         for name in CORE_SET:
-            self.baseline[name].add_class(f"tis-{name}-baseline")
-            self.followup[name].add_class(f"tis-{name}-followup")
+            for widget, visit in ((self.baseline[name], "baseline"), (self.followup[name], "followup")):
+                widget.add_class(f"tis-{name}-{visit}")
+                widget.add_class("tis-number")
+        self.invalid_marks = InvalidMarks()
         self.ui = self._layout()
         self.load(self._start["patient"], core_set, normalisation)
         self.core_set.observe(self._on_core_set, names="value")
@@ -143,8 +183,7 @@ class TISCalculator:
 
     def _layout(self) -> widgets.VBox:
         """Options (wrapping), one row per CSM (label, baseline, follow-up), then the results."""
-        header = [widgets.HTML("<b>core set measure</b>"), widgets.HTML("<b>baseline</b>"),
-                  widgets.HTML("<b>follow-up</b>")]
+        header = [widgets.HTML(f"<b>{text}</b>") for text in ("core set measure", "baseline", "follow-up")]
         rows = list(header)
         for name in CORE_SET:
             rows += [self.row_labels[name], self.baseline[name], self.followup[name]]
@@ -157,9 +196,11 @@ class TISCalculator:
         what = widgets.VBox([widgets.HTML("<b>What would it take?</b> The smallest further improvement of one "
                                           "measure, the other five unchanged, that reaches the next category:"),
                              self.target_measure, self.what_it_takes], layout=widgets.Layout(width="100%"))
-        ui = widgets.VBox([self.note, widgets.Box([self.core_set, self.reset_button], layout=_wrap()),
+        # The message sits right above the grid, so a value typed in any row is named where the eye is.
+        ui = widgets.VBox([widgets.HTML(f"<style>{CALCULATOR_CSS}</style>"), self.note,
+                           widgets.Box([self.core_set, self.reset_button], layout=_wrap()),
                            widgets.Box([self.strength], layout=_wrap()), self.enzyme_options, self.chq_options,
-                           inputs, self.errors, self.total, self.category, self.table, what],
+                           self.errors, inputs, self.invalid_marks, self.total, self.category, self.table, what],
                           layout=widgets.Layout(width="100%", max_width="60em", overflow="hidden"))
         ui.add_class("tis-calculator")
         return ui
@@ -255,16 +296,17 @@ class TISCalculator:
             instrument = INSTRUMENTS[instruments[name]]
             low, high = patient.limits(name)
             unit = f" {instrument.unit}" if instrument.unit else ""
+            short = self._enzyme_name() if instrument.name == "enzyme" else instrument.short
             for visit, widget in (("baseline", self.baseline[name]), ("follow-up", self.followup[name])):
                 value = widget.value
                 if not math.isfinite(value):
-                    found.append(f"{instrument.short} {visit}: enter a number.")
+                    found.append(f"{short} {visit}: enter a number.")
                 elif instrument.name == "enzyme":
                     if not 0 < value <= ENZYME_MAX_U_PER_L:
-                        found.append(f"{self._enzyme_name()} {visit}: {plain_number(value)} U/l is not a measured "
+                        found.append(f"{short} {visit}: {plain_number(value)} U/l is not a measured "
                                      f"level; enter a value above 0 and up to {plain_number(ENZYME_MAX_U_PER_L)} U/l.")
                 elif not low <= value <= high:
-                    found.append(f"{instrument.short} {visit}: {plain_number(value)}{unit} is outside "
+                    found.append(f"{short} {visit}: {plain_number(value)}{unit} is outside "
                                  f"{range_text(low, high, instrument.unit)}.")
         if instruments["enzyme"] == "enzyme":
             if not 0 < self.enzyme_uln.value <= ENZYME_MAX_U_PER_L:
@@ -290,8 +332,9 @@ class TISCalculator:
         problems = self.problems()
         if problems:
             items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
-            self.errors.value = (f'<div class="tis-error" style="color:#b00020">Cannot score these values:'
-                                 f"<ul>{items}</ul></div>")
+            self.errors.value = (f'<div class="tis-error" role="alert" aria-live="assertive">Cannot score these '
+                                 f"values:<ul>{items}</ul></div>")
+            self._mark_invalid(problems)  # after the message: the boxes point to it (aria-describedby)
             self.total.value = self.category.value = self.table.value = self.what_it_takes.value = ""
             return
         try:
@@ -299,18 +342,32 @@ class TISCalculator:
             answer = what_would_it_take(self.patient(), self.target_measure.value, self.population,
                                         self.normalisation())
         except (InputError, ValueError) as error:
-            self.errors.value = f'<div class="tis-error" style="color:#b00020">Cannot score: {html.escape(str(error))}</div>'
+            self.errors.value = (f'<div class="tis-error" role="alert" aria-live="assertive">Cannot score: '
+                                 f"{html.escape(str(error))}</div>")
+            self._mark_invalid([])
             self.total.value = self.category.value = self.table.value = self.what_it_takes.value = ""
             return
         self.errors.value = ""
+        self._mark_invalid([])
         self.table.value = breakdown_html(score)
-        self.total.value = (f'<div style="font-size:1.3em">Total Improvement Score: '
+        self.total.value = (f'<div style="font-size:1.3em" role="status">Total Improvement Score: '
                             f'<b class="tis-total-value">{score.tis:g}</b> / 100</div>')
         thresholds = CATEGORY_THRESHOLDS[score.population]
         self.category.value = (f'<div>Category: <b class="tis-category-value">{score.category}</b> '
                                f'({score.population} thresholds: minimal &ge; {thresholds[0]:g}, moderate &ge; '
                                f'{thresholds[1]:g}, major &ge; {thresholds[2]:g})</div>')
         self.what_it_takes.value = f'<div class="tis-what-it-takes-text">{html.escape(answer.message)}</div>'
+
+    def _mark_invalid(self, problems: list[str]) -> None:
+        """Mark every box a problem names (its accessible name starts the message) with ``tis-invalid``."""
+        marked = []
+        for name in CORE_SET:
+            for widget, visit in ((self.baseline[name], "baseline"), (self.followup[name], "followup")):
+                invalid = any(problem.startswith(f"{widget.description}:") for problem in problems)
+                (widget.add_class if invalid else widget.remove_class)("tis-invalid")
+                if invalid:
+                    marked.append(f"tis-{name}-{visit}")
+        self.invalid_marks.invalid = marked
 
     def _show_instruments(self) -> None:
         """Row labels, option boxes and the target list follow the instruments in use."""
@@ -328,6 +385,9 @@ class TISCalculator:
             else:
                 text = instrument.short
             self.row_labels[name].value = f"<span>{html.escape(text)}</span>"
+            short = self._enzyme_name() if instrument.name == "enzyme" else instrument.short
+            self.baseline[name].description = f"{short} baseline"
+            self.followup[name].description = f"{short} follow-up"
         uses_enzyme = instruments["enzyme"] == "enzyme"
         self.enzyme_options.layout.display = "flex" if uses_enzyme else "none"
         self.chq_options.layout.display = "none" if uses_enzyme else "flex"
@@ -349,6 +409,14 @@ class TISCalculator:
     def _repr_mimebundle_(self, **kwargs):
         return self.ui._repr_mimebundle_(**kwargs)
 
+
+#: Box labels exist for screen readers only (clipped, not hidden: axe and assistive technology read them);
+#: a box the message names gets a thick red border and a warning sign, not colour alone.
+CALCULATOR_CSS = (".tis-number .widget-label{position:absolute!important;width:1px!important;height:1px;"
+                  "overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap;margin:0;padding:0}"
+                  ".tis-invalid input{border:3px solid #b00020!important;background:#fff0f0}"
+                  ".tis-invalid::after{content:'\\26A0';color:#b00020;font-weight:bold;margin-left:0.2em}"
+                  ".tis-error{color:#b00020;border-left:4px solid #b00020;padding-left:0.5em}")
 
 #: In a narrow calculator (a phone, or JupyterLab at 768 px with its file browser open) the table keeps
 #: the measure, percent and points, and drops the columns the inputs above already show.

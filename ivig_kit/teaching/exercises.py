@@ -33,14 +33,14 @@ __all__ = ["EXERCISES", "TIS_EXERCISES", "Exercise", "Feedback", "check_answer",
 #: The exercises of notebook 01 (the score itself).
 TIS_EXERCISES: dict[str, Exercise] = {
     "absolute_percent": Exercise(
-        question="A patient's HAQ (0-3) goes from 1.5 to 0.9. What is its absolute percent improvement?",
-        answer=lambda: float(absolute_percent_improvement("haq", 1.5, 0.9, SCALE_RANGE["haq"])),
+        question="A patient's HAQ (0-3) goes from 1.5 to 0.75. What is its absolute percent improvement?",
+        answer=lambda: float(absolute_percent_improvement("haq", 1.5, 0.75, SCALE_RANGE["haq"])),
         tolerance=0.05,
-        mistakes={40.0: "40% is the relative change (0.6 / 1.5 baseline). The TIS divides by the "
+        mistakes={50.0: "50% is the relative change (0.75 / 1.5 baseline). The TIS divides by the "
                         "instrument's range, 3.",
-                  0.6: "0.6 is the change in HAQ units; express it as a percent of the range 0-3."},
+                  0.75: "0.75 is the change in HAQ units; express it as a percent of the range 0-3."},
         hint="Change divided by the instrument's range, times 100.",
-        explanation="(1.5 - 0.9) / 3 x 100 = 20%. (Relative to baseline it would be 40%.)"),
+        explanation="(1.5 - 0.75) / 3 x 100 = 25%. (Relative to baseline it would be 50%.)"),
     "points_at_edge": Exercise(
         question="How many points does a physician global improvement of exactly 15% earn?",
         answer=lambda: improvement_points("physician_global", 15),
@@ -54,7 +54,7 @@ TIS_EXERCISES: dict[str, Exercise] = {
         mistakes={50.0: "Check the patient global: 7.0 -> 5.5 cm is exactly 15%, still band 2 (2.5 points).",
                   62.5: "That is what relative changes (change / baseline) would give; the TIS uses the range."},
         hint="Score each of the six CSMs from its absolute percent improvement, then add the points.",
-        explanation="15 (physician 18%) + 2.5 (patient exactly 15%) + 10 (MMT 7.3%) + 5 (HAQ 10%) "
+        explanation="15 (physician 18%) + 2.5 (patient exactly 15%) + 10 (MMT 7.3%) + 5 (HAQ 12.5%) "
                     "+ 7.5 (CK 57%) + 7.5 (extramuscular 10%) = 47.5."),
     "juvenile_category": Exercise(
         question="A child with juvenile dermatomyositis has a TIS of 62.5. Which category "
@@ -106,7 +106,7 @@ TIS_EXERCISES: dict[str, Exercise] = {
 def _first_confirmed_week() -> float:
     """The first week at which the deterioration example is confirmed, from the engine (0 if never)."""
     table = deterioration_table(deterioration_example())
-    confirmed = table.loc[table["confirmed deterioration"], "week"]
+    confirmed = table.loc[table["confirmed deterioration"].fillna(False).astype(bool), "week"]
     return float(confirmed.iloc[0]) if len(confirmed) else 0.0
 
 

@@ -15,10 +15,14 @@ import numpy as np
 import pandas as pd
 
 from ivig_kit.errors import VisitTableError
-from ivig_kit.score.engine import (
+from ivig_kit.score.deterioration import (
     DETERIORATION_ANY_THREE_PERCENT,
     DETERIORATION_MMT_PERCENT,
     DETERIORATION_VAS_CM,
+    READING_LABELS,
+    DeteriorationReading,
+)
+from ivig_kit.score.engine import (
     absolute_percent_improvement,
     best_reachable_mmt_points,
     category,
@@ -246,6 +250,16 @@ def enzyme_normalisation_table(changes, uln: float, multipliers=(5.0, 10.0)) -> 
     return pd.DataFrame(rows)
 
 
+def normal_enzyme_example() -> pd.DataFrame:
+    """The responder with CK 150 -> 90 U/l (ULN 200): normal at baseline, full enzyme points, and the flag."""
+    visits = RESPONDER.visit_table()
+    visits["ck"] = [150.0, 90.0]
+    visits["data_source"] = "synthetic teaching patient (responder, CK normal at baseline)"
+    scores = total_improvement_score(visits)
+    return scores[["week", "enzyme", "enzyme_baseline_x_uln", "enzyme_percent", "enzyme_points",
+                   "enzyme_normal_at_baseline", "data_source"]]
+
+
 # --- Confirmed deterioration ------------------------------------------------------------
 
 DETERIORATION_LABEL = "synthetic teaching patient (deterioration)"
@@ -283,6 +297,42 @@ def deterioration_table(visits: pd.DataFrame) -> pd.DataFrame:
 
 DETERIORATION_THRESHOLDS = {"physician worse (cm)": DETERIORATION_VAS_CM,
                             "MMT worse (% of range)": DETERIORATION_MMT_PERCENT}
+
+
+def deterioration_readings_table() -> pd.DataFrame:
+    """A low-baseline patient (physician and patient global 2 -> 3 cm, HAQ 0.5 -> 0.75 at two visits) under
+    both readings of "worse by 30%": of the scale's range (the kit's reading) and of the baseline value."""
+    base = {"site": "teaching", "patient_id": "low baseline", "extramuscular": 0.5, "mmt": 140, "mmt_max": 150,
+            "ck": 300, "ck_uln": 200, "data_source": "synthetic teaching patient (low baseline)"}
+    visits = pd.DataFrame([{**base, "week": week, "physician_global": g, "patient_global": g, "haq": haq}
+                           for week, g, haq in [(0, 2.0, 0.5), (4, 3.0, 0.75), (8, 3.0, 0.75)]])
+    rows = []
+    for reading in DeteriorationReading:
+        scores = total_improvement_score(visits, deterioration_reading=reading)
+        worse = {}
+        for m in ("physician_global", "patient_global", "haq"):
+            before, after = visits[m].iloc[0], visits[m].iloc[1]
+            percent = (absolute_percent_improvement(m, before, after, CORE_SET[m].scale_range)
+                       if reading is DeteriorationReading.RANGE else relative_percent_improvement(m, before, after))
+            worse[f"{m.replace('_', ' ')}: {before:g} -> {after:g}, % worse"] = round(-float(percent), 1)
+        confirmed = scores.loc[scores["confirmed_deterioration"].fillna(False).astype(bool), "week"]
+        rows.append({"reading": READING_LABELS[reading], **worse,
+                     "criteria met at weeks 4 and 8": ", ".join(str(v) for v in scores["deterioration_criteria_met"]),
+                     "confirmed at week": confirmed.min() if len(confirmed) else "never",
+                     "data_source": base["data_source"]})
+    return pd.DataFrame(rows)
+
+
+def deterioration_gap_example() -> pd.DataFrame:
+    """The deterioration example with a criterion met at weeks 4 and 12 and MMT not measured at week 8."""
+    visits = deterioration_example()
+    visits = pd.concat([visits, visits.iloc[[1]].assign(week=16)], ignore_index=True)
+    visits.loc[visits["week"] == 8, "mmt"] = np.nan
+    visits.loc[visits["week"] == 12, ["physician_global", "mmt"]] = [5.0, 90]
+    visits["data_source"] = "synthetic teaching patient (deterioration, MMT not measured at week 8)"
+    scores = total_improvement_score(visits)
+    return scores[["week", "mmt_missing", "deterioration_criteria_met", "confirmed_deterioration",
+                   "deterioration_unknown", "data_source"]]
 
 
 # --- Missing measures -----------------------------------------------------------------

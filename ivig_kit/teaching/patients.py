@@ -7,12 +7,13 @@ the engine's one-pair scorer, :func:`ivig_kit.score.pair.score_pair`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ivig_kit.errors import InputError
+from ivig_kit.facts import pilot_table2
 from ivig_kit.score.engine import score_measure
 from ivig_kit.score.enzymes import enzyme_scale_range
 from ivig_kit.score.measures import (
@@ -30,12 +31,18 @@ from ivig_kit.score.measures import (
     to_micro,
 )
 from ivig_kit.score.pair import score_pair
-from ivig_kit.facts import pilot_table2
 
 SYNTHETIC = "synthetic teaching patient"
 
 
 # --- Patients ------------------------------------------------------------------------
+
+
+class ScaleLimits(NamedTuple):
+    """Lowest and highest value an instrument can record."""
+
+    low: float
+    high: float
 
 
 @dataclass(frozen=True)
@@ -62,18 +69,18 @@ class PatientVisits:
         """The instrument standing in ``measure``'s row for this patient."""
         return instrument_for(measure, self.instruments.get(measure, CORE_SET[measure].instruments[0]))
 
-    def limits(self, measure: str) -> tuple[float, float]:
+    def limits(self, measure: str) -> ScaleLimits:
         """Lowest and highest value the instrument in ``measure``'s row can record (enzyme: no top)."""
         instrument = self.instrument(measure)
         if instrument.name == "mmt":
-            return 0.0, float(self.mmt_max)
+            return ScaleLimits(0.0, float(self.mmt_max))
         if instrument.name == "chq_phs":
             if self.chq_phs_range is None:
                 raise InputError("the CHQ physical summary score needs chq_phs_range=(min, max)")
-            return float(self.chq_phs_range[0]), float(self.chq_phs_range[1])
+            return ScaleLimits(float(self.chq_phs_range[0]), float(self.chq_phs_range[1]))
         if instrument.name == "enzyme":
-            return 0.0, float("inf")
-        return float(instrument.scale_min), float(instrument.scale_max)
+            return ScaleLimits(0.0, float("inf"))
+        return ScaleLimits(float(instrument.scale_min), float(instrument.scale_max))
 
     def __post_init__(self):
         """Both visits must name exactly the six CSMs, and the enzyme must be one the engine knows."""
@@ -114,19 +121,23 @@ class PatientVisits:
 
 #: A synthetic patient whose values are the pilot's published medians at baseline and at the end
 #: (Lim et al. 2021, Table 2; Kendall MMT on 0-260, CK ULN taken as 200 U/l). Medians of different
-#: patients, not a real patient; the TIS of the medians is not the median TIS.
+#: patients, not a real patient; the TIS of the medians is not the median TIS. The HAQ is put on the
+#: HAQ-DI's 1/8 grid (the nearest eighth: the printed end median 1.6 becomes 1.625, which prints as 1.6),
+#: because no HAQ-DI of 8 answered categories can be 1.6.
 def _pilot_medians(timepoint: str) -> dict[str, float]:
     medians = pilot_table2().query("timepoint == @timepoint").set_index("measure")["median"]
-    return {("enzyme" if measure == "ck" else measure): float(value) for measure, value in medians.items()}
+    values = {("enzyme" if measure == "ck" else measure): float(value) for measure, value in medians.items()}
+    values["haq"] = round(values["haq"] * 8) / 8
+    return values
 
 
 MEDIAN_PATIENT = PatientVisits(
     baseline=_pilot_medians("baseline"), followup=_pilot_medians("end"), mmt_max=260, followup_week=9,
-    label="synthetic: the pilot's median baseline and end values, not a real patient")
+    label="synthetic: the pilot's median baseline and end values (HAQ on the 1/8 grid), not a real patient")
 
 #: A synthetic responder with dermatomyositis, MMT-8 on both sides.
 RESPONDER = PatientVisits(
-    baseline={"physician_global": 6.0, "patient_global": 7.0, "mmt": 110, "haq": 1.8, "enzyme": 4200,
+    baseline={"physician_global": 6.0, "patient_global": 7.0, "mmt": 110, "haq": 1.875, "enzyme": 4200,
               "extramuscular": 3.0},
     followup={"physician_global": 4.2, "patient_global": 5.5, "mmt": 121, "haq": 1.5, "enzyme": 1800,
               "extramuscular": 2.0},
@@ -145,7 +156,7 @@ EDGE_PATIENT = PatientVisits(
 CMAS_PATIENT = PatientVisits(
     baseline={"physician_global": 5.0, "patient_global": 6.0, "mmt": 30, "haq": 1.5, "enzyme": 1000,
               "extramuscular": 4.0},
-    followup={"physician_global": 3.0, "patient_global": 4.0, "mmt": 40.4, "haq": 1.2, "enzyme": 800,
+    followup={"physician_global": 3.0, "patient_global": 4.0, "mmt": 40.4, "haq": 1.125, "enzyme": 800,
               "extramuscular": 2.5},
     mmt_max=52, followup_week=6, instruments=CORE_SETS["imacs_jdm"],
     label="synthetic teaching patient (juvenile DM, IMACS core set with CMAS)")
@@ -155,13 +166,13 @@ CMAS_PATIENT = PatientVisits(
 PRINTO_PATIENT = PatientVisits(
     baseline={"physician_global": 5.0, "patient_global": 6.0, "mmt": 30, "haq": 1.5, "enzyme": 20,
               "extramuscular": 12},
-    followup={"physician_global": 3.0, "patient_global": 4.0, "mmt": 36, "haq": 1.2, "enzyme": 30,
+    followup={"physician_global": 3.0, "patient_global": 4.0, "mmt": 36, "haq": 1.125, "enzyme": 30,
               "extramuscular": 8},
     mmt_max=52, followup_week=6, instruments=CORE_SETS["printo_jdm"], chq_phs_range=(-10.0, 50.0),
     label="synthetic teaching patient (juvenile DM, PRINTO core set)")
 
 
-@dataclass
+@dataclass(frozen=True)
 class PatientScore:
     """The engine's score of one follow-up, arranged measure by measure for teaching."""
 
@@ -216,8 +227,14 @@ def score_patient(patient: PatientVisits, population: str = "adult",
     return PatientScore(patient, population, normalisation, breakdown, scored.tis, scored.category)
 
 
-def scale_ranges(patient: PatientVisits, normalisation: EnzymeNormalisation | str = "relative") -> dict:
-    """The range each CSM's change is divided by: fixed, the MMT maximum, or the enzyme option's."""
+def scale_ranges(patient: PatientVisits, normalisation: EnzymeNormalisation | str = "relative") -> pd.Series:
+    """The range each CSM's change is divided by: fixed, the MMT maximum, or the enzyme option's.
+
+    Returns
+    -------
+    pandas.Series
+        ``scale_range`` by CSM name, in the core set's order.
+    """
     normalisation = _normalisation(normalisation)
     ranges = {}
     for measure in CORE_SET:
@@ -226,7 +243,7 @@ def scale_ranges(patient: PatientVisits, normalisation: EnzymeNormalisation | st
         else:
             low, high = patient.limits(measure)
             ranges[measure] = high - low
-    return ranges
+    return pd.Series(ranges, name="scale_range").rename_axis("measure")
 
 
 # --- What would it take? ----------------------------------------------------------------

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from functools import cache
 
-from ivig_kit.exercises import Exercise, register_exercises
+from ivig_kit.exercises import Exercise, Mistake, register_exercises
 
 
 def _pilot_exact_lower_limit_90() -> float:
-    from ivig_kit.inference.proportions import clopper_pearson_interval
     from ivig_kit.facts import published_count
+    from ivig_kit.inference.proportions import clopper_pearson_interval
 
     return 100 * clopper_pearson_interval(published_count("pilot", "primary_responders"),
                                           published_count("pilot", "analysed_n"), confidence=0.90)[0]
@@ -65,7 +65,7 @@ def _proderm_thromboembolic_percent() -> float:
 def _proderm_share_printing_as_label() -> float:
     from ivig_kit.trials.proderm import stratified_p_value_question
 
-    return 100 * stratified_p_value_question()["summary"]["share_printing_as"]
+    return 100 * stratified_p_value_question().summary.share_printing_as
 
 
 PILOT_EXERCISES = {
@@ -74,9 +74,10 @@ PILOT_EXERCISES = {
                  "proportions.clopper_pearson_interval(8, 19, confidence=0.90). What is its lower limit, in percent, "
                  "to one decimal?",
         answer=_pilot_exact_lower_limit_90, tolerance=0.05,
-        mistakes={20.3: "20.3 is the lower limit of the 95% interval; a 90% interval is narrower.",
-                  19.6: "19.6 is the 95% interval the paper printed; it is not a Clopper-Pearson interval for 8/19.",
-                  63.2: "63.2 is the upper limit; the question asks for the lower one.",
+        mistakes={20.3: Mistake("20.3 is the lower limit of the 95% interval; a 90% interval is narrower.", 0.05),
+                  19.6: Mistake("19.6 is the 95% interval the paper printed; it is not a Clopper-Pearson interval "
+                                "for 8/19.", 0.05),
+                  63.2: Mistake("63.2 is the upper limit; the question asks for the lower one.", 0.05),
                   0.23: "That is a proportion; give the percent (multiply by 100)."},
         hint="clopper_pearson_interval(8, 19, confidence=0.90) returns proportions; multiply by 100.",
         explanation="The exact 90% interval for 8/19 is 23.0% to 63.2%, inside the 95% interval (20.3% to "
@@ -120,8 +121,9 @@ PRODERM_EXERCISES = {
                  "exact.exact_unconditional_interval(x1, n1, x2, n2, method='santner_snell', confidence=0.90). "
                  "What is its lower limit, in percentage points, to one decimal?",
         answer=_proderm_santner_snell_lower_90, tolerance=0.05,
-        mistakes={15.6: "15.6 is the lower limit of the 95% interval; a 90% interval is narrower.",
-                  16.7: "16.7 is the 95% Wald interval (the NEJM's 17 and the sponsor website's 16.70).",
+        mistakes={15.6: Mistake("15.6 is the lower limit of the 95% interval; a 90% interval is narrower.", 0.05),
+                  16.7: Mistake("16.7 is the 95% Wald interval (the NEJM's 17 and the sponsor website's 16.70).",
+                                0.05),
                   0.187: "That is a proportion; give percentage points (multiply by 100)."},
         hint="The function returns proportions; multiply the first by 100.",
         explanation="18.7 (to 50.6): inside the 95% interval (15.6 to 53.3), and far above 0."),
@@ -138,20 +140,28 @@ PRODERM_EXERCISES = {
                  "safety paper's numbers, what percentage of patients exposed to IVIg had a thromboembolic event "
                  "(one decimal)?",
         answer=_proderm_thromboembolic_percent, tolerance=0.05,
-        mistakes={12.8: "6/47 uses the news piece's denominator, which is wrong: the six events were counted among "
-                        "all 95 patients who ever received IVIg (first period plus extension).",
-                  1.9: "1/52 is the first period only; the question asks about all IVIg exposure."},
+        mistakes={12.8: Mistake("6/47 uses the news piece's denominator, which is wrong: the six events were "
+                                "counted among all 95 patients who ever received IVIg (first period plus "
+                                "extension).", 0.05),
+                  1.9: Mistake("1/52 is the first period only; the question asks about all IVIg exposure.", 0.05)},
         hint="published_count('proderm', 'safety_thromboembolic_patients') and 'safety_ivig_exposed_n'.",
         explanation="6 of 95 = 6.3%. The news piece divided by 47, the IVIg arm of the first period, and doubled "
                     "the apparent risk."),
     "proderm.splits": Exercise(
-        question="Of all two-stratum splits of 37/47 vs 21/48, what percentage (one decimal) gives a "
-                 "stratified (CMH) p value that prints as 0.0008?",
+        question="Count every two-stratum configuration of 37/47 vs 21/48 once (the summary above: both arms in "
+                 "both strata, any size). What percentage of them (one decimal) gives a stratified (CMH) p value "
+                 "that prints as 0.0008?",
         answer=_proderm_share_printing_as_label, tolerance=0.05,
         mistakes={0.027: "That is a fraction; give a percentage.",
-                  89.1: "That is the share of splits with p < 0.05; the question asks about printing as 0.0008."},
-        hint="stratified_p_value_question()['summary']['share_printing_as'] is a fraction.",
-        explanation="2.7%: p = 0.0008 is reachable by a stratified analysis, not typical of one."),
+                  89.1: Mistake("That is the share of configurations with p < 0.05; the question asks about "
+                                "printing as 0.0008.", 0.05),
+                  4.25: Mistake("That weights each way of putting the 95 patients into strata (patient "
+                                "partitions); the question counts each configuration once.", 0.06)},
+        hint="stratified_p_value_question().summary.share_printing_as is a fraction.",
+        explanation="2.7% of count configurations, but that number settles little: weighting patient partitions "
+                    "gives 4.2%, and with the arms kept within 2 of each other in each stratum (as randomisation "
+                    "would) 0.02% print as 0.0008. The counts cannot say whether a stratified test, a "
+                    "covariate-adjusted model or more strata produced the website's p."),
 }
 
 register_exercises(PILOT_EXERCISES)

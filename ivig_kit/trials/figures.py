@@ -1,5 +1,6 @@
 """Figures of the two trial reanalyses: the pilot (reconstructed cohort; every figure says so) and
-ProDERM (published aggregates only). Each function draws what it is given and returns the figure.
+ProDERM (published aggregates only). Each function is ``name(data, ax=None) -> Figure``: it draws what
+it is given on ``ax`` (a new figure by default) and changes no global matplotlib state.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 
 from ivig_kit.inference.two_arm import RISK_DIFFERENCE_METHODS
 from ivig_kit.trials.pilot import MINIMAL_THRESHOLD, PRIMARY_THRESHOLD
@@ -43,7 +45,7 @@ def _synthetic_label(ax, data_source: str) -> None:
             bbox={"facecolor": "white", "edgecolor": "tab:red", "alpha": 0.9, "boxstyle": "round,pad=0.3"})
 
 
-def tis_over_time_figure(scores: pd.DataFrame, courses: pd.DataFrame, ax=None):
+def tis_over_time_figure(scores: pd.DataFrame, courses: pd.DataFrame, ax=None) -> Figure:
     """Each analysed patient's TIS by week, responders vs not, with the TIS 40 line (cf. the paper's Fig. 3).
 
     The legend sits outside the axes and the synthetic-data label inside them, above the lines.
@@ -66,7 +68,7 @@ def tis_over_time_figure(scores: pd.DataFrame, courses: pd.DataFrame, ax=None):
     return ax.figure
 
 
-def cumulative_responders_figure(cumulative: pd.DataFrame, ax=None):
+def cumulative_responders_figure(cumulative: pd.DataFrame, ax=None) -> Figure:
     """Responders (TIS >= 40 at the end) by the week they first reached it (step plot)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
@@ -83,10 +85,10 @@ def cumulative_responders_figure(cumulative: pd.DataFrame, ax=None):
     return ax.figure
 
 
-def interval_figure(intervals: pd.DataFrame, printed=None, ax=None):
+def interval_figure(intervals: pd.DataFrame, printed=None, ax=None) -> Figure:
     """Interval estimates of one proportion by method, with the paper's printed interval for comparison."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.2))
+        _, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
     ordered = intervals.reset_index(drop=True)
     for row, item in ordered.iterrows():
         ax.plot([item["low"] * 100, item["high"] * 100], [row, row], color="tab:blue", linewidth=3)
@@ -96,15 +98,13 @@ def interval_figure(intervals: pd.DataFrame, printed=None, ax=None):
         labels.append("as printed in the paper")
     ax.set_yticks(range(len(labels)), labels)
     ax.set(xlabel="response rate (%)", title="95% intervals for 8/19", xlim=(0, 100))
-    return ax
+    return ax.figure
 
 
-def posterior_figure(posterior, threshold: float = 0.30, observed: tuple[int, int] | None = None, ax=None):
+def posterior_figure(posterior, threshold: float = 0.30, observed: tuple[int, int] | None = None, ax=None) -> Figure:
     """Density of a Beta posterior of the response rate, shading the part above ``threshold``."""
-    import numpy as np
-
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.2))
+        _, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
     rate = np.linspace(0, 1, 501)
     density = posterior.pdf(rate)
     ax.plot(rate * 100, density, color="tab:blue")
@@ -117,13 +117,13 @@ def posterior_figure(posterior, threshold: float = 0.30, observed: tuple[int, in
         title += f" after {observed[0]}/{observed[1]} (Beta(1, 1) prior)"
     ax.set(xlabel="response rate (%)", ylabel="density", title=title, xlim=(0, 100))
     ax.legend(loc="upper right")
-    return ax
+    return ax.figure
 
 
 # --- figures of the efficacy endpoints ---
 
-def forest_plot(intervals: pd.DataFrame | None = None, methods=("wald", "newcombe", "score", "agresti_caffo"),
-                ax=None):
+def forest_figure(intervals: pd.DataFrame | None = None, methods=("wald", "newcombe", "score", "agresti_caffo"),
+                ax=None) -> Figure:
     """Risk differences of the three TIS endpoints (percentage points): the NEJM's published interval
     (black) and the kit's intervals by several methods, one row per endpoint."""
     intervals = endpoint_intervals() if intervals is None else intervals
@@ -155,11 +155,11 @@ def forest_plot(intervals: pd.DataFrame | None = None, methods=("wald", "newcomb
     return ax.figure
 
 
-def mean_tis_over_time_figure(table: pd.DataFrame | None = None, ax=None):
+def mean_tis_over_time_figure(table: pd.DataFrame | None = None, ax=None) -> Figure:
     """Published mean TIS at weeks 16, 28 and 40 in both sequences; SD bars where printed (week 16)."""
     table = mean_tis_over_time() if table is None else table
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        _, ax = plt.subplots(figsize=(7, 4), layout="constrained")
     sequences = table.groupby("sequence", sort=True)
     for colour, shift, (sequence, rows) in zip(("tab:blue", "tab:orange"), (-0.25, 0.25), sequences):
         ax.errorbar(rows["week"] + shift, rows["mean_tis"], yerr=rows["sd"], fmt="o-", capsize=3, color=colour,
@@ -178,14 +178,13 @@ def mean_tis_over_time_figure(table: pd.DataFrame | None = None, ax=None):
     ax.legend(loc="lower right", frameon=False)
     ax.text(0.01, 0.01, f"TIS is 0 at baseline by definition\n{NO_PATIENT_DATA}", transform=ax.transAxes,
             fontsize=7, color="0.3")
-    ax.figure.tight_layout()
     return ax.figure
 
 
-def risk_difference_posterior_figure(draws: np.ndarray, posterior, ax=None):
+def risk_difference_posterior_figure(draws: np.ndarray, posterior, ax=None) -> Figure:
     """Histogram of posterior draws of the risk difference (from ``comparison``), with P(RD > t) marked."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.5))
+        _, ax = plt.subplots(figsize=(7, 3.5), layout="constrained")
     ax.hist(100 * draws, bins=120, density=True, color="tab:blue", alpha=0.6)
     for threshold, probability in posterior.probability_above.items():
         ax.axvline(100 * threshold, color="tab:red", linestyle="--", linewidth=1)
@@ -196,11 +195,10 @@ def risk_difference_posterior_figure(draws: np.ndarray, posterior, ax=None):
     ax.set(xlabel="risk difference IVIg - placebo, percentage points", ylabel="posterior density",
            title=f"Posterior of the risk difference, Beta{tuple(posterior.prior)} priors")
     ax.legend(loc="upper right", frameon=False, fontsize=8)
-    ax.figure.tight_layout()
     return ax.figure
 
 
-def stratified_p_figure(splits: pd.DataFrame, printed: str = "0.0008", crude: dict | None = None, ax=None):
+def stratified_p_figure(splits: pd.DataFrame, printed: str = "0.0008", crude: dict | None = None, ax=None) -> Figure:
     """Distribution of the CMH p value over every two-stratum split of the primary table (log scale),
     with the band of values that print as ``printed`` and, if given, the crude tests' p values."""
     from ivig_kit.inference.printed import printed_decimals
@@ -214,8 +212,8 @@ def stratified_p_figure(splits: pd.DataFrame, printed: str = "0.0008", crude: di
                label=f"prints as {printed}")
     for (name, p_value), style in zip((crude or {}).items(), ("-", "--", ":", "-.")):
         ax.axvline(np.log10(p_value), color="black", linestyle=style, linewidth=1, label=f"{name}: {p_value:.5f}")
-    ax.set(xlabel="log10 of the stratified (CMH) p value", ylabel="two-stratum splits",
-           title=f"CMH p over all {len(splits):,} two-stratum splits of 37/47 vs 21/48")
+    ax.set(xlabel="log10 of the stratified (CMH) p value", ylabel="count configurations (each once)",
+           title=f"CMH p over all {len(splits):,} two-stratum count configurations of 37/47 vs 21/48")
     ax.set_ylim(top=ax.get_ylim()[1] * 1.3)
     ax.legend(fontsize=8, loc="upper left", frameon=False)
     ax.text(0.99, 0.97, NO_PATIENT_DATA + ";\nevery split is hypothetical", transform=ax.transAxes, fontsize=7,

@@ -7,6 +7,8 @@ published numbers come from ``data/published_facts.csv`` through :mod:`ivig_kit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -80,27 +82,67 @@ def cumulative_responders(courses: pd.DataFrame, weeks=(3, 4, 6, 9)) -> pd.DataF
                          "analysed": len(analysed), "data_source": _data_source(courses)})
 
 
-def course_facts(courses: pd.DataFrame) -> dict[str, int]:
+@dataclass(frozen=True)
+class CourseFacts:
+    """The narrative counts of the pilot paper, as found in a (reconstructed) cohort.
+
+    Attributes
+    ----------
+    analysed, excluded : int
+        Patients analysed and not analysed.
+    responders_tis40 : int
+        Analysed patients with TIS >= 40 at the end.
+    responders_by_week3, responders_at_week4, responders_at_week6 : int
+        Responders by the week they first reached TIS >= 40.
+    tis20_at_end, transient_minimal : int
+        Analysed patients with TIS >= 20 at the end; with a minimal response that did not last.
+    amended_regimen, early_end_rescue, confirmed_deterioration : int
+        Analysed patients on the amended regimen, ending early for rescue, with confirmed deterioration.
+    """
+
+    analysed: int
+    excluded: int
+    responders_tis40: int
+    responders_by_week3: int
+    responders_at_week4: int
+    responders_at_week6: int
+    tis20_at_end: int
+    transient_minimal: int
+    amended_regimen: int
+    early_end_rescue: int
+    confirmed_deterioration: int
+
+
+def course_facts(courses: pd.DataFrame) -> CourseFacts:
     """The narrative counts of the paper, as found in a (reconstructed) cohort."""
     analysed = courses[courses["analysed"]]
     first = analysed.loc[analysed["responder"], "first_week_tis40"]
-    return {
-        "analysed": len(analysed),
-        "excluded": int((~courses["analysed"]).sum()),
-        "responders_tis40": int(analysed["responder"].sum()),
-        "responders_by_week3": int((first <= 3).sum()),
-        "responders_at_week4": int((first == 4).sum()),
-        "responders_at_week6": int((first == 6).sum()),
-        "tis20_at_end": int((analysed["end_tis"] >= MINIMAL_THRESHOLD).sum()),
-        "transient_minimal": int(analysed["transient_minimal"].sum()),
-        "amended_regimen": int(analysed["amended"].sum()),
-        "early_end_rescue": int(analysed["rescue"].sum()),
-        "confirmed_deterioration": int(analysed["confirmed_deterioration"].sum()),
-    }
+    return CourseFacts(
+        analysed=len(analysed),
+        excluded=int((~courses["analysed"]).sum()),
+        responders_tis40=int(analysed["responder"].sum()),
+        responders_by_week3=int((first <= 3).sum()),
+        responders_at_week4=int((first == 4).sum()),
+        responders_at_week6=int((first == 6).sum()),
+        tis20_at_end=int((analysed["end_tis"] >= MINIMAL_THRESHOLD).sum()),
+        transient_minimal=int(analysed["transient_minimal"].sum()),
+        amended_regimen=int(analysed["amended"].sum()),
+        early_end_rescue=int(analysed["rescue"].sum()),
+        confirmed_deterioration=int(analysed["confirmed_deterioration"].sum()),
+    )
+
+
+@dataclass(frozen=True)
+class RespondersAbove:
+    """Patients above a TIS threshold in a pool: ``responders`` of ``patients``, and their ``share``."""
+
+    responders: int
+    patients: int
+    share: float
 
 
 def responders_above(courses: pd.DataFrame, threshold: float = 20, include=("02", "04"),
-                     strict: bool = True) -> dict:
+                     strict: bool = True) -> RespondersAbove:
     """Sensitivity: share with end TIS above ``threshold`` among the analysed plus ``include``.
 
     The paper's Discussion reports 55% with TIS > 20 "with patients 2 and 4 included".
@@ -108,7 +150,7 @@ def responders_above(courses: pd.DataFrame, threshold: float = 20, include=("02"
     pool = courses[courses["analysed"] | courses["patient_id"].isin(include)]
     pool = pool.drop_duplicates("patient_id")
     above = pool["end_tis"] > threshold if strict else pool["end_tis"] >= threshold
-    return {"responders": int(above.sum()), "patients": len(pool), "share": float(above.mean())}
+    return RespondersAbove(responders=int(above.sum()), patients=len(pool), share=float(above.mean()))
 
 
 def table2(visits: pd.DataFrame) -> pd.DataFrame:
@@ -130,7 +172,7 @@ def table2(visits: pd.DataFrame) -> pd.DataFrame:
             q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75])
             row.update({f"{timepoint}_median": median, f"{timepoint}_q1": q1, f"{timepoint}_q3": q3})
         test = wilcoxon_signed_rank_spss(baseline[column].to_numpy(), end[column].to_numpy())
-        row["p_spss"] = test["p"]
+        row["p_spss"] = test.p
         rows.append(row)
     return pd.DataFrame(rows).assign(data_source=_data_source(visits))
 
@@ -156,17 +198,17 @@ def _reconstructed_counts(visits: pd.DataFrame) -> dict[str, tuple[float, str]]:
     sensitivity = responders_above(courses, threshold=MINIMAL_THRESHOLD, include=("02", "04"), strict=True)
     subtype_keys = {"DM": "dm", "IMNM": "imnm", "NM/OM": "nm_om", "ASS": "ass"}
     values = {
-        "included_n": (len(patients), ""), "analysed_n": (facts["analysed"], ""),
-        "primary_responders": (facts["responders_tis40"], ""),
-        "responders_by_week3": (facts["responders_by_week3"], ""),
-        "responders_by_week4": (facts["responders_at_week4"], ""),
-        "responders_by_week6": (facts["responders_at_week6"], ""),
-        "tis20_by_week9": (facts["tis20_at_end"], ""), "transient_minimal": (facts["transient_minimal"], ""),
-        "amended_regimen": (facts["amended_regimen"], ""), "rescue_early_end": (facts["early_end_rescue"], ""),
-        "confirmed_deteriorations": (facts["confirmed_deterioration"], ""),
+        "included_n": (len(patients), ""), "analysed_n": (facts.analysed, ""),
+        "primary_responders": (facts.responders_tis40, ""),
+        "responders_by_week3": (facts.responders_by_week3, ""),
+        "responders_by_week4": (facts.responders_at_week4, ""),
+        "responders_by_week6": (facts.responders_at_week6, ""),
+        "tis20_by_week9": (facts.tis20_at_end, ""), "transient_minimal": (facts.transient_minimal, ""),
+        "amended_regimen": (facts.amended_regimen, ""), "rescue_early_end": (facts.early_end_rescue, ""),
+        "confirmed_deteriorations": (facts.confirmed_deterioration, ""),
         "sensitivity_tis20_incl_2_4_percent": (
-            100 * sensitivity["share"],
-            f"{sensitivity['responders']}/{sensitivity['patients']} with TIS > 20 when patient 2 joins the 19; "
+            100 * sensitivity.share,
+            f"{sensitivity.responders}/{sensitivity.patients} with TIS > 20 when patient 2 joins the 19; "
             "55% would need 11/20, and the paper does not say why patient 4 (already among the 19) had to be "
             "included, so the reconstruction does not guess"),
     }
@@ -215,11 +257,11 @@ def pilot_fidelity_table(visits: pd.DataFrame) -> pd.DataFrame:
     value (Table 2: skewed CK needs both) or within rounding of a percentage; ``not reproduced`` otherwise, with the reason. Printed intervals and P
     values that are reanalysed rather than reconstructed are included with their own reasons.
     """
-    from ivig_kit.inference.proportions import clopper_pearson_interval
     from ivig_kit.facts import published_facts
+    from ivig_kit.inference.proportions import clopper_pearson_interval
 
     facts = published_facts("pilot")
-    facts = facts[~facts["key"].isin(DESIGN_FACTS)]
+    facts = facts[~facts.key.isin(DESIGN_FACTS)]
     value_by_key = facts.set_index("key")["value"]
     counts = _reconstructed_counts(visits)
     table2 = table2_long(visits)
@@ -262,7 +304,17 @@ def pilot_fidelity_table(visits: pd.DataFrame) -> pd.DataFrame:
                      "value_from": source})
     columns = ["key", "label", "location", "published", "reconstructed", "recomputed_from_published", "gap",
                "status", "why", "value_from"]
-    return pd.DataFrame(rows)[columns]
+    table = pd.DataFrame(rows)[columns]
+    for key, note in DEFINITION_NOTES.items():  # said whatever the status: the row compares two definitions
+        table.loc[table["key"] == key, "why"] = note
+    return table
+
+
+#: Rows whose published and reconstructed numbers follow different definitions (the kit's stand-in).
+DEFINITION_NOTES = {
+    "confirmed_deteriorations": "different definitions: the paper counts IMACS 'clinically relevant deterioration'; "
+                                "the reconstruction counts the engine's ProDERM-definition confirmed deterioration "
+                                "(the kit's stand-in: the pilot's own criteria are not applied)"}
 
 
 def _fidelity_row(fact, reconstructed: float, tolerance: float, reason: str) -> dict:
@@ -314,8 +366,9 @@ def sensitivity_table(courses: pd.DataFrame) -> pd.DataFrame:
                                    ("with patient 2, TIS > 20", ("02",), True),
                                    ("with patients 2 and 4, TIS > 20", ("02", "04"), True)):
         result = responders_above(courses, threshold=MINIMAL_THRESHOLD, include=include, strict=strict)
-        rows.append({"analysis": label, **result, "percent": 100 * result["share"]})
-    return pd.DataFrame(rows).drop(columns="share").assign(data_source=_data_source(courses))
+        rows.append({"analysis": label, "responders": result.responders, "patients": result.patients,
+                     "percent": 100 * result.share})
+    return pd.DataFrame(rows).assign(data_source=_data_source(courses))
 
 
 def responders_by_subtype(courses: pd.DataFrame) -> pd.DataFrame:
@@ -344,6 +397,6 @@ def wilcoxon_comparison(visits: pd.DataFrame) -> pd.DataFrame:
     for column, label in TABLE2_COLUMNS.items():
         spss = wilcoxon_signed_rank_spss(baseline[column].to_numpy(), end[column].to_numpy())
         scipy_default = wilcoxon_scipy_default(baseline[column].to_numpy(), end[column].to_numpy())
-        rows.append({"measure": label, "n_nonzero": spss["n_nonzero"], "z_spss": spss["z"], "p_spss": spss["p"],
-                     "p_scipy_default": scipy_default["p"]})
+        rows.append({"measure": label, "n_nonzero": spss.n_nonzero, "z_spss": spss.z, "p_spss": spss.p,
+                     "p_scipy_default": scipy_default.p})
     return pd.DataFrame(rows).assign(data_source=_data_source(visits))

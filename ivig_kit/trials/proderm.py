@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ivig_kit.facts import published_count, published_fact, published_value
 from ivig_kit.inference.exact import (
     EXACT_UNCONDITIONAL_METHODS,
     exact_unconditional_interval,
 )
 from ivig_kit.inference.printed import (
+    IMBALANCES,
+    StratifiedPSummary,
     counts_matching_percent,
     printed_decimals,
     prints_as,
     round_half_up,
+    stratified_p_by_imbalance,
     stratified_p_over_splits,
     stratified_p_summary,
 )
@@ -31,13 +36,14 @@ from ivig_kit.inference.proportions import clopper_pearson_interval
 from ivig_kit.inference.two_arm import (
     RISK_DIFFERENCE_METHODS,
     TWO_ARM_TESTS,
+    CochranMantelHaenszel,
+    TwoArmCounts,
     cochran_mantel_haenszel,
     risk_difference,
     risk_difference_interval,
     two_arm_p_values,
 )
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
-from ivig_kit.facts import published_count, published_fact, published_value
 
 TRIAL = "proderm"
 ARMS = ("IVIg", "placebo")
@@ -66,9 +72,16 @@ def _decimals(key: str) -> int:
     return printed_decimals(published_fact(TRIAL, key)["printed"])
 
 
-def arm_sizes() -> tuple[int, int]:
+class ArmSizes(NamedTuple):
+    """Randomised patients per arm."""
+
+    ivig: int
+    placebo: int
+
+
+def arm_sizes() -> ArmSizes:
     """Randomised patients per arm (IVIg, placebo): the denominators of every efficacy endpoint."""
-    return _count("primary_ivig_n"), _count("primary_placebo_n")
+    return ArmSizes(_count("primary_ivig_n"), _count("primary_placebo_n"))
 
 
 # --- counts ---
@@ -141,10 +154,10 @@ def primary_table() -> pd.DataFrame:
     return table
 
 
-def primary_counts() -> tuple[int, int, int, int]:
+def primary_counts() -> TwoArmCounts:
     """Primary endpoint responders and arm sizes: (x1, n1) IVIg, (x2, n2) placebo (published)."""
     n1, n2 = arm_sizes()
-    return _count("primary_ivig_responders"), n1, _count("primary_placebo_responders"), n2
+    return TwoArmCounts(_count("primary_ivig_responders"), n1, _count("primary_placebo_responders"), n2)
 
 
 # --- intervals against the published ones ---
@@ -267,26 +280,71 @@ def sponsor_p_value_investigation() -> PValueInvestigation:
                                reproduced=bool(tests["prints_as_label"].any()))
 
 
-STRATIFIED_CONCLUSION = ("p = 0.0008 is reachable by a stratified analysis but not typical of one: "
-                         "{share:.1%} of all two-stratum splits of the primary table print as 0.0008, the "
-                         "unstratified CMH test gives {crude:.5f}, and without the strata it cannot be checked.")
+STRATIFIED_CONCLUSION = ("The counts cannot settle where p = 0.0008 came from. The unstratified CMH test gives "
+                         "{crude:.5f}; {share:.1%} of all two-stratum count configurations print as 0.0008, but most "
+                         "of them are strata no randomisation makes, and the share depends entirely on how unbalanced "
+                         "the arms may be within a stratum (stratified_p_by_allowed_imbalance). A "
+                         "stratified test on the unpublished strata, a covariate-adjusted model or more than two "
+                         "strata are equally possible routes; without the protocol's analysis it cannot be checked.")
 
 
-def stratified_p_value_question() -> dict:
+def stratified_p_by_allowed_imbalance(imbalances=IMBALANCES) -> pd.DataFrame:
+    """The share of two-stratum CMH p values of the primary table printing as the website's p, by allowed imbalance.
+
+    Each row allows the arms to differ by at most that many patients in each stratum (a stratum may
+    hold one arm only), counting configurations once and patient partitions once; see
+    :func:`ivig_kit.inference.printed.stratified_p_by_imbalance`. Percentages in the returned shares
+    columns (``% of configurations``, ``% of patient partitions``).
+    """
+    label = published_fact(TRIAL, "primary_label_p")["printed"].replace("p = ", "")
+    table = stratified_p_by_imbalance(*primary_counts(), label, imbalances=imbalances)
+    return table.assign(**{f"% of configurations printing {label}": 100 * table["share_of_configurations"],
+                           f"% of patient partitions printing {label}": 100 * table["share_of_partitions"]}
+                        ).drop(columns=["share_of_configurations", "share_of_partitions"])
+
+
+@dataclass(frozen=True)
+class StratifiedPValueQuestion:
+    """How far the published counts settle the sponsor's p = 0.0008.
+
+    Attributes
+    ----------
+    unstratified : CochranMantelHaenszel
+        The CMH test on the crude table.
+    unstratified_prints_as_label : bool
+        Whether its p value prints as the website's p.
+    splits : pandas.DataFrame
+        The CMH p of every split of 37/47 vs 21/48 into two strata with both arms in each
+        (:func:`ivig_kit.inference.printed.stratified_p_over_splits`).
+    summary : StratifiedPSummary
+        Range, median and the share printing as the website's p.
+    conclusion : str
+        One sentence.
+    """
+
+    unstratified: CochranMantelHaenszel
+    unstratified_prints_as_label: bool
+    splits: pd.DataFrame
+    summary: StratifiedPSummary
+    conclusion: str
+
+
+def stratified_p_value_question() -> StratifiedPValueQuestion:
     """How far the counts settle p = 0.0008: the unstratified CMH test and every two-stratum split.
 
-    Returns ``unstratified`` (CMH on the crude table: statistic, p_value, prints_as_label), ``splits``
-    (the CMH p of every split of 37/47 vs 21/48 into two strata with both arms in each, from
-    :func:`ivig_kit.inference.printed.stratified_p_over_splits`), ``summary`` (range, median, share
-    printing as the website's p) and ``conclusion`` (one sentence).
+    Returns
+    -------
+    StratifiedPValueQuestion
+        The unstratified CMH test, the CMH p of every split, their summary and a one-sentence conclusion.
     """
     label = published_fact(TRIAL, "primary_label_p")["printed"].replace("p = ", "")
     crude = cochran_mantel_haenszel([primary_counts()])
-    crude["prints_as_label"] = bool(prints_as(crude["p_value"], label))
     splits = stratified_p_over_splits(*primary_counts())
     summary = stratified_p_summary(splits, label)
-    return {"unstratified": crude, "splits": splits, "summary": summary,
-            "conclusion": STRATIFIED_CONCLUSION.format(share=summary["share_printing_as"], crude=crude["p_value"])}
+    return StratifiedPValueQuestion(
+        unstratified=crude, unstratified_prints_as_label=bool(prints_as(crude.p_value, label)), splits=splits,
+        summary=summary,
+        conclusion=STRATIFIED_CONCLUSION.format(share=summary.share_printing_as, crude=crude.p_value))
 
 
 def exact_and_asymptotic_intervals(confidence: float = 0.95) -> pd.DataFrame:
@@ -410,7 +468,8 @@ def thromboembolic_rates(confidence: float = 0.95) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=["population", "quantity", "events", "denominator", "per"])
     intervals = [clopper_pearson_interval(k, n, confidence) for k, n in zip(table["events"], table["denominator"])]
     table["percent"] = 100 * table["events"] / table["denominator"]
-    table["low"], table["high"] = (100 * np.array([interval[i] for interval in intervals]) for i in (0, 1))
+    table["low"] = [100 * interval.low for interval in intervals]
+    table["high"] = [100 * interval.high for interval in intervals]
     return table
 
 

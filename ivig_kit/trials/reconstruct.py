@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -192,8 +193,15 @@ def _pair_tables(column: str, base_pool: np.ndarray, change_pool: np.ndarray):
     return points, end, (end >= low) & (end <= high)
 
 
+class Pairing(NamedTuple):
+    """Each CSM's baseline values and changes over the patients, in ``courses`` order (CSM column -> array)."""
+
+    baseline: dict[str, np.ndarray]
+    change: dict[str, np.ndarray]
+
+
 def search_pairing(courses: pd.DataFrame, targets: pd.DataFrame, rng: np.random.Generator,
-                   steps: int = 20_000):
+                   steps: int = 20_000) -> Pairing:
     """Pair each CSM's baseline values and changes with patients by simulated annealing.
 
     The multisets of baselines and changes are fixed (so Table 2's baseline and change
@@ -201,7 +209,7 @@ def search_pairing(courses: pd.DataFrame, targets: pd.DataFrame, rng: np.random.
     end value is within its instrument's limits, the responders end at TIS >= 40, the
     sustained minimal responder in [20, 40) and the others below 20, and the end-of-study
     quartiles are as close to Table 2 as it can get them (loss in units of published IQR).
-    Returns (baseline, change) dicts of arrays over the patients, in ``courses`` order.
+    Returns a :class:`Pairing`: baseline and change arrays per CSM over the patients, in ``courses`` order.
     """
     n = len(courses)
     role = courses["role"].to_numpy()
@@ -272,7 +280,7 @@ def search_pairing(courses: pd.DataFrame, targets: pd.DataFrame, rng: np.random.
         raise RuntimeError(f"no pairing met the published outcome counts (loss {current:.1f})")
     baseline = {c: pools[c][0][base_index[c]] for c in CSM_COLUMNS}
     change = {c: tables[c][1][base_index[c], change_index[c]] - baseline[c] for c in CSM_COLUMNS}
-    return baseline, change
+    return Pairing(baseline, change)
 
 
 # --- Visits ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Tests of ivig_kit.inference (one proportion, printed intervals, paired tests): each expected value comes from a route other than the code under test."""
+"""One proportion k/n (ivig_kit.inference.proportions): each expected value comes from a route other than the code
+under test."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from scipy import stats
 
 from ivig_kit.errors import InputError
-from ivig_kit.inference import paired, printed, proportions
+from ivig_kit.inference import proportions
 
 RESPONDERS, ANALYSED = 8, 19  # pilot primary outcome (Lim et al. 2021)
 PRINTED_LOW, PRINTED_HIGH = 19.6, 64.6  # printed as "Clopper-Pearson 95% CI: 19.6, 64.6"
@@ -61,10 +62,10 @@ def test_sample_size_statement_reproduces_to_three_decimals():
     # "20 patients had an exact (Clopper-Pearson) two-sided 95% CI with a total width of 0.448
     # (0.361-0.809) assuming a sample proportion of 0.60": 12/20.
     check = proportions.sample_size_statement_check(n=20, proportion=0.60)
-    assert check["k"] == 12
-    assert check["low"] == pytest.approx(stats.beta.ppf(0.025, 12, 9), abs=1e-12)
-    assert check["high"] == pytest.approx(stats.beta.ppf(0.975, 13, 8), abs=1e-12)
-    assert (round(check["low"], 3), round(check["high"], 3), round(check["width"], 3)) == (0.361, 0.809, 0.448)
+    assert check.k == 12
+    assert check.low == pytest.approx(stats.beta.ppf(0.025, 12, 9), abs=1e-12)
+    assert check.high == pytest.approx(stats.beta.ppf(0.975, 13, 8), abs=1e-12)
+    assert (round(check.low, 3), round(check.high, 3), round(check.width, 3)) == (0.361, 0.809, 0.448)
 
 
 def test_sample_size_statement_rejects_a_fractional_count():
@@ -144,62 +145,6 @@ def test_bad_proportion_input_is_an_input_error():
 
 # --------------------------------------------------------------------------- the printed interval
 
-def test_candidate_grid_covers_the_documented_slips():
-    candidates = printed.printed_interval_candidates(RESPONDERS, ANALYSED, PRINTED_LOW, PRINTED_HIGH)
-    on_8_of_19 = candidates[(candidates["k"] == 8) & (candidates["n"] == 19)
-                            & (candidates["family"] == "method and confidence")]
-    assert set(zip(on_8_of_19["method"], on_8_of_19["confidence"])) == {
-        (method, confidence) for method in proportions.INTERVAL_METHODS for confidence in (0.90, 0.95, 0.99)}
-    neighbours = candidates[candidates["family"] == "neighbouring count"]
-    assert set(zip(neighbours["k"], neighbours["n"])) == {
-        (k, n) for k in (7, 8, 9) for n in (17, 18, 19, 20)} - {(8, 19)}
-    for method in ("wald_n_minus_1", "wald_t", "wald_cc", "wilson_cc", "wald_conservative"):
-        assert method in set(candidates["method"])
-    assert 0.42 in set(candidates.loc[candidates["family"] == "printed proportion", "proportion"])
-    # Full matches first, then by distance to the printed limits.
-    ordered = candidates.sort_values(["matches", "distance"], ascending=[False, True], kind="stable")
-    assert list(ordered.index) == list(candidates.index)
-
-
-def test_continuity_corrected_wilson_candidate_matches_brute_force():
-    # Newcombe's method 4 is the set of p with |8/19 - p| - 1/38 <= z * sqrt(p(1 - p)/19).
-    candidates = printed.printed_interval_candidates(RESPONDERS, ANALYSED, PRINTED_LOW, PRINTED_HIGH)
-    row = candidates[(candidates["method"] == "wilson_cc") & (candidates["k"] == 8)
-                     & (candidates["proportion"] == 8 / 19) & (candidates["confidence"] == 0.95)]
-    grid = np.arange(1e-6, 1, 1e-6)
-    kept = grid[np.abs(8 / 19 - grid) - 1 / 38 <= 1.959963984540054 * np.sqrt(grid * (1 - grid) / 19)]
-    assert row["low"].item() == pytest.approx(100 * kept.min(), abs=1e-3)
-    assert row["high"].item() == pytest.approx(100 * kept.max(), abs=1e-3)
-
-
-def test_printed_interval_investigation_finds_only_the_conservative_wald():
-    candidates = printed.printed_interval_candidates(RESPONDERS, ANALYSED, PRINTED_LOW, PRINTED_HIGH)
-    matches = candidates[candidates["matches"]]
-    # Finding (pinned): of the whole grid, only 8/19 +- 1.96 * sqrt(1/4 / 19) rounds to "19.6, 64.6".
-    assert list(matches["method"]) == ["wald_conservative"]
-    assert (matches["k"].item(), matches["n"].item(), matches["confidence"].item()) == (8, 19, 0.95)
-    half = 1.959963984540054 * math.sqrt(0.25 / 19)
-    assert (round(100 * (8 / 19 - half), 1), round(100 * (8 / 19 + half), 1)) == (PRINTED_LOW, PRINTED_HIGH)
-    # No Clopper-Pearson candidate (any confidence, any neighbouring count) reproduces both limits.
-    assert not candidates.loc[candidates["method"] == "clopper_pearson", "matches"].any()
-
-
-def test_candidates_find_an_interval_printed_from_its_own_method():
-    wilson_low, wilson_high = stats.binomtest(8, 19).proportion_ci(method="wilson")
-    candidates = printed.printed_interval_candidates(8, 19, round(100 * wilson_low, 1), round(100 * wilson_high, 1))
-    assert "wilson" in set(candidates.loc[candidates["matches"], "method"])
-    nothing = printed.printed_interval_candidates(8, 19, 5.0, 95.0)
-    assert not nothing["matches"].any()
-
-
-def test_printed_interval_geometry_points_to_a_symmetric_interval():
-    geometry = printed.printed_interval_geometry(RESPONDERS, ANALYSED, PRINTED_LOW, PRINTED_HIGH)
-    assert geometry["centre_percent"] == pytest.approx(42.1)
-    assert geometry["half_width_percent"] == pytest.approx(22.5)
-    assert geometry["conservative_standard_error"] == pytest.approx(math.sqrt(1 / 76))
-    assert geometry["implied_standard_error"] == pytest.approx(0.225 / 1.959963984540054)
-    assert round(geometry["implied_z_for_wald_se"], 2) == 1.99
-
 
 # --------------------------------------------------------------------------- Bayesian view
 
@@ -228,41 +173,3 @@ def test_credible_interval_against_beta_quantiles_and_jeffreys():
 
 
 # --------------------------------------------------------------------------- Wilcoxon
-
-def test_wilcoxon_spss_hand_computed_with_ties_and_zeros():
-    before = [10, 12, 9, 15, 11, 14, 8, 13]
-    after = [12, 12, 6, 18, 13, 10, 11, 13]
-    # after - before = 2, 0, -3, 3, 2, -4, 3, 0. Drop the two zeros; |d| = 2, 3, 3, 2, 4, 3 get ranks
-    # 1.5 (the 2s), 4 (the 3s), 6 (the 4). W+ = 1.5 + 4 + 1.5 + 4 = 11, W- = 4 + 6 = 10.
-    # Mean n(n+1)/4 = 10.5; variance 6*7*13/24 - [(2^3-2) + (3^3-3)]/48 = 22.75 - 0.625 = 22.125.
-    result = paired.wilcoxon_signed_rank_spss(before, after)
-    z = (10 - 10.5) / math.sqrt(22.125)
-    assert result["z"] == pytest.approx(z, abs=1e-12)
-    assert result["p"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), abs=1e-12)
-    assert (result["n"], result["n_nonzero"], result["n_ties"]) == (8, 6, 2)
-    assert (result["n_negative"], result["n_positive"]) == (2, 4)
-    assert (result["negative_rank_sum"], result["positive_rank_sum"]) == (10.0, 11.0)
-    assert result["based_on"] == "negative ranks"
-
-
-def test_wilcoxon_spss_is_asymptotic_where_scipy_default_is_exact():
-    before = np.arange(8.0)
-    after = before + np.arange(1, 9)  # eight distinct positive changes
-    spss = paired.wilcoxon_signed_rank_spss(before, after)
-    # W- = 0, mean 18, variance 8*9*17/24 = 51, no ties, no continuity correction.
-    assert spss["z"] == pytest.approx(-18 / math.sqrt(51), abs=1e-12)
-    assert spss["p"] == pytest.approx(math.erfc(18 / math.sqrt(51) / math.sqrt(2)), abs=1e-12)
-    assert round(spss["p"], 4) == 0.0117
-    default = paired.wilcoxon_scipy_default(before, after)
-    # Exact: only the all-positive and all-negative sign patterns are as extreme, 2 / 2^8.
-    assert default["p"] == pytest.approx(2 / 256, abs=1e-15)
-    assert default["statistic"] == 0.0
-
-
-def test_wilcoxon_spss_drops_incomplete_pairs_and_handles_no_change():
-    result = paired.wilcoxon_signed_rank_spss([1.0, 2.0, np.nan, 4.0], [2.0, 4.0, 5.0, np.nan])
-    assert (result["n"], result["n_nonzero"]) == (2, 2)
-    unchanged = paired.wilcoxon_signed_rank_spss([1, 2, 3], [1, 2, 3])
-    assert unchanged["n_nonzero"] == 0 and math.isnan(unchanged["p"])
-    with pytest.raises(InputError):
-        paired.wilcoxon_signed_rank_spss([1, 2, 3], [1, 2])

@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from ivig_kit.inference.fragility import fragility_index, fragility_quotient
-from ivig_kit.inference.printed import counts_matching_percent, round_half_up
+from ivig_kit.inference.printed import (
+    prints_as,
+)
 from ivig_kit.inference.two_arm import (
     RISK_DIFFERENCE_METHODS,
     TWO_ARM_TESTS,
+    cochran_mantel_haenszel,
     effect_measures,
     number_needed_to_treat,
     odds_ratio,
@@ -235,33 +237,6 @@ def test_extended_tests_by_hand():
         two_arm_p_values(1, 2, 1, 2, tests=("t_test",))
 
 
-def fragility_by_brute_force(x1, n1, x2, n2, alpha=0.05):
-    flips = 0
-    if x1 < x2:
-        while stats.fisher_exact([[x1 + flips, n1 - x1 - flips], [x2, n2 - x2]])[1] < alpha:
-            flips += 1
-    else:
-        while stats.fisher_exact([[x1, n1 - x1], [x2 + flips, n2 - x2 - flips]])[1] < alpha:
-            flips += 1
-    return flips
-
-
-@pytest.mark.parametrize("counts", [(37, 47, 21, 48), (5, 100, 20, 100), (30, 60, 15, 60), (10, 20, 9, 20)])
-def test_fragility_index_matches_brute_force(counts):
-    result = fragility_index(*counts)
-    assert result.index == fragility_by_brute_force(*counts)
-    assert len(result.p_values) == result.index + 1
-    assert all(p < 0.05 for p in result.p_values[:-1]) and result.p_values[-1] >= 0.05
-
-
-def test_fragility_index_of_proderm_primary():
-    result = fragility_index(37, 47, 21, 48)
-    assert (result.index, result.arm, result.significant) == (8, 2, True)
-    assert result.path["x2"].tolist() == list(range(21, 30))
-    assert fragility_quotient(37, 47, 21, 48) == pytest.approx(8 / 95)
-    assert fragility_index(10, 20, 9, 20).significant is False
-
-
 def test_posterior_agrees_with_independent_monte_carlo():
     posterior = risk_difference_posterior(37, 47, 21, 48, thresholds=(0.0, 0.2))
     generator = np.random.default_rng(7)
@@ -286,26 +261,13 @@ def test_posterior_draws_are_seeded():
     assert not np.array_equal(first, risk_difference_posterior_draws(37, 47, 21, 48, draws=1000, seed=2))
 
 
-def counts_by_integer_arithmetic(percent, n):
-    # round half up of 100k/n: floor((200k + n) / (2n))
-    return [k for k in range(n + 1) if (200 * k + n) // (2 * n) == percent]
-
-
-@pytest.mark.parametrize("percent, n", [(68, 47), (23, 48), (32, 47), (8, 48), (79, 47), (44, 48), (50, 3)])
-def test_counts_matching_percent_by_integer_arithmetic(percent, n):
-    assert counts_matching_percent(percent, n) == counts_by_integer_arithmetic(percent, n)
-
-
-def test_counts_matching_percent_rounds_halves_up_exactly():
-    assert counts_matching_percent(13, 8) == [1]      # 12.5% prints as 13 (float round() says 12)
-    assert counts_matching_percent(12, 8) == []
-    assert counts_matching_percent(1, 200) == [1, 2]  # 0.5% -> 1, 1.0% -> 1
-    assert counts_matching_percent(71.1, 45, decimals=1) == [32]
-    assert counts_matching_percent(42.1, 19, decimals=1) == [8] and counts_matching_percent(42.0, 19, 1) == []
-    assert str(round_half_up(Fraction(1, 8) * 100)) == "13"
-    with pytest.raises(ValueError, match="decimals"):
-        counts_matching_percent(12.5, 8)
-
-
 def test_risk_difference():
     assert risk_difference(37, 47, 21, 48) == pytest.approx(0.349734, abs=1e-6)
+
+
+def test_unstratified_cmh_is_pearson_times_n_minus_one_over_n():
+    result = cochran_mantel_haenszel([(37, 47, 21, 48)])
+    pearson = two_arm_p_values(37, 47, 21, 48, tests=("pearson",))["statistic"].iloc[0]
+    assert result.statistic == pytest.approx(pearson * 94 / 95)
+    assert round(result.p_value, 5) == 0.00051
+    assert not prints_as(result.p_value, "0.0008")

@@ -156,20 +156,6 @@ def test_the_example_export_scores_like_the_example_table_through_the_mapping():
     assert scored_export["site"].tolist() == scored_kit["site"].str.lower().tolist()
 
 
-@pytest.mark.parametrize("document, message", [
-    ({"columns": {"md_vas": "physician"}}, "m.yaml: column 'md_vas': maps to 'physician', which is not a kit column"),
-    ({"columns": {"haq_di": {"column": "haq", "unit": "mm"}}},
-     "m.yaml: column 'haq_di': unit 'mm' is not supported for 'haq'"),
-    ({"columns": {"a": "haq", "b": "haq"}}, "m.yaml: 2 source columns map to 'haq'; expected one"),
-    ({"constants": {"mmt_max": "eighty"}}, "m.yaml: constant 'mmt_max': expected a kit numeric column with a number"),
-    (["site"], "m.yaml: expected a mapping with the keys 'columns'"),
-])
-def test_bad_mappings_are_named(document, message):
-    with pytest.raises(VisitTableError) as caught:
-        ColumnMapping.from_dict(document, source="m.yaml")
-    assert str(caught.value).startswith(message)
-
-
 def test_a_mapped_column_absent_from_the_file_is_named(tmp_path):
     path = tmp_path / "visits.csv"
     path.write_text("\n".join([HEADER, *ROWS]) + "\n")

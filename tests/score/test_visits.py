@@ -300,3 +300,35 @@ def test_duplicates_are_found_in_a_table_already_sorted_by_patient_and_week(tmp_
     rows = [GOOD_ROWS[0], GOOD_ROWS[1], GOOD_ROWS[1], GOOD_ROWS[2]]
     assert rejection(tmp_path, rows).startswith("visits.csv: rows 2 and 3 (lines 3 and 4), columns 'site', "
                                                 "'patient_id', 'week': duplicate visit")
+
+
+def test_a_haq_value_no_haq_di_takes_is_a_warning_not_an_error():
+    visits = pd.DataFrame({"site": "A", "patient_id": ["1", "1", "2", "2"], "week": [0, 4, 0, 4],
+                           "physician_global": 3.0, "patient_global": 5.0, "extramuscular": 1.0,
+                           "haq": [1.8, 1.63, 0.9, 10 / 7], "mmt": 120, "mmt_max": 150, "ck": 400, "ck_uln": 200})
+    typed = validate_visits(visits, source="v.csv")
+    notes = typed.attrs["read_notes"]
+    assert len(notes) == 1 and notes[0].startswith("v.csv: rows 1 and 3, column 'haq': 1.8, 0.9: no HAQ-DI")
+    assert "1/8, 1/7 or 1/6" in notes[0] and "scored as given" in notes[0]
+    assert typed["haq"].tolist()[:2] == [1.8, 1.63]  # kept as given, and scored
+    assert len(total_improvement_score(visits)) == 2
+
+
+@pytest.mark.parametrize("name, column", [("example_visits.csv", "haq"), ("example_redcap_export.csv", "haq_di")])
+def test_the_example_files_put_every_haq_on_the_haq_di_grid(name, column):
+    from pathlib import Path
+
+    from ivig_kit.score.measures import off_haq_di_grid
+
+    values = pd.read_csv(Path(__file__).resolve().parents[2] / "data" / name)[column]
+    assert not off_haq_di_grid(values).any() and (values * 8 == (values * 8).round()).all()
+
+
+def test_the_teaching_patients_put_every_haq_on_the_grid():
+    from ivig_kit.score.measures import off_haq_di_grid
+    from ivig_kit.teaching import patients
+
+    for name in ("RESPONDER", "EDGE_PATIENT", "CMAS_PATIENT", "PRINTO_PATIENT", "MEDIAN_PATIENT"):
+        patient = getattr(patients, name)
+        values = [patient.baseline["haq"], patient.followup["haq"]]
+        assert not off_haq_di_grid(values).any(), (name, values)

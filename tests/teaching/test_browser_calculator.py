@@ -9,13 +9,6 @@ Screenshots go to ``artifacts/``.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -137,7 +130,8 @@ def test_notebook_calculator_at_1024px(lab_page, artifacts_dir):
     page = lab_page
     page.set_viewport_size({"width": 1024, "height": 900})
     tis, category = engine_score()
-    assert shown(page, ".tis-total .tis-total-value") == f"{tis:g}"
+    shown(page, ".tis-calculator")  # scroll it into view: JupyterLab renders cells in view only
+    wait_for_text(page, ".tis-total .tis-total-value", f"{tis:g}", timeout_ms=TIMEOUT_MS)  # widgets render late
     assert shown(page, ".tis-category .tis-category-value") == category
     assert "To reach major" in shown(page, ".tis-what-it-takes-text")  # a useful first answer
     problems = layout_problems(page)
@@ -175,47 +169,11 @@ def test_notebook_calculator_at_768px_and_the_jdm_switch(lab_page, artifacts_dir
 # --- the standalone page (Voilà) --------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def voila_server(root: Path, notebook: Path, timeout: float = 120):
-    """Serve a copy of ``notebook`` with Voilà on a free loopback port; stop it (and its kernel) by PID."""
-    from browser import stop_process_tree
-
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(notebook, root / notebook.name)
-    port = free_port()
-    private = root.parent / f"{root.name}-jupyter"
-    private.mkdir(exist_ok=True)
-    command = [str(Path(sys.executable).parent / "voila"), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-               notebook.name]
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(private / "runtime")}
-    log_path = private / "voila.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  start_new_session=True, cwd=root, env=env)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f"voila exited early; log:\n{log_path.read_text()[-3000:]}")
-                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"voila did not listen within {timeout} s; log:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.3)
-            yield f"http://127.0.0.1:{port}/"
-        finally:
-            stop_process_tree(server)
-
-
 @pytest.mark.browser
 @pytest.mark.slow
 def test_voila_calculator_page_at_1024px(browser, tmp_path, artifacts_dir):
+    from browser import voila_server
+
     with voila_server(tmp_path / "voila", APP) as url:
         page = browser.new_page()
         page.set_viewport_size({"width": 1024, "height": 900})

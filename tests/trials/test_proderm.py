@@ -148,7 +148,7 @@ def test_pilot_beside_proderm():
 
 
 def test_figures_draw_what_they_are_given():
-    figure = figures.forest_plot()
+    figure = figures.forest_figure()
     ax = figure.axes[0]
     assert len(ax.get_yticks()) == 3
     assert any("derived" in label.get_text() for label in ax.get_yticklabels())
@@ -159,12 +159,22 @@ def test_figures_draw_what_they_are_given():
 
 def test_the_p_0_0008_question_settled_as_far_as_counts_allow():
     question = proderm.stratified_p_value_question()
-    assert round(question["unstratified"]["p_value"], 5) == 0.00051 and not question["unstratified"]["prints_as_label"]
-    assert round(100 * question["summary"]["share_printing_as"], 1) == 2.7
-    assert question["conclusion"].startswith("p = 0.0008 is reachable by a stratified analysis but not typical")
-    assert "2.7%" in question["conclusion"] and "0.00051" in question["conclusion"]
+    assert round(question.unstratified.p_value, 5) == 0.00051 and not question.unstratified_prints_as_label
+    assert round(100 * question.summary.share_printing_as, 1) == 2.7
+    assert question.conclusion.startswith("The counts cannot settle where p = 0.0008 came from")
+    assert "2.7%" in question.conclusion and "0.00051" in question.conclusion
+    assert "covariate-adjusted" in question.conclusion and "reachable" not in question.conclusion
 
 
+def test_share_printing_the_website_p_by_allowed_imbalance():
+    table = proderm.stratified_p_by_allowed_imbalance().set_index("allowed imbalance")
+    shares = table["% of configurations printing 0.0008"]
+    assert list(table.index) == ["<= 0", "<= 1", "<= 2", "<= 4", "<= 5", "unlimited"]
+    assert [round(v, 2) for v in shares.iloc[1:5]] == [0.0, 0.02, 0.94, 4.33]
+    assert round(table.loc["unlimited", "% of patient partitions printing 0.0008"], 2) == 4.25
+
+
+@pytest.mark.slow
 def test_exact_intervals_sit_beside_the_asymptotic_ones():
     table = proderm.exact_and_asymptotic_intervals().set_index("kind")
     assert list(table.index).count("exact unconditional") == 2

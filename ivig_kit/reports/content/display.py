@@ -36,7 +36,7 @@ SYNTHETIC_BANNER = ('<div style="background:#fff3cd;border:2px solid #d4a72c;pad
 
 
 def header_html(report: SiteReport) -> str:
-    """The report header: site, data cut-off, run time, and a banner when the data are synthetic (escaped HTML)."""
+    """The report header: the H1 naming the site, then site, data cut-off, run time, and a banner when the data are synthetic (escaped HTML)."""
     metrics = report.site_metrics
     cutoff = f"week {metrics['last_week']:g}"
     if metrics.get("data_cutoff"):
@@ -50,7 +50,13 @@ def header_html(report: SiteReport) -> str:
     table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th><td style='text-align:left'>"
                     f"{escape(str(v))}</td></tr>" for k, v in rows)
     banner = SYNTHETIC_BANNER.format(source=escape("; ".join(report.data_sources))) if report.synthetic else ""
-    return f"{banner}<table class='site-report-header'>{table}</table>"
+    return f"{title_html(report)}{banner}<table class='site-report-header'>{table}</table>"
+
+
+def title_html(report: SiteReport) -> str:
+    """The report's H1: the site and the population, so that nine tabs or printouts are told apart."""
+    return (f'<h1 class="site-report-title">Site report: {escape(report.site)} '
+            f"<small>({escape(report.population)} thresholds)</small></h1>")
 
 
 def key_findings(report: SiteReport) -> str:

@@ -55,6 +55,23 @@ def _finish(figure, alt: str):
     return figure
 
 
+def legend_below(figure, ax, columns: int = 3):
+    """The axes' legend under the plotting area, never over data: the figure grows by the legend's rows so
+    the axes keep their size in inches (and the print its layout)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    rows = -(-len(labels) // columns)
+    extra = 0.2 * rows + 0.1
+    width, height = figure.get_size_inches()
+    params = figure.subplotpars
+    bottom, top = params.bottom * height, (1 - params.top) * height
+    figure.set_size_inches(width, height + extra)
+    figure.subplots_adjust(bottom=(bottom + extra) / (height + extra), top=1 - top / (height + extra))
+    return figure.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=columns,
+                         fontsize=SMALL_FONT, frameon=False)
+
+
 def _colour(report: SiteReport, arm: str) -> str:
     arms = report.arms
     return ARM_COLOURS[arms.index(arm) % len(ARM_COLOURS)] if arm in arms else "#444444"
@@ -80,7 +97,7 @@ def tis_over_time_figure(report: SiteReport):
             ax.plot(course["week"], course["tis"], color=colour, alpha=0.35, lw=0.9, marker=".", ms=3)
         median = mine[mine["week"].isin(report.visit_pattern)].groupby("week")["tis"].median()
         ax.plot(median.index, median.values, color="black", lw=2, label="median")
-        worse = mine[mine["confirmed_deterioration"]]
+        worse = mine[mine["confirmed_deterioration"].fillna(False).astype(bool)]
         ax.plot(worse["week"], worse["tis"], "x", color="crimson", ms=7, mew=2, label="confirmed deterioration")
         _threshold_lines(ax, report)
         patients = mine["patient_id"].nunique()
@@ -90,7 +107,7 @@ def tis_over_time_figure(report: SiteReport):
                 else "no complete TIS")
         panels.append(f"{arm}: {patients} patients, {last}, {len(worse)} confirmed deterioration mark(s)")
     axes[0].set_ylabel("Total Improvement Score")
-    axes[0].legend(loc="upper left", fontsize=SMALL_FONT, frameon=False)
+    legend_below(figure, axes[0], columns=2)
     return _finish(figure, f"Line chart of each patient's Total Improvement Score (0 to 100) against week, one panel "
                      f"per arm, with dashed lines at the {report.population} thresholds "
                      f"{', '.join(f'{t:g}' for t in CATEGORY_THRESHOLDS[report.population])}. "
@@ -113,7 +130,7 @@ def responders_figure(report: SiteReport, table: pd.DataFrame | None = None):
             label="all sites pooled (both arms)")
     ax.set(xlabel="week", ylabel=f"% with TIS >= {report.threshold:g}", ylim=(0, 100),
            xticks=[w for w in report.visit_pattern if w > 0])
-    ax.legend(fontsize=SMALL_FONT, frameon=False, loc="lower right")
+    legend_below(figure, ax)
     last = []
     for arm in arms:
         rows = (table if arm is None else table[table["arm"] == arm]).dropna(subset=["percent"])
@@ -144,7 +161,7 @@ def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = No
     ax.set_yticks(positions, labels, fontsize=SMALL_FONT)
     ax.invert_yaxis()
     ax.set_xlabel("points (at each patient's last complete TIS)")
-    ax.legend(fontsize=SMALL_FONT, frameon=False, loc="lower right")
+    legend_below(figure, ax)
     means = table[[c for c in table.columns if c.startswith("mean points")][-1]]
     ranked = means.dropna().sort_values(ascending=False)
     top = ", ".join(f"{label.split(' (')[0]} {value:.1f} of {table.at[label, 'maximum points']:g}"
@@ -176,7 +193,7 @@ def funnel_figure(report: SiteReport):
     ax.scatter([report.site_metrics["patients_scored"]], [report.site_metrics["responder_percent"]], color="crimson",
                s=60, label=report.site, zorder=4)
     ax.set(xlabel="patients with a complete TIS", ylabel=f"% responders (TIS >= {report.threshold:g})", ylim=(0, 100))
-    ax.legend(fontsize=SMALL_FONT, frameon=False, loc="lower right")
+    legend_below(figure, ax, columns=3)
     mine = report.site_metrics
     return _finish(figure, "Funnel plot: percentage of responders of every site against its number of patients with "
                      "a complete TIS, "

@@ -100,11 +100,26 @@ def validate_report_parameters(site, data_path, adverse_events_path="", populati
     return ReportParameters(site, data, events, population, summary, pooled, min_cell_size)
 
 
+#: A parameter value starting with this names a file bundled with the kit (``bundled:demo_registry.csv``), so
+#: the notebook's defaults work from any working directory (papermill from the repository root, or elsewhere).
+BUNDLED = "bundled:"
+
+
+def bundled_or_given(value) -> Path:
+    """The absolute path of a file parameter: ``bundled:NAME`` is the kit's bundled data file NAME."""
+    from ivig_kit.resources import data_path
+
+    text = str(value)
+    if text.startswith(BUNDLED):
+        return data_path(text[len(BUNDLED):])
+    return Path(value).expanduser().resolve()
+
+
 def _existing_file(name: str, value, problems: list[str]) -> Path | None:
     if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
         problems.append(f"{name} must be the path of a file, got {value!r}")
         return None
-    path = Path(value).expanduser().resolve()
+    path = bundled_or_given(value)
     if not path.exists():
         problems.append(f"{name}: file not found: {str(value)!r} (looked in {str(path)!r})")
     elif not path.is_file():

@@ -430,7 +430,7 @@ def patient_table(visits: pd.DataFrame, scores: pd.DataFrame, events: pd.DataFra
     patients["last_scored_week"] = last["week"]
     patients["last_tis"] = last["tis"]
     patients["responder"] = patients["last_tis"] >= threshold
-    confirmed = scores[scores["confirmed_deterioration"]].groupby(key)["week"].min()
+    confirmed = scores[scores["confirmed_deterioration"].fillna(False).astype(bool)].groupby(key)["week"].min()
     patients["confirmed_deterioration_week"] = confirmed
     if len(events):
         counts = events.groupby(key).agg(adverse_events=("event", "size"),

@@ -70,9 +70,19 @@ def provenance(report: SiteReport) -> pd.DataFrame:
     rows += [("visit pattern (weeks)", ", ".join(f"{w:g}" for w in report.visit_pattern)),
              ("responder definition", f"last complete TIS >= {report.threshold:g} ({report.population} threshold)"),
              ("enzyme normalisation", "relative to baseline (ivig_kit default)")]
+    rows += item_rule_rows(report.visits)
     rows += [(f"version of {name}", version) for name, version in package_versions().items()]
     rows.append(("git commit of ivig-kit", git_commit()))
     return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+
+
+def item_rule_rows(visits: pd.DataFrame) -> list[tuple[str, str]]:
+    """Which item rules made the totals, when the registry was built from items (``ivig-kit core-set``)."""
+    from ivig_kit.score.core_set import RULE_COLUMNS
+
+    return [(f"totals from items: {column.removesuffix('_rule')}", "; ".join(sorted(map(str, rules))))
+            for column in RULE_COLUMNS if column in visits.columns
+            and len(rules := visits[column].dropna().unique())]
 
 
 def _shown(name: str, value):

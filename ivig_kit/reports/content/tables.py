@@ -134,7 +134,7 @@ def csm_contributions(report: SiteReport) -> pd.DataFrame:
 
 def confirmed_deteriorations(report: SiteReport) -> pd.DataFrame:
     """Patients with a confirmed deterioration (ProDERM definition): first confirmed week and the course."""
-    worse = report.scores[report.scores["deterioration_criteria_met"]]
+    worse = report.scores[report.scores["deterioration_criteria_met"].fillna(False).astype(bool)]
     rows = []
     for patient, first_week in report.patients.dropna(subset=["confirmed_deterioration_week"]) \
             .set_index("patient_id")["confirmed_deterioration_week"].items():

@@ -58,6 +58,8 @@ nav.ivig-toc ol ol { list-style: lower-alpha; }
 .jp-RenderedHTMLCommon .ivig-table table td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .ivig-figure img { max-width: 100%; height: auto; }
 .jp-RenderedHTMLCommon, .jp-RenderedMarkdown { overflow-wrap: break-word; }
+.jp-RenderedHTMLCommon a, .jp-RenderedHTMLCommon a:link, .jp-RenderedHTMLCommon a:visited {
+  text-decoration: underline !important; }
 .site-report-header td { overflow-wrap: anywhere; }
 @media screen and (min-width: 1280px) {
   nav.ivig-toc { position: fixed; top: 1em; left: 1em; width: 15em; max-height: calc(100vh - 2em);
@@ -213,6 +215,7 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 .meta { color: #57606a; font-size: 0.9em; overflow-wrap: anywhere; }
 .meta time { white-space: nowrap; }
 td.site { overflow-wrap: break-word; }
+a { text-decoration: underline; }
 @media screen and (max-width: 700px) {
   body { margin: 1em auto; padding: 0 0.6em; }
   h1 { font-size: 1.5em; }

@@ -8,6 +8,7 @@ parameters, and each site's task gets a hash of its inputs so an unchanged site 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import io
 import json
@@ -68,6 +69,19 @@ def input_hash(visits, events, notebook: bytes, parameters: dict) -> str:
     return digest.hexdigest()
 
 
+def site_key(name: str) -> str:
+    """A site name without accents and case, for suggestions: ``Zürich`` -> ``zurich``."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+def closest_site(name: str, known: list[str]) -> str | None:
+    """The known site closest to a mistyped one (accent- and case-insensitive, difflib), or ``None``."""
+    keys = {site_key(site): site for site in known}
+    match = difflib.get_close_matches(site_key(name), list(keys), n=1, cutoff=0.6)
+    return keys[match[0]] if match else None
+
+
 def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str = "adult",
                   adverse_events_path="auto", min_cell_size: int = MIN_CELL_SIZE, params_path=None,
                   force: bool = False, cell_timeout_s: float = CELL_TIMEOUT_S) -> ReportBatch:
@@ -115,8 +129,9 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
         unknown = [s for s in sites if s not in known]
         if unknown:
             shown = ", ".join(repr(s) for s in known[:20]) + (" ..." if len(known) > 20 else "")
-            raise ReportSetupError(f"{data_path.name}: no site {', '.join(repr(s) for s in unknown)}; "
-                                   f"the sites are {shown}")
+            hints = [f"{s!r} -> did you mean {closest_site(s, known)!r}?" for s in unknown if closest_site(s, known)]
+            raise ReportSetupError(f"{data_path.name}: no site {', '.join(repr(s) for s in unknown)}"
+                                   + (f" ({'; '.join(hints)})" if hints else "") + f"; the sites are {shown}")
         sites = list(dict.fromkeys(sites))
     else:
         sites = known

@@ -8,8 +8,8 @@ import nbformat
 import papermill
 import pytest
 
-from ivig_kit.design import simulation as design
 from ivig_kit.design import planning
+from ivig_kit.design import simulation as design
 from ivig_kit.design.exercises import DESIGN_EXERCISES
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_trial_design.ipynb"
@@ -96,3 +96,19 @@ def test_in_jupyterlab_solutions_open_on_click_and_the_widget_follows_its_slider
             page.locator(".design-power-widget").first.screenshot(path=str(artifacts_dir / "design_power_widget.png"))
         finally:
             page.close()
+
+
+def test_the_summary_quotes_what_the_notebook_computes_or_its_monte_carlo_error():
+    import math
+    import re
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    summary = next(c.source for c in notebook.cells if c.source.startswith("## Summary"))
+    main = design.MAIN
+    closed = planning.t_test_power(main.effect, main.target_sd, 48, main.dropout)
+    assert f"about {closed:.2f} (section 3)" in summary  # the closed form printed in section 3
+    parameters = next(c.source for c in notebook.cells if c.source.startswith("n_trials = "))
+    n_trials = int(re.search(r"n_trials = (\d+)", parameters).group(1))
+    mc_se = math.sqrt(closed * (1 - closed) / n_trials)
+    assert f"+/- {mc_se:.2f} at {n_trials} trials" in summary
+    assert "when it appears" not in summary and "BMJ Open 2023" in summary

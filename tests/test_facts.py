@@ -17,7 +17,7 @@ from ivig_kit.facts import (
     read_published_facts,
 )
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "trials.md"
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "trials.md"
 
 
 def test_every_fact_has_a_source_and_a_location():
@@ -111,3 +111,9 @@ def test_the_news_piece_is_stored_as_printed_and_marked_wrong():
     assert denominator["printed"] == "six of the 47 IVIG patients" and denominator["kind"] == "secondary"
     assert "WRONG" in denominator["label"] and "95" in denominator["label"]
     assert published_value("proderm", "safety_ivig_exposed_n") == 95
+
+
+def test_the_follow_on_comparison_is_not_marked_as_published():
+    # the protocol's abstract prints the TIS at week 12 as primary outcome, not how the arms are compared
+    label = published_fact("time_is_muscle", "primary_week")["label"]
+    assert "difference in mean TIS" not in label and "not stored" in label

@@ -54,9 +54,41 @@ def test_cumulative_responders_label_is_not_hidden(courses):
 
 def test_stratified_p_figure_marks_what_prints_as_the_website_p():
     question = proderm.stratified_p_value_question()
-    fig = figures.stratified_p_figure(question["splits"], crude={"unstratified CMH": question["unstratified"]["p_value"]})
+    fig = figures.stratified_p_figure(question.splits, crude={"unstratified CMH": question.unstratified.p_value})
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "prints as 0.0008" in labels and any("0.00051" in label for label in labels)
-    assert f"{len(question['splits']):,}" in ax.get_title()
+    assert f"{len(question.splits):,}" in ax.get_title()
     plt.close(fig)
+
+
+@pytest.mark.slow
+def test_every_figure_returns_its_figure_drawn_on_the_axes_given(courses):
+    """name(data, ax=None) -> Figure: each draws on the axes it is handed and changes no matplotlib setting."""
+    from ivig_kit.inference import proportions, two_arm
+    from ivig_kit.inference.printed import stratified_p_over_splits
+
+    cohort, course_table = courses
+    x1, n1, x2, n2 = proderm.primary_counts()
+    posterior = two_arm.risk_difference_posterior(x1, n1, x2, n2)
+    drawings = {
+        "tis_over_time_figure": lambda ax: figures.tis_over_time_figure(pilot.pilot_scores(cohort), course_table, ax=ax),
+        "cumulative_responders_figure": lambda ax: figures.cumulative_responders_figure(
+            pilot.cumulative_responders(course_table), ax=ax),
+        "interval_figure": lambda ax: figures.interval_figure(proportions.proportion_intervals(8, 19),
+                                                              printed=(19.6, 64.6), ax=ax),
+        "posterior_figure": lambda ax: figures.posterior_figure(proportions.beta_posterior(8, 19), ax=ax),
+        "forest_figure": lambda ax: figures.forest_figure(ax=ax),
+        "mean_tis_over_time_figure": lambda ax: figures.mean_tis_over_time_figure(ax=ax),
+        "risk_difference_posterior_figure": lambda ax: figures.risk_difference_posterior_figure(
+            two_arm.risk_difference_posterior_draws(x1, n1, x2, n2, draws=2000), posterior, ax=ax),
+        "stratified_p_figure": lambda ax: figures.stratified_p_figure(stratified_p_over_splits(5, 8, 2, 8), ax=ax),
+    }
+    assert set(drawings) == {name for name in dir(figures) if name.endswith("_figure")}
+    before = dict(matplotlib.rcParams)
+    for name, draw in drawings.items():
+        figure, ax = plt.subplots()
+        assert draw(ax) is figure, name
+        assert ax.has_data() or ax.texts, name
+        plt.close(figure)
+    assert dict(matplotlib.rcParams) == before
