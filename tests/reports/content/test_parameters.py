@@ -18,9 +18,10 @@ def test_report_parameters_are_the_notebooks_and_the_contracts():
     declared = papermill.inspect_notebook(str(SITE_REPORT))
     assert list(declared) == list(parameters.REPORT_PARAMETERS)
     defaults = {name: declared[name]["default"] for name in declared}
-    assert defaults == {"site": '"Amsterdam"', "data_path": '"../data/demo_registry.csv"',
-                        "adverse_events_path": '"../data/demo_adverse_events.csv"', "pooled_summary_path": '""',
-                        "population": '"adult"', "min_cell_size": "5", "summary_path": '""'}
+    assert defaults == {"site": '"Amsterdam"', "data_path": '"bundled:demo_registry.csv"',
+                        "adverse_events_path": '"bundled:demo_adverse_events.csv"', "pooled_summary_path": '""',
+                        "population": '"adult"', "min_cell_size": str(parameters.MIN_CELL_SIZE),
+                        "summary_path": '""'}
 
 
 def test_valid_parameters_come_back_resolved(tiny, tmp_path):
