@@ -1,3 +1,13 @@
 """Statistics named for what they return: one proportion (:mod:`.proportions`), two arms
 (:mod:`.two_arm`), how many outcomes a two-arm result hinges on (:mod:`.fragility`), paired changes
-(:mod:`.paired`) and printed numbers read back (:mod:`.printed`)."""
+(:mod:`.paired`), printed numbers read back (:mod:`.printed`) and funnel-plot limits (:mod:`.funnel`).
+
+``funnel_limits`` and ``overdispersion`` are found by name here (``ivig_kit.inference.funnel_limits``),
+imported on first use.
+"""
+
+import lazy_loader
+
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "funnel": ["FunnelLimits", "Overdispersion", "funnel_flag", "funnel_limits", "overdispersion"],
+})
