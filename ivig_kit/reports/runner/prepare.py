@@ -79,11 +79,9 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     (:func:`default_adverse_events`). ``params_path``: a per-site parameters file
     (:func:`ivig_kit.reports.runner.params_file.read_site_parameters`).
     """
-    from ivig_kit.reports.content.site import (
-        pooled_summary,
-        read_adverse_events,
-        registry_aggregates,
-    )
+    from ivig_kit.reports.content.site import read_adverse_events, registry_aggregates
+    from ivig_kit.reports.content.trends import empty_history, previous_entry, published_groups
+    from ivig_kit.reports.runner.history import load_history
     from ivig_kit.score.engine import total_improvement_score
     from ivig_kit.score.visits import read_visits
 
@@ -95,9 +93,11 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     out_dir = Path(out_dir).absolute()
     if out_dir.exists() and not out_dir.is_dir():
         raise ReportSetupError(f"{out_dir.name}: exists and is not a folder")
+    history = empty_history()
     if out_dir.is_dir():
         refuse_if_locked(out_dir)  # another batch is writing there: say so before reading the registry
         read_ledger(out_dir, force=force)  # a folder the kit did not make is refused before anything runs
+        history = load_history(out_dir, force=force)  # a broken history.json is refused too
 
     notebook = Path(notebook or DEFAULT_NOTEBOOK).resolve()
     if not notebook.is_file():
@@ -140,37 +140,52 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     no_events = events if events is not None else read_adverse_events_empty()
     by_site = dict(tuple(visits.groupby("site", sort=False)))
     events_by_site = dict(tuple(events.groupby("site", sort=False))) if events is not None else {}
+    aggregates, fingerprints = {}, {}
+    for used in dict.fromkeys([population, *populations.values()]):  # scored once per population in use
+        scores = total_improvement_score(visits, population=used, validate=False)
+        aggregates[used] = registry_aggregates(visits, scores, no_events, used, min_cell_size, registry,
+                                               published_groups=published_groups(history))
     tasks = []
     for site in sites:
         extra = {k: v for k, v in per_site.get(site, {}).items() if k != "population"}
-        parameters = {"population": populations[site], "min_cell_size": min_cell_size, **extra}
+        # a changed pooled comparison is a reason to run a site's report again, as changed rows are
+        pooled_sha256 = hashlib.sha256(_pooled_json(aggregates[populations[site]], site)).hexdigest()
+        parameters = {"population": populations[site], "min_cell_size": min_cell_size, **extra,
+                      "pooled_summary_sha256": pooled_sha256}
         site_events = events_by_site.get(site, no_events.iloc[:0]) if events is not None else None
         tasks.append(SiteTask(site=site, slug=site_slug(site), notebook_name=notebook.name, notebook=notebook_bytes,
                               visits_slice=b"", events_slice=b"", pooled_summary=b"", population=populations[site],
                               min_cell_size=min_cell_size, extra_parameters=tuple(sorted(extra.items())),
                               cell_timeout_s=cell_timeout_s,
                               input_hash=input_hash(by_site[site], site_events, notebook_bytes, parameters)))
-    aggregates = {}
 
     def with_inputs(chosen: list[SiteTask]) -> list[SiteTask]:
-        """The tasks with their slices and pooled summaries as bytes (built only for the sites that run)."""
-        for used in dict.fromkeys(task.population for task in chosen):
-            if used not in aggregates:
-                scores = total_improvement_score(visits, population=used, validate=False)
-                aggregates[used] = registry_aggregates(visits, scores, no_events, used, min_cell_size, registry)
+        """The tasks with their slices and pooled summaries as bytes (built only for the sites that run); the
+        pooled summary carries the site's figures of the previous run ("since your last report")."""
         return [dataclasses.replace(
             task, visits_slice=_parquet_bytes(by_site[task.site]),
             events_slice=_parquet_bytes(events_by_site.get(task.site, no_events.iloc[:0])) if events is not None
             else b"",
-            pooled_summary=json.dumps(pooled_summary(aggregates[task.population], task.site), ensure_ascii=False,
-                                      allow_nan=False).encode("utf-8")) for task in chosen]
+            pooled_summary=_pooled_json(aggregates[task.population], task.site,
+                                        previous_entry(history, task.site))) for task in chosen]
 
     return ReportBatch(data_path=data_path, out_dir=out_dir, notebook=notebook, tasks=tasks, all_sites=known,
                        adverse_events_path=adverse_events, population=population,
                        data_sha256=registry["data_sha256"], min_cell_size=min_cell_size,
                        adverse_events_sha256=registry["adverse_events_sha256"],
                        notebook_sha256=hashlib.sha256(notebook_bytes).hexdigest(), force=force,
-                       with_inputs=with_inputs)
+                       with_inputs=with_inputs, registry_state={"aggregates": aggregates[population],
+                                                                "history": history})
+
+
+def _pooled_json(aggregates, site: str, previous: dict | None = None) -> bytes:
+    """A site's pooled summary as JSON bytes; ``previous`` (its figures of the last run) added when given."""
+    from ivig_kit.reports.content.site import pooled_summary
+
+    summary = pooled_summary(aggregates, site)
+    if previous is not None:
+        summary["previous"] = previous
+    return json.dumps(summary, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def read_adverse_events_empty():

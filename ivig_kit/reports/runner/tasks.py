@@ -137,6 +137,7 @@ class ReportBatch:
     notebook_sha256: str = ""
     force: bool = False
     with_inputs: object = None  # tasks -> the same tasks with their slices and pooled summaries as bytes
+    registry_state: dict = dataclasses.field(default_factory=dict)  # aggregates and history for the registry report
 
 
 @dataclasses.dataclass
