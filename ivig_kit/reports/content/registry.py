@@ -364,3 +364,53 @@ def key_findings(report: RegistryReport) -> str:
 def _names(funnel: pd.DataFrame, flag: str) -> str:
     names = [f"{site} ({row.direction})" for site, row in funnel[funnel["flag"] == flag].iterrows()]
     return ", ".join(names) or "none"
+
+
+# --- Header, findings, provenance (rendered through the escaped display path) -------------------------------
+
+
+def header_html(report: RegistryReport) -> str:
+    """The report header (data file, run time, sites, population, policy) and a synthetic-data banner, escaped."""
+    from html import escape
+
+    from ivig_kit.reports.content.display import SYNTHETIC_BANNER, table_html
+
+    rows = pd.DataFrame({"value": [
+        report.source["data_file"] + f" (SHA-256 {report.source['data_sha256'][:12]}…)",
+        report.run_time.strftime("%Y-%m-%d %H:%M UTC"), f"{len(report.sites)} sites, "
+        f"{int(report.sites['patients'].sum())} patients", f"{report.population} (responder: last complete TIS >= "
+        f"{report.threshold:g})", OUTLIER_POLICY]},
+        index=pd.Index(["Visit table", "Run time", "Registry", "Population", "Outlier policy"], name="item"))
+    banner = SYNTHETIC_BANNER.format(source=escape("; ".join(report.source["data_sources"]))) \
+        if report.synthetic else ""
+    return banner + table_html(rows, "Registry report: what it was made from.")
+
+
+def key_findings_html(report: RegistryReport) -> str:
+    """The key findings as an escaped HTML list."""
+    from html import escape
+
+    items = []
+    for line in key_findings(report).splitlines():
+        head, colon, rest = line.partition(": ")
+        items.append(f"<li><strong>{escape(head)}</strong>: {escape(rest)}</li>" if colon
+                     else f"<li>{escape(line)}</li>")
+    return '<ul class="ivig-key-findings">' + "".join(items) + "</ul>"
+
+
+def provenance(report: RegistryReport) -> pd.DataFrame:
+    """Input files and checksums, rows, parameters, versions and the kit's git commit."""
+    from ivig_kit.reports.content.summary import git_commit, package_versions
+
+    rows = [("visit table", report.source["data_file"]), ("visit table SHA-256", report.source["data_sha256"]),
+            ("visit table rows", str(report.source["visit_rows"])),
+            ("adverse-event table", report.source["adverse_events_file"] or "none supplied"),
+            ("data source", "; ".join(report.source["data_sources"]) or "not stated"),
+            ("visit pattern (weeks)", ", ".join(f"{w:g}" for w in report.source["visit_pattern"])),
+            ("runs in the history", str(len(report.history["runs"])))]
+    for name in REGISTRY_PARAMETERS:
+        value = getattr(report.parameters, name)
+        rows.append((f"parameter {name}", repr(value.name if isinstance(value, Path) else value)))
+    rows += [(f"version of {name}", version) for name, version in package_versions().items()]
+    rows.append(("git commit of ivig-kit", git_commit()))
+    return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
