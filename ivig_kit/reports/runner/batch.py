@@ -45,6 +45,7 @@ from ivig_kit.reports.runner.ledger import (
     write_ledger,
 )
 from ivig_kit.reports.runner.pages import _html_exporter, export_site_pdfs, write_index
+from ivig_kit.reports.runner.registry_run import run_registry_report
 from ivig_kit.reports.runner.tasks import (
     BatchResult,
     ReportBatch,
@@ -203,6 +204,7 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
             if todo:
                 _run_tasks(batch, todo, results, jobs, scheduler, progress, save_progress,
                            stop_started=lambda: kill_started_processes(before))
+            run_registry_report(batch, all_rows(), pdf=pdf)  # the history, then the coordinating centre's report
         except Interrupted as error:
             interrupted = error
             kill_started_processes(before)
