@@ -210,3 +210,48 @@ def since_last_report(current: dict, previous: dict | None) -> pd.DataFrame:
         rows.append((label, format_value(then, kind), format_value(now, kind),
                      sign + format_value(change, kind) if change is not None else MISSING))
     return pd.DataFrame(rows, columns=["metric", "previous report", "this report", "change"]).set_index("metric")
+
+
+#: JSON Schema of the previous-run entry the batch puts in a site's pooled summary (key ``previous``).
+PREVIOUS_SCHEMA = {
+    "type": "object", "required": ["made_at", "run_at", "data_file"],
+    "properties": {**HISTORY_SCHEMA["properties"]["runs"]["items"]["properties"]["sites"]["additionalProperties"][
+        "properties"], "run_at": _TIME, "data_file": _TEXT},
+    "additionalProperties": False,
+}
+
+
+def previous_from_pooled_summary(path) -> dict | None:
+    """The site's entry of the previous run from its pooled summary (``None``: first report, or no summary)."""
+    import jsonschema
+
+    if not path:
+        return None
+    summary = json.loads(Path(path).read_text(encoding="utf-8"))
+    previous = summary.get("previous") if isinstance(summary, dict) else None
+    if previous is None:
+        return None
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(PREVIOUS_SCHEMA).iter_errors(previous))
+    if error is not None:
+        raise HistoryError(f"{Path(path).name}: previous: {error.message[:200]}")
+    return previous
+
+
+def since_last_report_html(report) -> str:
+    """The "since your last report" section of a site report (escaped HTML): when the previous report was
+    made and its figures against this report's (``report``: a loaded site report)."""
+    from html import escape
+
+    from ivig_kit.reports.content.display import table_html
+    from ivig_kit.reports.content.summary import site_summary
+
+    previous = previous_from_pooled_summary(report.parameters.pooled_summary_path)
+    if previous is None:
+        return ("<p><em>No earlier report of this site in this output folder: from the next run of the batch, this "
+                "section compares the site's figures with those of its previous report.</em></p>")
+    when = _short_time(previous["made_at"])
+    intro = (f"<p>Your previous report was made on {escape(when)} (batch run {escape(_short_time(previous['run_at']))}"
+             f", visit table {escape(previous['data_file'])}). Pooled figures are shown to whole percentages, as "
+             f"sites see them.</p>")
+    table = since_last_report(site_summary(report), previous)
+    return intro + table_html(table, "Table 12. Since your last report: this site and all sites pooled, then and now.")
