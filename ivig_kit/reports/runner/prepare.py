@@ -72,12 +72,15 @@ def input_hash(visits, events, notebook: bytes, parameters: dict) -> str:
 
 def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str = "adult",
                   adverse_events_path="auto", min_cell_size: int = DEFAULT_MIN_CELL_SIZE, params_path=None,
-                  force: bool = False, cell_timeout_s: float = CELL_TIMEOUT_S) -> ReportBatch:
+                  force: bool = False, cell_timeout_s: float = CELL_TIMEOUT_S, registry: bool | None = None
+                  ) -> ReportBatch:
     """Read, validate and score everything once, before any kernel starts; raise :class:`InputError` on bad input.
 
     ``adverse_events_path``: a path, ``""``/``None`` for none, or ``"auto"`` for the table beside the data
     (:func:`default_adverse_events`). ``params_path``: a per-site parameters file
-    (:func:`ivig_kit.reports.runner.params_file.read_site_parameters`).
+    (:func:`ivig_kit.reports.runner.params_file.read_site_parameters`). ``registry``: keep the folder's history
+    and make the registry report after the sites (default: when the site notebook is the bundled one, whose
+    summaries carry the figures the history keeps).
     """
     from ivig_kit.reports.content.site import read_adverse_events, registry_aggregates
     from ivig_kit.reports.content.trends import empty_history, previous_entry, published_groups
@@ -149,7 +152,7 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     for site in sites:
         extra = {k: v for k, v in per_site.get(site, {}).items() if k != "population"}
         # a changed pooled comparison is a reason to run a site's report again, as changed rows are
-        pooled_sha256 = hashlib.sha256(_pooled_json(aggregates[populations[site]], site)).hexdigest()
+        pooled_sha256 = comparison_fingerprint(aggregates[populations[site]], site)
         parameters = {"population": populations[site], "min_cell_size": min_cell_size, **extra,
                       "pooled_summary_sha256": pooled_sha256}
         site_events = events_by_site.get(site, no_events.iloc[:0]) if events is not None else None
@@ -174,8 +177,19 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
                        data_sha256=registry["data_sha256"], min_cell_size=min_cell_size,
                        adverse_events_sha256=registry["adverse_events_sha256"],
                        notebook_sha256=hashlib.sha256(notebook_bytes).hexdigest(), force=force,
-                       with_inputs=with_inputs, registry_state={"aggregates": aggregates[population],
-                                                                "history": history})
+                       with_inputs=with_inputs,
+                       registry_state={"aggregates": aggregates[population], "history": history}
+                       if (notebook == Path(DEFAULT_NOTEBOOK).resolve() if registry is None else registry) else {})
+
+
+def comparison_fingerprint(aggregates, site: str) -> str:
+    """SHA-256 of what a site's report compares it with: its pooled summary without the registry file's name
+    and checksum (provenance that changes with any other site's rows, not the comparison itself)."""
+    from ivig_kit.reports.content.site import pooled_summary
+
+    summary = pooled_summary(aggregates, site)
+    summary["registry"] = {k: v for k, v in summary["registry"].items() if not k.endswith(("_file", "_sha256"))}
+    return hashlib.sha256(json.dumps(summary, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def _pooled_json(aggregates, site: str, previous: dict | None = None) -> bytes:
