@@ -155,7 +155,7 @@ def load_registry(parameters: RegistryParameters) -> RegistryReport:
     events = read_adverse_events(parameters.adverse_events_path) if parameters.adverse_events_path else None
     scores = total_improvement_score(visits, population=parameters.population, validate=False)
     history = read_history(parameters.history_path) if parameters.history_path else empty_history()
-    aggregates = registry_aggregates(visits, scores, events if events is not None else _no_events(),
+    aggregates = registry_aggregates(visits, scores, events if events is not None else no_adverse_events(),
                                      parameters.population, parameters.min_cell_size,
                                      published_groups=published_groups(history))
     sites = site_quality(visits, aggregates.patients, aggregates.metrics, aggregates.pattern)
@@ -183,11 +183,7 @@ def load_registry(parameters: RegistryParameters) -> RegistryReport:
                           merged_held_back=aggregates.merged_held_back)
 
 
-def _no_events() -> pd.DataFrame:
-    return read_adverse_events_empty()
-
-
-def read_adverse_events_empty() -> pd.DataFrame:
+def no_adverse_events() -> pd.DataFrame:
     """An empty adverse-event table with the columns :func:`read_adverse_events` gives."""
     return pd.DataFrame({"site": pd.Series(dtype=object), "patient_id": pd.Series(dtype=object),
                          "week": pd.Series(dtype=float), "event": pd.Series(dtype=object),
@@ -341,6 +337,13 @@ def overdispersion_text(report: RegistryReport) -> str:
     return spread + ("The limits are the exact binomial ones" + (
         " (phi is below 1: the sites vary no more than chance allows)." if d.phi <= 1 else
         "; set widen_for_overdispersion = True to widen them by sqrt(phi)."))
+
+
+def overdispersion_html(report: RegistryReport) -> str:
+    """:func:`overdispersion_text` as an escaped HTML paragraph."""
+    from html import escape
+
+    return f'<p class="ivig-overdispersion">{escape(overdispersion_text(report))}</p>'
 
 
 def key_findings(report: RegistryReport) -> str:
