@@ -6,7 +6,8 @@ run: the time, the data file and its SHA-256, the population, the minimum cell s
 small sites that sites were shown (the constraint for small cells across runs,
 :mod:`ivig_kit.reports.content.small_cells`), the registry's pooled responders, and every site with a report
 in the folder (run now or re-used: an unchanged site keeps its history, with the time its report was made).
-At most :data:`~ivig_kit.reports.content.trends.MAX_RUNS` runs are kept (the oldest are dropped).
+At most :data:`~ivig_kit.reports.content.trends.MAX_RUNS` runs are kept, and no more than fit in
+:data:`~ivig_kit.reports.content.trends.MAX_HISTORY_BYTES` (the oldest are dropped), so the file stays readable.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from ivig_kit.files import write_atomically
 from ivig_kit.reports.content.trends import (
     HISTORY_NAME,
+    MAX_HISTORY_BYTES,
     MAX_RUNS,
     SITE_FIGURES,
     empty_history,
@@ -70,6 +72,10 @@ def append_run(out_dir, entry: dict, force: bool = False) -> Path:
     history = load_history(out_dir, force=force)
     history["runs"] = [*history["runs"], entry][-MAX_RUNS:]
     validate_history(history)
+    text = json.dumps(history, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    while len(text.encode("utf-8")) > MAX_HISTORY_BYTES and len(history["runs"]) > 1:  # stay readable
+        history["runs"] = history["runs"][max(1, len(history["runs"]) // 10):]
+        text = json.dumps(history, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     path = Path(out_dir) / HISTORY_NAME
-    write_atomically(path, json.dumps(history, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+    write_atomically(path, text)
     return path

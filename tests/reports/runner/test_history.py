@@ -53,6 +53,17 @@ def test_the_oldest_runs_are_dropped_beyond_the_bound(tmp_path, monkeypatch):
     assert [r["run_at"][:10] for r in runs] == ["2026-03-03", "2026-03-04", "2026-03-05"]
 
 
+def test_the_file_never_grows_past_what_is_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(history, "MAX_HISTORY_BYTES", 3_000)
+    for day in range(1, 20):
+        at = datetime.datetime(2026, 3, day, tzinfo=datetime.timezone.utc)
+        history.append_run(tmp_path, history.run_entry(batch(tmp_path), [result("A"), result("B")], at, {}, {}))
+    path = tmp_path / "history.json"
+    assert path.stat().st_size <= 3_000
+    runs = trends.read_history(path)["runs"]
+    assert runs[-1]["run_at"].startswith("2026-03-19") and len(runs) < 19
+
+
 def test_an_entry_that_breaks_the_schema_is_not_written(tmp_path):
     entry = history.run_entry(batch(tmp_path), [result("A", patients=-3)], datetime.datetime.now().astimezone(),
                               {}, {})
