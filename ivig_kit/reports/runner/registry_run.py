@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from ivig_kit.files import write_atomically
 from ivig_kit.reports.runner.kernels import KERNEL_NAME
 from ivig_kit.reports.runner.ledger import owned_tempdir
 from ivig_kit.reports.runner.pages import export_html, pdf_printer
+from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S
 from ivig_kit.resources import notebook_path
 
 #: The registry report notebook `ivig-kit reports` runs after the sites.
@@ -71,9 +74,7 @@ def run_registry_report(batch, rows, pdf: bool = False, notebook: Path | None = 
     ``rows``: every site's result in the folder (this run's and those kept). Returns ``None`` when the batch
     has no registry state (not made by :func:`~ivig_kit.reports.runner.prepare.prepare_batch`).
     """
-    import papermill
-    from jupyter_client import KernelManager
-    from papermill.exceptions import PapermillExecutionError
+    import nbformat
 
     from ivig_kit.reports.content.trends import HISTORY_NAME
 
@@ -92,22 +93,20 @@ def run_registry_report(batch, rows, pdf: bool = False, notebook: Path | None = 
         shutil.copyfile(out / HISTORY_NAME, folder / HISTORY_NAME)
         shutil.copyfile(notebook, folder / notebook.name)
         executed = folder / REGISTRY_FILES["notebook"]
-        # a kernel of our own in the private folder (no process-wide chdir), its start-up chatter discarded
-        manager = KernelManager(kernel_name=KERNEL_NAME)
-        manager.start_kernel(cwd=str(folder), stderr=subprocess.DEVNULL)
-        try:
-            node = papermill.execute_notebook(
-                str(folder / notebook.name), str(executed), parameters=registry_parameters(batch, names),
-                kernel_name=KERNEL_NAME, progress_bar=False, request_save_on_cell_execute=False, km=manager)
-        except PapermillExecutionError as error:
-            return _failed(started, f"{error.ename}: {error.evalue} (cell {error.cell_index})")
-        finally:
-            manager.shutdown_kernel(now=True)
+        # papermill in a child process working in the private folder: its kernel's start-up chatter is kept
+        # from the terminal, and on Ctrl-C the batch kills it at once (nbclient, run here, would take SIGINT
+        # over for a graceful shutdown of its kernel)
+        parameters = folder / "registry.parameters.json"
+        parameters.write_text(json.dumps(registry_parameters(batch, names)), encoding="utf-8")
+        run = subprocess.run([sys.executable, "-m", "papermill", notebook.name, executed.name, "-f", parameters.name,
+                              "-k", KERNEL_NAME, "--no-progress-bar", "--no-request-save-on-cell-execute"],
+                             cwd=str(folder), capture_output=True, text=True, timeout=CELL_TIMEOUT_S * 10)
+        if run.returncode != 0:
+            return _failed(started, _papermill_error(executed, run.stderr))
+        node = nbformat.read(executed, as_version=4)
         record = node.metadata.get("papermill", {})
         record.update({"input_path": notebook.name, "output_path": REGISTRY_FILES["notebook"]})
         page = export_html(node, title="Registry report")
-        import nbformat
-
         write_atomically(out / REGISTRY_FILES["summary"], (folder / REGISTRY_FILES["summary"]).read_bytes())
         write_atomically(out / REGISTRY_FILES["notebook"], nbformat.writes(node).encode("utf-8"))
         write_atomically(out / REGISTRY_FILES["html"], page.encode("utf-8"))
@@ -119,10 +118,23 @@ def run_registry_report(batch, rows, pdf: bool = False, notebook: Path | None = 
         result = RegistryResult("ok", tuple(files), time.perf_counter() - started)
         print(f"ok      registry report -> {REGISTRY_FILES['html']} ({result.seconds:.1f} s)", flush=True)
         return result
-    except (OSError, ValueError, RuntimeError) as error:  # unreadable input, a broken summary, Chromium
+    except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as error:  # input, summary, Chromium
         return _failed(started, f"{type(error).__name__}: {error}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _papermill_error(executed: Path, stderr: str) -> str:
+    """The error of a failed run: the executed notebook's error output, else papermill's last line."""
+    import nbformat
+
+    if executed.is_file():
+        for cell in nbformat.read(executed, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    return f"{output['ename']}: {output['evalue']}"
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "papermill failed without a message"
 
 
 def _failed(started: float, error: str) -> RegistryResult:

@@ -121,3 +121,26 @@ def test_registry_html_has_no_sideways_scroll(browser, three_runs, artifacts_dir
         page.screenshot(path=str(artifacts_dir / f"registry_{width}px.png"), full_page=False)
     finally:
         page.close()
+
+
+def test_a_failing_registry_notebook_keeps_the_earlier_report_and_fails_no_site(tmp_path, capsys):
+    import nbformat
+
+    from ivig_kit.reports.runner.registry_run import run_registry_report
+
+    notebook = tmp_path / "broken_registry.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("data_path = ''\nhistory_path = ''\nsummary_path = ''",
+                                         metadata={"tags": ["parameters"]}),
+               nbformat.v4.new_code_cell("raise ValueError('no registry today')")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), notebook)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "registry.html").write_text("earlier", encoding="utf-8")
+    batch = prepare_batch(REPO / "data" / "demo_registry.csv", out, sites=["Tokyo"], registry=True)
+    result = run_registry_report(batch, [], notebook=notebook)
+    assert result.status == "failed" and result.error == "ValueError: no registry today"
+    assert (out / "registry.html").read_text(encoding="utf-8") == "earlier"
+    assert "FAILED  registry report: ValueError: no registry today" in capsys.readouterr().out
+    assert read_history(out / "history.json")["runs"]  # the sites' figures are kept all the same
+    assert not [p for p in out.iterdir() if "partial" in p.name]
