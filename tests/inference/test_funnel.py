@@ -9,7 +9,13 @@ from scipy.stats import binom
 
 import ivig_kit.inference
 from ivig_kit.errors import InputError
-from ivig_kit.inference.funnel import ALARM_LEVEL, ALERT_LEVEL, funnel_flag, funnel_limits, overdispersion
+from ivig_kit.inference.funnel import (
+    ALARM_LEVEL,
+    ALERT_LEVEL,
+    funnel_flag,
+    funnel_limits,
+    overdispersion,
+)
 
 
 def brute_force_count_limit(p: float, n: int, target: float) -> float:
@@ -98,7 +104,8 @@ def test_bad_input_is_a_clear_input_error(kwargs, words):
 
 
 def test_overdispersion_phi_is_the_mean_square_of_winsorised_z_scores():
-    events, n, target = np.array([2, 5, 9, 14, 30, 1, 7, 8, 6, 20]), np.array([10, 20, 30, 40, 50, 8, 25, 22, 30, 40]), 0.3
+    events, n, target = np.array([2, 5, 9, 14, 30, 1, 7, 8, 6, 20]), np.array([10, 20, 30, 40, 50, 8, 25, 22, 30,
+                                                                              40]), 0.3
     result = overdispersion(events, n, target)
     z = (events / n - target) / np.sqrt(target * (1 - target) / n)
     ordered = np.sort(z)  # 10 sites: winsorising 10% in each tail replaces the lowest and the highest

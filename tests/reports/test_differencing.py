@@ -23,8 +23,8 @@ from ivig_kit.reports.runner.prepare import prepare_batch
 from ivig_kit.reports.runner.registry_run import append_history
 
 MIN_CELL = 5
-BASE = dict(physician_global=6.0, patient_global=6.0, extramuscular=4.0, haq=1.5, mmt=100, ck=1000)
-BETTER = dict(physician_global=3.0, patient_global=3.0, extramuscular=2.0, haq=0.9, mmt=130, ck=500)
+BASE = {"physician_global": 6.0, "patient_global": 6.0, "extramuscular": 4.0, "haq": 1.5, "mmt": 100, "ck": 1000}
+BETTER = {"physician_global": 3.0, "patient_global": 3.0, "extramuscular": 2.0, "haq": 0.9, "mmt": 130, "ck": 500}
 #: Tiny's true figures, as the issue recovered them
 TINY = {"patients": 2, "patients_scored": 2, "responders": 0, "adverse_events": 1, "stopped_early": 1}
 

@@ -39,11 +39,14 @@ from ivig_kit.inference.funnel import (
     overdispersion,
 )
 from ivig_kit.reports.content.site import (
-    MIN_CELL_SIZE,
     read_adverse_events,
     registry_aggregates,
 )
-from ivig_kit.reports.content.trends import empty_history, published_groups, read_history
+from ivig_kit.reports.content.trends import (
+    empty_history,
+    published_groups,
+    read_history,
+)
 from ivig_kit.resources import data_path as bundled_data
 from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS, POPULATIONS, SCALE_RANGE
@@ -130,7 +133,7 @@ class RegistryReport:
     source: dict
     synthetic: bool
     merged_held_back: bool
-    run_time: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
+    run_time: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
 
 
 def load_registry(parameters: RegistryParameters) -> RegistryReport:
@@ -349,11 +352,11 @@ def overdispersion_html(report: RegistryReport) -> str:
 def key_findings(report: RegistryReport) -> str:
     """The registry in a few plain sentences, one per line."""
     funnel = report.funnel
-    lines = [f"{len(report.sites)} sites, {int(report.sites['patients'].sum())} patients, "
-             f"{int(report.sites['visits'].sum())} visits.",
-             f"Pooled responders (last complete TIS >= {report.threshold:g}): "
+    lines = [(f"{len(report.sites)} sites, {int(report.sites['patients'].sum())} patients, "
+             f"{int(report.sites['visits'].sum())} visits."),
+             (f"Pooled responders (last complete TIS >= {report.threshold:g}): "
              f"{int(report.sites['responders'].sum())} of {int(report.sites['patients_scored'].sum())} "
-             f"({100 * report.target:.1f}%).",
+             f"({100 * report.target:.1f}%)."),
              f"Alerts (outside 95%): {_names(funnel, 'alert')}; alarms (outside 99.8%): {_names(funnel, 'alarm')}."]
     runs = len(report.history["runs"])
     lines.append(f"History: {runs} earlier run(s) of this output folder." if runs else
@@ -380,9 +383,9 @@ def header_html(report: RegistryReport) -> str:
 
     rows = pd.DataFrame({"value": [
         report.source["data_file"] + f" (SHA-256 {report.source['data_sha256'][:12]}…)",
-        report.run_time.strftime("%Y-%m-%d %H:%M UTC"), f"{len(report.sites)} sites, "
-        f"{int(report.sites['patients'].sum())} patients", f"{report.population} (responder: last complete TIS >= "
-        f"{report.threshold:g})", OUTLIER_POLICY]},
+        report.run_time.strftime("%Y-%m-%d %H:%M UTC"), (f"{len(report.sites)} sites, "
+        f"{int(report.sites['patients'].sum())} patients"), (f"{report.population} (responder: last complete TIS >= "
+        f"{report.threshold:g})"), OUTLIER_POLICY]},
         index=pd.Index(["Visit table", "Run time", "Registry", "Population", "Outlier policy"], name="item"))
     banner = SYNTHETIC_BANNER.format(source=escape("; ".join(report.source["data_sources"]))) \
         if report.synthetic else ""

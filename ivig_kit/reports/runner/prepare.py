@@ -83,7 +83,11 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     summaries carry the figures the history keeps).
     """
     from ivig_kit.reports.content.site import read_adverse_events, registry_aggregates
-    from ivig_kit.reports.content.trends import empty_history, previous_entry, published_groups
+    from ivig_kit.reports.content.trends import (
+        empty_history,
+        previous_entry,
+        published_groups,
+    )
     from ivig_kit.reports.runner.history import load_history
     from ivig_kit.score.engine import total_improvement_score
     from ivig_kit.score.visits import read_visits
@@ -143,7 +147,7 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     no_events = events if events is not None else read_adverse_events_empty()
     by_site = dict(tuple(visits.groupby("site", sort=False)))
     events_by_site = dict(tuple(events.groupby("site", sort=False))) if events is not None else {}
-    aggregates, fingerprints = {}, {}
+    aggregates = {}
     for used in dict.fromkeys([population, *populations.values()]):  # scored once per population in use
         scores = total_improvement_score(visits, population=used, validate=False)
         aggregates[used] = registry_aggregates(visits, scores, no_events, used, min_cell_size, registry,

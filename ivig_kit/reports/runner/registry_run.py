@@ -100,7 +100,7 @@ def run_registry_report(batch, rows, pdf: bool = False, notebook: Path | None = 
         parameters.write_text(json.dumps(registry_parameters(batch, names)), encoding="utf-8")
         run = subprocess.run([sys.executable, "-m", "papermill", notebook.name, executed.name, "-f", parameters.name,
                               "-k", KERNEL_NAME, "--no-progress-bar", "--no-request-save-on-cell-execute"],
-                             cwd=str(folder), capture_output=True, text=True, timeout=CELL_TIMEOUT_S * 10)
+                             cwd=str(folder), capture_output=True, text=True, timeout=CELL_TIMEOUT_S * 10, check=False)
         if run.returncode != 0:
             return _failed(started, _papermill_error(executed, run.stderr))
         node = nbformat.read(executed, as_version=4)

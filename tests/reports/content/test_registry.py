@@ -15,8 +15,8 @@ from ivig_kit.inference import funnel_limits
 from ivig_kit.reports.content import registry, registry_json, trends
 from ivig_kit.reports.content.display import table_html
 
-BASE = dict(physician_global=6.0, patient_global=6.0, extramuscular=4.0, haq=1.5, mmt=100, ck=1000)
-BETTER = dict(physician_global=3.0, patient_global=3.0, extramuscular=2.0, haq=0.9, mmt=130, ck=500)
+BASE = {"physician_global": 6.0, "patient_global": 6.0, "extramuscular": 4.0, "haq": 1.5, "mmt": 100, "ck": 1000}
+BETTER = {"physician_global": 3.0, "patient_global": 3.0, "extramuscular": 2.0, "haq": 0.9, "mmt": 130, "ck": 500}
 HOSTILE = "<script>alert('x')</script> & Co"
 
 

@@ -33,7 +33,7 @@ def result(site: str, **summary) -> SiteResult:
 
 def test_a_run_holds_every_site_with_a_report_and_no_folder(tmp_path):
     failed = SiteResult(site="C", slug="c", status="failed", seconds=0, attempts=1, files={})
-    at = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.timezone.utc)
+    at = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.UTC)
     entry = history.run_entry(batch(tmp_path), [result("A"), result("B", responder_percent=None), failed], at,
                               {"S": 2, "T": 4}, {"patients_scored": 16, "responders": 8, "responder_percent": 50.0})
     assert list(entry["sites"]) == ["A", "B"] and entry["data_file"] == "registry.csv"
@@ -47,7 +47,7 @@ def test_a_run_holds_every_site_with_a_report_and_no_folder(tmp_path):
 def test_the_oldest_runs_are_dropped_beyond_the_bound(tmp_path, monkeypatch):
     monkeypatch.setattr(history, "MAX_RUNS", 3)
     for day in range(1, 6):
-        at = datetime.datetime(2026, 3, day, tzinfo=datetime.timezone.utc)
+        at = datetime.datetime(2026, 3, day, tzinfo=datetime.UTC)
         history.append_run(tmp_path, history.run_entry(batch(tmp_path), [result("A")], at, {}, {}))
     runs = trends.read_history(tmp_path / "history.json")["runs"]
     assert [r["run_at"][:10] for r in runs] == ["2026-03-03", "2026-03-04", "2026-03-05"]
@@ -56,7 +56,7 @@ def test_the_oldest_runs_are_dropped_beyond_the_bound(tmp_path, monkeypatch):
 def test_the_file_never_grows_past_what_is_read(tmp_path, monkeypatch):
     monkeypatch.setattr(history, "MAX_HISTORY_BYTES", 3_000)
     for day in range(1, 20):
-        at = datetime.datetime(2026, 3, day, tzinfo=datetime.timezone.utc)
+        at = datetime.datetime(2026, 3, day, tzinfo=datetime.UTC)
         history.append_run(tmp_path, history.run_entry(batch(tmp_path), [result("A"), result("B")], at, {}, {}))
     path = tmp_path / "history.json"
     assert path.stat().st_size <= 3_000

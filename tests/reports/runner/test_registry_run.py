@@ -72,7 +72,7 @@ def test_registry_json_matches_its_schema_and_the_pinned_limits(three_runs):
 
 
 def test_reused_sites_keep_their_history(three_runs):
-    result, rows, _ = three_runs["runs"]["again"]
+    result, _rows, _ = three_runs["runs"]["again"]
     assert all(r.reused for r in result.results)
     history = read_history(three_runs["out"] / "history.json")
     assert len(history["runs"]) == 3
