@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate a multi-site visit table once, then run the site-report notebook through\n"
                     "papermill for each site, in parallel. Per site: a self-contained HTML report (code hidden,\n"
                     "images embedded, table of contents), the executed notebook and a JSON summary; and\n"
-                    "DIR/index.html listing every site with its status, key figures and links.",
+                    "DIR/index.html listing every site with its status, key figures and links; then the\n"
+                    "coordinating centre's DIR/registry.html (and registry.json), with trends from DIR/history.json.",
         epilog="The visit table and the adverse-event table are read, validated and scored once; each site's\n"
                "kernel gets only its own rows and a pooled summary of the other sites in which sites with\n"
                "fewer than --min-cell-size patients are merged or left out.\n"

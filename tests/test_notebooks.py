@@ -19,11 +19,12 @@ import papermill
 import pytest
 
 from ivig_kit.reports.content.parameters import REPORT_PARAMETERS
+from ivig_kit.reports.content.registry import REGISTRY_PARAMETERS
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 
-REPORT_NAMES = {"site_report.ipynb"}  # report notebooks, besides any other notebook with a `parameters` cell
+REPORT_NAMES = {"site_report.ipynb", "registry_report.ipynb"}  # report notebooks, besides any other notebook with a `parameters` cell
 #: Pages served by Voilà for people who never open a notebook: no lesson structure, but they run like the rest.
 APP_NAMES = {"calculator.ipynb"}
 
@@ -179,8 +180,9 @@ def test_report_parameters_cell_is_literal_only_and_matches_the_cli(path):
     assert not problems, f"{name(path)}: the parameters cell must hold only `name = literal` (derive values " \
                          f"in the next cell): {problems}"
     names = list(papermill.inspect_notebook(str(path)))
-    assert sorted(names) == sorted(REPORT_PARAMETERS), \
-        f"{name(path)} declares {names}; `ivig-kit reports` passes {list(REPORT_PARAMETERS)}"
+    expected = REGISTRY_PARAMETERS if path.name == "registry_report.ipynb" else REPORT_PARAMETERS
+    assert sorted(names) == sorted(expected), \
+        f"{name(path)} declares {names}; `ivig-kit reports` passes {list(expected)}"
 
 
 @pytest.mark.notebook

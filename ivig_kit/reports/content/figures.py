@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ivig_kit.inference.funnel import funnel_limits
 from ivig_kit.reports.content.site import SiteReport
 from ivig_kit.reports.content.tables import csm_contributions, responders_by_visit
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
@@ -180,13 +181,12 @@ def funnel_figure(report: SiteReport):
     pooled_percent = report.pooled_metrics.get("responder_percent")  # None: suppressed, too few patients
     pooled = None if pooled_percent is None else pooled_percent / 100
     n_max = max([report.site_metrics["patients_scored"], *report.other_sites["patients_scored"], 2])
-    n = np.linspace(2, n_max * 1.1, 200)
-    if pooled is not None:
-        for z, style in ((1.96, "--"), (3.09, ":")):
-            spread = z * np.sqrt(pooled * (1 - pooled) / n)
-            ax.plot(n, 100 * np.clip(pooled - spread, 0, 1), color="grey", ls=style, lw=0.8)
-            ax.plot(n, 100 * np.clip(pooled + spread, 0, 1), color="grey", ls=style, lw=0.8,
-                    label=f"{'95' if z < 2 else '99.8'}% limits")
+    n = np.arange(1, int(n_max * 1.1) + 2)
+    if pooled is not None:  # exact binomial limits, interpolated (Spiegelhalter 2005), as in the registry report
+        for level, style in ((0.95, "--"), (0.998, ":")):
+            limits = funnel_limits(pooled, n, level)
+            ax.plot(n, 100 * limits.lower, color="grey", ls=style, lw=0.8)
+            ax.plot(n, 100 * limits.upper, color="grey", ls=style, lw=0.8, label=f"{100 * level:g}% limits")
         ax.axhline(100 * pooled, color="grey", lw=1, label="all sites pooled")
     ax.scatter(report.other_sites["patients_scored"], report.other_sites["responder_percent"], color="lightgrey",
                edgecolor="grey", label="other sites", zorder=3)

@@ -31,6 +31,7 @@ from ivig_kit.files import file_sha256
 from ivig_kit.inference.proportions import clopper_pearson_interval
 from ivig_kit.reports.content.json_values import json_ready
 from ivig_kit.reports.content.parameters import MIN_CELL_SIZE, ReportParameters, validate_report_parameters
+from ivig_kit.reports.content.small_cells import hold_back_merged, rounded_for_sites, small_cell_groups
 from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS, ENZYMES
 from ivig_kit.score.visits import VAS_COLUMNS, has_control_characters, read_visits
@@ -212,36 +213,20 @@ class RegistryAggregates:
     registry: dict
     events_pooled: int
     rows: dict = field(default_factory=dict)  # site -> its metrics as JSON-ready values (computed once)
-
-
-def small_cell_groups(patients_by_site: dict, min_cell_size: int) -> tuple[list, list, list]:
-    """Split sites into (shown, merged, left out) so no site under ``min_cell_size`` patients can be read off.
-
-    Sites with fewer than ``min_cell_size`` patients are merged into one group when the group stays at
-    least ``min_cell_size`` patients even without its largest member (so a member that subtracts its own
-    figures still sees at least that many patients); otherwise they are left out of every pooled figure.
-
-    >>> small_cell_groups({"A": 10, "B": 1}, 5)
-    (['A'], [], ['B'])
-    >>> small_cell_groups({"A": 10, "B": 3, "C": 3, "D": 3}, 5)
-    (['A'], ['B', 'C', 'D'], [])
-    """
-    large = [s for s, n in patients_by_site.items() if n >= min_cell_size]
-    small = [s for s, n in patients_by_site.items() if n < min_cell_size]
-    sizes = [patients_by_site[s] for s in small]
-    if small and sum(sizes) - max(sizes) >= min_cell_size:
-        return large, small, []
-    return large, [], small
+    merged_held_back: bool = False  # the merged group changed too little since an earlier run: left out
 
 
 def registry_aggregates(visits: pd.DataFrame, scores: pd.DataFrame, events: pd.DataFrame, population: str,
-                        min_cell_size: int = MIN_CELL_SIZE, registry: dict | None = None) -> RegistryAggregates:
-    """Everything the pooled summaries need, computed once for the whole registry."""
+                        min_cell_size: int = MIN_CELL_SIZE, registry: dict | None = None,
+                        published_groups: list[dict] = ()) -> RegistryAggregates:
+    """Everything the pooled summaries need, computed once (``published_groups``: see :mod:`.small_cells`)."""
     threshold = CATEGORY_THRESHOLDS[population][0]
     pattern = visit_pattern(visits)
     patients = patient_table(visits, scores, events, pattern, threshold)
     metrics = site_metrics(patients, visits, events, pattern)
     large, merged, left_out = small_cell_groups(metrics["patients"].to_dict(), min_cell_size)
+    merged, left_out, held_back = hold_back_merged(merged, left_out, metrics["patients"], published_groups,
+                                                   min_cell_size)
     pooled_sites = set(large) | set(merged)
     in_pool = patients["site"].isin(pooled_sites)
     visits_pool = visits[visits["site"].isin(pooled_sites)]
@@ -262,7 +247,7 @@ def registry_aggregates(visits: pd.DataFrame, scores: pd.DataFrame, events: pd.D
     return RegistryAggregates(population=population, min_cell_size=int(min_cell_size), pattern=pattern,
                               patients=patients, metrics=metrics, large=large, merged=merged, left_out=left_out,
                               pooled_metrics=pooled, pooled_by_week=pooled_by_week, registry=info,
-                              events_pooled=len(events_pool),
+                              events_pooled=len(events_pool), merged_held_back=held_back,
                               rows={site: json_ready(row) for site, row in metrics.to_dict("index").items()})
 
 
@@ -291,8 +276,8 @@ def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
         "kind": "ivig-kit pooled summary", "format": 1, "site": site, "population": aggregates.population,
         "min_cell_size": aggregates.min_cell_size, "visit_pattern": list(aggregates.pattern),
         "registry": aggregates.registry, "metric_columns": columns,
-        "pooled_metrics": aggregates.pooled_metrics,
-        "other_sites": [[row.get(c) for c in columns] for row in others],
+        "pooled_metrics": rounded_for_sites(aggregates.pooled_metrics),
+        "other_sites": [[rounded_for_sites(row).get(c) for c in columns] for row in others],
         "pooled_by_week": aggregates.pooled_by_week[["week", "n", "responders", "percent", "ci_low", "ci_high",
                                                      "median_tis"]].values.tolist(),
     })

@@ -109,7 +109,8 @@ def site_summary(report: SiteReport) -> dict:
         "thromboembolic_events": metrics["thromboembolic_events"] if report.adverse_events_supplied else None,
         "missing_csm_visits": metrics["missing_csm_visits"], "missed_visits": metrics["missed_visits"],
         "out_of_pattern_visits": metrics["out_of_pattern_visits"],
-        "pooled_responder_percent": report.pooled_metrics["responder_percent"],
+        "pooled_responder_percent": None if report.pooled_metrics["responder_percent"] is None
+        else round(report.pooled_metrics["responder_percent"]),  # whole numbers: small cells across runs
         "synthetic": report.synthetic, "data_file": report.source["data_file"],
         "data_sha256": report.source["data_sha256"], "generated_at": report.run_time.isoformat(timespec="seconds"),
     }

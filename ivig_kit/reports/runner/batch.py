@@ -49,6 +49,7 @@ from ivig_kit.reports.runner.processes import (
     kill_started_processes,
     started_processes,
 )
+from ivig_kit.reports.runner.registry_run import run_registry_report
 from ivig_kit.reports.runner.tasks import (
     BatchResult,
     ReportBatch,
@@ -158,6 +159,7 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
             if todo:
                 _run_tasks(batch, todo, results, jobs, scheduler, progress, save_progress,
                            stop_started=lambda: kill_started_processes(before))
+            run_registry_report(batch, all_rows(), pdf=pdf)  # the history, then the coordinating centre's report
         except Interrupted as error:
             interrupted = error
             kill_started_processes(before)

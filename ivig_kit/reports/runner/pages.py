@@ -308,6 +308,7 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
 <body>
 <h1>Site reports</h1>
 {banner}
+{_registry_link(out)}
 <p class="meta">Data <code>{html.escape(batch.data_path.name)}</code> (SHA-256 {batch.data_sha256[:12]}&hellip;),
 adverse events <code>{html.escape(adverse)}</code>, population {html.escape(batch.population)},
 minimum cell size {batch.min_cell_size}, notebook <code>{html.escape(batch.notebook.name)}</code>.<br>
@@ -332,6 +333,16 @@ Latest run {started_at:%Y-%m-%d %H:%M:%S %Z} on {html.escape(runner)}: {len(resu
     write_ledger(out, [r.record() for r in results], run)
     write_atomically(out / "index.html", page)
     return out / "index.html"
+
+
+def _registry_link(out: Path) -> str:
+    """The link to the coordinating centre's registry report, when the folder has one."""
+    if not (out / "registry.html").is_file():
+        return ""
+    pdf = ' (<a href="registry.pdf">PDF</a>)' if (out / "registry.pdf").is_file() else ""
+    return (f'<p id="registry-report"><a href="registry.html">Registry report</a>{pdf}: every site against the '
+            f'pooled responders (funnel plot), data quality and trends across runs, for the coordinating centre '
+            f'(<a href="registry.json">registry.json</a>).</p>')
 
 
 # --- PDF ----------------------------------------------------------------------------------------------------

@@ -84,12 +84,15 @@ def closest_site(name: str, known: list[str]) -> str | None:
 
 def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str = "adult",
                   adverse_events_path="auto", min_cell_size: int = MIN_CELL_SIZE, params_path=None,
-                  force: bool = False, cell_timeout_s: float = CELL_TIMEOUT_S) -> ReportBatch:
+                  force: bool = False, cell_timeout_s: float = CELL_TIMEOUT_S, registry: bool | None = None
+                  ) -> ReportBatch:
     """Read, validate and score everything once, before any kernel starts; raise :class:`InputError` on bad input.
 
     ``adverse_events_path``: a path, ``""``/``None`` for none, or ``"auto"`` for the table beside the data
     (:func:`default_adverse_events`). ``params_path``: a per-site parameters file
-    (:func:`ivig_kit.reports.runner.params_file.read_site_parameters`).
+    (:func:`ivig_kit.reports.runner.params_file.read_site_parameters`). ``registry``: keep the folder's history
+    and make the registry report after the sites (default: when the site notebook is the bundled one, whose
+    summaries carry the figures the history keeps).
     """
     from ivig_kit.reports.content.site import (
         empty_adverse_events,
@@ -98,6 +101,12 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
         registry_aggregates,
         registry_files,
     )
+    from ivig_kit.reports.content.trends import (
+        empty_history,
+        previous_entry,
+        published_groups,
+    )
+    from ivig_kit.reports.runner.history import load_history
     from ivig_kit.score.engine import total_improvement_score
     from ivig_kit.score.visits import read_visits
 
@@ -109,9 +118,11 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     out_dir = Path(out_dir).absolute()
     if out_dir.exists() and not out_dir.is_dir():
         raise ReportSetupError(f"{out_dir.name}: exists and is not a folder")
+    history = empty_history()
     if out_dir.is_dir():
         refuse_if_locked(out_dir)  # another batch is writing there: say so before reading the registry
         read_ledger(out_dir, force=force)  # a folder the kit did not make is refused before anything runs
+        history = load_history(out_dir, force=force)  # a broken history.json is refused too
 
     notebook = Path(notebook or DEFAULT_NOTEBOOK).resolve()
     if not notebook.is_file():
@@ -153,37 +164,63 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     no_events = events if events is not None else empty_adverse_events()
     by_site = dict(tuple(visits.groupby("site", sort=False)))
     events_by_site = dict(tuple(events.groupby("site", sort=False))) if events is not None else {}
+    aggregates = {}
+    for used in dict.fromkeys([population, *populations.values()]):  # scored once per population in use
+        scores = total_improvement_score(visits, population=cast(Population, used), validate=False)
+        aggregates[used] = registry_aggregates(visits, scores, no_events, used, min_cell_size, registry,
+                                               published_groups=published_groups(history))
     tasks = []
     for site in sites:
         extra = {k: v for k, v in per_site.get(site, {}).items() if k != "population"}
-        parameters = {"population": populations[site], "min_cell_size": min_cell_size, **extra}
+        # a changed pooled comparison is a reason to run a site's report again, as changed rows are
+        pooled_sha256 = comparison_fingerprint(aggregates[populations[site]], site)
+        parameters = {"population": populations[site], "min_cell_size": min_cell_size, **extra,
+                      "pooled_summary_sha256": pooled_sha256}
         site_events = events_by_site.get(site, no_events.iloc[:0]) if events is not None else None
         tasks.append(SiteTask(site=site, slug=site_slug(site), notebook_name=notebook.name, notebook=notebook_bytes,
                               visits_slice=b"", events_slice=b"", pooled_summary=b"", population=populations[site],
                               min_cell_size=min_cell_size, extra_parameters=tuple(sorted(extra.items())),
                               cell_timeout_s=cell_timeout_s,
                               input_hash=input_hash(by_site[site], site_events, notebook_bytes, parameters)))
-    aggregates = {}
 
     def with_inputs(chosen: list[SiteTask]) -> list[SiteTask]:
-        """The tasks with their slices and pooled summaries as bytes (built only for the sites that run)."""
-        for used in dict.fromkeys(task.population for task in chosen):
-            if used not in aggregates:
-                scores = total_improvement_score(visits, population=cast(Population, used), validate=False)
-                aggregates[used] = registry_aggregates(visits, scores, no_events, used, min_cell_size, registry)
+        """The tasks with their slices and pooled summaries as bytes (built only for the sites that run); the
+        pooled summary carries the site's figures of the previous run ("since your last report")."""
         return [dataclasses.replace(
             task, visits_slice=_parquet_bytes(by_site[task.site]),
             events_slice=_parquet_bytes(events_by_site.get(task.site, no_events.iloc[:0])) if events is not None
             else b"",
-            pooled_summary=json.dumps(pooled_summary(aggregates[task.population], task.site), ensure_ascii=False,
-                                      allow_nan=False).encode("utf-8")) for task in chosen]
+            pooled_summary=_pooled_json(aggregates[task.population], task.site,
+                                        previous_entry(history, task.site))) for task in chosen]
 
     return ReportBatch(data_path=data_path, out_dir=out_dir, notebook=notebook, tasks=tasks, all_sites=known,
                        adverse_events_path=adverse_events, population=population,
                        data_sha256=registry["data_sha256"], min_cell_size=min_cell_size,
                        adverse_events_sha256=registry["adverse_events_sha256"],
                        notebook_sha256=hashlib.sha256(notebook_bytes).hexdigest(), force=force,
-                       with_inputs=with_inputs)
+                       with_inputs=with_inputs,
+                       registry_state={"aggregates": aggregates[population], "history": history}
+                       if (notebook == Path(DEFAULT_NOTEBOOK).resolve() if registry is None else registry) else {})
+
+
+def comparison_fingerprint(aggregates, site: str) -> str:
+    """SHA-256 of what a site's report compares it with: its pooled summary without the registry file's name
+    and checksum (provenance that changes with any other site's rows, not the comparison itself)."""
+    from ivig_kit.reports.content.site import pooled_summary
+
+    summary = pooled_summary(aggregates, site)
+    summary["registry"] = {k: v for k, v in summary["registry"].items() if not k.endswith(("_file", "_sha256"))}
+    return hashlib.sha256(json.dumps(summary, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _pooled_json(aggregates, site: str, previous: dict | None = None) -> bytes:
+    """A site's pooled summary as JSON bytes; ``previous`` (its figures of the last run) added when given."""
+    from ivig_kit.reports.content.site import pooled_summary
+
+    summary = pooled_summary(aggregates, site)
+    if previous is not None:
+        summary["previous"] = previous
+    return json.dumps(summary, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def notebook_parameters(notebook: Path) -> dict:

@@ -141,6 +141,7 @@ class ReportBatch:
     force: bool = False
     with_inputs: Callable[[list[SiteTask]], list[SiteTask]] | None = None  # tasks -> the same tasks with their
     # slices and pooled summaries as bytes (built only for the sites that run)
+    registry_state: dict = dataclasses.field(default_factory=dict)  # aggregates and history for the registry report
 
 
 @dataclasses.dataclass
