@@ -30,6 +30,15 @@ class ReportSetupError(InputError):
     """The batch cannot start (bad data, unknown site, unusable notebook); said in one line per problem."""
 
 
+class LedgerError(ReportSetupError):
+    """An output folder's ledger (``index.json``) that is not what the kit wrote: located, nothing run or rewritten."""
+
+
+class ConfigFileError(InputError):
+    """A parameters or mapping file (YAML/CSV) that cannot be used: over a size or node budget, an alias, a
+    duplicate key, a value of the wrong type; one located line per problem."""
+
+
 class KernelStartError(RuntimeError):
     """The kernel did not start or did not answer in time (ports taken, died early, timed out)."""
 
