@@ -31,7 +31,7 @@ from ivig_kit.inference.proportions import clopper_pearson_interval
 from ivig_kit.reports.content.parameters import ReportParameters, validate_report_parameters
 from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS, ENZYMES
-from ivig_kit.score.visits import VAS_COLUMNS, has_control_characters, read_visits
+from ivig_kit.score.visits import VAS_COLUMNS, has_control_characters, normalise_identifier, read_visits
 
 #: Sites with fewer patients are never shown with their own figures in another site's report.
 MIN_CELL_SIZE = 5
@@ -361,8 +361,9 @@ def read_adverse_events(path) -> pd.DataFrame:
         raise AdverseEventTableError(f"{path.name}: missing column(s) {', '.join(map(repr, missing))}; expected "
                                      f"{', '.join(ADVERSE_EVENT_REQUIRED)} and optionally serious, related")
     events = raw.copy()
-    for column in ("site", "patient_id", "event"):
-        events[column] = events[column].map(lambda v: "" if v is None else unicodedata.normalize("NFC", str(v).strip()))
+    for column in ("site", "patient_id"):
+        events[column] = events[column].map(lambda v: "" if v is None else normalise_identifier(v))
+    events["event"] = events["event"].map(lambda v: "" if v is None else unicodedata.normalize("NFC", str(v).strip()))
     for column in ("site", "patient_id"):
         hidden = events[column].map(has_control_characters).astype(bool)
         if hidden.any():

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import os
-import unicodedata
 from pathlib import Path
 
 from ivig_kit import __version__
@@ -85,7 +84,7 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
         registry_aggregates,
     )
     from ivig_kit.score.engine import total_improvement_score
-    from ivig_kit.score.visits import read_visits
+    from ivig_kit.score.visits import normalise_identifier, read_visits
 
     data_path = Path(data_path).resolve()
     if population not in POPULATIONS:
@@ -111,7 +110,7 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     visits = read_visits(data_path)  # VisitTableError (an InputError) names file, row and column
     known = list(dict.fromkeys(visits["site"]))
     if sites:
-        sites = [unicodedata.normalize("NFC", str(s).strip()) for s in sites]
+        sites = [normalise_identifier(s) for s in sites]
         unknown = [s for s in sites if s not in known]
         if unknown:
             shown = ", ".join(repr(s) for s in known[:20]) + (" ..." if len(known) > 20 else "")
