@@ -279,10 +279,13 @@ def _validate(raw: RawTable) -> pd.DataFrame:
             typed["mmt_max"] = np.nan
     if "mmt_max" not in typed.columns:
         typed["mmt_max"] = np.nan
+    notes = list(raw.notes)
     for column in typed.columns.difference([*KIT_COLUMNS], sort=False):
+        typed[column], note = _without_nul(typed[column], column, problems)
+        notes += note
         typed[column] = _passthrough(typed[column])
     typed.attrs["absent_measures"] = absent
-    typed.attrs["read_notes"] = list(raw.notes)
+    typed.attrs["read_notes"] = notes
     return typed
 
 
@@ -337,6 +340,20 @@ def _decimal_hint(texts, decimal: str) -> str:
     if decimal == "," and any(isinstance(t, str) and re.fullmatch(r"\s*-?\d+\.\d+\s*", t) for t in texts):
         return " (read with decimal commas; pass --decimal . if the file uses decimal points)"
     return ""
+
+
+def _without_nul(column: pd.Series, name: str, problems: "_Problems") -> tuple[pd.Series, list[str]]:
+    """A free-text column with its NUL bytes replaced by U+FFFD in the cells that hold one (no file format the
+    kit writes can hold a NUL), and a located note; every other cell is untouched."""
+    if column.dtype != object and not pd.api.types.is_string_dtype(column):
+        return column, []
+    holds = column.map(lambda v: isinstance(v, str) and "\x00" in v).to_numpy(dtype=bool)
+    if not holds.any():
+        return column, []
+    fixed = column.copy()
+    fixed[holds] = column[holds].str.replace("\x00", "\ufffd", regex=False)
+    return fixed, [f"{problems.source}: {problems.row_list(holds)}, column {name!r}: a NUL byte, replaced by "
+                   f"U+FFFD in that cell only"]
 
 
 def _passthrough(column: pd.Series) -> pd.Series:
