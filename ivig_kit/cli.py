@@ -135,6 +135,8 @@ def _positive_int(text: str) -> int:
 
 
 def _run_reports(args) -> int:
+    from ivig_kit.errors import BatchWriteError
+
     try:
         from ivig_kit.reports.runner.batch import run_batch
         from ivig_kit.reports.runner.prepare import capped_jobs, prepare_batch
@@ -158,6 +160,9 @@ def _run_reports(args) -> int:
         print(f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}",
               flush=True)
         outcome = run_batch(batch, jobs=jobs, scheduler=args.scheduler, progress=not args.quiet, pdf=args.pdf)
+    except BatchWriteError as failure:  # disk full or I/O error in the output folder: one line, no traceback
+        print(f"ivig-kit: error: {failure}", file=sys.stderr, flush=True)
+        return 1
     except Interrupted as stopped:
         done = "no site finished" if stopped.result is None else \
             f"{sum(r.ok for r in stopped.result.results)} of {len(stopped.result.results)} site(s) finished; " \

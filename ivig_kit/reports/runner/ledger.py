@@ -57,6 +57,29 @@ def batch_lock(out_dir: Path):
         os.close(handle)  # releases the lock
 
 
+def check_output_folder(out_dir: Path) -> None:
+    """Raise :class:`ReportSetupError` now, in the kit's words, if ``out_dir`` is not a folder or cannot be
+    created (an ancestor that is a file, a read-only or unwritable parent), before the registry is read."""
+    out_dir = Path(out_dir)
+    if out_dir.is_symlink():
+        raise ReportSetupError(f"{out_dir}: is a symbolic link; give the folder itself as --out")
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise ReportSetupError(f"{out_dir}: exists and is not a folder; choose a folder for --out")
+        if not os.access(out_dir, os.W_OK | os.X_OK):
+            raise ReportSetupError(f"{out_dir}: the output folder is not writable (read-only or no permission); "
+                                   f"choose another --out")
+        return
+    parent = out_dir.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ReportSetupError(f"{out_dir}: cannot create the output folder: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ReportSetupError(f"{out_dir}: cannot create the output folder: {parent} is not writable (read-only "
+                               f"or no permission); choose another --out")
+
+
 def refuse_if_locked(out_dir: Path) -> None:
     """Raise :class:`ReportSetupError` now if another batch holds ``out_dir``'s lock, before the registry is read
     (:func:`batch_lock` still takes the lock itself when the batch starts)."""

@@ -18,7 +18,7 @@ from ivig_kit import __version__
 from ivig_kit.errors import ReportSetupError
 from ivig_kit.files import file_sha256
 from ivig_kit.reports.runner.kernels import _source, notebook_cells
-from ivig_kit.reports.runner.ledger import read_ledger, refuse_if_locked
+from ivig_kit.reports.runner.ledger import check_output_folder, read_ledger, refuse_if_locked
 from ivig_kit.reports.content.parameters import REPORT_PARAMETERS
 from ivig_kit.reports.runner.params_file import notebook_defaults, read_site_parameters
 from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S, ReportBatch, SiteTask, site_slug
@@ -92,8 +92,7 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     if isinstance(min_cell_size, bool) or not isinstance(min_cell_size, int) or min_cell_size < 1:
         raise ReportSetupError(f"the minimum cell size must be a whole number >= 1, got {min_cell_size!r}")
     out_dir = Path(out_dir).absolute()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ReportSetupError(f"{out_dir.name}: exists and is not a folder")
+    check_output_folder(out_dir)  # not a folder, or cannot be created: said before the registry is read
     if out_dir.is_dir():
         refuse_if_locked(out_dir)  # another batch is writing there: say so before reading the registry
         read_ledger(out_dir, force=force)  # a folder the kit did not make is refused before anything runs
