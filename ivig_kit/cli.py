@@ -97,8 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="sites run at the same time, one worker process each, at most the CPUs available "
                               "(default: 2)")
     reports.add_argument("--scheduler", metavar="ADDRESS",
-                         help="run the sites on this dask.distributed scheduler (e.g. tcp://host:8786) "
-                              "instead of local processes; --jobs is then ignored; workers need no shared files")
+                         help="run the sites on this dask.distributed scheduler instead of local processes; "
+                              "every site's patient rows and the notebook are sent to the cluster: tls://host:8786 "
+                              "encrypts them (certificates in dask's config), tcp://host:8786 sends them in plain "
+                              "text; use only a cluster the registry's data may go to. --jobs is then ignored")
     reports.add_argument("--notebook", type=Path, metavar="PATH",
                          help="report notebook to run (default: notebooks/site_report.ipynb of the kit)")
     reports.add_argument("--population", choices=POPULATIONS, default="adult",
@@ -219,6 +221,8 @@ def _run_tis(args) -> int:
     options = ReadOptions(separator=args.sep, decimal=args.decimal, encoding=args.encoding, vas_unit=args.vas_unit,
                           mapping=mapping, sheet=args.sheet)
     visits = read_visits(args.input, options)
+    if args.out and output_format(args.out) == "Excel":  # before scoring: Excel cannot hold more rows
+        _refuse_over_excel_rows(args.out, args.input, visits)
     for note in visits.attrs.get("read_notes", []):
         print(f"note: {note}", file=sys.stderr)
     for measure in visits.attrs.get("absent_measures", []):
@@ -246,6 +250,19 @@ def _run_tis(args) -> int:
         print(f"note: {incomplete} visit(s) have a missing core set measure; their tis is empty "
               f"(see the *_missing columns and points_of_scored_measures)", file=sys.stderr)
     return 0
+
+
+def _refuse_over_excel_rows(out: Path, source: Path, visits) -> None:
+    """An InputError naming the user's .xlsx when the follow-up visits (one row of scores each) cannot fit."""
+    from ivig_kit.score.outputs import EXCEL_MAX_ROWS
+
+    patients = visits.attrs.get("n_patients")
+    if patients is None:
+        patients = visits.groupby(["site", "patient_id"]).ngroups
+    follow_ups = len(visits) - patients
+    if follow_ups > EXCEL_MAX_ROWS:
+        raise InputError(f"{out}: an Excel sheet holds {EXCEL_MAX_ROWS:,} rows of scores under its header, and "
+                         f"{source.name} has {follow_ups:,} follow-up visits; write .csv or .parquet instead")
 
 
 def main(argv=None) -> int:

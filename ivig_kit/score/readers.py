@@ -96,6 +96,9 @@ def read_table(path, options: ReadOptions | None = None) -> RawTable:
         raise VisitTableError(f"{path}: file not found")
     if path.is_dir():
         raise VisitTableError(f"{path}: is a folder, expected a CSV, Parquet or Excel (.xlsx) file")
+    if not path.is_file():
+        raise VisitTableError(f"{path}: is not a regular file (a device, pipe or socket); expected a CSV, Parquet "
+                              f"or Excel (.xlsx) file")
     if path.stat().st_size == 0:
         raise VisitTableError(f"{path.name}: the file is empty; expected a header row and one row per visit")
     suffix = path.suffix.lower()

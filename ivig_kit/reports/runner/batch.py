@@ -44,6 +44,7 @@ from ivig_kit.reports.runner.ledger import (
     sweep_stale_tempdirs,
 )
 from ivig_kit.reports.runner.pages import _html_exporter, export_site_pdfs, write_index
+from ivig_kit.reports.runner.scheduler import check_scheduler
 from ivig_kit.reports.runner.tasks import (
     BatchResult,
     ReportBatch,
@@ -166,6 +167,8 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
     started_at = datetime.datetime.now().astimezone()
     started = time.perf_counter()
     out = batch.out_dir
+    if scheduler:  # a bounded handshake first: dask's client waits forever on a silent socket
+        check_scheduler(scheduler)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:

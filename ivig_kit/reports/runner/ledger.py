@@ -80,6 +80,20 @@ def check_output_folder(out_dir: Path) -> None:
                                f"or no permission); choose another --out")
 
 
+def refuse_inputs_among_outputs(out_dir: Path, inputs, names) -> None:
+    """Raise :class:`ReportSetupError` if an input (the notebook, the data, the parameters) is one of the files
+    the batch would write in ``out_dir`` (``names``), so that a batch never overwrites its own input."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return
+    for source in filter(None, inputs):
+        for name in names:
+            with contextlib.suppress(OSError):
+                if os.path.samefile(source, out_dir / name):
+                    raise ReportSetupError(f"{source}: is the batch's own output {out_dir.name}/{name}; an input is "
+                                           f"never overwritten: copy it out of --out (or rename it) first")
+
+
 def refuse_if_locked(out_dir: Path) -> None:
     """Raise :class:`ReportSetupError` now if another batch holds ``out_dir``'s lock, before the registry is read
     (:func:`batch_lock` still takes the lock itself when the batch starts)."""

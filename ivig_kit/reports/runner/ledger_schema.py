@@ -57,6 +57,11 @@ def own_file_name(slug: str, kind: str) -> str:
     return slug + OWN_SUFFIXES[kind]
 
 
+def site_files(slug: str) -> list[str]:
+    """Every file name the batch may write for a site (its report, notebook, summary, failed notebook, PDF)."""
+    return [own_file_name(slug, kind) for kind in OWN_SUFFIXES]
+
+
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= _SHOWN else text[:_SHOWN] + "...'"

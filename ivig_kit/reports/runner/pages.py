@@ -128,8 +128,23 @@ def export_html(notebook, title: str, published_url: str | None = None) -> str:
     body, _ = _html_exporter().from_notebook_node(notebook, resources={"metadata": {"name": title}})
     body = body.replace(_TOC_MARK, "", 1)
     body = _place_table_of_contents(body, table_of_contents(body))
-    published = os.environ.get("IVIG_KIT_PUBLISHED_URL") if published_url is None else published_url
+    published = published_url_setting() if published_url is None else published_url
     return relink(body, published or None)
+
+
+def published_url_setting() -> str | None:
+    """``$IVIG_KIT_PUBLISHED_URL`` if set: an ``http://`` or ``https://`` address with a host and no quotes,
+    spaces or angle brackets; anything else (``javascript:``, ``file:``) is a :class:`ReportSetupError`."""
+    value = os.environ.get("IVIG_KIT_PUBLISHED_URL", "").strip()
+    if not value:
+        return None
+    if not _PUBLISHED.fullmatch(value):
+        raise ReportSetupError(f"IVIG_KIT_PUBLISHED_URL must be an http:// or https:// address (e.g. "
+                               f"https://github.com/ivig-kit/ivig-kit/blob/main), got {value[:80]!r}")
+    return value
+
+
+_PUBLISHED = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[^\s\"'<>`]*)?", re.IGNORECASE)
 
 
 def _place_table_of_contents(page: str, toc: str) -> str:

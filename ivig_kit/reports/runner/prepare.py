@@ -15,10 +15,18 @@ import os
 from pathlib import Path
 
 from ivig_kit import __version__
+from ivig_kit.config_files import check_regular_file
 from ivig_kit.errors import ReportSetupError
 from ivig_kit.files import file_sha256
 from ivig_kit.reports.runner.kernels import _source, notebook_cells
-from ivig_kit.reports.runner.ledger import check_output_folder, read_ledger, refuse_if_locked
+from ivig_kit.reports.runner.ledger import (
+    check_output_folder,
+    read_ledger,
+    refuse_if_locked,
+    refuse_inputs_among_outputs,
+)
+from ivig_kit.reports.runner.ledger_schema import site_files
+from ivig_kit.reports.runner.pages import published_url_setting
 from ivig_kit.reports.content.parameters import REPORT_PARAMETERS
 from ivig_kit.reports.runner.params_file import notebook_defaults, read_site_parameters
 from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S, ReportBatch, SiteTask, site_slug
@@ -79,6 +87,7 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     (:func:`ivig_kit.reports.runner.params_file.read_site_parameters`).
     """
     from ivig_kit.reports.content.site import (
+        check_event_patients,
         pooled_summary,
         read_adverse_events,
         registry_aggregates,
@@ -97,9 +106,8 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
         refuse_if_locked(out_dir)  # another batch is writing there: say so before reading the registry
         read_ledger(out_dir, force=force)  # a folder the kit did not make is refused before anything runs
 
-    notebook = Path(notebook or DEFAULT_NOTEBOOK).resolve()
-    if not notebook.is_file():
-        raise ReportSetupError(f"{notebook.name}: report notebook not found")
+    notebook = check_regular_file(Path(notebook or DEFAULT_NOTEBOOK).resolve(), "report notebook")
+    published_url_setting()  # IVIG_KIT_PUBLISHED_URL: http(s) only, refused before anything runs
     declared = notebook_parameters(notebook)
     missing = [name for name in REPORT_PARAMETERS if name not in declared]
     if missing:
@@ -122,12 +130,12 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     if adverse_events_path == "auto":
         adverse_events = default_adverse_events(data_path)
     elif adverse_events_path:
-        adverse_events = Path(adverse_events_path).resolve()
-        if not adverse_events.is_file():
-            raise ReportSetupError(f"{Path(adverse_events_path).name}: adverse-event table not found")
+        adverse_events = check_regular_file(Path(adverse_events_path).resolve(), "adverse-event table")
     else:
         adverse_events = None
     events = read_adverse_events(adverse_events) if adverse_events else None  # located error, exit 2
+    if events is not None:
+        check_event_patients(events, visits, adverse_events.name, data_path.name)
 
     per_site = (read_site_parameters(params_path, declared, known, notebook.name) if params_path else {})
     notebook_bytes = notebook.read_bytes()
@@ -138,6 +146,8 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     no_events = events if events is not None else read_adverse_events_empty()
     by_site = dict(tuple(visits.groupby("site", sort=False)))
     events_by_site = dict(tuple(events.groupby("site", sort=False))) if events is not None else {}
+    refuse_inputs_among_outputs(out_dir, [notebook, data_path, adverse_events, params_path],
+                                [name for site in sites for name in site_files(site_slug(site))])
     tasks = []
     for site in sites:
         extra = {k: v for k, v in per_site.get(site, {}).items() if k != "population"}
@@ -172,9 +182,9 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
 
 
 def read_adverse_events_empty():
-    from ivig_kit.reports.content.site import _empty_adverse_events
+    from ivig_kit.reports.content.adverse_events import empty_adverse_events
 
-    return _empty_adverse_events()
+    return empty_adverse_events()
 
 
 def notebook_parameters(notebook: Path) -> dict:
