@@ -121,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--force", action="store_true",
                          help="run every site even if its inputs are unchanged, and write into a folder holding "
                               "an index.html the kit did not make")
+    reports.add_argument("--handout", type=Path, metavar="DIR",
+                         help="also write DIR/<slug>.zip per finished site with only that site's files (report, "
+                              "PDF, notebook, summary) to hand to it; --out itself is the coordinator's view "
+                              "(every site's figures) and is not to be shared")
     reports.add_argument("--quiet", action="store_true", help="no progress bar (the per-site lines remain)")
     reports.set_defaults(handler=_run_reports)
     return parser
@@ -152,6 +156,10 @@ def _run_reports(args) -> int:
                               adverse_events_path="auto" if args.adverse_events is None else args.adverse_events,
                               min_cell_size=args.min_cell_size, params_path=args.params, force=args.force,
                               cell_timeout_s=args.cell_timeout)
+        if args.handout:  # before any site runs: a hand-out folder inside --out is refused
+            from ivig_kit.reports.runner.handout import check_handout_folder
+
+            check_handout_folder(args.handout, batch.out_dir)
         jobs = args.jobs
         if not args.scheduler:
             jobs, note = capped_jobs(args.jobs)
@@ -174,7 +182,12 @@ def _run_reports(args) -> int:
     failed = outcome.failed
     reused = f" ({len(outcome.reused)} re-used, inputs unchanged)" if outcome.reused else ""
     print(f"{len(outcome.results) - len(failed)} ok{reused}, {len(failed)} failed in {outcome.seconds:.1f} s")
-    print(f"index: {outcome.index_path}")
+    print(f"index: {outcome.index_path} (the coordinator's view: every site's figures; not to be shared)")
+    if args.handout:
+        from ivig_kit.reports.runner.handout import write_handouts
+
+        written = write_handouts(batch.out_dir, outcome.results, args.handout)
+        print(f"hand-outs: {len(written)} zip(s) in {args.handout}, each with one site's own files")
     return 1 if failed else 0
 
 

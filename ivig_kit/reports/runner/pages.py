@@ -218,6 +218,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
 .banner { padding: 0.7em 1em; border-radius: 6px; margin: 1em 0; }
 .synthetic { background: #fff8c5; border: 1px solid #d4a72c; }
 .failures { background: #ffebe9; border: 1px solid #cf222e; }
+.coordinator { background: #ddf4ff; border: 1px solid #54aeff; }
 table { border-collapse: collapse; width: 100%; font-size: 0.95em; }
 th, td { border-bottom: 1px solid #d0d7de; padding: 0.4em 0.6em; text-align: left; vertical-align: top; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
@@ -344,6 +345,9 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
 </head>
 <body>
 <h1>Site reports</h1>
+<div class="banner coordinator" id="coordinator-view"><strong>Coordinator's view.</strong> This page lists every
+site's patients and outcomes, small sites included: do not share this folder. Hand each site its own report
+(<code>ivig-kit reports ... --handout DIR</code> writes one zip per site with only that site's files).</div>
 {banner}
 <p class="meta">Data <code>{html.escape(batch.data_path.name)}</code> (SHA-256 {batch.data_sha256[:12]}&hellip;),
 adverse events <code>{html.escape(adverse)}</code>, population {html.escape(batch.population)},
