@@ -316,7 +316,7 @@ class _LineIndex:
         self.path, self.encoding, self.separator = path, encoding, separator
 
     def _records(self):
-        with open(self.path, encoding=self.encoding, newline="") as handle:
+        with open(self.path, encoding=self.encoding, errors="replace", newline="") as handle:
             reader = csv.reader(handle, delimiter=self.separator)
             previous_end = 0
             for record in reader:
