@@ -47,12 +47,25 @@ def read_adverse_events(path) -> pd.DataFrame:
     AdverseEventTableError
         Every problem at once, one located line each (file, rows, column, what was expected).
     """
+    from ivig_kit.errors import VisitTableError
+    from ivig_kit.score.spreadsheets import ReadLimits, check_parquet, nested_type
+
     path = Path(path)
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
+            try:  # its metadata within the readers' caps, and no nested column, before any data is read
+                schema = check_parquet(path, ReadLimits.from_environment())
+            except VisitTableError as error:
+                raise AdverseEventTableError(str(error)) from None
+            nested = [f.name for f in schema if nested_type(f.type)]
+            if nested:
+                raise AdverseEventTableError(f"{path.name}: column {nested[0]!r} is a nested Parquet type "
+                                             f"({schema.field(nested[0]).type}); expected one value per cell")
             raw = pd.read_parquet(path)
         else:
             raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except AdverseEventTableError:
+        raise
     except Exception as error:
         raise AdverseEventTableError(f"{path.name}: not a readable adverse-event table "
                                      f"({str(error)[:200]})") from None

@@ -185,3 +185,14 @@ def test_an_interrupt_in_the_pdf_phase_reports_what_finished_and_leaves_an_index
     assert code == 130 and "stopped by SIGINT: 2 of 2 site(s) finished" in err
     page = (out / "index.html").read_text(encoding="utf-8")
     assert page.count('data-status="ok"') == 2
+
+
+def test_a_nested_parquet_adverse_event_column_is_located(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"site": ["A"], "patient_id": [["1"]], "week": [1.0], "event": ["rash"]}),
+                   tmp_path / "events.parquet")
+    with pytest.raises(errors.AdverseEventTableError, match=r"^events.parquet: column 'patient_id' is a nested "
+                                                           r"Parquet type \(list<element: string>\)"):
+        read_adverse_events(tmp_path / "events.parquet")
