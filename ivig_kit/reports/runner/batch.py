@@ -25,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime
+import errno
 import hashlib
 import multiprocessing
 import os
@@ -53,7 +54,9 @@ from ivig_kit.reports.runner.tasks import (
 )
 from ivig_kit.reports.runner.worker import run_site_report, store_outputs
 
-LEDGER_SAVE_INTERVAL_S = 1.0  # index.json is rewritten at most this often while sites finish
+LEDGER_SAVE_INTERVAL_S = 1.0
+#: Errors of writing the output folder that stop a batch with one line (disk full, quota, I/O, read-only, too big).
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG}  # index.json is rewritten at most this often while sites finish
 
 
 # --- Running a batch ----------------------------------------------------------------------------------------
@@ -221,6 +224,9 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
             sweep_stale_tempdirs(mine_too=True)  # also a zygote folder made just as the signal came
             sweep_partial_files(out)
         except OSError as error:  # the output folder cannot be written (disk full, I/O error): stop, say so
+            if error.errno not in WRITE_ERRNOS:
+                kill_started_processes(before)
+                raise
             write_failure = error
             kill_started_processes(before)
             sweep_stale_tempdirs(mine_too=True)
