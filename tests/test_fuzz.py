@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ivig_kit.errors import InputError
@@ -107,6 +107,8 @@ def csv_bytes(table, separator: str = ",") -> bytes:
 @FUZZ
 @given(table=tables(), separator=st.sampled_from([",", ";", "\t"]), noise=st.binary(max_size=40),
        mode=st.sampled_from(["table", "table+noise", "bytes"]))
+@example(table=[["site"], ["", ""]], separator=",", noise=b"\x80", mode="table+noise")  # found: ragged + bad byte
+@example(table=[["week"]], separator=",", noise=b"\x80", mode="table+noise")  # found: a number column not UTF-8
 def test_fuzz_csv_visit_tables(tmp_path_factory, table, separator, noise, mode):
     path = tmp_path_factory.mktemp("csv") / "v.csv"
     data = csv_bytes(table, separator)

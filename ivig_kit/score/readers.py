@@ -243,7 +243,12 @@ def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
         if "conversion error" not in message:
             raise VisitTableError(f"{name}: not a well-formed CSV table ({message.strip()})") from None
         # a column did not parse: read numbers as text and locate the cells that fail
-        table = read({n: pa.string() for n in column_types})
+        try:
+            table = read({n: pa.string() for n in column_types})
+        except pa.ArrowInvalid as again:
+            _locate_bad_utf8(path)  # raises, located, when the text is not UTF-8
+            raise VisitTableError(f"{name}: not a well-formed CSV table ({' '.join(str(again).split())[:200]})") \
+                from None
         table, unparsed = _convert_text_columns(table, [n for n, t in column_types.items() if t == pa.float64()],
                                                 decimal)
     except UnicodeDecodeError as error:  # from a non-UTF-8 transcoding
