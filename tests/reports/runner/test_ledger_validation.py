@@ -59,7 +59,7 @@ TAMPERED = {
     "status unknown": (tampered(lambda r: r.update(status="great")), "key 'status'"),
     "attempts bool": (tampered(lambda r: r.update(attempts=True)), "key 'attempts'"),
     "summary list": (tampered(lambda r: r.update(summary=[1, 2])), "key 'summary'"),
-    "figure object": (tampered(lambda r: r["summary"].update(patients={"a": 1})), "'summary.patients'"),
+    "summary keys": (tampered(lambda r: r.update(summary={1: 2}) or r.update(summary=[{"a": 1}])), "'summary'"),
     "error text": (tampered(lambda r: r.update(error="boom")), "key 'error'"),
     "made_with list": (tampered(lambda r: r.update(made_with=[])), "key 'made_with'"),
     "hash short": (tampered(lambda r: r["made_with"].update(input_hash="abc")), "'made_with.input_hash'"),
@@ -90,7 +90,11 @@ def test_a_ledger_whose_sites_are_not_a_list_is_refused(tmp_path, sites):
 
 
 def test_a_valid_ledger_reads_back_every_row(tmp_path):
-    write_ledger_file(tmp_path / "out", [good_row(), good_row("Zürich", "failed")])
+    failed = good_row("Zürich", "failed")  # what the kit itself writes: a long error, a notebook's own summary
+    failed["error"] = {"kind": "cell", "ename": "ValueError", "evalue": "x" * 100_000, "cell_index": 3,
+                       "exec_count": 3}
+    failed["summary"] = {"site": "Zürich", "patients": None, "by_arm": {"IVIg": [1, 2]}}
+    write_ledger_file(tmp_path / "out", [good_row(), failed])
     assert list(ledger.read_ledger(tmp_path / "out")["sites"]) == ["North", "Zürich"]
 
 
