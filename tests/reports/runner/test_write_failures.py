@@ -114,3 +114,38 @@ def test_after_a_sigkill_the_next_run_rebuilds_the_index_and_cleans_up(tmp_path)
     record = json.loads((out / "index.json").read_text(encoding="utf-8"))
     assert [r["status"] for r in record["sites"]] == ["ok", "ok"]
     assert not [p for p in out.iterdir() if ".partial" in p.name]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 700 kB tmpfs (about two sites of the tiny notebook), or a skip where mounting is not allowed."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=700k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.decode().strip()[:80]})")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.mark.slow
+def test_a_really_full_disk_gives_one_line_and_an_index(tmp_path, tiny_disk, capsys):
+    notebook = tiny_notebook(tmp_path / "tiny.ipynb")
+    data = tiny_registry(tmp_path / "registry.csv", ["North", "South", "East", "West"])
+    out = tiny_disk / "out"
+    code = main(["reports", str(data), "--out", str(out), "--notebook", str(notebook), "--quiet", "--jobs", "1"])
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert last.startswith(f"ivig-kit: error: could not write to {out}: No space left on device; ")
+    finished = int(last.split("; ")[1].split(" of ")[0])
+    assert 1 <= finished < 4 and last.endswith("of 4 site(s) finished, the index marks the others")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert page.count('data-status="ok"') == finished and "not written: No space left on device" in page
+    record = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    for row in record["sites"]:  # each site: its three files, or none of them
+        present = [(out / row["files"][k]).exists() for k in ("html", "notebook", "summary")]
+        assert present == [row["status"] == "ok"] * 3
+    assert not [p for p in out.iterdir() if ".partial" in p.name]
