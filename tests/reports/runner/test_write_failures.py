@@ -149,3 +149,18 @@ def test_a_really_full_disk_gives_one_line_and_an_index(tmp_path, tiny_disk, cap
         present = [(out / row["files"][k]).exists() for k in ("html", "notebook", "summary")]
         assert present == [row["status"] == "ok"] * 3
     assert not [p for p in out.iterdir() if ".partial" in p.name]
+
+
+def test_an_output_folder_on_a_read_only_file_system_is_reported_before_the_registry_is_read(tmp_path, capsys):
+    disk = tmp_path / "ro"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.decode().strip()[:80]})")
+    try:
+        code = main(["reports", str(tmp_path / "no-such-registry.csv"), "--out", str(disk / "out")])
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+    err = capsys.readouterr().err
+    assert code == 2 and f"{disk / 'out'}: cannot create the output folder: {disk} is not writable (read-only or " \
+                         "no permission); choose another --out" in err and "no-such-registry" not in err
