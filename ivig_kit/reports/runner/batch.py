@@ -155,7 +155,35 @@ def kill_started_processes(before: set) -> int:
         with contextlib.suppress(psutil.Error):
             process.kill()
     psutil.wait_procs(started, timeout=3)
+    _forget_fork_server()
     return len(started)
+
+
+def _forget_fork_server() -> None:
+    """After the fork server is killed (or its socket's folder removed), make multiprocessing start a new one for
+    the next batch of this process (it would otherwise connect to the dead one's socket); closing its "alive"
+    pipe ends one that still runs."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # the process-wide singleton behind get_context("forkserver")
+    with server._lock:
+        address = server._forkserver_address
+        if server._forkserver_pid is None or (psutil_alive(server._forkserver_pid) and isinstance(address, str)
+                                              and os.path.exists(address)):
+            return
+        with contextlib.suppress(OSError, TypeError):
+            os.close(server._forkserver_alive_fd)
+        with contextlib.suppress(OSError, TypeError):
+            os.unlink(server._forkserver_address)
+        server._forkserver_pid = server._forkserver_alive_fd = server._forkserver_address = None
+
+
+def psutil_alive(pid: int) -> bool:
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    return False
 
 
 def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, progress: bool = True,
@@ -229,7 +257,7 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
                 raise
             write_failure = error
             kill_started_processes(before)
-            sweep_stale_tempdirs(mine_too=True)
+            sweep_stale_tempdirs()  # the killed workers' folders (this process's own stay in use)
             with contextlib.suppress(OSError):
                 sweep_partial_files(out)
         for task in batch.tasks:
