@@ -116,8 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="sites run at the same time, one worker process each, at most the CPUs available "
                               "(default: 2)")
     reports.add_argument("--scheduler", metavar="ADDRESS",
-                         help="run the sites on this dask.distributed scheduler (e.g. tcp://host:8786) "
-                              "instead of local processes; --jobs is then ignored; workers need no shared files")
+                         help="run the sites on this dask.distributed scheduler instead of local processes; "
+                              "every site's patient rows and the notebook are sent to the cluster: tls://host:8786 "
+                              "encrypts them (certificates in dask's config), tcp://host:8786 sends them in plain "
+                              "text; use only a cluster the registry's data may go to. --jobs is then ignored")
     reports.add_argument("--notebook", type=Path, metavar="PATH",
                          help="report notebook to run (default: notebooks/site_report.ipynb of the kit)")
     reports.add_argument("--population", choices=POPULATIONS, default="adult",
@@ -139,8 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--force", action="store_true",
                          help="run every site even if its inputs are unchanged, and write into a folder holding "
                               "an index.html the kit did not make")
-    reports.add_argument("--quiet", action="store_true",
-                         help="no progress bar (the per-site lines remain; without a terminal on stderr, e.g. in "
+    reports.add_argument("--handout", type=Path, metavar="DIR",
+                         help="also write DIR/<slug>.zip per finished site with only that site's files (report, "
+                              "PDF, notebook, summary) to hand to it; --out itself is the coordinator's view "
+                              "(every site's figures) and is not to be shared")
+    reports.add_argument("--quiet", action="store_true", help="no progress bar (the per-site lines remain; without a terminal on stderr, e.g. in "
                               "a log, there is no bar either: one line per site)")
     reports.set_defaults(handler=_run_reports)
     return parser
@@ -157,6 +162,8 @@ def _positive_int(text: str) -> int:
 
 
 def _run_reports(args) -> int:
+    from ivig_kit.errors import BatchWriteError
+
     try:
         from ivig_kit.reports.runner.batch import run_batch
         from ivig_kit.reports.runner.prepare import capped_jobs, prepare_batch
@@ -170,6 +177,10 @@ def _run_reports(args) -> int:
                               adverse_events_path="auto" if args.adverse_events is None else args.adverse_events,
                               min_cell_size=args.min_cell_size, params_path=args.params, force=args.force,
                               cell_timeout_s=args.cell_timeout)
+        if args.handout:  # before any site runs: a hand-out folder inside --out is refused
+            from ivig_kit.reports.runner.handout import check_handout_folder
+
+            check_handout_folder(args.handout, batch.out_dir)
         jobs = args.jobs
         if not args.scheduler:
             jobs, note = capped_jobs(args.jobs)
@@ -180,6 +191,9 @@ def _run_reports(args) -> int:
         print(f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}",
               flush=True)
         outcome = run_batch(batch, jobs=jobs, scheduler=args.scheduler, progress=not args.quiet and sys.stderr.isatty(), pdf=args.pdf)
+    except BatchWriteError as failure:  # disk full or I/O error in the output folder: one line, no traceback
+        print(f"ivig-kit: error: {failure}", file=sys.stderr, flush=True)
+        return 1
     except Interrupted as stopped:
         done = "no site finished" if stopped.result is None else \
             f"{sum(r.ok for r in stopped.result.results)} of {len(stopped.result.results)} site(s) finished; " \
@@ -189,7 +203,12 @@ def _run_reports(args) -> int:
     failed = outcome.failed
     reused = f" ({len(outcome.reused)} re-used, inputs unchanged)" if outcome.reused else ""
     print(f"{len(outcome.results) - len(failed)} ok{reused}, {len(failed)} failed in {outcome.seconds:.1f} s")
-    print(f"index: {outcome.index_path}")
+    print(f"index: {outcome.index_path} (the coordinator's view: every site's figures; not to be shared)")
+    if args.handout:
+        from ivig_kit.reports.runner.handout import write_handouts
+
+        written = write_handouts(batch.out_dir, outcome.results, args.handout)
+        print(f"hand-outs: {len(written)} zip(s) in {args.handout}, each with one site's own files")
     return 1 if failed else 0
 
 
@@ -236,6 +255,8 @@ def _run_tis(args) -> int:
     options = ReadOptions(separator=args.sep, decimal=args.decimal, encoding=args.encoding, vas_unit=args.vas_unit,
                           mapping=mapping, sheet=args.sheet)
     visits = read_core_set(args.input, options, _item_rules(args))  # a visit table, item-level or not
+    if args.out and output_format(args.out) == "Excel":  # before scoring: Excel cannot hold more rows
+        _refuse_over_excel_rows(args.out, args.input, visits)
     for note in visits.attrs.get("read_notes", []):
         print(f"note: {note}", file=sys.stderr)
     for measure in visits.attrs.get("absent_measures", []):
@@ -343,6 +364,19 @@ def _run_core_set(args) -> int:
         return 1
     print(f"wrote {len(visits)} visits -> {args.out}")
     return 0
+
+
+def _refuse_over_excel_rows(out: Path, source: Path, visits) -> None:
+    """An InputError naming the user's .xlsx when the follow-up visits (one row of scores each) cannot fit."""
+    from ivig_kit.score.outputs import EXCEL_MAX_ROWS
+
+    patients = visits.attrs.get("n_patients")
+    if patients is None:
+        patients = visits.groupby(["site", "patient_id"]).ngroups
+    follow_ups = len(visits) - patients
+    if follow_ups > EXCEL_MAX_ROWS:
+        raise InputError(f"{out}: an Excel sheet holds {EXCEL_MAX_ROWS:,} rows of scores under its header, and "
+                         f"{source.name} has {follow_ups:,} follow-up visits; write .csv or .parquet instead")
 
 
 def main(argv=None) -> int:

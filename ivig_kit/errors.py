@@ -30,8 +30,32 @@ class ReportSetupError(InputError):
     """The batch cannot start (bad data, unknown site, unusable notebook); said in one line per problem."""
 
 
+class LedgerError(ReportSetupError):
+    """An output folder's ledger (``index.json``) that is not what the kit wrote: located, nothing run or rewritten."""
+
+
+class ConfigFileError(InputError):
+    """A parameters or mapping file (YAML/CSV) that cannot be used: over a size or node budget, an alias, a
+    duplicate key, a value of the wrong type; one located line per problem."""
+
+
 class KernelStartError(RuntimeError):
     """The kernel did not start or did not answer in time (ports taken, died early, timed out)."""
+
+
+class BatchWriteError(OSError):
+    """The output folder could not be written (disk full, I/O error) while a batch ran: the batch stopped, each
+    site's files are all there or none, and ``result`` (a ``BatchResult``) says which sites finished."""
+
+    def __init__(self, folder, error: OSError, finished: int, total: int, index_written: bool):
+        reason = error.strerror or str(error)
+        index = "the index marks the others" if index_written else "no index could be written either"
+        super().__init__(error.errno, f"could not write to {folder}: {reason}; {finished} of {total} site(s) "
+                                      f"finished, {index}")
+        self.result = None
+
+    def __str__(self) -> str:
+        return self.strerror
 
 
 class SummaryError(RuntimeError):

@@ -7,6 +7,8 @@ reader (or a failed run) never sees a half-written file where a good one was.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import hashlib
 import os
 import re
@@ -72,7 +74,14 @@ def atomic_output(path: Path | str):
     """
     path = Path(path)
     check_output_path(path)
-    partial = partial_path(path.parent, path.name)
+    sweep_stale_partials(path)
+    while True:  # locked while it is written, so that another run can tell it from a dead run's leftover
+        partial = partial_path(path.parent, path.name)
+        lock = os.open(partial, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.fstat(lock).st_nlink:
+            break
+        os.close(lock)  # removed by another run's sweep before it was locked: make another
     try:
         yield partial
         with open(partial, "rb+") as handle:
@@ -83,6 +92,32 @@ def atomic_output(path: Path | str):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial)
         raise
+    finally:
+        os.close(lock)
+
+
+def sweep_stale_partials(path: Path | str) -> list[Path]:
+    """Remove the partial files of ``path`` (``.<stem>.<random>.partial<ext>`` beside it) that no running
+    process holds: what a killed run (SIGKILL, power loss) of ``ivig-kit tis --out path`` left behind."""
+    path = Path(path)
+    stem, extension = os.path.splitext(path.name)
+    removed = []
+    with contextlib.suppress(OSError):
+        for candidate in path.parent.glob(f".{glob.escape(stem)}.*.partial{glob.escape(extension)}"):
+            try:
+                handle = os.open(candidate, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+            except OSError:
+                continue
+            try:
+                if stat.S_ISREG(os.fstat(handle).st_mode):
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held by a live writer: BlockingIOError
+                    os.unlink(candidate)
+                    removed.append(candidate)
+            except OSError:
+                pass
+            finally:
+                os.close(handle)
+    return removed
 
 
 def write_atomically(path: Path | str, content: str | bytes) -> Path:
@@ -91,6 +126,29 @@ def write_atomically(path: Path | str, content: str | bytes) -> Path:
     with atomic_output(path) as partial:
         partial.write_bytes(data)
     return Path(path)
+
+
+def write_all_or_none(folder: Path | str, contents: dict[str, bytes]) -> None:
+    """Write several files of ``folder`` together: every one to a temporary name first (where a full disk or an
+    I/O error shows), then each renamed into place in the given order; on a failure before the renames nothing
+    is replaced and every temporary file is removed."""
+    folder = Path(folder)
+    partials = {}
+    try:
+        for name, data in contents.items():
+            check_output_path(folder / name)
+            partial = partials[name] = partial_path(folder, name)
+            with open(partial, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for name, partial in partials.items():
+            check_output_path(folder / name)
+            os.replace(partial, folder / name)
+    finally:
+        for partial in partials.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
 
 
 def file_sha256(path: Path | str) -> str:

@@ -7,6 +7,7 @@ checked against the kit's columns when it is read, so a typo names itself before
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,40 +36,49 @@ class ColumnMapping:
 
     @classmethod
     def from_yaml(cls, path) -> "ColumnMapping":
-        """Read and check a mapping file; every problem is reported at once."""
-        import yaml
+        """Read and check a mapping file (YAML within :data:`ivig_kit.config_files.DEFAULT_BUDGET`: no anchors or
+        aliases, no duplicate keys); every problem is reported at once, naming the file and key."""
+        from ivig_kit.config_files import load_yaml
 
         path = Path(path)
-        try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise VisitTableError(f"{path}: cannot read the mapping file ({error.strerror})") from None
-        except (yaml.YAMLError, UnicodeDecodeError) as error:
-            raise VisitTableError(f"{path.name}: not a readable YAML mapping ({' '.join(str(error).split())})") from None
-        return cls.from_dict(document, source=path.name)
+        return cls.from_dict(load_yaml(path, "mapping file"), source=path.name)
 
     @classmethod
     def from_dict(cls, document, source: str = "<mapping>") -> "ColumnMapping":
+        """Check a parsed mapping: its structure (a list where a mapping is expected is named), its kit columns,
+        units and constants (finite numbers within the column's bounds); every problem at once."""
+        from ivig_kit.config_files import short
+
         problems = []
         if not isinstance(document, dict) or not set(document) <= {"columns", "constants"}:
             raise VisitTableError(f"{source}: expected a mapping with the keys 'columns' (source column: kit column) "
                                   f"and optionally 'constants' (kit column: value)")
+        for key in ("columns", "constants"):
+            if document.get(key) is not None and not isinstance(document[key], dict):
+                pair = "source column: kit column" if key == "columns" else "kit column: value"
+                raise VisitTableError(f"{source}: key {key!r}: expected a mapping ({pair}, one per line), got a "
+                                      f"{type(document[key]).__name__}")
         columns: dict[str, str] = {}
         units: dict[str, str] = {}
         targets: Counter[str] = Counter()
         for source_column, target in (document.get("columns") or {}).items():
             unit = None
             if isinstance(target, dict):
+                extra = set(target) - {"column", "unit"}
+                if extra:
+                    problems.append(f"{source}: column {short(source_column)}: unknown key(s) "
+                                    f"{', '.join(short(k) for k in sorted(map(str, extra)))}; expected column and unit")
+                    continue
                 unit, target = target.get("unit"), target.get("column")
-            if target not in KIT_COLUMNS:
-                problems.append(f"{source}: column {source_column!r}: maps to {target!r}, which is not a kit column; "
-                                f"expected one of {', '.join(c for c in KIT_COLUMNS if c not in ITEM_COLUMNS)}, "
+            if not isinstance(target, str) or target not in KIT_COLUMNS:
+                problems.append(f"{source}: column {short(source_column)}: maps to {short(target)}, which is not a kit "
+                                f"column; expected one of {', '.join(c for c in KIT_COLUMNS if c not in ITEM_COLUMNS)}, "
                                 f"or an item column of data/item_dictionary.csv")
                 continue
             if unit is not None:
-                if target not in VAS_COLUMNS or unit not in VAS_UNITS:
-                    problems.append(f"{source}: column {source_column!r}: unit {unit!r} is not supported for "
-                                    f"{target!r}; units: {', '.join(VAS_UNITS)} for the VAS columns "
+                if target not in VAS_COLUMNS or not isinstance(unit, str) or unit not in VAS_UNITS:
+                    problems.append(f"{source}: column {short(source_column)}: unit {short(unit)} is not supported "
+                                    f"for {target!r}; units: {', '.join(VAS_UNITS)} for the VAS columns "
                                     f"{', '.join(VAS_COLUMNS)}")
                     continue
                 units[target] = unit
@@ -78,12 +88,14 @@ class ColumnMapping:
         constants: dict[str, float] = {}
         for target, value in (document.get("constants") or {}).items():
             if target not in NUMERIC_COLUMNS or isinstance(value, bool) or not isinstance(value, (int, float)):
-                problems.append(f"{source}: constant {target!r}: expected a kit numeric column with a number, "
-                                f"got {value!r}")
+                problems.append(f"{source}: constant {short(target)}: expected a kit numeric column with a number, "
+                                f"got {short(value)}")
+            elif not math.isfinite(value) or abs(value) > 1e15:
+                problems.append(f"{source}: constant {target!r}: expected a finite number, got {short(value)}")
             elif target in targets:
                 problems.append(f"{source}: {target!r} is both mapped from a column and given as a constant")
             else:
                 constants[target] = float(value)
         if problems:
-            raise VisitTableError("\n".join(problems))
+            raise VisitTableError("\n".join(problems[:20]))
         return cls(columns, units, constants, source)

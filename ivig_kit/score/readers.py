@@ -45,6 +45,7 @@ CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _HEAD_BYTES = 1 << 16
+_CONTROL_BYTES = bytes([*range(9), 11, 12, *range(14, 32), 127])
 
 if TYPE_CHECKING:
     from ivig_kit.score.mapping import ColumnMapping
@@ -61,6 +62,9 @@ class ReadOptions:
     vas_unit: str = "cm"
     mapping: ColumnMapping | None = None
     sheet: str | None = None
+    #: caps on an .xlsx or Parquet file's cost (:class:`~ivig_kit.score.spreadsheets.ReadLimits`); ``None``: the
+    #: defaults and their environment variables
+    limits: object = None
 
 
 @dataclass
@@ -92,13 +96,16 @@ def read_table(path, options: ReadOptions | None = None) -> RawTable:
         raise VisitTableError(f"{path}: file not found")
     if path.is_dir():
         raise VisitTableError(f"{path}: is a folder, expected a CSV, Parquet or Excel (.xlsx) file")
+    if not path.is_file():
+        raise VisitTableError(f"{path}: is not a regular file (a device, pipe or socket); expected a CSV, Parquet "
+                              f"or Excel (.xlsx) file")
     if path.stat().st_size == 0:
         raise VisitTableError(f"{path.name}: the file is empty; expected a header row and one row per visit")
     suffix = path.suffix.lower()
     with open(path, "rb") as handle:
         head = handle.read(_HEAD_BYTES)
     if suffix in PARQUET_SUFFIXES:
-        table = _read_parquet(path)
+        table = _read_parquet(path, options)
     elif suffix in EXCEL_SUFFIXES:
         table = _read_excel(path, options)
     else:
@@ -124,7 +131,8 @@ def _detect_encoding(name: str, head: bytes, requested: str | None) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if b"\x00" in head:
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if 0 in head and controls > max(8, len(head) // 100):  # a stray NUL byte in a cell is located later
         even, odd = head[0::2], head[1::2]
         if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
             raise VisitTableError(f"{name}: UTF-16 (little-endian) text without a byte-order mark; "
@@ -235,7 +243,12 @@ def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
         if "conversion error" not in message:
             raise VisitTableError(f"{name}: not a well-formed CSV table ({message.strip()})") from None
         # a column did not parse: read numbers as text and locate the cells that fail
-        table = read({n: pa.string() for n in column_types})
+        try:
+            table = read({n: pa.string() for n in column_types})
+        except pa.ArrowInvalid as again:
+            _locate_bad_utf8(path)  # raises, located, when the text is not UTF-8
+            raise VisitTableError(f"{name}: not a well-formed CSV table ({' '.join(str(again).split())[:200]})") \
+                from None
         table, unparsed = _convert_text_columns(table, [n for n, t in column_types.items() if t == pa.float64()],
                                                 decimal)
     except UnicodeDecodeError as error:  # from a non-UTF-8 transcoding
@@ -308,7 +321,7 @@ class _LineIndex:
         self.path, self.encoding, self.separator = path, encoding, separator
 
     def _records(self):
-        with open(self.path, encoding=self.encoding, newline="") as handle:
+        with open(self.path, encoding=self.encoding, errors="replace", newline="") as handle:
             reader = csv.reader(handle, delimiter=self.separator)
             previous_end = 0
             for record in reader:
@@ -358,32 +371,48 @@ def _locate_bad_utf8(path: Path):
 # --- Parquet and Excel -----------------------------------------------------------------------
 
 
-def _read_parquet(path: Path) -> RawTable:
+def _read_parquet(path: Path, options: ReadOptions) -> RawTable:
     import pyarrow.parquet as pq
 
+    from ivig_kit.score.spreadsheets import ReadLimits, check_parquet, nested_type
+
+    schema = check_parquet(path, options.limits or ReadLimits.from_environment())
+    nested = [(i, f) for i, f in enumerate(schema) if nested_type(f.type)]
+    kit_nested = [f"column {f.name!r} (position {i + 1}) is a nested Parquet type ({str(f.type)[:80]})"
+                  for i, f in nested if _kit_names([f.name], options).get(f.name) in KIT_COLUMNS]
+    if kit_nested:
+        raise VisitTableError("\n".join(f"{path.name}: {text}; expected one number or text per cell"
+                                        for text in kit_nested[:10]))
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(path, columns=[f.name for f in schema if not nested_type(f.type)] if nested else None)
     except Exception as exc:  # pyarrow raises several types for a broken file
-        raise VisitTableError(f"{path.name}: not a readable Parquet table ({type(exc).__name__}: {exc})") from None
+        raise VisitTableError(f"{path.name}: not a readable Parquet table ({type(exc).__name__}: "
+                              f"{str(exc)[:200]})") from None
     header = [str(c) for c in table.column_names]
     problems = _header_problems(path.name, header)
     columns, unparsed = {}, {}
     for i, column in enumerate(header):
         array = table.column(i)
-        if column in ID_COLUMNS:
-            array = _identifier_text(array)
-        elif column in NUMERIC_COLUMNS and (pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
-                                            or pa.types.is_decimal(array.type)):
-            array = array.cast(pa.float64())
-        elif column in NUMERIC_COLUMNS:
-            converted, bad = _convert_text_columns(pa.table({"c": array.cast(pa.string())}), ["c"], ".")
-            array = converted.column(0)
-            if bad:
-                unparsed[column] = bad["c"]
+        try:
+            if column in ID_COLUMNS:
+                array = _identifier_text(array)
+            elif column in NUMERIC_COLUMNS and (pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
+                                                or pa.types.is_decimal(array.type)):
+                array = array.cast(pa.float64())
+            elif column in NUMERIC_COLUMNS:
+                converted, bad = _convert_text_columns(pa.table({"c": array.cast(pa.string())}), ["c"], ".")
+                array = converted.column(0)
+                if bad:
+                    unparsed[column] = bad["c"]
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, VisitTableError) as error:
+            raise VisitTableError(f"{path.name}: column {column!r} (type {str(array.type)[:60]}) cannot be read as "
+                                  f"numbers or text ({str(error)[:120]})") from None
         columns[f"{column}\x00{i}" if column in columns else column] = array
     frame = pa.table(columns).to_pandas(split_blocks=True)
     frame.columns = header
-    return RawTable(frame, path.name, unparsed, None, ".", [], problems)
+    notes = [f"{path.name}: column {f.name!r} is a nested Parquet type ({str(f.type)[:80]}); not a kit column, "
+             f"left out" for _, f in nested]
+    return RawTable(frame, path.name, unparsed, None, ".", notes, problems)
 
 
 def _identifier_text(array) -> pa.ChunkedArray:
@@ -393,30 +422,19 @@ def _identifier_text(array) -> pa.ChunkedArray:
         whole = np.isfinite(values) & (values == np.round(values))
         text = [None if v != v else (str(int(v)) if w else repr(float(v))) for v, w in zip(values, whole)]
         return pa.chunked_array([pa.array(text, pa.string())])
-    return array.cast(pa.string())
+    try:
+        return array.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        raise VisitTableError(f"an identifier column of type {array.type} cannot be read as text "
+                              f"({str(error)[:120]})") from None
 
 
 def _read_excel(path: Path, options: ReadOptions) -> RawTable:
-    import openpyxl
+    from ivig_kit.score.spreadsheets import ReadLimits, read_sheet_rows
 
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zip, XML and key errors for a broken file
-        raise VisitTableError(f"{path.name}: not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
-    try:
-        if options.sheet is not None and options.sheet not in workbook.sheetnames:
-            raise VisitTableError(f"{path.name}: no sheet {options.sheet!r}; sheets: {', '.join(workbook.sheetnames)}")
-        sheet = workbook[options.sheet] if options.sheet is not None else workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header_row = next(rows, None)
-        if header_row is None:
-            raise VisitTableError(f"{path.name}: the sheet {sheet.title!r} is empty")
-        header = [("" if c is None else str(c)).strip() for c in header_row]
-        while header and not header[-1]:
-            header.pop()
-        body = [row[:len(header)] for row in rows if any(v is not None and v != "" for v in row)]
-    finally:
-        workbook.close()
+    header, numbered = read_sheet_rows(path, options.sheet, options.limits or ReadLimits.from_environment())
+    sheet_rows = [number for number, _ in numbered]
+    body = [row for _, row in numbered]
     problems = _header_problems(path.name, header)
     kit_name = _kit_names(header, options)
     columns, unparsed = {}, {}
@@ -442,8 +460,8 @@ def _read_excel(path: Path, options: ReadOptions) -> RawTable:
     frame = pa.table(columns).to_pandas() if columns else pd.DataFrame()
     frame.columns = header
 
-    def lines_of(positions):  # the header is sheet row 1
-        return [int(p) + 2 for p in positions]
+    def lines_of(positions):  # the sheet's own row numbers (empty rows are skipped)
+        return [sheet_rows[int(p)] for p in positions]
 
     table = RawTable(frame, path.name, unparsed, None, ".", [], problems)
     table.line_of_row = lines_of

@@ -107,7 +107,22 @@ def read_visits(path, options: ReadOptions | None = None, **read_options) -> pd.
         Every problem of the table at once, one line per kind of problem and column.
     """
     options = options or ReadOptions(**read_options)
+    if options.mapping is not None:
+        _check_constants(options.mapping)
     return _validate(read_table(path, options))
+
+
+def _check_constants(mapping: ColumnMapping) -> None:
+    """A mapping's constants within their column's bounds, blamed on the mapping file and key (not on the
+    data file's rows, which would all show the same value)."""
+    problems = []
+    for column, value in mapping.constants.items():
+        if column in NUMERIC_RULES:
+            low, high, expected = NUMERIC_RULES[column]
+            if not (np.isfinite(value) and low <= value <= high) or (column in ENZYME_ULN.values() and value <= 0):
+                problems.append(f"{mapping.source}: constant {column!r}: expected {expected}, got {_plain(value)!r}")
+    if problems:
+        raise VisitTableError("\n".join(problems))
 
 
 def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: int | None = None) -> pd.DataFrame:
@@ -156,8 +171,15 @@ def _identifiers(column: pd.Series) -> pd.Series:
         whole = np.isfinite(values) & (values == np.round(values))
         column = pd.Series([None if v != v else (str(int(v)) if w else repr(float(v))) for v, w in zip(values, whole)],
                            index=column.index, dtype="str")
-    text = column.astype("str").str.strip().str.normalize("NFC")  # "Zürich" composed or decomposed is one site
+    text = column.astype("str").str.normalize("NFKC").str.strip()  # "Zürich" composed or not, "１" and "1": one
     return text.where(text != "", None).astype("str")
+
+
+def normalise_identifier(text: str) -> str:
+    """A site or patient identifier as the kit compares it: stripped and NFKC-normalised, so that "Zürich"
+    composed or decomposed, and full-width "１２" and "12", are one identifier (in the visit table, the
+    adverse-event table, ``--sites`` and ``--params`` alike)."""
+    return unicodedata.normalize("NFKC", str(text)).strip()
 
 
 def _validate(raw: RawTable) -> pd.DataFrame:
@@ -265,10 +287,13 @@ def _validate(raw: RawTable) -> pd.DataFrame:
             typed["mmt_max"] = np.nan
     if "mmt_max" not in typed.columns:
         typed["mmt_max"] = np.nan
+    notes = list(raw.notes)
     for column in typed.columns.difference([*KIT_COLUMNS], sort=False):
+        typed[column], note = _without_nul(typed[column], column, problems)
+        notes += note
         typed[column] = _passthrough(typed[column])
     typed.attrs["absent_measures"] = absent
-    typed.attrs["read_notes"] = list(raw.notes) + _haq_grid_notes(typed, problems)
+    typed.attrs["read_notes"] = notes + _haq_grid_notes(typed, problems)
     return typed
 
 
@@ -335,6 +360,20 @@ def _decimal_hint(texts, decimal: str) -> str:
     if decimal == "," and any(isinstance(t, str) and re.fullmatch(r"\s*-?\d+\.\d+\s*", t) for t in texts):
         return " (read with decimal commas; pass --decimal . if the file uses decimal points)"
     return ""
+
+
+def _without_nul(column: pd.Series, name: str, problems: "_Problems") -> tuple[pd.Series, list[str]]:
+    """A free-text column with its NUL bytes replaced by U+FFFD in the cells that hold one (no file format the
+    kit writes can hold a NUL), and a located note; every other cell is untouched."""
+    if column.dtype != object and not pd.api.types.is_string_dtype(column):
+        return column, []
+    holds = column.map(lambda v: isinstance(v, str) and "\x00" in v).to_numpy(dtype=bool)
+    if not holds.any():
+        return column, []
+    fixed = column.copy()
+    fixed[holds] = column[holds].str.replace("\x00", "\ufffd", regex=False)
+    return fixed, [f"{problems.source}: {problems.row_list(holds)}, column {name!r}: a NUL byte, replaced by "
+                   f"U+FFFD in that cell only"]
 
 
 def _passthrough(column: pd.Series) -> pd.Series:

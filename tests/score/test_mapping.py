@@ -3,7 +3,7 @@ named at once."""
 
 import pytest
 
-from ivig_kit.errors import VisitTableError
+from ivig_kit.errors import InputError, VisitTableError
 from ivig_kit.resources import data_path
 from ivig_kit.score.mapping import ColumnMapping
 
@@ -50,9 +50,9 @@ def test_the_example_mapping_file_reads(tmp_path):
 
 
 def test_an_unreadable_mapping_file_is_named_without_a_traceback(tmp_path):
-    with pytest.raises(VisitTableError, match=r"absent.yaml: cannot read the mapping file"):
+    with pytest.raises(InputError, match=r"absent.yaml: mapping file not found"):
         ColumnMapping.from_yaml(tmp_path / "absent.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("columns: [unclosed", encoding="utf-8")
-    with pytest.raises(VisitTableError, match=r"^broken.yaml: not a readable YAML mapping"):
+    with pytest.raises(InputError, match=r"^broken.yaml: line 1, column 19: not readable YAML"):
         ColumnMapping.from_yaml(broken)

@@ -18,28 +18,31 @@ were seen; other weeks are out of pattern.
 from __future__ import annotations
 
 import datetime
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ivig_kit.errors import AdverseEventTableError, ReportParameterError
+from ivig_kit.errors import ReportParameterError
 from ivig_kit.files import file_sha256
 from ivig_kit.inference.proportions import clopper_pearson_interval
+from ivig_kit.reports.content.adverse_events import (  # noqa: F401  (read_adverse_events: part of this face)
+    ADVERSE_EVENT_REQUIRED,
+    THROMBOEMBOLIC_PATTERN,
+    check_event_patients,
+    empty_adverse_events,
+    read_adverse_events,
+)
 from ivig_kit.reports.content.json_values import json_ready
 from ivig_kit.reports.content.parameters import MIN_CELL_SIZE, ReportParameters, validate_report_parameters
 from ivig_kit.reports.content.small_cells import hold_back_merged, rounded_for_sites, small_cell_groups
 from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS, ENZYMES
-from ivig_kit.score.visits import VAS_COLUMNS, has_control_characters, read_visits
+from ivig_kit.score.visits import VAS_COLUMNS, read_visits
 
 #: A week is part of the visit pattern when at least this share of the registry's patients was seen then.
 PATTERN_SHARE = 0.25
-ADVERSE_EVENT_REQUIRED = ("site", "patient_id", "week", "event")
-THROMBOEMBOLIC_PATTERN = re.compile(r"thromb|embol|stroke|infarct", flags=re.IGNORECASE)
 CSM_INPUTS = (*VAS_COLUMNS, "haq", "mmt")  # measured CSMs besides the enzyme
 
 
@@ -315,65 +318,6 @@ def _row(table: pd.DataFrame, label) -> dict:
     """One row as a dict of plain Python values, keeping each column's type (counts stay integers)."""
     return {column: table.at[label, column].item() if hasattr(table.at[label, column], "item")
             else table.at[label, column] for column in table.columns}
-
-
-def read_adverse_events(path) -> pd.DataFrame:
-    """Read an adverse-event table (CSV or Parquet): site, patient_id, week, event, [serious], [related].
-
-    Identifiers stay text; ``serious`` and ``related`` become booleans (yes/no, true/false, 1/0; empty is
-    unknown).
-    """
-    path = Path(path)
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            raw = pd.read_parquet(path)
-        else:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except Exception as error:
-        raise AdverseEventTableError(f"{path.name}: not a readable adverse-event table ({error})") from None
-    raw = raw.rename(columns=lambda c: str(c).strip())
-    missing = [c for c in ADVERSE_EVENT_REQUIRED if c not in raw.columns]
-    if missing:
-        raise AdverseEventTableError(f"{path.name}: missing column(s) {', '.join(map(repr, missing))}; expected "
-                                     f"{', '.join(ADVERSE_EVENT_REQUIRED)} and optionally serious, related")
-    events = raw.copy()
-    for column in ("site", "patient_id", "event"):
-        events[column] = events[column].map(lambda v: "" if v is None else unicodedata.normalize("NFC", str(v).strip()))
-    for column in ("site", "patient_id"):
-        hidden = events[column].map(has_control_characters).astype(bool)
-        if hidden.any():
-            rows = ", ".join(str(r + 1) for r in np.flatnonzero(hidden.to_numpy())[:3])
-            raise AdverseEventTableError(f"{path.name}: row(s) {rows}, column {column!r}: expected an identifier "
-                                         f"without invisible or bidirectional control characters (Unicode Cc/Cf, "
-                                         f"e.g. U+202E), got {events[column][hidden].iloc[0]!r}")
-    week = pd.to_numeric(events["week"], errors="coerce")
-    if week.isna().any():
-        row = int(np.flatnonzero(week.isna().to_numpy())[0])
-        raise AdverseEventTableError(f"{path.name}: row {row + 1}, column 'week': expected a number, "
-                                     f"got {events['week'].iloc[row]!r}")
-    events["week"] = week.astype(float)
-    flags = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False}
-    for column in ("serious", "related"):
-        if column not in events:
-            events[column] = pd.NA
-            continue
-        text = events[column].map(lambda v: "" if v is None or v is pd.NA else str(v).strip().lower())
-        unknown = ~text.isin([*flags, "", "na", "nan"])
-        if unknown.any():
-            row = int(np.flatnonzero(unknown.to_numpy())[0])
-            raise AdverseEventTableError(f"{path.name}: row {row + 1}, column {column!r}: expected yes or no, "
-                                         f"got {events[column].iloc[row]!r}")
-        events[column] = text.map(flags).astype("boolean")
-    events["thromboembolic"] = events["event"].str.contains(THROMBOEMBOLIC_PATTERN)
-    return events
-
-
-def empty_adverse_events() -> pd.DataFrame:
-    """An adverse-event table without rows, with the columns and types :func:`read_adverse_events` gives."""
-    return pd.DataFrame({"site": pd.Series(dtype=object), "patient_id": pd.Series(dtype=object),
-                         "week": pd.Series(dtype=float), "event": pd.Series(dtype=object),
-                         "serious": pd.Series(dtype="boolean"), "related": pd.Series(dtype="boolean"),
-                         "thromboembolic": pd.Series(dtype=bool)})
 
 
 def visit_pattern(visits: pd.DataFrame, share: float = PATTERN_SHARE) -> tuple[float, ...]:

@@ -23,7 +23,9 @@ and temporary folders are removed, and the index marks the sites that did not fi
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime
+import errno
 import hashlib
 import multiprocessing
 import signal
@@ -31,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from ivig_kit.errors import Interrupted, ReportSetupError
+from ivig_kit.errors import BatchWriteError, Interrupted, ReportSetupError
 from ivig_kit.reports.runner.kernels import NotebookKernels, kernels_for
 from ivig_kit.reports.runner.ledger import (
     batch_lock,
@@ -39,7 +41,6 @@ from ivig_kit.reports.runner.ledger import (
     read_ledger,
     sweep_partial_files,
     sweep_stale_tempdirs,
-    write_ledger,
 )
 from ivig_kit.reports.runner.pages import export_site_pdfs, html_exporter, write_index
 from ivig_kit.reports.runner.processes import (
@@ -50,6 +51,7 @@ from ivig_kit.reports.runner.processes import (
     started_processes,
 )
 from ivig_kit.reports.runner.registry_run import run_registry_report
+from ivig_kit.reports.runner.scheduler import check_scheduler
 from ivig_kit.reports.runner.tasks import (
     BatchResult,
     ReportBatch,
@@ -58,7 +60,9 @@ from ivig_kit.reports.runner.tasks import (
 )
 from ivig_kit.reports.runner.worker import run_site_report, store_outputs
 
-LEDGER_SAVE_INTERVAL_S = 1.0  # index.json is rewritten at most this often while sites finish
+LEDGER_SAVE_INTERVAL_S = 1.0
+#: Errors of writing the output folder that stop a batch with one line (disk full, quota, I/O, read-only, too big).
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG}  # index.json is rewritten at most this often while sites finish
 
 
 # --- Running a batch ----------------------------------------------------------------------------------------
@@ -122,7 +126,12 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
     started_at = datetime.datetime.now().astimezone()
     started = time.perf_counter()
     out = batch.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    if scheduler:  # a bounded handshake first: dask's client waits forever on a silent socket
+        check_scheduler(scheduler)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ReportSetupError(f"{out}: cannot create the output folder ({error.strerror or error})") from None
     sweep_stale_tempdirs()
     keep_resource_tracker()  # before the snapshot: an interrupt must not kill it
     before = started_processes()
@@ -149,14 +158,21 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
 
         last_saved = [time.monotonic()]
 
-        def save_progress() -> None:
-            """Keep index.json current while the batch runs, so a batch that is killed still has a ledger."""
-            if time.monotonic() - last_saved[0] >= LEDGER_SAVE_INTERVAL_S:
-                write_ledger(out, [r.record() for r in all_rows()], {"in_progress": True})
+        def save_progress(now: bool = False) -> None:
+            """Keep index.json and index.html current while the batch runs, the sites still running marked, so a
+            batch that is killed (even by SIGKILL) leaves an index that says which sites did not finish."""
+            if now or time.monotonic() - last_saved[0] >= LEDGER_SAVE_INTERVAL_S:
+                unfinished = {t.site: _unfinished(t, "the batch was still running this site (if no batch runs now, "
+                                                     "it was killed)") for t in todo if t.site not in results}
+                rows = [unfinished.pop(r.site, r) for r in all_rows()]
+                rows = sorted([*rows, *unfinished.values()], key=lambda r: (known.get(r.site, len(known)), r.site))
+                write_index(batch, rows, started_at=started_at, seconds=time.perf_counter() - started, runner=runner)
                 last_saved[0] = time.monotonic()
 
+        write_failure = None
         try:
             if todo:
+                save_progress(now=True)
                 _run_tasks(batch, todo, results, jobs, scheduler, progress, save_progress,
                            stop_started=lambda: kill_started_processes(before))
             run_registry_report(batch, all_rows(), pdf=pdf)  # the history, then the coordinating centre's report
@@ -165,26 +181,55 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
             kill_started_processes(before)
             sweep_stale_tempdirs(mine_too=True)  # also a zygote folder made just as the signal came
             sweep_partial_files(out)
+        except OSError as error:  # the output folder cannot be written (disk full, I/O error): stop, say so
+            if error.errno not in WRITE_ERRNOS:
+                kill_started_processes(before)
+                raise
+            write_failure = error
+            kill_started_processes(before)
+            sweep_stale_tempdirs()  # the killed workers' folders (this process's own stay in use)
+            with contextlib.suppress(OSError):
+                sweep_partial_files(out)
         for task in batch.tasks:
             if task.site not in results:
-                results[task.site] = SiteResult(
-                    site=task.site, slug=task.slug, status="interrupted", seconds=0.0, attempts=0, files=task.files(),
-                    error={"kind": "interrupted", "ename": "Interrupted",
-                           "evalue": f"the batch was stopped ({interrupted}) before this site finished",
-                           "cell_index": None}, made_with=task.made_with())
-        if pdf and not interrupted:  # new reports, and re-used ones that have no PDF yet
-            export_site_pdfs(out, [r for r in results.values() if r.ok and (
-                not r.reused or not (out / Path(r.files["html"]).with_suffix(".pdf")).exists())])
+                reason = (f"the batch was stopped ({interrupted}) before this site finished" if not write_failure
+                          else f"not written: {write_failure.strerror or write_failure} in the output folder")
+                results[task.site] = _unfinished(task, reason, "write" if write_failure else "interrupted")
+        if pdf and not interrupted and not write_failure:  # new reports, and re-used ones that have no PDF yet
+            try:
+                export_site_pdfs(out, [r for r in results.values() if r.ok and (
+                    not r.reused or not (out / Path(r.files["html"]).with_suffix(".pdf")).exists())])
+            except Interrupted as error:  # the PDF phase: the reports are there; the index says what has a PDF
+                interrupted = error
+                kill_started_processes(before)
+                sweep_partial_files(out)
         ours = sorted(results.values(), key=lambda r: order[r.site])
         rows = all_rows()
         seconds = time.perf_counter() - started
-        index = write_index(batch, rows, started_at=started_at, seconds=seconds, runner=runner)
+        try:
+            index = write_index(batch, rows, started_at=started_at, seconds=seconds, runner=runner)
+        except OSError as error:
+            if write_failure is None and interrupted is None:
+                raise BatchWriteError(out, error, sum(r.ok for r in ours), len(ours), False) from None
+            index, write_failure = None, write_failure or error
     result = BatchResult(results=ours, index_path=index, seconds=seconds,
                          interrupted=interrupted.signum if interrupted else 0)
+    if write_failure is not None:
+        failure = BatchWriteError(out, write_failure, sum(r.ok for r in ours), len(ours), index is not None)
+        failure.result = result
+        raise failure
     if interrupted:
         interrupted.result = result
         raise interrupted
     return result
+
+
+def _unfinished(task: SiteTask, reason: str, kind: str = "interrupted") -> SiteResult:
+    """The row of a site that did not finish (still running, stopped, or not written)."""
+    return SiteResult(site=task.site, slug=task.slug, status="interrupted" if kind == "interrupted" else "failed",
+                      seconds=0.0, attempts=0, files=task.files(),
+                      error={"kind": kind, "ename": "Interrupted" if kind == "interrupted" else "OSError",
+                             "evalue": reason, "cell_index": None}, made_with=task.made_with())
 
 
 def _report(outcome: SiteResult, bar, progress: bool) -> None:

@@ -25,12 +25,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ivig_kit.errors import ReportSetupError
+from ivig_kit.errors import LedgerError, ReportSetupError
 from ivig_kit.files import write_atomically
+from ivig_kit.reports.runner.ledger_schema import LEDGER_FORMAT, LEDGER_KIND, check_record, read_record
 
 LOCK_NAME = ".ivig-kit.lock"
-LEDGER_KIND = "ivig-kit report index"
-LEDGER_FORMAT = 2
 OWNER_FILE = ".ivig-kit-owner"
 TEMP_PREFIX = "ivig-kit-"
 _PARTIAL = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.partial(\.[A-Za-z0-9]+)?$")
@@ -56,6 +55,43 @@ def batch_lock(out_dir: Path):
         yield path
     finally:
         os.close(handle)  # releases the lock
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """Raise :class:`ReportSetupError` now, in the kit's words, if ``out_dir`` is not a folder or cannot be
+    created (an ancestor that is a file, a read-only or unwritable parent), before the registry is read."""
+    out_dir = Path(out_dir)
+    if out_dir.is_symlink():
+        raise ReportSetupError(f"{out_dir}: is a symbolic link; give the folder itself as --out")
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise ReportSetupError(f"{out_dir}: exists and is not a folder; choose a folder for --out")
+        if not os.access(out_dir, os.W_OK | os.X_OK):
+            raise ReportSetupError(f"{out_dir}: the output folder is not writable (read-only or no permission); "
+                                   f"choose another --out")
+        return
+    parent = out_dir.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ReportSetupError(f"{out_dir}: cannot create the output folder: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ReportSetupError(f"{out_dir}: cannot create the output folder: {parent} is not writable (read-only "
+                               f"or no permission); choose another --out")
+
+
+def refuse_inputs_among_outputs(out_dir: Path, inputs, names) -> None:
+    """Raise :class:`ReportSetupError` if an input (the notebook, the data, the parameters) is one of the files
+    the batch would write in ``out_dir`` (``names``), so that a batch never overwrites its own input."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return
+    for source in filter(None, inputs):
+        for name in names:
+            with contextlib.suppress(OSError):
+                if os.path.samefile(source, out_dir / name):
+                    raise ReportSetupError(f"{source}: is the batch's own output {out_dir.name}/{name}; an input is "
+                                           f"never overwritten: copy it out of --out (or rename it) first")
 
 
 def refuse_if_locked(out_dir: Path) -> None:
@@ -150,28 +186,38 @@ def partial_files(out_dir: Path) -> list[Path]:
 
 
 def read_ledger(out_dir: Path, force: bool = False) -> dict:
-    """The folder's ledger: ``{"sites": {site: row}}``; empty for a new folder.
+    """The folder's ledger: ``{"sites": {site: row}}``, every row checked against the schema of
+    :mod:`.ledger_schema`; empty for a new folder.
 
-    Raises :class:`ReportSetupError` for a folder holding an ``index.html`` the kit did not write (unless
-    ``force``), so a batch never overwrites somebody else's page.
+    Raises :class:`LedgerError` (nothing run, nothing rewritten) for a ledger that is a symbolic link, not a
+    regular file, too large, or whose rows break the schema; and :class:`ReportSetupError` for a folder holding
+    an ``index.html`` or ``index.json`` the kit did not write (unless ``force``), so a batch never overwrites
+    somebody else's page.
     """
     out_dir = Path(out_dir)
     index_json, index_html = out_dir / "index.json", out_dir / "index.html"
-    record = None
-    if index_json.is_file():
-        with contextlib.suppress(OSError, ValueError):
-            record = json.loads(index_json.read_text(encoding="utf-8"))
-    ours = isinstance(record, dict) and (record.get("kind") == LEDGER_KIND or {"data_sha256", "sites"} <= set(record))
+    if index_html.is_symlink():
+        raise LedgerError(f"{out_dir.name}/index.html: is a symbolic link; the kit neither follows nor replaces it: "
+                          f"remove it, or choose another --out")
+    try:
+        record = read_record(index_json)
+    except LedgerError:
+        raise
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8): not a ledger of the kit
+        record = "not JSON"
+    ours = isinstance(record, dict) and (record.get("kind") == LEDGER_KIND or (
+        "kind" not in record and {"data_sha256", "sites"} <= set(record)))
     if not ours:
-        if (index_html.exists() or index_html.is_symlink()) and not force:
+        if record is not None and not force:
+            raise ReportSetupError(
+                f"{out_dir.name}: holds an index.json that is not a ledger of ivig-kit (kind {LEDGER_KIND!r}); "
+                f"choose an empty folder for --out, or pass --force to replace it")
+        if index_html.exists() and record is None and not force:
             raise ReportSetupError(
                 f"{out_dir.name}: holds an index.html that ivig-kit did not write (no index.json of the kit "
                 f"beside it); choose an empty folder for --out, or pass --force to replace it")
         return {"sites": {}}
-    rows = record.get("sites", [])
-    if isinstance(rows, dict):
-        rows = list(rows.values())
-    return {"sites": {row["site"]: row for row in rows if isinstance(row, dict) and "site" in row}}
+    return {"sites": check_record(record)}
 
 
 def write_ledger(out_dir: Path, rows: list[dict], run: dict) -> Path:

@@ -18,6 +18,7 @@ import os
 import posixpath
 import re
 import shutil
+import stat
 from pathlib import Path
 
 from ivig_kit.errors import ReportSetupError
@@ -130,8 +131,23 @@ def export_html(notebook, title: str, published_url: str | None = None) -> str:
     body, _ = html_exporter().from_notebook_node(notebook, resources={"metadata": {"name": title}})
     body = body.replace(_TOC_MARK, "", 1)
     body = place_table_of_contents(body, table_of_contents(body))
-    published = os.environ.get("IVIG_KIT_PUBLISHED_URL") if published_url is None else published_url
+    published = published_url_setting() if published_url is None else published_url
     return relink(body, published or None)
+
+
+def published_url_setting() -> str | None:
+    """``$IVIG_KIT_PUBLISHED_URL`` if set: an ``http://`` or ``https://`` address with a host and no quotes,
+    spaces or angle brackets; anything else (``javascript:``, ``file:``) is a :class:`ReportSetupError`."""
+    value = os.environ.get("IVIG_KIT_PUBLISHED_URL", "").strip()
+    if not value:
+        return None
+    if not _PUBLISHED.fullmatch(value):
+        raise ReportSetupError(f"IVIG_KIT_PUBLISHED_URL must be an http:// or https:// address (e.g. "
+                               f"https://github.com/ivig-kit/ivig-kit/blob/main), got {value[:80]!r}")
+    return value
+
+
+_PUBLISHED = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[^\s\"'<>`]*)?", re.IGNORECASE)
 
 
 def place_table_of_contents(page: str, toc: str) -> str:
@@ -205,6 +221,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
 .banner { padding: 0.7em 1em; border-radius: 6px; margin: 1em 0; }
 .synthetic { background: #fff8c5; border: 1px solid #d4a72c; }
 .failures { background: #ffebe9; border: 1px solid #cf222e; }
+.coordinator { background: #ddf4ff; border: 1px solid #54aeff; }
 table { border-collapse: collapse; width: 100%; font-size: 0.95em; }
 th, td { border-bottom: 1px solid #d0d7de; padding: 0.4em 0.6em; text-align: left; vertical-align: top; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
@@ -248,6 +265,30 @@ def _made_at(stamp: str) -> str:
     return f'<time datetime="{html.escape(stamp)}">{when:%Y-%m-%d %H:%M}</time>'
 
 
+def is_own_file_name(name) -> bool:
+    """True for a plain file name of the output folder as the kit writes them (``<slug>-<hash>.<ext>``): no
+    folder, no ``..``, no scheme, nothing hidden. Rows of the ledger are checked by :mod:`.ledger_schema`;
+    this is the last guard before a name becomes a link or a path."""
+    return (isinstance(name, str) and _OWN_NAME.fullmatch(name) is not None)
+
+
+_OWN_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{8}\.(?:html|ipynb|json|failed\.ipynb|pdf)")
+
+
+def _link(out: Path, name, label: str, must_exist: bool = True) -> str:
+    """A relative link to the kit's own file ``name`` in ``out`` (a regular file there, not a symbolic link,
+    when ``must_exist``); nothing for any other name."""
+    if not is_own_file_name(name):
+        return ""
+    if must_exist:
+        try:
+            if not stat.S_ISREG(os.lstat(out / name).st_mode):
+                return ""
+        except OSError:
+            return ""
+    return f'<a href="{html.escape(name)}">{label}</a>'
+
+
 def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datetime.datetime, seconds: float,
                 runner: str = "") -> Path:
     """Write ``index.json`` (the folder's ledger: every site's row and what it was made with) and ``index.html``
@@ -256,25 +297,24 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
     from ivig_kit.reports.runner.ledger import write_ledger
 
     out = batch.out_dir
+    known = set(batch.all_sites) if batch.all_sites else None
     failed = [r for r in results if not r.ok]
     synthetic = any((r.summary or {}).get("synthetic") for r in results)
     rows = []
     for result in results:
         files = result.files
         if result.ok:
-            links = (f'<a href="{html.escape(files["html"])}">report</a> &middot; '
-                     f'<a href="{html.escape(files["notebook"])}">notebook</a> &middot; '
-                     f'<a href="{html.escape(files["summary"])}">summary</a>'
-                     + (f' &middot; <a href="{html.escape(files["pdf"])}">PDF</a>' if files.get("pdf") else ""))
+            links = " &middot; ".join(_link(out, files.get(key), label, must_exist=False)
+                                      for key, label in (("html", "report"), ("notebook", "notebook"),
+                                                         ("summary", "summary"), ("pdf", "PDF")) if files.get(key))
             note = ""
         else:
-            links = []
-            if (out / files["failed_notebook"]).exists():
-                links.append(f'<a href="{html.escape(files["failed_notebook"])}">failed notebook</a>')
-            if (out / files["html"]).exists():
-                links.append(f'<a href="{html.escape(files["html"])}">earlier report</a>')
-            links = " &middot; ".join(links) or "&ndash;"
+            links = " &middot; ".join(filter(None, (_link(out, files.get("failed_notebook"), "failed notebook"),
+                                                    _link(out, files.get("html"), "earlier report")))) or "&ndash;"
             note = f'<div class="error">{html.escape(result.error_line())}</div>'
+        if known is not None and result.site not in known:
+            note += ('<div class="meta gone">not in the current registry '
+                     f'(<code>{html.escape(batch.data_path.name)}</code>): kept from an earlier run</div>')
         made = result.made_with or {}
         made_note = (f'<div class="meta">{html.escape(str(made.get("population", "")))}'
                      + "".join(f", {html.escape(str(k))} {html.escape(str(v))}"
@@ -284,7 +324,9 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
         figures = "".join(f'<td class="number" data-label="{html.escape(label)}">{_figure(result.summary, key)}</td>'
                           for key, label in index_figures(batch.population))
         status = html.escape(result.status)
-        rows.append(f'<tr class="site-row" data-status="{status}" data-reused="{str(result.reused).lower()}">'
+        gone = "true" if known is not None and result.site not in known else "false"
+        rows.append(f'<tr class="site-row" data-status="{status}" data-reused="{str(result.reused).lower()}" '
+                    f'data-gone="{gone}">'
                     f'<td class="site">{html.escape(result.site)}{note}</td><td class="status-{status}" '
                     f'data-label="status">{status}{made_note}</td>{figures}<td data-label="files">{links}</td>'
                     f'<td class="number" data-label="seconds">{"&ndash;" if result.reused else f"{result.seconds:.1f}"}'
@@ -307,6 +349,9 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
 </head>
 <body>
 <h1>Site reports</h1>
+<div class="banner coordinator" id="coordinator-view"><strong>Coordinator's view.</strong> This page lists every
+site's patients and outcomes, small sites included: do not share this folder. Hand each site its own report
+(<code>ivig-kit reports ... --handout DIR</code> writes one zip per site with only that site's files).</div>
 {banner}
 {_registry_link(out)}
 <p class="meta">Data <code>{html.escape(batch.data_path.name)}</code> (SHA-256 {batch.data_sha256[:12]}&hellip;),
@@ -412,6 +457,10 @@ def export_site_pdfs(out_dir, results: list[SiteResult]) -> None:
     A site whose PDF fails is marked failed with the error; its earlier PDF, if any, stays."""
     out_dir = Path(out_dir)
     done = [r for r in results if r.ok]
+    for result in done:  # a name that is not the kit's own never becomes a path (the ledger is checked too)
+        if not is_own_file_name(result.files.get("html")) or not result.files["html"].endswith(".html"):
+            _pdf_failed(result, ReportSetupError(f"{result.files.get('html')!r} is not the kit's own report name"))
+    done = [r for r in done if r.ok]
     if not done:
         return
     try:
@@ -420,6 +469,8 @@ def export_site_pdfs(out_dir, results: list[SiteResult]) -> None:
                 html_name = result.files["html"]
                 pdf_name = str(Path(html_name).with_suffix(".pdf"))
                 try:
+                    if not stat.S_ISREG(os.lstat(out_dir / html_name).st_mode):
+                        raise ReportSetupError(f"{html_name}: not a regular file; the kit does not follow links")
                     print_pdf(out_dir / html_name, out_dir / pdf_name)
                     result.files = {**result.files, "pdf": pdf_name}
                 except Exception as error:  # a page Chromium cannot print: this site fails, the others go on

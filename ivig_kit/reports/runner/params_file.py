@@ -25,15 +25,22 @@ from __future__ import annotations
 import ast
 import csv
 import io
-import unicodedata
+import math
+import re
 from difflib import get_close_matches
 from pathlib import Path
 
+from ivig_kit.config_files import check_regular_file, load_yaml, read_config_text, short
 from ivig_kit.errors import ReportSetupError
 from ivig_kit.reports.content.parameters import RUNNER_PARAMETERS
 from ivig_kit.score.measures import POPULATIONS
 
 DEFAULTS_ROW = "*"
+#: Longest value (in characters) accepted for one parameter.
+MAX_VALUE_CHARS = 1000
+#: At most this many problems are listed (then a count).
+MAX_PROBLEM_LINES = 20
+_WHOLE = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
 
 
 def read_site_parameters(path, declared: dict, sites: list[str], notebook_name: str = "the notebook"
@@ -56,26 +63,26 @@ def read_site_parameters(path, declared: dict, sites: list[str], notebook_name: 
     dict
         Every site of ``sites`` that has a value set (by its row or by ``*``), with its values.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ReportSetupError(f"{path}: parameters file not found")
+    from ivig_kit.score.visits import normalise_identifier
+
+    path = check_regular_file(path, "parameters file")
     rows = _read_rows(path)  # [(where, site, {column: (where, text)})]
     problems = []
     settable = [name for name in declared if name not in RUNNER_PARAMETERS]
     values: dict[str, dict] = {}
     seen: dict[str, str] = {}
     for where, site, columns in rows:
-        site = unicodedata.normalize("NFC", site.strip()) if isinstance(site, str) else site
+        site = normalise_identifier(site) if isinstance(site, str) else site
         if not site:
             problems.append(f"{path.name}: {where}, column 'site': empty; expected a site name or '*' for defaults")
             continue
         if site != DEFAULTS_ROW and site not in sites:
             close = get_close_matches(site, sites, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(f"{path.name}: {where}, column 'site': no site {site!r} in the visit table{hint}")
+            problems.append(f"{path.name}: {where}, column 'site': no site {short(site)} in the visit table{hint}")
             continue
         if site in seen:
-            problems.append(f"{path.name}: {where}, column 'site': {site!r} already has a row ({seen[site]})")
+            problems.append(f"{path.name}: {where}, column 'site': {short(site)} already has a row ({seen[site]})")
             continue
         seen[site] = where
         row = {}
@@ -87,7 +94,7 @@ def read_site_parameters(path, declared: dict, sites: list[str], notebook_name: 
             if name not in declared:
                 close = get_close_matches(name, settable, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                problems.append(f"{path.name}: {cell}: {name!r} is not a parameter of {notebook_name}{hint}; "
+                problems.append(f"{path.name}: {cell}: {short(name)} is not a parameter of {notebook_name}{hint}; "
                                 f"settable: {', '.join(settable) or 'none'}")
                 continue
             if text is None or (isinstance(text, str) and not text.strip()):
@@ -98,7 +105,9 @@ def read_site_parameters(path, declared: dict, sites: list[str], notebook_name: 
                 problems.append(f"{path.name}: {cell}: {error}")
         values[site] = row
     if problems:
-        raise ReportSetupError("\n".join(problems))
+        shown = problems[:MAX_PROBLEM_LINES] + ([f"{path.name}: ... and {len(problems) - MAX_PROBLEM_LINES} more "
+                                                 f"problems"] if len(problems) > MAX_PROBLEM_LINES else [])
+        raise ReportSetupError("\n".join(shown))
     defaults = values.pop(DEFAULTS_ROW, {})
     return {site: {**defaults, **values.get(site, {})} for site in sites if defaults or site in values}
 
@@ -106,10 +115,10 @@ def read_site_parameters(path, declared: dict, sites: list[str], notebook_name: 
 def _read_rows(path: Path):
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ReportSetupError(f"{path.name}: not UTF-8 text (byte {error.start})") from None
+        text = read_config_text(path, "parameters file")
+        if "\x00" in text:
+            line = text.count("\n", 0, text.index("\x00")) + 1
+            raise ReportSetupError(f"{path.name}: line {line}: a NUL byte; expected UTF-8 text")
         reader = csv.reader(io.StringIO(text))
         header = [h.strip() for h in next(reader, [])]
         if "site" not in header:
@@ -126,58 +135,85 @@ def _read_rows(path: Path):
                          {name: (f"line {line}, column {name!r}", value) for name, value in record.items()}))
         return rows
     if suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as error:
-            raise ReportSetupError(f"{path.name}: not readable YAML ({str(error).splitlines()[0]})") from None
+        data = load_yaml(path, "parameters file")
         if isinstance(data, dict):
-            items = [(f"entry {str(site)!r}", str(site), values) for site, values in data.items()]
+            for site in data:
+                if not isinstance(site, str):
+                    raise ReportSetupError(f"{path.name}: entry {short(site)}: a site name must be quoted text in "
+                                           f"YAML ('{site}': ...), so that 007 stays 007")
+            items = [(f"entry {short(site)}", site, values) for site, values in data.items()]
         elif isinstance(data, list):
             items = []
             for number, entry in enumerate(data, start=1):
                 if not isinstance(entry, dict) or "site" not in entry:
                     raise ReportSetupError(f"{path.name}: item {number}: expected a mapping with a 'site' key")
                 entry = dict(entry)
-                items.append((f"item {number}", str(entry.pop("site")), entry))
+                site = entry.pop("site")
+                if not isinstance(site, str):
+                    raise ReportSetupError(f"{path.name}: item {number}, key 'site': expected quoted text, got "
+                                           f"{short(site)}")
+                items.append((f"item {number}", site, entry))
         else:
             raise ReportSetupError(f"{path.name}: expected a mapping of site to parameters, or a list of rows")
         rows = []
         for where, site, values in items:
             if not isinstance(values, dict):
                 raise ReportSetupError(f"{path.name}: {where}: expected a mapping of parameter names to values")
-            rows.append((where, site, {str(k): (f"{where}, key {str(k)!r}", v) for k, v in values.items()}))
+            rows.append((where, site, {str(k): (f"{where}, key {short(str(k))}", v) for k, v in values.items()}))
         return rows
     raise ReportSetupError(f"{path.name}: expected a .csv, .yaml or .yml parameters file")
 
 
 def _convert(name: str, value, default):
-    """``value`` as the type of the notebook's default; a population is checked against the known ones."""
+    """``value`` as the type of the notebook's default: a whole number stays exact (never through ``float``), a
+    number must be finite, a list or mapping is refused, text is capped at :data:`MAX_VALUE_CHARS`; a
+    population is checked against the known ones."""
+    if isinstance(value, (list, dict, tuple, set)):
+        raise ValueError(f"expected a single value, got a {type(value).__name__}")
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        raise ValueError(f"a value of {len(value):,} characters; at most {MAX_VALUE_CHARS:,} are accepted")
     if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
         text = str(value).strip().lower()
         if text in ("true", "yes", "1"):
             return True
         if text in ("false", "no", "0"):
             return False
-        raise ValueError(f"expected true or false, got {value!r}")
+        raise ValueError(f"expected true or false, got {short(value)}")
     if isinstance(default, int):
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            raise ValueError(f"expected a whole number, got {value!r}") from None
-        if not number.is_integer():
-            raise ValueError(f"expected a whole number, got {value!r}")
-        return int(number)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2 ** 53:
+            return int(value)
+        text = str(value).strip()
+        if isinstance(value, str) and _WHOLE.fullmatch(text) and len(text) <= 100:
+            return int(text.split(".")[0])
+        raise ValueError(f"expected a whole number, got {short(value)}")
     if isinstance(default, float):
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {short(value)}")
         try:
-            return float(str(value).strip())
-        except ValueError:
-            raise ValueError(f"expected a number, got {value!r}") from None
-    text = unicodedata.normalize("NFC", str(value).strip())
+            number = float(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number, got {short(value)}") from None
+        if not math.isfinite(number):
+            raise ValueError(f"expected a finite number, got {short(value)}")
+        return number
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        raise ValueError(f"expected text, got {short(value)} ({type(value).__name__})")
+    text = normalise_text(str(value))
     if name == "population" and text not in POPULATIONS:
-        raise ValueError(f"population must be one of {', '.join(POPULATIONS)}, got {text!r}")
+        raise ValueError(f"population must be one of {', '.join(POPULATIONS)}, got {short(text)}")
     return text
+
+
+def normalise_text(text: str) -> str:
+    """Text as a parameter: stripped and NFC-composed (a site name goes through
+    :func:`ivig_kit.score.visits.normalise_identifier` instead)."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", text.strip())
 
 
 def notebook_defaults(source: str) -> dict:

@@ -18,10 +18,14 @@ from pathlib import Path
 from typing import cast
 
 from ivig_kit import __version__
+from ivig_kit.config_files import check_regular_file
 from ivig_kit.errors import ReportSetupError
 from ivig_kit.reports.content.parameters import MIN_CELL_SIZE, REPORT_PARAMETERS, min_cell_size_problem
 from ivig_kit.reports.runner.ledger import read_ledger, refuse_if_locked
 from ivig_kit.reports.runner.notebook_file import cell_source, notebook_cells
+from ivig_kit.reports.runner.ledger import check_output_folder, refuse_inputs_among_outputs
+from ivig_kit.reports.runner.ledger_schema import site_files
+from ivig_kit.reports.runner.pages import published_url_setting
 from ivig_kit.reports.runner.params_file import notebook_defaults, read_site_parameters
 from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S, ReportBatch, SiteTask, site_slug
 from ivig_kit.resources import notebook_path
@@ -95,8 +99,8 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     summaries carry the figures the history keeps).
     """
     from ivig_kit.reports.content.site import (
+        check_event_patients,
         empty_adverse_events,
-        pooled_summary,
         read_adverse_events,
         registry_aggregates,
         registry_files,
@@ -108,7 +112,7 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     )
     from ivig_kit.reports.runner.history import load_history
     from ivig_kit.score.engine import total_improvement_score
-    from ivig_kit.score.visits import read_visits
+    from ivig_kit.score.visits import normalise_identifier, read_visits
 
     data_path = Path(data_path).resolve()
     if population not in POPULATIONS:
@@ -116,17 +120,15 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     if (problem := min_cell_size_problem(min_cell_size)) is not None:
         raise ReportSetupError(problem)
     out_dir = Path(out_dir).absolute()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ReportSetupError(f"{out_dir.name}: exists and is not a folder")
+    check_output_folder(out_dir)  # not a folder, or cannot be created: said before the registry is read
     history = empty_history()
     if out_dir.is_dir():
         refuse_if_locked(out_dir)  # another batch is writing there: say so before reading the registry
         read_ledger(out_dir, force=force)  # a folder the kit did not make is refused before anything runs
         history = load_history(out_dir, force=force)  # a broken history.json is refused too
 
-    notebook = Path(notebook or DEFAULT_NOTEBOOK).resolve()
-    if not notebook.is_file():
-        raise ReportSetupError(f"{notebook.name}: report notebook not found")
+    notebook = check_regular_file(Path(notebook or DEFAULT_NOTEBOOK).resolve(), "report notebook")
+    published_url_setting()  # IVIG_KIT_PUBLISHED_URL: http(s) only, refused before anything runs
     declared = notebook_parameters(notebook)
     missing = [name for name in REPORT_PARAMETERS if name not in declared]
     if missing:
@@ -136,7 +138,7 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     visits = read_visits(data_path)  # VisitTableError (an InputError) names file, row and column
     known = list(dict.fromkeys(visits["site"]))
     if sites:
-        sites = [unicodedata.normalize("NFC", str(s).strip()) for s in sites]
+        sites = [normalise_identifier(s) for s in sites]
         unknown = [s for s in sites if s not in known]
         if unknown:
             shown = ", ".join(repr(s) for s in known[:20]) + (" ..." if len(known) > 20 else "")
@@ -150,12 +152,12 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     if adverse_events_path == "auto":
         adverse_events = default_adverse_events(data_path)
     elif adverse_events_path:
-        adverse_events = Path(adverse_events_path).resolve()
-        if not adverse_events.is_file():
-            raise ReportSetupError(f"{Path(adverse_events_path).name}: adverse-event table not found")
+        adverse_events = check_regular_file(Path(adverse_events_path).resolve(), "adverse-event table")
     else:
         adverse_events = None
     events = read_adverse_events(adverse_events) if adverse_events else None  # located error, exit 2
+    if events is not None:
+        check_event_patients(events, visits, adverse_events.name, data_path.name)
 
     per_site = (read_site_parameters(params_path, declared, known, notebook.name) if params_path else {})
     notebook_bytes = notebook.read_bytes()
@@ -169,6 +171,8 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
         scores = total_improvement_score(visits, population=cast(Population, used), validate=False)
         aggregates[used] = registry_aggregates(visits, scores, no_events, used, min_cell_size, registry,
                                                published_groups=published_groups(history))
+    refuse_inputs_among_outputs(out_dir, [notebook, data_path, adverse_events, params_path],
+                                [name for site in sites for name in site_files(site_slug(site))])
     tasks = []
     for site in sites:
         extra = {k: v for k, v in per_site.get(site, {}).items() if k != "population"}

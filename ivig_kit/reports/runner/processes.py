@@ -95,7 +95,40 @@ def kill_started_processes(before: set[tuple[int, float]]) -> int:
         with contextlib.suppress(psutil.Error):
             process.kill()
     psutil.wait_procs(stopped, timeout=3)
+    forget_fork_server()
     return len(stopped)
+
+
+def forget_fork_server() -> None:
+    """After the fork server is killed (or its socket's folder removed), make multiprocessing start a new one for
+    the next batch of this process (it would otherwise connect to the dead one's socket); closing its "alive"
+    pipe ends one that still runs.
+
+    multiprocessing has no public way to reset its process-wide fork server, so this is the one place that
+    touches ``forkserver._forkserver``'s private attributes; without it a second batch in the same process
+    (the tests, a notebook) fails after the first was interrupted or hit a full disk.
+    """
+    import os
+    from multiprocessing import forkserver
+
+    import psutil
+
+    def alive(pid: int) -> bool:
+        with contextlib.suppress(psutil.Error):
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return False
+
+    server = forkserver._forkserver  # type: ignore[attr-defined]  # the singleton behind get_context("forkserver")
+    with server._lock:
+        address = server._forkserver_address
+        if server._forkserver_pid is None or (alive(server._forkserver_pid) and isinstance(address, str)
+                                              and os.path.exists(address)):
+            return
+        with contextlib.suppress(OSError, TypeError):
+            os.close(server._forkserver_alive_fd)
+        with contextlib.suppress(OSError, TypeError):
+            os.unlink(server._forkserver_address)
+        server._forkserver_pid = server._forkserver_alive_fd = server._forkserver_address = None
 
 
 def keep_multiprocessing_files_in(make_folder) -> None:

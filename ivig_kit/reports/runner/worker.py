@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from ivig_kit.errors import KernelStartError, SummaryError
-from ivig_kit.files import write_atomically
+from ivig_kit.files import write_all_or_none, write_atomically
 from ivig_kit.reports.runner.kernels import KERNEL_NAME, NotebookKernels, kernels_for
 from ivig_kit.reports.runner.ledger import owned_tempdir
 from ivig_kit.reports.runner.pages import export_html
@@ -168,8 +168,7 @@ def store_outputs(result: SiteResult, out_dir: Path) -> SiteResult:
     outputs, result.outputs = result.outputs or {}, None
     files = result.files
     if result.ok:
-        for key in ("summary", "notebook", "html"):
-            write_atomically(out_dir / files[key], outputs[key])
+        write_all_or_none(out_dir, {files[key]: outputs[key] for key in ("summary", "notebook", "html")})
         with contextlib.suppress(FileNotFoundError):
             (out_dir / files["failed_notebook"]).unlink()
     elif "failed_notebook" in outputs:

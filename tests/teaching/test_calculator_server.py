@@ -1,0 +1,86 @@
+"""``make calculator`` serves the calculator page behind a token printed in its URL, on this machine only, and
+the page loads nothing from another host. The server is started with the Makefile's own command line."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from browser import stop_process_tree
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def calculator_command(port: int) -> tuple[dict, list[str]]:
+    """The Makefile's ``calculator`` recipe as (environment, argv), on ``port``."""
+    recipe = re.search(r"^calculator:.*\n\t(.+)$", (REPO / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+    words = shlex.split(recipe.group(1).replace("$(CURDIR)", str(REPO)).replace("$(BIN)", str(BIN)))
+    env = dict(word.split("=", 1) for word in words if re.fullmatch(r"[A-Z_]+=.*", word))
+    return env, [w for w in words if not re.fullmatch(r"[A-Z_]+=.*", w)] + [f"--port={port}"]
+
+
+@pytest.fixture(scope="module")
+def calculator(tmp_path_factory):
+    import os
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env, command = calculator_command(port)
+    log = tmp_path_factory.mktemp("voila") / "voila.log"
+    with open(log, "w") as handle:
+        server = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env}, stdout=handle,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (found := re.search(r"http://\S+\?token=[0-9a-f]+", log.read_text())):
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.3)
+        yield found.group(0), command
+    finally:
+        stop_process_tree(server)
+
+
+def status(url: str, host: str | None = None) -> int:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_server_binds_locally_and_needs_the_token_it_prints(calculator):
+    url, command = calculator
+    assert "--Voila.ip=127.0.0.1" in command and "--no-browser" in command
+    base = url.split("?")[0]
+    assert urlsplit(url).hostname == "127.0.0.1"
+    assert status(base) != 200 and status(base, host="rebound.example.com") != 200  # DNS rebinding: no token
+    assert status(url) == 200
+
+
+@pytest.mark.browser
+def test_the_page_loads_nothing_from_another_host(calculator, browser):
+    url, _ = calculator
+    hosts = set()
+    page = browser.new_page()
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname))
+    page.goto(url, wait_until="networkidle", timeout=120_000)
+    page.wait_for_timeout(2000)
+    page.close()
+    assert hosts - {None} == {"127.0.0.1"}
