@@ -23,8 +23,8 @@ from scipy import stats
 from statsmodels.duration.survfunc import survdiff
 from statsmodels.stats.proportion import proportions_ztest
 
-from ivig_kit.design import simulation as design
 from ivig_kit.design import planning
+from ivig_kit.design import simulation as design
 
 
 def analyse_one(sim: dict, t: int) -> list[float]:

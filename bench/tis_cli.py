@@ -27,9 +27,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tis_throughput import synthetic_visits  # noqa: E402
+from tis_throughput import synthetic_visits
 
-from ivig_kit.score import total_improvement_score  # noqa: E402
+from ivig_kit.score import total_improvement_score
 
 RUNS = (("csv", "csv"), ("parquet", "parquet"), ("csv", "parquet"), ("parquet", "csv"))
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ivig_kit.errors import InputError, UnknownFactError
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from statsmodels.stats.power import TTestIndPower
 
-from ivig_kit.exercises import Exercise, register_exercises
 from ivig_kit.design.planning import t_test_power, t_test_sample_size
+from ivig_kit.exercises import Exercise, register_exercises
 
 DESIGN_EXERCISES = {
     "design.power_48": Exercise(

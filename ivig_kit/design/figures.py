@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ivig_kit.design import simulation as design
 from ivig_kit.design import planning
+from ivig_kit.design import simulation as design
 
 _LABEL = dict(ha="right", va="bottom", fontsize=9, color="#a00000", fontweight="bold")
 
 
 def _axes(ax, size=(7, 4.2)):
     if ax is None:
-        fig, ax = plt.subplots(figsize=size, layout="constrained")
+        _, ax = plt.subplots(figsize=size, layout="constrained")
     return ax.figure, ax
 
 

@@ -16,7 +16,6 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 from tqdm.auto import tqdm
 
-from ivig_kit.score.engine import score_measure
 from ivig_kit.design.simulation import (
     ANALYSES,
     ENZYME_NORMALISATION,
@@ -37,6 +36,7 @@ from ivig_kit.design.simulation import (
     two_proportion_pvalues,
 )
 from ivig_kit.facts import published_value
+from ivig_kit.score.engine import score_measure
 
 # --- Closed forms and their simulated twins ------------------------------------------------------
 

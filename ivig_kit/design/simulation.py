@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import special, stats
 from tqdm.auto import tqdm
 
+from ivig_kit.facts import published_value
 from ivig_kit.score.engine import score_measure
 from ivig_kit.score.measures import (
     CATEGORY_THRESHOLDS,
@@ -30,7 +31,6 @@ from ivig_kit.score.measures import (
     SCALE_RANGE,
     EnzymeNormalisation,
 )
-from ivig_kit.facts import published_value
 
 SIMULATED = "simulated"
 MODERATE = CATEGORY_THRESHOLDS["adult"][1]  # TIS >= 40

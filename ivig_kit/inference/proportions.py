@@ -137,7 +137,7 @@ def sample_size_statement_check(n: int = 20, proportion: float = 0.60, confidenc
     k = proportion * n
     if abs(k - round(k)) > 1e-9:
         raise InputError(f"proportion * n must be a whole number of patients, got {proportion} * {n} = {k}")
-    k = int(round(k))
+    k = int(round(k))  # noqa: RUF046 (k may be a numpy float)
     low, high = clopper_pearson_interval(k, n, confidence)
     return {"n": int(n), "k": k, "proportion": k / n, "confidence": confidence,
             "low": low, "high": high, "width": high - low}

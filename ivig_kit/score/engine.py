@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ivig_kit.errors import InputError
+from ivig_kit.score.columns import KIT_COLUMNS
 from ivig_kit.score.enzymes import _most_abnormal_enzyme
 from ivig_kit.score.measures import (
     CATEGORIES,
@@ -31,7 +32,6 @@ from ivig_kit.score.measures import (
     Population,
     to_micro,
 )
-from ivig_kit.score.columns import KIT_COLUMNS
 from ivig_kit.score.visits import ID_COLUMNS, validate_visits
 
 

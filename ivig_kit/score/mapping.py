@@ -34,7 +34,7 @@ class ColumnMapping:
     source: str = "<mapping>"
 
     @classmethod
-    def from_yaml(cls, path) -> "ColumnMapping":
+    def from_yaml(cls, path) -> ColumnMapping:
         """Read and check a mapping file; every problem is reported at once."""
         import yaml
 
@@ -48,7 +48,7 @@ class ColumnMapping:
         return cls.from_dict(document, source=path.name)
 
     @classmethod
-    def from_dict(cls, document, source: str = "<mapping>") -> "ColumnMapping":
+    def from_dict(cls, document, source: str = "<mapping>") -> ColumnMapping:
         problems = []
         if not isinstance(document, dict) or not set(document) <= {"columns", "constants"}:
             raise VisitTableError(f"{source}: expected a mapping with the keys 'columns' (source column: kit column) "

@@ -161,7 +161,7 @@ class EnzymeNormalisation:
                                  f"not {k!r}")
 
     @classmethod
-    def preset(cls, name: str) -> "EnzymeNormalisation":
+    def preset(cls, name: str) -> EnzymeNormalisation:
         """The ``uln_range`` normalisation with a named set of per-enzyme multipliers."""
         if name not in ENZYME_ULN_MULTIPLIER_PRESETS:
             raise InputError(f"unknown enzyme preset {name!r}; expected one of "

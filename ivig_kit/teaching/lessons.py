@@ -7,9 +7,10 @@ for a learner. Every patient here is synthetic.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping
 from dataclasses import replace
 from fractions import Fraction
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -82,7 +83,7 @@ def band_table() -> pd.DataFrame:
     rows = {}
     for name, spec in CORE_SET.items():
         edges = spec.band_edges_percent
-        labels = [f"worsening to {edges[0]}%"] + [f">{a}-{b}%" for a, b in zip(edges, edges[1:])] + [f">{edges[-1]}%"]
+        labels = [f"worsening to {edges[0]}%"] + [f">{a}-{b}%" for a, b in itertools.pairwise(edges)] + [f">{edges[-1]}%"]
         rows[name] = {f"band {i + 1}": f"{label}: {points:g}"
                       for i, (label, points) in enumerate(zip(labels, spec.band_points))}
     return pd.DataFrame.from_dict(rows, orient="index")

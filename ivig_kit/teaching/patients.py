@@ -6,13 +6,14 @@ the engine's one-pair scorer, :func:`ivig_kit.score.pair.score_pair`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from ivig_kit.errors import InputError
+from ivig_kit.facts import pilot_table2
 from ivig_kit.score.engine import score_measure
 from ivig_kit.score.enzymes import enzyme_scale_range
 from ivig_kit.score.measures import (
@@ -30,7 +31,6 @@ from ivig_kit.score.measures import (
     to_micro,
 )
 from ivig_kit.score.pair import score_pair
-from ivig_kit.facts import pilot_table2
 
 SYNTHETIC = "synthetic teaching patient"
 
@@ -88,7 +88,7 @@ class PatientVisits:
         for measure, name in self.instruments.items():
             instrument_for(measure, name)
 
-    def with_followup(self, measure: str, value: float) -> "PatientVisits":
+    def with_followup(self, measure: str, value: float) -> PatientVisits:
         """The same patient with one follow-up value changed."""
         return replace(self, followup={**self.followup, measure: value})
 

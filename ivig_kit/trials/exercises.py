@@ -14,8 +14,8 @@ from ivig_kit.exercises import Exercise, register_exercises
 
 
 def _pilot_exact_lower_limit_90() -> float:
-    from ivig_kit.inference.proportions import clopper_pearson_interval
     from ivig_kit.facts import published_count
+    from ivig_kit.inference.proportions import clopper_pearson_interval
 
     return 100 * clopper_pearson_interval(published_count("pilot", "primary_responders"),
                                           published_count("pilot", "analysed_n"), confidence=0.90)[0]

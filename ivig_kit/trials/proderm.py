@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ivig_kit.facts import published_count, published_fact, published_value
 from ivig_kit.inference.exact import (
     EXACT_UNCONDITIONAL_METHODS,
     exact_unconditional_interval,
@@ -37,7 +38,6 @@ from ivig_kit.inference.two_arm import (
     two_arm_p_values,
 )
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
-from ivig_kit.facts import published_count, published_fact, published_value
 
 TRIAL = "proderm"
 ARMS = ("IVIg", "placebo")

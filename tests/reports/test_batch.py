@@ -21,12 +21,7 @@ import pytest
 
 from ivig_kit import errors
 from ivig_kit.cli import main
-from ivig_kit.reports.runner import batch
-from ivig_kit.reports.runner import kernels
-from ivig_kit.reports.runner import pages
-from ivig_kit.reports.runner import prepare
-from ivig_kit.reports.runner import tasks
-from ivig_kit.reports.runner import worker
+from ivig_kit.reports.runner import batch, kernels, pages, prepare, tasks, worker
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "data" / "example_visits.csv"

@@ -8,9 +8,9 @@ import re
 import pandas as pd
 import pytest
 
-from ivig_kit.tools import demo_registry
 from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.score.visits import read_visits, validate_visits
+from ivig_kit.tools import demo_registry
 
 DATA = demo_registry.DATA_DIR
 

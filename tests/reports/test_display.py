@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ivig_kit.reports.content import display
-from ivig_kit.reports.content import figures
-from ivig_kit.reports.runner import pages
+from ivig_kit.reports.content import display, figures
 from ivig_kit.reports.content import site as report_site
+from ivig_kit.reports.runner import pages
 from ivig_kit.reports.runner.tasks import ReportBatch, SiteResult
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
@@ -162,7 +161,7 @@ def check_rendered_tables(page: str) -> int:
     """Every cell of every table: no nan/None, numbers by kind with their decimals, text numbers <= 2 decimals;
     returns the number of numeric cells checked."""
     checked = 0
-    for tag, kind, text in Cells(page).cells:
+    for _tag, kind, text in Cells(page).cells:
         text = text.strip()
         assert text.lower() not in ("nan", "none", "<na>", "nat"), f"{text!r} in a table"
         assert not re.search(r"\b(nan|None|NaN)\b", text), f"{text!r} in a table"
@@ -221,7 +220,7 @@ def test_the_index_names_the_populations_responder_threshold(tmp_path, populatio
     result = SiteResult(site="A <b>", slug="a-1", status="ok", seconds=1.0, attempts=1,
                         files={"html": "a-1.html", "notebook": "a-1.ipynb", "summary": "a-1.json"},
                         summary={"patients": 3, "responder_percent": 66.66667})
-    page = pages.write_index(_batch(tmp_path, population), [result], datetime.datetime.now(datetime.timezone.utc),
+    page = pages.write_index(_batch(tmp_path, population), [result], datetime.datetime.now(datetime.UTC),
                              1.0).read_text(encoding="utf-8")
     minimal = CATEGORY_THRESHOLDS[population][0]
     assert f"<th>responders (TIS&gt;={minimal:g}) %</th>" in page

@@ -17,9 +17,8 @@ from test_site import BASE, BETTER, TINY_EVENTS, visit
 
 from ivig_kit import errors
 from ivig_kit.cli import main
-from ivig_kit.reports.runner import ledger
-from ivig_kit.reports.runner import prepare
 from ivig_kit.reports.content import site
+from ivig_kit.reports.runner import ledger, prepare
 from ivig_kit.reports.runner import params_file as site_parameters
 from ivig_kit.score.visits import read_visits
 

@@ -15,9 +15,7 @@ import pytest
 
 from ivig_kit import errors
 from ivig_kit.errors import InputError
-from ivig_kit.reports.content import display
-from ivig_kit.reports.content import parameters
-from ivig_kit.reports.content import tables
+from ivig_kit.reports.content import display, parameters, tables
 from ivig_kit.reports.content import site as report_site
 from ivig_kit.reports.content import summary as report_summary
 
@@ -229,7 +227,7 @@ def test_adverse_event_tables(report):
     assert table.loc["pulmonary embolism", "placebo: serious"] == 1
     assert table.loc["headache", "IVIg: serious"] == 0 and table.loc["headache", "related (all arms)"] == 1
     notable = tables.notable_adverse_events(report)
-    assert notable[["patient_id", "event", "thromboembolic"]].values.tolist() == [["A-03", "pulmonary embolism", "yes"]]
+    assert notable[["patient_id", "event", "thromboembolic"]].to_numpy().tolist() == [["A-03", "pulmonary embolism", "yes"]]
 
 
 def test_data_quality(report):
@@ -238,7 +236,7 @@ def test_data_quality(report):
     assert summary["Follow-up visits without a complete TIS"] == 1
     assert summary["Missed scheduled visits"] == 1 and summary["Out-of-pattern visits"] == 1
     listing = tables.data_quality_listing(report)
-    assert listing[["patient_id", "week", "problem"]].values.tolist() == [
+    assert listing[["patient_id", "week", "problem"]].to_numpy().tolist() == [
         ["A-01", 6.0, "out-of-pattern visit"], ["A-01", 8.0, "missed scheduled visit"],
         ["A-02", 8.0, "missing CSM"], ["A-03", 8.0, "last visit before the last scheduled week"]]
     assert listing.loc[2, "detail"] == "haq"
@@ -322,7 +320,7 @@ def test_git_commit_outside_a_checkout_is_unknown(tmp_path):
 def test_adverse_event_table_errors(tmp_path):
     path = tmp_path / "events.csv"
     path.write_text("site,patient_id,event\nA,1,rash\n", encoding="utf-8")
-    with pytest.raises(errors.AdverseEventTableError, match="missing column.*'week'"):
+    with pytest.raises(errors.AdverseEventTableError, match=r"missing column.*'week'"):
         report_site.read_adverse_events(path)
     path.write_text("site,patient_id,week,event,serious\nA,001,4,rash,maybe\n", encoding="utf-8")
     with pytest.raises(errors.AdverseEventTableError, match="row 1, column 'serious': expected yes or no"):
@@ -384,7 +382,7 @@ def test_executed_reports_hold_only_their_own_sites_patients(tmp_path):
 @pytest.mark.notebook
 @pytest.mark.slow
 def test_an_unknown_site_stops_the_notebook_with_a_clear_error(tmp_path):
-    with pytest.raises(papermill.PapermillExecutionError, match="site 'Zurich' is not in demo_registry.csv"):
+    with pytest.raises(papermill.PapermillExecutionError, match=r"site 'Zurich' is not in demo_registry\.csv"):
         papermill.execute_notebook(
             str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
             parameters={"site": "Zurich", "data_path": str(REGISTRY), "adverse_events_path": "",

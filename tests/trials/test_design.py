@@ -9,13 +9,12 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.duration.survfunc import survdiff
 
+from ivig_kit.design import figures, planning
+from ivig_kit.design import simulation as design
+from ivig_kit.design.exercises import DESIGN_EXERCISES
 from ivig_kit.score import total_improvement_score
 from ivig_kit.teaching.exercises import check_answer, solution_button
 from ivig_kit.trials import published_value
-from ivig_kit.design import simulation as design
-from ivig_kit.design import planning
-from ivig_kit.design import figures
-from ivig_kit.design.exercises import DESIGN_EXERCISES
 
 
 def within_mc_error(simulated: float, se: float, expected: float, slack: float = 0.0) -> bool:
@@ -143,7 +142,7 @@ def test_frozen_main_scenario_is_what_calibration_finds():
 def test_anchors_come_from_the_published_facts():
     assert design.proderm_pooled_sd() == pytest.approx(22.27, abs=0.01)
     assert design.pilot_tau_weeks() == pytest.approx(2.25, abs=0.01)
-    mean, sd = planning.assurance_prior()
+    mean, _sd = planning.assurance_prior()
     assert mean == pytest.approx((48.4 - 21.6) * (8 / 19) / 0.68)
     assert published_value("time_is_muscle", "planned_n") == 48
     assert set(planning.assumptions_table()["basis"]) <= {"published", "anchored", "derived", "assumed",
@@ -196,7 +195,7 @@ def test_solution_is_shown_only_after_a_click():
 
 def test_power_widget_follows_its_sliders():
     box = figures.power_widget()
-    effect, sd, dropout, n, result = box.children
+    effect, sd, dropout, _n, result = box.children
     assert "N for 80%: <b>44</b>" in result.value
     effect.value = 15
     assert f"N for 80%: <b>{planning.t_test_sample_size(15, sd.value, 0.8, dropout.value)}</b>" in result.value

@@ -8,8 +8,8 @@ import nbformat
 import papermill
 import pytest
 
-from ivig_kit.design import simulation as design
 from ivig_kit.design import planning
+from ivig_kit.design import simulation as design
 from ivig_kit.design.exercises import DESIGN_EXERCISES
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_trial_design.ipynb"

@@ -4,11 +4,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-from ivig_kit.trials import figures, pilot, proderm  # noqa: E402
-from ivig_kit.trials.reconstruct import DATA_SOURCE, read_reconstructed_cohort  # noqa: E402
+from ivig_kit.trials import figures, pilot, proderm
+from ivig_kit.trials.reconstruct import DATA_SOURCE, read_reconstructed_cohort
 
 
 @pytest.fixture(scope="module")

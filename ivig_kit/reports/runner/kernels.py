@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from ivig_kit.errors import KernelStartError
 from ivig_kit.reports.runner.ledger import owned_tempdir
@@ -154,7 +155,7 @@ except OSError:
 class KernelZygote:
     """A process that has imported ipykernel and a notebook's modules and forks a kernel on request."""
 
-    _by_notebook: dict[str, KernelZygote] = {}
+    _by_notebook: ClassVar[dict[str, KernelZygote]] = {}
     _lock = threading.Lock()
 
     def __init__(self, modules: list[str]):

@@ -18,9 +18,9 @@ from pathlib import Path
 from ivig_kit import __version__
 from ivig_kit.errors import ReportSetupError
 from ivig_kit.files import file_sha256
+from ivig_kit.reports.content.parameters import REPORT_PARAMETERS
 from ivig_kit.reports.runner.kernels import _source, notebook_cells
 from ivig_kit.reports.runner.ledger import read_ledger, refuse_if_locked
-from ivig_kit.reports.content.parameters import REPORT_PARAMETERS
 from ivig_kit.reports.runner.params_file import notebook_defaults, read_site_parameters
 from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S, ReportBatch, SiteTask, site_slug
 from ivig_kit.resources import notebook_path
@@ -63,7 +63,7 @@ def input_hash(visits, events, notebook: bytes, parameters: dict) -> str:
             digest.update(b"none")
             continue
         digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode("utf-8"))
-        digest.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     digest.update(hashlib.sha256(notebook).digest())
     digest.update(json.dumps(parameters, sort_keys=True, default=str).encode("utf-8"))
     digest.update(__version__.encode("utf-8"))
