@@ -38,13 +38,13 @@ reports: $(RUN_STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## check: lint, format, import contracts, types and repo-review (CI runs these before the tests)
+## check: lint, format, import contracts, types and repo-review (CI runs them before the tests); all run, any fails
+CHECKS := "ruff check ivig_kit tests bench" "ruff format --check ivig_kit tests bench" lint-imports mypy "repo-review ."
 check: $(STAMP)
-	$(BIN)/ruff check ivig_kit tests bench
-	$(BIN)/ruff format --check ivig_kit tests bench
-	$(BIN)/lint-imports
-	$(BIN)/mypy
-	$(BIN)/repo-review .
+	@failed=""; for step in $(CHECKS); do \
+	  echo "check: $$step"; $(BIN)/$$step || failed="$$failed [$$step]"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "check: failed:$$failed" >&2; exit 1; fi
 
 ## lab: open JupyterLab at the first teaching notebook
 lab: $(STAMP)
@@ -64,7 +64,7 @@ bench: $(STAMP)
 lock: | $(STAMP)
 	$(COMPILE) --universal --generate-hashes --extra test --group dev -o requirements/test.txt
 	$(COMPILE) --universal --generate-hashes -c requirements/test.txt -o requirements/run.txt
-	$(COMPILE) --python-platform linux --no-annotate --extra lab -c requirements/test.txt -o binder/requirements.txt
+	$(COMPILE) --universal --no-annotate --extra lab -c requirements/test.txt -o binder/requirements.txt
 
 ## citation: validate CITATION.cff (cffconvert needs jsonschema < 4, so it runs in an environment of its own)
 citation: | $(STAMP)
