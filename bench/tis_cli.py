@@ -91,7 +91,8 @@ def main() -> None:
             check = pd.read_parquet(out) if target == "parquet" else pd.read_csv(out, nrows=5)
             assert list(check.columns[:5]) == ["site", "patient_id", "week", "tis", "category"]
             verdicts = ["met" if ok else "NOT met" for ok in (best <= limit, peak < 1536, best <= 6 * engine)]
-            print(f"{source + ' -> ' + target:<22}{best:>7.2f}s {best_cpu:>7.2f}s {peak:>6.0f} MiB {best / engine:>8.1f}x "
+            print(f"{source + ' -> ' + target:<22}{best:>7.2f}s {best_cpu:>7.2f}s {peak:>6.0f} MiB "
+                  f"{best / engine:>8.1f}x "
                   f"{best_cpu / engine_cpu:>5.1f}x  "
                   f"<= {limit:g} s {verdicts[0]}, < 1536 MiB {verdicts[1]}, <= 6x {verdicts[2]}")
 

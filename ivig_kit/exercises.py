@@ -140,7 +140,8 @@ def solution_button(exercise: str):
     shown.add_class("exercise-solution")
 
     def reveal(_):
-        shown.value = f'<div class="exercise-solution-text" style="color:#1a7f37">{html.escape(solution_text(exercise))}</div>'
+        shown.value = (f'<div class="exercise-solution-text" style="color:#1a7f37">'
+                       f"{html.escape(solution_text(exercise))}</div>")
         button.layout.display = "none"
 
     button.on_click(reveal)

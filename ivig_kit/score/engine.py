@@ -77,7 +77,8 @@ def relative_percent_improvement(measure: str, baseline, followup):
     baseline_micro = to_micro(baseline)
     improvement = _improvement_micro(measure, baseline_micro, to_micro(followup))
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = np.where(baseline_micro != 0, improvement * 100 / np.where(baseline_micro == 0, 1, baseline_micro), np.nan)
+        result = np.where(baseline_micro != 0,
+                          improvement * 100 / np.where(baseline_micro == 0, 1, baseline_micro), np.nan)
     return float(result) if np.ndim(result) == 0 else result
 
 

@@ -44,7 +44,8 @@ class ColumnMapping:
         except OSError as error:
             raise VisitTableError(f"{path}: cannot read the mapping file ({error.strerror})") from None
         except (yaml.YAMLError, UnicodeDecodeError) as error:
-            raise VisitTableError(f"{path.name}: not a readable YAML mapping ({' '.join(str(error).split())})") from None
+            reason = " ".join(str(error).split())
+            raise VisitTableError(f"{path.name}: not a readable YAML mapping ({reason})") from None
         return cls.from_dict(document, source=path.name)
 
     @classmethod
@@ -71,7 +72,8 @@ class ColumnMapping:
                 units[target] = unit
             columns[str(source_column)] = target
             targets[target] += 1
-        problems += [f"{source}: {n} source columns map to {target!r}; expected one" for target, n in targets.items() if n > 1]
+        problems += [f"{source}: {n} source columns map to {target!r}; expected one"
+                     for target, n in targets.items() if n > 1]
         constants = {}
         for target, value in (document.get("constants") or {}).items():
             if target not in NUMERIC_COLUMNS or isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -406,7 +406,8 @@ class _Problems:
         self.count += int(mask.sum())
 
     def row_list(self, mask, limit: int = 3) -> str:
-        """``row 2 (line 3)``, ``rows 2 and 4 (lines 3 and 5)``, ``rows 2, 3, 4 and 3 more (lines 3, 4, 5 and 3 more)``."""
+        """``row 2 (line 3)``, ``rows 2 and 4 (lines 3 and 5)``,
+        ``rows 2, 3, 4 and 3 more (lines 3, 4, 5 and 3 more)``."""
         positions = np.flatnonzero(np.asarray(mask))
         shown, rest = [int(p) for p in positions[:limit]], len(positions) - limit
 

@@ -236,7 +236,8 @@ class TISCalculator:
 
     def patient(self) -> PatientVisits:
         """The patient currently entered."""
-        mmt_max = INSTRUMENTS["cmas"].fixed_range if self.strength.value == "cmas" else float(self.strength.value.split(":")[1])
+        mmt_max = (INSTRUMENTS["cmas"].fixed_range if self.strength.value == "cmas"
+                   else float(self.strength.value.split(":")[1]))
         chq = (self.chq_min.value, self.chq_max.value) if self.instruments()["enzyme"] == "chq_phs" else None
         return replace(self._patient, baseline={m: w.value for m, w in self.baseline.items()},
                        followup={m: w.value for m, w in self.followup.items()}, mmt_max=mmt_max,
@@ -270,7 +271,8 @@ class TISCalculator:
             if not 0 < self.enzyme_uln.value <= ENZYME_MAX_U_PER_L:
                 found.append(f"ULN: {plain_number(self.enzyme_uln.value)} U/l; enter a value above 0 and up to "
                              f"{plain_number(ENZYME_MAX_U_PER_L)} U/l.")
-            if self.enzyme_normalisation.value == "uln_range" and not 0 < self.uln_multiplier.value <= ULN_MULTIPLIER_MAX:
+            if (self.enzyme_normalisation.value == "uln_range"
+                    and not 0 < self.uln_multiplier.value <= ULN_MULTIPLIER_MAX):
                 found.append(f"k: {plain_number(self.uln_multiplier.value)}; enter a multiplier above 0 and up to "
                              f"{plain_number(ULN_MULTIPLIER_MAX)}.")
         return found
@@ -299,7 +301,8 @@ class TISCalculator:
             answer = what_would_it_take(self.patient(), self.target_measure.value, self.population,
                                         self.normalisation())
         except (InputError, ValueError) as error:
-            self.errors.value = f'<div class="tis-error" style="color:#b00020">Cannot score: {html.escape(str(error))}</div>'
+            self.errors.value = (f'<div class="tis-error" style="color:#b00020">'
+                                 f"Cannot score: {html.escape(str(error))}</div>")
             self.total.value = self.category.value = self.table.value = self.what_it_takes.value = ""
             return
         self.errors.value = ""
@@ -315,8 +318,8 @@ class TISCalculator:
     def _show_instruments(self) -> None:
         """Row labels, option boxes and the target list follow the instruments in use."""
         instruments = self.instruments()
-        patient_range = self.patient() if instruments["enzyme"] != "chq_phs" or self.chq_max.value > self.chq_min.value \
-            else None
+        ranged = instruments["enzyme"] != "chq_phs" or self.chq_max.value > self.chq_min.value
+        patient_range = self.patient() if ranged else None
         for name in CORE_SET:
             instrument = INSTRUMENTS[instruments[name]]
             if instrument.name == "enzyme":
@@ -383,7 +386,8 @@ def breakdown_html(score: PatientScore) -> str:
                     f'<td class="tis-wide">{plain_number(row["change"])}</td>'
                     f'<td class="tis-wide">{plain_number(row["scale_range"])}</td>'
                     f'<td class="tis-percent">{percent}</td>'
-                    f'<td class="tis-points">{row["points"]:g}</td><td style="white-space:nowrap">/ {row["max_points"]:g}</td>'
+                    f'<td class="tis-points">{row["points"]:g}</td>'
+                    f'<td style="white-space:nowrap">/ {row["max_points"]:g}</td>'
                     f"<td>{bar}</td></tr>")
     header = ('<tr><th>measure</th><th class="tis-wide">baseline</th><th class="tis-wide">follow-up</th>'
               '<th class="tis-wide">improvement</th><th class="tis-wide">range</th>'

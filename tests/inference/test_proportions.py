@@ -1,4 +1,5 @@
-"""Tests of ivig_kit.inference (one proportion, printed intervals, paired tests): each expected value comes from a route other than the code under test."""
+"""Tests of ivig_kit.inference (one proportion, printed intervals, paired tests): each expected value
+comes from a route other than the code under test."""
 
 from __future__ import annotations
 

@@ -38,7 +38,8 @@ def report_folder(tmp_path_factory) -> Path:
         pytest.skip("the site-report notebook or the demo registry is not there yet")
     out = tmp_path_factory.mktemp("browser-reports") / "reports"
     result = subprocess.run([sys.executable, "-m", "ivig_kit.cli", "reports", str(DEMO_REGISTRY), "--out", str(out),
-                             "--sites", *SITES, "--jobs", "2", "--quiet", "--pdf"], capture_output=True, text=True, timeout=600)
+                             "--sites", *SITES, "--jobs", "2", "--quiet", "--pdf"],
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 

@@ -137,7 +137,8 @@ def test_kernels_die_with_a_killed_batch_and_the_next_run_cleans_up(tmp_path):
     (out / ".slow1-0123abcd.zz9k2xq1.partial.html").write_text("half", encoding="utf-8")  # as if cut mid-write
     again = subprocess.run([sys.executable, "-m", "ivig_kit.cli", "reports", str(tmp_path / "registry.csv"),
                             "--out", str(out), "--notebook", str(tmp_path / "fixture_report.ipynb"), "--sites",
-                            "Fast", "--quiet", "--params", str(tmp_path / "params.csv")], capture_output=True, text=True, timeout=300,
+                            "Fast", "--quiet", "--params", str(tmp_path / "params.csv")],
+                           capture_output=True, text=True, timeout=300,
                            env=dict(os.environ, TMPDIR=str(batch.tmp)))
     assert again.returncode == 0, again.stdout + again.stderr
     assert "re-used 'Fast'" in again.stdout  # the killed batch's finished site is in its ledger

@@ -200,7 +200,8 @@ def test_stale_partial_files_and_temporary_folders_of_dead_batches_are_removed(t
     (dead / ledger.OWNER_FILE).write_text("999999999 1\n", encoding="ascii")  # no such process
     alive = tmp_path / "ivig-kit-site-alive"
     alive.mkdir()
-    (alive / ledger.OWNER_FILE).write_text(f"{__import__('os').getpid()} {ledger._start_time(__import__('os').getpid())}\n")
+    pid = __import__("os").getpid()
+    (alive / ledger.OWNER_FILE).write_text(f"{pid} {ledger._start_time(pid)}\n")
     foreign = tmp_path / "ivig-kit-site-foreign"  # no owner file: not provably ours
     foreign.mkdir()
     assert ledger.sweep_partial_files(out) == [stale]

@@ -227,7 +227,8 @@ def test_adverse_event_tables(report):
     assert table.loc["pulmonary embolism", "placebo: serious"] == 1
     assert table.loc["headache", "IVIg: serious"] == 0 and table.loc["headache", "related (all arms)"] == 1
     notable = tables.notable_adverse_events(report)
-    assert notable[["patient_id", "event", "thromboembolic"]].to_numpy().tolist() == [["A-03", "pulmonary embolism", "yes"]]
+    assert notable[["patient_id", "event", "thromboembolic"]].to_numpy().tolist() == [
+        ["A-03", "pulmonary embolism", "yes"]]
 
 
 def test_data_quality(report):

@@ -54,7 +54,8 @@ def test_cumulative_responders_label_is_not_hidden(courses):
 
 def test_stratified_p_figure_marks_what_prints_as_the_website_p():
     question = proderm.stratified_p_value_question()
-    fig = figures.stratified_p_figure(question["splits"], crude={"unstratified CMH": question["unstratified"]["p_value"]})
+    crude = {"unstratified CMH": question["unstratified"]["p_value"]}
+    fig = figures.stratified_p_figure(question["splits"], crude=crude)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "prints as 0.0008" in labels and any("0.00051" in label for label in labels)

@@ -1,7 +1,8 @@
 """One site's data inside a report kernel: loading, scoring and the per-patient and per-site tables.
 
 The notebook is run by papermill (``ivig-kit reports``) with the parameters in
-:data:`ivig_kit.reports.content.parameters.REPORT_PARAMETERS`, validated right after injection by :func:`ivig_kit.reports.content.parameters.validate_report_parameters`.
+:data:`ivig_kit.reports.content.parameters.REPORT_PARAMETERS`, validated right after injection by
+:func:`ivig_kit.reports.content.parameters.validate_report_parameters`.
 :func:`load_site` reads the registry once, scores every visit with
 :func:`ivig_kit.score.total_improvement_score`, keeps the site's own visits, scores and adverse events,
 and reduces all sites to **aggregates without patient identifiers** (counts, percentages, per-site

@@ -14,7 +14,7 @@ from ivig_kit.reports.content.site import (
 )
 from ivig_kit.score.measures import CORE_SET
 
-# --- Number formats (the one home; :mod:`ivig_kit.reports.content.display` formats every table cell with these) ---------
+# --- Number formats (the one home; :mod:`ivig_kit.reports.content.display` formats every table cell with these) ---
 
 #: Decimals shown for each numeric kind: counts as integers, percentages and scores to one decimal, rates
 #: (events per patient) to two; p values get two significant figures and weeks are shown as written.

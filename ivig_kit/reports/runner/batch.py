@@ -71,7 +71,8 @@ def _preload_worker(key: str, zygote_socket: str | None) -> None:
 
 
 #: Imported once by the fork server the local worker processes are forked from.
-WORKER_PRELOAD = ("ivig_kit.reports.runner._die_with_parent", "ivig_kit.reports.runner.batch", "ivig_kit.reports.runner.worker",
+WORKER_PRELOAD = ("ivig_kit.reports.runner._die_with_parent", "ivig_kit.reports.runner.batch",
+                  "ivig_kit.reports.runner.worker",
                   "papermill", "nbconvert",
                   "jupyter_client", "tqdm")
 

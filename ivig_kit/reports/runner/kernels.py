@@ -164,7 +164,8 @@ class KernelZygote:
         self.folder = owned_tempdir("zygote")
         self.owned = True
         self.socket_path = os.path.join(self.folder, "zygote.sock")
-        code = "import sys; from ivig_kit.reports.runner.kernels import _zygote_main; _zygote_main(sys.argv[1], sys.argv[2:])"
+        code = ("import sys; from ivig_kit.reports.runner.kernels import _zygote_main; "
+                "_zygote_main(sys.argv[1], sys.argv[2:])")
         # stdin stays open: the zygote exits when this process (its only writer) goes away.
         self.process = subprocess.Popen([sys.executable, "-c", code, self.socket_path, *modules],
                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
