@@ -38,8 +38,9 @@ reports: $(RUN_STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## check: lint, format, import contracts, types and repo-review (CI runs them before the tests); all run, any fails
-CHECKS := "ruff check ivig_kit tests bench" "ruff format --check ivig_kit tests bench" lint-imports mypy "repo-review ."
+## check: lint, format, import contracts, types, repo-review, notebooks without outputs (CI runs them first)
+CHECKS := "ruff check ivig_kit tests bench" "ruff format --check --output-format concise ivig_kit tests bench" lint-imports mypy \
+	"repo-review ." "nbstripout --keep-id --verify notebooks/*.ipynb"
 check: $(STAMP)
 	@failed=""; for step in $(CHECKS); do \
 	  echo "check: $$step"; $(BIN)/$$step || failed="$$failed [$$step]"; \
