@@ -27,9 +27,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tis_throughput import synthetic_visits  # noqa: E402
+from tis_throughput import synthetic_visits
 
-from ivig_kit.score import total_improvement_score  # noqa: E402
+from ivig_kit.score import total_improvement_score
 
 RUNS = (("csv", "csv"), ("parquet", "parquet"), ("csv", "parquet"), ("parquet", "csv"))
 
@@ -91,7 +91,8 @@ def main() -> None:
             check = pd.read_parquet(out) if target == "parquet" else pd.read_csv(out, nrows=5)
             assert list(check.columns[:5]) == ["site", "patient_id", "week", "tis", "category"]
             verdicts = ["met" if ok else "NOT met" for ok in (best <= limit, peak < 1536, best <= 6 * engine)]
-            print(f"{source + ' -> ' + target:<22}{best:>7.2f}s {best_cpu:>7.2f}s {peak:>6.0f} MiB {best / engine:>8.1f}x "
+            print(f"{source + ' -> ' + target:<22}{best:>7.2f}s {best_cpu:>7.2f}s {peak:>6.0f} MiB "
+                  f"{best / engine:>8.1f}x "
                   f"{best_cpu / engine_cpu:>5.1f}x  "
                   f"<= {limit:g} s {verdicts[0]}, < 1536 MiB {verdicts[1]}, <= 6x {verdicts[2]}")
 

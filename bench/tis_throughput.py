@@ -64,7 +64,8 @@ def row_by_row_tis(visits: pd.DataFrame) -> dict[tuple, float]:
         for measure, spec in CORE_SET.items():
             name = enzyme if measure == "enzyme" else measure
             before, after = Decimal(repr(getattr(base, name))), Decimal(repr(getattr(row, name)))
-            scale = {"mmt": Decimal(repr(base.mmt_max)), "enzyme": before}.get(measure, Decimal(repr(SCALE_RANGE.get(measure, 1))))
+            scale = {"mmt": Decimal(repr(base.mmt_max)), "enzyme": before}.get(
+                measure, Decimal(repr(SCALE_RANGE.get(measure, 1))))
             change = after - before if spec.improves_by == "increase" else before - after
             percent = change * 100 / scale
             total += spec.band_points[sum(percent > edge for edge in spec.band_edges_percent)]
@@ -110,7 +111,8 @@ def main() -> None:
     loop_rate = len(sample) / loop_seconds
     print(f"visits scored                 {len(visits):>12,} ({len(scores):,} follow-up rows)")
     print(f"vectorised engine, best of {args.repeat}   {engine_seconds:>12.3f} s  {engine_rate:>12,.0f} visits/s")
-    print(f"validation (vectorised), once {validate_seconds:>12.3f} s  {len(visits) / validate_seconds:>12,.0f} visits/s")
+    print(f"validation (vectorised), once {validate_seconds:>12.3f} s  "
+          f"{len(visits) / validate_seconds:>12,.0f} visits/s")
     print(f"engine + validation           {engine_seconds + validate_seconds:>12.3f} s  "
           f"{len(visits) / (engine_seconds + validate_seconds):>12,.0f} visits/s")
     print(f"row-by-row loop ({len(sample):,} visits) {loop_seconds:>8.3f} s  {loop_rate:>12,.0f} visits/s")

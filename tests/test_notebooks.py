@@ -201,7 +201,8 @@ def test_runs_top_to_bottom_with_defaults(path, tmp_path):
         solution_outputs,  # running all cells must give no answer away
     )
 
-    assert not solution_outputs(executed), f"{name(path)} shows solutions when all cells run: {solution_outputs(executed)}"
+    shown = solution_outputs(executed)
+    assert not shown, f"{name(path)} shows solutions when all cells run: {shown}"
 
 
 @pytest.mark.browser

@@ -20,7 +20,7 @@ _LABEL = dict(ha="right", va="bottom", fontsize=9, color="#a00000", fontweight="
 
 def _axes(ax, size=(7, 4.2)):
     if ax is None:
-        fig, ax = plt.subplots(figsize=size, layout="constrained")
+        _, ax = plt.subplots(figsize=size, layout="constrained")
     return ax.figure, ax
 
 

@@ -99,7 +99,8 @@ def _baselines(rng, shape, min_mmt_loss: float) -> dict[str, np.ndarray]:
     ck_median, (ck_q1, ck_q3) = _pilot("table2_ck_baseline_median"), (_pilot("table2_ck_baseline_q1"),
                                                                       _pilot("table2_ck_baseline_q3"))
     ck_sigma = (np.log(ck_q3) - np.log(ck_q1)) / (2 * stats.norm.ppf(0.75))
-    base = {"physician_global": truncated("physician_global", 2.0, SCALE_RANGE["physician_global"]),  # abnormal: >= 2 cm
+    # physician global: abnormal means >= 2 cm
+    base = {"physician_global": truncated("physician_global", 2.0, SCALE_RANGE["physician_global"]),
             "patient_global": truncated("patient_global", 0.0, SCALE_RANGE["patient_global"]),
             "mmt": mmt_fraction * MMT_MAX,
             "haq": truncated("haq", 0.0, SCALE_RANGE["haq"]),

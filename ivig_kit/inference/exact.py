@@ -40,7 +40,8 @@ def _ordering(method: str, n1: int, n2: int, delta: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         score = (difference - delta) / np.sqrt(variance)
     # variance 0 only where the table sits exactly on the boundary it is tested against
-    return np.where(variance > 0, score, np.where(difference > delta, np.inf, np.where(difference < delta, -np.inf, 0.0)))
+    on_boundary = np.where(difference > delta, np.inf, np.where(difference < delta, -np.inf, 0.0))
+    return np.where(variance > 0, score, on_boundary)
 
 
 def _binomial_pmf(n: int, p: np.ndarray) -> np.ndarray:

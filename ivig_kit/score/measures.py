@@ -57,7 +57,8 @@ class CoreSetMeasure:
         -2.0
         """
         baseline_micro, follow_up_micro = to_micro(baseline), to_micro(follow_up)
-        change = follow_up_micro - baseline_micro if self.improves_by == "increase" else baseline_micro - follow_up_micro
+        change = (follow_up_micro - baseline_micro if self.improves_by == "increase"
+                  else baseline_micro - follow_up_micro)
         result = change / MICRO
         return float(result) if np.ndim(result) == 0 else result
 
@@ -162,7 +163,7 @@ class EnzymeNormalisation:
                                  f"not {k!r}")
 
     @classmethod
-    def preset(cls, name: str) -> "EnzymeNormalisation":
+    def preset(cls, name: str) -> EnzymeNormalisation:
         """The ``uln_range`` normalisation with a named set of per-enzyme multipliers."""
         if name not in ENZYME_ULN_MULTIPLIER_PRESETS:
             raise InputError(f"unknown enzyme preset {name!r}; expected one of "
@@ -239,11 +240,13 @@ _JR_TABLE = ("J Rheumatol, Table 1 of a JDM cohort (jrheum.org, 20 patients): 'P
 
 INSTRUMENTS: dict[str, Instrument] = {i.name: i for i in (
     Instrument("physician_global", "physician_global", "Physician global activity (VAS 0-10 cm)", "decrease",
-               0.0, 10.0, 0.1, "cm", _CRITERIA, "physician_global", (), ("adult", "imacs_jdm", "printo_jdm"), short="Physician global"),
+               0.0, 10.0, 0.1, "cm", _CRITERIA, "physician_global", (), ("adult", "imacs_jdm", "printo_jdm"),
+               short="Physician global"),
     Instrument("patient_global", "patient_global", "Patient global activity (VAS 0-10 cm)", "decrease",
                0.0, 10.0, 0.1, "cm", _CRITERIA, "patient_global", (), ("adult",), short="Patient global"),
     Instrument("parent_global", "patient_global", "Parent global activity (VAS 0-10 cm)", "decrease",
-               0.0, 10.0, 0.1, "cm", f"{_CRITERIA}; {_JR_TABLE}", "parent_global", (), ("imacs_jdm", "printo_jdm"), short="Parent global"),
+               0.0, 10.0, 0.1, "cm", f"{_CRITERIA}; {_JR_TABLE}", "parent_global", (), ("imacs_jdm", "printo_jdm"),
+               short="Parent global"),
     Instrument("mmt", "mmt", "Manual muscle testing (MMT)", "increase", 0.0, None, 1.0, "",
                "range is the scale's maximum, an explicit input (tis.md: MMT-8 0-80 or 0-150, ...)",
                "mmt", ("mmt_max",), ("adult", "imacs_jdm", "printo_jdm"), short="MMT"),
@@ -266,7 +269,8 @@ INSTRUMENTS: dict[str, Instrument] = {i.name: i for i in (
                "Table 1): no fixed range could be sourced, so chq_phs_min and chq_phs_max are explicit inputs",
                "chq_phs", ("chq_phs_min", "chq_phs_max"), ("printo_jdm",), short="CHQ PhS"),
     Instrument("extramuscular", "extramuscular", "Extramuscular activity (MDAAT VAS 0-10 cm)", "decrease",
-               0.0, 10.0, 0.1, "cm", _CRITERIA, "extramuscular", (), ("adult", "imacs_jdm"), short="Extramuscular (MDAAT)"),
+               0.0, 10.0, 0.1, "cm", _CRITERIA, "extramuscular", (), ("adult", "imacs_jdm"),
+               short="Extramuscular (MDAAT)"),
     Instrument("das", "extramuscular", "JDM Disease Activity Score (DAS 0-20)", "decrease", 0.0, 20.0, 1.0, "",
                f"{_JR_TABLE}; Bode et al., Arthritis Rheum (Arthritis Care Res) 2003;49:7-15 (higher = more active)",
                "das", (), ("printo_jdm",), short="DAS"),

@@ -105,8 +105,9 @@ def _write_csv(table: pa.Table, path: Path, rows_per_piece: int = 100_000) -> No
     """pyarrow's CSV writer on slices of rows, formatted on all cores and written in order.
 
     Booleans are written as ``true``/``false`` through a two-word dictionary (half the cost of
-    pyarrow's boolean formatting), points, totals, weeks and percentages through dictionaries of their texts; values are quoted only in slices where some value needs quotes;
-    the header is written once, quoted only where needed.
+    pyarrow's boolean formatting), points, totals, weeks and percentages through dictionaries of their
+    texts; values are quoted only in slices where some value needs quotes; the header is written once,
+    quoted only where needed.
     """
     import csv
     import io
@@ -135,7 +136,8 @@ def _write_csv(table: pa.Table, path: Path, rows_per_piece: int = 100_000) -> No
             pa_csv.write_csv(rows, sink, write_options=pa_csv.WriteOptions(include_header=False, quoting_style="none"))
         except pa.ArrowInvalid:
             sink = pa.BufferOutputStream()
-            pa_csv.write_csv(rows, sink, write_options=pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+            options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+            pa_csv.write_csv(rows, sink, write_options=options)
         return sink.getvalue()
 
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)

@@ -9,8 +9,8 @@ validation's job.
 Real-world files: semicolon separators and decimal commas (European spreadsheet exports) are
 detected, or set with ``separator`` / ``decimal``; UTF-8 (with or without BOM) and UTF-16 with a
 BOM are read; Latin-1 and UTF-16 without a BOM are named as such with the option that reads them.
-A :class:`~ivig_kit.score.mapping.ColumnMapping` (YAML, ``data/example_mapping.yaml``) renames an export's columns to the
-kit's and converts VAS in mm to cm.
+A :class:`~ivig_kit.score.mapping.ColumnMapping` (YAML, ``data/example_mapping.yaml``) renames an
+export's columns to the kit's and converts VAS in mm to cm.
 """
 
 from __future__ import annotations

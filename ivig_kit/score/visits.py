@@ -319,7 +319,7 @@ def has_control_characters(text) -> bool:
     return isinstance(text, str) and any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
 
 
-def _instrument_problems(typed: pd.DataFrame, problems: "_Problems") -> None:
+def _instrument_problems(typed: pd.DataFrame, problems: _Problems) -> None:
     """JDM instruments: their explicit ranges, and one instrument per CSM at a patient's baseline."""
     if "chq_phs" in typed.columns and {"chq_phs_min", "chq_phs_max"} <= set(typed.columns):
         low, high, value = typed["chq_phs_min"], typed["chq_phs_max"], typed["chq_phs"]
@@ -384,7 +384,7 @@ def _passthrough(column: pd.Series) -> pd.Series:
     return values if not bad.any() else column
 
 
-def _cross_row_problems(typed: pd.DataFrame, problems: "_Problems") -> list[str]:
+def _cross_row_problems(typed: pd.DataFrame, problems: _Problems) -> list[str]:
     """Duplicate (site, patient, week) rows and mmt_max changing within a patient, by sorting once."""
     lines = []
     source = problems.source
@@ -465,7 +465,8 @@ class _Problems:
         self.count += int(mask.sum())
 
     def row_list(self, mask, limit: int = 3) -> str:
-        """``row 2 (line 3)``, ``rows 2 and 4 (lines 3 and 5)``, ``rows 2, 3, 4 and 3 more (lines 3, 4, 5 and 3 more)``."""
+        """``row 2 (line 3)``, ``rows 2 and 4 (lines 3 and 5)``,
+        ``rows 2, 3, 4 and 3 more (lines 3, 4, 5 and 3 more)``."""
         positions = np.flatnonzero(np.asarray(mask))
         shown, rest = [int(p) for p in positions[:limit]], len(positions) - limit
 

@@ -62,7 +62,8 @@ TIS_EXERCISES: dict[str, Exercise] = {
         answer=lambda: category(62.5, "juvenile"),
         mistakes={"major": "Major is right for an adult (>= 60); the juvenile threshold for major is 70."},
         hint="Juvenile thresholds are 30 / 45 / 70.",
-        explanation="Juvenile: minimal >= 30, moderate >= 45, major >= 70; 62.5 is moderate (an adult would be major)."),
+        explanation="Juvenile: minimal >= 30, moderate >= 45, major >= 70; 62.5 is moderate "
+                    "(an adult would be major)."),
     "float_trap": Exercise(
         question="MMT-8 on one side (0-80) goes from 40 to 41.6. How many MMT points?",
         answer=lambda: float(score_measure("mmt", [40], [41.6], [80]).points[0]),

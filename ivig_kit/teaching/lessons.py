@@ -7,9 +7,10 @@ for a learner. Every patient here is synthetic.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping
 from dataclasses import replace
 from fractions import Fraction
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -86,7 +87,8 @@ def band_table() -> pd.DataFrame:
     rows = {}
     for name, spec in CORE_SET.items():
         edges = spec.band_edges_percent
-        labels = [f"worsening to {edges[0]}%"] + [f">{a}-{b}%" for a, b in zip(edges, edges[1:])] + [f">{edges[-1]}%"]
+        labels = ([f"worsening to {edges[0]}%"] + [f">{a}-{b}%" for a, b in itertools.pairwise(edges)]
+                  + [f">{edges[-1]}%"])
         rows[name] = {f"band {i + 1}": f"{label}: {points:g}"
                       for i, (label, points) in enumerate(zip(labels, spec.band_points))}
     return pd.DataFrame.from_dict(rows, orient="index")
@@ -284,7 +286,8 @@ def deterioration_table(visits: pd.DataFrame) -> pd.DataFrame:
     non_enzyme = ("physician_global", "patient_global", "mmt", "haq", "extramuscular")
     return pd.DataFrame({
         "week": scores["week"],
-        "physician worse (cm)": 0.0 - scores["physician_global_percent"] * CORE_SET["physician_global"].scale_range / 100,
+        "physician worse (cm)":
+            0.0 - scores["physician_global_percent"] * CORE_SET["physician_global"].scale_range / 100,
         "MMT worse (% of range)": -scores["mmt_percent"],
         "extramuscular worse (cm)": 0.0 - scores["extramuscular_percent"] * CORE_SET["extramuscular"].scale_range / 100,
         f"CSMs worse by >= {DETERIORATION_ANY_THREE_PERCENT}%": sum(
@@ -343,7 +346,8 @@ def missing_measure_example() -> pd.DataFrame:
     visits = RESPONDER.visit_table()
     visits.loc[1, "patient_global"] = np.nan
     scores = total_improvement_score(visits)
-    columns = ["week", "patient_global_missing", "n_missing_csms", "tis", "points_of_scored_measures", "category", "data_source"]
+    columns = ["week", "patient_global_missing", "n_missing_csms", "tis", "points_of_scored_measures", "category",
+               "data_source"]
     return scores[[c for c in columns if c in scores.columns]]
 
 
@@ -400,7 +404,8 @@ def instruments_table() -> pd.DataFrame:
         if instrument.fixed_range is not None:
             scale = f"{instrument.scale_min:g}-{instrument.scale_max:g} {instrument.unit}".strip()
         else:
-            scale = "explicit: " + ", ".join(instrument.range_columns) if instrument.range_columns else "U/l, see section 7"
+            scale = ("explicit: " + ", ".join(instrument.range_columns) if instrument.range_columns
+                     else "U/l, see section 7")
         rows.append({"instrument": instrument.name, "stands for": instrument.measure, "label": instrument.label,
                      "scale": scale, "better is": "higher" if instrument.improves_by == "increase" else "lower",
                      "core sets": ", ".join(instrument.core_sets), "source": instrument.source})

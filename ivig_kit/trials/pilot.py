@@ -49,8 +49,8 @@ def patient_courses(visits: pd.DataFrame) -> pd.DataFrame:
     for patient_id, course in scores.groupby("patient_id", sort=True):
         course = course.sort_values("week")
 
-        def first_week(threshold):
-            reached = course.loc[course["tis"] >= threshold, "week"]
+        def first_week(threshold):  # called at once, in this iteration
+            reached = course.loc[course["tis"] >= threshold, "week"]  # noqa: B023
             return float(reached.iloc[0]) if len(reached) else np.nan
 
         last = course.iloc[-1]
@@ -253,9 +253,10 @@ def pilot_fidelity_table(visits: pd.DataFrame) -> pd.DataFrame:
     """Every published cohort number of the pilot beside the reconstructed one, with the gap and a status.
 
     Status is ``exact`` when the reconstructed value, rounded half up to the decimals the paper
-    printed, equals the published one; ``close`` when the gap is within a tenth of the published IQR and of the published
-    value (Table 2: skewed CK needs both) or within rounding of a percentage; ``not reproduced`` otherwise, with the reason. Printed intervals and P
-    values that are reanalysed rather than reconstructed are included with their own reasons.
+    printed, equals the published one; ``close`` when the gap is within a tenth of the published IQR and
+    of the published value (Table 2: skewed CK needs both) or within rounding of a percentage; ``not
+    reproduced`` otherwise, with the reason. Printed intervals and P values that are reanalysed rather
+    than reconstructed are included with their own reasons.
     """
     from ivig_kit.facts import published_facts
     from ivig_kit.inference.proportions import clopper_pearson_interval

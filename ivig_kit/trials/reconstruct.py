@@ -353,7 +353,8 @@ def reconstruct_pilot_cohort(seed: int = DEFAULT_SEED, targets: pd.DataFrame | N
         rows += _patient_rows(course.patient_number, course.subtype, visits, analysed=True, excluded_reason="",
                               regimen=regimen, ended_early_with_rescue=course.rescue)
     rows += _patient_rows(2, "DM", _patient_two_visits(), analysed=False,
-                          excluded_reason="minimal weakness: MMT at an effective ceiling at baseline", regimen="standard",
+                          excluded_reason="minimal weakness: MMT at an effective ceiling at baseline",
+                          regimen="standard",
                           ended_early_with_rescue=False)
     visits = pd.DataFrame(rows).sort_values(["patient_id", "week"], key=lambda s: s.astype(str).str.zfill(3)
                                             if s.name == "patient_id" else s).reset_index(drop=True)

@@ -391,7 +391,7 @@ def test_jdm_validation_names_every_problem():
     assert "0-52" in message and "0-20" in message
     no_range = jdm_table([("J", "1", 0, 5, 6, 12, 1.5, 30, 20), ("J", "1", 4, 5, 6, 8, 1.5, 30, 25)],
                          PRINTO_JDM[:-2])
-    with pytest.raises(VisitTableError, match="chq_phs_min.*\n.*chq_phs_max"):
+    with pytest.raises(VisitTableError, match=r"chq_phs_min.*\n.*chq_phs_max"):
         total_improvement_score(no_range)
     both = visit_table([("A", "1", 0, 5, 5, 5, 2, 60, 80, 1000, 200), ("A", "1", 4, 3, 4, 4, 1, 70, 80, 500, 200)])
     both["cmas"] = [40, 45]

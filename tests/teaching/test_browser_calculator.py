@@ -51,15 +51,22 @@ LAYOUT_PROBLEMS = """() => {
     for (const element of calc.querySelectorAll("*")) {
         const rect = element.getBoundingClientRect();
         if (rect.width > 0 && rect.right > edge && getComputedStyle(element).visibility !== "hidden") {
-            problems.push(`${element.tagName.toLowerCase()}.${element.className} ends at ${Math.round(rect.right)} > ${Math.round(edge)}`);
+            const name = `${element.tagName.toLowerCase()}.${element.className}`;
+            problems.push(`${name} ends at ${Math.round(rect.right)} > ${Math.round(edge)}`);
         }
     }
-    if (calc.scrollWidth > calc.clientWidth + 1) problems.push(`calculator scrolls: ${calc.scrollWidth} > ${calc.clientWidth}`);
-    if (edge > window.innerWidth + 1) problems.push(`calculator ends at ${edge} beyond the window (${window.innerWidth})`);
+    if (calc.scrollWidth > calc.clientWidth + 1) {
+        problems.push(`calculator scrolls: ${calc.scrollWidth} > ${calc.clientWidth}`);
+    }
+    if (edge > window.innerWidth + 1) {
+        problems.push(`calculator ends at ${edge} beyond the window (${window.innerWidth})`);
+    }
     const page = document.scrollingElement;
     if (page.scrollWidth > window.innerWidth + 1) problems.push(`the page scrolls sideways: ${page.scrollWidth}`);
     const output = calc.closest(".jp-OutputArea-output");
-    if (output && output.scrollWidth > output.clientWidth + 1) problems.push(`output scrolls: ${output.scrollWidth} > ${output.clientWidth}`);
+    if (output && output.scrollWidth > output.clientWidth + 1) {
+        problems.push(`output scrolls: ${output.scrollWidth} > ${output.clientWidth}`);
+    }
     return problems.slice(0, 10);
 }"""
 
@@ -77,7 +84,8 @@ def shown(page, css: str, timeout_ms: int = TIMEOUT_MS) -> str:
 
 def wait_for_text(page, css: str, expected: str, timeout_ms: int = 60_000) -> None:
     page.wait_for_function(
-        "([css, expected]) => { const e = document.querySelector(css); return e && e.textContent.trim() === expected; }",
+        "([css, expected]) => { const e = document.querySelector(css); "
+        "return e && e.textContent.trim() === expected; }",
         arg=[css, expected], timeout=timeout_ms)
 
 

@@ -218,7 +218,8 @@ def test_every_bad_value_is_named_at_once(calculator):
 def test_strength_instrument_sets_the_range(calculator):
     assert dict((v, k) for k, v in calculator.strength.options) == {
         "mmt:80": "MMT-8 unilateral (0-80)", "mmt:150": "MMT-8 bilateral (0-150)",
-        "mmt:260": "13 groups bilateral, Kendall 0-10 grades (0-260)", "cmas": "Childhood Myositis Assessment Scale (CMAS 0-52)"}
+        "mmt:260": "13 groups bilateral, Kendall 0-10 grades (0-260)",
+        "cmas": "Childhood Myositis Assessment Scale (CMAS 0-52)"}
     calculator.strength.value = "mmt:260"  # 20 / 260 = 7.69% -> 10 points: 50
     assert shown_rows(calculator)["mmt"] == ("7.69%", "10")
     assert engine(BASELINE, FOLLOWUP, 260)["tis"] == 50.0 == float(shown_total(calculator))

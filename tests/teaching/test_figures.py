@@ -10,10 +10,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
 from ivig_kit.score.measures import CORE_SET
 from ivig_kit.teaching import figures
@@ -80,7 +80,7 @@ def test_weights_figure_draws_the_maxima_largest_first():
     ax = figure.axes[0]
     widths = [bar.get_width() for bar in ax.patches]
     assert widths == [32.5, 20, 20, 10, 10, 7.5]
-    assert [tick.get_text() for tick in ax.get_yticklabels()][0] == LABELS["mmt"]
+    assert ax.get_yticklabels()[0].get_text() == LABELS["mmt"]
     assert [text.get_text() for text in ax.texts] == ["32.5", "20", "20", "10", "10", "7.5"]
     assert sum(widths) == 100
 

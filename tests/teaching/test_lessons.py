@@ -1,4 +1,5 @@
-"""Tests for ivig_kit.teaching (patients, lessons, exercises): worked patients, teaching tables, "what would it take" and exercises.
+"""Tests for ivig_kit.teaching (patients, lessons, exercises): worked patients, teaching tables,
+"what would it take" and exercises.
 
 Expected values are computed by hand in the comments (change / range x 100, then the band
 table of tis.md), or by the engine on a visit table written out here, never through the

@@ -4,6 +4,7 @@ cohort (notebook 02). The two notebooks run once for the module."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -62,7 +63,7 @@ def test_executed_notebook_shows_no_solution(executed, name):
 def test_every_exercise_is_a_check_followed_by_a_solution_button(executed, name):
     cells = [c for c in executed[name].cells if c.cell_type == "code"]
     checked = []
-    for cell, following in zip(cells, cells[1:]):
+    for cell, following in itertools.pairwise(cells):
         found = re.search(r'check_answer\("([\w.]+)", answer\)', cell.source)
         if found:
             key = found.group(1)

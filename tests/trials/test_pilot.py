@@ -14,7 +14,8 @@ from ivig_kit.trials.pilot import (
 )
 from ivig_kit.trials.reconstruct import DATA_SOURCE, read_reconstructed_cohort
 
-OUTCOME_COUNTS = ["amended_early_end", "included_n", "analysed_n", "primary_responders", "responders_by_week3", "responders_by_week4",
+OUTCOME_COUNTS = ["amended_early_end", "included_n", "analysed_n", "primary_responders", "responders_by_week3",
+                  "responders_by_week4",
                   "responders_by_week6", "tis20_by_week9", "transient_minimal", "amended_regimen",
                   "rescue_early_end", "confirmed_deteriorations", "subtype_dm", "subtype_imnm", "subtype_nm_om",
                   "subtype_ass", "analysed_subtype_dm", "analysed_subtype_imnm", "analysed_subtype_nm_om",

@@ -69,7 +69,7 @@ class SiteReport:
     source: dict
     synthetic: bool
     data_sources: tuple[str, ...]
-    run_time: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
+    run_time: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
 
     @property
     def threshold(self) -> float:
@@ -282,7 +282,7 @@ def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
         "pooled_metrics": rounded_for_sites(aggregates.pooled_metrics),
         "other_sites": [[rounded_for_sites(row).get(c) for c in columns] for row in others],
         "pooled_by_week": aggregates.pooled_by_week[["week", "n", "responders", "percent", "ci_low", "ci_high",
-                                                     "median_tis"]].values.tolist(),
+                                                     "median_tis"]].to_numpy().tolist(),
     })
 
 

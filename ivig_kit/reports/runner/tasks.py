@@ -115,7 +115,7 @@ class SiteResult:
         return row
 
     @classmethod
-    def from_record(cls, row: dict) -> "SiteResult":
+    def from_record(cls, row: dict) -> SiteResult:
         fields = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in row.items() if k in fields})
 

@@ -70,6 +70,7 @@ class KernelZygote:
                 self.process.wait(timeout=5)
             if self.process.poll() is None:
                 self.process.kill()
+                self.process.wait()  # reaped: no zombie, no "subprocess is still running" ResourceWarning
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -151,7 +151,15 @@ class Batch:
              str(notebook), "--jobs", "2", "--quiet", "--params", str(root / "params.csv")],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def close(self) -> None:
+        """Close the pipes once every process of the batch is gone (the reader has seen stdout end)."""
+        self.reader.join(timeout=10)
+        if not self.reader.is_alive():
+            self.process.stdout.close()
+        self.process.stderr.close()
 
     def _read(self):
         for line in self.process.stdout:
@@ -191,6 +199,7 @@ def test_a_signal_stops_the_batch_cleanly(tmp_path, signame, moment):
             batch.process.kill()
         for pid in marked_processes(batch.mark):
             os.kill(pid, signal.SIGKILL)
+        batch.close()
     assert took < 10, f"took {took:.1f} s to stop"
     assert not survivors, f"processes of the batch survived: {survivors}"
     lines = [line for line in stderr.splitlines() if line.strip()]
@@ -220,6 +229,7 @@ def test_kernels_die_with_a_killed_batch_and_the_next_run_cleans_up(tmp_path):
     finally:
         for pid in marked_processes(batch.mark):
             os.kill(pid, signal.SIGKILL)
+        batch.close()
     assert not survivors, f"processes of the killed batch survived: {survivors}"
     left = sorted(p.name for p in batch.tmp.iterdir() if p.name.startswith("ivig-kit-"))
     assert left, "a SIGKILLed batch cannot clean up: its temporary folders should be there for the next run"

@@ -1,0 +1,109 @@
+"""The lock in ``requirements/``: it covers what pyproject.toml asks for, and the smaller locks agree with it.
+
+``make lock`` (uv pip compile) writes ``requirements/test.txt`` (everything ``make test`` installs),
+``requirements/run.txt`` (what ``ivig-kit reports`` needs) and ``binder/requirements.txt``; a
+dependency added to pyproject.toml without ``make lock`` fails here, before a fresh clone would
+install an environment CI never tested.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+REPO = Path(__file__).resolve().parents[1]
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+NAME = canonicalize_name(PROJECT["project"]["name"])
+# The locks are universal (markers say which line applies where); the suite runs on the Python 3.11 they are for.
+PY311 = default_environment()
+
+
+def pins(path: Path, environment: dict[str, str] = PY311) -> dict[str, str]:
+    """``{name: version}`` of the ``name==version`` lines of a pip requirements file that apply to ``environment``
+    (hash and annotation lines skipped)."""
+    found: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if not re.match(r"[A-Za-z0-9]", line):
+            continue
+        requirement = Requirement(line.rstrip(" \\"))
+        if requirement.marker is not None and not requirement.marker.evaluate(environment):
+            continue
+        (specifier,) = requirement.specifier
+        assert specifier.operator == "==", f"{path.name}: not pinned: {line}"
+        assert canonicalize_name(requirement.name) not in found, f"{path.name}: {requirement.name} twice"
+        found[canonicalize_name(requirement.name)] = specifier.version
+    return found
+
+
+def declared(extras: tuple[str, ...] = (), groups: tuple[str, ...] = ()) -> list[Requirement]:
+    """The project's dependencies, with those of ``extras`` (self-references followed) and dependency ``groups``."""
+    optional = PROJECT["project"]["optional-dependencies"]
+    wanted, seen, found = list(extras), set(), [Requirement(d) for d in PROJECT["project"]["dependencies"]]
+    while wanted:
+        extra = wanted.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for line in optional[extra]:
+            requirement = Requirement(line)
+            if canonicalize_name(requirement.name) == NAME:
+                wanted.extend(requirement.extras)
+            else:
+                found.append(requirement)
+    found += [Requirement(line) for group in groups for line in PROJECT["dependency-groups"][group]]
+    return found
+
+
+LOCKS = {
+    "requirements/test.txt": declared(extras=("test",), groups=("dev",)),
+    "requirements/run.txt": declared(),
+    "binder/requirements.txt": declared(extras=("lab",)),
+}
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_the_lock_pins_every_declared_dependency_to_an_allowed_version(lock):
+    pinned = pins(REPO / lock)
+    for requirement in LOCKS[lock]:
+        version = pinned.get(canonicalize_name(requirement.name))
+        assert version is not None, f"{requirement} is declared in pyproject.toml but not in {lock}: run `make lock`"
+        assert requirement.specifier.contains(version, prereleases=True), \
+            f"{lock} pins {requirement.name}=={version}, outside {requirement}: run `make lock`"
+
+
+@pytest.mark.parametrize("lock", ["requirements/run.txt", "binder/requirements.txt"])
+def test_the_smaller_locks_take_their_versions_from_the_test_lock(lock):
+    tested = pins(REPO / "requirements/test.txt")
+    smaller = pins(REPO / lock)
+    assert smaller, f"{lock} pins nothing"
+    assert {name: tested.get(name) for name in smaller} == smaller, f"{lock} differs from requirements/test.txt"
+
+
+def test_the_run_lock_leaves_out_the_applications_and_the_test_tools():
+    run = pins(REPO / "requirements/run.txt")
+    assert not {"jupyterlab", "voila", "pytest", "playwright", "ruff", "mypy"} & run.keys()
+    assert {"papermill", "nbconvert", "ipykernel", "pandas", "matplotlib"} <= run.keys()
+
+
+def test_the_pip_installed_locks_carry_hashes():
+    for lock in ("requirements/test.txt", "requirements/run.txt"):
+        text = (REPO / lock).read_text()
+        packages = len(re.findall(r"^[A-Za-z0-9][^\n]*==", text, flags=re.M))
+        hashed = len(re.findall(r"^[A-Za-z0-9][^\n]*\\\n\s+--hash=sha256:", text, flags=re.M))
+        assert packages > 0 and hashed == packages, f"{lock}: {packages - hashed} of {packages} packages without a hash"
+
+
+def test_the_locks_say_they_are_generated_by_make_lock():
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"^lock:", makefile, flags=re.M)
+    for lock in LOCKS:
+        header = (REPO / lock).read_text().splitlines()[:2]
+        assert header[0].startswith("# This file was autogenerated by uv"), (lock, header)
+        assert "make lock" in header[1], (lock, header)
+        assert f"-o {lock}" in makefile, f"make lock does not write {lock}"
