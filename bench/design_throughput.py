@@ -81,8 +81,10 @@ def main(argv=None) -> None:
         for analysis in design.ANALYSES.values():
             n80, n90 = (planning.sample_size_from_curve(curve, analysis, t) for t in (0.8, 0.9))
             print(f"  N for 80% / 90%: {analysis:34s} {n80} / {n90} ({args.curve_trials} trials per N)")
-        closed = [planning.t_test_sample_size(scenario.effect, scenario.target_sd, target, scenario.dropout)
-                  for target in (0.8, 0.9)]
+        closed = [
+            planning.t_test_sample_size(scenario.effect, scenario.target_sd, target, scenario.dropout)
+            for target in (0.8, 0.9)
+        ]
         print(f"  N for 80% / 90%: {'t-test, closed form (statsmodels)':34s} {closed[0]} / {closed[1]}")
 
 

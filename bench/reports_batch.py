@@ -55,8 +55,9 @@ def run(command: list[str]) -> float:
     result = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if result.returncode not in (0,):
-        raise SystemExit(f"failed ({result.returncode}): {' '.join(command)}\n{result.stdout[-2000:]}"
-                         f"\n{result.stderr[-3000:]}")
+        raise SystemExit(
+            f"failed ({result.returncode}): {' '.join(command)}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+        )
     return seconds
 
 
@@ -67,10 +68,34 @@ def naive_loop(sites: list[str], data: Path, adverse_events: Path, out: Path) ->
     for number, site in enumerate(sites):
         executed = out / f"site{number:02d}.ipynb"
         started = time.perf_counter()
-        run([tool("papermill"), str(NOTEBOOK), str(executed), "-k", "python3", "--no-progress-bar",
-             "-r", "site", site, "-r", "data_path", str(data), "-r", "adverse_events_path", str(adverse_events),
-             "-r", "pooled_summary_path", "", "-r", "population", "adult",
-             "-r", "summary_path", str(out / f"site{number:02d}.json")])
+        run(
+            [
+                tool("papermill"),
+                str(NOTEBOOK),
+                str(executed),
+                "-k",
+                "python3",
+                "--no-progress-bar",
+                "-r",
+                "site",
+                site,
+                "-r",
+                "data_path",
+                str(data),
+                "-r",
+                "adverse_events_path",
+                str(adverse_events),
+                "-r",
+                "pooled_summary_path",
+                "",
+                "-r",
+                "population",
+                "adult",
+                "-r",
+                "summary_path",
+                str(out / f"site{number:02d}.json"),
+            ]
+        )
         run([tool("jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)])
         seconds.append(time.perf_counter() - started)
         print(f"  naive {number + 1:2d}/{len(sites)} {site!r}: {seconds[-1]:.1f} s", flush=True)
@@ -83,8 +108,9 @@ def batch(data: Path, out: Path, jobs: int, sites: list[str] | None = None) -> t
     return seconds, reused
 
 
-def batch_with_site_seconds(data: Path, out: Path, jobs: int,
-                            sites: list[str] | None = None) -> tuple[float, int, list[float]]:
+def batch_with_site_seconds(
+    data: Path, out: Path, jobs: int, sites: list[str] | None = None
+) -> tuple[float, int, list[float]]:
     """Seconds of one ``ivig-kit reports`` run, how many sites it re-used, and each site's own seconds in
     its worker (from the ledger, ``index.json``)."""
     command = [tool("ivig-kit"), "reports", str(data), "--out", str(out), "--jobs", str(jobs), "--quiet"]
@@ -95,19 +121,24 @@ def batch_with_site_seconds(data: Path, out: Path, jobs: int,
     failed = [r["site"] for r in record["sites"] if r["status"] != "ok"]
     if failed:
         raise SystemExit(f"the batch failed on {failed}")
-    return (seconds, sum(bool(r.get("reused")) for r in record["sites"]),
-            [r["seconds"] for r in record["sites"] if not r.get("reused")])
+    return (
+        seconds,
+        sum(bool(r.get("reused")) for r in record["sites"]),
+        [r["seconds"] for r in record["sites"] if not r.get("reused")],
+    )
 
 
-def marginal(root: Path, count: int, small: int, jobs: int,
-             run: int | None = None) -> tuple[float, float, float, float]:
+def marginal(
+    root: Path, count: int, small: int, jobs: int, run: int | None = None
+) -> tuple[float, float, float, float]:
     """(seconds for ``run`` sites (default: all), seconds for ``small`` of them, marginal seconds per site, median
     seconds of one site in its worker) on a registry of ``count`` sites."""
     data, _ = write_demo_registry(root / f"data-{count}", sites=demo_sites(count))
     sites = [s.name for s in demo_sites(count)]
     run = min(run or count, count)
-    full, _, per_site = batch_with_site_seconds(data, root / f"batch-{count}", jobs,
-                                                sites[:run] if run < count else None)
+    full, _, per_site = batch_with_site_seconds(
+        data, root / f"batch-{count}", jobs, sites[:run] if run < count else None
+    )
     part, _ = batch(data, root / f"batch-{count}-small", jobs, sites[:small])
     return full, part, (full - part) / (run - small), statistics.median(per_site)
 
@@ -129,20 +160,27 @@ TARGET_UNCHANGED_SHARE = 0.10
 TARGET_MARGINAL_RATIO = 1.20
 
 
-def missed_targets(naive_over_batch: float | None = None, unchanged_share: float | None = None,
-                   marginal_small: float | None = None, marginal_large: float | None = None) -> list[str]:
+def missed_targets(
+    naive_over_batch: float | None = None,
+    unchanged_share: float | None = None,
+    marginal_small: float | None = None,
+    marginal_large: float | None = None,
+) -> list[str]:
     """One line per target the figures miss (figures not measured are not checked). A marginal cost that is
     not positive says the run was too noisy to measure it, which is a miss too."""
     missed = []
     if naive_over_batch is not None and naive_over_batch < TARGET_NAIVE_OVER_BATCH:
         missed.append(f"naive / batch {naive_over_batch:.2f}x < {TARGET_NAIVE_OVER_BATCH:g}x")
     if unchanged_share is not None and unchanged_share >= TARGET_UNCHANGED_SHARE:
-        missed.append(f"unchanged re-run {100 * unchanged_share:.1f}% >= {100 * TARGET_UNCHANGED_SHARE:g}% "
-                      f"of the full run")
+        missed.append(
+            f"unchanged re-run {100 * unchanged_share:.1f}% >= {100 * TARGET_UNCHANGED_SHARE:g}% of the full run"
+        )
     if marginal_small is not None and marginal_large is not None:
         if marginal_small <= 0 or marginal_large <= 0:
-            missed.append(f"a marginal cost per site is not positive ({marginal_small:.2f}, {marginal_large:.2f} s): "
-                          f"the machine was too busy to measure it")
+            missed.append(
+                f"a marginal cost per site is not positive ({marginal_small:.2f}, {marginal_large:.2f} s): "
+                f"the machine was too busy to measure it"
+            )
         elif marginal_large / marginal_small > TARGET_MARGINAL_RATIO:
             missed.append(f"marginal cost ratio {marginal_large / marginal_small:.2f} > {TARGET_MARGINAL_RATIO:g}")
     return missed
@@ -156,14 +194,25 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sites", type=int, default=24, help="number of sites (default: 24)")
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of ivig-kit reports (default: 2)")
-    parser.add_argument("--small", type=int, default=4,
-                        help="sites of the second, smaller batch run used for the marginal cost (default: 4)")
-    parser.add_argument("--large", type=int, default=200,
-                        help="sites of the large registry whose marginal cost is compared with 9 sites' "
-                             "(default: 200; 0 to skip)")
-    parser.add_argument("--large-run", type=int, metavar="N",
-                        help="run only the first N sites of each scale registry (default: all of them; the "
-                             "slope is then measured between --small and N sites of the same registry)")
+    parser.add_argument(
+        "--small",
+        type=int,
+        default=4,
+        help="sites of the second, smaller batch run used for the marginal cost (default: 4)",
+    )
+    parser.add_argument(
+        "--large",
+        type=int,
+        default=200,
+        help="sites of the large registry whose marginal cost is compared with 9 sites' (default: 200; 0 to skip)",
+    )
+    parser.add_argument(
+        "--large-run",
+        type=int,
+        metavar="N",
+        help="run only the first N sites of each scale registry (default: all of them; the "
+        "slope is then measured between --small and N sites of the same registry)",
+    )
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive loop (no ratio)")
     parser.add_argument("--keep", type=Path, help="keep the registry and every output in this folder")
     parser.add_argument("--check", action="store_true", help="exit 1 when a figure misses its target")
@@ -175,8 +224,7 @@ def main(argv=None) -> int:
     data, adverse_events = write_demo_registry(root / "data", sites=demo_sites(args.sites))
     sites = [s.name for s in demo_sites(args.sites)]
     visits = len(data.read_text(encoding="utf-8").splitlines()) - 1
-    print(f"{args.sites} sites, {visits} visits; {os.cpu_count()} CPUs; "
-          f"load average {load()}")
+    print(f"{args.sites} sites, {visits} visits; {os.cpu_count()} CPUs; load average {load()}")
     small_seconds = naive_seconds = None
     scale = {}
     try:
@@ -193,9 +241,12 @@ def main(argv=None) -> int:
             for count in (9, args.large):
                 scale[count] = marginal(root / "scale", count, small, args.jobs, args.large_run)
                 ran = min(args.large_run or count, count)
-                print(f"registry of {count} sites, {ran} run: {scale[count][0]:.1f} s, {small} of its sites "
-                      f"{scale[count][1]:.1f} s, marginal {scale[count][2]:.2f} s per site; one site in its "
-                      f"worker {scale[count][3]:.2f} s (median)", flush=True)
+                print(
+                    f"registry of {count} sites, {ran} run: {scale[count][0]:.1f} s, {small} of its sites "
+                    f"{scale[count][1]:.1f} s, marginal {scale[count][2]:.2f} s per site; one site in its "
+                    f"worker {scale[count][3]:.2f} s (median)",
+                    flush=True,
+                )
         if not args.skip_naive:
             naive = naive_loop(sites, data, adverse_events, root / "naive")
             naive_seconds = sum(naive)
@@ -205,33 +256,47 @@ def main(argv=None) -> int:
 
     print()
     if naive_seconds is not None:
-        print(f"naive loop (papermill CLI + jupyter nbconvert --no-input per site): {naive_seconds:.1f} s "
-              f"({naive_seconds / args.sites:.2f} s per site)")
-    print(f"ivig-kit reports --jobs {args.jobs}: {batch_seconds:.1f} s ({batch_seconds / args.sites:.2f} s per site "
-          f"on average)")
+        print(
+            f"naive loop (papermill CLI + jupyter nbconvert --no-input per site): {naive_seconds:.1f} s "
+            f"({naive_seconds / args.sites:.2f} s per site)"
+        )
+    print(
+        f"ivig-kit reports --jobs {args.jobs}: {batch_seconds:.1f} s ({batch_seconds / args.sites:.2f} s per site "
+        f"on average)"
+    )
     if naive_seconds is not None:
         print(f"ratio naive / batch: {naive_seconds / batch_seconds:.2f}x (target >= 3x)")
     if small_seconds is not None:
         slope = (batch_seconds - small_seconds) / (args.sites - small)
-        print(f"batch marginal cost: {slope:.2f} s per site (from {small} sites in {small_seconds:.1f} s); "
-              f"fixed start-up {batch_seconds - slope * args.sites:.1f} s")
-    print(f"re-run unchanged: {unchanged_seconds:.1f} s = {100 * unchanged_seconds / batch_seconds:.1f}% of the full "
-          f"run (target < 10%); 2 sites changed: {changed_seconds:.1f} s = "
-          f"{100 * changed_seconds / batch_seconds:.1f}% ({changed_reused} of {args.sites} re-used)")
+        print(
+            f"batch marginal cost: {slope:.2f} s per site (from {small} sites in {small_seconds:.1f} s); "
+            f"fixed start-up {batch_seconds - slope * args.sites:.1f} s"
+        )
+    print(
+        f"re-run unchanged: {unchanged_seconds:.1f} s = {100 * unchanged_seconds / batch_seconds:.1f}% of the full "
+        f"run (target < 10%); 2 sites changed: {changed_seconds:.1f} s = "
+        f"{100 * changed_seconds / batch_seconds:.1f}% ({changed_reused} of {args.sites} re-used)"
+    )
     if len(scale) == 2:
         (_, _, m9, w9), (_, _, mlarge, wlarge) = scale[9], scale[args.large]
-        print(f"marginal seconds per site: {m9:.2f} at 9 sites, {mlarge:.2f} at {args.large} sites "
-              f"(ratio {mlarge / m9:.2f}; target <= 1.20)")
-        print(f"median seconds of one site in its worker: {w9:.2f} at 9 sites, {wlarge:.2f} at {args.large} sites "
-              f"(ratio {wlarge / w9:.2f})")
+        print(
+            f"marginal seconds per site: {m9:.2f} at 9 sites, {mlarge:.2f} at {args.large} sites "
+            f"(ratio {mlarge / m9:.2f}; target <= 1.20)"
+        )
+        print(
+            f"median seconds of one site in its worker: {w9:.2f} at 9 sites, {wlarge:.2f} at {args.large} sites "
+            f"(ratio {wlarge / w9:.2f})"
+        )
     if naive_seconds is not None:
         print(f"naive marginal cost: {naive_seconds / args.sites:.2f} s per site; load average now {load()}")
     else:
         print(f"load average now {load()}")
-    missed = missed_targets(naive_over_batch=naive_seconds / batch_seconds if naive_seconds is not None else None,
-                            unchanged_share=unchanged_seconds / batch_seconds,
-                            marginal_small=scale[9][2] if len(scale) == 2 else None,
-                            marginal_large=scale[args.large][2] if len(scale) == 2 else None)
+    missed = missed_targets(
+        naive_over_batch=naive_seconds / batch_seconds if naive_seconds is not None else None,
+        unchanged_share=unchanged_seconds / batch_seconds,
+        marginal_small=scale[9][2] if len(scale) == 2 else None,
+        marginal_large=scale[args.large][2] if len(scale) == 2 else None,
+    )
     for line in missed:
         print(f"target missed: {line}")
     return 1 if args.check and missed else 0

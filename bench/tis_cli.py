@@ -37,8 +37,9 @@ RUNS = (("csv", "csv"), ("parquet", "parquet"), ("csv", "parquet"), ("parquet", 
 def run_command(arguments: list[str]) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (user + system, all threads) and peak RSS (MiB) of one ``ivig-kit`` process."""
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "ivig_kit.cli", *arguments],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ivig_kit.cli", *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     stdout, stderr = process.stdout.read().decode(), process.stderr.read().decode()
@@ -70,16 +71,22 @@ def main() -> None:
             engine = min(engine, time.perf_counter() - start)
             engine_cpu = min(engine_cpu, time.process_time() - start_cpu)
         print(f"visits                        {len(visits):>10,} ({len(scores):,} follow-up rows)")
-        print(f"engine alone, in memory       {engine:>10.2f} s   cpu {engine_cpu:.2f} s (best of {args.repeat}, "
-              f"validate=False)")
+        print(
+            f"engine alone, in memory       {engine:>10.2f} s   cpu {engine_cpu:.2f} s (best of {args.repeat}, "
+            f"validate=False)"
+        )
         del scores
 
         startup, startup_cpu, _ = run_command(["--version"])
         print(f"process start (--version)     {startup:>10.2f} s   cpu {startup_cpu:.2f} s")
-        print(f"load average (1 min) {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall times include waiting "
-              f"for the CPU when the machine is shared; cpu is the process's own user + system time")
-        print(f"{'ivig-kit tis':<22}{'wall':>8} {'cpu':>8} {'peak RSS':>10} {'x engine':>9} {'cpu x':>6}  "
-              f"targets (wall, RSS, wall ratio)")
+        print(
+            f"load average (1 min) {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall times include waiting "
+            f"for the CPU when the machine is shared; cpu is the process's own user + system time"
+        )
+        print(
+            f"{'ivig-kit tis':<22}{'wall':>8} {'cpu':>8} {'peak RSS':>10} {'x engine':>9} {'cpu x':>6}  "
+            f"targets (wall, RSS, wall ratio)"
+        )
         for source, target in RUNS if not args.quick else RUNS[:1]:
             out = folder / f"scores.{target}"
             best, best_cpu, peak = float("inf"), float("inf"), 0.0
@@ -91,10 +98,13 @@ def main() -> None:
             check = pd.read_parquet(out) if target == "parquet" else pd.read_csv(out, nrows=5)
             assert list(check.columns[:5]) == ["site", "patient_id", "week", "tis", "category"]
             verdicts = ["met" if ok else "NOT met" for ok in (best <= limit, peak < 1536, best <= 6 * engine)]
-            print(f"{source + ' -> ' + target:<22}{best:>7.2f}s {best_cpu:>7.2f}s {peak:>6.0f} MiB "
-                  f"{best / engine:>8.1f}x "
-                  f"{best_cpu / engine_cpu:>5.1f}x  "
-                  f"<= {limit:g} s {verdicts[0]}, < 1536 MiB {verdicts[1]}, <= 6x {verdicts[2]}")
+            print(
+                f"{source + ' -> ' + target:<22}{best:>7.2f}s {best_cpu:>7.2f}s {peak:>6.0f} MiB "
+                f"{best / engine:>8.1f}x "
+                f"{best_cpu / engine_cpu:>5.1f}x  "
+                f"<= {limit:g} s {verdicts[0]}, < 1536 MiB {verdicts[1]}, <= 6x {verdicts[2]}"
+            )
+
 
 if __name__ == "__main__":
     main()

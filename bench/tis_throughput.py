@@ -32,21 +32,23 @@ def synthetic_visits(n_visits: int, seed: int = 2016) -> pd.DataFrame:
     n_patients = n_visits // VISITS_PER_PATIENT
     patient = np.repeat(np.arange(n_patients), VISITS_PER_PATIENT)
     mmt_max = rng.choice([80, 150, 260], n_patients)[patient]
-    return pd.DataFrame({
-        "site": np.char.add("S", (patient % 24).astype(str)),
-        "patient_id": np.char.zfill(patient.astype(str), 6),
-        "week": np.tile(np.arange(VISITS_PER_PATIENT) * 4, n_patients).astype(float),
-        "physician_global": rng.integers(0, 101, n_visits) / 10,
-        "patient_global": rng.integers(0, 101, n_visits) / 10,
-        "extramuscular": rng.integers(0, 101, n_visits) / 10,
-        "haq": rng.integers(0, 25, n_visits) / 8,
-        "mmt": np.floor(rng.uniform(0.4, 1.0, n_visits) * mmt_max),
-        "mmt_max": mmt_max.astype(float),
-        "ck": rng.integers(20, 20000, n_visits).astype(float),
-        "ck_uln": 200.0,
-        "aldolase": rng.integers(20, 300, n_visits) / 10,
-        "aldolase_uln": 7.6,
-    })
+    return pd.DataFrame(
+        {
+            "site": np.char.add("S", (patient % 24).astype(str)),
+            "patient_id": np.char.zfill(patient.astype(str), 6),
+            "week": np.tile(np.arange(VISITS_PER_PATIENT) * 4, n_patients).astype(float),
+            "physician_global": rng.integers(0, 101, n_visits) / 10,
+            "patient_global": rng.integers(0, 101, n_visits) / 10,
+            "extramuscular": rng.integers(0, 101, n_visits) / 10,
+            "haq": rng.integers(0, 25, n_visits) / 8,
+            "mmt": np.floor(rng.uniform(0.4, 1.0, n_visits) * mmt_max),
+            "mmt_max": mmt_max.astype(float),
+            "ck": rng.integers(20, 20000, n_visits).astype(float),
+            "ck_uln": 200.0,
+            "aldolase": rng.integers(20, 300, n_visits) / 10,
+            "aldolase_uln": 7.6,
+        }
+    )
 
 
 def row_by_row_tis(visits: pd.DataFrame) -> dict[tuple, float]:
@@ -65,7 +67,8 @@ def row_by_row_tis(visits: pd.DataFrame) -> dict[tuple, float]:
             name = enzyme if measure == "enzyme" else measure
             before, after = Decimal(repr(getattr(base, name))), Decimal(repr(getattr(row, name)))
             scale = {"mmt": Decimal(repr(base.mmt_max)), "enzyme": before}.get(
-                measure, Decimal(repr(SCALE_RANGE.get(measure, 1))))
+                measure, Decimal(repr(SCALE_RANGE.get(measure, 1)))
+            )
             change = after - before if spec.improves_by == "increase" else before - after
             percent = change * 100 / scale
             total += spec.band_points[sum(percent > edge for edge in spec.band_edges_percent)]
@@ -103,18 +106,25 @@ def main() -> None:
     looped = row_by_row_tis(sample)
     loop_seconds = time.perf_counter() - start
     vectorised_scores = total_improvement_score(sample, validate=False)
-    vectorised = dict(zip(zip(vectorised_scores["site"], vectorised_scores["patient_id"], vectorised_scores["week"]),
-                          vectorised_scores["tis"]))
+    vectorised = dict(
+        zip(
+            zip(vectorised_scores["site"], vectorised_scores["patient_id"], vectorised_scores["week"]),
+            vectorised_scores["tis"],
+        )
+    )
     assert looped == vectorised, "row-by-row and vectorised scorers disagree"
 
     engine_rate = len(visits) / engine_seconds
     loop_rate = len(sample) / loop_seconds
     print(f"visits scored                 {len(visits):>12,} ({len(scores):,} follow-up rows)")
     print(f"vectorised engine, best of {args.repeat}   {engine_seconds:>12.3f} s  {engine_rate:>12,.0f} visits/s")
-    print(f"validation (vectorised), once {validate_seconds:>12.3f} s  "
-          f"{len(visits) / validate_seconds:>12,.0f} visits/s")
-    print(f"engine + validation           {engine_seconds + validate_seconds:>12.3f} s  "
-          f"{len(visits) / (engine_seconds + validate_seconds):>12,.0f} visits/s")
+    print(
+        f"validation (vectorised), once {validate_seconds:>12.3f} s  {len(visits) / validate_seconds:>12,.0f} visits/s"
+    )
+    print(
+        f"engine + validation           {engine_seconds + validate_seconds:>12.3f} s  "
+        f"{len(visits) / (engine_seconds + validate_seconds):>12,.0f} visits/s"
+    )
     print(f"row-by-row loop ({len(sample):,} visits) {loop_seconds:>8.3f} s  {loop_rate:>12,.0f} visits/s")
     print(f"ratio engine / row-by-row     {engine_rate / loop_rate:>12.1f} x")
     print(f"peak memory allocated while scoring {engine_peak / 2**20:>6.0f} MiB (tracemalloc)")

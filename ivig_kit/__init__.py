@@ -24,13 +24,16 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 # The public names are imported on first use, so `import ivig_kit` (and the command line, which handles
 # Ctrl-C from its first moment) does not wait for pandas.
-__getattr__, _, _exported = lazy_loader.attach(__name__, submod_attrs={
-    "errors": ["InputError"],
-    "score.engine": ["category", "total_improvement_score"],
-    "score.measures": ["CORE_SET", "POPULATIONS", "CoreSetMeasure", "EnzymeNormalisation"],
-    "score.pair": ["score_pair"],
-    "score.visits": ["read_visits", "validate_visits"],
-})
+__getattr__, _, _exported = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "errors": ["InputError"],
+        "score.engine": ["category", "total_improvement_score"],
+        "score.measures": ["CORE_SET", "POPULATIONS", "CoreSetMeasure", "EnzymeNormalisation"],
+        "score.pair": ["score_pair"],
+        "score.visits": ["read_visits", "validate_visits"],
+    },
+)
 __all__ = sorted([*_exported, "__version__"])
 
 

@@ -10,8 +10,19 @@ from ivig_kit import __version__
 from ivig_kit.errors import InputError, Interrupted
 from ivig_kit.files import atomic_output
 
-SUMMARY_COLUMNS = ["site", "patient_id", "week", "tis", "category", "physician_global_points",
-                   "patient_global_points", "mmt_points", "haq_points", "enzyme_points", "extramuscular_points"]
+SUMMARY_COLUMNS = [
+    "site",
+    "patient_id",
+    "week",
+    "tis",
+    "category",
+    "physician_global_points",
+    "patient_global_points",
+    "mmt_points",
+    "haq_points",
+    "enzyme_points",
+    "extramuscular_points",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,126 +38,221 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ivig-kit",
         description="Score myositis visits with the 2016 ACR/EULAR Total Improvement Score and build per-site reports.",
-        epilog="Input format: data/README.md. Each command has --help.")
+        epilog="Input format: data/README.md. Each command has --help.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     tis = commands.add_parser(
-        "tis", help="score every follow-up visit of a visit table",
+        "tis",
+        help="score every follow-up visit of a visit table",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Score every follow-up visit against the patient's baseline (earliest week) and write one row\n"
-                    "per follow-up visit: site, patient_id, week, tis, category, then each core set measure's\n"
-                    "points, percent change and flags. A measure whose column is absent is missing (flagged).",
+        "per follow-up visit: site, patient_id, week, tis, category, then each core set measure's\n"
+        "points, percent change and flags. A measure whose column is absent is missing (flagged).",
         epilog=f"Input: {inputs}.\nCSV: comma, semicolon or tab separated and the decimal mark are detected; UTF-8,\n"
-               "UTF-16 with BOM, or --encoding; format in data/README.md.\n"
-               "Every problem of a table is reported at once (file, rows, lines, column, expected).\n"
-               "Exit status: 0 scored, 1 the output could not be written, 2 unusable input or options.\n\n"
-               "examples:\n"
-               "  ivig-kit tis data/example_visits.csv --out scores.xlsx\n"
-               "  ivig-kit tis export.csv --mapping data/example_mapping.yaml --out scores.parquet\n"
-               "  ivig-kit tis visits.csv --enzyme-preset r-implementation --out scores.csv")
+        "UTF-16 with BOM, or --encoding; format in data/README.md.\n"
+        "Every problem of a table is reported at once (file, rows, lines, column, expected).\n"
+        "Exit status: 0 scored, 1 the output could not be written, 2 unusable input or options.\n\n"
+        "examples:\n"
+        "  ivig-kit tis data/example_visits.csv --out scores.xlsx\n"
+        "  ivig-kit tis export.csv --mapping data/example_mapping.yaml --out scores.parquet\n"
+        "  ivig-kit tis visits.csv --enzyme-preset r-implementation --out scores.csv",
+    )
     tis.add_argument("input", type=Path, help=f"visit table: {inputs}")
-    tis.add_argument("--out", type=Path, metavar="FILE",
-                     help=f"write the scores to FILE: {outputs} (default: print a summary); never an "
-                          "input, a symlink or a device")
-    tis.add_argument("--population", choices=POPULATIONS, default="adult",
-                     help="category thresholds: adult 20/40/60, juvenile 30/45/70 (default: adult)")
+    tis.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help=f"write the scores to FILE: {outputs} (default: print a summary); never an input, a symlink or a device",
+    )
+    tis.add_argument(
+        "--population",
+        choices=POPULATIONS,
+        default="adult",
+        help="category thresholds: adult 20/40/60, juvenile 30/45/70 (default: adult)",
+    )
     enzyme = tis.add_argument_group("enzyme normalisation (not settled by the published sources)")
-    enzyme.add_argument("--enzyme-normalisation", choices=["relative", "uln_range"],
-                        help="percent change of the most abnormal enzyme: relative to its baseline (default), or "
-                             "to a range of ULN x k (the default when --uln-multiplier or --enzyme-preset is given)")
-    enzyme.add_argument("--uln-multiplier", action="append", metavar="K|ENZYME=K", type=_multiplier,
-                        help=f"k of the ULN x k range: one for all enzymes (default 10) or per enzyme, e.g. "
-                             f"--uln-multiplier ck=15 --uln-multiplier alt=3; 0 < k <= {ULN_MULTIPLIER_MAX:g}")
-    enzyme.add_argument("--enzyme-preset", choices=sorted(ENZYME_ULN_MULTIPLIER_PRESETS),
-                        help="per-enzyme multipliers of an R script of the TIS we could not trace to a source: CK 15, "
-                             "ALT/AST/LDH 3; "
-                             "aldolase 3 is the kit's choice (a convention, not a rule)")
+    enzyme.add_argument(
+        "--enzyme-normalisation",
+        choices=["relative", "uln_range"],
+        help="percent change of the most abnormal enzyme: relative to its baseline (default), or "
+        "to a range of ULN x k (the default when --uln-multiplier or --enzyme-preset is given)",
+    )
+    enzyme.add_argument(
+        "--uln-multiplier",
+        action="append",
+        metavar="K|ENZYME=K",
+        type=_multiplier,
+        help=f"k of the ULN x k range: one for all enzymes (default 10) or per enzyme, e.g. "
+        f"--uln-multiplier ck=15 --uln-multiplier alt=3; 0 < k <= {ULN_MULTIPLIER_MAX:g}",
+    )
+    enzyme.add_argument(
+        "--enzyme-preset",
+        choices=sorted(ENZYME_ULN_MULTIPLIER_PRESETS),
+        help="per-enzyme multipliers of an R script of the TIS we could not trace to a source: CK 15, "
+        "ALT/AST/LDH 3; "
+        "aldolase 3 is the kit's choice (a convention, not a rule)",
+    )
     worse = tis.add_argument_group("confirmed deterioration (ProDERM definition; the source leaves these open)")
-    worse.add_argument("--deterioration-reading", choices=["range", "baseline"], default="range",
-                       help="'worse by 20%%/30%%' as percent of the scale's range (default: the kit's reading) or "
-                            "of the baseline value")
-    worse.add_argument("--deterioration-confirmation", choices=["any", "same"], default="any",
-                       help="two consecutive visits meeting any criterion each (default: the kit's reading) or the "
-                            "same criterion at both")
+    worse.add_argument(
+        "--deterioration-reading",
+        choices=["range", "baseline"],
+        default="range",
+        help="'worse by 20%%/30%%' as percent of the scale's range (default: the kit's reading) or "
+        "of the baseline value",
+    )
+    worse.add_argument(
+        "--deterioration-confirmation",
+        choices=["any", "same"],
+        default="any",
+        help="two consecutive visits meeting any criterion each (default: the kit's reading) or the "
+        "same criterion at both",
+    )
     reading = tis.add_argument_group("reading real-world files")
     reading.add_argument("--sep", metavar="CHAR", help="field separator: ',', ';', 'tab' (default: detected)")
-    reading.add_argument("--decimal", choices=[".", ","], metavar="MARK",
-                         help="decimal mark, '.' or ',' (default: detected)")
-    reading.add_argument("--encoding", metavar="NAME",
-                         help="text encoding, e.g. latin-1, cp1252, utf-16 (default: UTF-8, or UTF-16 with a BOM)")
-    reading.add_argument("--vas-unit", choices=["cm", "mm"], default="cm",
-                         help="unit of the three VAS columns in the file: cm (0-10, default) or mm (0-100)")
-    reading.add_argument("--mapping", type=Path, metavar="YAML",
-                         help="column mapping: source column -> kit column (and unit), constants; see "
-                              "data/example_mapping.yaml")
+    reading.add_argument(
+        "--decimal", choices=[".", ","], metavar="MARK", help="decimal mark, '.' or ',' (default: detected)"
+    )
+    reading.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding, e.g. latin-1, cp1252, utf-16 (default: UTF-8, or UTF-16 with a BOM)",
+    )
+    reading.add_argument(
+        "--vas-unit",
+        choices=["cm", "mm"],
+        default="cm",
+        help="unit of the three VAS columns in the file: cm (0-10, default) or mm (0-100)",
+    )
+    reading.add_argument(
+        "--mapping",
+        type=Path,
+        metavar="YAML",
+        help="column mapping: source column -> kit column (and unit), constants; see data/example_mapping.yaml",
+    )
     reading.add_argument("--sheet", metavar="NAME", help="sheet of an .xlsx input (default: the first)")
     _add_item_rule_arguments(tis)
     tis.set_defaults(handler=_run_tis)
     _add_core_set_parser(commands)
 
     reports = commands.add_parser(
-        "reports", help="run the site-report notebook for every site and write HTML reports with an index",
+        "reports",
+        help="run the site-report notebook for every site and write HTML reports with an index",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Validate a multi-site visit table once, then run the site-report notebook through\n"
-                    "papermill for each site, in parallel. Per site: a self-contained HTML report (code hidden,\n"
-                    "images embedded, table of contents), the executed notebook and a JSON summary; and\n"
-                    "DIR/index.html listing every site with its status, key figures and links; then the\n"
-                    "coordinating centre's DIR/registry.html (and registry.json), with trends from DIR/history.json.",
+        "papermill for each site, in parallel. Per site: a self-contained HTML report (code hidden,\n"
+        "images embedded, table of contents), the executed notebook and a JSON summary; and\n"
+        "DIR/index.html listing every site with its status, key figures and links; then the\n"
+        "coordinating centre's DIR/registry.html (and registry.json), with trends from DIR/history.json.",
         epilog="The visit table and the adverse-event table are read, validated and scored once; each site's\n"
-               "kernel gets only its own rows and a pooled summary of the other sites in which sites with\n"
-               "fewer than --min-cell-size patients are merged or left out.\n"
-               "Files are named after a safe slug of the site plus a short hash (zurich-4251685e.html).\n"
-               "Every file is written under a temporary name and renamed into place: a failed site keeps\n"
-               "its earlier report, and its error is shown in the index. DIR/index.json is the folder's\n"
-               "ledger: a --sites run updates those sites' rows and keeps the others; a site whose data,\n"
-               "parameters, notebook and kit version are unchanged is re-used (--force runs it again).\n"
-               "One batch at a time per DIR (DIR/.ivig-kit.lock).\n"
-               "Exit status: 0 all sites ok, 1 some site failed, 2 unusable input or DIR busy (nothing run),\n"
-               "130/143 stopped by Ctrl-C/SIGTERM (the index marks the unfinished sites).\n\n"
-               "example:\n  ivig-kit reports data/demo_registry.csv --out reports --jobs 2")
-    reports.add_argument("data", type=Path, metavar="DATA",
-                         help=f"visit table with all sites: {inputs}")
-    reports.add_argument("--out", type=Path, required=True, metavar="DIR",
-                         help="folder for the reports and index.html (created if missing)")
-    reports.add_argument("--sites", nargs="+", metavar="SITE",
-                         help="report only these sites (exact names, kept as text: 007 stays 007; a near miss is "
-                              "suggested; default: all)")
-    reports.add_argument("--jobs", type=_positive_int, default=2, metavar="N",
-                         help="sites run at the same time, one worker process each, at most the CPUs available "
-                              "(default: 2)")
-    reports.add_argument("--scheduler", metavar="ADDRESS",
-                         help="run the sites on this dask.distributed scheduler instead of local processes; "
-                              "every site's patient rows and the notebook are sent to the cluster: tls://host:8786 "
-                              "encrypts them (certificates in dask's config), tcp://host:8786 sends them in plain "
-                              "text; use only a cluster the registry's data may go to. --jobs is then ignored")
-    reports.add_argument("--notebook", type=Path, metavar="PATH",
-                         help="report notebook to run (default: notebooks/site_report.ipynb of the kit)")
-    reports.add_argument("--population", choices=POPULATIONS, default="adult",
-                         help="TIS category thresholds: adult 20/40/60, juvenile 30/45/70 (default: adult)")
-    reports.add_argument("--adverse-events", metavar="PATH",
-                         help="adverse-event table (default: the one beside DATA, e.g. demo_adverse_events.csv "
-                              "for demo_registry.csv, if it exists; '' for none)")
-    reports.add_argument("--pdf", action="store_true",
-                         help="also print each report to <slug>.pdf (A4, page numbers) with headless Chromium")
-    reports.add_argument("--params", type=Path, metavar="FILE",
-                         help="per-site parameters: CSV or YAML, one row per site, columns named after the "
-                              "notebook's parameters, a '*' row for defaults (e.g. site,population)")
-    reports.add_argument("--min-cell-size", type=_positive_int, default=MIN_CELL_SIZE, metavar="N",
-                         help="other sites with fewer patients are merged or left out of the pooled figures "
-                              "each report shows (default: %(default)s)")
-    reports.add_argument("--cell-timeout", type=_positive_int, default=CELL_TIMEOUT_S, metavar="SECONDS",
-                         help="longest a cell of a site's notebook may run before the site fails "
-                              "(default: %(default)s)")
-    reports.add_argument("--force", action="store_true",
-                         help="run every site even if its inputs are unchanged, and write into a folder holding "
-                              "an index.html the kit did not make")
-    reports.add_argument("--handout", type=Path, metavar="DIR",
-                         help="also write DIR/<slug>.zip per finished site with only that site's files (report, "
-                              "PDF, notebook, summary) to hand to it; --out itself is the coordinator's view "
-                              "(every site's figures) and is not to be shared")
-    reports.add_argument("--quiet", action="store_true", help="no progress bar (the per-site lines remain; without a terminal on stderr, e.g. in "
-                              "a log, there is no bar either: one line per site)")
+        "kernel gets only its own rows and a pooled summary of the other sites in which sites with\n"
+        "fewer than --min-cell-size patients are merged or left out.\n"
+        "Files are named after a safe slug of the site plus a short hash (zurich-4251685e.html).\n"
+        "Every file is written under a temporary name and renamed into place: a failed site keeps\n"
+        "its earlier report, and its error is shown in the index. DIR/index.json is the folder's\n"
+        "ledger: a --sites run updates those sites' rows and keeps the others; a site whose data,\n"
+        "parameters, notebook and kit version are unchanged is re-used (--force runs it again).\n"
+        "One batch at a time per DIR (DIR/.ivig-kit.lock).\n"
+        "Exit status: 0 all sites ok, 1 some site failed, 2 unusable input or DIR busy (nothing run),\n"
+        "130/143 stopped by Ctrl-C/SIGTERM (the index marks the unfinished sites).\n\n"
+        "example:\n  ivig-kit reports data/demo_registry.csv --out reports --jobs 2",
+    )
+    reports.add_argument("data", type=Path, metavar="DATA", help=f"visit table with all sites: {inputs}")
+    reports.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder for the reports and index.html (created if missing)",
+    )
+    reports.add_argument(
+        "--sites",
+        nargs="+",
+        metavar="SITE",
+        help="report only these sites (exact names, kept as text: 007 stays 007; a near miss is "
+        "suggested; default: all)",
+    )
+    reports.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=2,
+        metavar="N",
+        help="sites run at the same time, one worker process each, at most the CPUs available (default: 2)",
+    )
+    reports.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the sites on this dask.distributed scheduler instead of local processes; "
+        "every site's patient rows and the notebook are sent to the cluster: tls://host:8786 "
+        "encrypts them (certificates in dask's config), tcp://host:8786 sends them in plain "
+        "text; use only a cluster the registry's data may go to. --jobs is then ignored",
+    )
+    reports.add_argument(
+        "--notebook",
+        type=Path,
+        metavar="PATH",
+        help="report notebook to run (default: notebooks/site_report.ipynb of the kit)",
+    )
+    reports.add_argument(
+        "--population",
+        choices=POPULATIONS,
+        default="adult",
+        help="TIS category thresholds: adult 20/40/60, juvenile 30/45/70 (default: adult)",
+    )
+    reports.add_argument(
+        "--adverse-events",
+        metavar="PATH",
+        help="adverse-event table (default: the one beside DATA, e.g. demo_adverse_events.csv "
+        "for demo_registry.csv, if it exists; '' for none)",
+    )
+    reports.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print each report to <slug>.pdf (A4, page numbers) with headless Chromium",
+    )
+    reports.add_argument(
+        "--params",
+        type=Path,
+        metavar="FILE",
+        help="per-site parameters: CSV or YAML, one row per site, columns named after the "
+        "notebook's parameters, a '*' row for defaults (e.g. site,population)",
+    )
+    reports.add_argument(
+        "--min-cell-size",
+        type=_positive_int,
+        default=MIN_CELL_SIZE,
+        metavar="N",
+        help="other sites with fewer patients are merged or left out of the pooled figures "
+        "each report shows (default: %(default)s)",
+    )
+    reports.add_argument(
+        "--cell-timeout",
+        type=_positive_int,
+        default=CELL_TIMEOUT_S,
+        metavar="SECONDS",
+        help="longest a cell of a site's notebook may run before the site fails (default: %(default)s)",
+    )
+    reports.add_argument(
+        "--force",
+        action="store_true",
+        help="run every site even if its inputs are unchanged, and write into a folder holding "
+        "an index.html the kit did not make",
+    )
+    reports.add_argument(
+        "--handout",
+        type=Path,
+        metavar="DIR",
+        help="also write DIR/<slug>.zip per finished site with only that site's files (report, "
+        "PDF, notebook, summary) to hand to it; --out itself is the coordinator's view "
+        "(every site's figures) and is not to be shared",
+    )
+    reports.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar (the per-site lines remain; without a terminal on stderr, e.g. in "
+        "a log, there is no bar either: one line per site)",
+    )
     reports.set_defaults(handler=_run_reports)
     return parser
 
@@ -172,11 +278,18 @@ def _run_reports(args) -> int:
             from ivig_kit.reports.runner.pages import find_chromium
 
             find_chromium()
-        batch = prepare_batch(args.data, args.out, sites=args.sites, notebook=args.notebook,
-                              population=args.population,
-                              adverse_events_path="auto" if args.adverse_events is None else args.adverse_events,
-                              min_cell_size=args.min_cell_size, params_path=args.params, force=args.force,
-                              cell_timeout_s=args.cell_timeout)
+        batch = prepare_batch(
+            args.data,
+            args.out,
+            sites=args.sites,
+            notebook=args.notebook,
+            population=args.population,
+            adverse_events_path="auto" if args.adverse_events is None else args.adverse_events,
+            min_cell_size=args.min_cell_size,
+            params_path=args.params,
+            force=args.force,
+            cell_timeout_s=args.cell_timeout,
+        )
         if args.handout:  # before any site runs: a hand-out folder inside --out is refused
             from ivig_kit.reports.runner.handout import check_handout_folder
 
@@ -188,16 +301,22 @@ def _run_reports(args) -> int:
                 print(f"ivig-kit: note: {note}", file=sys.stderr)
         adverse = batch.adverse_events_path.name if batch.adverse_events_path else "none"
         where = f"the dask scheduler at {args.scheduler}" if args.scheduler else f"{jobs} process(es)"
-        print(f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}",
-              flush=True)
-        outcome = run_batch(batch, jobs=jobs, scheduler=args.scheduler, progress=not args.quiet and sys.stderr.isatty(), pdf=args.pdf)
+        print(
+            f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}", flush=True
+        )
+        outcome = run_batch(
+            batch, jobs=jobs, scheduler=args.scheduler, progress=not args.quiet and sys.stderr.isatty(), pdf=args.pdf
+        )
     except BatchWriteError as failure:  # disk full or I/O error in the output folder: one line, no traceback
         print(f"ivig-kit: error: {failure}", file=sys.stderr, flush=True)
         return 1
     except Interrupted as stopped:
-        done = "no site finished" if stopped.result is None else \
-            f"{sum(r.ok for r in stopped.result.results)} of {len(stopped.result.results)} site(s) finished; " \
+        done = (
+            "no site finished"
+            if stopped.result is None
+            else f"{sum(r.ok for r in stopped.result.results)} of {len(stopped.result.results)} site(s) finished; "
             f"the index marks the others"
+        )
         print(f"ivig-kit: stopped by {stopped}: {done}", file=sys.stderr, flush=True)
         return 128 + stopped.signum
     failed = outcome.failed
@@ -225,8 +344,7 @@ def _enzyme_normalisation(args):
 
     ranged = args.uln_multiplier or args.enzyme_preset
     if args.enzyme_normalisation == "relative" and ranged:
-        raise InputError("--uln-multiplier and --enzyme-preset apply to --enzyme-normalisation uln_range, "
-                         "not relative")
+        raise InputError("--uln-multiplier and --enzyme-preset apply to --enzyme-normalisation uln_range, not relative")
     if not ranged:
         return EnzymeNormalisation(args.enzyme_normalisation or "relative")
     per_enzyme = dict(ENZYME_ULN_MULTIPLIER_PRESETS[args.enzyme_preset]) if args.enzyme_preset else {}
@@ -252,28 +370,43 @@ def _run_tis(args) -> int:
         check_output_path(args.out, inputs=[p for p in (args.input, args.mapping) if p])
         output_format(args.out)
     mapping = ColumnMapping.from_yaml(args.mapping) if args.mapping else None
-    options = ReadOptions(separator=args.sep, decimal=args.decimal, encoding=args.encoding, vas_unit=args.vas_unit,
-                          mapping=mapping, sheet=args.sheet)
+    options = ReadOptions(
+        separator=args.sep,
+        decimal=args.decimal,
+        encoding=args.encoding,
+        vas_unit=args.vas_unit,
+        mapping=mapping,
+        sheet=args.sheet,
+    )
     visits = read_core_set(args.input, options, _item_rules(args))  # a visit table, item-level or not
     if args.out and output_format(args.out) == "Excel":  # before scoring: Excel cannot hold more rows
         _refuse_over_excel_rows(args.out, args.input, visits)
     for note in visits.attrs.get("read_notes", []):
         print(f"note: {note}", file=sys.stderr)
     for measure in visits.attrs.get("absent_measures", []):
-        print(f"note: {args.input.name} has no {measure!r} column: that measure is missing on every visit "
-              f"(flagged in {measure}_missing), so no visit has a complete TIS", file=sys.stderr)
-    scores = total_improvement_score(visits, population=args.population,
-                                     enzyme_normalisation=normalisation, validate=False,
-                                     deterioration_reading=args.deterioration_reading,
-                                     deterioration_confirmation=args.deterioration_confirmation)
+        print(
+            f"note: {args.input.name} has no {measure!r} column: that measure is missing on every visit "
+            f"(flagged in {measure}_missing), so no visit has a complete TIS",
+            file=sys.stderr,
+        )
+    scores = total_improvement_score(
+        visits,
+        population=args.population,
+        enzyme_normalisation=normalisation,
+        validate=False,
+        deterioration_reading=args.deterioration_reading,
+        deterioration_confirmation=args.deterioration_confirmation,
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         try:
             with atomic_output(args.out) as partial:
                 write_scores(scores, partial)
         except OSError as error:
-            print(f"ivig-kit: error: could not write {args.out}: {error.strerror or error}; nothing was written",
-                  file=sys.stderr)
+            print(
+                f"ivig-kit: error: could not write {args.out}: {error.strerror or error}; nothing was written",
+                file=sys.stderr,
+            )
             return 1
         patients = visits.attrs.get("n_patients")
         if patients is None:
@@ -283,8 +416,11 @@ def _run_tis(args) -> int:
         print(scores[SUMMARY_COLUMNS].to_string(index=False))
     incomplete = int(scores["tis"].isna().sum())
     if incomplete:
-        print(f"note: {incomplete} visit(s) have a missing core set measure; their tis is empty "
-              f"(see the *_missing columns and points_of_scored_measures)", file=sys.stderr)
+        print(
+            f"note: {incomplete} visit(s) have a missing core set measure; their tis is empty "
+            f"(see the *_missing columns and points_of_scored_measures)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -293,20 +429,40 @@ def _add_item_rule_arguments(parser) -> None:
     from ivig_kit.instruments.items import MMT_SCALE_MAX
 
     rules = parser.add_argument_group("item-level input (data/item_dictionary.csv): how items become totals")
-    rules.add_argument("--mmt-scale", choices=list(MMT_SCALE_MAX), default="unilateral",
-                       help="MMT from grades: unilateral MMT-8 0-80 (right, left where the right is empty; default), "
-                            "bilateral MMT-8 0-150, or total MMT-24 0-260; a row's mmt_scale column wins")
-    rules.add_argument("--mmt-prorate", action="store_true",
-                       help="prorate an MMT total with missing groups (>= 75%% graded; the kit's option, no IMACS "
-                            "rule); default: missing")
-    rules.add_argument("--haq-aid-rule", choices=["standard", "adi", "plus_one"], default="standard",
-                       help="aids/devices and help: standard raises a category's 0-1 to 2 (default), adi ignores "
-                            "them (HAQ-ADI), plus_one adds 1 (textbook variant)")
-    rules.add_argument("--haq-minimum", type=int, choices=[6, 7], default=6,
-                       help="fewest HAQ/CHAQ categories answered for an index (default: 6)")
-    rules.add_argument("--haq-denominator", choices=["answered", "eight"], default="answered",
-                       help="divide by the categories answered (default, the rule) or always by 8 (a calculator "
-                            "variant, for comparison only)")
+    rules.add_argument(
+        "--mmt-scale",
+        choices=list(MMT_SCALE_MAX),
+        default="unilateral",
+        help="MMT from grades: unilateral MMT-8 0-80 (right, left where the right is empty; default), "
+        "bilateral MMT-8 0-150, or total MMT-24 0-260; a row's mmt_scale column wins",
+    )
+    rules.add_argument(
+        "--mmt-prorate",
+        action="store_true",
+        help="prorate an MMT total with missing groups (>= 75%% graded; the kit's option, no IMACS "
+        "rule); default: missing",
+    )
+    rules.add_argument(
+        "--haq-aid-rule",
+        choices=["standard", "adi", "plus_one"],
+        default="standard",
+        help="aids/devices and help: standard raises a category's 0-1 to 2 (default), adi ignores "
+        "them (HAQ-ADI), plus_one adds 1 (textbook variant)",
+    )
+    rules.add_argument(
+        "--haq-minimum",
+        type=int,
+        choices=[6, 7],
+        default=6,
+        help="fewest HAQ/CHAQ categories answered for an index (default: 6)",
+    )
+    rules.add_argument(
+        "--haq-denominator",
+        choices=["answered", "eight"],
+        default="answered",
+        help="divide by the categories answered (default, the rule) or always by 8 (a calculator "
+        "variant, for comparison only)",
+    )
 
 
 def _item_rules(args):
@@ -317,18 +473,25 @@ def _item_rules(args):
 
 def _add_core_set_parser(commands) -> None:
     core_set = commands.add_parser(
-        "core-set", help="turn an item-level table (MMT grades, HAQ answers, CMAS items, MYOACT) into a visit table",
+        "core-set",
+        help="turn an item-level table (MMT grades, HAQ answers, CMAS items, MYOACT) into a visit table",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Read an item-level visit table (the canonical item columns of data/item_dictionary.csv,\n"
-                    "or an export mapped onto them with --mapping), check every item, and write the kit's visit\n"
-                    "table: mmt with mmt_max, cmas, haq, chaq, myoact, each with the rule that made it\n"
-                    "(mmt_rule, haq_rule, myoact_rule), ready for 'ivig-kit tis' ('tis' also reads items directly).",
+        "or an export mapped onto them with --mapping), check every item, and write the kit's visit\n"
+        "table: mmt with mmt_max, cmas, haq, chaq, myoact, each with the rule that made it\n"
+        "(mmt_rule, haq_rule, myoact_rule), ready for 'ivig-kit tis' ('tis' also reads items directly).",
         epilog="Every item problem is reported at once (file, rows, lines, column, expected range).\n"
-               "Exit status: 0 written, 1 the output could not be written, 2 unusable input or options.\n\n"
-               "example:\n  ivig-kit core-set data/example_items.csv --out visits.csv && ivig-kit tis visits.csv")
+        "Exit status: 0 written, 1 the output could not be written, 2 unusable input or options.\n\n"
+        "example:\n  ivig-kit core-set data/example_items.csv --out visits.csv && ivig-kit tis visits.csv",
+    )
     core_set.add_argument("input", type=Path, help="item-level table (.csv, .parquet or .xlsx)")
-    core_set.add_argument("--out", type=Path, metavar="FILE", required=True,
-                          help="visit table to write: .csv, .parquet or .xlsx; never an input, a symlink or a device")
+    core_set.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        required=True,
+        help="visit table to write: .csv, .parquet or .xlsx; never an input, a symlink or a device",
+    )
     reading = core_set.add_argument_group("reading real-world files")
     reading.add_argument("--sep", metavar="CHAR", help="field separator: ',', ';', 'tab' (default: detected)")
     reading.add_argument("--decimal", choices=[".", ","], metavar="MARK", help="decimal mark (default: detected)")
@@ -351,16 +514,24 @@ def _run_core_set(args) -> int:
     check_output_path(args.out, inputs=[p for p in (args.input, args.mapping) if p])
     output_format(args.out)
     mapping = ColumnMapping.from_yaml(args.mapping) if args.mapping else None
-    options = ReadOptions(separator=args.sep, decimal=args.decimal, encoding=args.encoding, vas_unit=args.vas_unit,
-                          mapping=mapping, sheet=args.sheet)
+    options = ReadOptions(
+        separator=args.sep,
+        decimal=args.decimal,
+        encoding=args.encoding,
+        vas_unit=args.vas_unit,
+        mapping=mapping,
+        sheet=args.sheet,
+    )
     visits = visit_table_for_output(read_core_set(args.input, options, rules))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     try:
         with atomic_output(args.out) as partial:
             write_scores(visits, partial)
     except OSError as error:
-        print(f"ivig-kit: error: could not write {args.out}: {error.strerror or error}; nothing was written",
-              file=sys.stderr)
+        print(
+            f"ivig-kit: error: could not write {args.out}: {error.strerror or error}; nothing was written",
+            file=sys.stderr,
+        )
         return 1
     print(f"wrote {len(visits)} visits -> {args.out}")
     return 0
@@ -375,8 +546,10 @@ def _refuse_over_excel_rows(out: Path, source: Path, visits) -> None:
         patients = visits.groupby(["site", "patient_id"]).ngroups
     follow_ups = len(visits) - patients
     if follow_ups > EXCEL_MAX_ROWS:
-        raise InputError(f"{out}: an Excel sheet holds {EXCEL_MAX_ROWS:,} rows of scores under its header, and "
-                         f"{source.name} has {follow_ups:,} follow-up visits; write .csv or .parquet instead")
+        raise InputError(
+            f"{out}: an Excel sheet holds {EXCEL_MAX_ROWS:,} rows of scores under its header, and "
+            f"{source.name} has {follow_ups:,} follow-up visits; write .csv or .parquet instead"
+        )
 
 
 def main(argv=None) -> int:

@@ -63,14 +63,16 @@ def read_config_text(path, what: str, max_bytes: int = DEFAULT_BUDGET.max_bytes)
     finally:
         os.close(handle)
     if len(data) > max_bytes:
-        raise ConfigFileError(f"{path.name}: larger than {max_bytes:,} bytes, the limit for a {what}; "
-                              f"is it the right file?")
+        raise ConfigFileError(
+            f"{path.name}: larger than {max_bytes:,} bytes, the limit for a {what}; is it the right file?"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise ConfigFileError(f"{path.name}: line {line}: not UTF-8 text (byte {error.start}); save the {what} "
-                              f"as UTF-8") from None
+        raise ConfigFileError(
+            f"{path.name}: line {line}: not UTF-8 text (byte {error.start}); save the {what} as UTF-8"
+        ) from None
 
 
 def _refuse_irregular(path: Path, mode: int, what: str) -> None:
@@ -108,14 +110,17 @@ class BoundedLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            self._refuse(event.start_mark, "YAML anchors and aliases (& and *) are not accepted; write each value "
-                                           "out in full")
+            self._refuse(
+                event.start_mark, "YAML anchors and aliases (& and *) are not accepted; write each value out in full"
+            )
         self.nodes += 1
         if self.nodes > self.budget.max_nodes:
             self._refuse(event.start_mark, f"more than {self.budget.max_nodes:,} values, the limit for this file")
         if isinstance(event, yaml.ScalarEvent) and len(event.value) > self.budget.max_scalar_chars:
-            self._refuse(event.start_mark, f"a value of {len(event.value):,} characters; at most "
-                                           f"{self.budget.max_scalar_chars:,} are accepted")
+            self._refuse(
+                event.start_mark,
+                f"a value of {len(event.value):,} characters; at most {self.budget.max_scalar_chars:,} are accepted",
+            )
         self.depth += 1
         try:
             if self.depth > self.budget.max_depth:
@@ -135,8 +140,10 @@ class BoundedLoader(yaml.SafeLoader):
             except TypeError:
                 self._refuse(key_node.start_mark, f"a key that is not a name: {short(key)}")
             if key in seen:
-                self._refuse(key_node.start_mark, f"the key {short(key)} appears twice (first on line {seen[key]}); "
-                                                  f"expected each key once")
+                self._refuse(
+                    key_node.start_mark,
+                    f"the key {short(key)} appears twice (first on line {seen[key]}); expected each key once",
+                )
             seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 

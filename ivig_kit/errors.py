@@ -8,6 +8,7 @@ of the kit's own machinery (a kernel that will not start) are not input errors.
 import contextlib
 import signal
 import threading
+from typing import Any
 
 
 class InputError(ValueError):
@@ -50,9 +51,10 @@ class BatchWriteError(OSError):
     def __init__(self, folder, error: OSError, finished: int, total: int, index_written: bool):
         reason = error.strerror or str(error)
         index = "the index marks the others" if index_written else "no index could be written either"
-        super().__init__(error.errno, f"could not write to {folder}: {reason}; {finished} of {total} site(s) "
-                                      f"finished, {index}")
-        self.result = None
+        super().__init__(
+            error.errno, f"could not write to {folder}: {reason}; {finished} of {total} site(s) finished, {index}"
+        )
+        self.result: Any = None  # the BatchResult of what finished, set by the batch
 
     def __str__(self) -> str:
         return self.strerror
@@ -79,7 +81,7 @@ class Interrupted(BaseException):
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
-        self.result = None
+        self.result: Any = None  # the BatchResult of what finished, set by the batch
 
     @staticmethod
     @contextlib.contextmanager

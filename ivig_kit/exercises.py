@@ -14,11 +14,11 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from ivig_kit.errors import InputError, UnknownFactError
-
 
 #: A numeric mistake matches answers within this fraction of its own size (unless it gives a tolerance).
 MISTAKE_RELATIVE_TOLERANCE = 0.01
@@ -116,8 +116,10 @@ def check_answer(exercise: str, answer) -> Feedback:
     """
     spec = _exercise(exercise)
     if answer is None:
-        return Feedback("unanswered", f"Not answered yet: put your answer in place of None and run the cell again. "
-                                      f"Hint: {spec.hint}")
+        return Feedback(
+            "unanswered",
+            f"Not answered yet: put your answer in place of None and run the cell again. Hint: {spec.hint}",
+        )
     expected = spec.answer()
     if _matches(answer, expected, spec.tolerance):
         return Feedback("correct", f"Correct: {spec.explanation}")
@@ -144,8 +146,11 @@ def mistake_tolerances(spec: Exercise) -> dict:
         if not _is_number(wrong):
             tolerances[wrong] = 0.0
             continue
-        own = why.tolerance if isinstance(why, Mistake) and why.tolerance is not None else (
-            MISTAKE_RELATIVE_TOLERANCE * abs(float(wrong)))
+        own = (
+            why.tolerance
+            if isinstance(why, Mistake) and why.tolerance is not None
+            else (MISTAKE_RELATIVE_TOLERANCE * abs(float(wrong)))
+        )
         gaps = [abs(float(wrong) - n) / 2 for n in numbers if n != float(wrong)]
         tolerances[wrong] = min([own, *gaps])
     return tolerances
@@ -191,7 +196,9 @@ def solution_button(exercise: str):
     shown.add_class("exercise-solution")
 
     def reveal(_):
-        shown.value = f'<div class="exercise-solution-text" style="color:#1a7f37">{html.escape(solution_text(exercise))}</div>'
+        shown.value = (
+            f'<div class="exercise-solution-text" style="color:#1a7f37">{html.escape(solution_text(exercise))}</div>'
+        )
         button.layout.display = "none"
 
     button.on_click(reveal)
@@ -213,8 +220,9 @@ def solution_outputs(notebook) -> list[str]:
         if cell.cell_type != "code":
             continue
         for output in cell.get("outputs", []):
-            texts = [output.get("text", "")] + [value for kind, value in output.get("data", {}).items()
-                                                if kind.startswith("text/")]
+            texts = [output.get("text", "")] + [
+                value for kind, value in output.get("data", {}).items() if kind.startswith("text/")
+            ]
             text = html.unescape("\n".join(t if isinstance(t, str) else "".join(t) for t in texts))
             if re.search(r"\bCorrect\b", text):
                 found.append(f"cell {index}: a 'Correct' verdict")

@@ -30,13 +30,17 @@ def _validated(frame: pd.DataFrame, source: Path) -> pd.DataFrame:
         bad = frame.index[~frame[column].isin(allowed)]
         if len(bad):
             row = bad[0]
-            raise InputError(f"{source}: row {row + 1} (line {row + 2}), column '{column}': expected one of "
-                             f"{list(allowed)}, got {frame.at[row, column]!r}")
+            raise InputError(
+                f"{source}: row {row + 1} (line {row + 2}), column '{column}': expected one of "
+                f"{list(allowed)}, got {frame.at[row, column]!r}"
+            )
     values = pd.to_numeric(frame["value"], errors="coerce")
     if values.isna().any():
         row = values.index[values.isna()][0]
-        raise InputError(f"{source}: row {row + 1} (line {row + 2}), column 'value': expected a number, "
-                         f"got {frame.at[row, 'value']!r}")
+        raise InputError(
+            f"{source}: row {row + 1} (line {row + 2}), column 'value': expected a number, "
+            f"got {frame.at[row, 'value']!r}"
+        )
     unsourced = frame.index[frame["source"].isna() | frame["location"].isna()]
     if len(unsourced):
         row = unsourced[0]
@@ -99,6 +103,7 @@ def pilot_table2() -> pd.DataFrame:
     for measure in TABLE2_MEASURES:
         for timepoint in ("baseline", "end", "change"):
             stats = {s: facts[("pilot", f"table2_{measure}_{timepoint}_{s}")] for s in ("median", "q1", "q3")}
-            rows.append({"measure": measure, "timepoint": timepoint, **stats,
-                         "p": facts[("pilot", f"table2_{measure}_p")]})
+            rows.append(
+                {"measure": measure, "timepoint": timepoint, **stats, "p": facts[("pilot", f"table2_{measure}_p")]}
+            )
     return pd.DataFrame(rows)

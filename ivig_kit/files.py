@@ -52,16 +52,18 @@ def check_output_path(path: Path | str, inputs=()) -> Path:
     except FileNotFoundError:
         return path
     if stat.S_ISLNK(status.st_mode):
-        raise InputError(f"{path}: is a symbolic link; refusing to replace it (write to a new file or the link's "
-                         f"target itself)")
+        raise InputError(
+            f"{path}: is a symbolic link; refusing to replace it (write to a new file or the link's target itself)"
+        )
     if not stat.S_ISREG(status.st_mode):
         kind = "a folder" if stat.S_ISDIR(status.st_mode) else "not a regular file (a device, pipe or socket)"
         raise InputError(f"{path}: is {kind}; refusing to write over it, expected a file name")
     for source in inputs:
         with contextlib.suppress(OSError):
             if os.path.samefile(path, source):
-                raise InputError(f"{path}: is the input file {source}; refusing to overwrite an input, "
-                                 f"choose another output name")
+                raise InputError(
+                    f"{path}: is the input file {source}; refusing to overwrite an input, choose another output name"
+                )
     return path
 
 

@@ -21,12 +21,21 @@ import urllib.request
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 # JupyterLab settings that keep a test run off the network (news and update checks).
-QUIET_LAB_SETTINGS = {"@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-                      {"fetchNews": "false", "checkForUpdates": False}}
+QUIET_LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False}
+}
 
 
 def free_port() -> int:
@@ -80,8 +89,9 @@ def wait_for_status(url: str, server: subprocess.Popen, log_path: Path, timeout:
             return
         except OSError:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"jupyter lab did not answer on {url} within {timeout} s; log:\n"
-                                   f"{log_path.read_text()[-3000:]}") from None
+                raise TimeoutError(
+                    f"jupyter lab did not answer on {url} within {timeout} s; log:\n{log_path.read_text()[-3000:]}"
+                ) from None
             time.sleep(0.3)
 
 
@@ -97,17 +107,39 @@ def jupyter_lab(root: Path, notebooks: list[Path] = (), timeout: float = 90):
         (private / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
         (private / "settings" / name).write_text(json.dumps(values))
     port = free_port()
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-               f"--ServerApp.root_dir={root}", "--IdentityProvider.token=", "--ServerApp.password=",
-               "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True",
-               f"--LabApp.workspaces_dir={private / 'workspaces'}", "--ServerApp.open_browser=False",
-               "--ServerApp.port_retries=0", "--allow-root"]
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(private / "settings"),
-           "JUPYTER_RUNTIME_DIR": str(private / "runtime")}
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--ServerApp.root_dir={root}",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        "--ServerApp.disable_check_xsrf=True",
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.workspaces_dir={private / 'workspaces'}",
+        "--ServerApp.open_browser=False",
+        "--ServerApp.port_retries=0",
+        "--allow-root",
+    ]
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(private / "settings"),
+        "JUPYTER_RUNTIME_DIR": str(private / "runtime"),
+    }
     log_path = private / "jupyter-lab.log"
     with open(log_path, "w") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  start_new_session=True, cwd=root, env=env)
+        server = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=root,
+            env=env,
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             wait_for_status(url, server, log_path, timeout)
@@ -147,7 +179,10 @@ def open_notebook_and_run_all(page, base_url: str, notebook_name: str, timeout_m
             return panel && panel.context && panel.context.path === name && panel.context.isReady
                 && session && session.session && session.session.kernel
                 && session.session.kernel.status === "idle";
-        }""", arg=notebook_name, timeout=timeout_ms)
+        }""",
+        arg=notebook_name,
+        timeout=timeout_ms,
+    )
     # Start "run all" without awaiting its promise: a stuck kernel must end in the timed wait below,
     # never in an evaluate() that has no timeout of its own.
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); return true; }")
@@ -164,13 +199,25 @@ def voila_server(root: Path, notebook: Path, timeout: float = 120):
     port = free_port()
     private = root.parent / f"{root.name}-jupyter"
     private.mkdir(exist_ok=True)
-    command = [str(Path(sys.executable).parent / "voila"), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-               notebook.name]
+    command = [
+        str(Path(sys.executable).parent / "voila"),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        notebook.name,
+    ]
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(private / "runtime")}
     log_path = private / "voila.log"
     with open(log_path, "w") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  start_new_session=True, cwd=root, env=env)
+        server = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=root,
+            env=env,
+        )
         try:
             deadline = time.monotonic() + timeout
             while True:
@@ -203,8 +250,11 @@ def axe_violations(page, tags: list[str] = WCAG_TAGS) -> list[str]:
     """Run axe-core on the page under the WCAG A/AA tags; one line per violated rule (impact, id, nodes)."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(axe_script())
-    results = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags},"
-                            " resultTypes: ['violations']})", tags)
-    return [f"{v['impact']} {v['id']} ({len(v['nodes'])} nodes): {v['help']}; e.g. "
-            + "; ".join(f"{' '.join(map(str, n['target']))} -> {n['failureSummary'][:160]!r}" for n in v["nodes"][:3])
-            for v in results["violations"]]
+    results = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", tags
+    )
+    return [
+        f"{v['impact']} {v['id']} ({len(v['nodes'])} nodes): {v['help']}; e.g. "
+        + "; ".join(f"{' '.join(map(str, n['target']))} -> {n['failureSummary'][:160]!r}" for n in v["nodes"][:3])
+        for v in results["violations"]
+    ]

@@ -45,8 +45,12 @@ def browser(chromium_path, tmp_path_factory):
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(chromium_path),
-            args=CHROMIUM_ARGS, headless=True, viewport={"width": 1400, "height": 1000})
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(chromium_path),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 1000},
+        )
         yield context
         context.close()
 
@@ -57,9 +61,11 @@ def jupyter_lab(tmp_path):
     of those notebooks and returns its base URL; every server is stopped (with its kernels) at teardown."""
     started = []
     with contextlib.ExitStack() as servers:
+
         def start(notebooks, root: Path | None = None) -> str:
             started.append(root or tmp_path / f"lab{len(started)}")
             return servers.enter_context(start_jupyter_lab(started[-1], [Path(n) for n in notebooks]))
+
         yield start
 
 

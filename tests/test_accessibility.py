@@ -25,9 +25,27 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def run_batch(out: Path, *options: str) -> Path:
-    result = subprocess.run([sys.executable, "-m", "ivig_kit.cli", "reports", str(DEMO_REGISTRY), "--out", str(out),
-                             "--sites", "Tokyo", "--jobs", "1", "--quiet", *options],
-                            capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ivig_kit.cli",
+            "reports",
+            str(DEMO_REGISTRY),
+            "--out",
+            str(out),
+            "--sites",
+            "Tokyo",
+            "--jobs",
+            "1",
+            "--quiet",
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 
@@ -102,7 +120,8 @@ def test_voila_calculator_passes_axe_and_announces_a_bad_value(browser, voila_ur
         assert page.title() == "Total Improvement Score calculator (ivig-kit)"
         assert_no_violations(page, f"Voilà calculator at {width}x{height}")
         names = page.locator(".tis-number input").evaluate_all(
-            "boxes => boxes.map(b => b.labels.length ? b.labels[0].textContent.trim() : '')")
+            "boxes => boxes.map(b => b.labels.length ? b.labels[0].textContent.trim() : '')"
+        )
         assert len(names) == 12 and all(names), names
         assert "Physician global follow-up" in names
         page.screenshot(path=str(artifacts_dir / f"tis_calculator_voila_{width}x{height}.png"), full_page=True)
@@ -115,8 +134,11 @@ def test_voila_calculator_passes_axe_and_announces_a_bad_value(browser, voila_ur
         assert state["text"] == "Cannot score these values:Physician global follow-up: 11 cm is outside 0-10 cm."
         assert state["live"] == "assertive"
         assert state["marked"] and state["border"] == "3px", state
-        page.wait_for_function("() => document.querySelector('.tis-physician_global-followup input')"
-                               ".getAttribute('aria-invalid') === 'true'", timeout=30_000)
+        page.wait_for_function(
+            "() => document.querySelector('.tis-physician_global-followup input')"
+            ".getAttribute('aria-invalid') === 'true'",
+            timeout=30_000,
+        )
         aria = page.evaluate("""() => [...document.querySelectorAll('.tis-number input')].map(i =>
             [i.getAttribute('aria-invalid'), i.getAttribute('aria-describedby')])""")
         alert_id = page.locator(".tis-errors .tis-error").get_attribute("id")
@@ -129,9 +151,12 @@ def test_voila_calculator_passes_axe_and_announces_a_bad_value(browser, voila_ur
         page.close()
 
 
-@pytest.mark.xfail(strict=True, reason="voila 0.5.13 (the newest on PyPI) bundles JupyterLab 4.2.5 while its own "
-                   "widgets-manager8 and jupyterlab_widgets 3.0.17 are built against ^4.5.10/^4.6.2; no release "
-                   "pair from the registries agrees yet. Strict: passes loudly once a release aligns them.")
+@pytest.mark.xfail(
+    strict=True,
+    reason="voila 0.5.13 (the newest on PyPI) bundles JupyterLab 4.2.5 while its own "
+    "widgets-manager8 and jupyterlab_widgets 3.0.17 are built against ^4.5.10/^4.6.2; no release "
+    "pair from the registries agrees yet. Strict: passes loudly once a release aligns them.",
+)
 def test_voila_console_has_no_widget_version_warnings(browser, voila_url):
     page = browser.new_page()
     messages = []

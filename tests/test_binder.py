@@ -39,8 +39,9 @@ print(next(BP.__name__ for BP in app.buildpacks if BP(base_image=app.base_image)
 
 def run(command, **kwargs) -> subprocess.CompletedProcess:
     result = subprocess.run([str(c) for c in command], capture_output=True, text=True, **kwargs)
-    assert result.returncode == 0, (f"{' '.join(map(str, command))} failed ({result.returncode}):\n"
-                                    f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, command))} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
     return result
 
 
@@ -80,10 +81,15 @@ def demo_notebooks(repo: Path) -> list[str]:
 
 def isolated_env(venv: Path) -> dict[str, str]:
     """The environment a Binder user's processes see: the venv first on PATH, nothing of the test venv."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTHON", "JUPYTER", "CONDA", "PYTEST", "VIRTUAL_ENV"))}
-    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", VIRTUAL_ENV=str(venv),
-               JUPYTER_PLATFORM_DIRS="1", MPLBACKEND="Agg")
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "JUPYTER", "CONDA", "PYTEST", "VIRTUAL_ENV"))
+    }
+    env.update(
+        PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        VIRTUAL_ENV=str(venv),
+        JUPYTER_PLATFORM_DIRS="1",
+        MPLBACKEND="Agg",
+    )
     return env
 
 
@@ -100,8 +106,11 @@ def binder_env(binder_repo, tmp_path_factory):
     run([base_python, "-m", "venv", venv])
     env = isolated_env(venv)
     # --no-compile halves the install time; the modules the notebooks import are compiled on first use.
-    run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-compile", "-r", "binder/requirements.txt"],
-        cwd=binder_repo, env=env)
+    run(
+        [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-compile", "-r", "binder/requirements.txt"],
+        cwd=binder_repo,
+        env=env,
+    )
     postbuild = binder_repo / "binder" / "postBuild"
     assert postbuild.read_text().startswith("#!/bin/bash") and os.access(postbuild, os.X_OK)
     run(["./binder/postBuild"], cwd=binder_repo, env=env)
@@ -120,8 +129,11 @@ def test_binder_pins_every_package_dependency_to_an_allowed_version():
         version = next(iter(pin.specifier)).version
         assert dependency.specifier.contains(version, prereleases=True), f"{pin} does not satisfy {dependency}"
         for extra in dependency.extras:  # e.g. dask[distributed]: what the extra brings is pinned too
-            brought = [r for r in map(Requirement, importlib.metadata.requires(dependency.name) or [])
-                       if "extra" in str(r.marker) and r.marker.evaluate({"extra": extra})]
+            brought = [
+                r
+                for r in map(Requirement, importlib.metadata.requires(dependency.name) or [])
+                if "extra" in str(r.marker) and r.marker.evaluate({"extra": extra})
+            ]
             missing = sorted(r.name for r in brought if canonicalize_name(r.name) not in pins)
             assert brought and not missing, f"{dependency}: {missing or 'nothing'} pinned for the extra {extra!r}"
 
@@ -132,30 +144,43 @@ def test_binder_asks_for_python_311():
 
 def test_postbuild_installs_the_kit_into_the_binder_environment(binder_env):
     venv, env = binder_env
-    result = run([venv / "bin" / "python", "-c",
-                  "import ivig_kit, sys; print(sys.version_info[:2], ivig_kit.__file__)"], env=env, cwd="/")
+    result = run(
+        [venv / "bin" / "python", "-c", "import ivig_kit, sys; print(sys.version_info[:2], ivig_kit.__file__)"],
+        env=env,
+        cwd="/",
+    )
     assert result.stdout.startswith("(3, 11)")
     assert Path(result.stdout.split()[-1]).is_relative_to(venv), "ivig_kit is not installed in the Binder venv"
     installed = json.loads(run([venv / "bin" / "python", "-m", "pip", "list", "--format=json"], env=env).stdout)
     versions = {canonicalize_name(p["name"]): p["version"] for p in installed}
-    assert {name: versions.get(name) for name in binder_pins()} == \
-        {name: next(iter(pin.specifier)).version for name, pin in binder_pins().items()}
+    assert {name: versions.get(name) for name in binder_pins()} == {
+        name: next(iter(pin.specifier)).version for name, pin in binder_pins().items()
+    }
 
 
 def test_binder_environment_runs_python3_kernels_and_renders_widgets(binder_env):
     venv, env = binder_env
-    spec = json.loads(run([venv / "bin" / "python", "-c",
-                           "import json; from jupyter_client.kernelspec import KernelSpecManager as K; "
-                           "s = K().get_kernel_spec('python3'); print(json.dumps([s.resource_dir, s.argv[0]]))"],
-                          env=env, cwd="/").stdout)
+    spec = json.loads(
+        run(
+            [
+                venv / "bin" / "python",
+                "-c",
+                "import json; from jupyter_client.kernelspec import KernelSpecManager as K; "
+                "s = K().get_kernel_spec('python3'); print(json.dumps([s.resource_dir, s.argv[0]]))",
+            ],
+            env=env,
+            cwd="/",
+        ).stdout
+    )
     resource_dir, executable = Path(spec[0]), spec[1]
     assert resource_dir.is_relative_to(venv), f"the python3 kernel spec comes from {resource_dir}, not the venv"
     # jupyter_client runs a bare "python" as the interpreter that starts the kernel: the venv's.
     assert executable in {"python", "python3", "python3.11"} or Path(executable).is_relative_to(venv), executable
     extensions = run([venv / "bin" / "jupyter", "labextension", "list"], env=env, cwd="/")
     listing = re.sub(r"\x1b\[[0-9;]*m", "", extensions.stdout + extensions.stderr)  # drop colours
-    assert re.search(r"@jupyter-widgets/jupyterlab-manager v\S+ enabled\s+OK", listing), \
+    assert re.search(r"@jupyter-widgets/jupyterlab-manager v\S+ enabled\s+OK", listing), (
         "JupyterLab in the Binder environment cannot render ipywidgets (the calculator)"
+    )
 
 
 def test_every_demo_notebook_runs_in_the_binder_environment(binder_env, binder_repo, tmp_path):
@@ -164,8 +189,20 @@ def test_every_demo_notebook_runs_in_the_binder_environment(binder_env, binder_r
 
     def execute(notebook: str) -> Path:
         output = tmp_path / Path(notebook).name
-        run([venv / "bin" / "papermill", notebook, output, "--kernel", "python3", "--cwd", "notebooks",
-             "--no-progress-bar"], cwd=binder_repo, env=env)
+        run(
+            [
+                venv / "bin" / "papermill",
+                notebook,
+                output,
+                "--kernel",
+                "python3",
+                "--cwd",
+                "notebooks",
+                "--no-progress-bar",
+            ],
+            cwd=binder_repo,
+            env=env,
+        )
         return output
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # separate papermill processes: no shared cwd
@@ -177,8 +214,11 @@ def test_every_demo_notebook_runs_in_the_binder_environment(binder_env, binder_r
 def test_repo2docker_would_build_python_311_with_requirements_and_postbuild(binder_repo, tmp_path):
     venv = tmp_path / "repo2docker"
     run([shutil.which("python3.11") or sys.executable, "-m", "venv", venv])
-    install = subprocess.run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", "jupyter-repo2docker"],
-                             capture_output=True, text=True)
+    install = subprocess.run(
+        [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "jupyter-repo2docker"],
+        capture_output=True,
+        text=True,
+    )
     if install.returncode != 0:
         message = f"jupyter-repo2docker is not pip-installable here:\n{install.stderr[-2000:]}"
         pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)

@@ -11,8 +11,19 @@ from ivig_kit.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "data" / "example_visits.csv"
-REQUIRED_OUTPUT = ["site", "patient_id", "week", "tis", "category", "physician_global_points", "patient_global_points",
-                   "mmt_points", "haq_points", "enzyme_points", "extramuscular_points"]
+REQUIRED_OUTPUT = [
+    "site",
+    "patient_id",
+    "week",
+    "tis",
+    "category",
+    "physician_global_points",
+    "patient_global_points",
+    "mmt_points",
+    "haq_points",
+    "enzyme_points",
+    "extramuscular_points",
+]
 
 
 def run_cli(*args):
@@ -35,8 +46,23 @@ def test_tis_scores_the_bundled_example(tmp_path):
 
 def test_population_and_enzyme_options_reach_the_output(tmp_path):
     out = tmp_path / "scores.csv"
-    assert main(["tis", str(EXAMPLE), "--out", str(out), "--population", "juvenile",
-                 "--enzyme-normalisation", "uln_range", "--uln-multiplier", "5"]) == 0
+    assert (
+        main(
+            [
+                "tis",
+                str(EXAMPLE),
+                "--out",
+                str(out),
+                "--population",
+                "juvenile",
+                "--enzyme-normalisation",
+                "uln_range",
+                "--uln-multiplier",
+                "5",
+            ]
+        )
+        == 0
+    )
     scores = pd.read_csv(out)
     assert set(scores["population"]) == {"juvenile"}
     assert set(scores["enzyme_normalisation"]) == {"uln_range(x5)"}
@@ -48,11 +74,14 @@ def test_tis_prints_a_summary_without_out():
     assert result.stdout.splitlines()[0].split() == REQUIRED_OUTPUT
 
 
-@pytest.mark.parametrize("content, located", [
-    ("site,patient_id,week\nA,1,0\n", "none of the six core set measures has a column"),
-    (EXAMPLE.read_text().replace("AMS,001,4,4.2,", "AMS,001,4,11,"), "row 2 (line 3), column 'physician_global'"),
-    ("", "the file is empty"),
-])
+@pytest.mark.parametrize(
+    "content, located",
+    [
+        ("site,patient_id,week\nA,1,0\n", "none of the six core set measures has a column"),
+        (EXAMPLE.read_text().replace("AMS,001,4,4.2,", "AMS,001,4,11,"), "row 2 (line 3), column 'physician_global'"),
+        ("", "the file is empty"),
+    ],
+)
 def test_bad_input_exits_2_with_one_located_line(tmp_path, content, located):
     path = tmp_path / "bad.csv"
     path.write_text(content)
@@ -125,11 +154,17 @@ def test_unknown_output_format_is_refused_before_reading(tmp_path, capsys):
     assert "unknown output format '.json'; name it *.csv, *.parquet or *.xlsx" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("failure, status, message", [
-    (KeyboardInterrupt, 130, "ivig-kit: interrupted; no output file was written or changed"),
-    (OSError(28, "No space left on device"), 1,
-     "ivig-kit: error: could not write {out}: No space left on device; nothing was written"),
-])
+@pytest.mark.parametrize(
+    "failure, status, message",
+    [
+        (KeyboardInterrupt, 130, "ivig-kit: interrupted; no output file was written or changed"),
+        (
+            OSError(28, "No space left on device"),
+            1,
+            "ivig-kit: error: could not write {out}: No space left on device; nothing was written",
+        ),
+    ],
+)
 def test_a_failed_or_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch, capsys, failure, status, message):
     out = tmp_path / "scores.csv"
     out.write_text("previous scores")
@@ -159,7 +194,8 @@ def test_sigterm_while_writing_stops_with_one_line_and_no_partial_file(tmp_path,
     monkeypatch.setattr("ivig_kit.score.outputs.write_scores", half_then_terminated)
     assert main(["tis", str(EXAMPLE), "--out", str(out)]) == 128 + signal.SIGTERM
     assert capsys.readouterr().err.strip().splitlines() == [
-        "ivig-kit: stopped by SIGTERM; no output file was written or changed"]
+        "ivig-kit: stopped by SIGTERM; no output file was written or changed"
+    ]
     assert out.read_text() == "previous scores" and [p.name for p in tmp_path.iterdir()] == ["scores.parquet"]
     assert signal.getsignal(signal.SIGTERM) is before  # main() gives the caller its handler back
 
@@ -171,12 +207,17 @@ def test_importing_the_command_line_does_not_import_pandas():
     assert result.stdout.split() == ["False", "False"]
 
 
-@pytest.mark.parametrize("option, message", [
-    (["--uln-multiplier", "inf"], "uln_multiplier (all enzymes) must be a finite number in (0, 1000], not inf"),
-    (["--uln-multiplier", "crp=3"], "uln multiplier for 'crp': not an enzyme"),
-    (["--enzyme-normalisation", "relative", "--uln-multiplier", "5"],
-     "--uln-multiplier and --enzyme-preset apply to --enzyme-normalisation uln_range, not relative"),
-])
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--uln-multiplier", "inf"], "uln_multiplier (all enzymes) must be a finite number in (0, 1000], not inf"),
+        (["--uln-multiplier", "crp=3"], "uln multiplier for 'crp': not an enzyme"),
+        (
+            ["--enzyme-normalisation", "relative", "--uln-multiplier", "5"],
+            "--uln-multiplier and --enzyme-preset apply to --enzyme-normalisation uln_range, not relative",
+        ),
+    ],
+)
 def test_impossible_enzyme_options_exit_2(tmp_path, capsys, option, message):
     assert main(["tis", str(EXAMPLE), "--out", str(tmp_path / "s.csv"), *option]) == 2
     assert message in capsys.readouterr().err and not (tmp_path / "s.csv").exists()
@@ -184,15 +225,39 @@ def test_impossible_enzyme_options_exit_2(tmp_path, capsys, option, message):
 
 def test_enzyme_preset_and_per_enzyme_multipliers_reach_the_output(tmp_path):
     out = tmp_path / "scores.csv"
-    assert main(["tis", str(EXAMPLE), "--out", str(out), "--enzyme-preset", "r-implementation",
-                 "--uln-multiplier", "aldolase=5"]) == 0
+    assert (
+        main(
+            [
+                "tis",
+                str(EXAMPLE),
+                "--out",
+                str(out),
+                "--enzyme-preset",
+                "r-implementation",
+                "--uln-multiplier",
+                "aldolase=5",
+            ]
+        )
+        == 0
+    )
     assert set(pd.read_csv(out)["enzyme_normalisation"]) == {"uln_range(ck x15, aldolase x5, alt x3, ast x3, ldh x3)"}
 
 
 def test_a_redcap_style_export_scores_through_the_mapping(tmp_path):
     out = tmp_path / "scores.csv"
-    assert main(["tis", str(REPO / "data" / "example_redcap_export.csv"), "--mapping",
-                 str(REPO / "data" / "example_mapping.yaml"), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "tis",
+                str(REPO / "data" / "example_redcap_export.csv"),
+                "--mapping",
+                str(REPO / "data" / "example_mapping.yaml"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     reference = tmp_path / "reference.csv"
     assert main(["tis", str(EXAMPLE), "--out", str(reference)]) == 0
     assert pd.read_csv(out)["tis"].equals(pd.read_csv(reference)["tis"])
@@ -241,13 +306,28 @@ def test_deterioration_options_and_unknowns_reach_every_output_format(tmp_path):
     from openpyxl import load_workbook
 
     source = tmp_path / "visits.csv"
-    source.write_text("site,patient_id,week,physician_global,patient_global,extramuscular,haq,mmt,mmt_max,ck,ck_uln\n"
-                      "A,1,0,2,2,0.5,0.5,140,150,300,200\n"
-                      "A,1,4,3,3,0.5,0.75,140,150,300,200\n"   # 50% worse relative to baseline, 8-10% of range
-                      "A,1,8,3,3,0.5,,140,150,300,200\n")      # HAQ not recorded
+    source.write_text(
+        "site,patient_id,week,physician_global,patient_global,extramuscular,haq,mmt,mmt_max,ck,ck_uln\n"
+        "A,1,0,2,2,0.5,0.5,140,150,300,200\n"
+        "A,1,4,3,3,0.5,0.75,140,150,300,200\n"  # 50% worse relative to baseline, 8-10% of range
+        "A,1,8,3,3,0.5,,140,150,300,200\n"
+    )  # HAQ not recorded
     for name in ("scores.parquet", "scores.xlsx", "scores.csv"):
-        assert main(["tis", str(source), "--out", str(tmp_path / name), "--deterioration-reading", "baseline",
-                     "--deterioration-confirmation", "same"]) == 0
+        assert (
+            main(
+                [
+                    "tis",
+                    str(source),
+                    "--out",
+                    str(tmp_path / name),
+                    "--deterioration-reading",
+                    "baseline",
+                    "--deterioration-confirmation",
+                    "same",
+                ]
+            )
+            == 0
+        )
     csv = pd.read_csv(tmp_path / "scores.csv")
     assert csv["deterioration_reading"].tolist() == ["baseline", "baseline"]
     assert csv["deterioration_confirmation"].tolist() == ["same", "same"]
@@ -274,8 +354,19 @@ def test_reports_help_names_every_option_and_the_kits_defaults(capsys):
         main(["reports", "--help"])
     assert exit_.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
-    for option in ("--out", "--sites", "--jobs", "--scheduler", "--notebook", "--population", "--adverse-events",
-                   "--params", "--min-cell-size", "--cell-timeout", "--force"):
+    for option in (
+        "--out",
+        "--sites",
+        "--jobs",
+        "--scheduler",
+        "--notebook",
+        "--population",
+        "--adverse-events",
+        "--params",
+        "--min-cell-size",
+        "--cell-timeout",
+        "--force",
+    ):
         assert option in text
     assert "index.html" in text and "Exit status" in text
     # the defaults shown are the kit's one home of each fact, not numbers typed again here

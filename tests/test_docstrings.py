@@ -10,8 +10,11 @@ import pytest
 
 import ivig_kit
 
-KERNEL_FREE = [m.name for m in pkgutil.walk_packages(ivig_kit.__path__, "ivig_kit.")
-               if not m.name.endswith(("__main__", ".kernels", ".batch", ".calculator"))]
+KERNEL_FREE = [
+    m.name
+    for m in pkgutil.walk_packages(ivig_kit.__path__, "ivig_kit.")
+    if not m.name.endswith(("__main__", ".kernels", ".batch", ".calculator"))
+]
 
 
 @pytest.mark.parametrize("module_name", KERNEL_FREE)
@@ -23,8 +26,15 @@ def test_docstring_examples_run(module_name):
 
 def test_public_api_is_documented_and_exported():
     assert ivig_kit.__version__ and set(ivig_kit.__all__) <= set(dir(ivig_kit))
-    examples = sum(doctest.testmod(importlib.import_module(name), verbose=False).attempted
-                   for name in ("ivig_kit", "ivig_kit.score.engine", "ivig_kit.score.measures",
-                                "ivig_kit.inference.proportions", "ivig_kit.teaching.patients",
-                                "ivig_kit.exercises"))
+    examples = sum(
+        doctest.testmod(importlib.import_module(name), verbose=False).attempted
+        for name in (
+            "ivig_kit",
+            "ivig_kit.score.engine",
+            "ivig_kit.score.measures",
+            "ivig_kit.inference.proportions",
+            "ivig_kit.teaching.patients",
+            "ivig_kit.exercises",
+        )
+    )
     assert examples >= 8

@@ -1,14 +1,15 @@
 """The exercise machinery: every known mistake of every registered exercise is tested against the value it
 names (computed here, not typed), each mistake has its own scale-aware tolerance, a boolean is no number."""
 
+import itertools
 import math
 
 import numpy as np
 import pytest
 from scipy import stats
 
-import ivig_kit.design.exercises  # noqa: F401  (registers notebook 04's exercises)
-import ivig_kit.teaching.exercises  # noqa: F401  (registers notebook 01's exercises)
+import ivig_kit.design.exercises
+import ivig_kit.teaching.exercises
 import ivig_kit.trials.exercises  # noqa: F401  (registers notebooks 02-03's exercises)
 from ivig_kit.exercises import EXERCISES, Exercise, Mistake, check_answer, mistake_tolerances, register_exercises
 from ivig_kit.facts import published_count, published_fact
@@ -52,7 +53,7 @@ def deterioration_confirmed_week(inclusive: bool):
         physician = round(visit["physician_global"] - base["physician_global"], 6)
         mmt = round(100 * (base["mmt"] - visit["mmt"]) / base["mmt_max"], 6)
         met.append((visit["week"], physician >= 2 and mmt >= 20 if inclusive else physician > 2 and mmt > 20))
-    confirmed = [w for (_, before), (w, now) in zip(met, met[1:]) if before and now]
+    confirmed = [w for (_, before), (w, now) in itertools.pairwise(met) if before and now]
     return confirmed[0] if confirmed else 0.0
 
 
@@ -69,9 +70,19 @@ def n_total(dropout, round_completers_first=False):
     d = 20 / 22.3
     n = next(n for n in range(2, 500) if t_power(n) >= 0.9) - 1  # bracket, then solve continuously
     from scipy.optimize import brentq
-    completers = brentq(lambda m: (lambda df, nc: stats.nct.sf(stats.t.isf(0.025, df), df, nc)
-                                   + stats.nct.cdf(-stats.t.isf(0.025, df), df, nc))(2 * m - 2, d * math.sqrt(m / 2))
-                        - 0.9, 2, n + 2)
+
+    completers = brentq(
+        lambda m: (
+            (
+                lambda df, nc: (
+                    stats.nct.sf(stats.t.isf(0.025, df), df, nc) + stats.nct.cdf(-stats.t.isf(0.025, df), df, nc)
+                )
+            )(2 * m - 2, d * math.sqrt(m / 2))
+            - 0.9
+        ),
+        2,
+        n + 2,
+    )
     if round_completers_first:
         completers = math.ceil(completers)
     return 2 * math.ceil(completers / (1 - dropout))
@@ -84,8 +95,12 @@ def pilot_cp(confidence, side):
 
 
 def proderm_counts():
-    return (published_count("proderm", "primary_ivig_responders"), published_count("proderm", "primary_ivig_n"),
-            published_count("proderm", "primary_placebo_responders"), published_count("proderm", "primary_placebo_n"))
+    return (
+        published_count("proderm", "primary_ivig_responders"),
+        published_count("proderm", "primary_ivig_n"),
+        published_count("proderm", "primary_placebo_responders"),
+        published_count("proderm", "primary_placebo_n"),
+    )
 
 
 def wald_lower_95():
@@ -109,8 +124,12 @@ def splits_summary():
 def partition_share():
     from ivig_kit.inference.printed import stratified_p_by_imbalance
 
-    return 100 * stratified_p_by_imbalance(*proderm_counts(), "0.0008", imbalances=(None,),
-                                           both_arms=True)["share_of_partitions"].iloc[0]
+    return (
+        100
+        * stratified_p_by_imbalance(*proderm_counts(), "0.0008", imbalances=(None,), both_arms=True)[
+            "share_of_partitions"
+        ].iloc[0]
+    )
 
 
 def pilot_tis20_at_end():
@@ -138,8 +157,9 @@ NAMED_VALUES = {
     ("deterioration", 0.0): lambda: deterioration_confirmed_week(inclusive=False),
     ("deterioration", 12.0): lambda: 12.0,  # the recovered visit (its criteria are tested in test_lessons)
     ("jdm_cmas", 27.5): lambda: band_points("mmt", 3),
-    ("jdm_cmas", 32.5): lambda: naive_float_points("mmt", 100 * (CMAS_PATIENT.followup["mmt"] - CMAS_PATIENT.baseline[
-        "mmt"]) / CMAS_PATIENT.baseline["mmt"]),
+    ("jdm_cmas", 32.5): lambda: naive_float_points(
+        "mmt", 100 * (CMAS_PATIENT.followup["mmt"] - CMAS_PATIENT.baseline["mmt"]) / CMAS_PATIENT.baseline["mmt"]
+    ),
     ("jdm_cmas", 10.0): lambda: band_points("mmt", 1),
     ("pilot.ci", 20.3): lambda: pilot_cp(0.95, "low"),
     ("pilot.ci", 19.6): lambda: float(published_fact("pilot", "primary_ci_low_printed")["value"]),
@@ -173,8 +193,11 @@ POWER_KEYS = {"per arm": 0, "one-sided": 1}
 def registered_mistakes():
     for key, spec in EXERCISES.items():
         for position, wrong in enumerate(spec.mistakes):
-            label = next((name for name, i in POWER_KEYS.items() if i == position), wrong) \
-                if key == "design.power_48" else wrong
+            label = (
+                next((name for name, i in POWER_KEYS.items() if i == position), wrong)
+                if key == "design.power_48"
+                else wrong
+            )
             yield key, label, wrong
 
 
@@ -211,8 +234,7 @@ def test_both_dropout_conventions_are_accepted_and_named():
 
 
 def test_a_boolean_is_not_a_number_answer():
-    exercise = Exercise(question="one?", answer=lambda: 1.0, explanation="one", tolerance=0.1,
-                        mistakes={0.0: "zero"})
+    exercise = Exercise(question="one?", answer=lambda: 1.0, explanation="one", tolerance=0.1, mistakes={0.0: "zero"})
     register_exercises({"test.boolean": exercise})
     try:
         assert check_answer("test.boolean", 1.0) and check_answer("test.boolean", 1)
@@ -225,8 +247,13 @@ def test_a_boolean_is_not_a_number_answer():
 
 
 def test_mistake_tolerances_are_scale_aware_and_never_reach_another_value():
-    exercise = Exercise(question="?", answer=lambda: 0.02, explanation="", tolerance=0.002,
-                        mistakes={0.0004: "variance", 0.4: "sd", 0.021: Mistake("near", tolerance=1.0)})
+    exercise = Exercise(
+        question="?",
+        answer=lambda: 0.02,
+        explanation="",
+        tolerance=0.002,
+        mistakes={0.0004: "variance", 0.4: "sd", 0.021: Mistake("near", tolerance=1.0)},
+    )
     tolerances = mistake_tolerances(exercise)
     assert tolerances[0.0004] == pytest.approx(4e-6) and tolerances[0.4] == pytest.approx(0.004)
     assert tolerances[0.021] == pytest.approx(0.0005)  # capped at half the way to the answer 0.02

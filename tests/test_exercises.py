@@ -21,10 +21,17 @@ from ivig_kit.teaching.exercises import check_answer
 
 #: A tiny exercise set of the test's own, registered for one test at a time.
 OWN = {
-    "machinery.number": Exercise(question="2 + 2?", answer=lambda: 4.0, explanation="4, by counting <fingers>.",
-                                 tolerance=0.1, mistakes={22.0: "That is the digits side by side."}, hint="Add."),
-    "machinery.word": Exercise(question="Colour of the sky?", answer=lambda: "blue", explanation="Blue.",
-                               hint="Look up."),
+    "machinery.number": Exercise(
+        question="2 + 2?",
+        answer=lambda: 4.0,
+        explanation="4, by counting <fingers>.",
+        tolerance=0.1,
+        mistakes={22.0: "That is the digits side by side."},
+        hint="Add.",
+    ),
+    "machinery.word": Exercise(
+        question="Colour of the sky?", answer=lambda: "blue", explanation="Blue.", hint="Look up."
+    ),
 }
 
 
@@ -45,7 +52,7 @@ def test_check_answer_gives_a_verdict_only_to_an_answer(own_exercises):
     assert mistake.status == "incorrect" and "digits side by side" in mistake.message
     assert "Hint: Add." in check_answer("machinery.number", "four").message
     assert check_answer("machinery.word", "  BLUE ") and not check_answer("machinery.word", 4)
-    with pytest.raises(UnknownFactError, match="no exercise 'machinery.nope'"):
+    with pytest.raises(UnknownFactError, match=r"no exercise 'machinery.nope'"):
         check_answer("machinery.nope", 1)
 
 
@@ -58,7 +65,7 @@ def test_feedback_is_true_only_when_correct_and_escapes_its_html():
 def test_a_key_is_registered_once(own_exercises):
     register_exercises({"machinery.word": OWN["machinery.word"]})  # the same exercise again: fine
     other = Exercise(question="?", answer=lambda: 1, explanation="1.")
-    with pytest.raises(InputError, match="machinery.word"):
+    with pytest.raises(InputError, match=r"machinery.word"):
         register_exercises({"machinery.word": other})
     assert EXERCISES["machinery.word"] is OWN["machinery.word"]
 
@@ -85,14 +92,34 @@ def executed(outputs: list[dict]):
 
 def test_solution_outputs_finds_verdicts_and_solutions():
     verdict = check_answer("jdm_cmas", 20)
-    assert exercises.solution_outputs(executed([{"output_type": "execute_result", "execution_count": 1, "metadata": {},
-                                                 "data": {"text/html": verdict._repr_html_(),
-                                                          "text/plain": repr(verdict)}}])) != []
+    assert (
+        exercises.solution_outputs(
+            executed(
+                [
+                    {
+                        "output_type": "execute_result",
+                        "execution_count": 1,
+                        "metadata": {},
+                        "data": {"text/html": verdict._repr_html_(), "text/plain": repr(verdict)},
+                    }
+                ]
+            )
+        )
+        != []
+    )
     text = exercises.EXERCISES["deterioration"].explanation
     leaks = exercises.solution_outputs(executed([{"output_type": "stream", "name": "stdout", "text": text}]))
     assert leaks == [f"cell 1: the solution {text[:40]!r}..."]
     unanswered = check_answer("jdm_cmas", None)
-    clean = executed([{"output_type": "execute_result", "execution_count": 1, "metadata": {},
-                       "data": {"text/html": unanswered._repr_html_(), "text/plain": repr(unanswered)}},
-                      {"output_type": "stream", "name": "stdout", "text": "Corrected Miettinen-Nurminen interval"}])
+    clean = executed(
+        [
+            {
+                "output_type": "execute_result",
+                "execution_count": 1,
+                "metadata": {},
+                "data": {"text/html": unanswered._repr_html_(), "text/plain": repr(unanswered)},
+            },
+            {"output_type": "stream", "name": "stdout", "text": "Corrected Miettinen-Nurminen interval"},
+        ]
+    )
     assert exercises.solution_outputs(clean) == []

@@ -32,8 +32,12 @@ def test_every_fact_has_a_source_and_a_location():
 def test_every_printed_number_appears_in_the_reference_notes():
     numbers_in_reference = set(re.findall(r"\d+(?:\.\d+)?", REFERENCE.read_text(encoding="utf-8")))
     facts = published_facts()
-    untraceable = [(row.trial, row.key, row.printed) for row in facts.itertuples()
-                   for number in re.findall(r"\d+(?:\.\d+)?", row.printed) if number not in numbers_in_reference]
+    untraceable = [
+        (row.trial, row.key, row.printed)
+        for row in facts.itertuples()
+        for number in re.findall(r"\d+(?:\.\d+)?", row.printed)
+        if number not in numbers_in_reference
+    ]
     assert not untraceable
 
 
@@ -41,12 +45,18 @@ def test_headline_numbers():
     assert published_count("pilot", "primary_responders") == 8
     assert published_count("pilot", "analysed_n") == 19
     assert published_fact("pilot", "primary_percent_printed")["printed"] == "42.0%"
-    assert (published_value("pilot", "primary_ci_low_printed"), published_value("pilot", "primary_ci_high_printed")) \
-        == (19.6, 64.6)
-    assert (published_count("proderm", "primary_ivig_responders"), published_count("proderm", "primary_ivig_n")) \
-        == (37, 47)
-    assert (published_count("proderm", "primary_placebo_responders"), published_count("proderm", "primary_placebo_n")) \
-        == (21, 48)
+    assert (
+        published_value("pilot", "primary_ci_low_printed"),
+        published_value("pilot", "primary_ci_high_printed"),
+    ) == (19.6, 64.6)
+    assert (published_count("proderm", "primary_ivig_responders"), published_count("proderm", "primary_ivig_n")) == (
+        37,
+        47,
+    )
+    assert (
+        published_count("proderm", "primary_placebo_responders"),
+        published_count("proderm", "primary_placebo_n"),
+    ) == (21, 48)
     assert published_count("proderm", "safety_infusion_cycles") == 664
 
 

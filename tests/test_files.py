@@ -61,8 +61,12 @@ def test_check_output_path_refuses_anything_but_a_regular_file(tmp_path, kind):
         path.mkdir()
     else:
         path = Path(os.devnull)
-    expected = {"symlink": "is a symbolic link", "dangling symlink": "is a symbolic link", "folder": "is a folder",
-                "device": "is not a regular file"}[kind]
+    expected = {
+        "symlink": "is a symbolic link",
+        "dangling symlink": "is a symbolic link",
+        "folder": "is a folder",
+        "device": "is not a regular file",
+    }[kind]
     with pytest.raises(InputError, match=expected):
         check_output_path(path)
     with pytest.raises(InputError, match=expected):

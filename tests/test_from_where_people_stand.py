@@ -30,17 +30,40 @@ def test_help_lists_every_accepted_input_format(command, capsys):
 SITES = ["Amsterdam", "Nijmegen UMC", "Zürich", "São Paulo"]
 
 
-@pytest.mark.parametrize("typed,expected", [("Zurich", "Zürich"), ("zürich", "Zürich"), ("ZURICH", "Zürich"),
-                                            ("nijmegen umc", "Nijmegen UMC"), ("Sao Paolo", "São Paulo"),
-                                            ("Amsterdm", "Amsterdam"), ("Tokyo", None)])
+@pytest.mark.parametrize(
+    "typed,expected",
+    [
+        ("Zurich", "Zürich"),
+        ("zürich", "Zürich"),
+        ("ZURICH", "Zürich"),
+        ("nijmegen umc", "Nijmegen UMC"),
+        ("Sao Paolo", "São Paulo"),
+        ("Amsterdm", "Amsterdam"),
+        ("Tokyo", None),
+    ],
+)
 def test_a_mistyped_site_gets_the_closest_name(typed, expected):
     assert closest_site(typed, SITES) == expected
 
 
 def test_an_unknown_site_on_the_command_line_is_answered_with_a_suggestion(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "ivig_kit.cli", "reports", str(data_path("demo_registry.csv")),
-                             "--out", str(tmp_path / "out"), "--sites", "Zurich"],
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ivig_kit.cli",
+            "reports",
+            str(data_path("demo_registry.csv")),
+            "--out",
+            str(tmp_path / "out"),
+            "--sites",
+            "Zurich",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 2
     assert "'Zurich' -> did you mean 'Zürich'?" in result.stderr
 
@@ -55,13 +78,30 @@ def test_bundled_parameter_values_resolve_against_the_kit_not_the_working_folder
 @pytest.mark.slow
 def test_papermill_cli_runs_the_site_report_from_the_repository_root(tmp_path):
     out = tmp_path / "tokyo.ipynb"
-    result = subprocess.run([sys.executable, "-m", "papermill", "notebooks/site_report.ipynb", str(out),
-                             "-k", "python3", "-p", "site", "Tokyo"],
-                            cwd=REPO, capture_output=True, text=True, timeout=400, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            "notebooks/site_report.ipynb",
+            str(out),
+            "-k",
+            "python3",
+            "-p",
+            "site",
+            "Tokyo",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     notebook = json.loads(out.read_text(encoding="utf-8"))
-    shown = "".join("".join(o.get("data", {}).get("text/html", "")) for c in notebook["cells"]
-                    for o in c.get("outputs", []))
+    shown = "".join(
+        "".join(o.get("data", {}).get("text/html", "")) for c in notebook["cells"] for o in c.get("outputs", [])
+    )
     assert "Site report: Tokyo" in shown
 
 
@@ -77,8 +117,14 @@ def test_progress_bar_only_when_stderr_is_a_terminal(monkeypatch, tmp_path):
     seen = []
     fake_batch = types.SimpleNamespace(tasks=[], data_path=tmp_path / "r.csv", adverse_events_path=None)
     monkeypatch.setattr(prepare_module, "prepare_batch", lambda *a, **k: fake_batch)
-    monkeypatch.setattr(batch_module, "run_batch", lambda *a, progress, **k: seen.append(progress) or
-                        types.SimpleNamespace(failed=[], reused=[], results=[], seconds=0.0, index_path="index.html"))
+    monkeypatch.setattr(
+        batch_module,
+        "run_batch",
+        lambda *a, progress, **k: (
+            seen.append(progress)
+            or types.SimpleNamespace(failed=[], reused=[], results=[], seconds=0.0, index_path="index.html")
+        ),
+    )
     for tty in (False, True):
         stderr = io.StringIO()
         stderr.isatty = lambda tty=tty: tty
@@ -95,8 +141,9 @@ def make_recipe(target: str) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target,url", [("lab", "http://127.0.0.1:{port}/lab"),
-                                        ("calculator", "http://127.0.0.1:{port}/")])
+@pytest.mark.parametrize(
+    "target,url", [("lab", "http://127.0.0.1:{port}/lab"), ("calculator", "http://127.0.0.1:{port}/")]
+)
 def test_make_lab_and_calculator_bind_loopback_open_no_browser_and_print_the_url(target, url, tmp_path):
     import os
     import signal
@@ -108,12 +155,17 @@ def test_make_lab_and_calculator_bind_loopback_open_no_browser_and_print_the_url
     assert "--no-browser" in command and any("127.0.0.1" in part for part in command), command
     port = free_port()
     command.insert(-1, f"--port={port}")
-    env = {**os.environ, "BROWSER": "false", "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "config")}
+    env = {
+        **os.environ,
+        "BROWSER": "false",
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+    }
     log = tmp_path / "log"
     with open(log, "w") as out:
-        server = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                  env=env)
+        server = subprocess.Popen(
+            command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
+        )
     try:
         deadline = time.monotonic() + 90
         while url.format(port=port) not in log.read_text() and time.monotonic() < deadline:

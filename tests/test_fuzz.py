@@ -36,11 +36,24 @@ CASES: dict[str, int] = {}
 PEAK_ADDED_MB = 600
 #: Cases per target: 50 in CI (the same ones every run); IVIG_KIT_FUZZ_EXAMPLES=N for a longer, random hunt.
 EXAMPLES = int(os.environ.get("IVIG_KIT_FUZZ_EXAMPLES", "0")) or 50
-FUZZ = settings(max_examples=EXAMPLES, deadline=3000, derandomize=EXAMPLES == 50, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                       HealthCheck.data_too_large])
-DECLARED = {"site": "", "data_path": "", "population": "adult", "min_cell_size": 5, "summary_path": "",
-            "fail": False, "sleep_s": 0, "ratio": 0.5, "label": "x"}
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=3000,
+    derandomize=EXAMPLES == 50,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
+DECLARED = {
+    "site": "",
+    "data_path": "",
+    "population": "adult",
+    "min_cell_size": 5,
+    "summary_path": "",
+    "fail": False,
+    "sleep_s": 0,
+    "ratio": 0.5,
+    "label": "x",
+}
 
 
 def peak_mb() -> float:
@@ -75,13 +88,52 @@ def outcome(target: str, call):
 
 # --- Strategies ---------------------------------------------------------------------------------------------
 
-TOKENS = st.sampled_from(["", "0", "4", "-5", "1e999", "nan", "NaN", "inf", "-inf", "NA", "1,5", "3.25", "007",
-                          "１２", "Zürich", "Zu\u0308rich", "\u202e", "\x00", "a\x00b", '"', '""', "'", ";", "\t",
-                          "\r", "\n", "99999999999999999999999999999", "0x10", "True", "=1+1", "<b>x</b>",
-                          "10000", "2600", "-0", " 4 ", "1_000"])
+TOKENS = st.sampled_from(
+    [
+        "",
+        "0",
+        "4",
+        "-5",
+        "1e999",
+        "nan",
+        "NaN",
+        "inf",
+        "-inf",
+        "NA",
+        "1,5",
+        "3.25",
+        "007",
+        "１２",
+        "Zürich",
+        "Zu\u0308rich",
+        "\u202e",
+        "\x00",
+        "a\x00b",
+        '"',
+        '""',
+        "'",
+        ";",
+        "\t",
+        "\r",
+        "\n",
+        "99999999999999999999999999999",
+        "0x10",
+        "True",
+        "=1+1",
+        "<b>x</b>",
+        "10000",
+        "2600",
+        "-0",
+        " 4 ",
+        "1_000",
+    ]
+)
 CELLS = st.one_of(TOKENS, st.text(alphabet=string.printable + "äü１\u00a0\u2028", max_size=12))
-COLUMNS = st.lists(st.one_of(st.sampled_from(list(KIT_COLUMNS) + ["subtype", "notes", ""]),
-                             st.text(max_size=6)), min_size=1, max_size=12)
+COLUMNS = st.lists(
+    st.one_of(st.sampled_from(list(KIT_COLUMNS) + ["subtype", "notes", ""]), st.text(max_size=6)),
+    min_size=1,
+    max_size=12,
+)
 
 
 @st.composite
@@ -105,8 +157,12 @@ def csv_bytes(table, separator: str = ",") -> bytes:
 
 
 @FUZZ
-@given(table=tables(), separator=st.sampled_from([",", ";", "\t"]), noise=st.binary(max_size=40),
-       mode=st.sampled_from(["table", "table+noise", "bytes"]))
+@given(
+    table=tables(),
+    separator=st.sampled_from([",", ";", "\t"]),
+    noise=st.binary(max_size=40),
+    mode=st.sampled_from(["table", "table+noise", "bytes"]),
+)
 @example(table=[["site"], ["", ""]], separator=",", noise=b"\x80", mode="table+noise")  # found: ragged + bad byte
 @example(table=[["week"]], separator=",", noise=b"\x80", mode="table+noise")  # found: a number column not UTF-8
 def test_fuzz_csv_visit_tables(tmp_path_factory, table, separator, noise, mode):
@@ -120,8 +176,11 @@ def test_fuzz_csv_visit_tables(tmp_path_factory, table, separator, noise, mode):
 
 
 @FUZZ
-@given(table=tables(), damage=st.sampled_from(["none", "truncate", "flip", "dimension", "bomb-declared"]),
-       where=st.integers(min_value=0, max_value=10_000))
+@given(
+    table=tables(),
+    damage=st.sampled_from(["none", "truncate", "flip", "dimension", "bomb-declared"]),
+    where=st.integers(min_value=0, max_value=10_000),
+)
 def test_fuzz_xlsx_visit_tables(tmp_path_factory, table, damage, where):
     import openpyxl
 
@@ -133,10 +192,10 @@ def test_fuzz_xlsx_visit_tables(tmp_path_factory, table, damage, where):
     workbook.save(buffer)
     data = buffer.getvalue()
     if damage == "truncate":
-        data = data[:where % max(len(data), 1)]
+        data = data[: where % max(len(data), 1)]
     elif damage == "flip" and data:
         position = where % len(data)
-        data = data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1:]
+        data = data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1 :]
     elif damage in ("dimension", "bomb-declared"):
         source = zipfile.ZipFile(io.BytesIO(data))
         out = io.BytesIO()
@@ -176,7 +235,7 @@ def test_fuzz_parquet_visit_tables(tmp_path_factory, table, nested, damage):
     data = buffer.getvalue()
     if damage >= 0 and data:
         position = damage % len(data)
-        data = data[:position] + bytes([data[position] ^ 0x55]) + data[position + 1:]
+        data = data[:position] + bytes([data[position] ^ 0x55]) + data[position + 1 :]
     path = tmp_path_factory.mktemp("pq") / "v.parquet"
     path.write_bytes(data)
     outcome("parquet", lambda: read_visits(path))
@@ -195,15 +254,56 @@ def test_fuzz_adverse_event_tables(tmp_path_factory, table):
 
 # --- Parameters and mappings --------------------------------------------------------------------------------
 
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-                    st.text(max_size=20), TOKENS)
-DOCUMENTS = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                          st.dictionaries(st.one_of(st.text(max_size=8), TOKENS),
-                                                                          inner, max_size=4)), max_leaves=20)
-YAML_NOISE = st.lists(st.sampled_from(["&a ", "*a ", "<<: ", "!!python/name:os.system ", "{", "}", "[", "]", ": ",
-                                       "- ", "\n", "  ", "'", '"', "? ", "%YAML 1.1\n", "---\n", "...\n", "&b [*a, *a]",
-                                       "North", "'*'", "ratio", "label", "population", "1e999", ".nan", "~", "\t"]),
-                      max_size=30).map("".join)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    TOKENS,
+)
+DOCUMENTS = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.text(max_size=8), TOKENS), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+YAML_NOISE = st.lists(
+    st.sampled_from(
+        [
+            "&a ",
+            "*a ",
+            "<<: ",
+            "!!python/name:os.system ",
+            "{",
+            "}",
+            "[",
+            "]",
+            ": ",
+            "- ",
+            "\n",
+            "  ",
+            "'",
+            '"',
+            "? ",
+            "%YAML 1.1\n",
+            "---\n",
+            "...\n",
+            "&b [*a, *a]",
+            "North",
+            "'*'",
+            "ratio",
+            "label",
+            "population",
+            "1e999",
+            ".nan",
+            "~",
+            "\t",
+        ]
+    ),
+    max_size=30,
+).map("".join)
 
 
 @FUZZ
@@ -215,8 +315,11 @@ def test_fuzz_params_files(tmp_path_factory, document, noise, kind):
         path.write_text(noise.replace("\t", ","), encoding="utf-8")
     else:
         path = folder / "p.yaml"
-        text = noise if kind == "noise" else yaml.safe_dump({"North": document} if isinstance(document, dict)
-                                                            else document, allow_unicode=True)
+        text = (
+            noise
+            if kind == "noise"
+            else yaml.safe_dump({"North": document} if isinstance(document, dict) else document, allow_unicode=True)
+        )
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
     result = outcome("params", lambda: read_site_parameters(path, DECLARED, ["North", "South"], "r.ipynb"))
     if not isinstance(result, InputError):
@@ -229,10 +332,15 @@ def test_fuzz_params_files(tmp_path_factory, document, noise, kind):
 
 
 @FUZZ
-@given(document=DOCUMENTS, columns=st.dictionaries(st.text(max_size=8), st.one_of(
-    st.sampled_from(list(KIT_COLUMNS)), DOCUMENTS), max_size=5), constants=st.dictionaries(
-    st.one_of(st.sampled_from(["mmt_max", "haq", "ck_uln"]), st.text(max_size=5)), SCALARS, max_size=3),
-    noise=YAML_NOISE, kind=st.sampled_from(["structured", "document", "noise"]))
+@given(
+    document=DOCUMENTS,
+    columns=st.dictionaries(st.text(max_size=8), st.one_of(st.sampled_from(list(KIT_COLUMNS)), DOCUMENTS), max_size=5),
+    constants=st.dictionaries(
+        st.one_of(st.sampled_from(["mmt_max", "haq", "ck_uln"]), st.text(max_size=5)), SCALARS, max_size=3
+    ),
+    noise=YAML_NOISE,
+    kind=st.sampled_from(["structured", "document", "noise"]),
+)
 def test_fuzz_mapping_files(tmp_path_factory, document, columns, constants, noise, kind):
     path = tmp_path_factory.mktemp("mapping") / "m.yaml"
     if kind == "noise":
@@ -248,28 +356,68 @@ def test_fuzz_mapping_files(tmp_path_factory, document, columns, constants, nois
 
 # --- The ledger ---------------------------------------------------------------------------------------------
 
-JSON_VALUES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12),
-                                     st.sampled_from(["/etc/passwd", "../x.html", "javascript:alert(1)", "ok",
-                                                      "failed", "file:///etc/passwd"])),
-                           lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                   st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-                           max_leaves=12)
+JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=12),
+        st.sampled_from(["/etc/passwd", "../x.html", "javascript:alert(1)", "ok", "failed", "file:///etc/passwd"]),
+    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=12,
+)
 
 
 def good_row(site: str) -> dict:
     slug = site_slug(site)
-    return SiteResult(site=site, slug=slug, status="ok", seconds=1.0, attempts=1,
-                      files={"html": f"{slug}.html", "notebook": f"{slug}.ipynb", "summary": f"{slug}.json",
-                             "failed_notebook": f"{slug}.failed.ipynb"},
-                      made_with={"population": "adult", "min_cell_size": 5, "parameters": {}, "input_hash": ""},
-                      made_at="2026-12-01T08:53:00+00:00").record()
+    return SiteResult(
+        site=site,
+        slug=slug,
+        status="ok",
+        seconds=1.0,
+        attempts=1,
+        files={
+            "html": f"{slug}.html",
+            "notebook": f"{slug}.ipynb",
+            "summary": f"{slug}.json",
+            "failed_notebook": f"{slug}.failed.ipynb",
+        },
+        made_with={"population": "adult", "min_cell_size": 5, "parameters": {}, "input_hash": ""},
+        made_at="2026-12-01T08:53:00+00:00",
+    ).record()
 
 
 @FUZZ
-@given(site=st.text(min_size=1, max_size=20), path=st.lists(st.sampled_from(
-    ["site", "slug", "status", "seconds", "attempts", "files", "html", "pdf", "summary", "error", "made_with",
-     "parameters", "input_hash", "reused", "made_at"]), min_size=1, max_size=3), value=JSON_VALUES,
-    raw=st.one_of(st.none(), JSON_VALUES, st.binary(max_size=30)))
+@given(
+    site=st.text(min_size=1, max_size=20),
+    path=st.lists(
+        st.sampled_from(
+            [
+                "site",
+                "slug",
+                "status",
+                "seconds",
+                "attempts",
+                "files",
+                "html",
+                "pdf",
+                "summary",
+                "error",
+                "made_with",
+                "parameters",
+                "input_hash",
+                "reused",
+                "made_at",
+            ]
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    value=JSON_VALUES,
+    raw=st.one_of(st.none(), JSON_VALUES, st.binary(max_size=30)),
+)
 def test_fuzz_ledgers(tmp_path_factory, site, path, value, raw):
     out = tmp_path_factory.mktemp("ledger")
     if raw is None:

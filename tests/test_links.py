@@ -30,13 +30,16 @@ def relative_links(text: str) -> list[str]:
 
 
 def test_link_extraction():
-    text = ('[a](notebooks/x.ipynb) ![b](img%20one.png "t") [c](https://x.org/y) [d](#top) '
-            '[e](data/README.md#format) <img src="fig.png"> [f](mailto:a@b.c)')
+    text = (
+        '[a](notebooks/x.ipynb) ![b](img%20one.png "t") [c](https://x.org/y) [d](#top) '
+        '[e](data/README.md#format) <img src="fig.png"> [f](mailto:a@b.c)'
+    )
     assert relative_links(text) == ["notebooks/x.ipynb", "img one.png", "data/README.md", "fig.png"]
 
 
-@pytest.mark.parametrize("document, text", list(documents()), ids=lambda d: str(d.relative_to(REPO))
-                         if isinstance(d, Path) else "")
+@pytest.mark.parametrize(
+    "document, text", list(documents()), ids=lambda d: str(d.relative_to(REPO)) if isinstance(d, Path) else ""
+)
 def test_relative_links_resolve(document, text):
     broken = []
     for target in filter(None, relative_links(text)):

@@ -73,8 +73,9 @@ def test_the_lock_pins_every_declared_dependency_to_an_allowed_version(lock):
     for requirement in LOCKS[lock]:
         version = pinned.get(canonicalize_name(requirement.name))
         assert version is not None, f"{requirement} is declared in pyproject.toml but not in {lock}: run `make lock`"
-        assert requirement.specifier.contains(version, prereleases=True), \
+        assert requirement.specifier.contains(version, prereleases=True), (
             f"{lock} pins {requirement.name}=={version}, outside {requirement}: run `make lock`"
+        )
 
 
 @pytest.mark.parametrize("lock", ["requirements/run.txt", "binder/requirements.txt"])

@@ -24,7 +24,10 @@ from ivig_kit.reports.content.registry import REGISTRY_PARAMETERS
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 
-REPORT_NAMES = {"site_report.ipynb", "registry_report.ipynb"}  # report notebooks, besides any other notebook with a `parameters` cell
+REPORT_NAMES = {
+    "site_report.ipynb",
+    "registry_report.ipynb",
+}  # report notebooks, besides any other notebook with a `parameters` cell
 #: Pages served by Voilà for people who never open a notebook: no lesson structure, but they run like the rest.
 APP_NAMES = {"calculator.ipynb"}
 
@@ -32,8 +35,9 @@ APP_NAMES = {"calculator.ipynb"}
 def tracked_notebooks() -> set[Path]:
     """Notebooks git tracks anywhere in the repository (none when this is not a git checkout)."""
     try:
-        listed = subprocess.run(["git", "ls-files", "-z", "--", "*.ipynb"], cwd=REPO, capture_output=True,
-                                text=True, check=True).stdout
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--", "*.ipynb"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return set()
     return {REPO / name for name in listed.split("\0") if name and (REPO / name).exists()}
@@ -55,8 +59,13 @@ def assigned_names(source: str) -> set[str]:
     """Names a parameters cell assigns (top-level ``name = ...`` statements)."""
     names = set()
     for statement in ast.parse(source).body:
-        targets = (statement.targets if isinstance(statement, ast.Assign)
-                   else [statement.target] if isinstance(statement, ast.AnnAssign) else [])
+        targets = (
+            statement.targets
+            if isinstance(statement, ast.Assign)
+            else [statement.target]
+            if isinstance(statement, ast.AnnAssign)
+            else []
+        )
         names |= {t.id for t in targets if isinstance(t, ast.Name)}
     return names
 
@@ -96,8 +105,11 @@ def test_there_are_notebooks_to_check():
 @pytest.mark.parametrize("path", COMMITTED, ids=name)
 def test_committed_without_outputs(path):
     notebook = read(path)
-    with_outputs = [i for i, c in enumerate(notebook.cells)
-                    if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
+    with_outputs = [
+        i
+        for i, c in enumerate(notebook.cells)
+        if c.cell_type == "code" and (c.outputs or c.execution_count is not None)
+    ]
     assert not with_outputs, f"{name(path)}: cells {with_outputs} have outputs or execution counts; clear them"
     assert "widgets" not in notebook.metadata, f"{name(path)} carries saved widget state in its metadata"
 
@@ -124,7 +136,7 @@ def structure_problems(notebook) -> list[str]:
         if section(markdown, heading) is None:
             problems.append(f"has no '## {heading}' section")
     if not re.search(r"what's next", section(markdown, "Summary") or "", flags=re.IGNORECASE):
-        problems.append("needs a \"What's next?\" in its Summary")
+        problems.append('needs a "What\'s next?" in its Summary')
     if not any(c.cell_type == "markdown" and c.source.strip() == "---" for c in notebook.cells):
         problems.append("should separate its sections with '---' cells")
     return problems
@@ -134,8 +146,13 @@ def parameter_problems(source: str) -> list[str]:
     """Statements of a parameters cell that are not `name = <literal>` (papermill does not re-derive values)."""
     problems = []
     for statement in ast.parse(source).body:
-        targets = (statement.targets if isinstance(statement, ast.Assign)
-                   else [statement.target] if isinstance(statement, ast.AnnAssign) else [])
+        targets = (
+            statement.targets
+            if isinstance(statement, ast.Assign)
+            else [statement.target]
+            if isinstance(statement, ast.AnnAssign)
+            else []
+        )
         try:
             literal = statement.value is not None and ast.literal_eval(statement.value) is not Ellipsis
         except (AttributeError, ValueError, TypeError, SyntaxError):
@@ -146,15 +163,34 @@ def parameter_problems(source: str) -> list[str]:
 
 
 def test_contract_checks_catch_what_they_should():
-    good = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text) for text in (
-        "# Title", "## Overview\n1. one\n2. two", "## Prerequisites\n- x", "## Imports", "---",
-        "## Section\n```python\n# not a title\n```", "---", "## Summary\n### What's next?", "## Resources")])
+    good = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(text)
+            for text in (
+                "# Title",
+                "## Overview\n1. one\n2. two",
+                "## Prerequisites\n- x",
+                "## Imports",
+                "---",
+                "## Section\n```python\n# not a title\n```",
+                "---",
+                "## Summary\n### What's next?",
+                "## Resources",
+            )
+        ]
+    )
     assert structure_problems(good) == []
     bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# One\n# Two\n## Overview\n1. only")])
     assert len(structure_problems(bad)) == 8
     assert parameter_problems('site = "A01"\ndata_path = "../data/x.csv"\nn: int = 3\nt = (1, None)') == []
     assert parameter_problems("import os\nx = os.sep\ny = 2 * 3\nz = f'{x}'\na.b = 1\nprint(1)") == [
-        "import os", "x = os.sep", "y = 2 * 3", "z = f'{x}'", "a.b = 1", "print(1)"]
+        "import os",
+        "x = os.sep",
+        "y = 2 * 3",
+        "z = f'{x}'",
+        "a.b = 1",
+        "print(1)",
+    ]
 
 
 @pytest.mark.parametrize("path", TEACHING, ids=name)
@@ -177,12 +213,15 @@ def test_report_parameters_cell_is_literal_only_and_matches_the_cli(path):
     assert len(cells) == 1, f"{name(path)} must have exactly one cell tagged 'parameters'"
     assert cells[0].cell_type == "code"
     problems = parameter_problems(cells[0].source)
-    assert not problems, f"{name(path)}: the parameters cell must hold only `name = literal` (derive values " \
-                         f"in the next cell): {problems}"
+    assert not problems, (
+        f"{name(path)}: the parameters cell must hold only `name = literal` (derive values "
+        f"in the next cell): {problems}"
+    )
     names = list(papermill.inspect_notebook(str(path)))
     expected = REGISTRY_PARAMETERS if path.name == "registry_report.ipynb" else REPORT_PARAMETERS
-    assert sorted(names) == sorted(expected), \
+    assert sorted(names) == sorted(expected), (
         f"{name(path)} declares {names}; `ivig-kit reports` passes {list(expected)}"
+    )
 
 
 @pytest.mark.notebook
@@ -190,8 +229,7 @@ def test_report_parameters_cell_is_literal_only_and_matches_the_cli(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=name)
 def test_runs_top_to_bottom_with_defaults(path, tmp_path):
     output = tmp_path / path.name
-    papermill.execute_notebook(str(path), str(output), kernel_name="python3", cwd=str(NOTEBOOK_DIR),
-                               progress_bar=False)
+    papermill.execute_notebook(str(path), str(output), kernel_name="python3", cwd=str(NOTEBOOK_DIR), progress_bar=False)
     executed = read(output)
     code = [c for c in executed.cells if c.cell_type == "code" and c.source.strip()]
     assert all(c.execution_count is not None for c in code), f"{name(path)}: not every code cell ran"
@@ -209,11 +247,14 @@ def test_runs_top_to_bottom_with_defaults(path, tmp_path):
 def test_browser_harness_runs_a_notebook_in_jupyterlab(browser, jupyter_lab, tmp_path, artifacts_dir):
     from browser import open_notebook_and_run_all
 
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Harness smoke test"),
-        nbformat.v4.new_code_cell("answer = 6 * 7"),
-        nbformat.v4.new_code_cell(""),
-        nbformat.v4.new_code_cell("print(answer, 'harness-ok')")])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Harness smoke test"),
+            nbformat.v4.new_code_cell("answer = 6 * 7"),
+            nbformat.v4.new_code_cell(""),
+            nbformat.v4.new_code_cell("print(answer, 'harness-ok')"),
+        ]
+    )
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     source = tmp_path / "smoke.ipynb"
     nbformat.write(notebook, source)
@@ -233,8 +274,9 @@ def test_browser_harness_runs_a_notebook_in_jupyterlab(browser, jupyter_lab, tmp
 def test_browser_harness_reports_a_failing_cell(browser, jupyter_lab, tmp_path):
     from browser import open_notebook_and_run_all
 
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise ValueError('on purpose')"),
-                                               nbformat.v4.new_code_cell("print('never')")])
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("raise ValueError('on purpose')"), nbformat.v4.new_code_cell("print('never')")]
+    )
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, tmp_path / "broken.ipynb")
     page = browser.new_page()

@@ -56,6 +56,7 @@ class NormalPrior(NamedTuple):
     mean: float
     sd: float
 
+
 # --- Closed forms and their simulated twins ------------------------------------------------------
 
 
@@ -68,8 +69,7 @@ def t_test_power(effect: float, sd: float, n_total: float, dropout: float = 0.0,
     return result
 
 
-def t_test_sample_size(effect: float, sd: float, target: float = 0.8, dropout: float = 0.0,
-                       alpha: float = 0.05) -> int:
+def t_test_sample_size(effect: float, sd: float, target: float = 0.8, dropout: float = 0.0, alpha: float = 0.05) -> int:
     """Total N (even, 1:1) for the t-test to reach ``target`` power, inflated for dropout (statsmodels)."""
     n_arm = TTestIndPower().solve_power(effect_size=effect / sd, power=target, alpha=alpha, ratio=1.0)
     return int(2 * np.ceil(n_arm / (1 - dropout)))
@@ -81,8 +81,10 @@ def two_proportion_power(p_control: float, p_ivig: float, n_per_arm: float, alph
     pbar = (p_control + p_ivig) / 2
     spread = np.sqrt(p_control * (1 - p_control) + p_ivig * (1 - p_ivig))
     delta = abs(p_ivig - p_control) * np.sqrt(n_per_arm)
-    return float(stats.norm.cdf((delta - z * np.sqrt(2 * pbar * (1 - pbar))) / spread)
-                 + stats.norm.cdf((-delta - z * np.sqrt(2 * pbar * (1 - pbar))) / spread))
+    return float(
+        stats.norm.cdf((delta - z * np.sqrt(2 * pbar * (1 - pbar))) / spread)
+        + stats.norm.cdf((-delta - z * np.sqrt(2 * pbar * (1 - pbar))) / spread)
+    )
 
 
 def arcsine_power(p_control: float, p_ivig: float, n_per_arm: float, alpha: float = 0.05) -> float:
@@ -91,8 +93,9 @@ def arcsine_power(p_control: float, p_ivig: float, n_per_arm: float, alpha: floa
     return float(NormalIndPower().power(effect_size=h, nobs1=n_per_arm, alpha=alpha, ratio=1.0))
 
 
-def simulated_normal_power(effect: float, sd: float, n_per_arm: int, n_trials: int, seed: int = 0,
-                           alpha: float = 0.05) -> SimulatedPower:
+def simulated_normal_power(
+    effect: float, sd: float, n_per_arm: int, n_trials: int, seed: int = 0, alpha: float = 0.05
+) -> SimulatedPower:
     """Power and MC SE of the kit's vectorised t-test on normal outcomes (the check against the closed form)."""
     rng = np.random.default_rng(seed)
     treated = np.arange(2 * n_per_arm) >= n_per_arm
@@ -101,8 +104,9 @@ def simulated_normal_power(effect: float, sd: float, n_per_arm: int, n_trials: i
     return SimulatedPower(float(rejected.mean()), float(rejected.std() / np.sqrt(n_trials)))
 
 
-def simulated_proportion_power(p_control: float, p_ivig: float, n_per_arm: int, n_trials: int, seed: int = 0,
-                               alpha: float = 0.05) -> SimulatedPower:
+def simulated_proportion_power(
+    p_control: float, p_ivig: float, n_per_arm: int, n_trials: int, seed: int = 0, alpha: float = 0.05
+) -> SimulatedPower:
     """Power and MC SE of the kit's vectorised two-proportion test on Bernoulli outcomes."""
     rng = np.random.default_rng(seed)
     treated = np.arange(2 * n_per_arm) >= n_per_arm
@@ -114,8 +118,14 @@ def simulated_proportion_power(p_control: float, p_ivig: float, n_per_arm: int, 
 # --- Sample size, sensitivity, assurance --------------------------------------------------------
 
 
-def power_curve(scenario: Scenario, n_totals=(24, 32, 48, 64, 80, 96, 120), n_trials: int = 500,
-                seed: int = 0, alpha: float = 0.05, progress: bool | None = None) -> pd.DataFrame:
+def power_curve(
+    scenario: Scenario,
+    n_totals=(24, 32, 48, 64, 80, 96, 120),
+    n_trials: int = 500,
+    seed: int = 0,
+    alpha: float = 0.05,
+    progress: bool | None = None,
+) -> pd.DataFrame:
     """Simulated power of every analysis over trial sizes (long table: n_total, analysis, power, mc_se)."""
     tables = []
     for i, n in enumerate(tqdm(list(n_totals), disable=not progress, desc=f"{SIMULATED} sizes")):
@@ -143,8 +153,14 @@ def sample_size_from_curve(curve: pd.DataFrame, analysis: str, target: float = 0
     return int(2 * np.ceil(n / 2))
 
 
-def sensitivity(scenario: Scenario, n_total: int = 48, n_trials: int = 400, seed: int = 0,
-                grid: dict | None = None, progress: bool | None = None) -> pd.DataFrame:
+def sensitivity(
+    scenario: Scenario,
+    n_total: int = 48,
+    n_trials: int = 400,
+    seed: int = 0,
+    grid: dict | None = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
     """Simulated power of the planned t-test as each assumption moves alone (others at the scenario's value).
 
     The effect moves through the calibration curve (mean TIS -> latent ``mu``); the control mean moves
@@ -153,13 +169,17 @@ def sensitivity(scenario: Scenario, n_total: int = 48, n_trials: int = 400, seed
     new calibration (slow), so it is not in the default grid.
     """
     scenario = calibrated(scenario)
-    grid = grid or {"effect": [5, 10, 15, 20, 25, 30], "target_mean_control": [20, 30, 35, 40, 50, 60],
-                    "dropout": [0.0, 0.05, 0.1, 0.2, 0.3], "min_mmt_loss": [0.1, 0.2, 0.3],
-                    "noise_fraction": [0.0, 0.03, 0.06, 0.1]}
+    grid = grid or {
+        "effect": [5, 10, 15, 20, 25, 30],
+        "target_mean_control": [20, 30, 35, 40, 50, 60],
+        "dropout": [0.0, 0.05, 0.1, 0.2, 0.3],
+        "min_mmt_loss": [0.1, 0.2, 0.3],
+        "noise_fraction": [0.0, 0.03, 0.06, 0.1],
+    }
     effects, controls = grid.get("effect", []), grid.get("target_mean_control", [])
     mus = mu_for_mean_tis(scenario, [scenario.target_mean_control + e for e in effects] + list(controls))
     mu_of = {("effect", e): m for e, m in zip(effects, mus)}
-    mu_of.update({("target_mean_control", c): m for c, m in zip(controls, mus[len(effects):])})
+    mu_of.update({("target_mean_control", c): m for c, m in zip(controls, mus[len(effects) :])})
     rows = []
     jobs = [(name, value) for name, values in grid.items() for value in values]
     for name, value in tqdm(jobs, disable=not progress, desc=f"{SIMULATED} sensitivity"):
@@ -174,8 +194,15 @@ def sensitivity(scenario: Scenario, n_total: int = 48, n_trials: int = 400, seed
         elif name == "target_sd":
             varied = calibrate(replace(varied, mu_control=None))
         table = power(varied, n_total, n_trials, seed).loc[ANALYSES["p_t_test"]]  # common random numbers
-        rows.append({"assumption": name, "value": value, "power": table["power"], "mc_se": table["mc_se"],
-                     "main": value == getattr(scenario, name)})
+        rows.append(
+            {
+                "assumption": name,
+                "value": value,
+                "power": table["power"],
+                "mc_se": table["mc_se"],
+                "main": value == getattr(scenario, name),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -189,8 +216,12 @@ def assurance_prior() -> NormalPrior:
     """
     diff = published_value("proderm", "mean_tis_w16_ivig") - published_value("proderm", "mean_tis_w16_placebo")
     arms = (("ivig", "ivig"), ("placebo", "placebo"))
-    se = np.sqrt(sum(published_value("proderm", f"sd_tis_w16_{arm}") ** 2 / published_value("proderm", f"primary_{n}_n")
-                     for arm, n in arms))
+    se = np.sqrt(
+        sum(
+            published_value("proderm", f"sd_tis_w16_{arm}") ** 2 / published_value("proderm", f"primary_{n}_n")
+            for arm, n in arms
+        )
+    )
     pilot_rate = _pilot("primary_responders") / _pilot("analysed_n")
     proderm_rate = published_value("proderm", "tis40_ivig_percent") / 100
     discount = pilot_rate / proderm_rate
@@ -198,8 +229,14 @@ def assurance_prior() -> NormalPrior:
     return NormalPrior(float(diff * discount), float(np.sqrt((se * discount) ** 2 + (diff * discount_se) ** 2)))
 
 
-def assurance(scenario: Scenario, n_total: int = 48, n_trials: int = 1000, seed: int = 0,
-              prior: tuple[float, float] | None = None, alpha: float = 0.05) -> pd.DataFrame:
+def assurance(
+    scenario: Scenario,
+    n_total: int = 48,
+    n_trials: int = 1000,
+    seed: int = 0,
+    prior: tuple[float, float] | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Assurance: power averaged over the prior of the effect, simulated (one effect per trial) and closed form."""
     scenario = calibrated(scenario)
     mean, sd = prior or assurance_prior()
@@ -208,13 +245,22 @@ def assurance(scenario: Scenario, n_total: int = 48, n_trials: int = 1000, seed:
     p = simulate_trials(scenario, n_total, n_trials, seed + 1, mu_ivig=mu)["p_t_test"]
     rejected = (p < alpha).to_numpy()
     nodes, weights = np.polynomial.hermite_e.hermegauss(40)
-    closed = sum(w * t_test_power(mean + sd * x, scenario.target_sd, n_total, scenario.dropout, alpha)
-                 for x, w in zip(nodes, weights)) / np.sqrt(2 * np.pi)
+    closed = sum(
+        w * t_test_power(mean + sd * x, scenario.target_sd, n_total, scenario.dropout, alpha)
+        for x, w in zip(nodes, weights)
+    ) / np.sqrt(2 * np.pi)
     fixed = t_test_power(scenario.effect, scenario.target_sd, n_total, scenario.dropout, alpha)
-    return pd.DataFrame({"quantity": [f"assurance ({SIMULATED})", "assurance (closed form, normal TIS)",
-                                      f"power at the scenario's fixed effect {scenario.effect:g} (closed form)"],
-                         "value": [rejected.mean(), closed, fixed],
-                         "mc_se": [rejected.std() / np.sqrt(n_trials), np.nan, np.nan]}).set_index("quantity")
+    return pd.DataFrame(
+        {
+            "quantity": [
+                f"assurance ({SIMULATED})",
+                "assurance (closed form, normal TIS)",
+                f"power at the scenario's fixed effect {scenario.effect:g} (closed form)",
+            ],
+            "value": [rejected.mean(), closed, fixed],
+            "mc_se": [rejected.std() / np.sqrt(n_trials), np.nan, np.nan],
+        }
+    ).set_index("quantity")
 
 
 # --- What the simulation assumes ---------------------------------------------------------------
@@ -227,30 +273,66 @@ def assumptions_table(scenario: Scenario = MAIN) -> pd.DataFrame:
     rows = [
         ("trial size", f"{published_value('time_is_muscle', 'planned_n'):g} patients, 1:1", "published", tim),
         ("primary endpoint", f"TIS at week {published_value('time_is_muscle', 'primary_week'):g}", "published", tim),
-        ("primary comparison", "difference in mean TIS (t-test)", "assumed",
-         "ours: the kit's comparison; the protocol's statistical analysis and sample-size sections are not "
-         "stored in the kit's facts"),
+        (
+            "primary comparison",
+            "difference in mean TIS (t-test)",
+            "assumed",
+            "ours: the kit's comparison; the protocol's statistical analysis and sample-size sections are not "
+            "stored in the kit's facts",
+        ),
         ("visits", "weeks 4, 8, 12", "assumed", "at the infusions of weeks 4 and 8 (published) and week 12"),
         ("entry: MMT loss", f">= {scenario.min_mmt_loss:.0%}", "published", tim),
         ("MMT scale", f"Kendall 0-{MMT_MAX:g}", "assumed", "the pilot's scale (same centre); version not stated"),
-        ("baseline CSMs", "normal, median and IQR of the pilot's Table 2, truncated to range and entry",
-         "anchored", "pilot (newly diagnosed IIM); physician global >= 2 cm as 'abnormal'"),
+        (
+            "baseline CSMs",
+            "normal, median and IQR of the pilot's Table 2, truncated to range and entry",
+            "anchored",
+            "pilot (newly diagnosed IIM); physician global >= 2 cm as 'abnormal'",
+        ),
         ("enzyme", f"CK, {ENZYME_NORMALISATION} change", "assumed", "kit default; the official rule is unconfirmed"),
-        ("mean week-12 TIS, placebo + prednisone", f"{scenario.target_mean_control:g}", "assumed",
-         "above ProDERM's placebo (21.6 at week 16, established DM): fresh prednisone in early disease"),
-        ("effect: difference in mean TIS", f"{scenario.effect:g}", "assumed",
-         "below ProDERM's 26.8 (IVIg vs placebo on background therapy): an add-on to active treatment"),
+        (
+            "mean week-12 TIS, placebo + prednisone",
+            f"{scenario.target_mean_control:g}",
+            "assumed",
+            "above ProDERM's placebo (21.6 at week 16, established DM): fresh prednisone in early disease",
+        ),
+        (
+            "effect: difference in mean TIS",
+            f"{scenario.effect:g}",
+            "assumed",
+            "below ProDERM's 26.8 (IVIg vs placebo on background therapy): an add-on to active treatment",
+        ),
         ("SD of week-12 TIS", f"{scenario.target_sd:g}", "derived", f"ProDERM pooled SD ({proderm_pooled_sd():.1f})"),
-        ("speed of response", f"tau = {scenario.tau_weeks:g} weeks", "anchored",
-         f"pilot: 6 of 8 responders by week 3 (tau {pilot_tau_weeks():.2f})"),
-        ("dropout/rescue by week 12", f"{scenario.dropout:.0%}", "anchored",
-         "ProDERM: 45/47 and 46/48 completed 16 weeks"),
-        ("handling of dropout", "complete cases (means), non-responder (TIS >= 40), censored (log-rank)",
-         "assumed", "a choice of the analysis plan"),
-        ("within-patient spread, noise", f"{scenario.sd_measure:g} (logit), {scenario.noise_fraction:.0%} of range",
-         "assumed", "no published patient-level data"),
-        ("prior for assurance", f"normal({prior_mean:.1f}, {prior_sd:.1f})", "derived + assumed",
-         "ProDERM difference x pilot/ProDERM response rate (8/19 vs 68%)"),
+        (
+            "speed of response",
+            f"tau = {scenario.tau_weeks:g} weeks",
+            "anchored",
+            f"pilot: 6 of 8 responders by week 3 (tau {pilot_tau_weeks():.2f})",
+        ),
+        (
+            "dropout/rescue by week 12",
+            f"{scenario.dropout:.0%}",
+            "anchored",
+            "ProDERM: 45/47 and 46/48 completed 16 weeks",
+        ),
+        (
+            "handling of dropout",
+            "complete cases (means), non-responder (TIS >= 40), censored (log-rank)",
+            "assumed",
+            "a choice of the analysis plan",
+        ),
+        (
+            "within-patient spread, noise",
+            f"{scenario.sd_measure:g} (logit), {scenario.noise_fraction:.0%} of range",
+            "assumed",
+            "no published patient-level data",
+        ),
+        (
+            "prior for assurance",
+            f"normal({prior_mean:.1f}, {prior_sd:.1f})",
+            "derived + assumed",
+            "ProDERM difference x pilot/ProDERM response rate (8/19 vs 68%)",
+        ),
     ]
     return pd.DataFrame(rows, columns=["assumption", "value", "basis", "source or reason"]).set_index("assumption")
 
@@ -261,6 +343,12 @@ def entry_ceiling_table(min_losses=(0.10, 0.20, 0.30), n: int = 20_000, seed: in
     for loss in min_losses:
         base = baseline_mmt(np.random.default_rng(seed), n, loss)
         best = score_measure("mmt", base, np.full(n, MMT_MAX), MMT_MAX).points
-        rows.append({"entry: MMT loss at least": f"{loss:.0%}", "median baseline MMT": np.median(base),
-                     "mean reachable MMT points": best.mean(), "share who can reach 32.5": (best == 32.5).mean()})
+        rows.append(
+            {
+                "entry: MMT loss at least": f"{loss:.0%}",
+                "median baseline MMT": np.median(base),
+                "mean reachable MMT points": best.mean(),
+                "share who can reach 32.5": (best == 32.5).mean(),
+            }
+        )
     return pd.DataFrame(rows).set_index("entry: MMT loss at least").rename_axis(f"entry ({SIMULATED} baselines)")

@@ -89,6 +89,7 @@ def pilot_tau_weeks() -> float:
 
 def _baselines(rng, shape, min_mmt_loss: float) -> dict[str, np.ndarray]:
     """Baseline CSMs drawn from the pilot's Table 2 (normal with SD = IQR/1.349, truncated), MMT entry applied."""
+
     def truncated(measure, low, high, scale=1.0):
         median, sd = _iqr_sd(measure)
         median, sd = median * scale, sd * scale
@@ -96,16 +97,20 @@ def _baselines(rng, shape, min_mmt_loss: float) -> dict[str, np.ndarray]:
         return stats.truncnorm.ppf(rng.random(shape), a, b, loc=median, scale=sd)
 
     mmt_fraction = truncated("mmt", 0.3 * 260, (1 - min_mmt_loss) * 260) / 260  # pilot: Kendall 0-260
-    ck_median, (ck_q1, ck_q3) = _pilot("table2_ck_baseline_median"), (_pilot("table2_ck_baseline_q1"),
-                                                                      _pilot("table2_ck_baseline_q3"))
+    ck_median, (ck_q1, ck_q3) = (
+        _pilot("table2_ck_baseline_median"),
+        (_pilot("table2_ck_baseline_q1"), _pilot("table2_ck_baseline_q3")),
+    )
     ck_sigma = (np.log(ck_q3) - np.log(ck_q1)) / (2 * stats.norm.ppf(0.75))
     # physician global: abnormal means >= 2 cm
-    base = {"physician_global": truncated("physician_global", 2.0, SCALE_RANGE["physician_global"]),
-            "patient_global": truncated("patient_global", 0.0, SCALE_RANGE["patient_global"]),
-            "mmt": mmt_fraction * MMT_MAX,
-            "haq": truncated("haq", 0.0, SCALE_RANGE["haq"]),
-            "enzyme": np.exp(np.log(ck_median) + ck_sigma * rng.standard_normal(shape)),
-            "extramuscular": truncated("extramuscular", 0.0, SCALE_RANGE["extramuscular"])}
+    base = {
+        "physician_global": truncated("physician_global", 2.0, SCALE_RANGE["physician_global"]),
+        "patient_global": truncated("patient_global", 0.0, SCALE_RANGE["patient_global"]),
+        "mmt": mmt_fraction * MMT_MAX,
+        "haq": truncated("haq", 0.0, SCALE_RANGE["haq"]),
+        "enzyme": np.exp(np.log(ck_median) + ck_sigma * rng.standard_normal(shape)),
+        "extramuscular": truncated("extramuscular", 0.0, SCALE_RANGE["extramuscular"]),
+    }
     return {m: _recorded(m, v) for m, v in base.items()}
 
 
@@ -132,16 +137,16 @@ def _scale_range(measure: str, baseline: np.ndarray) -> np.ndarray | float:
 
 def _draw(scenario: Scenario, shape: tuple[int, int], rng, n_weeks: int) -> dict[str, np.ndarray]:
     """All random numbers of a simulation: baselines, patient and measure effects, noise, dropout."""
-    draws = {"baseline": _baselines(rng, shape, scenario.min_mmt_loss),
-             "patient": rng.standard_normal((*shape, 1))}
+    draws = {"baseline": _baselines(rng, shape, scenario.min_mmt_loss), "patient": rng.standard_normal((*shape, 1))}
     for measure in CORE_SET:
         draws[measure] = (rng.standard_normal((*shape, 1)), rng.standard_normal((*shape, n_weeks)))
     draws["dropout"] = np.where(rng.random(shape) < scenario.dropout, rng.uniform(0, WEEKS[-1], shape), np.inf)
     return draws
 
 
-def _score(scenario: Scenario, draws: dict, mu: np.ndarray, sd_patient: float, weeks,
-           values: dict | None = None) -> np.ndarray:
+def _score(
+    scenario: Scenario, draws: dict, mu: np.ndarray, sd_patient: float, weeks, values: dict | None = None
+) -> np.ndarray:
     """TIS at each of ``weeks`` (trials, patients, weeks), every visit scored by the kit's engine."""
     weeks = np.asarray(weeks, dtype=float)
     course = (1 - np.exp(-weeks / scenario.tau_weeks)) / (1 - np.exp(-WEEKS[-1] / scenario.tau_weeks))
@@ -157,8 +162,9 @@ def _score(scenario: Scenario, draws: dict, mu: np.ndarray, sd_patient: float, w
         if values is not None:
             values[measure] = followup
         scale = np.broadcast_to(scale_range, followup.shape)
-        tis = tis + score_measure(measure, np.broadcast_to(b, followup.shape).ravel(), followup.ravel(),
-                                  np.ravel(scale)).points.reshape(followup.shape)
+        tis = tis + score_measure(
+            measure, np.broadcast_to(b, followup.shape).ravel(), followup.ravel(), np.ravel(scale)
+        ).points.reshape(followup.shape)
     return tis
 
 
@@ -184,8 +190,7 @@ class SimulatedTrials:
     mmt_baseline: np.ndarray
 
 
-def simulate_tis(scenario: Scenario, n_per_arm: int, n_trials: int, seed: int = 0,
-                 mu_ivig=None) -> SimulatedTrials:
+def simulate_tis(scenario: Scenario, n_per_arm: int, n_trials: int, seed: int = 0, mu_ivig=None) -> SimulatedTrials:
     """Simulate ``n_trials`` trials of ``2 * n_per_arm`` patients and score every visit with the engine.
 
     Returns
@@ -219,12 +224,20 @@ def simulated_visit_table(scenario: Scenario, n_per_arm: int, n_trials: int, see
     frames = []
     for k, week in enumerate((0.0, *WEEKS)):
         columns = {m: (draws["baseline"][m] if k == 0 else followups[m][..., k - 1]).ravel() for m in CORE_SET}
-        frames.append(pd.DataFrame({
-            "site": np.repeat([f"{SIMULATED}-trial-{t}" for t in range(n_trials)], 2 * n_per_arm),
-            "patient_id": np.tile([f"p{i:03d}" for i in range(2 * n_per_arm)], n_trials),
-            "week": week, **{m: v for m, v in columns.items() if m != "enzyme"},
-            "mmt_max": MMT_MAX, "ck": columns["enzyme"], "ck_uln": 200.0,
-            "arm": np.tile(np.where(ivig, "IVIg", "placebo"), n_trials)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "site": np.repeat([f"{SIMULATED}-trial-{t}" for t in range(n_trials)], 2 * n_per_arm),
+                    "patient_id": np.tile([f"p{i:03d}" for i in range(2 * n_per_arm)], n_trials),
+                    "week": week,
+                    **{m: v for m, v in columns.items() if m != "enzyme"},
+                    "mmt_max": MMT_MAX,
+                    "ck": columns["enzyme"],
+                    "ck_uln": 200.0,
+                    "arm": np.tile(np.where(ivig, "IVIg", "placebo"), n_trials),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -269,12 +282,21 @@ def calibration_table(scenario: Scenario, n: int = 20_000, seed: int = 7) -> pd.
     scenario = calibrated(scenario)
     cal = _Calibrator(scenario, n, seed)
     rows = []
-    for arm, mu, target in (("placebo + prednisone", scenario.mu_control, scenario.target_mean_control),
-                            ("IVIg + prednisone", scenario.mu_ivig, scenario.target_mean_control + scenario.effect)):
+    for arm, mu, target in (
+        ("placebo + prednisone", scenario.mu_control, scenario.target_mean_control),
+        ("IVIg + prednisone", scenario.mu_ivig, scenario.target_mean_control + scenario.effect),
+    ):
         tis = cal.tis(mu, scenario.sd_patient)
-        rows.append({"arm": arm, "target mean": target, "simulated mean": tis.mean(),
-                     "target SD": scenario.target_sd, "simulated SD": tis.std(ddof=1),
-                     "simulated P(TIS >= 40)": (tis >= MODERATE).mean()})
+        rows.append(
+            {
+                "arm": arm,
+                "target mean": target,
+                "simulated mean": tis.mean(),
+                "target SD": scenario.target_sd,
+                "simulated SD": tis.std(ddof=1),
+                "simulated P(TIS >= 40)": (tis >= MODERATE).mean(),
+            }
+        )
     return pd.DataFrame(rows).set_index("arm").rename_axis(f"arm ({SIMULATED}, week 12, n={n})")
 
 
@@ -377,17 +399,23 @@ def analyse(sim: SimulatedTrials) -> pd.DataFrame:
     first = np.where(responded.any(-1), responded.argmax(-1), -1)
     last = observed.sum(-1) - 1
     n1, n0 = (seen12 & ivig).sum(1), (seen12 & ~ivig).sum(1)
-    return pd.DataFrame({
-        "difference": (week12 * (seen12 & ivig)).sum(1) / n1 - (week12 * (seen12 & ~ivig)).sum(1) / n0,
-        "p_t_test": t_test_pvalues(week12, ivig, seen12),
-        "p_ancova": ancova_pvalues(week12, ivig, sim.mmt_baseline, seen12),
-        "p_tis40": two_proportion_pvalues((week12 >= MODERATE) & seen12, ivig),  # dropout = non-responder
-        "p_logrank": logrank_pvalues(first, last, ivig, tis.shape[-1]),
-    })
+    return pd.DataFrame(
+        {
+            "difference": (week12 * (seen12 & ivig)).sum(1) / n1 - (week12 * (seen12 & ~ivig)).sum(1) / n0,
+            "p_t_test": t_test_pvalues(week12, ivig, seen12),
+            "p_ancova": ancova_pvalues(week12, ivig, sim.mmt_baseline, seen12),
+            "p_tis40": two_proportion_pvalues((week12 >= MODERATE) & seen12, ivig),  # dropout = non-responder
+            "p_logrank": logrank_pvalues(first, last, ivig, tis.shape[-1]),
+        }
+    )
 
 
-ANALYSES = {"p_t_test": "mean TIS, t-test", "p_ancova": "mean TIS, ANCOVA (baseline MMT)",
-            "p_tis40": "TIS >= 40 at week 12", "p_logrank": "time to TIS >= 40 (log-rank)"}
+ANALYSES = {
+    "p_t_test": "mean TIS, t-test",
+    "p_ancova": "mean TIS, ANCOVA (baseline MMT)",
+    "p_tis40": "TIS >= 40 at week 12",
+    "p_logrank": "time to TIS >= 40 (log-rank)",
+}
 
 
 def power_table(p_values: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
@@ -396,13 +424,26 @@ def power_table(p_values: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     for column, label in ANALYSES.items():
         if column in p_values:
             power = float((p_values[column] < alpha).mean())
-            rows.append({"analysis": label, "power": power,
-                         "mc_se": float(np.sqrt(power * (1 - power) / len(p_values))), "trials": len(p_values)})
+            rows.append(
+                {
+                    "analysis": label,
+                    "power": power,
+                    "mc_se": float(np.sqrt(power * (1 - power) / len(p_values))),
+                    "trials": len(p_values),
+                }
+            )
     return pd.DataFrame(rows).set_index("analysis").rename_axis(f"analysis ({SIMULATED})")
 
 
-def simulate_trials(scenario: Scenario, n_total: int, n_trials: int, seed: int = 0, chunk: int = 2000,
-                    progress: bool | None = None, mu_ivig=None) -> pd.DataFrame:
+def simulate_trials(
+    scenario: Scenario,
+    n_total: int,
+    n_trials: int,
+    seed: int = 0,
+    chunk: int = 2000,
+    progress: bool | None = None,
+    mu_ivig=None,
+) -> pd.DataFrame:
     """Simulate, score and analyse ``n_trials`` trials of ``n_total`` patients (1:1), in seeded chunks."""
     scenario = calibrated(scenario)
     chunks = [min(chunk, n_trials - start) for start in range(0, n_trials, chunk)]
@@ -410,9 +451,8 @@ def simulate_trials(scenario: Scenario, n_total: int, n_trials: int, seed: int =
     show = progress if progress is not None else n_trials > 5 * chunk
     results, start = [], 0
     for size, child in tqdm(list(zip(chunks, seeds)), disable=not show, desc=f"{SIMULATED} trials"):
-        mu = None if mu_ivig is None else np.asarray(mu_ivig)[start:start + size]
-        sim = simulate_tis(scenario, n_total // 2, size, seed=np.random.default_rng(child).integers(2**63),
-                           mu_ivig=mu)
+        mu = None if mu_ivig is None else np.asarray(mu_ivig)[start : start + size]
+        sim = simulate_tis(scenario, n_total // 2, size, seed=np.random.default_rng(child).integers(2**63), mu_ivig=mu)
         results.append(analyse(sim))
         start += size
     return pd.concat(results, ignore_index=True)
@@ -438,15 +478,21 @@ class SimulationSizes:
             object.__setattr__(self, name, int(value))
 
 
-def validated_sizes(n_trials: int, n_trials_curve: int, n_trials_sensitivity: int, n_trials_assurance: int,
-                    seed: int) -> SimulationSizes:
+def validated_sizes(
+    n_trials: int, n_trials_curve: int, n_trials_sensitivity: int, n_trials_assurance: int, seed: int
+) -> SimulationSizes:
     """Check the simulation sizes injected by papermill (positive whole numbers) and return them."""
-    return SimulationSizes(n_trials=n_trials, n_trials_curve=n_trials_curve,
-                           n_trials_sensitivity=n_trials_sensitivity, n_trials_assurance=n_trials_assurance,
-                           seed=seed)
+    return SimulationSizes(
+        n_trials=n_trials,
+        n_trials_curve=n_trials_curve,
+        n_trials_sensitivity=n_trials_sensitivity,
+        n_trials_assurance=n_trials_assurance,
+        seed=seed,
+    )
 
 
-def power(scenario: Scenario, n_total: int = 48, n_trials: int = 1000, seed: int = 0, alpha: float = 0.05,
-          **kwargs) -> pd.DataFrame:
+def power(
+    scenario: Scenario, n_total: int = 48, n_trials: int = 1000, seed: int = 0, alpha: float = 0.05, **kwargs
+) -> pd.DataFrame:
     """Simulated power of every planned analysis for one trial size, with Monte Carlo SE."""
     return power_table(simulate_trials(scenario, n_total, n_trials, seed, **kwargs), alpha)

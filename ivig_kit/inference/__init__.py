@@ -10,6 +10,9 @@ imported on first use.
 
 import lazy_loader
 
-__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
-    "funnel": ["FunnelLimits", "Overdispersion", "funnel_flag", "funnel_limits", "overdispersion"],
-})
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "funnel": ["FunnelLimits", "Overdispersion", "funnel_flag", "funnel_limits", "overdispersion"],
+    },
+)

@@ -93,9 +93,16 @@ def _coarse_tail_probabilities(x1, n1, x2, n2, deltas, method, nuisance_points, 
     return np.array(results)
 
 
-def exact_unconditional_interval(x1: int, n1: int, x2: int, n2: int, method: str = "chan_zhang",
-                                 confidence: float = 0.95, delta_step: float = 0.001,
-                                 nuisance_points: int = 201) -> Interval:
+def exact_unconditional_interval(
+    x1: int,
+    n1: int,
+    x2: int,
+    n2: int,
+    method: str = "chan_zhang",
+    confidence: float = 0.95,
+    delta_step: float = 0.001,
+    nuisance_points: int = 201,
+) -> Interval:
     """Exact unconditional confidence interval of p1 - p2 by the tail method.
 
     Parameters
@@ -151,8 +158,9 @@ def exact_unconditional_interval(x1: int, n1: int, x2: int, n2: int, method: str
         coarse = np.concatenate([_coarse_tail_probabilities(x1, n1, x2, n2, grid[:1], method, 61, upper)])
         for index in range(1, len(grid)):
             if index >= len(coarse):  # coarse lower bounds of the maximum, 50 deltas at a time
-                coarse = np.concatenate([coarse, _coarse_tail_probabilities(
-                    x1, n1, x2, n2, grid[index:index + 50], method, 61, upper)])
+                coarse = np.concatenate(
+                    [coarse, _coarse_tail_probabilities(x1, n1, x2, n2, grid[index : index + 50], method, 61, upper)]
+                )
             rejected, inside = grid[index - 1], grid[index]
             # only points near the threshold need the full search over the nuisance parameter
             if coarse[index] > half_alpha or (coarse[index] > 0.8 * half_alpha and accepted(inside, upper)):

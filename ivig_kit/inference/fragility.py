@@ -63,13 +63,20 @@ def _flip_until_crossed(x1, n1, x2, n2, alpha, test, arm, toward_null) -> Fragil
             raise InputError(f"arm {arm} has no more outcomes to change and p is still on the same side of {alpha}")
         counts[arm - 1] += step
         flips += 1
-    return FragilityResult(index=flips, arm=arm, alpha=alpha, significant=rows[0]["p_value"] < alpha,
-                           path=pd.DataFrame(rows),
-                           test=test, direction="toward null" if toward_null else "away from null")
+    return FragilityResult(
+        index=flips,
+        arm=arm,
+        alpha=alpha,
+        significant=rows[0]["p_value"] < alpha,
+        path=pd.DataFrame(rows),
+        test=test,
+        direction="toward null" if toward_null else "away from null",
+    )
 
 
-def fragility_index(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05, test: str = "fisher",
-                    arm: int | None = None) -> FragilityResult:
+def fragility_index(
+    x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05, test: str = "fisher", arm: int | None = None
+) -> FragilityResult:
     """Fragility Index of Walsh et al. (J Clin Epidemiol 2014;67:622-8), and its variants.
 
     Walsh's index (the defaults): in the arm with fewer events (arm 2 on a tie), turn one non-event
@@ -96,8 +103,9 @@ def fragility_index(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05, tes
     return _flip_until_crossed(x1, n1, x2, n2, alpha, test, arm, toward_null=True)
 
 
-def reverse_fragility_index(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05, test: str = "fisher",
-                            arm: int | None = None) -> FragilityResult:
+def reverse_fragility_index(
+    x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05, test: str = "fisher", arm: int | None = None
+) -> FragilityResult:
     """Reverse Fragility Index (Khan et al., JAMA Netw Open 2020;3:e2012469) of a non-significant result.
 
     Outcomes change one patient at a time *away* from the null until p < alpha: by default the arm
@@ -114,8 +122,9 @@ def fragility_quotient(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05) 
     return fragility_index(x1, n1, x2, n2, alpha).index / (n1 + n2)
 
 
-def fragility_variants(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05,
-                       tests=("fisher", "pearson", "barnard")) -> pd.DataFrame:
+def fragility_variants(
+    x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05, tests=("fisher", "pearson", "barnard")
+) -> pd.DataFrame:
     """Walsh's Fragility Index beside its variants: every ``test``, changing each arm.
 
     One row per (test, arm): variant, test, arm, change ("+1 event" or "-1 event" per step), direction,
@@ -131,8 +140,16 @@ def fragility_variants(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05,
             result = index(x1, n1, x2, n2, alpha, test=test, arm=arm)
             moved = result.path.iloc[-1][f"x{arm}"] - result.path.iloc[0][f"x{arm}"]
             walsh = test == "fisher" and arm == fewer and result.significant
-            rows.append({"variant": "Walsh (2014)" if walsh else ("reverse" if not result.significant else "variant"),
-                         "test": test, "arm": arm, "change": "+1 event" if moved >= 0 else "-1 event",
-                         "direction": result.direction, "index": result.index,
-                         "p_observed": result.p_values[0], "p_after": result.p_values[-1]})
+            rows.append(
+                {
+                    "variant": "Walsh (2014)" if walsh else ("reverse" if not result.significant else "variant"),
+                    "test": test,
+                    "arm": arm,
+                    "change": "+1 event" if moved >= 0 else "-1 event",
+                    "direction": result.direction,
+                    "index": result.index,
+                    "p_observed": result.p_values[0],
+                    "p_after": result.p_values[-1],
+                }
+            )
     return pd.DataFrame(rows)

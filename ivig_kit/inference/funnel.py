@@ -32,8 +32,10 @@ ALARM_LEVEL = 0.998
 #: Share of z-scores winsorised in each tail before ``phi`` is estimated (Spiegelhalter 2005).
 WINSOR_SHARE = 0.10
 #: The outlier policy the reports state, in words.
-OUTLIER_POLICY = ("A site outside the 95% limits is an alert, outside the 99.8% limits an alarm, above or below "
-                  "the target; a flag is a question to the site, not a verdict.")
+OUTLIER_POLICY = (
+    "A site outside the 95% limits is an alert, outside the 99.8% limits an alarm, above or below "
+    "the target; a flag is a question to the site, not a verdict."
+)
 
 
 class FunnelLimits(NamedTuple):
@@ -99,8 +101,9 @@ def _check_n(n) -> np.ndarray:
     bad = ~np.isfinite(values) | (values < 1) | (values != np.round(values))
     if bad.any():
         shown = values[bad].ravel()[0]
-        raise InputError(f"n must be whole numbers of patients >= 1, got {shown:g}: a site without patients has "
-                         "no funnel limits")
+        raise InputError(
+            f"n must be whole numbers of patients >= 1, got {shown:g}: a site without patients has no funnel limits"
+        )
     return values
 
 
@@ -221,8 +224,8 @@ def overdispersion(events, n, target, winsor_share: float = WINSOR_SHARE) -> Ove
     if not len(z):
         return Overdispersion(float("nan"), z, z, 0, float("nan"))
     winsorised = np.asarray(winsorize(z, limits=(winsor_share, winsor_share)), dtype=float)
-    phi = float(np.mean(winsorised ** 2))
-    p_value = float(chi2.sf(float(np.sum(z ** 2)), len(z) - 1)) if len(z) > 1 else float("nan")
+    phi = float(np.mean(winsorised**2))
+    p_value = float(chi2.sf(float(np.sum(z**2)), len(z) - 1)) if len(z) > 1 else float("nan")
     return Overdispersion(phi, z, winsorised, len(z), p_value)
 
 

@@ -17,6 +17,7 @@ from ivig_kit.errors import InputError
 
 # --------------------------------------------------------------------------- Wilcoxon signed-rank
 
+
 @dataclass(frozen=True)
 class SignedRankSPSS:
     """The Wilcoxon signed-rank test of after - before as SPSS 24 prints it.
@@ -104,11 +105,18 @@ def wilcoxon_signed_rank_spss(before: Sequence[float], after: Sequence[float]) -
         test = stats.wilcoxon(nonzero, zero_method="wilcox", correction=False, method="approx")
         # method="approx" sets zstatistic; scipy-stubs does not declare it
         z, p = float(test.zstatistic), float(test.pvalue)  # type: ignore[attr-defined]
-    return SignedRankSPSS(z=z, p=p, n=int(differences.size), n_nonzero=int(nonzero.size),
-                          n_negative=int((nonzero < 0).sum()), n_positive=int((nonzero > 0).sum()),
-                          n_ties=int((differences == 0).sum()),
-                          negative_rank_sum=negative_rank_sum, positive_rank_sum=positive_rank_sum,
-                          based_on="positive ranks" if positive_rank_sum < negative_rank_sum else "negative ranks")
+    return SignedRankSPSS(
+        z=z,
+        p=p,
+        n=int(differences.size),
+        n_nonzero=int(nonzero.size),
+        n_negative=int((nonzero < 0).sum()),
+        n_positive=int((nonzero > 0).sum()),
+        n_ties=int((differences == 0).sum()),
+        negative_rank_sum=negative_rank_sum,
+        positive_rank_sum=positive_rank_sum,
+        based_on="positive ranks" if positive_rank_sum < negative_rank_sum else "negative ranks",
+    )
 
 
 def wilcoxon_scipy_default(before: Sequence[float], after: Sequence[float]) -> SignedRankScipy:

@@ -29,8 +29,10 @@ from ivig_kit.inference.proportions import (
 
 # --------------------------------------------------------------------------- the printed interval
 
-def _wald_interval(proportion: float, n: float, quantile: float, continuity: float = 0.0,
-                   variance: float | None = None) -> tuple[float, float]:
+
+def _wald_interval(
+    proportion: float, n: float, quantile: float, continuity: float = 0.0, variance: float | None = None
+) -> tuple[float, float]:
     """proportion +- (quantile * sqrt(variance / n) + continuity); variance defaults to p(1 - p)."""
     variance = proportion * (1 - proportion) if variance is None else variance
     half_width = quantile * math.sqrt(variance / n) + continuity
@@ -44,10 +46,16 @@ CONSERVATIVE_VARIANCE = 0.25
 def _wilson_continuity_corrected(k: float, n: int, z: float) -> tuple[float, float]:
     # Newcombe (1998), Stat Med 17:857-72, method 4; statsmodels has no continuity-corrected Wilson.
     p = k / n
-    low = 0.0 if k == 0 else (2 * n * p + z**2 - 1 - z * math.sqrt(z**2 - 2 - 1 / n + 4 * p * (n * (1 - p) + 1))) \
-        / (2 * (n + z**2))
-    high = 1.0 if k == n else (2 * n * p + z**2 + 1 + z * math.sqrt(z**2 + 2 - 1 / n + 4 * p * (n * (1 - p) - 1))) \
-        / (2 * (n + z**2))
+    low = (
+        0.0
+        if k == 0
+        else (2 * n * p + z**2 - 1 - z * math.sqrt(z**2 - 2 - 1 / n + 4 * p * (n * (1 - p) + 1))) / (2 * (n + z**2))
+    )
+    high = (
+        1.0
+        if k == n
+        else (2 * n * p + z**2 + 1 + z * math.sqrt(z**2 + 2 - 1 / n + 4 * p * (n * (1 - p) - 1))) / (2 * (n + z**2))
+    )
     return max(low, 0.0), min(high, 1.0)
 
 
@@ -68,44 +76,99 @@ def _interval_candidates(k: int, n: int, printed_proportion: float) -> list[dict
     rows = []
 
     def add(family, description, low, high, *, method, k_used=k, n_used=n, proportion=None, confidence=0.95):
-        rows.append({"family": family, "candidate": description, "method": method, "k": k_used, "n": n_used,
-                     "proportion": k_used / n_used if proportion is None else proportion,
-                     "confidence": confidence, "low": float(low), "high": float(high)})
+        rows.append(
+            {
+                "family": family,
+                "candidate": description,
+                "method": method,
+                "k": k_used,
+                "n": n_used,
+                "proportion": k_used / n_used if proportion is None else proportion,
+                "confidence": confidence,
+                "low": float(low),
+                "high": float(high),
+            }
+        )
 
     confidences = (0.90, 0.95, 0.99)
     for confidence in confidences:
         for method in INTERVAL_METHODS:
-            add("method and confidence", f"{method} {confidence:.0%} for {k}/{n}",
-                *proportion_interval(k, n, method, confidence), method=method, confidence=confidence)
+            add(
+                "method and confidence",
+                f"{method} {confidence:.0%} for {k}/{n}",
+                *proportion_interval(k, n, method, confidence),
+                method=method,
+                confidence=confidence,
+            )
 
     p = k / n
     for confidence in confidences:
         z = stats.norm.ppf(0.5 + confidence / 2)
         t = stats.t.ppf(0.5 + confidence / 2, n - 1)
-        add("Wald variant", f"Wald {confidence:.0%}, variance over n - 1", *_wald_interval(p, n - 1, z),
-            method="wald_n_minus_1", confidence=confidence)
-        add("Wald variant", f"Wald {confidence:.0%}, t quantile ({n - 1} df)", *_wald_interval(p, n, t),
-            method="wald_t", confidence=confidence)
-        add("Wald variant", f"Wald {confidence:.0%}, t quantile and n - 1", *_wald_interval(p, n - 1, t),
-            method="wald_t_n_minus_1", confidence=confidence)
-        add("Wald variant", f"Wald {confidence:.0%}, conservative variance 1/4 (p = 1/2 in the standard error)",
-            *_wald_interval(p, n, z, variance=CONSERVATIVE_VARIANCE), method="wald_conservative",
-            confidence=confidence)
-        add("continuity correction", f"Wald {confidence:.0%} with continuity correction 1/(2n)",
-            *_wald_interval(p, n, z, 1 / (2 * n)), method="wald_cc", confidence=confidence)
-        add("continuity correction", f"Wilson {confidence:.0%} with continuity correction (Newcombe)",
-            *_wilson_continuity_corrected(k, n, z), method="wilson_cc", confidence=confidence)
+        add(
+            "Wald variant",
+            f"Wald {confidence:.0%}, variance over n - 1",
+            *_wald_interval(p, n - 1, z),
+            method="wald_n_minus_1",
+            confidence=confidence,
+        )
+        add(
+            "Wald variant",
+            f"Wald {confidence:.0%}, t quantile ({n - 1} df)",
+            *_wald_interval(p, n, t),
+            method="wald_t",
+            confidence=confidence,
+        )
+        add(
+            "Wald variant",
+            f"Wald {confidence:.0%}, t quantile and n - 1",
+            *_wald_interval(p, n - 1, t),
+            method="wald_t_n_minus_1",
+            confidence=confidence,
+        )
+        add(
+            "Wald variant",
+            f"Wald {confidence:.0%}, conservative variance 1/4 (p = 1/2 in the standard error)",
+            *_wald_interval(p, n, z, variance=CONSERVATIVE_VARIANCE),
+            method="wald_conservative",
+            confidence=confidence,
+        )
+        add(
+            "continuity correction",
+            f"Wald {confidence:.0%} with continuity correction 1/(2n)",
+            *_wald_interval(p, n, z, 1 / (2 * n)),
+            method="wald_cc",
+            confidence=confidence,
+        )
+        add(
+            "continuity correction",
+            f"Wilson {confidence:.0%} with continuity correction (Newcombe)",
+            *_wilson_continuity_corrected(k, n, z),
+            method="wilson_cc",
+            confidence=confidence,
+        )
 
     for k_used in range(max(k - 1, 0), k + 2):
         for n_used in range(max(n - 2, 1), n + 2):
             if (k_used, n_used) == (k, n) or k_used > n_used:
                 continue
             for method in ("clopper_pearson", "wilson", "wald"):
-                add("neighbouring count", f"{method} 95% for {k_used}/{n_used}",
-                    *proportion_interval(k_used, n_used, method), method=method, k_used=k_used, n_used=n_used)
-            add("neighbouring count", f"Wald 95%, conservative variance 1/4, for {k_used}/{n_used}",
+                add(
+                    "neighbouring count",
+                    f"{method} 95% for {k_used}/{n_used}",
+                    *proportion_interval(k_used, n_used, method),
+                    method=method,
+                    k_used=k_used,
+                    n_used=n_used,
+                )
+            add(
+                "neighbouring count",
+                f"Wald 95%, conservative variance 1/4, for {k_used}/{n_used}",
                 *_wald_interval(k_used / n_used, n_used, stats.norm.ppf(0.975), variance=CONSERVATIVE_VARIANCE),
-                method="wald_conservative", k_used=k_used, n_used=n_used)
+                method="wald_conservative",
+                k_used=k_used,
+                n_used=n_used,
+            )
 
     # The printed point estimate (e.g. 0.42 rather than 8/19) fed to the formulas that accept any proportion.
     z = stats.norm.ppf(0.975)
@@ -123,38 +186,66 @@ def _interval_candidates(k: int, n: int, printed_proportion: float) -> list[dict
         "jeffreys": proportion_confint(q * n, n, alpha=0.05, method="jeffreys"),
     }
     for method, (low, high) in rows_for_printed.items():
-        add("printed proportion", f"{method} 95% with p = {q:g} (n = {n})", low, high,
-            method=method, proportion=q)
+        add("printed proportion", f"{method} 95% with p = {q:g} (n = {n})", low, high, method=method, proportion=q)
 
     # Other software defaults and formulas a reader might meet (SPSS 24's one-sample binomial test offers
     # Clopper-Pearson, Jeffreys and likelihood ratio).
     for confidence in confidences:
         z = stats.norm.ppf(0.5 + confidence / 2)
-        add("other method", f"likelihood ratio {confidence:.0%}", *_likelihood_ratio_interval(k, n, confidence),
-            method="likelihood_ratio", confidence=confidence)
-        add("other method", f"Blaker/Sterne-type (statsmodels binom_test) {confidence:.0%}",
+        add(
+            "other method",
+            f"likelihood ratio {confidence:.0%}",
+            *_likelihood_ratio_interval(k, n, confidence),
+            method="likelihood_ratio",
+            confidence=confidence,
+        )
+        add(
+            "other method",
+            f"Blaker/Sterne-type (statsmodels binom_test) {confidence:.0%}",
             *proportion_confint(k, n, alpha=1 - confidence, method="binom_test"),
-            method="binom_test", confidence=confidence)
+            method="binom_test",
+            confidence=confidence,
+        )
         angle, spread = math.asin(math.sqrt(p)), z / (2 * math.sqrt(n))
-        add("other method", f"arcsine {confidence:.0%}",
-            math.sin(max(angle - spread, 0)) ** 2, math.sin(min(angle + spread, math.pi / 2)) ** 2,
-            method="arcsine", confidence=confidence)
+        add(
+            "other method",
+            f"arcsine {confidence:.0%}",
+            math.sin(max(angle - spread, 0)) ** 2,
+            math.sin(min(angle + spread, math.pi / 2)) ** 2,
+            method="arcsine",
+            confidence=confidence,
+        )
         if 0 < k < n:
             logit, se = math.log(p / (1 - p)), math.sqrt(1 / (n * p * (1 - p)))
-            add("other method", f"logit {confidence:.0%}", stats.logistic.cdf(logit - z * se),
-                stats.logistic.cdf(logit + z * se), method="logit", confidence=confidence)
-        add("beta quantile slip", f"Beta({k + 1}, {n - k + 1}) quantiles {confidence:.0%} (uniform prior)",
+            add(
+                "other method",
+                f"logit {confidence:.0%}",
+                stats.logistic.cdf(logit - z * se),
+                stats.logistic.cdf(logit + z * se),
+                method="logit",
+                confidence=confidence,
+            )
+        add(
+            "beta quantile slip",
+            f"Beta({k + 1}, {n - k + 1}) quantiles {confidence:.0%} (uniform prior)",
             *np.atleast_1d(stats.beta.ppf([(1 - confidence) / 2, (1 + confidence) / 2], k + 1, n - k + 1)),
-            method="bayes_uniform", confidence=confidence)
+            method="bayes_uniform",
+            confidence=confidence,
+        )
         if 0 < k < n:
-            add("beta quantile slip", f"Beta({k}, {n - k}) quantiles {confidence:.0%} (Haldane prior)",
+            add(
+                "beta quantile slip",
+                f"Beta({k}, {n - k}) quantiles {confidence:.0%} (Haldane prior)",
                 *np.atleast_1d(stats.beta.ppf([(1 - confidence) / 2, (1 + confidence) / 2], k, n - k)),
-                method="bayes_haldane", confidence=confidence)
+                method="bayes_haldane",
+                confidence=confidence,
+            )
     return rows
 
 
-def printed_interval_candidates(k: int, n: int, printed_low: float, printed_high: float,
-                                decimals: int = 1, printed_percent: float | None = None) -> pd.DataFrame:
+def printed_interval_candidates(
+    k: int, n: int, printed_low: float, printed_high: float, decimals: int = 1, printed_percent: float | None = None
+) -> pd.DataFrame:
     """Which computation could have printed the interval ``printed_low, printed_high`` (percent) for k/n?
 
     Searches a fixed grid of plausible methods and slips, each a row:
@@ -226,8 +317,9 @@ class IntervalGeometry:
         return pd.DataFrame(list(vars(self).items()), columns=["quantity", "value"])
 
 
-def printed_interval_geometry(k: int, n: int, printed_low: float, printed_high: float,
-                              confidence: float = 0.95) -> IntervalGeometry:
+def printed_interval_geometry(
+    k: int, n: int, printed_low: float, printed_high: float, confidence: float = 0.95
+) -> IntervalGeometry:
     """Centre and half-width of a printed interval (percent) and the standard error they imply.
 
     A symmetric interval centred on 100 k/n points to a Wald-type "estimate +- z * SE" computation;
@@ -246,19 +338,24 @@ def printed_interval_geometry(k: int, n: int, printed_low: float, printed_high: 
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     half_width = (printed_high - printed_low) / 2
     wald_se = math.sqrt(p * (1 - p) / n)
-    return IntervalGeometry(estimate_percent=100 * p, centre_percent=(printed_low + printed_high) / 2,
-                            half_width_percent=half_width, implied_standard_error=half_width / 100 / z,
-                            wald_standard_error=wald_se,
-                            conservative_standard_error=math.sqrt(CONSERVATIVE_VARIANCE / n),
-                            implied_z_for_wald_se=half_width / 100 / wald_se)
+    return IntervalGeometry(
+        estimate_percent=100 * p,
+        centre_percent=(printed_low + printed_high) / 2,
+        half_width_percent=half_width,
+        implied_standard_error=half_width / 100 / z,
+        wald_standard_error=wald_se,
+        conservative_standard_error=math.sqrt(CONSERVATIVE_VARIANCE / n),
+        implied_z_for_wald_se=half_width / 100 / wald_se,
+    )
 
 
 # --- counts behind printed percentages ---
 
+
 def round_half_up(value, decimals: int = 0) -> Decimal:
     """Round as journals do (exactly, halves away from zero for positive numbers), not as float round()."""
     exact = Fraction(value) if not isinstance(value, float) else Fraction(str(value))
-    scaled = exact * 10 ** decimals
+    scaled = exact * 10**decimals
     whole = math.floor(scaled + Fraction(1, 2))
     return Decimal(whole).scaleb(-decimals).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
@@ -287,18 +384,20 @@ def printed_decimals(printed: str, position: int = -1) -> int:
 
 # --- which analyses could have printed a p value ---
 
+
 def prints_as(values, printed: str):
     """Elementwise: does each non-negative value round half up to the number ``printed`` ("0.0008")?"""
     decimals = printed_decimals(printed)
     target = float(re.findall(r"\d+(?:\.\d+)?", str(printed))[-1])
-    half_step = 0.5 * 10.0 ** -decimals
+    half_step = 0.5 * 10.0**-decimals
     values = np.asarray(values, dtype=float)
     # round half up: [target - half, target + half); widened by a hair for binary fractions of the edges
     return (values >= target - half_step - 1e-15) & (values < target + half_step - 1e-15)
 
 
-def stratified_p_over_splits(x1: int, n1: int, x2: int, n2: int, correction: bool = False,
-                             both_arms: bool = True) -> pd.DataFrame:
+def stratified_p_over_splits(
+    x1: int, n1: int, x2: int, n2: int, correction: bool = False, both_arms: bool = True
+) -> pd.DataFrame:
     """The Cochran-Mantel-Haenszel p value of every split of a 2x2 table's counts into two strata.
 
     What is enumerated are **count configurations**: the patients and responders of each arm in
@@ -339,28 +438,42 @@ def stratified_p_over_splits(x1: int, n1: int, x2: int, n2: int, correction: boo
 
     m1, y1 = (a[:, None] for a in arm_splits(x1, n1))
     m2, y2 = (a[None, :] for a in arm_splits(x2, n2))
-    difference, variance = 0.0, 0.0
+    difference: np.ndarray | float = 0.0
+    variance: np.ndarray | float = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         for size_1, events_1, size_2, events_2 in ((m1, y1, m2, y2), (n1 - m1, x1 - y1, n2 - m2, x2 - y2)):
             total, events = size_1 + size_2, events_1 + events_2
             informative = total > 1  # a stratum of one patient (or one arm) adds nothing
             difference = difference + np.where(informative, events_1 - size_1 * events / total, 0.0)
-            variance = variance + np.where(informative, size_1 * size_2 * events * (total - events)
-                                           / (total ** 2 * (total - 1.0)), 0.0)
+            variance = variance + np.where(
+                informative, size_1 * size_2 * events * (total - events) / (total**2 * (total - 1.0)), 0.0
+            )
         statistic = (np.maximum(np.abs(difference) - (0.5 if correction else 0.0), 0.0)) ** 2 / variance
     shape = np.broadcast_shapes(m1.shape, m2.shape)
-    frame = pd.DataFrame({name: np.broadcast_to(values, shape).ravel() for name, values in
-                          (("n1_a", m1), ("x1_a", y1), ("n2_a", m2), ("x2_a", y2), ("statistic", statistic))})
+    frame = pd.DataFrame(
+        {
+            name: np.broadcast_to(values, shape).ravel()
+            for name, values in (("n1_a", m1), ("x1_a", y1), ("n2_a", m2), ("x2_a", y2), ("statistic", statistic))
+        }
+    )
     counts = frame[["n1_a", "x1_a", "n2_a", "x2_a"]].to_numpy()
     # each split appears twice (A and B swapped): keep the one whose A sorts first; no stratum is empty
     key = counts @ np.array([10**9, 10**6, 10**3, 1])
     complement = np.array([n1, x1, n2, x2]) - counts
     size_a = counts[:, 0] + counts[:, 2]
-    keep = ((key < complement @ np.array([10**9, 10**6, 10**3, 1])) & np.isfinite(frame["statistic"].to_numpy())
-            & (size_a > 0) & (size_a < n1 + n2))
+    keep = (
+        (key < complement @ np.array([10**9, 10**6, 10**3, 1]))
+        & np.isfinite(frame["statistic"].to_numpy())
+        & (size_a > 0)
+        & (size_a < n1 + n2)
+    )
     frame = frame[keep]
-    partitions = (special.comb(x1, frame["x1_a"]) * special.comb(n1 - x1, frame["n1_a"] - frame["x1_a"])
-                  * special.comb(x2, frame["x2_a"]) * special.comb(n2 - x2, frame["n2_a"] - frame["x2_a"]))
+    partitions = (
+        special.comb(x1, frame["x1_a"])
+        * special.comb(n1 - x1, frame["n1_a"] - frame["x1_a"])
+        * special.comb(x2, frame["x2_a"])
+        * special.comb(n2 - x2, frame["n2_a"] - frame["x2_a"])
+    )
     return frame.assign(p_value=stats.chi2.sf(frame["statistic"], 1), partitions=partitions).reset_index(drop=True)
 
 
@@ -377,8 +490,9 @@ def within_imbalance(splits: pd.DataFrame, n1: int, n2: int, imbalance: int | No
 IMBALANCES = (0, 1, 2, 4, 5, None)
 
 
-def stratified_p_by_imbalance(x1: int, n1: int, x2: int, n2: int, printed: str,
-                              imbalances=IMBALANCES, both_arms: bool = False) -> pd.DataFrame:
+def stratified_p_by_imbalance(
+    x1: int, n1: int, x2: int, n2: int, printed: str, imbalances=IMBALANCES, both_arms: bool = False
+) -> pd.DataFrame:
     """How often two-stratum CMH p values print as ``printed``, by the arm imbalance allowed in each stratum.
 
     Randomisation stratified by a factor keeps the arms close within each stratum (permuted blocks:
@@ -413,12 +527,16 @@ def stratified_p_by_imbalance(x1: int, n1: int, x2: int, n2: int, printed: str,
         allowed = within_imbalance(splits, n1, n2, imbalance)
         weights = splits["partitions"].to_numpy()[allowed]
         p = splits["p_value"].to_numpy()[allowed]
-        rows.append({"allowed imbalance": "unlimited" if imbalance is None else f"<= {imbalance}",
-                     "configurations": int(allowed.sum()),
-                     "min_p": float(p.min()) if len(p) else np.nan, "max_p": float(p.max()) if len(p) else np.nan,
-                     "share_of_configurations": float(printing[allowed].mean()) if len(p) else np.nan,
-                     "share_of_partitions": float((weights * printing[allowed]).sum() / weights.sum())
-                     if len(p) else np.nan})
+        rows.append(
+            {
+                "allowed imbalance": "unlimited" if imbalance is None else f"<= {imbalance}",
+                "configurations": int(allowed.sum()),
+                "min_p": float(p.min()) if len(p) else np.nan,
+                "max_p": float(p.max()) if len(p) else np.nan,
+                "share_of_configurations": float(printing[allowed].mean()) if len(p) else np.nan,
+                "share_of_partitions": float((weights * printing[allowed]).sum() / weights.sum()) if len(p) else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -453,5 +571,12 @@ def stratified_p_summary(splits: pd.DataFrame, printed: str) -> StratifiedPSumma
     """How the CMH p values of :func:`stratified_p_over_splits` spread, and how many print as ``printed``."""
     p = splits["p_value"]
     share = float(prints_as(p, printed).mean())
-    return StratifiedPSummary(splits=len(splits), min=float(p.min()), median=float(p.median()), max=float(p.max()),
-                              share_printing_as=share, printed=printed, share_below_005=float((p < 0.05).mean()))
+    return StratifiedPSummary(
+        splits=len(splits),
+        min=float(p.min()),
+        median=float(p.median()),
+        max=float(p.max()),
+        share_printing_as=share,
+        printed=printed,
+        share_below_005=float((p < 0.05).mean()),
+    )

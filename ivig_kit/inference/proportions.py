@@ -19,8 +19,13 @@ from ivig_kit.inference.interval import Interval
 INTERVAL_METHODS = ("clopper_pearson", "wilson", "jeffreys", "mid_p", "wald", "agresti_coull")
 
 # Our method names -> statsmodels.stats.proportion.proportion_confint names.
-_STATSMODELS_METHODS = {"clopper_pearson": "beta", "wilson": "wilson", "jeffreys": "jeffreys",
-                        "wald": "normal", "agresti_coull": "agresti_coull"}
+_STATSMODELS_METHODS = {
+    "clopper_pearson": "beta",
+    "wilson": "wilson",
+    "jeffreys": "jeffreys",
+    "wald": "normal",
+    "agresti_coull": "agresti_coull",
+}
 
 
 def check_proportion_input(k, n, confidence, integer_count=True) -> None:
@@ -34,6 +39,7 @@ def check_proportion_input(k, n, confidence, integer_count=True) -> None:
 
 
 # --------------------------------------------------------------------------- intervals for k/n
+
 
 def clopper_pearson_interval(k: int, n: int, confidence: float = 0.95) -> Interval:
     """Exact (Clopper-Pearson) two-sided interval for the proportion k/n.
@@ -104,8 +110,7 @@ def mid_p_interval(k: int, n: int, confidence: float = 0.95) -> Interval:
     return Interval(float(low), float(high))
 
 
-def proportion_interval(k: int, n: int, method: str = "clopper_pearson",
-                        confidence: float = 0.95) -> Interval:
+def proportion_interval(k: int, n: int, method: str = "clopper_pearson", confidence: float = 0.95) -> Interval:
     """Two-sided interval for k/n by one of :data:`INTERVAL_METHODS`, as (low, high) fractions in [0, 1]."""
     if method == "mid_p":
         return mid_p_interval(k, n, confidence)
@@ -155,8 +160,7 @@ class SampleSizeStatement:
     width: float
 
 
-def sample_size_statement_check(n: int = 20, proportion: float = 0.60,
-                                confidence: float = 0.95) -> SampleSizeStatement:
+def sample_size_statement_check(n: int = 20, proportion: float = 0.60, confidence: float = 0.95) -> SampleSizeStatement:
     """Exact Clopper-Pearson interval and its width for k = proportion * n successes out of n.
 
     A planning statement such as "20 patients give an exact 95% CI of total width 0.448 (0.361-0.809)
@@ -170,13 +174,21 @@ def sample_size_statement_check(n: int = 20, proportion: float = 0.60,
     k = proportion * n
     if abs(k - round(k)) > 1e-9:
         raise InputError(f"proportion * n must be a whole number of patients, got {proportion} * {n} = {k}")
-    k = int(round(k))
+    k = round(k)
     interval = clopper_pearson_interval(k, n, confidence)
-    return SampleSizeStatement(n=int(n), k=k, proportion=k / n, confidence=confidence,
-                               low=interval.low, high=interval.high, width=interval.width)
+    return SampleSizeStatement(
+        n=int(n),
+        k=k,
+        proportion=k / n,
+        confidence=confidence,
+        low=interval.low,
+        high=interval.high,
+        width=interval.width,
+    )
 
 
 # --------------------------------------------------------------------------- Bayesian view
+
 
 def beta_posterior(k: int, n: int, prior: tuple[float, float] = (1, 1)):
     """Posterior of a response rate after k of n responses: frozen ``scipy.stats.beta(a + k, b + n - k)``.
@@ -201,8 +213,7 @@ def probability_rate_exceeds(k: int, n: int, threshold: float, prior: tuple[floa
     return float(beta_posterior(k, n, prior).sf(threshold))
 
 
-def credible_interval(k: int, n: int, confidence: float = 0.95,
-                      prior: tuple[float, float] = (1, 1)) -> Interval:
+def credible_interval(k: int, n: int, confidence: float = 0.95, prior: tuple[float, float] = (1, 1)) -> Interval:
     """Equal-tailed posterior credible interval of the response rate, as (low, high) fractions."""
     check_proportion_input(k, n, confidence)
     low, high = beta_posterior(k, n, prior).ppf([(1 - confidence) / 2, (1 + confidence) / 2])

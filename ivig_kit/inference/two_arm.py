@@ -83,8 +83,9 @@ def risk_difference(x1: int, n1: int, x2: int, n2: int) -> float:
     return x1 / n1 - x2 / n2
 
 
-def risk_difference_interval(x1: int, n1: int, x2: int, n2: int, method: str = "newcombe",
-                             confidence: float = 0.95) -> Interval:
+def risk_difference_interval(
+    x1: int, n1: int, x2: int, n2: int, method: str = "newcombe", confidence: float = 0.95
+) -> Interval:
     """Confidence interval of the risk difference (proportions, arm 1 minus arm 2).
 
     Methods (``RISK_DIFFERENCE_METHODS``): ``wald``, ``wald_cc`` (Wald widened by
@@ -104,8 +105,7 @@ def risk_difference_interval(x1: int, n1: int, x2: int, n2: int, method: str = "
         low, high = confint_proportions_2indep(x1, n1, x2, n2, method="wald", compare="diff", alpha=alpha)
         widening = (1 / n1 + 1 / n2) / 2
         return Interval(float(low - widening), float(high + widening))
-    low, high = confint_proportions_2indep(x1, n1, x2, n2, method=statsmodels_method, compare="diff",
-                                           alpha=alpha)
+    low, high = confint_proportions_2indep(x1, n1, x2, n2, method=statsmodels_method, compare="diff", alpha=alpha)
     return Interval(float(low), float(high))
 
 
@@ -123,12 +123,12 @@ def restricted_proportions_array(x1, n1, x2, n2, delta) -> RestrictedProportions
     theta = n2 / n1
     a = 1 + theta
     b = -(1 + theta + x1 / n1 + theta * x2 / n2 + delta * (theta + 2))
-    c = delta ** 2 + delta * (2 * x1 / n1 + theta + 1) + x1 / n1 + theta * x2 / n2
+    c = delta**2 + delta * (2 * x1 / n1 + theta + 1) + x1 / n1 + theta * x2 / n2
     d = -x1 / n1 * delta * (1 + delta)
-    v = b ** 3 / (27 * a ** 3) - b * c / (6 * a ** 2) + d / (2 * a)
-    u = np.where(v >= 0, 1.0, -1.0) * np.sqrt(np.maximum(0.0, b ** 2 / (9 * a ** 2) - c / (3 * a)))
+    v = b**3 / (27 * a**3) - b * c / (6 * a**2) + d / (2 * a)
+    u = np.where(v >= 0, 1.0, -1.0) * np.sqrt(np.maximum(0.0, b**2 / (9 * a**2) - c / (3 * a)))
     with np.errstate(divide="ignore", invalid="ignore"):
-        w = (np.pi + np.arccos(np.clip(v / u ** 3, -1.0, 1.0))) / 3
+        w = (np.pi + np.arccos(np.clip(v / u**3, -1.0, 1.0))) / 3
         p1 = np.where(u == 0, -b / (3 * a), 2 * u * np.cos(w) - b / (3 * a))
     p1 = np.clip(p1, 0.0, 1.0)
     return RestrictedProportions(p1, np.clip(p1 - delta, 0.0, 1.0))
@@ -150,7 +150,7 @@ def score_interval_difference(x1: int, n1: int, x2: int, n2: int, alpha: float, 
     def excess(delta):  # > 0 outside the interval, < 0 inside
         p1, p2 = _restricted_proportions(x1, n1, x2, n2, delta)
         variance = factor * (p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-        return (difference - delta) ** 2 - z ** 2 * variance
+        return (difference - delta) ** 2 - z**2 * variance
 
     step = 1e-9  # at delta = difference the variance can be 0 (0/n vs 0/n); look just beside it
     bounds = []
@@ -164,41 +164,57 @@ def score_interval_difference(x1: int, n1: int, x2: int, n2: int, alpha: float, 
     return Interval(float(bounds[0]), float(bounds[1]))
 
 
-def risk_difference_intervals(x1: int, n1: int, x2: int, n2: int, confidence: float = 0.95,
-                              methods=tuple(RISK_DIFFERENCE_METHODS)) -> pd.DataFrame:
+def risk_difference_intervals(
+    x1: int, n1: int, x2: int, n2: int, confidence: float = 0.95, methods=tuple(RISK_DIFFERENCE_METHODS)
+) -> pd.DataFrame:
     """The risk difference with its interval by each method: method, label, estimate, low, high, width."""
     estimate = risk_difference(x1, n1, x2, n2)
     rows = []
     for method in methods:
         low, high = risk_difference_interval(x1, n1, x2, n2, method=method, confidence=confidence)
-        rows.append({"method": method, "label": RISK_DIFFERENCE_METHODS[METHOD_ALIASES.get(method, method)][0],
-                     "estimate": estimate, "low": low, "high": high, "width": high - low})
+        rows.append(
+            {
+                "method": method,
+                "label": RISK_DIFFERENCE_METHODS[METHOD_ALIASES.get(method, method)][0],
+                "estimate": estimate,
+                "low": low,
+                "high": high,
+                "width": high - low,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 RATIO_METHODS = {"log": "log", "log_adjusted": "log-adjusted", "score": "score"}
-ODDS_RATIO_METHODS = {"logit": "logit", "logit_adjusted": "logit-adjusted", "logit_smoothed": "logit-smoothed",
-                      "score": "score", "conditional_exact": None}
+ODDS_RATIO_METHODS = {
+    "logit": "logit",
+    "logit_adjusted": "logit-adjusted",
+    "logit_smoothed": "logit-smoothed",
+    "score": "score",
+    "conditional_exact": None,
+}
 
 
-def relative_risk(x1: int, n1: int, x2: int, n2: int, method: str = "log",
-                  confidence: float = 0.95) -> IntervalEstimate:
+def relative_risk(
+    x1: int, n1: int, x2: int, n2: int, method: str = "log", confidence: float = 0.95
+) -> IntervalEstimate:
     """Risk ratio p1/p2 with its interval: ``log`` (Katz), ``log_adjusted`` or ``score`` (Koopman)."""
     x1, n1, x2, n2 = check_counts(x1, n1, x2, n2)
     if method not in RATIO_METHODS:
         raise InputError(f"unknown method {method!r}; expected one of {list(RATIO_METHODS)}")
     try:
-        low, high = confint_proportions_2indep(x1, n1, x2, n2, method=RATIO_METHODS[method], compare="ratio",
-                                               alpha=alpha_from_confidence(confidence))
+        low, high = confint_proportions_2indep(
+            x1, n1, x2, n2, method=RATIO_METHODS[method], compare="ratio", alpha=alpha_from_confidence(confidence)
+        )
     except ZeroDivisionError:
-        raise InputError(f"the {method!r} interval needs events in both arms ({x1}/{n1}, {x2}/{n2}); "
-                         "use 'log_adjusted'") from None
+        raise InputError(
+            f"the {method!r} interval needs events in both arms ({x1}/{n1}, {x2}/{n2}); use 'log_adjusted'"
+        ) from None
     estimate = (x1 / n1) / (x2 / n2) if x2 else math.inf
     return IntervalEstimate(float(estimate), float(low), float(high), method)
 
 
-def odds_ratio(x1: int, n1: int, x2: int, n2: int, method: str = "logit",
-               confidence: float = 0.95) -> IntervalEstimate:
+def odds_ratio(x1: int, n1: int, x2: int, n2: int, method: str = "logit", confidence: float = 0.95) -> IntervalEstimate:
     """Odds ratio with its interval: ``logit`` (Woolf), ``logit_adjusted``, ``logit_smoothed``,
     ``score``, or ``conditional_exact`` (scipy: conditional maximum likelihood estimate with the exact
     interval from the noncentral hypergeometric distribution)."""
@@ -211,11 +227,20 @@ def odds_ratio(x1: int, n1: int, x2: int, n2: int, method: str = "logit",
         return IntervalEstimate(float(result.statistic), float(interval.low), float(interval.high), method)
     try:
         with np.errstate(invalid="ignore", divide="ignore"):  # statsmodels' score search probes odds ratio 0
-            low, high = confint_proportions_2indep(x1, n1, x2, n2, method=ODDS_RATIO_METHODS[method],
-                                                   compare="odds-ratio", alpha=alpha_from_confidence(confidence))
+            low, high = confint_proportions_2indep(
+                x1,
+                n1,
+                x2,
+                n2,
+                method=ODDS_RATIO_METHODS[method],
+                compare="odds-ratio",
+                alpha=alpha_from_confidence(confidence),
+            )
     except ZeroDivisionError:
-        raise InputError(f"the {method!r} interval needs no empty cell ({x1}/{n1}, {x2}/{n2}); "
-                         "use 'logit_adjusted', 'logit_smoothed' or 'conditional_exact'") from None
+        raise InputError(
+            f"the {method!r} interval needs no empty cell ({x1}/{n1}, {x2}/{n2}); "
+            "use 'logit_adjusted', 'logit_smoothed' or 'conditional_exact'"
+        ) from None
     denominator = x2 * (n1 - x1)
     estimate = x1 * (n2 - x2) / denominator if denominator else math.inf
     return IntervalEstimate(float(estimate), float(low), float(high), method)
@@ -223,10 +248,12 @@ def odds_ratio(x1: int, n1: int, x2: int, n2: int, method: str = "logit",
 
 def effect_measures(x1: int, n1: int, x2: int, n2: int, confidence: float = 0.95) -> pd.DataFrame:
     """Relative risk and odds ratio by each method: measure, method, estimate, low, high."""
-    rows = [{"measure": "relative risk", **relative_risk(x1, n1, x2, n2, m, confidence)._asdict()}
-            for m in RATIO_METHODS]
-    rows += [{"measure": "odds ratio", **odds_ratio(x1, n1, x2, n2, m, confidence)._asdict()}
-             for m in ODDS_RATIO_METHODS]
+    rows = [
+        {"measure": "relative risk", **relative_risk(x1, n1, x2, n2, m, confidence)._asdict()} for m in RATIO_METHODS
+    ]
+    rows += [
+        {"measure": "odds ratio", **odds_ratio(x1, n1, x2, n2, m, confidence)._asdict()} for m in ODDS_RATIO_METHODS
+    ]
     return pd.DataFrame(rows)[["measure", "method", "estimate", "low", "high"]]
 
 
@@ -245,8 +272,9 @@ class NumberNeededToTreat(NamedTuple):
     method: str
 
 
-def number_needed_to_treat(x1: int, n1: int, x2: int, n2: int, method: str = "newcombe",
-                           confidence: float = 0.95) -> NumberNeededToTreat:
+def number_needed_to_treat(
+    x1: int, n1: int, x2: int, n2: int, method: str = "newcombe", confidence: float = 0.95
+) -> NumberNeededToTreat:
     """Patients to treat with arm 1 instead of arm 2 for one more event (here: one more responder)."""
     difference = risk_difference(x1, n1, x2, n2)
     rd_low, rd_high = risk_difference_interval(x1, n1, x2, n2, method=method, confidence=confidence)
@@ -261,6 +289,7 @@ def number_needed_to_treat(x1: int, n1: int, x2: int, n2: int, method: str = "ne
 
 # --- p values ---
 
+
 def _table(x1, n1, x2, n2):
     """Rows are the arms, columns events and non-events."""
     return np.array([[x1, n1 - x1], [x2, n2 - x2]])
@@ -271,6 +300,7 @@ def _unconditional(test):
     def run(x1, n1, x2, n2):
         result = test(_table(x1, n1, x2, n2).T)
         return (result.statistic if test is stats.barnard_exact else None), result.pvalue
+
     return run
 
 
@@ -284,8 +314,9 @@ def _fisher_mid_p(x1, n1, x2, n2):
 
 def _fisher_doubled(x1, n1, x2, n2):
     table = _table(x1, n1, x2, n2)
-    one_sided = min(stats.fisher_exact(table, alternative="greater").pvalue,
-                    stats.fisher_exact(table, alternative="less").pvalue)
+    one_sided = min(
+        stats.fisher_exact(table, alternative="greater").pvalue, stats.fisher_exact(table, alternative="less").pvalue
+    )
     return None, min(1.0, 2 * one_sided)
 
 
@@ -293,6 +324,7 @@ def _chi2(correction, lambda_=None):
     def test(x1, n1, x2, n2):
         result = stats.chi2_contingency(_table(x1, n1, x2, n2), correction=correction, lambda_=lambda_)
         return result.statistic, result.pvalue
+
     return test
 
 
@@ -300,23 +332,30 @@ def _statsmodels_z(method, correction=False):
     def test(x1, n1, x2, n2):
         result = test_proportions_2indep(x1, n1, x2, n2, method=method, compare="diff", correction=correction)
         return result.statistic, result.pvalue
+
     return test
 
 
 def _log_ratio_wald(kind):
     def test(x1, n1, x2, n2):
         table = Table2x2(_table(x1, n1, x2, n2))
-        log_estimate, se = ((table.log_oddsratio, table.log_oddsratio_se) if kind == "odds"
-                            else (table.log_riskratio, table.log_riskratio_se))
+        log_estimate, se = (
+            (table.log_oddsratio, table.log_oddsratio_se)
+            if kind == "odds"
+            else (table.log_riskratio, table.log_riskratio_se)
+        )
         z = log_estimate / se
         return z, 2 * stats.norm.sf(abs(z))
+
     return test
 
 
 # name -> (description, function returning (statistic or None, two-sided p))
 TWO_ARM_TESTS = {
-    "fisher": ("Fisher's exact test (two-sided, tables as or less likely)",
-               lambda x1, n1, x2, n2: (None, stats.fisher_exact(_table(x1, n1, x2, n2)).pvalue)),
+    "fisher": (
+        "Fisher's exact test (two-sided, tables as or less likely)",
+        lambda x1, n1, x2, n2: (None, stats.fisher_exact(_table(x1, n1, x2, n2)).pvalue),
+    ),
     "pearson": ("Pearson chi-square, no continuity correction", _chi2(False)),
     "pearson_yates": ("Pearson chi-square with Yates' continuity correction", _chi2(True)),
     "barnard": ("Barnard's unconditional exact test (pooled score statistic)", _unconditional(stats.barnard_exact)),
@@ -325,11 +364,12 @@ TWO_ARM_TESTS = {
     "fisher_mid_p": ("Fisher mid-p (one-sided mid-p doubled)", _fisher_mid_p),
     "likelihood_ratio": ("likelihood-ratio (G) test", _chi2(False, "log-likelihood")),
     "wald_unpooled": ("Wald z test of the risk difference (unpooled variance)", _statsmodels_z("wald")),
-    "miettinen_nurminen": ("Miettinen-Nurminen score test of the risk difference",
-                           _statsmodels_z("score", correction=True)),
+    "miettinen_nurminen": (
+        "Miettinen-Nurminen score test of the risk difference",
+        _statsmodels_z("score", correction=True),
+    ),
     "agresti_caffo": ("Agresti-Caffo z test of the risk difference", _statsmodels_z("agresti-caffo")),
-    "log_odds_ratio_wald": ("Wald z test of the log odds ratio (as in a logistic regression)",
-                            _log_ratio_wald("odds")),
+    "log_odds_ratio_wald": ("Wald z test of the log odds ratio (as in a logistic regression)", _log_ratio_wald("odds")),
     "log_risk_ratio_wald": ("Wald z test of the log risk ratio", _log_ratio_wald("risk")),
 }
 STANDARD_TESTS = ("fisher", "pearson", "pearson_yates", "barnard", "boschloo")
@@ -347,12 +387,19 @@ def two_arm_p_values(x1: int, n1: int, x2: int, n2: int, tests=STANDARD_TESTS) -
             raise InputError(f"unknown test {name!r}; expected one of {list(TWO_ARM_TESTS)}")
         description, test = TWO_ARM_TESTS[name]
         statistic, p_value = test(x1, n1, x2, n2)
-        rows.append({"test": name, "description": description,
-                     "statistic": np.nan if statistic is None else float(statistic), "p_value": float(p_value)})
+        rows.append(
+            {
+                "test": name,
+                "description": description,
+                "statistic": np.nan if statistic is None else float(statistic),
+                "p_value": float(p_value),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # --- stratified analysis ---
+
 
 @dataclass(frozen=True)
 class CochranMantelHaenszel:
@@ -390,11 +437,16 @@ def cochran_mantel_haenszel(strata, correction: bool = False) -> CochranMantelHa
         raise InputError("need at least one stratum")
     stratified = StratifiedTable([table.astype(float) for table in tables])
     test = stratified.test_null_odds(correction=correction)
-    return CochranMantelHaenszel(statistic=float(test.statistic), p_value=float(test.pvalue),
-                                 odds_ratio_mh=float(stratified.oddsratio_pooled), strata=len(tables))
+    return CochranMantelHaenszel(
+        statistic=float(test.statistic),
+        p_value=float(test.pvalue),
+        odds_ratio_mh=float(stratified.oddsratio_pooled),
+        strata=len(tables),
+    )
 
 
 # --- Bayesian view ---
+
 
 @dataclass(frozen=True)
 class RiskDifferencePosterior:
@@ -412,9 +464,12 @@ class RiskDifferencePosterior:
 
     def summary(self) -> pd.DataFrame:
         """One row per quantity: name and value."""
-        rows = [("posterior mean", self.mean), ("posterior median", self.median),
-                (f"{self.credibility:.0%} credible interval, low", self.low),
-                (f"{self.credibility:.0%} credible interval, high", self.high)]
+        rows = [
+            ("posterior mean", self.mean),
+            ("posterior median", self.median),
+            (f"{self.credibility:.0%} credible interval, low", self.low),
+            (f"{self.credibility:.0%} credible interval, high", self.high),
+        ]
         rows += [(f"P(RD > {threshold:g})", probability) for threshold, probability in self.probability_above.items()]
         return pd.DataFrame(rows, columns=["quantity", "value"])
 
@@ -424,15 +479,23 @@ def _probability_difference_above(beta_1, beta_2, threshold: float) -> float:
     low, high = max(0.0, -threshold), min(1.0, 1.0 - threshold)
     # Tell quad where the mass is, so that a sharp posterior (large arms) is not stepped over.
     peaks = [p for p in (beta_2.mean(), beta_1.mean() - threshold) if low < p < high]
-    inside, _ = integrate.quad(lambda p: beta_2.pdf(p) * beta_1.sf(p + threshold), low, high, limit=200,
-                               epsabs=1e-12, epsrel=1e-10, points=peaks or None)
+    inside, _ = integrate.quad(
+        lambda p: beta_2.pdf(p) * beta_1.sf(p + threshold),
+        low,
+        high,
+        limit=200,
+        epsabs=1e-12,
+        epsrel=1e-10,
+        points=peaks or None,
+    )
     # p2 below `low` (only when t < 0): p1 > p2 + t always holds there.
     below = beta_2.cdf(low) if low > 0 else 0.0
     return float(min(1.0, max(0.0, inside + below)))
 
 
-def risk_difference_posterior(x1: int, n1: int, x2: int, n2: int, prior=(1, 1), thresholds=(0.0, 0.2),
-                              credibility: float = 0.95) -> RiskDifferencePosterior:
+def risk_difference_posterior(
+    x1: int, n1: int, x2: int, n2: int, prior=(1, 1), thresholds=(0.0, 0.2), credibility: float = 0.95
+) -> RiskDifferencePosterior:
     """Posterior of the risk difference with Beta(prior) on each arm's proportion.
 
     Returns the mean, the median and an equal-tailed credible interval, and P(RD > t) for each
@@ -451,14 +514,21 @@ def risk_difference_posterior(x1: int, n1: int, x2: int, n2: int, prior=(1, 1), 
 
     tail = (1 - credibility) / 2
     return RiskDifferencePosterior(
-        prior=tuple(prior), posterior_1=posterior_1, posterior_2=posterior_2,
-        mean=float(beta_1.mean() - beta_2.mean()), median=quantile(0.5),
-        low=quantile(tail), high=quantile(1 - tail), credibility=credibility,
-        probability_above={float(t): _probability_difference_above(beta_1, beta_2, t) for t in thresholds})
+        prior=tuple(prior),
+        posterior_1=posterior_1,
+        posterior_2=posterior_2,
+        mean=float(beta_1.mean() - beta_2.mean()),
+        median=quantile(0.5),
+        low=quantile(tail),
+        high=quantile(1 - tail),
+        credibility=credibility,
+        probability_above={float(t): _probability_difference_above(beta_1, beta_2, t) for t in thresholds},
+    )
 
 
-def risk_difference_posterior_draws(x1: int, n1: int, x2: int, n2: int, prior=(1, 1), draws: int = 100_000,
-                                    seed: int = 2022) -> np.ndarray:
+def risk_difference_posterior_draws(
+    x1: int, n1: int, x2: int, n2: int, prior=(1, 1), draws: int = 100_000, seed: int = 2022
+) -> np.ndarray:
     """Monte Carlo draws of p1 - p2 from the same posterior (seeded), e.g. for a histogram."""
     x1, n1, x2, n2 = check_counts(x1, n1, x2, n2)
     a, b = prior

@@ -7,10 +7,13 @@ This subpackage sits below :mod:`ivig_kit.score`: it needs numpy and pandas only
 
 import lazy_loader
 
-__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
-    "cmas": ["cmas_total", "timed_item_score"],
-    "haq": ["childhood_disability_index", "disability_index"],
-    "mmt8": ["mmt_total"],
-    "myoact": ["myoact_score"],
-    "result": ["InstrumentScore"],
-})
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "cmas": ["cmas_total", "timed_item_score"],
+        "haq": ["childhood_disability_index", "disability_index"],
+        "mmt8": ["mmt_total"],
+        "myoact": ["myoact_score"],
+        "result": ["InstrumentScore"],
+    },
+)

@@ -21,8 +21,7 @@ from ivig_kit.instruments.result import any_given
 RIVAL_INSTRUMENTS = {"mmt": (("mmt8", "mmt24"), ("cmas",)), "haq": (("haq",), ("chaq",))}
 #: Total columns that may not sit beside items of their measure on the same visit.
 TOTAL_COLUMNS = {"mmt": ("mmt", "cmas"), "haq": ("haq", "chaq"), "myoact": ("myoact",)}
-FAMILY_LABEL = {"mmt8": "MMT-8", "mmt24": "Total MMT", "cmas": "CMAS", "haq": "HAQ", "chaq": "CHAQ",
-                "myoact": "MYOACT"}
+FAMILY_LABEL = {"mmt8": "MMT-8", "mmt24": "Total MMT", "cmas": "CMAS", "haq": "HAQ", "chaq": "CHAQ", "myoact": "MYOACT"}
 
 
 @dataclass(frozen=True)
@@ -70,36 +69,63 @@ def item_problems(frame: pd.DataFrame) -> list[ItemProblem]:
         item = next((i for i in CMAS_ITEMS if cmas_column(i.number) == spec.column), None)
         if item is not None and item.maximum_53_point_sheet is not None:
             older = values == item.maximum_53_point_sheet
-            problems.append(ItemProblem(spec.column, older, f"0-{item.maximum} on the validated 52-point CMAS sheet; "
-                                        f"{item.maximum_53_point_sheet} exists only on the older 53-point sheet "
-                                        f"(supine to prone 0-3): rescore it on the 52-point sheet", series))
+            problems.append(
+                ItemProblem(
+                    spec.column,
+                    older,
+                    f"0-{item.maximum} on the validated 52-point CMAS sheet; "
+                    f"{item.maximum_53_point_sheet} exists only on the older 53-point sheet "
+                    f"(supine to prone 0-3): rescore it on the 52-point sheet",
+                    series,
+                )
+            )
             bad &= ~older
         problems.append(ItemProblem(spec.column, bad, expected, series))
     for item in CMAS_ITEMS:
         score, seconds = cmas_column(item.number), cmas_column(item.number, True)
         if item.timed and score in frame.columns and seconds in frame.columns:
             both = (frame[score].notna() & frame[seconds].notna()).to_numpy()
-            problems.append(ItemProblem(seconds, both, f"either {score!r} or {seconds!r} on a visit, not both",
-                                        frame[seconds]))
+            problems.append(
+                ItemProblem(seconds, both, f"either {score!r} or {seconds!r} on a visit, not both", frame[seconds])
+            )
     for measure, (first, second) in RIVAL_INSTRUMENTS.items():
         one = np.logical_or.reduce([items_given(frame, f) for f in first])
         other = np.logical_or.reduce([items_given(frame, f) for f in second])
         names = " or ".join(FAMILY_LABEL[f] for f in first)
         column = next((c.column for c in ITEM_COLUMNS if c.instrument in second and c.column in frame.columns), None)
         if column:
-            problems.append(ItemProblem(column, one & other, f"items of one instrument for {measure!r} on a visit "
-                                        f"({names} or {FAMILY_LABEL[second[0]]}, not both)", frame[column]))
+            problems.append(
+                ItemProblem(
+                    column,
+                    one & other,
+                    f"items of one instrument for {measure!r} on a visit "
+                    f"({names} or {FAMILY_LABEL[second[0]]}, not both)",
+                    frame[column],
+                )
+            )
     families = {"mmt": ("mmt8", "mmt24", "cmas"), "haq": ("haq", "chaq"), "myoact": ("myoact",)}
     for measure, totals in TOTAL_COLUMNS.items():
         given = np.logical_or.reduce([items_given(frame, f) for f in families[measure]])
         for total in totals:
             if total in frame.columns:
                 clash = given & frame[total].notna().to_numpy()
-                problems.append(ItemProblem(total, clash, f"a {total!r} total or its items on a visit, not both "
-                                            f"(the kit computes it from the items)", frame[total]))
+                problems.append(
+                    ItemProblem(
+                        total,
+                        clash,
+                        f"a {total!r} total or its items on a visit, not both (the kit computes it from the items)",
+                        frame[total],
+                    )
+                )
     if MMT_SCALE_COLUMN in frame.columns:
         scale = frame[MMT_SCALE_COLUMN].astype("string").str.strip().str.lower()
         unknown = (scale.notna() & (scale != "") & ~scale.isin(list(MMT_SCALE_MAX))).to_numpy(dtype=bool)
-        problems.append(ItemProblem(MMT_SCALE_COLUMN, unknown, "an MMT scale: " + ", ".join(
-            f"{k} (0-{v})" for k, v in MMT_SCALE_MAX.items()) + ", or empty", frame[MMT_SCALE_COLUMN]))
+        problems.append(
+            ItemProblem(
+                MMT_SCALE_COLUMN,
+                unknown,
+                "an MMT scale: " + ", ".join(f"{k} (0-{v})" for k, v in MMT_SCALE_MAX.items()) + ", or empty",
+                frame[MMT_SCALE_COLUMN],
+            )
+        )
     return [p for p in problems if p.mask.any()]

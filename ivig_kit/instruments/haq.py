@@ -47,8 +47,9 @@ DENOMINATORS = {"answered": "divided by the categories answered", "eight": "divi
 MINIMUM_CATEGORIES = (6, 7)
 
 
-def category_scores(items, prefix: str = "haq", categories: dict[str, int] = HAQ_CATEGORIES,
-                    aid_rule: AidRule | str = "standard") -> dict[str, np.ndarray]:
+def category_scores(
+    items, prefix: str = "haq", categories: dict[str, int] = HAQ_CATEGORIES, aid_rule: AidRule | str = "standard"
+) -> dict[str, np.ndarray]:
     """Each category's score per visit (NaN where none of its items is answered), after the aid rule."""
     if aid_rule not in AID_RULES:
         raise InputError(f"HAQ aid rule must be one of {', '.join(AID_RULES)}, not {aid_rule!r}")
@@ -72,9 +73,14 @@ def category_scores(items, prefix: str = "haq", categories: dict[str, int] = HAQ
     return scores
 
 
-def disability_index(items, aid_rule: AidRule | str = "standard", minimum_categories: int = 6,
-                     denominator: str = "answered", prefix: str = "haq",
-                     categories: dict[str, int] = HAQ_CATEGORIES) -> InstrumentScore:
+def disability_index(
+    items,
+    aid_rule: AidRule | str = "standard",
+    minimum_categories: int = 6,
+    denominator: str = "answered",
+    prefix: str = "haq",
+    categories: dict[str, int] = HAQ_CATEGORIES,
+) -> InstrumentScore:
     """HAQ-DI (or CHAQ, with ``prefix="chaq"``, ``categories=CHAQ_DOMAINS``) per visit, 0-3.
 
     Parameters
@@ -98,8 +104,10 @@ def disability_index(items, aid_rule: AidRule | str = "standard", minimum_catego
     --------
     >>> import numpy as np
     >>> answers = {"haq_walking_1": np.array([1.0]), "haq_walking_aid": np.array([1.0])}
-    >>> answers |= {f"haq_{c}_1": np.array([0.0]) for c in ("dressing", "arising", "eating", "hygiene",
-    ...                                                       "reach", "grip", "activities")}
+    >>> answers |= {
+    ...     f"haq_{c}_1": np.array([0.0])
+    ...     for c in ("dressing", "arising", "eating", "hygiene", "reach", "grip", "activities")
+    ... }
     >>> float(disability_index(answers).values[0]), float(disability_index(answers, "adi").values[0])
     (0.25, 0.125)
     """
@@ -118,14 +126,18 @@ def disability_index(items, aid_rule: AidRule | str = "standard", minimum_catego
         index = total / (answered if denominator == "answered" else len(categories))
     index = np.where(answered >= minimum_categories, index, np.nan)
     name = "CHAQ" if prefix == "chaq" else ("HAQ-ADI" if aid_rule == "adi" else "HAQ-DI")
-    rule = (f"{name}: {AID_RULES[aid_rule]}; {DENOMINATORS[denominator]}; "
-            f">= {minimum_categories} of {len(categories)} answered")
-    return InstrumentScore(prefix, index, np.full(len(index), float(HAQ_ITEM_MAX)),
-                           labelled(rule, answered > 0), answered)
+    rule = (
+        f"{name}: {AID_RULES[aid_rule]}; {DENOMINATORS[denominator]}; "
+        f">= {minimum_categories} of {len(categories)} answered"
+    )
+    return InstrumentScore(
+        prefix, index, np.full(len(index), float(HAQ_ITEM_MAX)), labelled(rule, answered > 0), answered
+    )
 
 
-def childhood_disability_index(items, aid_rule: AidRule | str = "standard", minimum_categories: int = 6,
-                               denominator: str = "answered") -> InstrumentScore:
+def childhood_disability_index(
+    items, aid_rule: AidRule | str = "standard", minimum_categories: int = 6, denominator: str = "answered"
+) -> InstrumentScore:
     """CHAQ per visit from ``chaq_<domain>_<n>`` (30 items), aids and help: :func:`disability_index` on the
     CHAQ's domains. The minimum of domains answered follows the HAQ's option (6 by default): the kit's choice,
     no CHAQ-specific minimum was found."""

@@ -30,8 +30,16 @@ from dataclasses import dataclass
 KENDALL_MAX = 10
 
 #: The MMT-8 groups, in Form 04's order; all but the neck flexors are tested per side.
-MMT8_GROUPS = ("neck_flexors", "deltoid", "biceps", "wrist_extensors", "gluteus_maximus", "gluteus_medius",
-               "quadriceps", "ankle_dorsiflexors")
+MMT8_GROUPS = (
+    "neck_flexors",
+    "deltoid",
+    "biceps",
+    "wrist_extensors",
+    "gluteus_maximus",
+    "gluteus_medius",
+    "quadriceps",
+    "ankle_dorsiflexors",
+)
 MMT8_PAIRED = MMT8_GROUPS[1:]
 #: The Total MMT (MMT-24) groups beyond the MMT-8 (IMACS Form 04): one axial, four paired.
 MMT24_AXIAL_EXTRA = ("neck_extensors",)
@@ -50,16 +58,26 @@ def mmt24_column(group: str, side: str | None = None) -> str:
 
 
 MMT8_COLUMNS = (mmt8_column("neck_flexors"), *(mmt8_column(g, s) for g in MMT8_PAIRED for s in SIDES))
-MMT24_EXTRA_COLUMNS = (*(mmt24_column(g) for g in MMT24_AXIAL_EXTRA),
-                       *(mmt24_column(g, s) for g in MMT24_PAIRED_EXTRA for s in SIDES))
+MMT24_EXTRA_COLUMNS = (
+    *(mmt24_column(g) for g in MMT24_AXIAL_EXTRA),
+    *(mmt24_column(g, s) for g in MMT24_PAIRED_EXTRA for s in SIDES),
+)
 #: The scales an MMT total is on: name -> maximum.
 MMT_SCALE_MAX = {"unilateral": 80, "bilateral": 150, "total": 260}
 #: Optional text column naming a row's MMT scale (else the ``mmt_scale`` option applies).
 MMT_SCALE_COLUMN = "mmt_scale"
 
 #: HAQ-DI categories and their number of items (Stanford HAQ).
-HAQ_CATEGORIES = {"dressing": 2, "arising": 2, "eating": 3, "walking": 2, "hygiene": 3, "reach": 2, "grip": 3,
-                  "activities": 3}
+HAQ_CATEGORIES = {
+    "dressing": 2,
+    "arising": 2,
+    "eating": 3,
+    "walking": 2,
+    "hygiene": 3,
+    "reach": 2,
+    "grip": 3,
+    "activities": 3,
+}
 #: Which aids or devices belong to which category (Stanford HAQ; ``activities`` has help only).
 HAQ_AIDS = {
     "dressing": ("devices used for dressing (button hook, zipper pull, long-handled shoe horn)",),
@@ -72,8 +90,16 @@ HAQ_AIDS = {
     "activities": (),
 }
 #: CHAQ domains (the HAQ's eight) and their number of items (Singh et al. 1994: 30 items).
-CHAQ_DOMAINS = {"dressing": 4, "arising": 2, "eating": 3, "walking": 2, "hygiene": 5, "reach": 4, "grip": 5,
-                "activities": 5}
+CHAQ_DOMAINS = {
+    "dressing": 4,
+    "arising": 2,
+    "eating": 3,
+    "walking": 2,
+    "hygiene": 5,
+    "reach": 4,
+    "grip": 5,
+    "activities": 5,
+}
 HAQ_ITEM_MAX = 3
 
 
@@ -163,37 +189,106 @@ def _item_columns() -> tuple[ItemColumn, ...]:
     rows = []
     for column in MMT8_COLUMNS:
         group = column.removeprefix("mmt8_")
-        rows.append(ItemColumn(column, "mmt8", group, 0, KENDALL_MAX, True,
-                               f"MMT-8 {group.replace('_', ' ')}, Kendall grade 0-10 (IMACS Form 04)"))
+        rows.append(
+            ItemColumn(
+                column,
+                "mmt8",
+                group,
+                0,
+                KENDALL_MAX,
+                True,
+                f"MMT-8 {group.replace('_', ' ')}, Kendall grade 0-10 (IMACS Form 04)",
+            )
+        )
     for column in MMT24_EXTRA_COLUMNS:
         group = column.removeprefix("mmt24_")
-        rows.append(ItemColumn(column, "mmt24", group, 0, KENDALL_MAX, True,
-                               f"Total MMT {group.replace('_', ' ')}, Kendall grade 0-10 (IMACS Form 04)"))
+        rows.append(
+            ItemColumn(
+                column,
+                "mmt24",
+                group,
+                0,
+                KENDALL_MAX,
+                True,
+                f"Total MMT {group.replace('_', ' ')}, Kendall grade 0-10 (IMACS Form 04)",
+            )
+        )
     for prefix, instrument, categories in (("haq", "haq", HAQ_CATEGORIES), ("chaq", "chaq", CHAQ_DOMAINS)):
         name = "HAQ-DI" if prefix == "haq" else "CHAQ"
         for category, items in questionnaire_columns(prefix, categories).items():
             for number, column in enumerate(items, 1):
-                rows.append(ItemColumn(column, instrument, f"{category} {number}", 0, HAQ_ITEM_MAX, True,
-                                       f"{name} {category} item {number}: 0 without any difficulty, 1 some, "
-                                       f"2 much, 3 unable"))
+                rows.append(
+                    ItemColumn(
+                        column,
+                        instrument,
+                        f"{category} {number}",
+                        0,
+                        HAQ_ITEM_MAX,
+                        True,
+                        f"{name} {category} item {number}: 0 without any difficulty, 1 some, 2 much, 3 unable",
+                    )
+                )
             aid = aid_column(prefix, category)
             if aid:
-                rows.append(ItemColumn(aid, instrument, f"{category} aid", 0, 1, True,
-                                       f"{name} {category}: aid or device used (1) or not (0): "
-                                       + ", ".join(HAQ_AIDS[category])))
-            rows.append(ItemColumn(help_column(prefix, category), instrument, f"{category} help", 0, 1, True,
-                                   f"{name} {category}: help from another person (1) or not (0)"))
+                rows.append(
+                    ItemColumn(
+                        aid,
+                        instrument,
+                        f"{category} aid",
+                        0,
+                        1,
+                        True,
+                        f"{name} {category}: aid or device used (1) or not (0): " + ", ".join(HAQ_AIDS[category]),
+                    )
+                )
+            rows.append(
+                ItemColumn(
+                    help_column(prefix, category),
+                    instrument,
+                    f"{category} help",
+                    0,
+                    1,
+                    True,
+                    f"{name} {category}: help from another person (1) or not (0)",
+                )
+            )
     for item in CMAS_ITEMS:
         note = "" if item.sourced else " (maximum provisional: not verified from a primary sheet)"
-        rows.append(ItemColumn(cmas_column(item.number), "cmas", item.name, 0, item.maximum, True,
-                               f"CMAS item {item.number}, {item.name}, 0-{item.maximum}{note}"))
+        rows.append(
+            ItemColumn(
+                cmas_column(item.number),
+                "cmas",
+                item.name,
+                0,
+                item.maximum,
+                True,
+                f"CMAS item {item.number}, {item.name}, 0-{item.maximum}{note}",
+            )
+        )
         if item.timed:
-            rows.append(ItemColumn(cmas_column(item.number, True), "cmas", f"{item.name} (seconds)", 0,
-                                   CMAS_SECONDS_MAX, False,
-                                   f"CMAS item {item.number} in seconds (0 = unable), scored with the sheet's bands"))
+            rows.append(
+                ItemColumn(
+                    cmas_column(item.number, True),
+                    "cmas",
+                    f"{item.name} (seconds)",
+                    0,
+                    CMAS_SECONDS_MAX,
+                    False,
+                    f"CMAS item {item.number} in seconds (0 = unable), scored with the sheet's bands",
+                )
+            )
     for system in MYOACT_SYSTEMS:
-        rows.append(ItemColumn(myoact_column(system), "myoact", system, 0, VAS_MAX_CM, False,
-                               f"MYOACT {system} activity, VAS 0-10 cm (empty = not assessed)"))
+        rows.append(
+            ItemColumn(
+                myoact_column(system),
+                "myoact",
+                system,
+                0,
+                VAS_MAX_CM,
+                False,
+                f"MYOACT {system} activity, VAS 0-10 cm (empty = not assessed)",
+            )
+        )
     return tuple(rows)
 
 
@@ -202,5 +297,4 @@ ITEM_COLUMNS: tuple[ItemColumn, ...] = _item_columns()
 ITEM_COLUMN_NAMES = tuple(c.column for c in ITEM_COLUMNS)
 ITEMS_BY_COLUMN = {c.column: c for c in ITEM_COLUMNS}
 #: Which core set measure each instrument's items build (two instruments of one measure in one visit is an error).
-MEASURE_OF_INSTRUMENT = {"mmt8": "mmt", "mmt24": "mmt", "cmas": "mmt", "haq": "haq", "chaq": "haq",
-                         "myoact": "myoact"}
+MEASURE_OF_INSTRUMENT = {"mmt8": "mmt", "mmt24": "mmt", "cmas": "mmt", "haq": "haq", "chaq": "haq", "myoact": "myoact"}

@@ -73,9 +73,22 @@ def mmt_total(items, scale="unilateral", prorate: bool = False) -> InstrumentSco
     Examples
     --------
     >>> import numpy as np
-    >>> grades = {c: np.array([8.0]) for c in ["mmt8_neck_flexors"] + [f"mmt8_{g}_right" for g in
-    ...     ("deltoid", "biceps", "wrist_extensors", "gluteus_maximus", "gluteus_medius", "quadriceps",
-    ...      "ankle_dorsiflexors")]}
+    >>> grades = {
+    ...     c: np.array([8.0])
+    ...     for c in ["mmt8_neck_flexors"]
+    ...     + [
+    ...         f"mmt8_{g}_right"
+    ...         for g in (
+    ...             "deltoid",
+    ...             "biceps",
+    ...             "wrist_extensors",
+    ...             "gluteus_maximus",
+    ...             "gluteus_medius",
+    ...             "quadriceps",
+    ...             "ankle_dorsiflexors",
+    ...         )
+    ...     ]
+    ... }
     >>> float(mmt_total(grades).values[0])
     64.0
     """
@@ -106,4 +119,6 @@ def mmt_total(items, scale="unilateral", prorate: bool = False) -> InstrumentSco
             labels.append(MMT_RULES[name] + ", prorated over the groups graded (kit option)")
         values[rows], maximum[rows], answered[rows] = value[rows], top, graded[rows]
         codes[rows] = np.where(graded[rows] > 0, code[rows], -1)
-    return InstrumentScore("mmt", values, maximum, pd.Categorical.from_codes(codes, categories=pd.Index(labels)), answered)
+    return InstrumentScore(
+        "mmt", values, maximum, pd.Categorical.from_codes(codes, categories=pd.Index(labels)), answered
+    )

@@ -18,8 +18,10 @@ from ivig_kit.instruments.result import (
     row_count,
 )
 
-MYOACT_RULE = ("MYOACT 0-60: sum of the organ-system VAS assessed x 6 / systems assessed "
-               "(not the TIS extramuscular measure, which is the extramuscular global VAS)")
+MYOACT_RULE = (
+    "MYOACT 0-60: sum of the organ-system VAS assessed x 6 / systems assessed "
+    "(not the TIS extramuscular measure, which is the extramuscular global VAS)"
+)
 
 
 def myoact_score(items) -> InstrumentScore:

@@ -35,8 +35,14 @@ class InstrumentScore:
     def to_frame(self) -> pd.DataFrame:
         """``<instrument>``, ``<instrument>_max``, ``<instrument>_rule``, ``<instrument>_answered``."""
         name = self.instrument
-        return pd.DataFrame({name: self.values, f"{name}_max": self.maximum, f"{name}_rule": self.rule,
-                             f"{name}_answered": self.answered})
+        return pd.DataFrame(
+            {
+                name: self.values,
+                f"{name}_max": self.maximum,
+                f"{name}_rule": self.rule,
+                f"{name}_answered": self.answered,
+            }
+        )
 
 
 def column_values(items, column: str, n: int) -> np.ndarray:

@@ -20,8 +20,11 @@ The face, loaded on first use (so a kernel importing :mod:`.content` does not lo
 
 import lazy_loader
 
-__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
-    "runner.prepare": ["prepare_batch"],
-    "runner.batch": ["run_batch"],
-    "content.site": ["load_site"],
-})
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "runner.prepare": ["prepare_batch"],
+        "runner.batch": ["run_batch"],
+        "content.site": ["load_site"],
+    },
+)

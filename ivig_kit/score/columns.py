@@ -14,9 +14,12 @@ VAS_COLUMNS = ("physician_global", "patient_global", "extramuscular")
 NUMERIC_COLUMNS = ("week", *VAS_COLUMNS, "haq", "mmt", "mmt_max", *ENZYMES, *ENZYME_ULN.values())
 #: The alternative instruments' value columns (JDM: CMAS, CHAQ, parent global, CHQ PhS, DAS) and the
 #: columns that give a range where none could be sourced (``chq_phs_min``, ``chq_phs_max``).
-INSTRUMENT_COLUMNS = tuple(dict.fromkeys(
-    [i.column for i in INSTRUMENTS.values() if i.column and i.column not in NUMERIC_COLUMNS]
-    + [c for c in RANGE_COLUMNS if c not in NUMERIC_COLUMNS]))
+INSTRUMENT_COLUMNS = tuple(
+    dict.fromkeys(
+        [i.column for i in INSTRUMENTS.values() if i.column and i.column not in NUMERIC_COLUMNS]
+        + [c for c in RANGE_COLUMNS if c not in NUMERIC_COLUMNS]
+    )
+)
 NUMERIC_COLUMNS = (*NUMERIC_COLUMNS, *INSTRUMENT_COLUMNS)
 #: The canonical item columns of the case report form (MMT grades, HAQ/CHAQ answers, CMAS items, MYOACT VAS):
 #: read as numbers and mappable like the totals; turned into totals by :mod:`ivig_kit.score.core_set`.

@@ -111,8 +111,9 @@ def core_set_from_items(frame: pd.DataFrame, rules: ItemRules = ItemRules()) -> 
         scale = np.full(n, rules.mmt_scale, dtype=object)
         if MMT_SCALE_COLUMN in frame.columns:
             named = frame[MMT_SCALE_COLUMN].astype("string").str.strip().str.lower()
-            scale = np.where(named.fillna("").to_numpy(dtype=object) != "", named.fillna("").to_numpy(dtype=object),
-                             scale)
+            scale = np.where(
+                named.fillna("").to_numpy(dtype=object) != "", named.fillna("").to_numpy(dtype=object), scale
+            )
         score = mmt_total(frame, scale, rules.mmt_prorate)
         combine("mmt", score, mmt_given, "mmt_rule")
         if "mmt_max" in frame.columns:
@@ -124,12 +125,20 @@ def core_set_from_items(frame: pd.DataFrame, rules: ItemRules = ItemRules()) -> 
         combine("cmas", cmas_total(frame), cmas_given, "mmt_rule")
     haq_given = family("haq")
     if haq_given.any():
-        combine("haq", disability_index(frame, rules.haq_aid_rule, rules.haq_minimum, rules.haq_denominator),
-                haq_given, "haq_rule")
+        combine(
+            "haq",
+            disability_index(frame, rules.haq_aid_rule, rules.haq_minimum, rules.haq_denominator),
+            haq_given,
+            "haq_rule",
+        )
     chaq_given = family("chaq")
     if chaq_given.any():
-        combine("chaq", disability_index(frame, rules.haq_aid_rule, rules.haq_minimum, rules.haq_denominator,
-                                         "chaq", CHAQ_DOMAINS), chaq_given, "haq_rule")
+        combine(
+            "chaq",
+            disability_index(frame, rules.haq_aid_rule, rules.haq_minimum, rules.haq_denominator, "chaq", CHAQ_DOMAINS),
+            chaq_given,
+            "haq_rule",
+        )
     myoact_given = family("myoact")
     if myoact_given.any():
         combine("myoact", myoact_score(frame), myoact_given, "myoact_rule")
@@ -204,8 +213,10 @@ def read_core_set(path, options: ReadOptions | None = None, rules: ItemRules = I
         if len(lines) > MAX_PROBLEM_LINES:
             shown.append(f"{raw.source}: ... and {len(lines) - MAX_PROBLEM_LINES} more kinds of problem")
         if len(lines) > 1:
-            shown.append(f"{raw.source}: {len(lines)} problems ({count} item cells, and the rows named above); "
-                         f"nothing was scored")
+            shown.append(
+                f"{raw.source}: {len(lines)} problems ({count} item cells, and the rows named above); "
+                f"nothing was scored"
+            )
         raise VisitTableError("\n".join(shown))
     return visits
 

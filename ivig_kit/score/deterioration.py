@@ -24,7 +24,7 @@ unknown and false is false, unknown or true is true).
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 import numpy as np
@@ -42,7 +42,7 @@ DETERIORATION_ANY_THREE_PERCENT = 30
 NON_ENZYME_CSMS = ("physician_global", "patient_global", "mmt", "haq", "extramuscular")
 
 
-class DeteriorationReading(str, Enum):
+class DeteriorationReading(StrEnum):
     """What a percent worsening of the ProDERM definition is a percent of (not said by the source)."""
 
     #: percent of the instrument's range, like the TIS's change (the kit's reading, the default)
@@ -54,7 +54,7 @@ class DeteriorationReading(str, Enum):
         return self.value
 
 
-class DeteriorationConfirmation(str, Enum):
+class DeteriorationConfirmation(StrEnum):
     """Which criteria two consecutive visits must meet for a confirmed deterioration (not said by the source)."""
 
     #: any criterion at each visit, not necessarily the same one (the kit's reading, the default)
@@ -67,10 +67,14 @@ class DeteriorationConfirmation(str, Enum):
 
 
 #: Labels for tables and the command line: which option is the kit's reading.
-READING_LABELS = {DeteriorationReading.RANGE: "percent of the scale's range (the kit's reading, default)",
-                  DeteriorationReading.BASELINE: "percent of the baseline value"}
-CONFIRMATION_LABELS = {DeteriorationConfirmation.ANY: "any criterion at each visit (the kit's reading, default)",
-                       DeteriorationConfirmation.SAME: "the same criterion at both visits"}
+READING_LABELS = {
+    DeteriorationReading.RANGE: "percent of the scale's range (the kit's reading, default)",
+    DeteriorationReading.BASELINE: "percent of the baseline value",
+}
+CONFIRMATION_LABELS = {
+    DeteriorationConfirmation.ANY: "any criterion at each visit (the kit's reading, default)",
+    DeteriorationConfirmation.SAME: "the same criterion at both visits",
+}
 
 
 def as_reading(value: DeteriorationReading | str) -> DeteriorationReading:
@@ -78,8 +82,9 @@ def as_reading(value: DeteriorationReading | str) -> DeteriorationReading:
     try:
         return DeteriorationReading(value)
     except ValueError:
-        raise InputError(f"deterioration reading must be one of "
-                         f"{', '.join(r.value for r in DeteriorationReading)}, not {value!r}") from None
+        raise InputError(
+            f"deterioration reading must be one of {', '.join(r.value for r in DeteriorationReading)}, not {value!r}"
+        ) from None
 
 
 def as_confirmation(value: DeteriorationConfirmation | str) -> DeteriorationConfirmation:
@@ -87,8 +92,10 @@ def as_confirmation(value: DeteriorationConfirmation | str) -> DeteriorationConf
     try:
         return DeteriorationConfirmation(value)
     except ValueError:
-        raise InputError(f"deterioration confirmation must be one of "
-                         f"{', '.join(c.value for c in DeteriorationConfirmation)}, not {value!r}") from None
+        raise InputError(
+            f"deterioration confirmation must be one of "
+            f"{', '.join(c.value for c in DeteriorationConfirmation)}, not {value!r}"
+        ) from None
 
 
 class DeteriorationCriteria(NamedTuple):
@@ -111,7 +118,7 @@ class DeteriorationCriteria(NamedTuple):
     @property
     def met(self) -> pd.arrays.BooleanArray:
         """Any criterion met (Kleene or: true if one is true, unknown if none is true and one is unknown)."""
-        return self.physician_and_mmt | self.extramuscular | self.any_three
+        return self.physician_and_mmt | self.extramuscular | self.any_three  # type: ignore[operator]  # Kleene or (pandas-stubs lacks it)
 
 
 def _nullable(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
@@ -125,8 +132,9 @@ def _worse_by_percent(pair, name: str, percent: float, reading: DeteriorationRea
     return (worsening > 0) & (worsening * 100 >= base * percent)
 
 
-def deterioration_criteria(pairs: dict, instrument_codes: dict | None = None,
-                           reading: DeteriorationReading | str = DeteriorationReading.RANGE) -> DeteriorationCriteria:
+def deterioration_criteria(
+    pairs: dict, instrument_codes: dict | None = None, reading: DeteriorationReading | str = DeteriorationReading.RANGE
+) -> DeteriorationCriteria:
     """Per follow-up visit: each criterion of the ProDERM worsening definition against baseline.
 
     Physician global worse by >= 2 cm and MMT worse by >= 20%, or extramuscular activity worse by
@@ -140,8 +148,9 @@ def deterioration_criteria(pairs: dict, instrument_codes: dict | None = None,
     reading = as_reading(reading)
     known = {name: ~np.asarray(pairs[name].missing, dtype=bool) for name in NON_ENZYME_CSMS}
     two_cm = to_micro(DETERIORATION_VAS_CM)
-    physician = _nullable(-pairs["physician_global"].improvement("physician_global") >= two_cm,
-                          known["physician_global"])
+    physician = _nullable(
+        -pairs["physician_global"].improvement("physician_global") >= two_cm, known["physician_global"]
+    )
     mmt = _nullable(_worse_by_percent(pairs["mmt"], "mmt", DETERIORATION_MMT_PERCENT, reading), known["mmt"])
     extramuscular_worse = -pairs["extramuscular"].improvement("extramuscular") >= two_cm
     if instrument_codes is not None:  # the DAS stands in: the 2 cm criterion does not apply (false, known)
@@ -149,8 +158,10 @@ def deterioration_criteria(pairs: dict, instrument_codes: dict | None = None,
         extramuscular = _nullable(extramuscular_worse & ~not_vas, known["extramuscular"] | not_vas)
     else:
         extramuscular = _nullable(extramuscular_worse, known["extramuscular"])
-    worse = [known[name] & _worse_by_percent(pairs[name], name, DETERIORATION_ANY_THREE_PERCENT, reading)
-             for name in NON_ENZYME_CSMS]
+    worse = [
+        known[name] & _worse_by_percent(pairs[name], name, DETERIORATION_ANY_THREE_PERCENT, reading)
+        for name in NON_ENZYME_CSMS
+    ]
     n_worse = sum(w.astype(np.int8) for w in worse)
     n_unknown = sum((~known[name]).astype(np.int8) for name in NON_ENZYME_CSMS)
     any_three_known = (n_worse >= 3) | (n_worse + n_unknown < 3)
@@ -167,9 +178,11 @@ def _with_previous(values: pd.arrays.BooleanArray, same_patient_as_previous: np.
     return values & previous
 
 
-def confirm_deterioration(criteria: DeteriorationCriteria, same_patient_as_previous: np.ndarray,
-                          confirmation: DeteriorationConfirmation | str = DeteriorationConfirmation.ANY
-                          ) -> pd.arrays.BooleanArray:
+def confirm_deterioration(
+    criteria: DeteriorationCriteria,
+    same_patient_as_previous: np.ndarray,
+    confirmation: DeteriorationConfirmation | str = DeteriorationConfirmation.ANY,
+) -> pd.arrays.BooleanArray:
     """Confirmed at a follow-up when the criteria are met there and at the patient's previous follow-up.
 
     ``any`` (the kit's reading): any criterion at each visit; ``same``: one criterion at both.
@@ -179,7 +192,7 @@ def confirm_deterioration(criteria: DeteriorationCriteria, same_patient_as_previ
         return _with_previous(criteria.met, same_patient_as_previous)
     confirmed = pd.array(np.zeros(len(criteria.met), dtype=bool), dtype="boolean")
     for criterion in criteria:
-        confirmed = confirmed | _with_previous(criterion, same_patient_as_previous)
+        confirmed = confirmed | _with_previous(criterion, same_patient_as_previous)  # type: ignore[operator]  # Kleene or
     return confirmed
 
 
@@ -199,8 +212,7 @@ def composite_response(scores: pd.DataFrame, week: float, threshold: float = 20.
     """
     key = ["site", "patient_id"]
     up_to = scores[scores["week"] <= week]
-    confirmed = up_to.groupby(key, sort=False)["confirmed_deterioration"].agg(
-        lambda s: pd.array(s, dtype="boolean").any(skipna=False))
+    confirmed = up_to.groupby(key, sort=False)["confirmed_deterioration"].agg(_any_kleene)
     at_week = scores[scores["week"] == week].set_index(key)["tis"]
     patients = scores[key].drop_duplicates().set_index(key)
     patients["tis"] = at_week.reindex(patients.index)
@@ -209,3 +221,8 @@ def composite_response(scores: pd.DataFrame, week: float, threshold: float = 20.
     reached[np.asarray(patients["tis"].isna()) & np.asarray(patients.index.isin(at_week.index))] = pd.NA
     patients["responder"] = reached & ~patients["confirmed_deterioration"].array
     return patients.reset_index()
+
+
+def _any_kleene(values: pd.Series) -> bool | object:
+    """True if any is true, else unknown (``pd.NA``) if any is unknown, else false."""
+    return pd.array(values.to_numpy(dtype=object), dtype="boolean").any(skipna=False)

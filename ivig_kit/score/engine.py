@@ -21,6 +21,15 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ivig_kit.errors import InputError
+from ivig_kit.score.columns import KIT_COLUMNS
+from ivig_kit.score.deterioration import (
+    DeteriorationConfirmation,
+    DeteriorationReading,
+    as_confirmation,
+    as_reading,
+    confirm_deterioration,
+    deterioration_criteria,
+)
 from ivig_kit.score.enzymes import most_abnormal_enzyme
 from ivig_kit.score.measures import (
     CATEGORIES,
@@ -32,15 +41,6 @@ from ivig_kit.score.measures import (
     EnzymeNormalisation,
     Population,
     to_micro,
-)
-from ivig_kit.score.columns import KIT_COLUMNS
-from ivig_kit.score.deterioration import (
-    DeteriorationConfirmation,
-    DeteriorationReading,
-    as_confirmation,
-    as_reading,
-    confirm_deterioration,
-    deterioration_criteria,
 )
 from ivig_kit.score.visits import ID_COLUMNS, validate_visits
 
@@ -87,7 +87,9 @@ def relative_percent_improvement(measure: str, baseline, followup):
     baseline_micro = to_micro(baseline)
     improvement = _improvement_micro(measure, baseline_micro, to_micro(followup))
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = np.where(baseline_micro != 0, improvement * 100 / np.where(baseline_micro == 0, 1, baseline_micro), np.nan)
+        result = np.where(
+            baseline_micro != 0, improvement * 100 / np.where(baseline_micro == 0, 1, baseline_micro), np.nan
+        )
     return float(result) if np.ndim(result) == 0 else result
 
 
@@ -162,8 +164,11 @@ class _MicroPair:
 
 def _score_micro(measure: str, pair: _MicroPair) -> CoreSetScore:
     spec = CORE_SET[measure]
-    increases = (pair.increases if pair.increases is not None
-                 else np.full(np.shape(pair.baseline), spec.improves_by == "increase"))
+    increases = (
+        pair.increases
+        if pair.increases is not None
+        else np.full(np.shape(pair.baseline), spec.improves_by == "increase")
+    )
     limit = pair.limit if pair.limit is not None else np.where(increases, pair.scale_range, 0)
     at_limit = np.where(increases, pair.baseline >= limit, pair.baseline <= limit)
     unscorable = pair.scale_range <= 0
@@ -180,8 +185,9 @@ def _score_micro(measure: str, pair: _MicroPair) -> CoreSetScore:
     change[pair.missing] = np.nan
     scale_range = pair.scale_range / MICRO
     scale_range[pair.missing] = np.nan
-    return CoreSetScore(percent=percent, points=points, missing=pair.missing, at_limit=at_limit,
-                        change=change, scale_range=scale_range)
+    return CoreSetScore(
+        percent=percent, points=points, missing=pair.missing, at_limit=at_limit, change=change, scale_range=scale_range
+    )
 
 
 def total_improvement_score_of_points(points_by_measure: Mapping[str, ArrayLike]):
@@ -207,12 +213,15 @@ def effective_mmt_ceiling(mmt_max: float) -> float:
 
 # --- Whole visit tables -------------------------------------------------------------
 
-def total_improvement_score(visits: pd.DataFrame, population: Population = "adult",
-                            enzyme_normalisation: EnzymeNormalisation | str = "relative",
-                            validate: bool = True,
-                            deterioration_reading: DeteriorationReading | str = DeteriorationReading.RANGE,
-                            deterioration_confirmation: DeteriorationConfirmation | str = DeteriorationConfirmation.ANY,
-                            ) -> pd.DataFrame:
+
+def total_improvement_score(
+    visits: pd.DataFrame,
+    population: Population = "adult",
+    enzyme_normalisation: EnzymeNormalisation | str = "relative",
+    validate: bool = True,
+    deterioration_reading: DeteriorationReading | str = DeteriorationReading.RANGE,
+    deterioration_confirmation: DeteriorationConfirmation | str = DeteriorationConfirmation.ANY,
+) -> pd.DataFrame:
     """Score every follow-up visit of a visit table against its patient's baseline.
 
     Returns one row per follow-up visit: ``site, patient_id, week, tis, category`` first (``tis``
@@ -242,25 +251,33 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
             if instrument == "enzyme":
                 if any(e in visits.columns for e in ENZYMES):
                     enzyme_choice, enzyme_names, enzyme_baseline, enzyme_followup, enzyme_uln = most_abnormal_enzyme(
-                        visits, baseline_rows, followup_rows)
+                        visits, baseline_rows, followup_rows
+                    )
                     if enzyme_normalisation.method == "relative":
                         enzyme_range = enzyme_baseline
                     else:
                         multipliers = np.array([enzyme_normalisation.multiplier(e) for e in enzyme_names] + [np.nan])
-                        enzyme_range = enzyme_uln * multipliers[np.where(enzyme_choice < 0, len(enzyme_names),
-                                                                         enzyme_choice)]
-                    candidates[instrument] = (_MicroPair(
-                        to_micro(enzyme_baseline), to_micro(enzyme_followup), to_micro(enzyme_range),
-                        np.isnan(enzyme_baseline) | np.isnan(enzyme_followup) | np.isnan(enzyme_range)),
-                        ~np.isnan(enzyme_baseline))
+                        enzyme_range = (
+                            enzyme_uln * multipliers[np.where(enzyme_choice < 0, len(enzyme_names), enzyme_choice)]
+                        )
+                    candidates[instrument] = (
+                        _MicroPair(
+                            to_micro(enzyme_baseline),
+                            to_micro(enzyme_followup),
+                            to_micro(enzyme_range),
+                            np.isnan(enzyme_baseline) | np.isnan(enzyme_followup) | np.isnan(enzyme_range),
+                        ),
+                        ~np.isnan(enzyme_baseline),
+                    )
             elif INSTRUMENTS[instrument].column in visits.columns:
                 candidates[instrument] = _instrument_pair(visits, INSTRUMENTS[instrument], baseline_rows, followup_rows)
         if candidates:
             pairs[name], instrument_codes[name] = _choose_instrument(spec.instruments, candidates)
         else:  # no column for this CSM at all (validation flagged it): missing on every visit
             zeros = np.zeros(n_followups, dtype=np.int64)
-            pairs[name] = _MicroPair(zeros, zeros, np.full(n_followups, MICRO, dtype=np.int64),
-                                     np.ones(n_followups, dtype=bool))
+            pairs[name] = _MicroPair(
+                zeros, zeros, np.full(n_followups, MICRO, dtype=np.int64), np.ones(n_followups, dtype=bool)
+            )
             instrument_codes[name] = np.zeros(n_followups, dtype=np.int8)
     enzyme_choice = np.where(instrument_codes["enzyme"] == 0, enzyme_choice, -1).astype(np.int8)
 
@@ -288,21 +305,26 @@ def total_improvement_score(visits: pd.DataFrame, population: Population = "adul
         result[f"{name}_at_limit"] = score.at_limit
     # the followed enzyme is the most abnormal: at or below its ULN, no enzyme was abnormal at baseline
     # (it can still earn the enzyme's points; flagged like the MMT ceiling, no source gives another rule)
-    result["enzyme_normal_at_baseline"] = (enzyme_choice >= 0) & (to_micro(np.nan_to_num(enzyme_baseline))
-                                                                  <= to_micro(np.nan_to_num(enzyme_uln)))
+    result["enzyme_normal_at_baseline"] = (enzyme_choice >= 0) & (
+        to_micro(np.nan_to_num(enzyme_baseline)) <= to_micro(np.nan_to_num(enzyme_uln))
+    )
     criteria = deterioration_criteria(pairs, instrument_codes, deterioration_reading)
     result["deterioration_criteria_met"] = criteria.met
-    result["confirmed_deterioration"] = confirm_deterioration(criteria, same_patient_as_previous,
-                                                              deterioration_confirmation)
+    result["confirmed_deterioration"] = confirm_deterioration(
+        criteria, same_patient_as_previous, deterioration_confirmation
+    )
     result["deterioration_unknown"] = np.asarray(criteria.met.isna() | result["confirmed_deterioration"].isna())
     from ivig_kit.score.improvement_2004 import imacs_2004_improved
 
     result["imacs_2004_improved"] = imacs_2004_improved(pairs)  # the 2004 IMACS DOI; <NA> when a missing CSM decides
     result["population"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), pd.Index([population]))
-    result["enzyme_normalisation"] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8),
-                                                               pd.Index([str(enzyme_normalisation)]))
-    for option, value in (("deterioration_reading", as_reading(deterioration_reading)),
-                          ("deterioration_confirmation", as_confirmation(deterioration_confirmation))):
+    result["enzyme_normalisation"] = pd.Categorical.from_codes(
+        np.zeros(n_followups, dtype=np.int8), pd.Index([str(enzyme_normalisation)])
+    )
+    for option, value in (
+        ("deterioration_reading", as_reading(deterioration_reading)),
+        ("deterioration_confirmation", as_confirmation(deterioration_confirmation)),
+    ):
         result[option] = pd.Categorical.from_codes(np.zeros(n_followups, dtype=np.int8), pd.Index([str(value)]))
     for column in visits.columns.difference(list(KIT_COLUMNS), sort=False):  # the other columns pass through
         result[column] = visits[column].array.take(followup_rows)
@@ -329,8 +351,14 @@ def _instrument_pair(visits: pd.DataFrame, instrument, baseline_rows, followup_r
     baseline, followup = values[baseline_rows], values[followup_rows]
     increases = instrument.improves_by == "increase"
     missing = np.isnan(baseline) | np.isnan(followup) | np.isnan(scale_range)
-    pair = _MicroPair(to_micro(baseline), to_micro(followup), to_micro(scale_range), missing,
-                      np.full(n, increases), to_micro(high if increases else low))
+    pair = _MicroPair(
+        to_micro(baseline),
+        to_micro(followup),
+        to_micro(scale_range),
+        missing,
+        np.full(n, increases),
+        to_micro(high if increases else low),
+    )
     return pair, ~np.isnan(baseline)
 
 
@@ -352,10 +380,14 @@ def _choose_instrument(instruments: tuple[str, ...], candidates: dict):
         arrays = [getattr(p, field) if getattr(p, field) is not None else default(p) for p in pairs]
         return np.choose(chosen, arrays) if len(arrays) > 1 else arrays[0]
 
-    combined = _MicroPair(pick("baseline", None), pick("followup", None), pick("scale_range", None),
-                          pick("missing", None),
-                          pick("increases", lambda p: np.full(n, False)),
-                          pick("limit", lambda p: np.zeros(n, dtype=np.int64)))
+    combined = _MicroPair(
+        pick("baseline", None),
+        pick("followup", None),
+        pick("scale_range", None),
+        pick("missing", None),
+        pick("increases", lambda p: np.full(n, False)),
+        pick("limit", lambda p: np.zeros(n, dtype=np.int64)),
+    )
     codes = np.asarray([instruments.index(name) for name in present], dtype=np.int8)[chosen]
     return combined, codes
 

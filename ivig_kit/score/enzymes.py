@@ -34,9 +34,9 @@ def enzyme_scale_range(baseline_value, baseline_uln, normalisation: EnzymeNormal
         multiplier = normalisation.multiplier(None if enzyme is None else str(enzyme))
     else:
         multiplier = np.array([normalisation.multiplier(e) for e in ENZYMES] + [np.nan])[
-            np.array([ENZYMES.index(e) if e in ENZYMES else len(ENZYMES) for e in enzyme], dtype=np.intp)]
+            np.array([ENZYMES.index(e) if e in ENZYMES else len(ENZYMES) for e in enzyme], dtype=np.intp)
+        ]
     return np.asarray(baseline_uln, dtype=float) * multiplier
-
 
 
 class FollowedEnzyme(NamedTuple):
@@ -59,8 +59,7 @@ class FollowedEnzyme(NamedTuple):
     uln: np.ndarray
 
 
-def most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows: np.ndarray,
-                         followup_rows: np.ndarray) -> FollowedEnzyme:
+def most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows: np.ndarray, followup_rows: np.ndarray) -> FollowedEnzyme:
     """The enzyme most abnormal at baseline (highest multiple of its ULN), followed over time.
 
     Multiples are compared exactly: value_a / uln_a > value_b / uln_b as the cross-multiplied
@@ -115,7 +114,6 @@ def most_abnormal_enzyme(visits: pd.DataFrame, baseline_rows: np.ndarray,
     for array in (baseline, followup, uln):
         array[none_measured] = np.nan
     return FollowedEnzyme(choice, present, baseline, followup, uln)
-
 
 
 def _cross_multiplied_greater(a, d, c, b) -> np.ndarray:

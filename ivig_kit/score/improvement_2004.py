@@ -63,9 +63,15 @@ class Improvement2004:
     mmt_worse: np.ndarray
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"imacs_2004_improved": self.improved, "imacs_2004_n_improved": self.n_improved,
-                             "imacs_2004_n_worse": self.n_worse, "imacs_2004_n_missing": self.n_missing,
-                             "imacs_2004_mmt_worse": self.mmt_worse})
+        return pd.DataFrame(
+            {
+                "imacs_2004_improved": self.improved,
+                "imacs_2004_n_improved": self.n_improved,
+                "imacs_2004_n_worse": self.n_worse,
+                "imacs_2004_n_missing": self.n_missing,
+                "imacs_2004_mmt_worse": self.mmt_worse,
+            }
+        )
 
 
 def measure_status(baseline, followup, increases) -> tuple[np.ndarray, np.ndarray]:
@@ -83,21 +89,28 @@ def measure_status(baseline, followup, increases) -> tuple[np.ndarray, np.ndarra
     return improved, worse
 
 
-def decide(improved: dict[str, np.ndarray], worse: dict[str, np.ndarray],
-           missing: dict[str, np.ndarray]) -> Improvement2004:
+def decide(
+    improved: dict[str, np.ndarray], worse: dict[str, np.ndarray], missing: dict[str, np.ndarray]
+) -> Improvement2004:
     """The 2004 DOI from each measure's status (module docstring: when a missing measure leaves it unknown)."""
     known = {m: ~missing[m] for m in missing}
     n_improved = sum((improved[m] & known[m]).astype(np.int8) for m in missing)
     n_worse = sum((worse[m] & known[m]).astype(np.int8) for m in missing)
     n_missing = sum(missing[m].astype(np.int8) for m in missing)
     mmt_worse = worse[VETO_MEASURE] & known[VETO_MEASURE]
-    certainly = ((n_improved >= MINIMUM_IMPROVED) & known[VETO_MEASURE] & ~mmt_worse
-                 & (n_worse + n_missing <= MAXIMUM_WORSE))
+    certainly = (
+        (n_improved >= MINIMUM_IMPROVED) & known[VETO_MEASURE] & ~mmt_worse & (n_worse + n_missing <= MAXIMUM_WORSE)
+    )
     impossible = mmt_worse | (n_worse > MAXIMUM_WORSE) | (n_improved + n_missing < MINIMUM_IMPROVED)
     values = pd.array(np.where(certainly, True, False), dtype="boolean")
     values[~certainly & ~impossible] = pd.NA
-    return Improvement2004(values, np.asarray(n_improved, dtype=np.int8), np.asarray(n_worse, dtype=np.int8),
-                           np.asarray(n_missing, dtype=np.int8), np.asarray(mmt_worse))
+    return Improvement2004(
+        values,
+        np.asarray(n_improved, dtype=np.int8),
+        np.asarray(n_worse, dtype=np.int8),
+        np.asarray(n_missing, dtype=np.int8),
+        np.asarray(mmt_worse),
+    )
 
 
 def improvement_2004_of_pairs(pairs, directions: dict[str, str]) -> Improvement2004:
@@ -133,10 +146,22 @@ def improvement_2004(baseline: dict, followup: dict) -> Improvement2004:
     Examples
     --------
     >>> import numpy as np
-    >>> base = {"physician_global": [5.0], "patient_global": [5.0], "mmt": [60.0], "haq": [1.0],
-    ...         "enzyme": [1000.0], "extramuscular": [2.0]}
-    >>> follow = {"physician_global": [3.0], "patient_global": [3.0], "mmt": [60.0], "haq": [0.8],
-    ...           "enzyme": [1000.0], "extramuscular": [2.0]}
+    >>> base = {
+    ...     "physician_global": [5.0],
+    ...     "patient_global": [5.0],
+    ...     "mmt": [60.0],
+    ...     "haq": [1.0],
+    ...     "enzyme": [1000.0],
+    ...     "extramuscular": [2.0],
+    ... }
+    >>> follow = {
+    ...     "physician_global": [3.0],
+    ...     "patient_global": [3.0],
+    ...     "mmt": [60.0],
+    ...     "haq": [0.8],
+    ...     "enzyme": [1000.0],
+    ...     "extramuscular": [2.0],
+    ... }
     >>> bool(improvement_2004(base, follow).improved[0])
     True
     >>> follow["mmt"] = [40.0]  # MMT worse by a third: the veto
@@ -150,6 +175,7 @@ def improvement_2004(baseline: dict, followup: dict) -> Improvement2004:
         b = np.asarray(baseline[measure], dtype=float)
         f = np.asarray(followup[measure], dtype=float)
         missing[measure] = np.isnan(b) | np.isnan(f)
-        improved[measure], worse[measure] = measure_status(to_micro(np.nan_to_num(b)), to_micro(np.nan_to_num(f)),
-                                                           spec.improves_by == "increase")
+        improved[measure], worse[measure] = measure_status(
+            to_micro(np.nan_to_num(b)), to_micro(np.nan_to_num(f)), spec.improves_by == "increase"
+        )
     return decide(improved, worse, missing)

@@ -35,7 +35,7 @@ class ColumnMapping:
     source: str = "<mapping>"
 
     @classmethod
-    def from_yaml(cls, path) -> "ColumnMapping":
+    def from_yaml(cls, path) -> ColumnMapping:
         """Read and check a mapping file (YAML within :data:`ivig_kit.config_files.DEFAULT_BUDGET`: no anchors or
         aliases, no duplicate keys); every problem is reported at once, naming the file and key."""
         from ivig_kit.config_files import load_yaml
@@ -44,20 +44,24 @@ class ColumnMapping:
         return cls.from_dict(load_yaml(path, "mapping file"), source=path.name)
 
     @classmethod
-    def from_dict(cls, document, source: str = "<mapping>") -> "ColumnMapping":
+    def from_dict(cls, document, source: str = "<mapping>") -> ColumnMapping:
         """Check a parsed mapping: its structure (a list where a mapping is expected is named), its kit columns,
         units and constants (finite numbers within the column's bounds); every problem at once."""
         from ivig_kit.config_files import short
 
         problems = []
         if not isinstance(document, dict) or not set(document) <= {"columns", "constants"}:
-            raise VisitTableError(f"{source}: expected a mapping with the keys 'columns' (source column: kit column) "
-                                  f"and optionally 'constants' (kit column: value)")
+            raise VisitTableError(
+                f"{source}: expected a mapping with the keys 'columns' (source column: kit column) "
+                f"and optionally 'constants' (kit column: value)"
+            )
         for key in ("columns", "constants"):
             if document.get(key) is not None and not isinstance(document[key], dict):
                 pair = "source column: kit column" if key == "columns" else "kit column: value"
-                raise VisitTableError(f"{source}: key {key!r}: expected a mapping ({pair}, one per line), got a "
-                                      f"{type(document[key]).__name__}")
+                raise VisitTableError(
+                    f"{source}: key {key!r}: expected a mapping ({pair}, one per line), got a "
+                    f"{type(document[key]).__name__}"
+                )
         columns: dict[str, str] = {}
         units: dict[str, str] = {}
         targets: Counter[str] = Counter()
@@ -66,30 +70,40 @@ class ColumnMapping:
             if isinstance(target, dict):
                 extra = set(target) - {"column", "unit"}
                 if extra:
-                    problems.append(f"{source}: column {short(source_column)}: unknown key(s) "
-                                    f"{', '.join(short(k) for k in sorted(map(str, extra)))}; expected column and unit")
+                    problems.append(
+                        f"{source}: column {short(source_column)}: unknown key(s) "
+                        f"{', '.join(short(k) for k in sorted(map(str, extra)))}; expected column and unit"
+                    )
                     continue
                 unit, target = target.get("unit"), target.get("column")
             if not isinstance(target, str) or target not in KIT_COLUMNS:
-                problems.append(f"{source}: column {short(source_column)}: maps to {short(target)}, which is not a kit "
-                                f"column; expected one of {', '.join(c for c in KIT_COLUMNS if c not in ITEM_COLUMNS)}, "
-                                f"or an item column of data/item_dictionary.csv")
+                problems.append(
+                    f"{source}: column {short(source_column)}: maps to {short(target)}, which is not a kit "
+                    f"column; expected one of {', '.join(c for c in KIT_COLUMNS if c not in ITEM_COLUMNS)}, "
+                    f"or an item column of data/item_dictionary.csv"
+                )
                 continue
             if unit is not None:
                 if target not in VAS_COLUMNS or not isinstance(unit, str) or unit not in VAS_UNITS:
-                    problems.append(f"{source}: column {short(source_column)}: unit {short(unit)} is not supported "
-                                    f"for {target!r}; units: {', '.join(VAS_UNITS)} for the VAS columns "
-                                    f"{', '.join(VAS_COLUMNS)}")
+                    problems.append(
+                        f"{source}: column {short(source_column)}: unit {short(unit)} is not supported "
+                        f"for {target!r}; units: {', '.join(VAS_UNITS)} for the VAS columns "
+                        f"{', '.join(VAS_COLUMNS)}"
+                    )
                     continue
                 units[target] = unit
             columns[str(source_column)] = target
             targets[target] += 1
-        problems += [f"{source}: {n} source columns map to {target!r}; expected one" for target, n in targets.items() if n > 1]
+        problems += [
+            f"{source}: {n} source columns map to {target!r}; expected one" for target, n in targets.items() if n > 1
+        ]
         constants: dict[str, float] = {}
         for target, value in (document.get("constants") or {}).items():
             if target not in NUMERIC_COLUMNS or isinstance(value, bool) or not isinstance(value, (int, float)):
-                problems.append(f"{source}: constant {short(target)}: expected a kit numeric column with a number, "
-                                f"got {short(value)}")
+                problems.append(
+                    f"{source}: constant {short(target)}: expected a kit numeric column with a number, "
+                    f"got {short(value)}"
+                )
             elif not math.isfinite(value) or abs(value) > 1e15:
                 problems.append(f"{source}: constant {target!r}: expected a finite number, got {short(value)}")
             elif target in targets:

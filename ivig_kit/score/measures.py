@@ -57,8 +57,9 @@ class CoreSetMeasure:
         -2.0
         """
         baseline_micro, follow_up_micro = to_micro(baseline), to_micro(follow_up)
-        change = (follow_up_micro - baseline_micro if self.improves_by == "increase"
-                  else baseline_micro - follow_up_micro)
+        change = (
+            follow_up_micro - baseline_micro if self.improves_by == "increase" else baseline_micro - follow_up_micro
+        )
         result = change / MICRO
         return float(result) if np.ndim(result) == 0 else result
 
@@ -66,24 +67,72 @@ class CoreSetMeasure:
 CORE_SET: dict[str, CoreSetMeasure] = {
     m.name: m
     for m in (
-        CoreSetMeasure("physician_global", "Physician global activity (VAS 0-10 cm)",
-                       "decrease", (5, 15, 25, 40), (0.0, 7.5, 15.0, 17.5, 20.0), 10.0, 0.1, "cm",
-                       ("physician_global",)),
-        CoreSetMeasure("patient_global", "Patient global activity (VAS 0-10 cm)",
-                       "decrease", (5, 15, 25, 40), (0.0, 2.5, 5.0, 7.5, 10.0), 10.0, 0.1, "cm",
-                       ("patient_global", "parent_global")),
-        CoreSetMeasure("mmt", "Manual muscle testing (MMT)",
-                       "increase", (2, 10, 20, 30), (0.0, 10.0, 20.0, 27.5, 32.5), None, 1.0, "",
-                       ("mmt", "cmas")),
-        CoreSetMeasure("haq", "Health Assessment Questionnaire (HAQ 0-3)",
-                       "decrease", (5, 15, 25, 40), (0.0, 5.0, 7.5, 7.5, 10.0), 3.0, 0.125, "",
-                       ("haq", "chaq")),
-        CoreSetMeasure("enzyme", "Most abnormal muscle enzyme",
-                       "decrease", (5, 15, 25, 40), (0.0, 2.5, 5.0, 7.5, 7.5), None, 1.0, "U/l",
-                       ("enzyme", "chq_phs")),
-        CoreSetMeasure("extramuscular", "Extramuscular activity (MDAAT VAS 0-10 cm)",
-                       "decrease", (5, 15, 25, 40), (0.0, 7.5, 12.5, 15.0, 20.0), 10.0, 0.1, "cm",
-                       ("extramuscular", "das")),
+        CoreSetMeasure(
+            "physician_global",
+            "Physician global activity (VAS 0-10 cm)",
+            "decrease",
+            (5, 15, 25, 40),
+            (0.0, 7.5, 15.0, 17.5, 20.0),
+            10.0,
+            0.1,
+            "cm",
+            ("physician_global",),
+        ),
+        CoreSetMeasure(
+            "patient_global",
+            "Patient global activity (VAS 0-10 cm)",
+            "decrease",
+            (5, 15, 25, 40),
+            (0.0, 2.5, 5.0, 7.5, 10.0),
+            10.0,
+            0.1,
+            "cm",
+            ("patient_global", "parent_global"),
+        ),
+        CoreSetMeasure(
+            "mmt",
+            "Manual muscle testing (MMT)",
+            "increase",
+            (2, 10, 20, 30),
+            (0.0, 10.0, 20.0, 27.5, 32.5),
+            None,
+            1.0,
+            "",
+            ("mmt", "cmas"),
+        ),
+        CoreSetMeasure(
+            "haq",
+            "Health Assessment Questionnaire (HAQ 0-3)",
+            "decrease",
+            (5, 15, 25, 40),
+            (0.0, 5.0, 7.5, 7.5, 10.0),
+            3.0,
+            0.125,
+            "",
+            ("haq", "chaq"),
+        ),
+        CoreSetMeasure(
+            "enzyme",
+            "Most abnormal muscle enzyme",
+            "decrease",
+            (5, 15, 25, 40),
+            (0.0, 2.5, 5.0, 7.5, 7.5),
+            None,
+            1.0,
+            "U/l",
+            ("enzyme", "chq_phs"),
+        ),
+        CoreSetMeasure(
+            "extramuscular",
+            "Extramuscular activity (MDAAT VAS 0-10 cm)",
+            "decrease",
+            (5, 15, 25, 40),
+            (0.0, 7.5, 12.5, 15.0, 20.0),
+            10.0,
+            0.1,
+            "cm",
+            ("extramuscular", "das"),
+        ),
     )
 }
 
@@ -105,8 +154,11 @@ CATEGORIES = ("none", "minimal", "moderate", "major")
 #: Common MMT scales: MMT-8 one side, MMT-8 both sides, 13 groups both sides. All grade each muscle
 #: group 0-10 (the Kendall grading MMT-8 also uses); 0-260 for the pilot is our inference from its
 #: baseline median of 211 (13 groups on both sides), not a printed fact.
-MMT_SCALES = {"MMT-8 unilateral (0-80)": 80, "MMT-8 bilateral (0-150)": 150,
-              "13 groups bilateral, Kendall 0-10 grades (0-260)": 260}
+MMT_SCALES = {
+    "MMT-8 unilateral (0-80)": 80,
+    "MMT-8 bilateral (0-150)": 150,
+    "13 groups bilateral, Kendall 0-10 grades (0-260)": 260,
+}
 
 
 #: Plausible maxima of the inputs, each far above anything clinical, chosen so that every integer
@@ -159,15 +211,17 @@ class EnzymeNormalisation:
             except (TypeError, ValueError):
                 raise InputError(f"uln_multiplier ({name}) must be a number, not {k!r}") from None
             if not (np.isfinite(k) and 0 < k <= ULN_MULTIPLIER_MAX):
-                raise InputError(f"uln_multiplier ({name}) must be a finite number in (0, {ULN_MULTIPLIER_MAX:g}], "
-                                 f"not {k!r}")
+                raise InputError(
+                    f"uln_multiplier ({name}) must be a finite number in (0, {ULN_MULTIPLIER_MAX:g}], not {k!r}"
+                )
 
     @classmethod
     def preset(cls, name: str) -> EnzymeNormalisation:
         """The ``uln_range`` normalisation with a named set of per-enzyme multipliers."""
         if name not in ENZYME_ULN_MULTIPLIER_PRESETS:
-            raise InputError(f"unknown enzyme preset {name!r}; expected one of "
-                             f"{', '.join(ENZYME_ULN_MULTIPLIER_PRESETS)}")
+            raise InputError(
+                f"unknown enzyme preset {name!r}; expected one of {', '.join(ENZYME_ULN_MULTIPLIER_PRESETS)}"
+            )
         return cls("uln_range", per_enzyme=tuple(ENZYME_ULN_MULTIPLIER_PRESETS[name].items()))
 
     def multiplier(self, enzyme: str | None = None) -> float:
@@ -183,14 +237,18 @@ class EnzymeNormalisation:
         if not self.per_enzyme:
             return f"uln_range(x{self.uln_multiplier:g})"
         ks = dict(self.per_enzyme)
-        return "uln_range(" + ", ".join(f"{e} x{self.multiplier(e):g}" for e in ENZYMES if e in ks) + (
-            f", others x{self.uln_multiplier:g})" if set(ks) != set(ENZYMES) else ")")
+        return (
+            "uln_range("
+            + ", ".join(f"{e} x{self.multiplier(e):g}" for e in ENZYMES if e in ks)
+            + (f", others x{self.uln_multiplier:g})" if set(ks) != set(ENZYMES) else ")")
+        )
 
 
 def to_micro(values) -> np.ndarray:
     """Quantise measurements to int64 micro-units; NaN becomes 0 (track missingness separately)."""
     arr = np.asarray(values, dtype=float)
     return np.rint(np.nan_to_num(arr, nan=0.0) * MICRO).astype(np.int64)
+
 
 #: Muscle enzymes the TIS may use (footnote of the scoring table), each with a ``<name>_uln`` column.
 ENZYMES = ("ck", "aldolase", "alt", "ast", "ldh")
@@ -235,54 +293,204 @@ class Instrument:
 
 
 _CRITERIA = "Aggarwal et al. 2017 (adult), Rider et al. 2017 (JDM); shared/reference/tis.md"
-_JR_TABLE = ("J Rheumatol, Table 1 of a JDM cohort (jrheum.org, 20 patients): 'Patient's/parent's global "
-             "activity score, 0-10 cm VAS', 'HAQ or CHAQ, 0-3', 'CMAS, 0-52', 'Disease Activity Score Total, 0-20'")
+_JR_TABLE = (
+    "J Rheumatol, Table 1 of a JDM cohort (jrheum.org, 20 patients): 'Patient's/parent's global "
+    "activity score, 0-10 cm VAS', 'HAQ or CHAQ, 0-3', 'CMAS, 0-52', 'Disease Activity Score Total, 0-20'"
+)
 
-INSTRUMENTS: dict[str, Instrument] = {i.name: i for i in (
-    Instrument("physician_global", "physician_global", "Physician global activity (VAS 0-10 cm)", "decrease",
-               0.0, 10.0, 0.1, "cm", _CRITERIA, "physician_global", (), ("adult", "imacs_jdm", "printo_jdm"),
-               short="Physician global"),
-    Instrument("patient_global", "patient_global", "Patient global activity (VAS 0-10 cm)", "decrease",
-               0.0, 10.0, 0.1, "cm", _CRITERIA, "patient_global", (), ("adult",), short="Patient global"),
-    Instrument("parent_global", "patient_global", "Parent global activity (VAS 0-10 cm)", "decrease",
-               0.0, 10.0, 0.1, "cm", f"{_CRITERIA}; {_JR_TABLE}", "parent_global", (), ("imacs_jdm", "printo_jdm"),
-               short="Parent global"),
-    Instrument("mmt", "mmt", "Manual muscle testing (MMT)", "increase", 0.0, None, 1.0, "",
-               "range is the scale's maximum, an explicit input (tis.md: MMT-8 0-80 or 0-150, ...)",
-               "mmt", ("mmt_max",), ("adult", "imacs_jdm", "printo_jdm"), short="MMT"),
-    Instrument("cmas", "mmt", "Childhood Myositis Assessment Scale (CMAS 0-52)", "increase", 0.0, 52.0, 1.0, "",
-               "Huber et al., Arthritis Rheum 2004 (doi:10.1002/art.20179): '0-52-point scale', higher is "
-               f"better (52 = normal strength, function and endurance); {_JR_TABLE}",
-               "cmas", (), ("imacs_jdm", "printo_jdm"), short="CMAS"),
-    Instrument("haq", "haq", "Health Assessment Questionnaire (HAQ 0-3)", "decrease", 0.0, 3.0, 0.125, "",
-               _CRITERIA, "haq", (), ("adult",), short="HAQ"),
-    Instrument("chaq", "haq", "Childhood Health Assessment Questionnaire (CHAQ 0-3)", "decrease",
-               0.0, 3.0, 0.125, "", f"{_JR_TABLE}; Huber et al. 2004: CHAQ falls as CMAS rises (rs = -0.73)",
-               "chaq", (), ("imacs_jdm", "printo_jdm"), short="CHAQ"),
-    Instrument("enzyme", "enzyme", "Most abnormal muscle enzyme", "decrease", 0.0, None, 1.0, "U/l",
-               "most abnormal at baseline (x ULN) is the kit's reading; normalisation unsettled (EnzymeNormalisation)",
-               None, (), ("adult", "imacs_jdm"), short="Muscle enzyme"),
-    Instrument("chq_phs", "enzyme", "Child Health Questionnaire physical summary score (CHQ PhS)", "increase",
-               None, None, 0.1, "",
-               "norm-based summary (50 = mean of a US reference population, higher = better physical health; "
-               "observed -8.6 to 67.2 in a Dutch population sample, Raat et al., Qual Life Res 2013, PMC3636439 "
-               "Table 1): no fixed range could be sourced, so chq_phs_min and chq_phs_max are explicit inputs",
-               "chq_phs", ("chq_phs_min", "chq_phs_max"), ("printo_jdm",), short="CHQ PhS"),
-    Instrument("extramuscular", "extramuscular", "Extramuscular activity (MDAAT VAS 0-10 cm)", "decrease",
-               0.0, 10.0, 0.1, "cm", _CRITERIA, "extramuscular", (), ("adult", "imacs_jdm"),
-               short="Extramuscular (MDAAT)"),
-    Instrument("das", "extramuscular", "JDM Disease Activity Score (DAS 0-20)", "decrease", 0.0, 20.0, 1.0, "",
-               f"{_JR_TABLE}; Bode et al., Arthritis Rheum (Arthritis Care Res) 2003;49:7-15 (higher = more active)",
-               "das", (), ("printo_jdm",), short="DAS"),
-)}
+INSTRUMENTS: dict[str, Instrument] = {
+    i.name: i
+    for i in (
+        Instrument(
+            "physician_global",
+            "physician_global",
+            "Physician global activity (VAS 0-10 cm)",
+            "decrease",
+            0.0,
+            10.0,
+            0.1,
+            "cm",
+            _CRITERIA,
+            "physician_global",
+            (),
+            ("adult", "imacs_jdm", "printo_jdm"),
+            short="Physician global",
+        ),
+        Instrument(
+            "patient_global",
+            "patient_global",
+            "Patient global activity (VAS 0-10 cm)",
+            "decrease",
+            0.0,
+            10.0,
+            0.1,
+            "cm",
+            _CRITERIA,
+            "patient_global",
+            (),
+            ("adult",),
+            short="Patient global",
+        ),
+        Instrument(
+            "parent_global",
+            "patient_global",
+            "Parent global activity (VAS 0-10 cm)",
+            "decrease",
+            0.0,
+            10.0,
+            0.1,
+            "cm",
+            f"{_CRITERIA}; {_JR_TABLE}",
+            "parent_global",
+            (),
+            ("imacs_jdm", "printo_jdm"),
+            short="Parent global",
+        ),
+        Instrument(
+            "mmt",
+            "mmt",
+            "Manual muscle testing (MMT)",
+            "increase",
+            0.0,
+            None,
+            1.0,
+            "",
+            "range is the scale's maximum, an explicit input (tis.md: MMT-8 0-80 or 0-150, ...)",
+            "mmt",
+            ("mmt_max",),
+            ("adult", "imacs_jdm", "printo_jdm"),
+            short="MMT",
+        ),
+        Instrument(
+            "cmas",
+            "mmt",
+            "Childhood Myositis Assessment Scale (CMAS 0-52)",
+            "increase",
+            0.0,
+            52.0,
+            1.0,
+            "",
+            "Huber et al., Arthritis Rheum 2004 (doi:10.1002/art.20179): '0-52-point scale', higher is "
+            f"better (52 = normal strength, function and endurance); {_JR_TABLE}",
+            "cmas",
+            (),
+            ("imacs_jdm", "printo_jdm"),
+            short="CMAS",
+        ),
+        Instrument(
+            "haq",
+            "haq",
+            "Health Assessment Questionnaire (HAQ 0-3)",
+            "decrease",
+            0.0,
+            3.0,
+            0.125,
+            "",
+            _CRITERIA,
+            "haq",
+            (),
+            ("adult",),
+            short="HAQ",
+        ),
+        Instrument(
+            "chaq",
+            "haq",
+            "Childhood Health Assessment Questionnaire (CHAQ 0-3)",
+            "decrease",
+            0.0,
+            3.0,
+            0.125,
+            "",
+            f"{_JR_TABLE}; Huber et al. 2004: CHAQ falls as CMAS rises (rs = -0.73)",
+            "chaq",
+            (),
+            ("imacs_jdm", "printo_jdm"),
+            short="CHAQ",
+        ),
+        Instrument(
+            "enzyme",
+            "enzyme",
+            "Most abnormal muscle enzyme",
+            "decrease",
+            0.0,
+            None,
+            1.0,
+            "U/l",
+            "most abnormal at baseline (x ULN) is the kit's reading; normalisation unsettled (EnzymeNormalisation)",
+            None,
+            (),
+            ("adult", "imacs_jdm"),
+            short="Muscle enzyme",
+        ),
+        Instrument(
+            "chq_phs",
+            "enzyme",
+            "Child Health Questionnaire physical summary score (CHQ PhS)",
+            "increase",
+            None,
+            None,
+            0.1,
+            "",
+            "norm-based summary (50 = mean of a US reference population, higher = better physical health; "
+            "observed -8.6 to 67.2 in a Dutch population sample, Raat et al., Qual Life Res 2013, PMC3636439 "
+            "Table 1): no fixed range could be sourced, so chq_phs_min and chq_phs_max are explicit inputs",
+            "chq_phs",
+            ("chq_phs_min", "chq_phs_max"),
+            ("printo_jdm",),
+            short="CHQ PhS",
+        ),
+        Instrument(
+            "extramuscular",
+            "extramuscular",
+            "Extramuscular activity (MDAAT VAS 0-10 cm)",
+            "decrease",
+            0.0,
+            10.0,
+            0.1,
+            "cm",
+            _CRITERIA,
+            "extramuscular",
+            (),
+            ("adult", "imacs_jdm"),
+            short="Extramuscular (MDAAT)",
+        ),
+        Instrument(
+            "das",
+            "extramuscular",
+            "JDM Disease Activity Score (DAS 0-20)",
+            "decrease",
+            0.0,
+            20.0,
+            1.0,
+            "",
+            f"{_JR_TABLE}; Bode et al., Arthritis Rheum (Arthritis Care Res) 2003;49:7-15 (higher = more active)",
+            "das",
+            (),
+            ("printo_jdm",),
+            short="DAS",
+        ),
+    )
+}
 
 #: The instruments of each core set, by CSM. The criteria allow MMT or CMAS in both JDM sets.
 CORE_SETS: dict[str, dict[str, str]] = {
     "adult": {m: m for m in CORE_SET},
-    "imacs_jdm": {"physician_global": "physician_global", "patient_global": "parent_global", "mmt": "cmas",
-                  "haq": "chaq", "enzyme": "enzyme", "extramuscular": "extramuscular"},
-    "printo_jdm": {"physician_global": "physician_global", "patient_global": "parent_global", "mmt": "cmas",
-                   "haq": "chaq", "enzyme": "chq_phs", "extramuscular": "das"},
+    "imacs_jdm": {
+        "physician_global": "physician_global",
+        "patient_global": "parent_global",
+        "mmt": "cmas",
+        "haq": "chaq",
+        "enzyme": "enzyme",
+        "extramuscular": "extramuscular",
+    },
+    "printo_jdm": {
+        "physician_global": "physician_global",
+        "patient_global": "parent_global",
+        "mmt": "cmas",
+        "haq": "chaq",
+        "enzyme": "chq_phs",
+        "extramuscular": "das",
+    },
 }
 #: Columns that give a range no source fixes.
 RANGE_COLUMNS = tuple(c for i in INSTRUMENTS.values() for c in i.range_columns)

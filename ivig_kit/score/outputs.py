@@ -27,8 +27,9 @@ def output_format(path) -> str:
     """The format a path asks for, by its suffix; an :class:`InputError` for any other."""
     suffix = Path(path).suffix.lower()
     if suffix not in OUTPUT_FORMATS:
-        raise InputError(f"--out {path}: unknown output format {suffix or '(no suffix)'!r}; "
-                         f"name it *.csv, *.parquet or *.xlsx")
+        raise InputError(
+            f"--out {path}: unknown output format {suffix or '(no suffix)'!r}; name it *.csv, *.parquet or *.xlsx"
+        )
     return OUTPUT_FORMATS[suffix]
 
 
@@ -92,12 +93,12 @@ def _as_words(column: pa.ChunkedArray):
         if not ((scaled == np.rint(scaled)).all() and (values[known] >= low).all() and (values[known] <= high).all()):
             continue
         if per_unit not in _DICTIONARIES:
-            _DICTIONARIES[per_unit] = pa.array([_number_text(k / per_unit)
-                                                for k in range(low * per_unit, high * per_unit + 1)])
+            _DICTIONARIES[per_unit] = pa.array(
+                [_number_text(k / per_unit) for k in range(low * per_unit, high * per_unit + 1)]
+            )
         codes = np.zeros(len(values), dtype=np.int32)
         codes[known] = np.rint(scaled).astype(np.int32) - low * per_unit
-        return pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array(codes, mask=~known),
-                                                                _DICTIONARIES[per_unit])])
+        return pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array(codes, mask=~known), _DICTIONARIES[per_unit])])
     return None
 
 
@@ -121,10 +122,16 @@ def _write_csv(table: pa.Table, path: Path, rows_per_piece: int = 100_000) -> No
             table = table.set_column(i, field.name, words)
         if pa.types.is_boolean(field.type):
             column = table.column(i)
-            words = [pa.DictionaryArray.from_arrays(
-                pa.array(np.asarray(chunk.fill_null(False).to_numpy(zero_copy_only=False), dtype=np.int8),
-                         mask=chunk.is_null().to_numpy(zero_copy_only=False)),  # null: unknown, written empty
-                _BOOLEAN_WORDS) for chunk in column.chunks]
+            words = [
+                pa.DictionaryArray.from_arrays(
+                    pa.array(
+                        np.asarray(chunk.fill_null(False).to_numpy(zero_copy_only=False), dtype=np.int8),
+                        mask=chunk.is_null().to_numpy(zero_copy_only=False),
+                    ),  # null: unknown, written empty
+                    _BOOLEAN_WORDS,
+                )
+                for chunk in column.chunks
+            ]
             table = table.set_column(i, field.name, pa.chunked_array(words, pa.dictionary(pa.int8(), pa.string())))
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(table.column_names)
@@ -155,8 +162,10 @@ def _write_excel(scores: pd.DataFrame, path: Path) -> None:
     from openpyxl.cell import WriteOnlyCell
 
     if len(scores) > EXCEL_MAX_ROWS:
-        raise InputError(f"--out {path.name}: {len(scores):,} rows do not fit in an Excel sheet "
-                         f"({EXCEL_MAX_ROWS:,} at most); write *.csv or *.parquet")
+        raise InputError(
+            f"--out {path.name}: {len(scores):,} rows do not fit in an Excel sheet "
+            f"({EXCEL_MAX_ROWS:,} at most); write *.csv or *.parquet"
+        )
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("scores")
     sheet.append([str(c) for c in scores.columns])
@@ -168,8 +177,12 @@ def _write_excel(scores: pd.DataFrame, path: Path) -> None:
             columns.append([None if v is pd.NA else bool(v) for v in values.astype(object).tolist()])  # NA: unknown
         elif pd.api.types.is_numeric_dtype(values):
             array = values.to_numpy(dtype=float)
-            columns.append([None if np.isnan(v) else (int(v) if v.is_integer() and abs(v) < 2**53 else float(v))
-                            for v in array.tolist()])
+            columns.append(
+                [
+                    None if np.isnan(v) else (int(v) if v.is_integer() and abs(v) < 2**53 else float(v))
+                    for v in array.tolist()
+                ]
+            )
         else:
             columns.append([None if v is None or v != v else str(v) for v in values.astype(object).tolist()])
 

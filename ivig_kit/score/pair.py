@@ -39,7 +39,6 @@ class MeasureScore:
     instrument: str = ""  # the instrument that stood in this row (see ``score.measures.INSTRUMENTS``)
 
 
-
 @dataclass(frozen=True)
 class PairScore:
     """The score of one follow-up against its baseline."""
@@ -51,10 +50,16 @@ class PairScore:
     enzyme_normalisation: EnzymeNormalisation
 
 
-
-def score_pair(baseline, follow_up, mmt_max: float, enzyme_uln: float, population: Population = "adult",
-               enzyme_normalisation: EnzymeNormalisation | str = "relative", instruments=None,
-               chq_phs_range: tuple[float, float] | None = None) -> PairScore:
+def score_pair(
+    baseline,
+    follow_up,
+    mmt_max: float,
+    enzyme_uln: float,
+    population: Population = "adult",
+    enzyme_normalisation: EnzymeNormalisation | str = "relative",
+    instruments=None,
+    chq_phs_range: tuple[float, float] | None = None,
+) -> PairScore:
     """Score one follow-up against its baseline without building or validating a visit table.
 
     The fast path for an interactive calculator: the same exact arithmetic as
@@ -89,10 +94,22 @@ def score_pair(baseline, follow_up, mmt_max: float, enzyme_uln: float, populatio
 
     Examples
     --------
-    >>> values = {"physician_global": 6.0, "patient_global": 7.0, "mmt": 110, "haq": 1.8,
-    ...           "enzyme": 4200, "extramuscular": 3.0}
-    >>> later = {"physician_global": 4.2, "patient_global": 5.5, "mmt": 121, "haq": 1.5,
-    ...          "enzyme": 1800, "extramuscular": 2.0}
+    >>> values = {
+    ...     "physician_global": 6.0,
+    ...     "patient_global": 7.0,
+    ...     "mmt": 110,
+    ...     "haq": 1.8,
+    ...     "enzyme": 4200,
+    ...     "extramuscular": 3.0,
+    ... }
+    >>> later = {
+    ...     "physician_global": 4.2,
+    ...     "patient_global": 5.5,
+    ...     "mmt": 121,
+    ...     "haq": 1.5,
+    ...     "enzyme": 1800,
+    ...     "extramuscular": 2.0,
+    ... }
     >>> score_pair(values, later, mmt_max=150, enzyme_uln=200).tis
     47.5
     """
@@ -121,11 +138,27 @@ def score_pair(baseline, follow_up, mmt_max: float, enzyme_uln: float, populatio
         increases = instrument.improves_by == "increase"
         pair_values = np.asarray([baseline[name]], dtype=float), np.asarray([follow_up[name]], dtype=float)
         missing = np.isnan(pair_values[0]) | np.isnan(pair_values[1]) | np.isnan([scale_range])
-        score = _score_micro(name, _MicroPair(to_micro(pair_values[0]), to_micro(pair_values[1]),
-                                              to_micro([scale_range]), missing, np.asarray([increases]),
-                                              to_micro([high if increases else (low or 0.0)])))
-        measures[name] = MeasureScore(name, float(baseline[name]), float(follow_up[name]), float(score.change[0]),
-                                      scale_range, float(score.percent[0]), float(score.points[0]),
-                                      bool(score.at_limit[0]), instrument.name)
+        score = _score_micro(
+            name,
+            _MicroPair(
+                to_micro(pair_values[0]),
+                to_micro(pair_values[1]),
+                to_micro([scale_range]),
+                missing,
+                np.asarray([increases]),
+                to_micro([high if increases else (low or 0.0)]),
+            ),
+        )
+        measures[name] = MeasureScore(
+            name,
+            float(baseline[name]),
+            float(follow_up[name]),
+            float(score.change[0]),
+            scale_range,
+            float(score.percent[0]),
+            float(score.points[0]),
+            bool(score.at_limit[0]),
+            instrument.name,
+        )
     tis = float(total_improvement_score_of_points({m: s.points for m, s in measures.items()}))
     return PairScore(measures, tis, category(tis, population), population, enzyme_normalisation)

@@ -49,6 +49,7 @@ _CONTROL_BYTES = bytes([*range(9), 11, 12, *range(14, 32), 127])
 
 if TYPE_CHECKING:
     from ivig_kit.score.mapping import ColumnMapping
+    from ivig_kit.score.spreadsheets import ReadLimits
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class ReadOptions:
     sheet: str | None = None
     #: caps on an .xlsx or Parquet file's cost (:class:`~ivig_kit.score.spreadsheets.ReadLimits`); ``None``: the
     #: defaults and their environment variables
-    limits: object = None
+    limits: ReadLimits | None = None
 
 
 @dataclass
@@ -97,8 +98,9 @@ def read_table(path, options: ReadOptions | None = None) -> RawTable:
     if path.is_dir():
         raise VisitTableError(f"{path}: is a folder, expected a CSV, Parquet or Excel (.xlsx) file")
     if not path.is_file():
-        raise VisitTableError(f"{path}: is not a regular file (a device, pipe or socket); expected a CSV, Parquet "
-                              f"or Excel (.xlsx) file")
+        raise VisitTableError(
+            f"{path}: is not a regular file (a device, pipe or socket); expected a CSV, Parquet or Excel (.xlsx) file"
+        )
     if path.stat().st_size == 0:
         raise VisitTableError(f"{path.name}: the file is empty; expected a header row and one row per visit")
     suffix = path.suffix.lower()
@@ -112,8 +114,10 @@ def read_table(path, options: ReadOptions | None = None) -> RawTable:
         if head.startswith(b"PAR1"):
             raise VisitTableError(f"{path.name}: this is a Parquet file; name it *.parquet")
         if head.startswith(b"PK\x03\x04"):
-            raise VisitTableError(f"{path.name}: this is a zip file, probably an Excel workbook; name it *.xlsx "
-                                  f"(or save the sheet as CSV)")
+            raise VisitTableError(
+                f"{path.name}: this is a zip file, probably an Excel workbook; name it *.xlsx "
+                f"(or save the sheet as CSV)"
+            )
         table = _read_csv(path, head, options)
     return _apply_mapping(table, options)
 
@@ -135,11 +139,15 @@ def _detect_encoding(name: str, head: bytes, requested: str | None) -> str:
     if 0 in head and controls > max(8, len(head) // 100):  # a stray NUL byte in a cell is located later
         even, odd = head[0::2], head[1::2]
         if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
-            raise VisitTableError(f"{name}: UTF-16 (little-endian) text without a byte-order mark; "
-                                  f"pass --encoding utf-16-le or save the table as UTF-8 CSV")
+            raise VisitTableError(
+                f"{name}: UTF-16 (little-endian) text without a byte-order mark; "
+                f"pass --encoding utf-16-le or save the table as UTF-8 CSV"
+            )
         if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
-            raise VisitTableError(f"{name}: UTF-16 (big-endian) text without a byte-order mark; "
-                                  f"pass --encoding utf-16-be or save the table as UTF-8 CSV")
+            raise VisitTableError(
+                f"{name}: UTF-16 (big-endian) text without a byte-order mark; "
+                f"pass --encoding utf-16-be or save the table as UTF-8 CSV"
+            )
         raise VisitTableError(f"{name}: not a CSV table (binary content); expected UTF-8 text with a header row")
     try:
         head.decode("utf-8")
@@ -153,11 +161,12 @@ def _raise_not_utf8(name: str, data: bytes, position: int):
     line = data.count(b"\n", 0, position) + 1
     start = data.rfind(b"\n", 0, position) + 1
     end = data.find(b"\n", position)
-    snippet = data[start:end if end >= 0 else len(data)].decode("cp1252", errors="replace").strip()[:60]
+    snippet = data[start : end if end >= 0 else len(data)].decode("cp1252", errors="replace").strip()[:60]
     raise VisitTableError(
         f"{name}: not UTF-8 text: byte 0x{data[position]:02X} on line {line} ({snippet!r} if read as Latin-1/"
         f"Windows-1252); this looks like a Latin-1 (Windows-1252) export: pass --encoding latin-1, "
-        f"or save the table as UTF-8 CSV")
+        f"or save the table as UTF-8 CSV"
+    )
 
 
 def _decode_head(head: bytes, encoding: str) -> str:
@@ -178,9 +187,11 @@ def _detect_dialect(name: str, text: str, options: ReadOptions) -> tuple[str, st
         if len(separator) != 1:
             raise VisitTableError(f"separator must be one character (or 'tab'), not {options.separator!r}")
     else:
+
         def rank(candidate):
             cells = [c.strip() for c in fields(candidate, header_line)]
             return (sum(c in known for c in cells), len(cells))
+
         separator = max(SEPARATORS, key=rank)
         if rank(separator)[1] <= 1:
             separator = ","
@@ -199,7 +210,8 @@ def _detect_dialect(name: str, text: str, options: ReadOptions) -> tuple[str, st
         if commas and points:
             raise VisitTableError(
                 f"{name}: cannot tell the decimal mark: the first rows have both decimal commas ({commas} cells) "
-                f"and decimal points ({points} cells); pass --decimal , or --decimal .")
+                f"and decimal points ({points} cells); pass --decimal , or --decimal ."
+            )
     return separator, decimal, header
 
 
@@ -214,21 +226,31 @@ def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
     kit_name = _kit_names(header, options)
     if not set(kit_name.values()) & set(KIT_COLUMNS):
         found = ", ".join(repr(c) for c in header[:4])
-        raise VisitTableError(f"{name}: not a visit table: its header ({found}) has none of the expected columns "
-                              f"{', '.join(KIT_COLUMNS[:9])}, ...; if it is one, check --sep and --mapping")
+        raise VisitTableError(
+            f"{name}: not a visit table: its header ({found}) has none of the expected columns "
+            f"{', '.join(KIT_COLUMNS[:9])}, ...; if it is one, check --sep and --mapping"
+        )
     # unique internal names for pyarrow; duplicate and blank names were reported above
     names = [f"{c}\x00{i}" if (c in header[:i] or not c) else c for i, c in enumerate(header)]
-    column_types = {n: (pa.string() if kit_name.get(c) in ID_COLUMNS else pa.float64())
-                    for n, c in zip(names, header) if kit_name.get(c) in KIT_COLUMNS}
+    column_types = {
+        n: (pa.string() if kit_name.get(c) in ID_COLUMNS else pa.float64())
+        for n, c in zip(names, header)
+        if kit_name.get(c) in KIT_COLUMNS
+    }
     transcode = {} if encoding in ("utf-8", "utf-8-sig") else {"encoding": encoding}  # pyarrow skips a UTF-8 BOM
     read_options = pa_csv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24, **transcode)
     parse_options = pa_csv.ParseOptions(delimiter=separator, newlines_in_values=True)
-    convert = dict(null_values=_NULL_VALUES, strings_can_be_null=True, quoted_strings_can_be_null=True,
-                   decimal_point=decimal)
+    convert = dict(
+        null_values=_NULL_VALUES, strings_can_be_null=True, quoted_strings_can_be_null=True, decimal_point=decimal
+    )
 
     def read(types):
-        return pa_csv.read_csv(path, read_options=read_options, parse_options=parse_options,
-                               convert_options=pa_csv.ConvertOptions(column_types=types, **convert))
+        return pa_csv.read_csv(
+            path,
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=pa_csv.ConvertOptions(column_types=types, **convert),
+        )
 
     lines = _LineIndex(path, encoding, separator)
     try:
@@ -247,10 +269,12 @@ def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
             table = read({n: pa.string() for n in column_types})
         except pa.ArrowInvalid as again:
             _locate_bad_utf8(path)  # raises, located, when the text is not UTF-8
-            raise VisitTableError(f"{name}: not a well-formed CSV table ({' '.join(str(again).split())[:200]})") \
-                from None
-        table, unparsed = _convert_text_columns(table, [n for n, t in column_types.items() if t == pa.float64()],
-                                                decimal)
+            raise VisitTableError(
+                f"{name}: not a well-formed CSV table ({' '.join(str(again).split())[:200]})"
+            ) from None
+        table, unparsed = _convert_text_columns(
+            table, [n for n, t in column_types.items() if t == pa.float64()], decimal
+        )
     except UnicodeDecodeError as error:  # from a non-UTF-8 transcoding
         raise VisitTableError(f"{name}: not {encoding} text ({error.reason}); check --encoding") from None
     frame = table.to_pandas(split_blocks=True)  # no consolidation copy
@@ -259,8 +283,10 @@ def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
     frame, unparsed = _drop_empty_unnamed(frame, header, unparsed)
     notes = []
     if separator != "," and not options.separator:
-        notes.append(f"{name}: read as {SEPARATORS.get(separator, repr(separator))}-separated"
-                     + (" with decimal commas" if decimal == "," else ""))
+        notes.append(
+            f"{name}: read as {SEPARATORS.get(separator, repr(separator))}-separated"
+            + (" with decimal commas" if decimal == "," else "")
+        )
     return RawTable(frame, name, unparsed, lines.lines_of, decimal, notes, problems)
 
 
@@ -279,8 +305,10 @@ def _header_problems(name: str, header: list[str]) -> list[str]:
         positions.setdefault(column, []).append(i + 1)
     for column, where in positions.items():
         if len(where) > 1 and column:
-            problems.append(f"{name}: column {column!r} appears {len(where)} times (columns "
-                            f"{', '.join(map(str, where))}); expected each column once")
+            problems.append(
+                f"{name}: column {column!r} appears {len(where)} times (columns "
+                f"{', '.join(map(str, where))}); expected each column once"
+            )
     return problems
 
 
@@ -299,8 +327,9 @@ def _convert_text_columns(table: pa.Table, numeric: list[str], decimal: str):
         blank = pc.or_kleene(pc.is_null(text), pc.is_in(lowered, value_set=pa.array(MISSING_TOKENS)))
         candidate = pc.if_else(blank, pa.scalar(None, pa.string()), text)
         if decimal == ",":  # a decimal point in a decimal-comma file is not a number there (as pyarrow reads it)
-            candidate = pc.if_else(pc.match_substring(candidate, "."), pa.scalar("not a number"),
-                                   pc.replace_substring(candidate, ",", "."))
+            candidate = pc.if_else(
+                pc.match_substring(candidate, "."), pa.scalar("not a number"), pc.replace_substring(candidate, ",", ".")
+            )
         values = pd.to_numeric(candidate.to_pandas(), errors="coerce").astype(float)
         bad = values.isna().to_numpy() & ~blank.to_numpy(zero_copy_only=False).astype(bool)
         if bad.any():
@@ -378,16 +407,21 @@ def _read_parquet(path: Path, options: ReadOptions) -> RawTable:
 
     schema = check_parquet(path, options.limits or ReadLimits.from_environment())
     nested = [(i, f) for i, f in enumerate(schema) if nested_type(f.type)]
-    kit_nested = [f"column {f.name!r} (position {i + 1}) is a nested Parquet type ({str(f.type)[:80]})"
-                  for i, f in nested if _kit_names([f.name], options).get(f.name) in KIT_COLUMNS]
+    kit_nested = [
+        f"column {f.name!r} (position {i + 1}) is a nested Parquet type ({str(f.type)[:80]})"
+        for i, f in nested
+        if _kit_names([f.name], options).get(f.name) in KIT_COLUMNS
+    ]
     if kit_nested:
-        raise VisitTableError("\n".join(f"{path.name}: {text}; expected one number or text per cell"
-                                        for text in kit_nested[:10]))
+        raise VisitTableError(
+            "\n".join(f"{path.name}: {text}; expected one number or text per cell" for text in kit_nested[:10])
+        )
     try:
         table = pq.read_table(path, columns=[f.name for f in schema if not nested_type(f.type)] if nested else None)
     except Exception as exc:  # pyarrow raises several types for a broken file
-        raise VisitTableError(f"{path.name}: not a readable Parquet table ({type(exc).__name__}: "
-                              f"{str(exc)[:200]})") from None
+        raise VisitTableError(
+            f"{path.name}: not a readable Parquet table ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
     header = [str(c) for c in table.column_names]
     problems = _header_problems(path.name, header)
     columns, unparsed = {}, {}
@@ -396,8 +430,9 @@ def _read_parquet(path: Path, options: ReadOptions) -> RawTable:
         try:
             if column in ID_COLUMNS:
                 array = _identifier_text(array)
-            elif column in NUMERIC_COLUMNS and (pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
-                                                or pa.types.is_decimal(array.type)):
+            elif column in NUMERIC_COLUMNS and (
+                pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_decimal(array.type)
+            ):
                 array = array.cast(pa.float64())
             elif column in NUMERIC_COLUMNS:
                 converted, bad = _convert_text_columns(pa.table({"c": array.cast(pa.string())}), ["c"], ".")
@@ -405,13 +440,17 @@ def _read_parquet(path: Path, options: ReadOptions) -> RawTable:
                 if bad:
                     unparsed[column] = bad["c"]
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, VisitTableError) as error:
-            raise VisitTableError(f"{path.name}: column {column!r} (type {str(array.type)[:60]}) cannot be read as "
-                                  f"numbers or text ({str(error)[:120]})") from None
+            raise VisitTableError(
+                f"{path.name}: column {column!r} (type {str(array.type)[:60]}) cannot be read as "
+                f"numbers or text ({str(error)[:120]})"
+            ) from None
         columns[f"{column}\x00{i}" if column in columns else column] = array
     frame = pa.table(columns).to_pandas(split_blocks=True)
     frame.columns = header
-    notes = [f"{path.name}: column {f.name!r} is a nested Parquet type ({str(f.type)[:80]}); not a kit column, "
-             f"left out" for _, f in nested]
+    notes = [
+        f"{path.name}: column {f.name!r} is a nested Parquet type ({str(f.type)[:80]}); not a kit column, left out"
+        for _, f in nested
+    ]
     return RawTable(frame, path.name, unparsed, None, ".", notes, problems)
 
 
@@ -425,8 +464,9 @@ def _identifier_text(array) -> pa.ChunkedArray:
     try:
         return array.cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-        raise VisitTableError(f"an identifier column of type {array.type} cannot be read as text "
-                              f"({str(error)[:120]})") from None
+        raise VisitTableError(
+            f"an identifier column of type {array.type} cannot be read as text ({str(error)[:120]})"
+        ) from None
 
 
 def _read_excel(path: Path, options: ReadOptions) -> RawTable:
@@ -443,16 +483,22 @@ def _read_excel(path: Path, options: ReadOptions) -> RawTable:
         key = f"{column}\x00{i}"
         target = kit_name.get(column)
         if target in ID_COLUMNS:
-            columns[key] = pa.array([None if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
-                                                              else str(v)) for v in values], pa.string())
+            columns[key] = pa.array(
+                [
+                    None if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+                    for v in values
+                ],
+                pa.string(),
+            )
         elif target in NUMERIC_COLUMNS:
             numbers = [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None for v in values]
             text = [None if v is None else str(v) for v, n in zip(values, numbers)]
             as_text = [t if n is None else None for t, n in zip(text, numbers)]
             converted, bad = _convert_text_columns(pa.table({"c": pa.array(as_text, pa.string())}), ["c"], ".")
             parsed = converted.column(0).to_numpy()
-            columns[key] = pa.array(np.where(np.isnan(np.array(numbers, dtype=float)), parsed,
-                                             np.array(numbers, dtype=float)), pa.float64())
+            columns[key] = pa.array(
+                np.where(np.isnan(np.array(numbers, dtype=float)), parsed, np.array(numbers, dtype=float)), pa.float64()
+            )
             if bad:
                 unparsed[column] = bad["c"]
         else:
@@ -476,11 +522,17 @@ def _apply_mapping(table: RawTable, options: ReadOptions) -> RawTable:
     frame = table.frame
     if mapping is not None:
         absent = [c for c in mapping.columns if c not in frame.columns]
-        problems = [f"{mapping.source}: column {c!r} (-> {mapping.columns[c]!r}) is not in {table.source}; "
-                    f"its columns are {', '.join(map(repr, list(frame.columns)[:12]))}" for c in absent]
+        problems = [
+            f"{mapping.source}: column {c!r} (-> {mapping.columns[c]!r}) is not in {table.source}; "
+            f"its columns are {', '.join(map(repr, list(frame.columns)[:12]))}"
+            for c in absent
+        ]
         clashes = [t for s, t in mapping.columns.items() if s != t and t in frame.columns and s in frame.columns]
-        problems += [f"{mapping.source}: {t!r} is mapped from another column but {table.source} has a {t!r} column "
-                     f"too; map or rename one of them" for t in clashes]
+        problems += [
+            f"{mapping.source}: {t!r} is mapped from another column but {table.source} has a {t!r} column "
+            f"too; map or rename one of them"
+            for t in clashes
+        ]
         if problems:
             raise VisitTableError("\n".join(problems))
         frame = frame.rename(columns=mapping.columns)

@@ -45,21 +45,29 @@ class ReadLimits:
     max_members: int = 10_000
 
     @classmethod
-    def from_environment(cls) -> "ReadLimits":
+    def from_environment(cls) -> ReadLimits:
         """The defaults, each overridden by its environment variable when that holds a whole number > 0."""
-        return cls(_env_int("IVIG_KIT_MAX_UNCOMPRESSED_MB", cls.max_uncompressed_mb),
-                   _env_int("IVIG_KIT_MAX_XLSX_RATIO", cls.max_ratio),
-                   _env_int("IVIG_KIT_MAX_ROWS", cls.max_rows),
-                   _env_int("IVIG_KIT_MAX_COLUMNS", cls.max_columns))
+        return cls(
+            _env_int("IVIG_KIT_MAX_UNCOMPRESSED_MB", cls.max_uncompressed_mb),
+            _env_int("IVIG_KIT_MAX_XLSX_RATIO", cls.max_ratio),
+            _env_int("IVIG_KIT_MAX_ROWS", cls.max_rows),
+            _env_int("IVIG_KIT_MAX_COLUMNS", cls.max_columns),
+        )
 
 
-_RAISE = {"max_uncompressed_mb": "IVIG_KIT_MAX_UNCOMPRESSED_MB", "max_ratio": "IVIG_KIT_MAX_XLSX_RATIO",
-          "max_rows": "IVIG_KIT_MAX_ROWS", "max_columns": "IVIG_KIT_MAX_COLUMNS"}
+_RAISE = {
+    "max_uncompressed_mb": "IVIG_KIT_MAX_UNCOMPRESSED_MB",
+    "max_ratio": "IVIG_KIT_MAX_XLSX_RATIO",
+    "max_rows": "IVIG_KIT_MAX_ROWS",
+    "max_columns": "IVIG_KIT_MAX_COLUMNS",
+}
 
 
 def _over(name: str, what: str, cap: str, limit: str, value: int) -> VisitTableError:
-    return VisitTableError(f"{name}: {what}, over the cap of {cap}; if the file is genuine, raise it with "
-                           f"{_RAISE[limit]}={value} (or save the sheet as CSV)")
+    return VisitTableError(
+        f"{name}: {what}, over the cap of {cap}; if the file is genuine, raise it with "
+        f"{_RAISE[limit]}={value} (or save the sheet as CSV)"
+    )
 
 
 def check_xlsx_zip(path: Path, limits: ReadLimits) -> None:
@@ -73,21 +81,32 @@ def check_xlsx_zip(path: Path, limits: ReadLimits) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise VisitTableError(f"{path.name}: not a readable Excel workbook (not a zip file: {error})") from None
     if len(members) > limits.max_members:
-        raise VisitTableError(f"{path.name}: {len(members):,} members in the workbook's zip; an Excel workbook has "
-                              f"at most a few hundred")
+        raise VisitTableError(
+            f"{path.name}: {len(members):,} members in the workbook's zip; an Excel workbook has at most a few hundred"
+        )
     total = sum(m.file_size for m in members)
     cap = limits.max_uncompressed_mb * 1024 * 1024
     if total > cap:
         needed = -(-total // (1024 * 1024))
-        raise _over(path.name, f"the workbook is {total / 1e6:,.0f} MB once uncompressed",
-                    f"{limits.max_uncompressed_mb} MB", "max_uncompressed_mb", needed)
+        raise _over(
+            path.name,
+            f"the workbook is {total / 1e6:,.0f} MB once uncompressed",
+            f"{limits.max_uncompressed_mb} MB",
+            "max_uncompressed_mb",
+            needed,
+        )
     for member in members:
         if member.file_size > 1024 * 1024:
             ratio = member.file_size / max(member.compress_size, 1)
             if ratio > limits.max_ratio:
-                raise _over(path.name, f"{member.filename} is compressed {ratio:,.0f} to 1 "
-                            f"({member.file_size / 1e6:,.0f} MB from {member.compress_size / 1e6:,.1f} MB)",
-                            f"{limits.max_ratio} to 1", "max_ratio", int(ratio) + 1)
+                raise _over(
+                    path.name,
+                    f"{member.filename} is compressed {ratio:,.0f} to 1 "
+                    f"({member.file_size / 1e6:,.0f} MB from {member.compress_size / 1e6:,.1f} MB)",
+                    f"{limits.max_ratio} to 1",
+                    "max_ratio",
+                    int(ratio) + 1,
+                )
 
 
 def read_sheet_rows(path: Path, sheet_name: str | None, limits: ReadLimits) -> tuple[list[str], list[tuple]]:
@@ -99,8 +118,9 @@ def read_sheet_rows(path: Path, sheet_name: str | None, limits: ReadLimits) -> t
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zip, XML and key errors for a broken file
-        raise VisitTableError(f"{path.name}: not a readable Excel workbook ({type(exc).__name__}: "
-                              f"{str(exc)[:200]})") from None
+        raise VisitTableError(
+            f"{path.name}: not a readable Excel workbook ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
     try:
         if sheet_name is not None and sheet_name not in workbook.sheetnames:
             raise VisitTableError(f"{path.name}: no sheet {sheet_name!r}; sheets: {', '.join(workbook.sheetnames)}")
@@ -116,11 +136,21 @@ def read_sheet_rows(path: Path, sheet_name: str | None, limits: ReadLimits) -> t
                     if last is not None and last < number:
                         break  # nothing but empty rows to the end: not worth parsing them
                 if number > limits.max_rows:
-                    raise _over(path.name, f"sheet {sheet.title!r} has more than {limits.max_rows:,} rows",
-                                f"{limits.max_rows:,} rows", "max_rows", limits.max_rows * 2)
-                if len(row) > limits.max_columns and any(v is not None for v in row[limits.max_columns:]):
-                    raise _over(path.name, f"sheet {sheet.title!r}, row {number}: a cell in column {len(row):,}",
-                                f"{limits.max_columns:,} columns", "max_columns", len(row))
+                    raise _over(
+                        path.name,
+                        f"sheet {sheet.title!r} has more than {limits.max_rows:,} rows",
+                        f"{limits.max_rows:,} rows",
+                        "max_rows",
+                        limits.max_rows * 2,
+                    )
+                if len(row) > limits.max_columns and any(v is not None for v in row[limits.max_columns :]):
+                    raise _over(
+                        path.name,
+                        f"sheet {sheet.title!r}, row {number}: a cell in column {len(row):,}",
+                        f"{limits.max_columns:,} columns",
+                        "max_columns",
+                        len(row),
+                    )
                 if header_row is None:
                     if number == 1:
                         header_row = row
@@ -134,8 +164,9 @@ def read_sheet_rows(path: Path, sheet_name: str | None, limits: ReadLimits) -> t
         except VisitTableError:
             raise
         except Exception as exc:  # broken XML inside a valid zip
-            raise VisitTableError(f"{path.name}: not a readable Excel workbook ({type(exc).__name__}: "
-                                  f"{str(exc)[:200]})") from None
+            raise VisitTableError(
+                f"{path.name}: not a readable Excel workbook ({type(exc).__name__}: {str(exc)[:200]})"
+            ) from None
         if header_row is None:
             raise VisitTableError(f"{path.name}: the sheet {sheet.title!r} is empty")
     finally:
@@ -183,17 +214,28 @@ def check_parquet(path: Path, limits: ReadLimits):
     try:
         meta = pq.ParquetFile(path).metadata
     except Exception as exc:  # pyarrow raises several types for a broken file
-        raise VisitTableError(f"{path.name}: not a readable Parquet table ({type(exc).__name__}: "
-                              f"{str(exc)[:200]})") from None
+        raise VisitTableError(
+            f"{path.name}: not a readable Parquet table ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
     if meta.num_rows > limits.max_rows:
         raise _over(path.name, f"{meta.num_rows:,} rows", f"{limits.max_rows:,} rows", "max_rows", meta.num_rows)
     if meta.num_columns > limits.max_columns:
-        raise _over(path.name, f"{meta.num_columns:,} columns", f"{limits.max_columns:,} columns", "max_columns",
-                    meta.num_columns)
+        raise _over(
+            path.name,
+            f"{meta.num_columns:,} columns",
+            f"{limits.max_columns:,} columns",
+            "max_columns",
+            meta.num_columns,
+        )
     total = sum(meta.row_group(g).total_byte_size for g in range(meta.num_row_groups))
     if total > limits.max_uncompressed_mb * 1024 * 1024:
-        raise _over(path.name, f"the table is {total / 1e6:,.0f} MB once uncompressed",
-                    f"{limits.max_uncompressed_mb} MB", "max_uncompressed_mb", -(-total // (1024 * 1024)))
+        raise _over(
+            path.name,
+            f"the table is {total / 1e6:,.0f} MB once uncompressed",
+            f"{limits.max_uncompressed_mb} MB",
+            "max_uncompressed_mb",
+            -(-total // (1024 * 1024)),
+        )
     return meta.schema.to_arrow_schema()
 
 

@@ -47,8 +47,13 @@ REQUIRED_COLUMNS = ("site", "patient_id", "week", *VAS_COLUMNS, "haq", "mmt", "m
 #: Columns without which a table is not a visit table.
 IDENTIFYING_COLUMNS = ("site", "patient_id", "week")
 #: Measure columns whose absence makes their CSM missing on every visit.
-MEASURE_COLUMNS = {"physician_global": "physician_global", "patient_global": "patient_global",
-                   "extramuscular": "extramuscular", "haq": "haq", "mmt": "mmt"}
+MEASURE_COLUMNS = {
+    "physician_global": "physician_global",
+    "patient_global": "patient_global",
+    "extramuscular": "extramuscular",
+    "haq": "haq",
+    "mmt": "mmt",
+}
 #: Largest CHQ physical summary score (and range limit) accepted: a plausibility limit of ours that
 #: catches entry errors; the score is norm-based (50 = reference mean) and has no sourced range.
 CHQ_PHS_LIMIT = 1000.0
@@ -63,13 +68,22 @@ NUMERIC_RULES: dict[str, tuple[float, float, str]] = {
     "mmt": (0, MMT_MAX_LIMIT, "an MMT score >= 0"),
     "mmt_max": (1, MMT_MAX_LIMIT, f"the MMT scale maximum (e.g. 80, 150, 260), in 1-{MMT_MAX_LIMIT:g}"),
     **{e: (0, ENZYME_VALUE_MAX, f"a {e.upper()} value in 0-{ENZYME_VALUE_MAX:,.0f} U/l") for e in ENZYMES},
-    **{u: (0, ENZYME_ULN_MAX, f"an upper limit of normal > 0 and <= {ENZYME_ULN_MAX:,.0f}")
-       for u in ENZYME_ULN.values()},
+    **{
+        u: (0, ENZYME_ULN_MAX, f"an upper limit of normal > 0 and <= {ENZYME_ULN_MAX:,.0f}")
+        for u in ENZYME_ULN.values()
+    },
     # the JDM instruments (ranges from score.measures.INSTRUMENTS; see data/README.md)
     # (mypy cannot see that fixed_range is not None means both bounds are set: hence the ignore)
-    **{i.column: (i.scale_min, i.scale_max, f"a {i.label.split(' (')[0]} value in "  # type: ignore[misc]
-                  f"{i.scale_min:g}-{i.scale_max:g}{' ' + i.unit if i.unit else ''}")
-       for i in INSTRUMENTS.values() if i.column and i.column != i.measure and i.fixed_range is not None},
+    **{
+        i.column: (
+            i.scale_min,
+            i.scale_max,
+            f"a {i.label.split(' (')[0]} value in "  # type: ignore[misc]
+            f"{i.scale_min:g}-{i.scale_max:g}{' ' + i.unit if i.unit else ''}",
+        )
+        for i in INSTRUMENTS.values()
+        if i.column and i.column != i.measure and i.fixed_range is not None
+    },
     "chq_phs": (-CHQ_PHS_LIMIT, CHQ_PHS_LIMIT, "a CHQ physical summary score"),
     "chq_phs_min": (-CHQ_PHS_LIMIT, CHQ_PHS_LIMIT, "the lowest CHQ physical summary score of the scale used"),
     "chq_phs_max": (-CHQ_PHS_LIMIT, CHQ_PHS_LIMIT, "the highest CHQ physical summary score of the scale used"),
@@ -79,8 +93,17 @@ NULLABLE = set(NUMERIC_RULES) - {"week", "mmt_max"}
 #: At most this many problem lines are printed; the last line gives the total.
 MAX_PROBLEM_LINES = 20
 
-__all__ = ["ID_COLUMNS", "MISSING_TOKENS", "NUMERIC_RULES", "REQUIRED_COLUMNS", "VAS_COLUMNS", "ColumnMapping",
-           "ReadOptions", "read_visits", "validate_visits"]
+__all__ = [
+    "ID_COLUMNS",
+    "MISSING_TOKENS",
+    "NUMERIC_RULES",
+    "REQUIRED_COLUMNS",
+    "VAS_COLUMNS",
+    "ColumnMapping",
+    "ReadOptions",
+    "read_visits",
+    "validate_visits",
+]
 
 
 def read_visits(path, options: ReadOptions | None = None, **read_options) -> pd.DataFrame:
@@ -139,8 +162,11 @@ def validate_visits(frame: pd.DataFrame, source: str = "<visits>", line_offset: 
     seen: dict[str, list[int]] = {}
     for i, column in enumerate(frame.columns):
         seen.setdefault(column, []).append(i + 1)
-    raw.header_problems = [f"{source}: column {c!r} appears {len(w)} times (columns {', '.join(map(str, w))}); "
-                           f"expected each column once" for c, w in seen.items() if len(w) > 1]
+    raw.header_problems = [
+        f"{source}: column {c!r} appears {len(w)} times (columns {', '.join(map(str, w))}); expected each column once"
+        for c, w in seen.items()
+        if len(w) > 1
+    ]
     if raw.header_problems:
         raise VisitTableError("\n".join(raw.header_problems))
     return _validate(raw)  # converts the measure columns that are not numbers yet
@@ -169,8 +195,11 @@ def _identifiers(column: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(column):
         values = column.to_numpy()
         whole = np.isfinite(values) & (values == np.round(values))
-        column = pd.Series([None if v != v else (str(int(v)) if w else repr(float(v))) for v, w in zip(values, whole)],
-                           index=column.index, dtype="str")
+        column = pd.Series(
+            [None if v != v else (str(int(v)) if w else repr(float(v))) for v, w in zip(values, whole)],
+            index=column.index,
+            dtype="str",
+        )
     text = column.astype("str").str.normalize("NFKC").str.strip()  # "Zürich" composed or not, "１" and "1": one
     return text.where(text != "", None).astype("str")
 
@@ -196,39 +225,56 @@ def _validate(raw: RawTable) -> pd.DataFrame:
         hint = ""
         if len(columns) == 1 and re.search(r"[;\t|]", columns[0]):
             hint = "; the header looks separated by another character: pass --sep"
-        raise VisitTableError(f"{source}: not a visit table: its header ({found}) has none of the expected columns "
-                              f"{', '.join(REQUIRED_COLUMNS)}{hint}")
+        raise VisitTableError(
+            f"{source}: not a visit table: its header ({found}) has none of the expected columns "
+            f"{', '.join(REQUIRED_COLUMNS)}{hint}"
+        )
 
     missing = [c for c in IDENTIFYING_COLUMNS if c not in columns]
     if missing:
-        problems.lines.append(f"{source}: missing required column(s) {', '.join(repr(c) for c in missing)}; "
-                              f"expected site, patient_id, week and the core set measures (data/README.md)")
+        problems.lines.append(
+            f"{source}: missing required column(s) {', '.join(repr(c) for c in missing)}; "
+            f"expected site, patient_id, week and the core set measures (data/README.md)"
+        )
     absent = [m for m in MEASURE_COLUMNS if not _measure_has_column(m, columns)]
     if "mmt" in columns and "mmt_max" not in columns:
-        problems.lines.append(f"{source}: column 'mmt' has no 'mmt_max' column; the MMT scale's maximum (80, 150, "
-                              f"260) is required on every row, never guessed")
+        problems.lines.append(
+            f"{source}: column 'mmt' has no 'mmt_max' column; the MMT scale's maximum (80, 150, "
+            f"260) is required on every row, never guessed"
+        )
     enzymes = [e for e in ENZYMES if e in columns]
-    problems.lines += [f"{source}: column {e!r} has no {ENZYME_ULN[e]!r} column; each enzyme needs its upper limit "
-                       f"of normal" for e in enzymes if ENZYME_ULN[e] not in columns]
+    problems.lines += [
+        f"{source}: column {e!r} has no {ENZYME_ULN[e]!r} column; each enzyme needs its upper limit of normal"
+        for e in enzymes
+        if ENZYME_ULN[e] not in columns
+    ]
     if "chq_phs" in columns:
-        problems.lines += [f"{source}: column 'chq_phs' needs a {c!r} column: the CHQ physical summary score has no "
-                           "sourced range, so its lowest and highest score must be given"
-                           for c in INSTRUMENTS["chq_phs"].range_columns if c not in columns]
+        problems.lines += [
+            f"{source}: column 'chq_phs' needs a {c!r} column: the CHQ physical summary score has no "
+            "sourced range, so its lowest and highest score must be given"
+            for c in INSTRUMENTS["chq_phs"].range_columns
+            if c not in columns
+        ]
     if not enzymes and "chq_phs" not in columns:
         absent.append("enzyme")
     if len(absent) == 6:
-        problems.lines.append(f"{source}: none of the six core set measures has a column; expected "
-                              f"{', '.join(VAS_COLUMNS)}, haq, mmt with mmt_max, or an enzyme ({', '.join(ENZYMES)}) "
-                              f"with its _uln")
+        problems.lines.append(
+            f"{source}: none of the six core set measures has a column; expected "
+            f"{', '.join(VAS_COLUMNS)}, haq, mmt with mmt_max, or an enzyme ({', '.join(ENZYMES)}) "
+            f"with its _uln"
+        )
 
     typed = frame
     for column in ID_COLUMNS:
         if column in columns:
             typed[column] = _identifiers(typed[column])
             problems.add(typed[column].isna().to_numpy(), column, "a non-empty identifier", typed[column])
-            problems.add(typed[column].map(has_control_characters).to_numpy(dtype=bool), column,
-                         "an identifier without invisible or bidirectional control characters (Unicode Cc/Cf, "
-                         "e.g. U+202E)", typed[column])
+            problems.add(
+                typed[column].map(has_control_characters).to_numpy(dtype=bool),
+                column,
+                "an identifier without invisible or bidirectional control characters (Unicode Cc/Cf, e.g. U+202E)",
+                typed[column],
+            )
     numeric = [c for c in NUMERIC_RULES if c in columns]
     empty = {}
     for column in numeric:
@@ -243,8 +289,12 @@ def _validate(raw: RawTable) -> pd.DataFrame:
         if column in raw.unparsed:
             positions, texts = raw.unparsed[column]
             unparsed[positions] = True
-            problems.add(unparsed, column, "a number" + _decimal_hint(texts, raw.decimal),
-                         pd.Series(_spread(positions, texts, len(values)), dtype=object))
+            problems.add(
+                unparsed,
+                column,
+                "a number" + _decimal_hint(texts, raw.decimal),
+                pd.Series(_spread(positions, texts, len(values)), dtype=object),
+            )
         infinite = np.isinf(values)
         problems.add(infinite, column, "a finite number", typed[column])
         low, high, expected = NUMERIC_RULES[column]
@@ -253,14 +303,22 @@ def _validate(raw: RawTable) -> pd.DataFrame:
             below = (values <= 0) if column in ENZYME_ULN.values() else (values < low)
             out = finite & (below | (values > high))
         hint = ""
-        if column in VAS_COLUMNS and out.any() and np.nanmax(np.where(finite, values, np.nan)) <= 100 and (
-                (values[finite] > high).mean() > 0.5):
+        if (
+            column in VAS_COLUMNS
+            and out.any()
+            and np.nanmax(np.where(finite, values, np.nan)) <= 100
+            and ((values[finite] > high).mean() > 0.5)
+        ):
             hint = "; most values are above 10: if the VAS was recorded in mm (0-100), pass --vas-unit mm"
         problems.add(out, column, expected, typed[column], hint=hint)
         empty[column] = np.isnan(values) & ~unparsed
         if column == "mmt_max" and "cmas" in columns and "mmt" in columns:  # CMAS patients need no MMT scale
-            problems.add(empty[column] & typed["mmt"].notna().to_numpy(), column,
-                         "the MMT scale maximum on every row with an MMT value", typed[column])
+            problems.add(
+                empty[column] & typed["mmt"].notna().to_numpy(),
+                column,
+                "the MMT scale maximum on every row with an MMT value",
+                typed[column],
+            )
         elif column not in NULLABLE and (column != "mmt_max" or "mmt" in columns):
             problems.add(empty[column], column, f"{expected} (required on every visit)", typed[column])
         typed[column] = np.where(finite & ~out, values, np.nan)
@@ -297,15 +355,17 @@ def _validate(raw: RawTable) -> pd.DataFrame:
     return typed
 
 
-def _haq_grid_notes(typed: pd.DataFrame, problems: "_Problems") -> list[str]:
+def _haq_grid_notes(typed: pd.DataFrame, problems: _Problems) -> list[str]:
     """Warnings (notes, not errors) for HAQ/CHAQ values no HAQ-DI can take: scored as given, but worth checking."""
     notes = []
     for column in ("haq", "chaq"):
         if column in typed.columns and (off := off_haq_di_grid(typed[column].to_numpy(dtype=float))).any():
             shown = ", ".join(f"{v:g}" for v in pd.unique(typed[column].to_numpy(dtype=float)[off])[:5])
-            notes.append(f"{problems.source}: {problems.row_list(off)}, column {column!r}: {shown}: no HAQ-DI takes "
-                         "such a value (the mean of 6-8 category scores 0-3 is a multiple of 1/8, 1/7 or 1/6); "
-                         "scored as given")
+            notes.append(
+                f"{problems.source}: {problems.row_list(off)}, column {column!r}: {shown}: no HAQ-DI takes "
+                "such a value (the mean of 6-8 category scores 0-3 is a multiple of 1/8, 1/7 or 1/6); "
+                "scored as given"
+            )
     return notes
 
 
@@ -324,11 +384,16 @@ def _instrument_problems(typed: pd.DataFrame, problems: _Problems) -> None:
     if "chq_phs" in typed.columns and {"chq_phs_min", "chq_phs_max"} <= set(typed.columns):
         low, high, value = typed["chq_phs_min"], typed["chq_phs_max"], typed["chq_phs"]
         for column in ("chq_phs_min", "chq_phs_max"):
-            problems.add((value.notna() & typed[column].isna()).to_numpy(), column,
-                         "the CHQ physical summary range on every row with a chq_phs value", typed[column])
+            problems.add(
+                (value.notna() & typed[column].isna()).to_numpy(),
+                column,
+                "the CHQ physical summary range on every row with a chq_phs value",
+                typed[column],
+            )
         inverted = low.notna() & high.notna() & ~(high > low)
-        problems.add(inverted.to_numpy(), "chq_phs_max", "a value above chq_phs_min", high,
-                     extra=low, extra_name="chq_phs_min")
+        problems.add(
+            inverted.to_numpy(), "chq_phs_max", "a value above chq_phs_min", high, extra=low, extra_name="chq_phs_min"
+        )
         outside = value.notna() & low.notna() & high.notna() & ((value < low) | (value > high))
         problems.add(outside.to_numpy(), "chq_phs", "a score within chq_phs_min to chq_phs_max", value)
     baseline = (typed.groupby(["site", "patient_id"], sort=False)["week"].transform("min") == typed["week"]).to_numpy()
@@ -338,18 +403,26 @@ def _instrument_problems(typed: pd.DataFrame, problems: _Problems) -> None:
             enzymes = [e for e in ENZYMES if e in typed.columns]
             if "chq_phs" in typed.columns and enzymes:
                 both = baseline & typed[enzymes].notna().any(axis=1).to_numpy() & typed["chq_phs"].notna().to_numpy()
-                problems.add(both, "chq_phs", "one instrument for the enzyme row at baseline "
-                             "(an enzyme or chq_phs, not both)", typed["chq_phs"])
+                problems.add(
+                    both,
+                    "chq_phs",
+                    "one instrument for the enzyme row at baseline (an enzyme or chq_phs, not both)",
+                    typed["chq_phs"],
+                )
             continue
         if len(columns) > 1:
             both = baseline & (typed[columns].notna().sum(axis=1) > 1).to_numpy()
-            problems.add(both, columns[1], f"one instrument for {measure!r} at baseline "
-                         f"({' or '.join(repr(c) for c in columns)}, not both)", typed[columns[1]])
+            problems.add(
+                both,
+                columns[1],
+                f"one instrument for {measure!r} at baseline ({' or '.join(repr(c) for c in columns)}, not both)",
+                typed[columns[1]],
+            )
 
 
 def _spread(positions, texts, n) -> np.ndarray:
     values = np.full(n, None, dtype=object)
-    shown = positions[:len(texts)]
+    shown = positions[: len(texts)]
     values[shown] = texts
     return values
 
@@ -362,7 +435,7 @@ def _decimal_hint(texts, decimal: str) -> str:
     return ""
 
 
-def _without_nul(column: pd.Series, name: str, problems: "_Problems") -> tuple[pd.Series, list[str]]:
+def _without_nul(column: pd.Series, name: str, problems: _Problems) -> tuple[pd.Series, list[str]]:
     """A free-text column with its NUL bytes replaced by U+FFFD in the cells that hold one (no file format the
     kit writes can hold a NUL), and a located note; every other cell is untouched."""
     if column.dtype != object and not pd.api.types.is_string_dtype(column):
@@ -372,8 +445,10 @@ def _without_nul(column: pd.Series, name: str, problems: "_Problems") -> tuple[p
         return column, []
     fixed = column.copy()
     fixed[holds] = column[holds].str.replace("\x00", "\ufffd", regex=False)
-    return fixed, [f"{problems.source}: {problems.row_list(holds)}, column {name!r}: a NUL byte, replaced by "
-                   f"U+FFFD in that cell only"]
+    return fixed, [
+        f"{problems.source}: {problems.row_list(holds)}, column {name!r}: a NUL byte, replaced by "
+        f"U+FFFD in that cell only"
+    ]
 
 
 def _passthrough(column: pd.Series) -> pd.Series:
@@ -412,7 +487,8 @@ def _cross_row_problems(typed: pd.DataFrame, problems: _Problems) -> list[str]:
         lines.append(
             f"{source}: {problems.row_list(same)}, columns 'site', 'patient_id', 'week': duplicate visit "
             f"(site {typed['site'].iloc[first]!r}, patient {typed['patient_id'].iloc[first]!r}, week {week[first]:g}); "
-            f"expected one row per patient and week" + (f" (and {more} more duplicated rows)" if more else ""))
+            f"expected one row per patient and week" + (f" (and {more} more duplicated rows)" if more else "")
+        )
         problems.count += int(duplicated.sum())
     if "mmt_max" in typed.columns:
         scale = typed["mmt_max"].to_numpy(dtype=float)[order]
@@ -429,8 +505,9 @@ def _cross_row_problems(typed: pd.DataFrame, problems: _Problems) -> list[str]:
             lines.append(
                 f"{source}: {problems.row_list(same)}, column 'mmt_max': changes within patient "
                 f"{typed['patient_id'].iloc[first]!r} of site {typed['site'].iloc[first]!r} ({values}); expected one "
-                f"MMT scale per patient" + (f" (and {len(changing_patients) - 1} more patients)"
-                                            if len(changing_patients) > 1 else ""))
+                f"MMT scale per patient"
+                + (f" (and {len(changing_patients) - 1} more patients)" if len(changing_patients) > 1 else "")
+            )
             problems.count += int(np.isin(patient, changing_patients).sum())
     return lines
 
@@ -459,8 +536,9 @@ class _Problems:
         got_text = "an empty cell" if got is None or (isinstance(got, float) and np.isnan(got)) else repr(_plain(got))
         if extra is not None:
             got_text += f" with {extra_name} {_plain(extra.iloc[first])!r}"
-        self.lines.append(f"{self.source}: {self.row_list(mask)}, column {column!r}: expected {expected}, "
-                          f"got {got_text}{hint}")
+        self.lines.append(
+            f"{self.source}: {self.row_list(mask)}, column {column!r}: expected {expected}, got {got_text}{hint}"
+        )
         self.columns.add(column)
         self.count += int(mask.sum())
 

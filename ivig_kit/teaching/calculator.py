@@ -43,16 +43,19 @@ from ivig_kit.teaching.patients import (
 )
 
 #: The core sets the calculator offers: label, key of :data:`~ivig_kit.score.measures.CORE_SETS`.
-CORE_SET_CHOICES = [("adult DM/PM (IMACS core set)", "adult"),
-                    ("juvenile DM: IMACS core set (CMAS, CHAQ, parent global)", "imacs_jdm"),
-                    ("juvenile DM: PRINTO core set (CMAS, CHAQ, parent global, CHQ PhS, DAS)", "printo_jdm")]
+CORE_SET_CHOICES = [
+    ("adult DM/PM (IMACS core set)", "adult"),
+    ("juvenile DM: IMACS core set (CMAS, CHAQ, parent global)", "imacs_jdm"),
+    ("juvenile DM: PRINTO core set (CMAS, CHAQ, parent global, CHQ PhS, DAS)", "printo_jdm"),
+]
 #: Which category thresholds each core set is judged by.
 POPULATION_OF = {"adult": "adult", "imacs_jdm": "juvenile", "printo_jdm": "juvenile"}
 #: The synthetic patient each core set starts on (and a reset returns to).
 STARTING_PATIENTS = {"adult": RESPONDER, "imacs_jdm": CMAS_PATIENT, "printo_jdm": PRINTO_PATIENT}
 #: Strength instruments: MMT on its scales, or CMAS (0-52).
 STRENGTH_CHOICES = [(label, f"mmt:{maximum:g}") for label, maximum in MMT_SCALES.items()] + [
-    (INSTRUMENTS["cmas"].label, "cmas")]
+    (INSTRUMENTS["cmas"].label, "cmas")
+]
 NORMALISATIONS = [("relative to the baseline value", "relative"), ("range-normalised: of k x ULN", "uln_range")]
 #: Largest enzyme value or ULN the calculator accepts: a plausibility limit of ours, not a sourced one.
 ENZYME_MAX_U_PER_L = 1_000_000.0
@@ -62,8 +65,9 @@ _FULL = dict(width="auto", min_width="0", margin="1px 0")
 
 def _wrap() -> widgets.Layout:
     """A row that wraps onto the next line when the window is narrow (a new Layout per box)."""
-    return widgets.Layout(display="flex", flex_flow="row wrap", align_items="center", width="100%",
-                          grid_gap="0.3em 1em")
+    return widgets.Layout(
+        display="flex", flex_flow="row wrap", align_items="center", width="100%", grid_gap="0.3em 1em"
+    )
 
 
 class InvalidMarks(anywidget.AnyWidget):
@@ -122,25 +126,38 @@ class TISCalculator:
         How the enzyme's percent change is normalised at the start.
     """
 
-    def __init__(self, core_set: str = "adult", patient: PatientVisits | None = None,
-                 enzyme_normalisation: EnzymeNormalisation | str = "relative"):
+    def __init__(
+        self,
+        core_set: str = "adult",
+        patient: PatientVisits | None = None,
+        enzyme_normalisation: EnzymeNormalisation | str = "relative",
+    ):
         if core_set not in CORE_SETS:
             raise InputError(f"core_set must be one of {sorted(CORE_SETS)}, not {core_set!r}")
-        normalisation = (EnzymeNormalisation(enzyme_normalisation) if isinstance(enzyme_normalisation, str)
-                         else enzyme_normalisation)
-        self._start = {"core_set": core_set, "patient": patient or STARTING_PATIENTS[core_set],
-                       "normalisation": normalisation}
+        normalisation = (
+            EnzymeNormalisation(enzyme_normalisation) if isinstance(enzyme_normalisation, str) else enzyme_normalisation
+        )
+        self._start = {
+            "core_set": core_set,
+            "patient": patient or STARTING_PATIENTS[core_set],
+            "normalisation": normalisation,
+        }
         self._holding = False
         self._patient = self._start["patient"]
+
         def wide():
-            return {"style": {"description_width": "initial"},
-                    "layout": widgets.Layout(width="auto", max_width="calc(100% - 8px)")}
+            return {
+                "style": {"description_width": "initial"},
+                "layout": widgets.Layout(width="auto", max_width="calc(100% - 8px)"),
+            }
 
         self.core_set = widgets.Dropdown(options=CORE_SET_CHOICES, value=core_set, description="Core set", **wide())
-        self.strength = widgets.Dropdown(options=STRENGTH_CHOICES, value=STRENGTH_CHOICES[0][1],
-                                         description="Strength", **wide())
-        self.enzyme_normalisation = widgets.Dropdown(options=NORMALISATIONS, value=normalisation.method,
-                                                     description="Enzyme % change", **wide())
+        self.strength = widgets.Dropdown(
+            options=STRENGTH_CHOICES, value=STRENGTH_CHOICES[0][1], description="Strength", **wide()
+        )
+        self.enzyme_normalisation = widgets.Dropdown(
+            options=NORMALISATIONS, value=normalisation.method, description="Enzyme % change", **wide()
+        )
         number = {"style": {"description_width": "initial"}, "layout": widgets.Layout(width="11em")}
         self.uln_multiplier = widgets.FloatText(value=normalisation.uln_multiplier, description="k", **number)
         self.enzyme_uln = widgets.FloatText(value=0.0, description="ULN (U/l)", **number)
@@ -148,22 +165,42 @@ class TISCalculator:
         self.chq_max = widgets.FloatText(value=0.0, description="CHQ PhS max", **number)
         # Each box is named by a label screen readers read ("MMT-8 baseline") and sighted readers do not
         # need (the row and column headings say it): see CALCULATOR_CSS.
-        self.baseline, self.followup = ({m: widgets.FloatText(value=0.0, description=f"{CORE_SET[m].label} {visit}",
-                                                               layout=widgets.Layout(**_FULL)) for m in CORE_SET}
-                                        for visit in ("baseline", "follow-up"))
+        self.baseline, self.followup = (
+            {
+                m: widgets.FloatText(
+                    value=0.0, description=f"{CORE_SET[m].label} {visit}", layout=widgets.Layout(**_FULL)
+                )
+                for m in CORE_SET
+            }
+            for visit in ("baseline", "follow-up")
+        )
         self.row_labels = {m: widgets.HTML() for m in CORE_SET}
-        self.target_measure = widgets.Dropdown(options=[(spec.label, name) for name, spec in CORE_SET.items()],
-                                               value="physician_global", description="Improve", **wide())
+        self.target_measure = widgets.Dropdown(
+            options=[(spec.label, name) for name, spec in CORE_SET.items()],
+            value="physician_global",
+            description="Improve",
+            **wide(),
+        )
         self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="back to the starting patient")
         self.errors, self.table, self.total, self.category, self.what_it_takes, self.note = (
-            widgets.HTML(layout=widgets.Layout(width="calc(100% - 8px)")) for _ in range(6))
-        for widget, css in ((self.core_set, "tis-core-set"), (self.strength, "tis-mmt-scale"),
-                            (self.enzyme_normalisation, "tis-enzyme-normalisation"),
-                            (self.uln_multiplier, "tis-uln-multiplier"), (self.enzyme_uln, "tis-enzyme-uln"),
-                            (self.chq_min, "tis-chq-min"), (self.chq_max, "tis-chq-max"),
-                            (self.target_measure, "tis-target-measure"), (self.reset_button, "tis-reset"),
-                            (self.errors, "tis-errors"), (self.table, "tis-table"), (self.total, "tis-total"),
-                            (self.category, "tis-category"), (self.what_it_takes, "tis-what-it-takes")):
+            widgets.HTML(layout=widgets.Layout(width="calc(100% - 8px)")) for _ in range(6)
+        )
+        for widget, css in (
+            (self.core_set, "tis-core-set"),
+            (self.strength, "tis-mmt-scale"),
+            (self.enzyme_normalisation, "tis-enzyme-normalisation"),
+            (self.uln_multiplier, "tis-uln-multiplier"),
+            (self.enzyme_uln, "tis-enzyme-uln"),
+            (self.chq_min, "tis-chq-min"),
+            (self.chq_max, "tis-chq-max"),
+            (self.target_measure, "tis-target-measure"),
+            (self.reset_button, "tis-reset"),
+            (self.errors, "tis-errors"),
+            (self.table, "tis-table"),
+            (self.total, "tis-total"),
+            (self.category, "tis-category"),
+            (self.what_it_takes, "tis-what-it-takes"),
+        ):
             widget.add_class(css)
         for name in CORE_SET:
             for widget, visit in ((self.baseline[name], "baseline"), (self.followup[name], "followup")):
@@ -173,9 +210,17 @@ class TISCalculator:
         self.ui = self._layout()
         self.load(self._start["patient"], core_set, normalisation)
         self.core_set.observe(self._on_core_set, names="value")
-        for widget in (self.strength, self.enzyme_normalisation, self.uln_multiplier, self.enzyme_uln,
-                       self.chq_min, self.chq_max, self.target_measure, *self.baseline.values(),
-                       *self.followup.values()):
+        for widget in (
+            self.strength,
+            self.enzyme_normalisation,
+            self.uln_multiplier,
+            self.enzyme_uln,
+            self.chq_min,
+            self.chq_max,
+            self.target_measure,
+            *self.baseline.values(),
+            *self.followup.values(),
+        ):
             widget.observe(self.update, names="value")
         self.reset_button.on_click(lambda _: self.reset())
 
@@ -187,28 +232,56 @@ class TISCalculator:
         rows = list(header)
         for name in CORE_SET:
             rows += [self.row_labels[name], self.baseline[name], self.followup[name]]
-        inputs = widgets.GridBox(rows, layout=widgets.Layout(
-            grid_template_columns="minmax(8em, 2fr) minmax(5em, 1fr) minmax(5em, 1fr)", grid_gap="0.2em 0.6em",
-            width="100%"))
-        self.enzyme_options = widgets.Box([self.enzyme_uln, self.enzyme_normalisation, self.uln_multiplier],
-                                          layout=_wrap())
+        inputs = widgets.GridBox(
+            rows,
+            layout=widgets.Layout(
+                grid_template_columns="minmax(8em, 2fr) minmax(5em, 1fr) minmax(5em, 1fr)",
+                grid_gap="0.2em 0.6em",
+                width="100%",
+            ),
+        )
+        self.enzyme_options = widgets.Box(
+            [self.enzyme_uln, self.enzyme_normalisation, self.uln_multiplier], layout=_wrap()
+        )
         self.chq_options = widgets.Box([self.chq_min, self.chq_max], layout=_wrap())
-        what = widgets.VBox([widgets.HTML("<b>What would it take?</b> The smallest further improvement of one "
-                                          "measure, the other five unchanged, that reaches the next category:"),
-                             self.target_measure, self.what_it_takes], layout=widgets.Layout(width="100%"))
+        what = widgets.VBox(
+            [
+                widgets.HTML(
+                    "<b>What would it take?</b> The smallest further improvement of one "
+                    "measure, the other five unchanged, that reaches the next category:"
+                ),
+                self.target_measure,
+                self.what_it_takes,
+            ],
+            layout=widgets.Layout(width="100%"),
+        )
         # The message sits right above the grid, so a value typed in any row is named where the eye is.
-        ui = widgets.VBox([widgets.HTML(f"<style>{CALCULATOR_CSS}</style>"), self.note,
-                           widgets.Box([self.core_set, self.reset_button], layout=_wrap()),
-                           widgets.Box([self.strength], layout=_wrap()), self.enzyme_options, self.chq_options,
-                           self.errors, inputs, self.invalid_marks, self.total, self.category, self.table, what],
-                          layout=widgets.Layout(width="100%", max_width="60em", overflow="hidden"))
+        ui = widgets.VBox(
+            [
+                widgets.HTML(f"<style>{CALCULATOR_CSS}</style>"),
+                self.note,
+                widgets.Box([self.core_set, self.reset_button], layout=_wrap()),
+                widgets.Box([self.strength], layout=_wrap()),
+                self.enzyme_options,
+                self.chq_options,
+                self.errors,
+                inputs,
+                self.invalid_marks,
+                self.total,
+                self.category,
+                self.table,
+                what,
+            ],
+            layout=widgets.Layout(width="100%", max_width="60em", overflow="hidden"),
+        )
         ui.add_class("tis-calculator")
         return ui
 
     # --- loading, reset and switching ---------------------------------------------------
 
-    def load(self, patient: PatientVisits, core_set: str | None = None,
-             normalisation: EnzymeNormalisation | None = None) -> None:
+    def load(
+        self, patient: PatientVisits, core_set: str | None = None, normalisation: EnzymeNormalisation | None = None
+    ) -> None:
         """Show ``patient`` (and optionally switch core set and enzyme option), then rescore once."""
         self._holding = True
         try:
@@ -272,24 +345,37 @@ class TISCalculator:
 
     def normalisation(self) -> EnzymeNormalisation:
         """The enzyme option currently chosen."""
-        return EnzymeNormalisation(self.enzyme_normalisation.value,
-                                   self.uln_multiplier.value if self.uln_multiplier.value > 0 else 1.0)
+        return EnzymeNormalisation(
+            self.enzyme_normalisation.value, self.uln_multiplier.value if self.uln_multiplier.value > 0 else 1.0
+        )
 
     def patient(self) -> PatientVisits:
         """The patient currently entered."""
-        mmt_max = INSTRUMENTS["cmas"].fixed_range if self.strength.value == "cmas" else float(self.strength.value.split(":")[1])
+        mmt_max = (
+            INSTRUMENTS["cmas"].fixed_range
+            if self.strength.value == "cmas"
+            else float(self.strength.value.split(":")[1])
+        )
         chq = (self.chq_min.value, self.chq_max.value) if self.instruments()["enzyme"] == "chq_phs" else None
-        return replace(self._patient, baseline={m: w.value for m, w in self.baseline.items()},
-                       followup={m: w.value for m, w in self.followup.items()}, mmt_max=mmt_max,
-                       enzyme_uln=self.enzyme_uln.value, instruments=self.instruments(), chq_phs_range=chq)
+        return replace(
+            self._patient,
+            baseline={m: w.value for m, w in self.baseline.items()},
+            followup={m: w.value for m, w in self.followup.items()},
+            mmt_max=mmt_max,
+            enzyme_uln=self.enzyme_uln.value,
+            instruments=self.instruments(),
+            chq_phs_range=chq,
+        )
 
     def problems(self) -> list[str]:
         """Every input that cannot be scored as typed, one message each (empty when all is well)."""
         found = []
         instruments = self.instruments()
         if instruments["enzyme"] == "chq_phs" and not self.chq_max.value > self.chq_min.value:
-            found.append(f"CHQ PhS range: the maximum ({plain_number(self.chq_max.value)}) must be above the "
-                         f"minimum ({plain_number(self.chq_min.value)}).")
+            found.append(
+                f"CHQ PhS range: the maximum ({plain_number(self.chq_max.value)}) must be above the "
+                f"minimum ({plain_number(self.chq_min.value)})."
+            )
             return found
         patient = self.patient()
         for name in CORE_SET:
@@ -303,18 +389,29 @@ class TISCalculator:
                     found.append(f"{short} {visit}: enter a number.")
                 elif instrument.name == "enzyme":
                     if not 0 < value <= ENZYME_MAX_U_PER_L:
-                        found.append(f"{short} {visit}: {plain_number(value)} U/l is not a measured "
-                                     f"level; enter a value above 0 and up to {plain_number(ENZYME_MAX_U_PER_L)} U/l.")
+                        found.append(
+                            f"{short} {visit}: {plain_number(value)} U/l is not a measured "
+                            f"level; enter a value above 0 and up to {plain_number(ENZYME_MAX_U_PER_L)} U/l."
+                        )
                 elif not low <= value <= high:
-                    found.append(f"{short} {visit}: {plain_number(value)}{unit} is outside "
-                                 f"{range_text(low, high, instrument.unit)}.")
+                    found.append(
+                        f"{short} {visit}: {plain_number(value)}{unit} is outside "
+                        f"{range_text(low, high, instrument.unit)}."
+                    )
         if instruments["enzyme"] == "enzyme":
             if not 0 < self.enzyme_uln.value <= ENZYME_MAX_U_PER_L:
-                found.append(f"ULN: {plain_number(self.enzyme_uln.value)} U/l; enter a value above 0 and up to "
-                             f"{plain_number(ENZYME_MAX_U_PER_L)} U/l.")
-            if self.enzyme_normalisation.value == "uln_range" and not 0 < self.uln_multiplier.value <= ULN_MULTIPLIER_MAX:
-                found.append(f"k: {plain_number(self.uln_multiplier.value)}; enter a multiplier above 0 and up to "
-                             f"{plain_number(ULN_MULTIPLIER_MAX)}.")
+                found.append(
+                    f"ULN: {plain_number(self.enzyme_uln.value)} U/l; enter a value above 0 and up to "
+                    f"{plain_number(ENZYME_MAX_U_PER_L)} U/l."
+                )
+            if (
+                self.enzyme_normalisation.value == "uln_range"
+                and not 0 < self.uln_multiplier.value <= ULN_MULTIPLIER_MAX
+            ):
+                found.append(
+                    f"k: {plain_number(self.uln_multiplier.value)}; enter a multiplier above 0 and up to "
+                    f"{plain_number(ULN_MULTIPLIER_MAX)}."
+                )
         return found
 
     def result(self) -> PatientScore:
@@ -332,30 +429,39 @@ class TISCalculator:
         problems = self.problems()
         if problems:
             items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
-            self.errors.value = (f'<div class="tis-error" role="alert" aria-live="assertive">Cannot score these '
-                                 f"values:<ul>{items}</ul></div>")
+            self.errors.value = (
+                f'<div class="tis-error" role="alert" aria-live="assertive">Cannot score these '
+                f"values:<ul>{items}</ul></div>"
+            )
             self._mark_invalid(problems)  # after the message: the boxes point to it (aria-describedby)
             self.total.value = self.category.value = self.table.value = self.what_it_takes.value = ""
             return
         try:
             score = self.result()
-            answer = what_would_it_take(self.patient(), self.target_measure.value, self.population,
-                                        self.normalisation())
+            answer = what_would_it_take(
+                self.patient(), self.target_measure.value, self.population, self.normalisation()
+            )
         except (InputError, ValueError) as error:
-            self.errors.value = (f'<div class="tis-error" role="alert" aria-live="assertive">Cannot score: '
-                                 f"{html.escape(str(error))}</div>")
+            self.errors.value = (
+                f'<div class="tis-error" role="alert" aria-live="assertive">Cannot score: '
+                f"{html.escape(str(error))}</div>"
+            )
             self._mark_invalid([])
             self.total.value = self.category.value = self.table.value = self.what_it_takes.value = ""
             return
         self.errors.value = ""
         self._mark_invalid([])
         self.table.value = breakdown_html(score)
-        self.total.value = (f'<div style="font-size:1.3em" role="status">Total Improvement Score: '
-                            f'<b class="tis-total-value">{score.tis:g}</b> / 100</div>')
+        self.total.value = (
+            f'<div style="font-size:1.3em" role="status">Total Improvement Score: '
+            f'<b class="tis-total-value">{score.tis:g}</b> / 100</div>'
+        )
         thresholds = CATEGORY_THRESHOLDS[score.population]
-        self.category.value = (f'<div>Category: <b class="tis-category-value">{score.category}</b> '
-                               f'({score.population} thresholds: minimal &ge; {thresholds[0]:g}, moderate &ge; '
-                               f'{thresholds[1]:g}, major &ge; {thresholds[2]:g})</div>')
+        self.category.value = (
+            f'<div>Category: <b class="tis-category-value">{score.category}</b> '
+            f"({score.population} thresholds: minimal &ge; {thresholds[0]:g}, moderate &ge; "
+            f"{thresholds[1]:g}, major &ge; {thresholds[2]:g})</div>"
+        )
         self.what_it_takes.value = f'<div class="tis-what-it-takes-text">{html.escape(answer.message)}</div>'
 
     def _mark_invalid(self, problems: list[str]) -> None:
@@ -372,8 +478,9 @@ class TISCalculator:
     def _show_instruments(self) -> None:
         """Row labels, option boxes and the target list follow the instruments in use."""
         instruments = self.instruments()
-        patient_range = self.patient() if instruments["enzyme"] != "chq_phs" or self.chq_max.value > self.chq_min.value \
-            else None
+        patient_range = (
+            self.patient() if instruments["enzyme"] != "chq_phs" or self.chq_max.value > self.chq_min.value else None
+        )
         for name in CORE_SET:
             instrument = INSTRUMENTS[instruments[name]]
             if instrument.name == "enzyme":
@@ -403,8 +510,10 @@ class TISCalculator:
                 self._holding = False
         instrument_names = ", ".join(INSTRUMENTS[instruments[m]].short for m in CORE_SET)
         label = self._patient.label if "synthetic" in self._patient.label else f"{self._patient.label} (synthetic)"
-        self.note.value = (f"<i>Starting values: {html.escape(label)}. Instruments: "
-                           f"{html.escape(instrument_names)}. All computation by <code>ivig_kit.score</code>.</i>")
+        self.note.value = (
+            f"<i>Starting values: {html.escape(label)}. Instruments: "
+            f"{html.escape(instrument_names)}. All computation by <code>ivig_kit.score</code>.</i>"
+        )
 
     def _repr_mimebundle_(self, **kwargs):
         return self.ui._repr_mimebundle_(**kwargs)
@@ -412,16 +521,19 @@ class TISCalculator:
 
 #: Box labels exist for screen readers only (clipped, not hidden: axe and assistive technology read them);
 #: a box the message names gets a thick red border and a warning sign, not colour alone.
-CALCULATOR_CSS = (".tis-number .widget-label{position:absolute!important;width:1px!important;height:1px;"
-                  "overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap;margin:0;padding:0}"
-                  ".tis-invalid input{border:3px solid #b00020!important;background:#fff0f0}"
-                  ".tis-invalid::after{content:'\\26A0';color:#b00020;font-weight:bold;margin-left:0.2em}"
-                  ".tis-error{color:#b00020;border-left:4px solid #b00020;padding-left:0.5em}")
+CALCULATOR_CSS = (
+    ".tis-number .widget-label{position:absolute!important;width:1px!important;height:1px;"
+    "overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap;margin:0;padding:0}"
+    ".tis-invalid input{border:3px solid #b00020!important;background:#fff0f0}"
+    ".tis-invalid::after{content:'\\26A0';color:#b00020;font-weight:bold;margin-left:0.2em}"
+    ".tis-error{color:#b00020;border-left:4px solid #b00020;padding-left:0.5em}"
+)
 
 #: In a narrow calculator (a phone, or JupyterLab at 768 px with its file browser open) the table keeps
 #: the measure, percent and points, and drops the columns the inputs above already show.
-NARROW_CSS = (".tis-calculator{container-type:inline-size}"
-              "@container (max-width: 560px){.tis-breakdown .tis-wide{display:none}}")
+NARROW_CSS = (
+    ".tis-calculator{container-type:inline-size}@container (max-width: 560px){.tis-breakdown .tis-wide{display:none}}"
+)
 
 
 def percent_heading(score: PatientScore) -> str:
@@ -440,23 +552,31 @@ def breakdown_html(score: PatientScore) -> str:
     for name, row in score.breakdown.iterrows():
         instrument = INSTRUMENTS[row.get("instrument", CORE_SET[name].instruments[0])]
         width = 100 * row["points"] / row["max_points"]
-        bar = (f'<div style="background:#ddd;width:100%;min-width:3em;height:0.9em"><div style="background:#1f77b4;'
-               f'width:{width:.0f}%;height:100%"></div></div>')
+        bar = (
+            f'<div style="background:#ddd;width:100%;min-width:3em;height:0.9em"><div style="background:#1f77b4;'
+            f'width:{width:.0f}%;height:100%"></div></div>'
+        )
         flag = " (baseline at floor/ceiling)" if row["at_limit"] else ""
         percent = "n/a" if row["percent"] != row["percent"] else f"{row['percent']:.2f}%"
         short = score.patient.enzyme.upper() if instrument.name == "enzyme" else instrument.short
-        rows.append(f'<tr data-measure="{name}"><td>{html.escape(short)}{flag}</td>'
-                    f'<td class="tis-wide">{plain_number(row["baseline"])}</td>'
-                    f'<td class="tis-wide">{plain_number(row["followup"])}</td>'
-                    f'<td class="tis-wide">{plain_number(row["change"])}</td>'
-                    f'<td class="tis-wide">{plain_number(row["scale_range"])}</td>'
-                    f'<td class="tis-percent">{percent}</td>'
-                    f'<td class="tis-points">{row["points"]:g}</td><td style="white-space:nowrap">/ {row["max_points"]:g}</td>'
-                    f"<td>{bar}</td></tr>")
-    header = ('<tr><th>measure</th><th class="tis-wide">baseline</th><th class="tis-wide">follow-up</th>'
-              '<th class="tis-wide">improvement</th><th class="tis-wide">range</th>'
-              f'<th class="tis-percent-heading">{html.escape(percent_heading(score))}</th>'
-              "<th>points</th><th>max</th><th></th></tr>")
-    return (f"<style>{NARROW_CSS}</style>"
-            f'<table class="tis-breakdown" style="width:100%;table-layout:auto;font-size:0.9em">'
-            f'{header}{"".join(rows)}</table>')
+        rows.append(
+            f'<tr data-measure="{name}"><td>{html.escape(short)}{flag}</td>'
+            f'<td class="tis-wide">{plain_number(row["baseline"])}</td>'
+            f'<td class="tis-wide">{plain_number(row["followup"])}</td>'
+            f'<td class="tis-wide">{plain_number(row["change"])}</td>'
+            f'<td class="tis-wide">{plain_number(row["scale_range"])}</td>'
+            f'<td class="tis-percent">{percent}</td>'
+            f'<td class="tis-points">{row["points"]:g}</td><td style="white-space:nowrap">/ {row["max_points"]:g}</td>'
+            f"<td>{bar}</td></tr>"
+        )
+    header = (
+        '<tr><th>measure</th><th class="tis-wide">baseline</th><th class="tis-wide">follow-up</th>'
+        '<th class="tis-wide">improvement</th><th class="tis-wide">range</th>'
+        f'<th class="tis-percent-heading">{html.escape(percent_heading(score))}</th>'
+        "<th>points</th><th>max</th><th></th></tr>"
+    )
+    return (
+        f"<style>{NARROW_CSS}</style>"
+        f'<table class="tis-breakdown" style="width:100%;table-layout:auto;font-size:0.9em">'
+        f"{header}{''.join(rows)}</table>"
+    )

@@ -31,11 +31,23 @@ MAX_DECIMALS = 3
 MAX_ROWS = 60
 
 #: Headings for the code names the teaching tables use; other snake_case names lose their underscores.
-LABELS = {**{name: spec.label for name, spec in CORE_SET.items()},
-          "followup": "follow-up", "scale_range": "range", "max_points": "max points", "tis": "TIS",
-          "mc_se": "Monte Carlo SE", "p_value": "p value", "p_rounded": "p (rounded)", "ci_low": "95% CI low",
-          "ci_high": "95% CI high", "n": "n", "mmt_max": "MMT maximum", "data_source": "data source",
-          "patient_id": "patient", "at_limit": "at floor/ceiling"}
+LABELS = {
+    **{name: spec.label for name, spec in CORE_SET.items()},
+    "followup": "follow-up",
+    "scale_range": "range",
+    "max_points": "max points",
+    "tis": "TIS",
+    "mc_se": "Monte Carlo SE",
+    "p_value": "p value",
+    "p_rounded": "p (rounded)",
+    "ci_low": "95% CI low",
+    "ci_high": "95% CI high",
+    "n": "n",
+    "mmt_max": "MMT maximum",
+    "data_source": "data source",
+    "patient_id": "patient",
+    "at_limit": "at floor/ceiling",
+}
 
 _CODE_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 
@@ -120,8 +132,9 @@ def table_html(table: pd.DataFrame, caption: str | None = None, index: bool = Tr
         integer = pd.api.types.is_integer_dtype(values)
         rules[position] = (None if integer or not numeric else decimals_for(values), is_p_value(column))
     corner = escape(label(" / ".join(str(n) for n in table.index.names if n is not None))) if index else None
-    head = ([f'<th scope="col">{corner}</th>' if corner else "<td></td>"] if index else []) + \
-        [f'<th scope="col">{escape(label(column))}</th>' for column in shown.columns]
+    head = ([f'<th scope="col">{corner}</th>' if corner else "<td></td>"] if index else []) + [
+        f'<th scope="col">{escape(label(column))}</th>' for column in shown.columns
+    ]
     rows = []
     for key, row in zip(shown.index, shown.itertuples(index=False, name=None)):
         text = format_cell(key, None) if isinstance(key, (int, float, np.number)) else label(key)
@@ -135,8 +148,10 @@ def table_html(table: pd.DataFrame, caption: str | None = None, index: bool = Tr
     if len(table) > MAX_ROWS:
         rows.append(f'<tr><td colspan="{len(head)}">… {len(table) - MAX_ROWS} more rows not shown</td></tr>')
     caption_html = f"<caption>{escape(caption)}</caption>" if caption else ""
-    return (f'<div class="ivig-table"><table>{caption_html}<thead><tr>{"".join(head)}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+    return (
+        f'<div class="ivig-table"><table>{caption_html}<thead><tr>{"".join(head)}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def figure_alt(figure) -> str:
@@ -147,8 +162,11 @@ def figure_alt(figure) -> str:
     if figure._suptitle is not None and figure._suptitle.get_text():
         parts.append(figure._suptitle.get_text())
     for ax in figure.axes:
-        words = [ax.get_title(), ax.get_xlabel() and f"x: {ax.get_xlabel()}",
-                 ax.get_ylabel() and f"y: {ax.get_ylabel()}"]
+        words = [
+            ax.get_title(),
+            ax.get_xlabel() and f"x: {ax.get_xlabel()}",
+            ax.get_ylabel() and f"y: {ax.get_ylabel()}",
+        ]
         text = ", ".join(w for w in words if w)
         if text and text not in parts:
             parts.append(text)
@@ -163,7 +181,7 @@ def figure_html(figure) -> str:
     if "svg" in inline_figure_formats():
         figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
         svg = buffer.getvalue().decode("utf-8")
-        svg = svg[svg.index("<svg"):].replace("<svg", f'<svg role="img" aria-label="{alt}"', 1)
+        svg = svg[svg.index("<svg") :].replace("<svg", f'<svg role="img" aria-label="{alt}"', 1)
         return f'<div class="ivig-figure" style="max-width:100%;overflow-x:auto">{svg}</div>'
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -182,8 +200,11 @@ def inline_figure_formats() -> set[str]:
     if shell is None:
         return set()
     formatters = shell.display_formatter.formatters
-    return {mime.split("/")[1].split("+")[0] for mime, formatter in formatters.items()
-            if mime.startswith("image/") and Figure in formatter.type_printers}
+    return {
+        mime.split("/")[1].split("+")[0]
+        for mime, formatter in formatters.items()
+        if mime.startswith("image/") and Figure in formatter.type_printers
+    }
 
 
 def use_kit_display() -> None:

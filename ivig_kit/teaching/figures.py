@@ -83,17 +83,26 @@ def patient_points_figure(breakdown: pd.DataFrame, title: str = "", ax: Axes | N
     return ax.figure
 
 
-def ceiling_effect_figure(ceiling: pd.DataFrame, marks: dict[str, float] | None = None,
-                          ax: Axes | None = None) -> Figure:
+def ceiling_effect_figure(
+    ceiling: pd.DataFrame, marks: dict[str, float] | None = None, ax: Axes | None = None
+) -> Figure:
     """Best MMT points still reachable against the MMT baseline (from ``teaching.ceiling_effect_table``).
 
     ``marks`` labels baselines with vertical lines, e.g. ``{"pilot median": 211}``.
     """
     ax = _axes(ax, (7, 3))
     scales = ceiling["mmt_max"].unique()
-    sns.lineplot(data=ceiling.assign(scale=[f"0-{m:g}" for m in ceiling["mmt_max"]]), x="mmt baseline",
-                 y="best MMT points", hue="scale", drawstyle="steps-post", estimator=None, ax=ax, palette="deep",
-                 legend=len(scales) > 1)
+    sns.lineplot(
+        data=ceiling.assign(scale=[f"0-{m:g}" for m in ceiling["mmt_max"]]),
+        x="mmt baseline",
+        y="best MMT points",
+        hue="scale",
+        drawstyle="steps-post",
+        estimator=None,
+        ax=ax,
+        palette="deep",
+        legend=len(scales) > 1,
+    )
     for index, (label, baseline) in enumerate((marks or {}).items()):
         ax.axvline(baseline, color=f"C{index + 3}", linestyle="--", linewidth=1)
         ax.annotate(label, (baseline, CORE_SET["mmt"].max_points), rotation=90, va="top", ha="right", fontsize=8)
@@ -114,8 +123,13 @@ def deterioration_figure(table: pd.DataFrame, thresholds: dict[str, float], ax: 
     ax = _axes(ax, (7, 4))
     for index, (column, threshold) in enumerate(thresholds.items()):
         share = 100 * table[column] / threshold
-        ax.plot(table["week"], share, marker="o", color=f"C{index}",
-                label=f"{column}, as % of its criterion ({threshold:g})")
+        ax.plot(
+            table["week"],
+            share,
+            marker="o",
+            color=f"C{index}",
+            label=f"{column}, as % of its criterion ({threshold:g})",
+        )
     ax.axhline(100, color="grey", linestyle="--", linewidth=1)
     ax.annotate("criterion met", (table["week"].min(), 100), xytext=(2, 3), textcoords="offset points", fontsize=8)
     confirmed = table.index[table["confirmed deterioration"].fillna(False).astype(bool)]

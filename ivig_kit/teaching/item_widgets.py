@@ -26,8 +26,13 @@ from ivig_kit.instruments.items import (
 )
 from ivig_kit.instruments.mmt8 import mmt_total
 
-HAQ_ANSWERS = [("not answered", None), ("0 without any difficulty", 0), ("1 with some difficulty", 1),
-               ("2 with much difficulty", 2), ("3 unable to do", 3)]
+HAQ_ANSWERS = [
+    ("not answered", None),
+    ("0 without any difficulty", 0),
+    ("1 with some difficulty", 1),
+    ("2 with much difficulty", 2),
+    ("3 unable to do", 3),
+]
 
 
 class MMT8Grader:
@@ -40,8 +45,14 @@ class MMT8Grader:
     def __init__(self, grade: int = 8):
         self.sliders = {}
         for group in MMT8_GROUPS:
-            slider = widgets.IntSlider(value=grade, min=0, max=KENDALL_MAX, description=group.replace("_", " "),
-                                       style={"description_width": "10em"}, continuous_update=False)
+            slider = widgets.IntSlider(
+                value=grade,
+                min=0,
+                max=KENDALL_MAX,
+                description=group.replace("_", " "),
+                style={"description_width": "10em"},
+                continuous_update=False,
+            )
             slider.add_class(f"mmt8-{group.replace('_', '-')}")
             slider.observe(self._update, names="value")
             self.sliders[group] = slider
@@ -53,8 +64,14 @@ class MMT8Grader:
 
     def grades(self) -> pd.DataFrame:
         """One visit's grades in the canonical columns (the right side; neck flexors once)."""
-        return pd.DataFrame([{mmt8_column(g) if g == "neck_flexors" else mmt8_column(g, "right"): float(s.value)
-                              for g, s in self.sliders.items()}])
+        return pd.DataFrame(
+            [
+                {
+                    mmt8_column(g) if g == "neck_flexors" else mmt8_column(g, "right"): float(s.value)
+                    for g, s in self.sliders.items()
+                }
+            ]
+        )
 
     def total(self) -> float:
         return float(mmt_total(self.grades(), "unilateral").values[0])
@@ -62,9 +79,11 @@ class MMT8Grader:
     def _update(self, *_):
         total = self.total()
         top = MMT_SCALE_MAX["unilateral"]
-        self.shown.value = (f"<b>MMT-8 (one side): {total:g} / {top}</b> ({100 * total / top:.1f}% of the range). "
-                            f"One grade is {100 / top:g}% of this range: MMT earns its first TIS points above 2%, "
-                            f"so a change of 2 grades already scores.")
+        self.shown.value = (
+            f"<b>MMT-8 (one side): {total:g} / {top}</b> ({100 * total / top:.1f}% of the range). "
+            f"One grade is {100 / top:g}% of this range: MMT earns its first TIS points above 2%, "
+            f"so a change of 2 grades already scores."
+        )
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -85,15 +104,25 @@ class HAQForm:
         for category, columns in questionnaire_columns("haq", HAQ_CATEGORIES).items():
             cells = [widgets.HTML(f"<b>{html.escape(category)}</b>", layout=widgets.Layout(width="7em"))]
             for number, column in enumerate(columns, 1):
-                item = widgets.Dropdown(options=HAQ_ANSWERS, value=0, layout=widgets.Layout(width="13em"),
-                                        description=f"{number}", style={"description_width": "1.5em"})
+                item = widgets.Dropdown(
+                    options=HAQ_ANSWERS,
+                    value=0,
+                    layout=widgets.Layout(width="13em"),
+                    description=f"{number}",
+                    style={"description_width": "1.5em"},
+                )
                 item.add_class(f"haq-{category}-{number}")
                 item.observe(self._update, names="value")
                 self.items[column] = item
                 cells.append(item)
             if aid_column("haq", category):
-                aid = widgets.Checkbox(value=False, description="aid", indent=False,
-                                       tooltip=", ".join(HAQ_AIDS[category]), layout=widgets.Layout(width="5em"))
+                aid = widgets.Checkbox(
+                    value=False,
+                    description="aid",
+                    indent=False,
+                    tooltip=", ".join(HAQ_AIDS[category]),
+                    layout=widgets.Layout(width="5em"),
+                )
                 aid.add_class(f"haq-{category}-aid")
                 aid.observe(self._update, names="value")
                 self.aids[aid_column("haq", category)] = aid
@@ -120,19 +149,27 @@ class HAQForm:
 
     def table(self) -> pd.DataFrame:
         visit = self.answers()
-        return pd.DataFrame({rule: {c: v[0] for c, v in category_scores(visit, aid_rule=rule).items()}
-                             for rule in AID_RULES})
+        return pd.DataFrame(
+            {rule: {c: v[0] for c, v in category_scores(visit, aid_rule=rule).items()} for rule in AID_RULES}
+        )
 
     def _update(self, *_):
         visit = self.answers()
         scores = {rule: disability_index(visit, rule) for rule in AID_RULES}
         answered = int(scores["standard"].answered[0])
-        parts = [f"{name}: {'missing' if v.values[0] != v.values[0] else f'{v.values[0]:.3f}'}"
-                 for name, v in (("HAQ-DI (standard)", scores["standard"]), ("HAQ-ADI", scores["adi"]),
-                                 ("'+1' variant", scores["plus_one"]))]
+        parts = [
+            f"{name}: {'missing' if v.values[0] != v.values[0] else f'{v.values[0]:.3f}'}"
+            for name, v in (
+                ("HAQ-DI (standard)", scores["standard"]),
+                ("HAQ-ADI", scores["adi"]),
+                ("'+1' variant", scores["plus_one"]),
+            )
+        ]
         grid = "on the 1/8 grid" if answered == 8 else f"in steps of 1/{answered}" if answered else "no answers"
-        self.shown.value = (f"<b>{html.escape('; '.join(parts))}</b><br>{answered} of 8 categories answered "
-                            f"({html.escape(grid)}); at least 6 are needed.")
+        self.shown.value = (
+            f"<b>{html.escape('; '.join(parts))}</b><br>{answered} of 8 categories answered "
+            f"({html.escape(grid)}); at least 6 are needed."
+        )
 
     def _ipython_display_(self):
         from IPython.display import display

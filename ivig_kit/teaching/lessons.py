@@ -75,11 +75,19 @@ SCALES = {
 
 def core_set_table() -> pd.DataFrame:
     """The six core set measures: what each measures, its scale, direction and maximum points."""
-    return pd.DataFrame([
-        {"measure": name, "instrument": spec.label, "measures": MEASURES_WHAT[name], "scale": SCALES[name],
-         "improvement is": "an increase" if spec.improves_by == "increase" else "a decrease",
-         "max points": spec.max_points}
-        for name, spec in CORE_SET.items()]).set_index("measure")
+    return pd.DataFrame(
+        [
+            {
+                "measure": name,
+                "instrument": spec.label,
+                "measures": MEASURES_WHAT[name],
+                "scale": SCALES[name],
+                "improvement is": "an increase" if spec.improves_by == "increase" else "a decrease",
+                "max points": spec.max_points,
+            }
+            for name, spec in CORE_SET.items()
+        ]
+    ).set_index("measure")
 
 
 def band_table() -> pd.DataFrame:
@@ -87,10 +95,12 @@ def band_table() -> pd.DataFrame:
     rows = {}
     for name, spec in CORE_SET.items():
         edges = spec.band_edges_percent
-        labels = ([f"worsening to {edges[0]}%"] + [f">{a}-{b}%" for a, b in itertools.pairwise(edges)]
-                  + [f">{edges[-1]}%"])
-        rows[name] = {f"band {i + 1}": f"{label}: {points:g}"
-                      for i, (label, points) in enumerate(zip(labels, spec.band_points))}
+        labels = (
+            [f"worsening to {edges[0]}%"] + [f">{a}-{b}%" for a, b in itertools.pairwise(edges)] + [f">{edges[-1]}%"]
+        )
+        rows[name] = {
+            f"band {i + 1}": f"{label}: {points:g}" for i, (label, points) in enumerate(zip(labels, spec.band_points))
+        }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -103,8 +113,14 @@ def band_steps(percent_from: float = -10.0, percent_to: float = 60.0) -> pd.Data
     rows = []
     for name, spec in CORE_SET.items():
         for percent in (percent_from, *spec.band_edges_percent, percent_to):
-            rows.append({"measure": name, "label": spec.label, "percent": float(percent),
-                         "points": improvement_points(name, percent)})
+            rows.append(
+                {
+                    "measure": name,
+                    "label": spec.label,
+                    "percent": float(percent),
+                    "points": improvement_points(name, percent),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -115,8 +131,7 @@ def category_thresholds_table() -> pd.DataFrame:
 
 def category_by_population(tis: float) -> pd.Series:
     """The category a total earns under the adult and the juvenile thresholds."""
-    return pd.Series({population: category(tis, population) for population in CATEGORY_THRESHOLDS},
-                     name=f"TIS {tis:g}")
+    return pd.Series({population: category(tis, population) for population in CATEGORY_THRESHOLDS}, name=f"TIS {tis:g}")
 
 
 def percent_change_comparison(patient: PatientVisits) -> pd.DataFrame:
@@ -133,10 +148,18 @@ def percent_change_comparison(patient: PatientVisits) -> pd.DataFrame:
         baseline, followup = patient.baseline[name], patient.followup[name]
         absolute = absolute_percent_improvement(name, baseline, followup, ranges[name])
         relative = relative_percent_improvement(name, baseline, followup)
-        rows.append({"measure": name, "baseline": baseline, "followup": followup,
-                     "range": ranges[name], "absolute %": absolute,
-                     "points (absolute, official)": improvement_points(name, absolute),
-                     "relative %": relative, "points if relative were used": improvement_points(name, relative)})
+        rows.append(
+            {
+                "measure": name,
+                "baseline": baseline,
+                "followup": followup,
+                "range": ranges[name],
+                "absolute %": absolute,
+                "points (absolute, official)": improvement_points(name, absolute),
+                "relative %": relative,
+                "points if relative were used": improvement_points(name, relative),
+            }
+        )
     return pd.DataFrame(rows).set_index("measure")
 
 
@@ -170,10 +193,18 @@ def floating_point_trap_table(cases=FLOAT_TRAP_CASES) -> pd.DataFrame:
         naive = naive_percent_improvement(measure, baseline, followup, scale_range)
         exact = _exact_percent(measure, baseline, followup, scale_range)
         kit = score_measure(measure, [baseline], [followup], [scale_range])
-        rows.append({"measure": measure, "baseline": baseline, "followup": followup, "range": scale_range,
-                     "naive percent": repr(naive), "naive points": naive_points(measure, naive),
-                     "exact percent": str(exact.numerator if exact.denominator == 1 else exact),
-                     "kit points": float(kit.points[0])})
+        rows.append(
+            {
+                "measure": measure,
+                "baseline": baseline,
+                "followup": followup,
+                "range": scale_range,
+                "naive percent": repr(naive),
+                "naive points": naive_points(measure, naive),
+                "exact percent": str(exact.numerator if exact.denominator == 1 else exact),
+                "kit points": float(kit.points[0]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -187,8 +218,9 @@ def _exact_percent(measure, baseline, followup, scale_range) -> Fraction:
 # --- The ceiling effect ---------------------------------------------------------------
 
 
-def best_reachable_tis(patient: PatientVisits, population: str = "adult",
-                       enzyme_normalisation: EnzymeNormalisation | str = "relative") -> PatientScore:
+def best_reachable_tis(
+    patient: PatientVisits, population: str = "adult", enzyme_normalisation: EnzymeNormalisation | str = "relative"
+) -> PatientScore:
     """The score if every CSM improved as far as its instrument allows (VAS 0, HAQ 0, MMT at maximum, enzyme 0)."""
     best = {name: (patient.mmt_max if spec.improves_by == "increase" else 0.0) for name, spec in CORE_SET.items()}
     return score_patient(replace(patient, followup=best), population, enzyme_normalisation)
@@ -205,11 +237,17 @@ def ceiling_effect_table(mmt_max: float, mmt_baselines) -> pd.DataFrame:
     for baseline in mmt_baselines:
         mmt_points = float(best_reachable_mmt_points(baseline, mmt_max))
         best = others + mmt_points
-        rows.append({"mmt_max": mmt_max, "mmt baseline": baseline,
-                     "room to improve %": absolute_percent_improvement("mmt", baseline, mmt_max, mmt_max),
-                     "best MMT points": mmt_points, "best TIS reachable": best,
-                     "best adult category": category(best, "adult"),
-                     "best juvenile category": category(best, "juvenile")})
+        rows.append(
+            {
+                "mmt_max": mmt_max,
+                "mmt baseline": baseline,
+                "room to improve %": absolute_percent_improvement("mmt", baseline, mmt_max, mmt_max),
+                "best MMT points": mmt_points,
+                "best TIS reachable": best,
+                "best adult category": category(best, "adult"),
+                "best juvenile category": category(best, "juvenile"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -222,16 +260,33 @@ def most_abnormal_enzyme_table(enzymes: Mapping[str, tuple[float, float, float]]
     The engine picks the one with the highest multiple of its ULN at baseline; the largest
     number in U/l need not be it.
     """
-    base = {"site": "teaching", "patient_id": "synthetic", "physician_global": 5, "patient_global": 5,
-            "extramuscular": 2, "haq": 1, "mmt": 100, "mmt_max": 150}
+    base = {
+        "site": "teaching",
+        "patient_id": "synthetic",
+        "physician_global": 5,
+        "patient_global": 5,
+        "extramuscular": 2,
+        "haq": 1,
+        "mmt": 100,
+        "mmt_max": 150,
+    }
     rows = [{**base, "week": 0}, {**base, "week": 4}]
     for name, (baseline, followup, uln) in enzymes.items():
         rows[0].update({name: baseline, ENZYME_ULN[name]: uln})
         rows[1].update({name: followup, ENZYME_ULN[name]: uln})
     chosen = total_improvement_score(pd.DataFrame(rows)).iloc[0]["enzyme"]
-    return pd.DataFrame([{"enzyme": name, "baseline U/l": baseline, "ULN U/l": uln,
-                          "baseline x ULN": baseline / uln, "followed": name == chosen}
-                         for name, (baseline, followup, uln) in enzymes.items()]).set_index("enzyme")
+    return pd.DataFrame(
+        [
+            {
+                "enzyme": name,
+                "baseline U/l": baseline,
+                "ULN U/l": uln,
+                "baseline x ULN": baseline / uln,
+                "followed": name == chosen,
+            }
+            for name, (baseline, followup, uln) in enzymes.items()
+        ]
+    ).set_index("enzyme")
 
 
 def enzyme_normalisation_table(changes, uln: float, multipliers=(5.0, 10.0)) -> pd.DataFrame:
@@ -246,9 +301,16 @@ def enzyme_normalisation_table(changes, uln: float, multipliers=(5.0, 10.0)) -> 
         for option in options:
             scale_range = float(enzyme_scale_range(baseline, uln, option))
             score = score_measure("enzyme", [baseline], [followup], [scale_range])
-            rows.append({"baseline U/l": baseline, "followup U/l": followup, "option": str(option),
-                         "divided by": scale_range, "percent": float(score.percent[0]),
-                         "points": float(score.points[0])})
+            rows.append(
+                {
+                    "baseline U/l": baseline,
+                    "followup U/l": followup,
+                    "option": str(option),
+                    "divided by": scale_range,
+                    "percent": float(score.percent[0]),
+                    "points": float(score.points[0]),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -258,8 +320,17 @@ def normal_enzyme_example() -> pd.DataFrame:
     visits["ck"] = [150.0, 90.0]
     visits["data_source"] = "synthetic teaching patient (responder, CK normal at baseline)"
     scores = total_improvement_score(visits)
-    return scores[["week", "enzyme", "enzyme_baseline_x_uln", "enzyme_percent", "enzyme_points",
-                   "enzyme_normal_at_baseline", "data_source"]]
+    return scores[
+        [
+            "week",
+            "enzyme",
+            "enzyme_baseline_x_uln",
+            "enzyme_percent",
+            "enzyme_points",
+            "enzyme_normal_at_baseline",
+            "data_source",
+        ]
+    ]
 
 
 # --- Confirmed deterioration ------------------------------------------------------------
@@ -269,11 +340,21 @@ DETERIORATION_LABEL = "synthetic teaching patient (deterioration)"
 
 def deterioration_example() -> pd.DataFrame:
     """A synthetic patient on MMT-8 both sides (0-150) who worsens at weeks 4 and 8, then recovers."""
-    base = {"site": "teaching", "patient_id": "synthetic", "patient_global": 4.0, "extramuscular": 1.0, "haq": 1.0,
-            "mmt_max": 150, "ck": 400, "ck_uln": 200, "data_source": DETERIORATION_LABEL}
+    base = {
+        "site": "teaching",
+        "patient_id": "synthetic",
+        "patient_global": 4.0,
+        "extramuscular": 1.0,
+        "haq": 1.0,
+        "mmt_max": 150,
+        "ck": 400,
+        "ck_uln": 200,
+        "data_source": DETERIORATION_LABEL,
+    }
     visits = [(0, 3.0, 120), (4, 5.0, 90), (8, 5.2, 88), (12, 3.5, 110)]  # week, physician global, MMT
-    return pd.DataFrame([{**base, "week": week, "physician_global": physician, "mmt": mmt}
-                         for week, physician, mmt in visits])
+    return pd.DataFrame(
+        [{**base, "week": week, "physician_global": physician, "mmt": mmt} for week, physician, mmt in visits]
+    )
 
 
 def deterioration_table(visits: pd.DataFrame) -> pd.DataFrame:
@@ -284,45 +365,71 @@ def deterioration_table(visits: pd.DataFrame) -> pd.DataFrame:
     """
     scores = total_improvement_score(visits)
     non_enzyme = ("physician_global", "patient_global", "mmt", "haq", "extramuscular")
-    return pd.DataFrame({
-        "week": scores["week"],
-        "physician worse (cm)":
-            0.0 - scores["physician_global_percent"] * CORE_SET["physician_global"].scale_range / 100,
-        "MMT worse (% of range)": -scores["mmt_percent"],
-        "extramuscular worse (cm)": 0.0 - scores["extramuscular_percent"] * CORE_SET["extramuscular"].scale_range / 100,
-        f"CSMs worse by >= {DETERIORATION_ANY_THREE_PERCENT}%": sum(
-            (-scores[f"{m}_percent"] >= DETERIORATION_ANY_THREE_PERCENT).astype(int) for m in non_enzyme),
-        "criteria met": scores["deterioration_criteria_met"],
-        "confirmed deterioration": scores["confirmed_deterioration"],
-        "data_source": scores["data_source"],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "week": scores["week"],
+            "physician worse (cm)": 0.0
+            - scores["physician_global_percent"] * CORE_SET["physician_global"].scale_range / 100,
+            "MMT worse (% of range)": -scores["mmt_percent"],
+            "extramuscular worse (cm)": 0.0
+            - scores["extramuscular_percent"] * CORE_SET["extramuscular"].scale_range / 100,
+            f"CSMs worse by >= {DETERIORATION_ANY_THREE_PERCENT}%": sum(
+                (-scores[f"{m}_percent"] >= DETERIORATION_ANY_THREE_PERCENT).astype(int) for m in non_enzyme
+            ),
+            "criteria met": scores["deterioration_criteria_met"],
+            "confirmed deterioration": scores["confirmed_deterioration"],
+            "data_source": scores["data_source"],
+        }
+    ).reset_index(drop=True)
 
 
-DETERIORATION_THRESHOLDS = {"physician worse (cm)": DETERIORATION_VAS_CM,
-                            "MMT worse (% of range)": DETERIORATION_MMT_PERCENT}
+DETERIORATION_THRESHOLDS = {
+    "physician worse (cm)": DETERIORATION_VAS_CM,
+    "MMT worse (% of range)": DETERIORATION_MMT_PERCENT,
+}
 
 
 def deterioration_readings_table() -> pd.DataFrame:
     """A low-baseline patient (physician and patient global 2 -> 3 cm, HAQ 0.5 -> 0.75 at two visits) under
     both readings of "worse by 30%": of the scale's range (the kit's reading) and of the baseline value."""
-    base = {"site": "teaching", "patient_id": "low baseline", "extramuscular": 0.5, "mmt": 140, "mmt_max": 150,
-            "ck": 300, "ck_uln": 200, "data_source": "synthetic teaching patient (low baseline)"}
-    visits = pd.DataFrame([{**base, "week": week, "physician_global": g, "patient_global": g, "haq": haq}
-                           for week, g, haq in [(0, 2.0, 0.5), (4, 3.0, 0.75), (8, 3.0, 0.75)]])
+    base = {
+        "site": "teaching",
+        "patient_id": "low baseline",
+        "extramuscular": 0.5,
+        "mmt": 140,
+        "mmt_max": 150,
+        "ck": 300,
+        "ck_uln": 200,
+        "data_source": "synthetic teaching patient (low baseline)",
+    }
+    visits = pd.DataFrame(
+        [
+            {**base, "week": week, "physician_global": g, "patient_global": g, "haq": haq}
+            for week, g, haq in [(0, 2.0, 0.5), (4, 3.0, 0.75), (8, 3.0, 0.75)]
+        ]
+    )
     rows = []
     for reading in DeteriorationReading:
         scores = total_improvement_score(visits, deterioration_reading=reading)
         worse = {}
         for m in ("physician_global", "patient_global", "haq"):
             before, after = visits[m].iloc[0], visits[m].iloc[1]
-            percent = (absolute_percent_improvement(m, before, after, CORE_SET[m].scale_range)
-                       if reading is DeteriorationReading.RANGE else relative_percent_improvement(m, before, after))
+            percent = (
+                absolute_percent_improvement(m, before, after, CORE_SET[m].scale_range)
+                if reading is DeteriorationReading.RANGE
+                else relative_percent_improvement(m, before, after)
+            )
             worse[f"{m.replace('_', ' ')}: {before:g} -> {after:g}, % worse"] = round(-float(percent), 1)
         confirmed = scores.loc[scores["confirmed_deterioration"].fillna(False).astype(bool), "week"]
-        rows.append({"reading": READING_LABELS[reading], **worse,
-                     "criteria met at weeks 4 and 8": ", ".join(str(v) for v in scores["deterioration_criteria_met"]),
-                     "confirmed at week": confirmed.min() if len(confirmed) else "never",
-                     "data_source": base["data_source"]})
+        rows.append(
+            {
+                "reading": READING_LABELS[reading],
+                **worse,
+                "criteria met at weeks 4 and 8": ", ".join(str(v) for v in scores["deterioration_criteria_met"]),
+                "confirmed at week": confirmed.min() if len(confirmed) else "never",
+                "data_source": base["data_source"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -334,8 +441,16 @@ def deterioration_gap_example() -> pd.DataFrame:
     visits.loc[visits["week"] == 12, ["physician_global", "mmt"]] = [5.0, 90]
     visits["data_source"] = "synthetic teaching patient (deterioration, MMT not measured at week 8)"
     scores = total_improvement_score(visits)
-    return scores[["week", "mmt_missing", "deterioration_criteria_met", "confirmed_deterioration",
-                   "deterioration_unknown", "data_source"]]
+    return scores[
+        [
+            "week",
+            "mmt_missing",
+            "deterioration_criteria_met",
+            "confirmed_deterioration",
+            "deterioration_unknown",
+            "data_source",
+        ]
+    ]
 
 
 # --- Missing measures -----------------------------------------------------------------
@@ -346,8 +461,15 @@ def missing_measure_example() -> pd.DataFrame:
     visits = RESPONDER.visit_table()
     visits.loc[1, "patient_global"] = np.nan
     scores = total_improvement_score(visits)
-    columns = ["week", "patient_global_missing", "n_missing_csms", "tis", "points_of_scored_measures", "category",
-               "data_source"]
+    columns = [
+        "week",
+        "patient_global_missing",
+        "n_missing_csms",
+        "tis",
+        "points_of_scored_measures",
+        "category",
+        "data_source",
+    ]
     return scores[[c for c in columns if c in scores.columns]]
 
 
@@ -386,11 +508,18 @@ def likert_versus_vas_table() -> pd.DataFrame:
     has no range to divide by at all, which is why a patient must stay on one scale.
     """
     rows = []
-    for scale, baseline, followup, scale_range in (("Likert 0-4", 3, 2, LIKERT_RANGE),
-                                                   ("VAS 0-10 cm", 6.0, 5.0, 10.0)):
+    for scale, baseline, followup, scale_range in (("Likert 0-4", 3, 2, LIKERT_RANGE), ("VAS 0-10 cm", 6.0, 5.0, 10.0)):
         percent = absolute_percent_improvement("physician_global", baseline, followup, scale_range)
-        rows.append({"scale": scale, "baseline": baseline, "followup": followup, "range": scale_range,
-                     "absolute %": percent, "physician global points": improvement_points("physician_global", percent)})
+        rows.append(
+            {
+                "scale": scale,
+                "baseline": baseline,
+                "followup": followup,
+                "range": scale_range,
+                "absolute %": percent,
+                "physician global points": improvement_points("physician_global", percent),
+            }
+        )
     return pd.DataFrame(rows).set_index("scale")
 
 
@@ -404,11 +533,20 @@ def instruments_table() -> pd.DataFrame:
         if instrument.fixed_range is not None:
             scale = f"{instrument.scale_min:g}-{instrument.scale_max:g} {instrument.unit}".strip()
         else:
-            scale = ("explicit: " + ", ".join(instrument.range_columns) if instrument.range_columns
-                     else "U/l, see section 7")
-        rows.append({"instrument": instrument.name, "stands for": instrument.measure, "label": instrument.label,
-                     "scale": scale, "better is": "higher" if instrument.improves_by == "increase" else "lower",
-                     "core sets": ", ".join(instrument.core_sets), "source": instrument.source})
+            scale = (
+                "explicit: " + ", ".join(instrument.range_columns) if instrument.range_columns else "U/l, see section 7"
+            )
+        rows.append(
+            {
+                "instrument": instrument.name,
+                "stands for": instrument.measure,
+                "label": instrument.label,
+                "scale": scale,
+                "better is": "higher" if instrument.improves_by == "increase" else "lower",
+                "core sets": ", ".join(instrument.core_sets),
+                "source": instrument.source,
+            }
+        )
     return pd.DataFrame(rows).set_index("instrument")
 
 
@@ -428,14 +566,21 @@ def enzyme_conventions_table(changes) -> pd.DataFrame:
     """
     rows = []
     for enzyme, baseline, followup, uln in changes:
-        options = {"relative to baseline (kit default)": EnzymeNormalisation("relative"),
-                   f"of {R_PRESET.multiplier(enzyme):g} x ULN (R preset)": R_PRESET,
-                   "of 10 x ULN (kit's default k: no source)": EnzymeNormalisation("uln_range", 10.0)}
+        options = {
+            "relative to baseline (kit default)": EnzymeNormalisation("relative"),
+            f"of {R_PRESET.multiplier(enzyme):g} x ULN (R preset)": R_PRESET,
+            "of 10 x ULN (kit's default k: no source)": EnzymeNormalisation("uln_range", 10.0),
+        }
         for name, option in options.items():
             scale_range = float(enzyme_scale_range(baseline, uln, option, enzyme=enzyme))
             score = score_measure("enzyme", [baseline], [followup], [scale_range])
-            rows.append({"change": f"{enzyme.upper()} {baseline:g} -> {followup:g} U/l (ULN {uln:g})",
-                         "convention": name, "divided by (U/l)": scale_range, "percent": float(score.percent[0]),
-                         "points": float(score.points[0])})
+            rows.append(
+                {
+                    "change": f"{enzyme.upper()} {baseline:g} -> {followup:g} U/l (ULN {uln:g})",
+                    "convention": name,
+                    "divided by (U/l)": scale_range,
+                    "percent": float(score.percent[0]),
+                    "points": float(score.points[0]),
+                }
+            )
     return pd.DataFrame(rows).set_index(["change", "convention"])
-

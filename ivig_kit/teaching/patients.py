@@ -6,8 +6,9 @@ the engine's one-pair scorer, :func:`ivig_kit.score.pair.score_pair`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -88,14 +89,15 @@ class PatientVisits:
             unknown = set(values) - set(CORE_SET)
             missing = set(CORE_SET) - set(values)
             if unknown or missing:
-                raise InputError(f"{name} needs exactly the six CSMs; missing {sorted(missing)}, "
-                                 f"unknown {sorted(unknown)}")
+                raise InputError(
+                    f"{name} needs exactly the six CSMs; missing {sorted(missing)}, unknown {sorted(unknown)}"
+                )
         if self.enzyme not in ENZYMES:
             raise InputError(f"enzyme must be one of {ENZYMES}, not {self.enzyme!r}")
         for measure, name in self.instruments.items():
             instrument_for(measure, name)
 
-    def with_followup(self, measure: str, value: float) -> "PatientVisits":
+    def with_followup(self, measure: str, value: float) -> PatientVisits:
         """The same patient with one follow-up value changed."""
         return replace(self, followup={**self.followup, measure: value})
 
@@ -132,44 +134,102 @@ def _pilot_medians(timepoint: str) -> dict[str, float]:
 
 
 MEDIAN_PATIENT = PatientVisits(
-    baseline=_pilot_medians("baseline"), followup=_pilot_medians("end"), mmt_max=260, followup_week=9,
-    label="synthetic: the pilot's median baseline and end values (HAQ on the 1/8 grid), not a real patient")
+    baseline=_pilot_medians("baseline"),
+    followup=_pilot_medians("end"),
+    mmt_max=260,
+    followup_week=9,
+    label="synthetic: the pilot's median baseline and end values (HAQ on the 1/8 grid), not a real patient",
+)
 
 #: A synthetic responder with dermatomyositis, MMT-8 on both sides.
 RESPONDER = PatientVisits(
-    baseline={"physician_global": 6.0, "patient_global": 7.0, "mmt": 110, "haq": 1.875, "enzyme": 4200,
-              "extramuscular": 3.0},
-    followup={"physician_global": 4.2, "patient_global": 5.5, "mmt": 121, "haq": 1.5, "enzyme": 1800,
-              "extramuscular": 2.0},
-    mmt_max=150, followup_week=4, label="synthetic teaching patient (responder)")
+    baseline={
+        "physician_global": 6.0,
+        "patient_global": 7.0,
+        "mmt": 110,
+        "haq": 1.875,
+        "enzyme": 4200,
+        "extramuscular": 3.0,
+    },
+    followup={
+        "physician_global": 4.2,
+        "patient_global": 5.5,
+        "mmt": 121,
+        "haq": 1.5,
+        "enzyme": 1800,
+        "extramuscular": 2.0,
+    },
+    mmt_max=150,
+    followup_week=4,
+    label="synthetic teaching patient (responder)",
+)
 
 #: A synthetic patient whose changes land exactly on band edges, MMT-8 on one side.
 EDGE_PATIENT = PatientVisits(
-    baseline={"physician_global": 1.1, "patient_global": 4.0, "mmt": 40, "haq": 1.0, "enzyme": 900,
-              "extramuscular": 2.2},
-    followup={"physician_global": 0.6, "patient_global": 3.5, "mmt": 41.6, "haq": 1.0, "enzyme": 850,
-              "extramuscular": 0.7},
-    mmt_max=80, followup_week=4, label="synthetic teaching patient (band edges)")
+    baseline={
+        "physician_global": 1.1,
+        "patient_global": 4.0,
+        "mmt": 40,
+        "haq": 1.0,
+        "enzyme": 900,
+        "extramuscular": 2.2,
+    },
+    followup={
+        "physician_global": 0.6,
+        "patient_global": 3.5,
+        "mmt": 41.6,
+        "haq": 1.0,
+        "enzyme": 850,
+        "extramuscular": 0.7,
+    },
+    mmt_max=80,
+    followup_week=4,
+    label="synthetic teaching patient (band edges)",
+)
 
 
 #: A synthetic child with juvenile DM on the IMACS core set: CMAS (0-52), CHAQ, parent global, CK.
 CMAS_PATIENT = PatientVisits(
-    baseline={"physician_global": 5.0, "patient_global": 6.0, "mmt": 30, "haq": 1.5, "enzyme": 1000,
-              "extramuscular": 4.0},
-    followup={"physician_global": 3.0, "patient_global": 4.0, "mmt": 40.4, "haq": 1.125, "enzyme": 800,
-              "extramuscular": 2.5},
-    mmt_max=52, followup_week=6, instruments=CORE_SETS["imacs_jdm"],
-    label="synthetic teaching patient (juvenile DM, IMACS core set with CMAS)")
+    baseline={
+        "physician_global": 5.0,
+        "patient_global": 6.0,
+        "mmt": 30,
+        "haq": 1.5,
+        "enzyme": 1000,
+        "extramuscular": 4.0,
+    },
+    followup={
+        "physician_global": 3.0,
+        "patient_global": 4.0,
+        "mmt": 40.4,
+        "haq": 1.125,
+        "enzyme": 800,
+        "extramuscular": 2.5,
+    },
+    mmt_max=52,
+    followup_week=6,
+    instruments=CORE_SETS["imacs_jdm"],
+    label="synthetic teaching patient (juvenile DM, IMACS core set with CMAS)",
+)
 
 #: A synthetic child with juvenile DM on the PRINTO core set: CHQ physical summary for the enzyme row
 #: (range given explicitly, here -10 to 50: no fixed range could be sourced) and DAS (0-20).
 PRINTO_PATIENT = PatientVisits(
-    baseline={"physician_global": 5.0, "patient_global": 6.0, "mmt": 30, "haq": 1.5, "enzyme": 20,
-              "extramuscular": 12},
-    followup={"physician_global": 3.0, "patient_global": 4.0, "mmt": 36, "haq": 1.125, "enzyme": 30,
-              "extramuscular": 8},
-    mmt_max=52, followup_week=6, instruments=CORE_SETS["printo_jdm"], chq_phs_range=(-10.0, 50.0),
-    label="synthetic teaching patient (juvenile DM, PRINTO core set)")
+    baseline={"physician_global": 5.0, "patient_global": 6.0, "mmt": 30, "haq": 1.5, "enzyme": 20, "extramuscular": 12},
+    followup={
+        "physician_global": 3.0,
+        "patient_global": 4.0,
+        "mmt": 36,
+        "haq": 1.125,
+        "enzyme": 30,
+        "extramuscular": 8,
+    },
+    mmt_max=52,
+    followup_week=6,
+    instruments=CORE_SETS["printo_jdm"],
+    chq_phs_range=(-10.0, 50.0),
+    label="synthetic teaching patient (juvenile DM, PRINTO core set)",
+)
 
 
 @dataclass(frozen=True)
@@ -189,8 +249,9 @@ def _normalisation(option) -> EnzymeNormalisation:
     return EnzymeNormalisation(option) if isinstance(option, str) else option
 
 
-def score_patient(patient: PatientVisits, population: str = "adult",
-                  enzyme_normalisation: EnzymeNormalisation | str = "relative") -> PatientScore:
+def score_patient(
+    patient: PatientVisits, population: str = "adult", enzyme_normalisation: EnzymeNormalisation | str = "relative"
+) -> PatientScore:
     """Score a patient's follow-up with the engine's one-pair scorer, measure by measure.
 
     Parameters
@@ -215,14 +276,32 @@ def score_patient(patient: PatientVisits, population: str = "adult",
     47.5
     """
     normalisation = _normalisation(enzyme_normalisation)
-    scored = score_pair(patient.baseline, patient.followup, patient.mmt_max, patient.enzyme_uln,
-                        population, normalisation, instruments=patient.instruments,
-                        chq_phs_range=patient.chq_phs_range)
-    records = [{"measure": name, "label": INSTRUMENTS[m.instrument].label, "instrument": m.instrument,
-                "baseline": m.baseline, "followup": m.follow_up,
-                "change": m.change, "scale_range": m.scale_range, "percent": m.percent, "points": m.points,
-                "max_points": CORE_SET[name].max_points, "at_limit": m.at_limit}
-               for name, m in scored.measures.items()]
+    scored = score_pair(
+        patient.baseline,
+        patient.followup,
+        patient.mmt_max,
+        patient.enzyme_uln,
+        population,
+        normalisation,
+        instruments=patient.instruments,
+        chq_phs_range=patient.chq_phs_range,
+    )
+    records = [
+        {
+            "measure": name,
+            "label": INSTRUMENTS[m.instrument].label,
+            "instrument": m.instrument,
+            "baseline": m.baseline,
+            "followup": m.follow_up,
+            "change": m.change,
+            "scale_range": m.scale_range,
+            "percent": m.percent,
+            "points": m.points,
+            "max_points": CORE_SET[name].max_points,
+            "at_limit": m.at_limit,
+        }
+        for name, m in scored.measures.items()
+    ]
     breakdown = pd.DataFrame(records).set_index("measure")
     return PatientScore(patient, population, normalisation, breakdown, scored.tis, scored.category)
 
@@ -275,13 +354,17 @@ class NextCategoryAnswer:
         if self.target_category is None:
             return f"TIS {self.current_tis:g} is already {self.current_category}: there is no higher category."
         if not self.reachable:
-            return (f"{label} alone cannot lift TIS {self.current_tis:g} to {self.target_category} "
-                    f"(>= {self.threshold:g}): {self.reason}")
+            return (
+                f"{label} alone cannot lift TIS {self.current_tis:g} to {self.target_category} "
+                f"(>= {self.threshold:g}): {self.reason}"
+            )
         direction = "raise" if spec.improves_by == "increase" else "lower"
-        return (f"To reach {self.target_category} (TIS >= {self.threshold:g}), {direction} {label} at follow-up "
-                f"by a further {plain_number(self.further_improvement)}{unit}, from "
-                f"{plain_number(self.current_followup)} to {plain_number(self.needed_followup)}{unit}: "
-                f"the TIS becomes {self.new_tis:g}.")
+        return (
+            f"To reach {self.target_category} (TIS >= {self.threshold:g}), {direction} {label} at follow-up "
+            f"by a further {plain_number(self.further_improvement)}{unit}, from "
+            f"{plain_number(self.current_followup)} to {plain_number(self.needed_followup)}{unit}: "
+            f"the TIS becomes {self.new_tis:g}."
+        )
 
 
 def plain_number(value: float, decimals: int = 3) -> str:
@@ -296,9 +379,13 @@ def plain_number(value: float, decimals: int = 3) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def what_would_it_take(patient: PatientVisits, measure: str, population: str = "adult",
-                       enzyme_normalisation: EnzymeNormalisation | str = "relative",
-                       resolution: float | None = None) -> NextCategoryAnswer:
+def what_would_it_take(
+    patient: PatientVisits,
+    measure: str,
+    population: str = "adult",
+    enzyme_normalisation: EnzymeNormalisation | str = "relative",
+    resolution: float | None = None,
+) -> NextCategoryAnswer:
     """The smallest further improvement in ``measure`` that moves the TIS into the next category.
 
     Candidates are the values the instrument can record (multiples of ``resolution``, by
@@ -312,41 +399,68 @@ def what_would_it_take(patient: PatientVisits, measure: str, population: str = "
     followup = float(patient.followup[measure])
     higher = [t for t in thresholds if t > current.tis]
     instrument = patient.instrument(measure)
-    common = dict(measure=measure, current_category=current.category, current_tis=current.tis,
-                  current_followup=followup, instrument=instrument.name)
+    common = dict(
+        measure=measure,
+        current_category=current.category,
+        current_tis=current.tis,
+        current_followup=followup,
+        instrument=instrument.name,
+    )
     if not higher:
         return NextCategoryAnswer(target_category=None, threshold=None, reachable=False, **common)
     threshold = higher[0]
     target = CATEGORIES[thresholds.index(threshold) + 1]
-    candidates = _better_recordable_values(instrument, followup, patient.limits(measure),
-                                           instrument.resolution if resolution is None else resolution)
+    candidates = _better_recordable_values(
+        instrument, followup, patient.limits(measure), instrument.resolution if resolution is None else resolution
+    )
     if len(candidates) == 0:
-        return NextCategoryAnswer(target_category=target, threshold=threshold, reachable=False,
-                                  reason="the follow-up value is already at the instrument's limit.", **common)
+        return NextCategoryAnswer(
+            target_category=target,
+            threshold=threshold,
+            reachable=False,
+            reason="the follow-up value is already at the instrument's limit.",
+            **common,
+        )
     scale_range = scale_ranges(patient, normalisation)[measure]
     # the row's bands, in the instrument's direction (a rising CHQ PhS in the falling enzyme row: negate both)
     sign = -1.0 if instrument.improves_by != CORE_SET[measure].improves_by else 1.0
-    points = score_measure(measure, np.full(len(candidates), sign * patient.baseline[measure]), sign * candidates,
-                           np.full(len(candidates), scale_range)).points
+    points = score_measure(
+        measure,
+        np.full(len(candidates), sign * patient.baseline[measure]),
+        sign * candidates,
+        np.full(len(candidates), scale_range),
+    ).points
     others = current.tis - float(current.breakdown.loc[measure, "points"])
     reaches = others + points >= threshold
     if not reaches.any():
         limit = "ceiling" if instrument.improves_by == "increase" else "floor"
-        why = (f"its baseline is at the instrument's {limit}" if current.breakdown.loc[measure, "at_limit"]
-               else f"even its best value gives {points.max():g} points, a TIS of {others + points.max():g}")
-        return NextCategoryAnswer(target_category=target, threshold=threshold, reachable=False,
-                                  reason=why + ".", **common)
+        why = (
+            f"its baseline is at the instrument's {limit}"
+            if current.breakdown.loc[measure, "at_limit"]
+            else f"even its best value gives {points.max():g} points, a TIS of {others + points.max():g}"
+        )
+        return NextCategoryAnswer(
+            target_category=target, threshold=threshold, reachable=False, reason=why + ".", **common
+        )
     needed = float(candidates[np.argmax(reaches)])
     confirmed = score_patient(patient.with_followup(measure, needed), population, normalisation)
     if confirmed.category != target:  # the per-measure search and the whole-patient score must agree
         raise RuntimeError(f"search found {needed} for {measure} but the patient scores {confirmed.category}")
     further = abs(int(to_micro(needed)) - int(to_micro(followup))) / MICRO
-    return NextCategoryAnswer(target_category=target, threshold=threshold, reachable=True,
-                              needed_followup=needed, further_improvement=further, new_tis=confirmed.tis, **common)
+    return NextCategoryAnswer(
+        target_category=target,
+        threshold=threshold,
+        reachable=True,
+        needed_followup=needed,
+        further_improvement=further,
+        new_tis=confirmed.tis,
+        **common,
+    )
 
 
-def _better_recordable_values(instrument: Instrument, followup: float, limits: tuple[float, float],
-                              resolution: float) -> np.ndarray:
+def _better_recordable_values(
+    instrument: Instrument, followup: float, limits: tuple[float, float], resolution: float
+) -> np.ndarray:
     """Multiples of ``resolution`` strictly better than ``followup``, nearest first, up to the limit.
 
     The limit is the instrument's floor for those that improve by falling and its ceiling
@@ -366,11 +480,22 @@ def _better_recordable_values(instrument: Instrument, followup: float, limits: t
     return values / MICRO
 
 
-def what_would_it_take_table(patient: PatientVisits, population: str = "adult",
-                             enzyme_normalisation: EnzymeNormalisation | str = "relative") -> pd.DataFrame:
+def what_would_it_take_table(
+    patient: PatientVisits, population: str = "adult", enzyme_normalisation: EnzymeNormalisation | str = "relative"
+) -> pd.DataFrame:
     """The "what would it take" answer for every CSM, one row each."""
     answers = [what_would_it_take(patient, m, population, enzyme_normalisation) for m in CORE_SET]
-    return pd.DataFrame([{"measure": a.measure, "target": a.target_category, "reachable alone": a.reachable,
-                          "current follow-up": a.current_followup, "needed follow-up": a.needed_followup,
-                          "further improvement": a.further_improvement, "new TIS": a.new_tis}
-                         for a in answers]).set_index("measure")
+    return pd.DataFrame(
+        [
+            {
+                "measure": a.measure,
+                "target": a.target_category,
+                "reachable alone": a.reachable,
+                "current follow-up": a.current_followup,
+                "needed follow-up": a.needed_followup,
+                "further improvement": a.further_improvement,
+                "new TIS": a.new_tis,
+            }
+            for a in answers
+        ]
+    ).set_index("measure")

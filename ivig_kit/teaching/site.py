@@ -105,10 +105,14 @@ def notebook_title(notebook) -> str:
 
 def replace_widgets(notebook, binder_link: str) -> int:
     """Turn every widget output into a note that it needs a live kernel, with the Binder link; return how many."""
-    note = {"text/html": (f'<p class="ivig-widget-note"><strong>Interactive widget.</strong> It needs a live '
-                          f'Python kernel, so this page cannot run it: <a href="{html.escape(binder_link)}">open '
-                          f'this notebook on Binder</a> or run it in JupyterLab (<code>make lab</code>).</p>'),
-            "text/plain": "Interactive widget: open this notebook on Binder or in JupyterLab to use it."}
+    note = {
+        "text/html": (
+            f'<p class="ivig-widget-note"><strong>Interactive widget.</strong> It needs a live '
+            f'Python kernel, so this page cannot run it: <a href="{html.escape(binder_link)}">open '
+            f"this notebook on Binder</a> or run it in JupyterLab (<code>make lab</code>).</p>"
+        ),
+        "text/plain": "Interactive widget: open this notebook on Binder or in JupyterLab to use it.",
+    }
     replaced = 0
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
@@ -128,8 +132,10 @@ def contents_html(body: str) -> str:
         items.append(f'<li><a href="#{anchor}">{label}</a></li>')
     if not items:
         return ""
-    return (f'<nav class="ivig-contents" aria-label="Contents of this page"><h2>Contents</h2>'
-            f'<ul>{"".join(items)}</ul></nav>')
+    return (
+        f'<nav class="ivig-contents" aria-label="Contents of this page"><h2>Contents</h2>'
+        f"<ul>{''.join(items)}</ul></nav>"
+    )
 
 
 def navigation_html(pages: list[CoursePage], current: str | None) -> str:
@@ -145,12 +151,18 @@ def export_page(notebook, title: str, nav: str, footer: str) -> str:
     import jinja2
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab", extra_loaders=[jinja2.DictLoader({"ivig_site.html.j2": TEMPLATE})],
-                            template_file="ivig_site.html.j2", exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True)
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[jinja2.DictLoader({"ivig_site.html.j2": TEMPLATE})],
+        template_file="ivig_site.html.j2",
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
     notebook.metadata["title"] = f"{title} | ivig-kit course"
-    page, _ = exporter.from_notebook_node(notebook, resources={"ivig_site_css": SITE_CSS, "ivig_nav": nav,
-                                                              "ivig_footer": footer})
+    page, _ = exporter.from_notebook_node(
+        notebook, resources={"ivig_site_css": SITE_CSS, "ivig_nav": nav, "ivig_footer": footer}
+    )
     return page.replace("</h1>", "</h1>" + contents_html(page), 1)  # the contents right under the title
 
 
@@ -159,14 +171,17 @@ def execute(notebook_file: Path, timeout: int = 600):
     from nbclient import NotebookClient
 
     notebook = nbformat.read(notebook_file, as_version=4)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(notebook_file.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(notebook_file.parent)}}
+    ).execute()
     return notebook
 
 
 def index_html(pages: list[CoursePage], footer: str) -> str:
-    items = "".join(f'<li><a href="{p.file_name}">{html.escape(p.title)}</a> (from <code>{html.escape(p.notebook)}'
-                    f"</code>)</li>" for p in pages)
+    items = "".join(
+        f'<li><a href="{p.file_name}">{html.escape(p.title)}</a> (from <code>{html.escape(p.notebook)}</code>)</li>'
+        for p in pages
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ivig-kit course: IVIg in myositis and the Total Improvement Score</title><style>{SITE_CSS}
@@ -209,8 +224,10 @@ def build_course_site(out: Path, notebooks: list[Path] | None = None, timeout: i
     out.mkdir(parents=True, exist_ok=True)
     executed = [(f, execute(f, timeout)) for f in files]
     pages = [CoursePage(notebook_title(nb), f"{f.stem}.html", f.name) for f, nb in executed]
-    footer = ("ivig-kit teaching notebooks, executed for reading. Synthetic patient data; a teaching resource, "
-              "not a medical device.")
+    footer = (
+        "ivig-kit teaching notebooks, executed for reading. Synthetic patient data; a teaching resource, "
+        "not a medical device."
+    )
     for page, (file, notebook) in zip(pages, executed):
         replace_widgets(notebook, BINDER_URL.format(name=file.name))
         text = export_page(notebook, page.title, navigation_html(pages, page.file_name), html.escape(footer))
@@ -225,8 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m ivig_kit.teaching.site OUT``: build the course site (``make site``)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m ivig_kit.teaching.site",
-                                     description="Execute the teaching notebooks and write the static course site.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ivig_kit.teaching.site",
+        description="Execute the teaching notebooks and write the static course site.",
+    )
     parser.add_argument("out", type=Path, nargs="?", default=Path("site"), help="output folder (default: site)")
     args = parser.parse_args(argv)
     site = build_course_site(args.out)

@@ -44,9 +44,25 @@ SUBTYPE_SHARE = (0.40, 0.30, 0.15, 0.15)
 UNSCHEDULED_WEEKS = (2, 6, 10, 14, 20)
 THROMBOEMBOLIC_EVENTS = ("deep vein thrombosis", "pulmonary embolism", "ischaemic stroke")
 
-VISIT_COLUMNS = ("site", "patient_id", "week", "visit_date", "arm", "subtype", "sex", "age",
-                 "physician_global", "patient_global", "extramuscular", "haq", "mmt", "mmt_max", "ck", "ck_uln",
-                 "data_source")
+VISIT_COLUMNS = (
+    "site",
+    "patient_id",
+    "week",
+    "visit_date",
+    "arm",
+    "subtype",
+    "sex",
+    "age",
+    "physician_global",
+    "patient_global",
+    "extramuscular",
+    "haq",
+    "mmt",
+    "mmt_max",
+    "ck",
+    "ck_uln",
+    "data_source",
+)
 ADVERSE_EVENT_COLUMNS = ("site", "patient_id", "week", "event", "serious", "related", "data_source")
 
 
@@ -82,9 +98,16 @@ def demo_sites(count: int) -> tuple[DemoSite, ...]:
     extra = []
     scales, ulns = (150, 80, 260), (200, 190, 170, 308, 220)
     for number in range(len(DEMO_SITES) + 1, count + 1):
-        extra.append(DemoSite(f"Site {number:02d}", f"S{number:02d}", 10 + (number * 7) % 31,
-                              scales[number % 3], ulns[number % 5],
-                              (datetime.date(2022, 1, 3) + datetime.timedelta(weeks=3 * number)).isoformat()))
+        extra.append(
+            DemoSite(
+                f"Site {number:02d}",
+                f"S{number:02d}",
+                10 + (number * 7) % 31,
+                scales[number % 3],
+                ulns[number % 5],
+                (datetime.date(2022, 1, 3) + datetime.timedelta(weeks=3 * number)).isoformat(),
+            )
+        )
     return (DEMO_SITES + tuple(extra))[:count]
 
 
@@ -97,11 +120,21 @@ COURSES = ("responder", "non-responder", "deteriorator")
 BASELINE_VAS = {"physician_global": (3.0, 7.5), "patient_global": (3.0, 8.5)}
 EXTRAMUSCULAR_BY_SUBTYPE = {"DM": (2.0, 6.5), "IMNM": (0.0, 1.5), "ASS": (1.0, 4.5), "NM/OM": (0.5, 3.0)}
 #: CK at baseline as a multiple of the ULN: (log-mean, log-sd) by subtype (IMNM is the highest).
-CK_X_ULN_BY_SUBTYPE = {"DM": (np.log(3.0), 0.9), "IMNM": (np.log(14.0), 0.7), "ASS": (np.log(4.0), 0.8),
-                       "NM/OM": (np.log(2.5), 0.8)}
+CK_X_ULN_BY_SUBTYPE = {
+    "DM": (np.log(3.0), 0.9),
+    "IMNM": (np.log(14.0), 0.7),
+    "ASS": (np.log(4.0), 0.8),
+    "NM/OM": (np.log(2.5), 0.8),
+}
 #: Per-visit probability that a CSM value was not recorded.
-MISSING_PROBABILITY = {"physician_global": 0.006, "patient_global": 0.012, "extramuscular": 0.02, "haq": 0.02,
-                       "mmt": 0.01, "ck": 0.025}
+MISSING_PROBABILITY = {
+    "physician_global": 0.006,
+    "patient_global": 0.012,
+    "extramuscular": 0.02,
+    "haq": 0.02,
+    "mmt": 0.01,
+    "ck": 0.025,
+}
 MISSED_VISIT_PROBABILITY = 0.03
 DROPOUT_PROBABILITY = {"responder": 0.04, "non-responder": 0.10, "deteriorator": 0.35}
 OUT_OF_WINDOW_PROBABILITY = 0.012  # a scheduled visit recorded one week early or late
@@ -128,8 +161,9 @@ def _move(value: float, fraction: float, best: float, worst: float) -> float:
     return value + abs(fraction) * (target - value)
 
 
-def _patient_visits(site: DemoSite, patient_id: str, arm: str, subtype: str, enrolled: datetime.date,
-                    rng: np.random.Generator) -> tuple[list[dict], str, list[int]]:
+def _patient_visits(
+    site: DemoSite, patient_id: str, arm: str, subtype: str, enrolled: datetime.date, rng: np.random.Generator
+) -> tuple[list[dict], str, list[int]]:
     course = str(rng.choice(COURSES, p=COURSE_SHARE[arm]))
     fraction = _course_fraction(course, rng, arm)
     sex = "F" if rng.random() < (0.70 if subtype == "DM" else 0.60) else "M"
@@ -146,8 +180,9 @@ def _patient_visits(site: DemoSite, patient_id: str, arm: str, subtype: str, enr
     if rng.random() < DROPOUT_PROBABILITY[course]:
         weeks = weeks[: int(rng.integers(3, len(weeks)))]  # last visit at week 8, 12 or 16
     weeks = [w for w in weeks if w in (0, weeks[-1]) or rng.random() >= MISSED_VISIT_PROBABILITY]
-    weeks = [w + int(rng.choice([-1, 1])) if 0 < w < 24 and rng.random() < OUT_OF_WINDOW_PROBABILITY else w
-             for w in weeks]
+    weeks = [
+        w + int(rng.choice([-1, 1])) if 0 < w < 24 and rng.random() < OUT_OF_WINDOW_PROBABILITY else w for w in weeks
+    ]
     if rng.random() < UNSCHEDULED_PROBABILITY:
         extra = int(rng.choice([w for w in UNSCHEDULED_WEEKS if w < weeks[-1]] or [2]))
         weeks = sorted(set(weeks) | {extra})
@@ -158,8 +193,9 @@ def _patient_visits(site: DemoSite, patient_id: str, arm: str, subtype: str, enr
         noise = (lambda sd: rng.normal(0, sd)) if week else (lambda sd: 0.0)
         values = {}
         for name in ("physician_global", "patient_global", "extramuscular"):
-            values[name] = round(float(np.clip(_move(base[name], step * strength[name], 0.0, 10.0) + noise(0.35),
-                                               0, 10)), 1)
+            values[name] = round(
+                float(np.clip(_move(base[name], step * strength[name], 0.0, 10.0) + noise(0.35), 0, 10)), 1
+            )
         haq = _move(base["haq"], step * strength["haq"], 0.0, 3.0) + noise(0.08)
         values["haq"] = float(np.clip(round(haq * 8) / 8, 0, 3))
         mmt = _move(base["mmt"], step * strength["mmt"], site.mmt_max, 0.35 * site.mmt_max)
@@ -170,9 +206,22 @@ def _patient_visits(site: DemoSite, patient_id: str, arm: str, subtype: str, enr
             if rng.random() < (probability / 3 if week == 0 else probability):
                 values[name] = None
         visit_date = enrolled + datetime.timedelta(days=7 * week + (int(rng.integers(-3, 4)) if week else 0))
-        rows.append({"site": site.name, "patient_id": patient_id, "week": week, "visit_date": visit_date.isoformat(),
-                     "arm": arm, "subtype": subtype, "sex": sex, "age": age, **values,
-                     "mmt_max": site.mmt_max, "ck_uln": site.ck_uln, "data_source": DATA_SOURCE})
+        rows.append(
+            {
+                "site": site.name,
+                "patient_id": patient_id,
+                "week": week,
+                "visit_date": visit_date.isoformat(),
+                "arm": arm,
+                "subtype": subtype,
+                "sex": sex,
+                "age": age,
+                **values,
+                "mmt_max": site.mmt_max,
+                "ck_uln": site.ck_uln,
+                "data_source": DATA_SOURCE,
+            }
+        )
     return rows, course, weeks
 
 
@@ -189,32 +238,51 @@ COMMON_EVENTS = (
 )
 
 
-def _adverse_events(site: DemoSite, patient_id: str, arm: str, course: str, weeks: list[int],
-                    rng: np.random.Generator) -> list[dict]:
+def _adverse_events(
+    site: DemoSite, patient_id: str, arm: str, course: str, weeks: list[int], rng: np.random.Generator
+) -> list[dict]:
     events = []
     for week in weeks[1:]:
         for name, on_ivig, on_placebo, serious, related in COMMON_EVENTS:
             if rng.random() < (on_ivig if arm == "IVIg" else on_placebo):
-                events.append((week, name, rng.random() < serious,
-                               rng.random() < (related if arm == "IVIg" else related / 3)))
+                events.append(
+                    (week, name, rng.random() < serious, rng.random() < (related if arm == "IVIg" else related / 3))
+                )
     if course == "deteriorator" and len(weeks) > 2:
         events.append((weeks[2], "myositis flare", rng.random() < 0.3, False))
-    return [{"site": site.name, "patient_id": patient_id, "week": week, "event": name,
-             "serious": "yes" if is_serious else "no", "related": "yes" if is_related else "no",
-             "data_source": DATA_SOURCE} for week, name, is_serious, is_related in events]
+    return [
+        {
+            "site": site.name,
+            "patient_id": patient_id,
+            "week": week,
+            "event": name,
+            "serious": "yes" if is_serious else "no",
+            "related": "yes" if is_related else "no",
+            "data_source": DATA_SOURCE,
+        }
+        for week, name, is_serious, is_related in events
+    ]
 
 
-def _thromboembolic_events(site_visits: dict[str, list[int]], arms: dict[str, str], rng: np.random.Generator,
-                           site: DemoSite) -> list[dict]:
+def _thromboembolic_events(
+    site_visits: dict[str, list[int]], arms: dict[str, str], rng: np.random.Generator, site: DemoSite
+) -> list[dict]:
     """About one thromboembolic event per 25 IVIg patients (ProDERM: 8 events in 95 exposed), rarely on placebo."""
     events = []
     for patient_id, weeks in site_visits.items():
         rate = 0.05 if arms[patient_id] == "IVIg" else 0.01
         if len(weeks) > 1 and rng.random() < rate:
-            events.append({"site": site.name, "patient_id": patient_id, "week": int(rng.choice(weeks[1:])),
-                           "event": str(rng.choice(THROMBOEMBOLIC_EVENTS, p=(0.5, 0.35, 0.15))),
-                           "serious": "yes", "related": "yes" if arms[patient_id] == "IVIg" else "no",
-                           "data_source": DATA_SOURCE})
+            events.append(
+                {
+                    "site": site.name,
+                    "patient_id": patient_id,
+                    "week": int(rng.choice(weeks[1:])),
+                    "event": str(rng.choice(THROMBOEMBOLIC_EVENTS, p=(0.5, 0.35, 0.15))),
+                    "serious": "yes",
+                    "related": "yes" if arms[patient_id] == "IVIg" else "no",
+                    "data_source": DATA_SOURCE,
+                }
+            )
     return events
 
 
@@ -240,8 +308,9 @@ def _site_tables(site: DemoSite, site_number: int, seed: int) -> tuple[list[dict
     return visits, events
 
 
-def generate_demo_registry(seed: int = DEFAULT_SEED, sites: tuple[DemoSite, ...] = DEMO_SITES
-                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def generate_demo_registry(
+    seed: int = DEFAULT_SEED, sites: tuple[DemoSite, ...] = DEMO_SITES
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The synthetic registry: ``(visits, adverse_events)``, deterministic from ``seed``.
 
     ``visits`` is a valid visit table (checked with :func:`ivig_kit.score.visits.validate_visits`) with the
@@ -261,13 +330,15 @@ def generate_demo_registry(seed: int = DEFAULT_SEED, sites: tuple[DemoSite, ...]
     validate_visits(visits, source="demo registry")
     events = pd.DataFrame(events, columns=list(ADVERSE_EVENT_COLUMNS))
     order = {site.name: rank for rank, site in enumerate(sites)}
-    events = events.sort_values(["site", "patient_id", "week", "event"], key=lambda s: s.map(order)
-                                if s.name == "site" else s, kind="stable").reset_index(drop=True)
+    events = events.sort_values(
+        ["site", "patient_id", "week", "event"], key=lambda s: s.map(order) if s.name == "site" else s, kind="stable"
+    ).reset_index(drop=True)
     return visits, events
 
 
-def write_demo_registry(directory: Path | str = DATA_DIR, seed: int = DEFAULT_SEED,
-                        sites: tuple[DemoSite, ...] = DEMO_SITES) -> tuple[Path, Path]:
+def write_demo_registry(
+    directory: Path | str = DATA_DIR, seed: int = DEFAULT_SEED, sites: tuple[DemoSite, ...] = DEMO_SITES
+) -> tuple[Path, Path]:
     """Write ``demo_registry.csv`` and ``demo_adverse_events.csv`` (UTF-8) into ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -279,12 +350,18 @@ def write_demo_registry(directory: Path | str = DATA_DIR, seed: int = DEFAULT_SE
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ivig_kit.tools.demo_registry",
-                                     description="Regenerate the synthetic demo registry (not real patients).")
+    parser = argparse.ArgumentParser(
+        prog="python -m ivig_kit.tools.demo_registry",
+        description="Regenerate the synthetic demo registry (not real patients).",
+    )
     parser.add_argument("--out", default=str(DATA_DIR), help="folder to write the two CSV files to (default: data/)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--sites", type=int, default=len(DEMO_SITES),
-                        help=f"number of sites (default {len(DEMO_SITES)}; more adds numbered sites)")
+    parser.add_argument(
+        "--sites",
+        type=int,
+        default=len(DEMO_SITES),
+        help=f"number of sites (default {len(DEMO_SITES)}; more adds numbered sites)",
+    )
     args = parser.parse_args(argv)
     for path in write_demo_registry(args.out, args.seed, demo_sites(args.sites)):
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")

@@ -44,9 +44,12 @@ DEFAULT_SEED = 23
 TOTALS_FILE = "pilot_reconstructed_visits.csv"
 ITEMS_FILE = "example_items.csv"
 DICTIONARY_FILE = "item_dictionary.csv"
-TOTAL_MMT_COLUMNS = (mmt8_column("neck_flexors"), *(mmt24_column(g) for g in MMT24_AXIAL_EXTRA),
-                     *(mmt8_column(g, s) for g in MMT8_PAIRED for s in SIDES),
-                     *(mmt24_column(g, s) for g in MMT24_PAIRED_EXTRA for s in SIDES))
+TOTAL_MMT_COLUMNS = (
+    mmt8_column("neck_flexors"),
+    *(mmt24_column(g) for g in MMT24_AXIAL_EXTRA),
+    *(mmt8_column(g, s) for g in MMT8_PAIRED for s in SIDES),
+    *(mmt24_column(g, s) for g in MMT24_PAIRED_EXTRA for s in SIDES),
+)
 
 
 def split_total(total: int, parts: int, cap: int, rng: np.random.Generator) -> np.ndarray:
@@ -91,8 +94,9 @@ def item_level_visits(totals: pd.DataFrame, seed: int = DEFAULT_SEED) -> pd.Data
     for mmt, haq in zip(totals["mmt"].to_numpy(dtype=float), totals["haq"].to_numpy(dtype=float)):
         row: dict[str, float] = {}
         if not np.isnan(mmt):
-            row.update(zip(TOTAL_MMT_COLUMNS, split_total(int(mmt), len(TOTAL_MMT_COLUMNS), KENDALL_MAX, rng)
-                           .astype(float)))
+            row.update(
+                zip(TOTAL_MMT_COLUMNS, split_total(int(mmt), len(TOTAL_MMT_COLUMNS), KENDALL_MAX, rng).astype(float))
+            )
         if not np.isnan(haq):
             row.update(haq_answers(haq, rng))
         rows.append(row)
@@ -105,13 +109,15 @@ def item_level_visits(totals: pd.DataFrame, seed: int = DEFAULT_SEED) -> pd.Data
 
 def item_dictionary() -> pd.DataFrame:
     """The REDCap-style data dictionary: column, instrument, item, range, label (one row per item column)."""
-    return pd.DataFrame({
-        "column": [c.column for c in ITEM_COLUMNS],
-        "instrument": [c.instrument for c in ITEM_COLUMNS],
-        "item": [c.item for c in ITEM_COLUMNS],
-        "range": [f"{c.low:g}-{c.high:g}" + (" (whole numbers)" if c.whole else "") for c in ITEM_COLUMNS],
-        "label": [c.label for c in ITEM_COLUMNS],
-    })
+    return pd.DataFrame(
+        {
+            "column": [c.column for c in ITEM_COLUMNS],
+            "instrument": [c.instrument for c in ITEM_COLUMNS],
+            "item": [c.item for c in ITEM_COLUMNS],
+            "range": [f"{c.low:g}-{c.high:g}" + (" (whole numbers)" if c.whole else "") for c in ITEM_COLUMNS],
+            "label": [c.label for c in ITEM_COLUMNS],
+        }
+    )
 
 
 def write_item_examples(folder=None, seed: int = DEFAULT_SEED) -> list[Path]:
@@ -127,8 +133,10 @@ def write_item_examples(folder=None, seed: int = DEFAULT_SEED) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ivig_kit.tools.item_examples",
-                                     description="Regenerate data/example_items.csv and data/item_dictionary.csv.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ivig_kit.tools.item_examples",
+        description="Regenerate data/example_items.csv and data/item_dictionary.csv.",
+    )
     parser.add_argument("--out", help="folder to write to (default: the kit's data/)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args(argv)

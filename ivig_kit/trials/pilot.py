@@ -22,9 +22,14 @@ MINIMAL_THRESHOLD = 20
 #: TIS >= 20 by week 9" leaves out 3 patients whose improvement after loading was not maintained, so it
 #: counts the end, not any visit; the kit reads TIS >= 40 the same way.
 BY_WEEK9 = "TIS at the last assessment: week 9, or the premature end for a patient who stopped early"
-TABLE2_COLUMNS = {"physician_global": "Physician global (PhGA, cm)", "patient_global": "Patient global (PaGA, cm)",
-                  "mmt": "MMT (Kendall, 0-260)", "haq": "HAQ", "ck": "Serum CK (U/l)",
-                  "extramuscular": "Extramuscular activity (cm)"}
+TABLE2_COLUMNS = {
+    "physician_global": "Physician global (PhGA, cm)",
+    "patient_global": "Patient global (PaGA, cm)",
+    "mmt": "MMT (Kendall, 0-260)",
+    "haq": "HAQ",
+    "ck": "Serum CK (U/l)",
+    "extramuscular": "Extramuscular activity (cm)",
+}
 
 
 def _data_source(table: pd.DataFrame) -> str:
@@ -55,21 +60,28 @@ def patient_courses(visits: pd.DataFrame) -> pd.DataFrame:
 
         last = course.iloc[-1]
         week3 = course.loc[course["week"] == 3, "tis"]
-        rows.append({
-            "patient_id": patient_id, "subtype": last["subtype"], "analysed": bool(last["analysed"]),
-            "last_week": float(last["week"]), "end_tis": float(last["tis"]),
-            "first_week_tis40": first_week(PRIMARY_THRESHOLD), "first_week_tis20": first_week(MINIMAL_THRESHOLD),
-            "week3_tis": float(week3.iloc[0]) if len(week3) else np.nan,
-            "amended": str(last["regimen"]).startswith("amended"),
-            "rescue": bool(last["ended_early_with_rescue"]),
-            "confirmed_deterioration": bool(course["confirmed_deterioration"].any()),
-            "data_source": _data_source(course),
-        })
+        rows.append(
+            {
+                "patient_id": patient_id,
+                "subtype": last["subtype"],
+                "analysed": bool(last["analysed"]),
+                "last_week": float(last["week"]),
+                "end_tis": float(last["tis"]),
+                "first_week_tis40": first_week(PRIMARY_THRESHOLD),
+                "first_week_tis20": first_week(MINIMAL_THRESHOLD),
+                "week3_tis": float(week3.iloc[0]) if len(week3) else np.nan,
+                "amended": str(last["regimen"]).startswith("amended"),
+                "rescue": bool(last["ended_early_with_rescue"]),
+                "confirmed_deterioration": bool(course["confirmed_deterioration"].any()),
+                "data_source": _data_source(course),
+            }
+        )
     courses = pd.DataFrame(rows)
     # by week 9 = at the last assessment (BY_WEEK9), for TIS >= 40 as for TIS >= 20
     courses["responder"] = courses["end_tis"] >= PRIMARY_THRESHOLD
-    courses["transient_minimal"] = (~courses["responder"] & (courses["week3_tis"] >= MINIMAL_THRESHOLD)
-                                    & (courses["end_tis"] < MINIMAL_THRESHOLD))
+    courses["transient_minimal"] = (
+        ~courses["responder"] & (courses["week3_tis"] >= MINIMAL_THRESHOLD) & (courses["end_tis"] < MINIMAL_THRESHOLD)
+    )
     return courses
 
 
@@ -78,8 +90,15 @@ def cumulative_responders(courses: pd.DataFrame, weeks=(3, 4, 6, 9)) -> pd.DataF
     analysed = courses[courses["analysed"]]
     responders = analysed[analysed["responder"]]
     counts = [int((responders["first_week_tis40"] <= week).sum()) for week in weeks]
-    return pd.DataFrame({"week": list(weeks), "responders": counts, "share": np.asarray(counts) / len(analysed),
-                         "analysed": len(analysed), "data_source": _data_source(courses)})
+    return pd.DataFrame(
+        {
+            "week": list(weeks),
+            "responders": counts,
+            "share": np.asarray(counts) / len(analysed),
+            "analysed": len(analysed),
+            "data_source": _data_source(courses),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -141,8 +160,9 @@ class RespondersAbove:
     share: float
 
 
-def responders_above(courses: pd.DataFrame, threshold: float = 20, include=("02", "04"),
-                     strict: bool = True) -> RespondersAbove:
+def responders_above(
+    courses: pd.DataFrame, threshold: float = 20, include=("02", "04"), strict: bool = True
+) -> RespondersAbove:
     """Sensitivity: share with end TIS above ``threshold`` among the analysed plus ``include``.
 
     The paper's Discussion reports 55% with TIS > 20 "with patients 2 and 4 included".
@@ -179,14 +199,26 @@ def table2(visits: pd.DataFrame) -> pd.DataFrame:
 
 #: Published pilot facts that describe the design or the sample-size plan rather than the cohort;
 #: the notebook discusses them, but a reconstructed cohort has nothing to set beside them.
-DESIGN_FACTS = ("screened", "loading_dose_g_per_kg", "maintenance_dose_g_per_kg", "amendment_after_patients",
-                "sample_size_n", "sample_size_proportion", "sample_size_width", "sample_size_ci_low",
-                "sample_size_ci_high")
+DESIGN_FACTS = (
+    "screened",
+    "loading_dose_g_per_kg",
+    "maintenance_dose_g_per_kg",
+    "amendment_after_patients",
+    "sample_size_n",
+    "sample_size_proportion",
+    "sample_size_width",
+    "sample_size_ci_low",
+    "sample_size_ci_high",
+)
 NOT_MODELLED = "the reconstruction models subtypes and the six core set measures, not demographics or features"
-PAIRING_REASON = ("end values are each patient's baseline plus change; the pairing that keeps the outcome counts "
-                  "exact cannot also hit this end quartile")
-WILCOXON_REASON = ("the P value depends on the individual changes and their pairing, which the paper does not "
-                   "give; the reconstruction matches quartiles only")
+PAIRING_REASON = (
+    "end values are each patient's baseline plus change; the pairing that keeps the outcome counts "
+    "exact cannot also hit this end quartile"
+)
+WILCOXON_REASON = (
+    "the P value depends on the individual changes and their pairing, which the paper does not "
+    "give; the reconstruction matches quartiles only"
+)
 
 
 def _reconstructed_counts(visits: pd.DataFrame) -> dict[str, tuple[float, str]]:
@@ -198,19 +230,23 @@ def _reconstructed_counts(visits: pd.DataFrame) -> dict[str, tuple[float, str]]:
     sensitivity = responders_above(courses, threshold=MINIMAL_THRESHOLD, include=("02", "04"), strict=True)
     subtype_keys = {"DM": "dm", "IMNM": "imnm", "NM/OM": "nm_om", "ASS": "ass"}
     values = {
-        "included_n": (len(patients), ""), "analysed_n": (facts.analysed, ""),
+        "included_n": (len(patients), ""),
+        "analysed_n": (facts.analysed, ""),
         "primary_responders": (facts.responders_tis40, ""),
         "responders_by_week3": (facts.responders_by_week3, ""),
         "responders_by_week4": (facts.responders_at_week4, ""),
         "responders_by_week6": (facts.responders_at_week6, ""),
-        "tis20_by_week9": (facts.tis20_at_end, ""), "transient_minimal": (facts.transient_minimal, ""),
-        "amended_regimen": (facts.amended_regimen, ""), "rescue_early_end": (facts.early_end_rescue, ""),
+        "tis20_by_week9": (facts.tis20_at_end, ""),
+        "transient_minimal": (facts.transient_minimal, ""),
+        "amended_regimen": (facts.amended_regimen, ""),
+        "rescue_early_end": (facts.early_end_rescue, ""),
         "confirmed_deteriorations": (facts.confirmed_deterioration, ""),
         "sensitivity_tis20_incl_2_4_percent": (
             100 * sensitivity.share,
             f"{sensitivity.responders}/{sensitivity.patients} with TIS > 20 when patient 2 joins the 19; "
             "55% would need 11/20, and the paper does not say why patient 4 (already among the 19) had to be "
-            "included, so the reconstruction does not guess"),
+            "included, so the reconstruction does not guess",
+        ),
     }
     for subtype, key in subtype_keys.items():
         values[f"subtype_{key}"] = (int((patients["subtype"] == subtype).sum()), "")
@@ -230,16 +266,22 @@ def _instrument_and_protocol_checks(visits: pd.DataFrame, courses: pd.DataFrame)
     two_baseline = two.iloc[0] if len(two) else None
     scores = pilot_scores(visits)
     week4 = scores[(scores["week"] == 4) & scores["analysed"].astype(bool)]
-    exceptions = int(((week4["tis"] < PRIMARY_THRESHOLD) & ~week4["regimen"].astype(str).str.startswith("amended"))
-                     .sum())
+    exceptions = int(
+        ((week4["tis"] < PRIMARY_THRESHOLD) & ~week4["regimen"].astype(str).str.startswith("amended")).sum()
+    )
     analysed = courses[courses["analysed"]]
     return {
         "haq_values_off_grid": (off_grid, f"HAQ values must be multiples of {haq_step:g}"),
-        "patient2_at_mmt_maximum": (np.nan if two_baseline is None
-                                    else int(two_baseline["mmt"] >= two_baseline["mmt_max"]), "minimal weakness"),
-        "patient2_mmt_points_reachable": (np.nan if two_baseline is None else
-                                          float(best_reachable_mmt_points(two_baseline["mmt"],
-                                                                          two_baseline["mmt_max"])), ""),
+        "patient2_at_mmt_maximum": (
+            np.nan if two_baseline is None else int(two_baseline["mmt"] >= two_baseline["mmt_max"]),
+            "minimal weakness",
+        ),
+        "patient2_mmt_points_reachable": (
+            np.nan
+            if two_baseline is None
+            else float(best_reachable_mmt_points(two_baseline["mmt"], two_baseline["mmt_max"])),
+            "",
+        ),
         "amendment_rule_exceptions": (exceptions, "week-4 TIS < 40 on the standard regimen breaks the stated rule"),
         "amended_early_end": (int((analysed["amended"] & analysed["rescue"]).sum()), ""),
     }
@@ -269,8 +311,10 @@ def pilot_fidelity_table(visits: pd.DataFrame) -> pd.DataFrame:
     # rows 11-13 are recomputed from the *published* counts, not from the cohort
     published_responders, published_analysed = int(value_by_key["primary_responders"]), int(value_by_key["analysed_n"])
     exact_interval = [100 * bound for bound in clopper_pearson_interval(published_responders, published_analysed)]
-    interval_reason = (f"the exact Clopper-Pearson interval for {published_responders}/{published_analysed} is "
-                       f"{exact_interval[0]:.1f}-{exact_interval[1]:.1f}; see the interval investigation")
+    interval_reason = (
+        f"the exact Clopper-Pearson interval for {published_responders}/{published_analysed} is "
+        f"{exact_interval[0]:.1f}-{exact_interval[1]:.1f}; see the interval investigation"
+    )
     source = f"reconstructed cohort ({_data_source(visits)})"
     rows = []
     for fact in facts.itertuples(index=False):
@@ -285,26 +329,46 @@ def pilot_fidelity_table(visits: pd.DataFrame) -> pd.DataFrame:
                 reconstructed, reason = table2.loc[(measure, "p"), "value"], WILCOXON_REASON
             else:
                 reconstructed = table2.loc[(measure, f"{timepoint}_{statistic}"), "value"]
-                published_iqr = (value_by_key[f"table2_{measure}_{timepoint}_q3"]
-                                 - value_by_key[f"table2_{measure}_{timepoint}_q1"])
+                published_iqr = (
+                    value_by_key[f"table2_{measure}_{timepoint}_q3"] - value_by_key[f"table2_{measure}_{timepoint}_q1"]
+                )
                 tolerance = 0.1 * min(published_iqr, abs(published) or published_iqr)
                 reason = PAIRING_REASON if timepoint == "end" else "quartile functions are fitted to these values"
         elif key in RECOMPUTED_FROM_COUNTS:
-            recomputed = {"primary_percent_printed": 100 * published_responders / published_analysed,
-                          "primary_ci_low_printed": exact_interval[0], "primary_ci_high_printed": exact_interval[1]}
-            reason = ("8/19 is 42.1%; the paper printed 42.0%" if key == "primary_percent_printed"
-                      else interval_reason)
-            row = _fidelity_row(fact, recomputed[key], 0.5 if fact.unit == "percent" and "ci" not in key else 0.0,
-                                reason)
-            rows.append({**row, "reconstructed": np.nan, "recomputed_from_published": recomputed[key],
-                         "value_from": RECOMPUTED})
+            recomputed = {
+                "primary_percent_printed": 100 * published_responders / published_analysed,
+                "primary_ci_low_printed": exact_interval[0],
+                "primary_ci_high_printed": exact_interval[1],
+            }
+            reason = "8/19 is 42.1%; the paper printed 42.0%" if key == "primary_percent_printed" else interval_reason
+            row = _fidelity_row(
+                fact, recomputed[key], 0.5 if fact.unit == "percent" and "ci" not in key else 0.0, reason
+            )
+            rows.append(
+                {**row, "reconstructed": np.nan, "recomputed_from_published": recomputed[key], "value_from": RECOMPUTED}
+            )
             continue
         else:
             reconstructed, reason = np.nan, NOT_MODELLED
-        rows.append({**_fidelity_row(fact, reconstructed, tolerance, reason), "recomputed_from_published": np.nan,
-                     "value_from": source})
-    columns = ["key", "label", "location", "published", "reconstructed", "recomputed_from_published", "gap",
-               "status", "why", "value_from"]
+        rows.append(
+            {
+                **_fidelity_row(fact, reconstructed, tolerance, reason),
+                "recomputed_from_published": np.nan,
+                "value_from": source,
+            }
+        )
+    columns = [
+        "key",
+        "label",
+        "location",
+        "published",
+        "reconstructed",
+        "recomputed_from_published",
+        "gap",
+        "status",
+        "why",
+        "value_from",
+    ]
     table = pd.DataFrame(rows)[columns]
     for key, note in DEFINITION_NOTES.items():  # said whatever the status: the row compares two definitions
         table.loc[table["key"] == key, "why"] = note
@@ -314,8 +378,9 @@ def pilot_fidelity_table(visits: pd.DataFrame) -> pd.DataFrame:
 #: Rows whose published and reconstructed numbers follow different definitions (the kit's stand-in).
 DEFINITION_NOTES = {
     "confirmed_deteriorations": "different definitions: the paper counts IMACS 'clinically relevant deterioration'; "
-                                "the reconstruction counts the engine's ProDERM-definition confirmed deterioration "
-                                "(the kit's stand-in: the pilot's own criteria are not applied)"}
+    "the reconstruction counts the engine's ProDERM-definition confirmed deterioration "
+    "(the kit's stand-in: the pilot's own criteria are not applied)"
+}
 
 
 def _fidelity_row(fact, reconstructed: float, tolerance: float, reason: str) -> dict:
@@ -332,9 +397,16 @@ def _fidelity_row(fact, reconstructed: float, tolerance: float, reason: str) -> 
             status = "close"
         else:
             status = "not reproduced"
-    return {"key": fact.key, "label": fact.label, "location": fact.location, "published": printed,
-            "reconstructed": reconstructed, "gap": gap, "status": status,
-            "why": "" if status == "exact" else reason}
+    return {
+        "key": fact.key,
+        "label": fact.label,
+        "location": fact.location,
+        "published": printed,
+        "reconstructed": reconstructed,
+        "gap": gap,
+        "status": status,
+        "why": "" if status == "exact" else reason,
+    }
 
 
 def _table2_key(key: str) -> tuple[str, str, str]:
@@ -362,13 +434,21 @@ def sensitivity_table(courses: pd.DataFrame) -> pd.DataFrame:
     Patient 4 is among the analysed in the reconstruction, so adding him changes nothing; the paper
     does not say why he needed including (see the fidelity table)."""
     rows = []
-    for label, include, strict in (("analysed (19), TIS >= 20", (), False),
-                                   ("analysed (19), TIS > 20", (), True),
-                                   ("with patient 2, TIS > 20", ("02",), True),
-                                   ("with patients 2 and 4, TIS > 20", ("02", "04"), True)):
+    for label, include, strict in (
+        ("analysed (19), TIS >= 20", (), False),
+        ("analysed (19), TIS > 20", (), True),
+        ("with patient 2, TIS > 20", ("02",), True),
+        ("with patients 2 and 4, TIS > 20", ("02", "04"), True),
+    ):
         result = responders_above(courses, threshold=MINIMAL_THRESHOLD, include=include, strict=strict)
-        rows.append({"analysis": label, "responders": result.responders, "patients": result.patients,
-                     "percent": 100 * result.share})
+        rows.append(
+            {
+                "analysis": label,
+                "responders": result.responders,
+                "patients": result.patients,
+                "percent": 100 * result.share,
+            }
+        )
     return pd.DataFrame(rows).assign(data_source=_data_source(courses))
 
 
@@ -380,8 +460,10 @@ def responders_by_subtype(courses: pd.DataFrame) -> pd.DataFrame:
     given, because there is nothing to estimate.
     """
     analysed = courses[courses["analysed"]]
-    rows = [{"subtype": subtype, "responders": int(group["responder"].sum()), "patients": len(group)}
-            for subtype, group in analysed.groupby("subtype", sort=True)]
+    rows = [
+        {"subtype": subtype, "responders": int(group["responder"].sum()), "patients": len(group)}
+        for subtype, group in analysed.groupby("subtype", sort=True)
+    ]
     return pd.DataFrame(rows).assign(data_source=_data_source(courses))
 
 
@@ -398,6 +480,13 @@ def wilcoxon_comparison(visits: pd.DataFrame) -> pd.DataFrame:
     for column, label in TABLE2_COLUMNS.items():
         spss = wilcoxon_signed_rank_spss(baseline[column].to_numpy(), end[column].to_numpy())
         scipy_default = wilcoxon_scipy_default(baseline[column].to_numpy(), end[column].to_numpy())
-        rows.append({"measure": label, "n_nonzero": spss.n_nonzero, "z_spss": spss.z, "p_spss": spss.p,
-                     "p_scipy_default": scipy_default.p})
+        rows.append(
+            {
+                "measure": label,
+                "n_nonzero": spss.n_nonzero,
+                "z_spss": spss.z,
+                "p_spss": spss.p,
+                "p_scipy_default": scipy_default.p,
+            }
+        )
     return pd.DataFrame(rows).assign(data_source=_data_source(visits))

@@ -86,6 +86,7 @@ def arm_sizes() -> ArmSizes:
 
 # --- counts ---
 
+
 def derived_secondary_counts() -> pd.DataFrame:
     """Counts behind the printed TIS >= 40 and TIS >= 60 percentages (derived, not published).
 
@@ -101,11 +102,19 @@ def derived_secondary_counts() -> pd.DataFrame:
             percent = _fact(key)
             decimals = _decimals(key)
             candidates = counts_matching_percent(percent, sizes[arm], decimals=decimals)
-            rows.append({"endpoint": endpoint, "definition": ENDPOINTS[endpoint], "arm": arm,
-                         "printed_percent": percent, "n": sizes[arm], "candidates": candidates,
-                         "unique": len(candidates) == 1,
-                         "count": candidates[0] if len(candidates) == 1 else np.nan,
-                         "kind": "derived"})
+            rows.append(
+                {
+                    "endpoint": endpoint,
+                    "definition": ENDPOINTS[endpoint],
+                    "arm": arm,
+                    "printed_percent": percent,
+                    "n": sizes[arm],
+                    "candidates": candidates,
+                    "unique": len(candidates) == 1,
+                    "count": candidates[0] if len(candidates) == 1 else np.nan,
+                    "kind": "derived",
+                }
+            )
     table = pd.DataFrame(rows)
     table["count"] = table["count"].astype("Int64")
     return table
@@ -119,8 +128,16 @@ def derived_difference_check() -> pd.DataFrame:
         printed = _fact(f"{endpoint}_difference")
         decimals = _decimals(f"{endpoint}_difference")
         rounded = _rounded(difference, decimals)
-        rows.append({"endpoint": endpoint, "counts": kind, "difference_pp": difference,
-                     "rounded": rounded, "printed": printed, "matches": rounded == printed})
+        rows.append(
+            {
+                "endpoint": endpoint,
+                "counts": kind,
+                "difference_pp": difference,
+                "rounded": rounded,
+                "printed": printed,
+                "matches": rounded == printed,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -131,8 +148,7 @@ def endpoint_counts() -> pd.DataFrame:
     from printed percentages). Raises if a derivation is not unique.
     """
     n1, n2 = arm_sizes()
-    rows = [("primary", _count("primary_ivig_responders"), n1, _count("primary_placebo_responders"), n2,
-             "published")]
+    rows = [("primary", _count("primary_ivig_responders"), n1, _count("primary_placebo_responders"), n2, "published")]
     derived = derived_secondary_counts()
     if not derived["unique"].all():
         ambiguous = derived.loc[~derived["unique"], ["endpoint", "arm", "candidates"]].to_dict("records")
@@ -146,8 +162,9 @@ def endpoint_counts() -> pd.DataFrame:
 def primary_table() -> pd.DataFrame:
     """The primary endpoint as a 2x2 table (rows IVIg, placebo, total; columns responders, non-responders, total)."""
     x1, n1, x2, n2 = primary_counts()
-    table = pd.DataFrame({"responders": [x1, x2], "non-responders": [n1 - x1, n2 - x2]},
-                         index=pd.Index(ARMS, name="arm"))
+    table = pd.DataFrame(
+        {"responders": [x1, x2], "non-responders": [n1 - x1, n2 - x2]}, index=pd.Index(ARMS, name="arm")
+    )
     table.loc["total"] = table.sum()
     table["total"] = table.sum(axis=1)
     table["responders, %"] = (100 * table["responders"] / table["total"]).round(1)
@@ -164,8 +181,12 @@ def primary_counts() -> TwoArmCounts:
 
 PUBLISHED_INTERVALS = {  # reference -> (endpoint, key of the difference, keys of the limits)
     "NEJM, primary": ("primary", "primary_difference", "primary_ci_low", "primary_ci_high"),
-    "sponsor website, primary": ("primary", "primary_label_difference", "primary_label_ci_low",
-                               "primary_label_ci_high"),
+    "sponsor website, primary": (
+        "primary",
+        "primary_label_difference",
+        "primary_label_ci_low",
+        "primary_label_ci_high",
+    ),
     "NEJM, TIS >= 40": ("tis40", "tis40_difference", "tis40_ci_low", "tis40_ci_high"),
     "NEJM, TIS >= 60": ("tis60", "tis60_difference", "tis60_ci_low", "tis60_ci_high"),
 }
@@ -190,13 +211,27 @@ def endpoint_intervals(confidence: float = 0.95, methods=tuple(RISK_DIFFERENCE_M
         estimate = 100 * risk_difference(x1, n1, x2, n2)
         for method in methods:
             low, high = (100 * v for v in risk_difference_interval(x1, n1, x2, n2, method, confidence))
-            row = {"reference": reference, "endpoint": endpoint, "counts": kind, "method": method,
-                   "estimate": estimate, "low": low, "high": high, "decimals": decimals,
-                   "estimate_rounded": _rounded(estimate, decimals), "low_rounded": _rounded(low, decimals),
-                   "high_rounded": _rounded(high, decimals), "published_estimate": _fact(difference_key),
-                   "published_low": _fact(low_key), "published_high": _fact(high_key)}
-            row["reproduces"] = ((row["estimate_rounded"], row["low_rounded"], row["high_rounded"])
-                                 == (row["published_estimate"], row["published_low"], row["published_high"]))
+            row = {
+                "reference": reference,
+                "endpoint": endpoint,
+                "counts": kind,
+                "method": method,
+                "estimate": estimate,
+                "low": low,
+                "high": high,
+                "decimals": decimals,
+                "estimate_rounded": _rounded(estimate, decimals),
+                "low_rounded": _rounded(low, decimals),
+                "high_rounded": _rounded(high, decimals),
+                "published_estimate": _fact(difference_key),
+                "published_low": _fact(low_key),
+                "published_high": _fact(high_key),
+            }
+            row["reproduces"] = (row["estimate_rounded"], row["low_rounded"], row["high_rounded"]) == (
+                row["published_estimate"],
+                row["published_low"],
+                row["published_high"],
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -204,8 +239,13 @@ def endpoint_intervals(confidence: float = 0.95, methods=tuple(RISK_DIFFERENCE_M
 def reproducing_methods(intervals: pd.DataFrame | None = None) -> pd.Series:
     """For each published interval, the methods that reproduce it at its printed precision."""
     intervals = endpoint_intervals() if intervals is None else intervals
-    return (intervals[intervals["reproduces"]].groupby("reference", sort=False)["method"].agg(list)
-            .reindex(list(PUBLISHED_INTERVALS)).apply(lambda m: m if isinstance(m, list) else []))
+    return (
+        intervals[intervals["reproduces"]]
+        .groupby("reference", sort=False)["method"]
+        .agg(list)
+        .reindex(list(PUBLISHED_INTERVALS))
+        .apply(lambda m: m if isinstance(m, list) else [])
+    )
 
 
 def reproduction_summary(intervals: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -220,16 +260,20 @@ def reproduction_summary(intervals: pd.DataFrame | None = None) -> pd.DataFrame:
     for reference, group in intervals.groupby("reference", sort=False):
         first = group.iloc[0]
         decimals = int(first["decimals"])
-        row = {"published": text(first["published_estimate"], first["published_low"], first["published_high"],
-                                 decimals), "counts": first["counts"]}
+        row = {
+            "published": text(first["published_estimate"], first["published_low"], first["published_high"], decimals),
+            "counts": first["counts"],
+        }
         for item in group.itertuples():
-            row[item.method] = (text(item.estimate_rounded, item.low_rounded, item.high_rounded, decimals)
-                                + (" = published" if item.reproduces else ""))
+            row[item.method] = text(item.estimate_rounded, item.low_rounded, item.high_rounded, decimals) + (
+                " = published" if item.reproduces else ""
+            )
         rows[reference] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
 # --- the sponsor's p value ---
+
 
 @dataclass(frozen=True)
 class PValueInvestigation:
@@ -255,11 +299,13 @@ class PValueInvestigation:
             return f"p = {self.label_p:g} is reproduced by: {matching}."
         chi2_low, chi2_high = self.needed.loc["chi-square (1 df)", ["low", "high"]]
         crude = self.tests.set_index("test").loc[["pearson", "pearson_yates"], "statistic"]
-        return (f"No standard test on the 2x2 table prints as p = {self.label_p:g}. It needs a 1-df chi-square "
-                f"between {chi2_low:.2f} and {chi2_high:.2f}, between Yates' ({crude['pearson_yates']:.2f}) and "
-                f"the uncorrected Pearson ({crude['pearson']:.2f}) statistic of the crude table: a different "
-                "analysis, e.g. a Cochran-Mantel-Haenszel test on randomisation strata or a covariate-adjusted "
-                "model, whose strata or covariates are not published (see stratified_p_value_question).")
+        return (
+            f"No standard test on the 2x2 table prints as p = {self.label_p:g}. It needs a 1-df chi-square "
+            f"between {chi2_low:.2f} and {chi2_high:.2f}, between Yates' ({crude['pearson_yates']:.2f}) and "
+            f"the uncorrected Pearson ({crude['pearson']:.2f}) statistic of the crude table: a different "
+            "analysis, e.g. a Cochran-Mantel-Haenszel test on randomisation strata or a covariate-adjusted "
+            "model, whose strata or covariates are not published (see stratified_p_value_question)."
+        )
 
 
 def sponsor_p_value_investigation() -> PValueInvestigation:
@@ -271,21 +317,33 @@ def sponsor_p_value_investigation() -> PValueInvestigation:
     tests["p_rounded"] = [_rounded(p, decimals) for p in tests["p_value"]]
     tests["prints_as_label"] = tests["p_rounded"] == label_p
     tests["below_nejm_bound"] = tests["p_value"] < bound
-    half_step = 0.5 * 10 ** -decimals
+    half_step = 0.5 * 10**-decimals
     p_high, p_low = label_p + half_step, label_p - half_step  # p in [p_low, p_high) prints as label_p
-    needed = pd.DataFrame({"low": [stats.chi2.isf(p_high, 1), stats.norm.isf(p_high / 2)],
-                           "high": [stats.chi2.isf(p_low, 1), stats.norm.isf(p_low / 2)]},
-                          index=pd.Index(["chi-square (1 df)", "|z|"], name="statistic"))
-    return PValueInvestigation(label_p=label_p, decimals=decimals, nejm_bound=bound, tests=tests, needed=needed,
-                               reproduced=bool(tests["prints_as_label"].any()))
+    needed = pd.DataFrame(
+        {
+            "low": [stats.chi2.isf(p_high, 1), stats.norm.isf(p_high / 2)],
+            "high": [stats.chi2.isf(p_low, 1), stats.norm.isf(p_low / 2)],
+        },
+        index=pd.Index(["chi-square (1 df)", "|z|"], name="statistic"),
+    )
+    return PValueInvestigation(
+        label_p=label_p,
+        decimals=decimals,
+        nejm_bound=bound,
+        tests=tests,
+        needed=needed,
+        reproduced=bool(tests["prints_as_label"].any()),
+    )
 
 
-STRATIFIED_CONCLUSION = ("The counts cannot settle where p = 0.0008 came from. The unstratified CMH test gives "
-                         "{crude:.5f}; {share:.1%} of all two-stratum count configurations print as 0.0008, but most "
-                         "of them are strata no randomisation makes, and the share depends entirely on how unbalanced "
-                         "the arms may be within a stratum (stratified_p_by_allowed_imbalance). A "
-                         "stratified test on the unpublished strata, a covariate-adjusted model or more than two "
-                         "strata are equally possible routes; without the protocol's analysis it cannot be checked.")
+STRATIFIED_CONCLUSION = (
+    "The counts cannot settle where p = 0.0008 came from. The unstratified CMH test gives "
+    "{crude:.5f}; {share:.1%} of all two-stratum count configurations print as 0.0008, but most "
+    "of them are strata no randomisation makes, and the share depends entirely on how unbalanced "
+    "the arms may be within a stratum (stratified_p_by_allowed_imbalance). A "
+    "stratified test on the unpublished strata, a covariate-adjusted model or more than two "
+    "strata are equally possible routes; without the protocol's analysis it cannot be checked."
+)
 
 
 def stratified_p_by_allowed_imbalance(imbalances=IMBALANCES) -> pd.DataFrame:
@@ -298,9 +356,12 @@ def stratified_p_by_allowed_imbalance(imbalances=IMBALANCES) -> pd.DataFrame:
     """
     label = published_fact(TRIAL, "primary_label_p")["printed"].replace("p = ", "")
     table = stratified_p_by_imbalance(*primary_counts(), label, imbalances=imbalances)
-    return table.assign(**{f"% of configurations printing {label}": 100 * table["share_of_configurations"],
-                           f"% of patient partitions printing {label}": 100 * table["share_of_partitions"]}
-                        ).drop(columns=["share_of_configurations", "share_of_partitions"])
+    return table.assign(
+        **{
+            f"% of configurations printing {label}": 100 * table["share_of_configurations"],
+            f"% of patient partitions printing {label}": 100 * table["share_of_partitions"],
+        }
+    ).drop(columns=["share_of_configurations", "share_of_partitions"])
 
 
 @dataclass(frozen=True)
@@ -342,9 +403,12 @@ def stratified_p_value_question() -> StratifiedPValueQuestion:
     splits = stratified_p_over_splits(*primary_counts())
     summary = stratified_p_summary(splits, label)
     return StratifiedPValueQuestion(
-        unstratified=crude, unstratified_prints_as_label=bool(prints_as(crude.p_value, label)), splits=splits,
+        unstratified=crude,
+        unstratified_prints_as_label=bool(prints_as(crude.p_value, label)),
+        splits=splits,
         summary=summary,
-        conclusion=STRATIFIED_CONCLUSION.format(share=summary.share_printing_as, crude=crude.p_value))
+        conclusion=STRATIFIED_CONCLUSION.format(share=summary.share_printing_as, crude=crude.p_value),
+    )
 
 
 def exact_and_asymptotic_intervals(confidence: float = 0.95) -> pd.DataFrame:
@@ -374,27 +438,50 @@ def estimand_scenarios() -> pd.DataFrame:
     x1, n1, x2, n2 = primary_counts()
     switched = _count("placebo_switched_early")
     not_completed = n2 - _count("completed_first_period_placebo")
-    rows = [("published composite: deterioration = non-response, all randomised", x2),
-            (f"hypothetical: the {not_completed} placebo non-completers as responders", x2 + not_completed),
-            (f"hypothetical: the {switched} placebo switchers as responders (treatment policy, best case for "
-             "placebo)", x2 + switched),
-            ("hypothetical: both", x2 + switched + not_completed)]
+    rows = [
+        ("published composite: deterioration = non-response, all randomised", x2),
+        (f"hypothetical: the {not_completed} placebo non-completers as responders", x2 + not_completed),
+        (
+            f"hypothetical: the {switched} placebo switchers as responders (treatment policy, best case for placebo)",
+            x2 + switched,
+        ),
+        ("hypothetical: both", x2 + switched + not_completed),
+    ]
     table = []
     for scenario, placebo_responders in rows:
         low, high = risk_difference_interval(x1, n1, placebo_responders, n2, "newcombe")
-        table.append({"scenario": scenario, "IVIg": f"{x1}/{n1}", "placebo": f"{placebo_responders}/{n2}",
-                      "difference": 100 * risk_difference(x1, n1, placebo_responders, n2), "newcombe_low": 100 * low,
-                      "newcombe_high": 100 * high})
+        table.append(
+            {
+                "scenario": scenario,
+                "IVIg": f"{x1}/{n1}",
+                "placebo": f"{placebo_responders}/{n2}",
+                "difference": 100 * risk_difference(x1, n1, placebo_responders, n2),
+                "newcombe_low": 100 * low,
+                "newcombe_high": 100 * high,
+            }
+        )
     return pd.DataFrame(table)
 
 
 def thromboembolic_claim_check() -> pd.DataFrame:
     """The news piece's "six of the 47 IVIG patients" against the safety paper's 6 of 95 (percent)."""
     patients = _count("safety_thromboembolic_patients")
-    rows = [("news piece", _count("news_thromboembolic_patients"), _count("news_thromboembolic_denominator"),
-             published_fact(TRIAL, "news_thromboembolic_denominator")["printed"], "wrong denominator"),
-            ("safety paper (Arthritis Res Ther 2024), all IVIg exposure", patients, _count("safety_ivig_exposed_n"),
-             f"{patients} of {_count('safety_ivig_exposed_n')} patients exposed to IVIg", "source")]
+    rows = [
+        (
+            "news piece",
+            _count("news_thromboembolic_patients"),
+            _count("news_thromboembolic_denominator"),
+            published_fact(TRIAL, "news_thromboembolic_denominator")["printed"],
+            "wrong denominator",
+        ),
+        (
+            "safety paper (Arthritis Res Ther 2024), all IVIg exposure",
+            patients,
+            _count("safety_ivig_exposed_n"),
+            f"{patients} of {_count('safety_ivig_exposed_n')} patients exposed to IVIg",
+            "source",
+        ),
+    ]
     table = pd.DataFrame(rows, columns=["source", "patients", "denominator", "as printed", "verdict"])
     table["percent"] = 100 * table["patients"] / table["denominator"]
     return table
@@ -403,10 +490,14 @@ def thromboembolic_claim_check() -> pd.DataFrame:
 def mean_tis_over_time() -> pd.DataFrame:
     """Published mean TIS by week and sequence (IVIg first; placebo then IVIg), with SD where printed."""
     rows = []
-    for key, sequence in (("mean_tis_w16_ivig", "IVIg first"), ("mean_tis_w16_placebo", "placebo then IVIg"),
-                          ("mean_tis_w28_ivig_first", "IVIg first"), ("mean_tis_w40_ivig_first", "IVIg first"),
-                          ("mean_tis_w28_switched", "placebo then IVIg"),
-                          ("mean_tis_w40_switched", "placebo then IVIg")):
+    for key, sequence in (
+        ("mean_tis_w16_ivig", "IVIg first"),
+        ("mean_tis_w16_placebo", "placebo then IVIg"),
+        ("mean_tis_w28_ivig_first", "IVIg first"),
+        ("mean_tis_w40_ivig_first", "IVIg first"),
+        ("mean_tis_w28_switched", "placebo then IVIg"),
+        ("mean_tis_w40_switched", "placebo then IVIg"),
+    ):
         week = int(re.search(r"_w(\d+)_", key).group(1))
         sd_key = key.replace("mean_", "sd_")
         try:
@@ -414,11 +505,19 @@ def mean_tis_over_time() -> pd.DataFrame:
         except KeyError:
             sd = np.nan
         blinded = week <= PRIMARY_WEEK
-        rows.append({"sequence": sequence, "week": week, "mean_tis": _fact(key), "sd": sd,
-                     "period": "double-blind" if blinded else "open-label extension",
-                     "treatment_so_far": ("IVIg" if sequence == "IVIg first" else "placebo") if blinded
-                     else ("IVIg" if sequence == "IVIg first" else f"IVIg since week {PRIMARY_WEEK}"),
-                     "key": key})
+        rows.append(
+            {
+                "sequence": sequence,
+                "week": week,
+                "mean_tis": _fact(key),
+                "sd": sd,
+                "period": "double-blind" if blinded else "open-label extension",
+                "treatment_so_far": ("IVIg" if sequence == "IVIg first" else "placebo")
+                if blinded
+                else ("IVIg" if sequence == "IVIg first" else f"IVIg since week {PRIMARY_WEEK}"),
+                "key": key,
+            }
+        )
     return pd.DataFrame(rows).sort_values(["sequence", "week"], ignore_index=True)
 
 
@@ -430,8 +529,9 @@ def extension_responder_candidates() -> pd.DataFrame:
     """
     rows = []
     for key, sequence, completed_key in (
-            ("responders_w40_ivig_first_percent", "IVIg first", "completed_first_period_ivig"),
-            ("responders_w40_switched_percent", "placebo then IVIg", "completed_first_period_placebo")):
+        ("responders_w40_ivig_first_percent", "IVIg first", "completed_first_period_ivig"),
+        ("responders_w40_switched_percent", "placebo then IVIg", "completed_first_period_placebo"),
+    ):
         percent, decimals = _fact(key), _decimals(key)
         for n in range(1, _count(completed_key) + 1):
             for k in counts_matching_percent(percent, n, decimals=decimals):
@@ -441,6 +541,7 @@ def extension_responder_candidates() -> pd.DataFrame:
 
 # --- safety ---
 
+
 def thromboembolic_rates(confidence: float = 0.95) -> pd.DataFrame:
     """Thromboembolic events per patient and per infusion with exact (Clopper-Pearson) intervals, in %.
 
@@ -449,21 +550,55 @@ def thromboembolic_rates(confidence: float = 0.95) -> pd.DataFrame:
     """
     exposed, cycles = _count("safety_ivig_exposed_n"), _count("safety_infusion_cycles")
     rows = [
-        ("ProDERM, all IVIg exposure", "patients with an event", _count("safety_thromboembolic_patients"),
-         exposed, "patients"),
-        ("ProDERM, all IVIg exposure", "events per infusion cycle", _count("safety_thromboembolic_events"),
-         cycles, "infusion cycles"),
-        ("ProDERM, all IVIg exposure", "patients with a related event",
-         _count("safety_thromboembolic_related_patients"), exposed, "patients"),
-        ("ProDERM, all IVIg exposure", "related events per infusion cycle",
-         _count("safety_thromboembolic_related_events"), cycles, "infusion cycles"),
-        ("ProDERM, first period, IVIg", "patients with an event", _count("safety_first_period_te_patients_ivig"),
-         _count("safety_first_period_ivig_n"), "patients"),
-        ("ProDERM, first period, placebo", "patients with an event",
-         _count("safety_first_period_te_patients_placebo"), _count("safety_first_period_placebo_n"), "patients"),
-        ("pilot, all included", "patients with a pulmonary embolism",
-         int(published_value("pilot", "pulmonary_embolisms")), int(published_value("pilot", "included_n")),
-         "patients"),
+        (
+            "ProDERM, all IVIg exposure",
+            "patients with an event",
+            _count("safety_thromboembolic_patients"),
+            exposed,
+            "patients",
+        ),
+        (
+            "ProDERM, all IVIg exposure",
+            "events per infusion cycle",
+            _count("safety_thromboembolic_events"),
+            cycles,
+            "infusion cycles",
+        ),
+        (
+            "ProDERM, all IVIg exposure",
+            "patients with a related event",
+            _count("safety_thromboembolic_related_patients"),
+            exposed,
+            "patients",
+        ),
+        (
+            "ProDERM, all IVIg exposure",
+            "related events per infusion cycle",
+            _count("safety_thromboembolic_related_events"),
+            cycles,
+            "infusion cycles",
+        ),
+        (
+            "ProDERM, first period, IVIg",
+            "patients with an event",
+            _count("safety_first_period_te_patients_ivig"),
+            _count("safety_first_period_ivig_n"),
+            "patients",
+        ),
+        (
+            "ProDERM, first period, placebo",
+            "patients with an event",
+            _count("safety_first_period_te_patients_placebo"),
+            _count("safety_first_period_placebo_n"),
+            "patients",
+        ),
+        (
+            "pilot, all included",
+            "patients with a pulmonary embolism",
+            int(published_value("pilot", "pulmonary_embolisms")),
+            int(published_value("pilot", "included_n")),
+            "patients",
+        ),
     ]
     table = pd.DataFrame(rows, columns=["population", "quantity", "events", "denominator", "per"])
     intervals = [clopper_pearson_interval(k, n, confidence) for k, n in zip(table["events"], table["denominator"])]
@@ -475,47 +610,70 @@ def thromboembolic_rates(confidence: float = 0.95) -> pd.DataFrame:
 
 # --- the pilot beside ProDERM ---
 
+
 def pilot_vs_proderm_table() -> pd.DataFrame:
     """Populations, regimens, endpoints and results of the two trials side by side (published numbers)."""
+
     def pilot(key):
-        return int(published_value("pilot", key)) if published_value("pilot", key).is_integer() \
+        return (
+            int(published_value("pilot", key))
+            if published_value("pilot", key).is_integer()
             else published_value("pilot", key)
+        )
 
     n1, n2 = arm_sizes()
     x1, _, x2, _ = primary_counts()
-    subtypes = ", ".join(f"{label} {pilot('subtype_' + key)}" for key, label in
-                         (("dm", "DM"), ("imnm", "IMNM"), ("nm_om", "NM/overlap"), ("ass", "ASS")))
+    subtypes = ", ".join(
+        f"{label} {pilot('subtype_' + key)}"
+        for key, label in (("dm", "DM"), ("imnm", "IMNM"), ("nm_om", "NM/overlap"), ("ass", "ASS"))
+    )
     tis40 = endpoint_counts().set_index("endpoint").loc["tis40"]
     rows = {
-        "design": ("phase 2, open label, single arm", "phase 3, randomised 1:1, double-blind, placebo-controlled; "
-                   "then open-label IVIg for all"),
-        "patients": (f"{pilot('included_n')} included, {pilot('analysed_n')} analysed",
-                     f"{_count('n_randomised')} randomised ({n1} IVIg, {n2} placebo) at {_count('n_sites')} sites"),
-        "population": (f"newly diagnosed IIM, IVIg first line: {subtypes}",
-                       "adults with definite or probable dermatomyositis and active disease (MMT-8 below the entry "
-                       "cut-off and at least two other abnormal core set measures), on or after standard therapy"),
-        "IVIg regimen": (f"{pilot('loading_dose_g_per_kg')} g/kg loading, then {pilot('maintenance_dose_g_per_kg')} "
-                         f"g/kg at weeks 3 and 6 ({pilot('amended_regimen')} patients moved to "
-                         f"{pilot('loading_dose_g_per_kg')} g/kg every 4 weeks)",
-                         f"{_fact('dose_g_per_kg'):g} g/kg every {_count('interval_weeks')} weeks"),
+        "design": (
+            "phase 2, open label, single arm",
+            "phase 3, randomised 1:1, double-blind, placebo-controlled; then open-label IVIg for all",
+        ),
+        "patients": (
+            f"{pilot('included_n')} included, {pilot('analysed_n')} analysed",
+            f"{_count('n_randomised')} randomised ({n1} IVIg, {n2} placebo) at {_count('n_sites')} sites",
+        ),
+        "population": (
+            f"newly diagnosed IIM, IVIg first line: {subtypes}",
+            "adults with definite or probable dermatomyositis and active disease (MMT-8 below the entry "
+            "cut-off and at least two other abnormal core set measures), on or after standard therapy",
+        ),
+        "IVIg regimen": (
+            f"{pilot('loading_dose_g_per_kg')} g/kg loading, then {pilot('maintenance_dose_g_per_kg')} "
+            f"g/kg at weeks 3 and 6 ({pilot('amended_regimen')} patients moved to "
+            f"{pilot('loading_dose_g_per_kg')} g/kg every 4 weeks)",
+            f"{_fact('dose_g_per_kg'):g} g/kg every {_count('interval_weeks')} weeks",
+        ),
         "control": ("none", "placebo (crossover to IVIg after deterioration or at week 16)"),
-        "primary endpoint": (f"TIS >= {MODERATE:g} (moderate) by week {PILOT_PRIMARY_WEEK}: at the last assessment "
-                             "(week 9 or the premature end)",
-                             f"TIS >= {MINIMAL:g} (minimal) at week {PRIMARY_WEEK} and no confirmed deterioration"),
-        "primary result": (f"{pilot('primary_responders')}/{pilot('analysed_n')} "
-                           f"({100 * pilot('primary_responders') / pilot('analysed_n'):.0f}%)",
-                           f"IVIg {x1}/{n1} ({100 * x1 / n1:.0f}%) vs placebo {x2}/{n2} ({100 * x2 / n2:.0f}%)"),
-        f"TIS >= {MODERATE:g}": (f"{pilot('primary_responders')}/{pilot('analysed_n')} at the last assessment "
-                                 f"(week {PILOT_PRIMARY_WEEK} or the premature end)",
-                                 f"IVIg {tis40['x1']}/{n1} vs placebo {tis40['x2']}/{n2} at week {PRIMARY_WEEK} "
-                                 "(derived counts)"),
-        f"TIS >= {MINIMAL:g}": (f"{pilot('tis20_by_week9')}/{pilot('analysed_n')} at the last assessment "
-                                f"(week {PILOT_PRIMARY_WEEK} or the premature end)",
-                                f"IVIg {x1}/{n1} vs placebo {x2}/{n2} (with no confirmed deterioration)"),
-        "thromboembolism": (f"{pilot('pulmonary_embolisms')} pulmonary embolism (patient with ovarian cancer "
-                            "found during the study)",
-                            f"{_count('safety_thromboembolic_patients')} patients, "
-                            f"{_count('safety_thromboembolic_events')} events in "
-                            f"{_count('safety_infusion_cycles')} infusion cycles"),
+        "primary endpoint": (
+            f"TIS >= {MODERATE:g} (moderate) by week {PILOT_PRIMARY_WEEK}: at the last assessment "
+            "(week 9 or the premature end)",
+            f"TIS >= {MINIMAL:g} (minimal) at week {PRIMARY_WEEK} and no confirmed deterioration",
+        ),
+        "primary result": (
+            f"{pilot('primary_responders')}/{pilot('analysed_n')} "
+            f"({100 * pilot('primary_responders') / pilot('analysed_n'):.0f}%)",
+            f"IVIg {x1}/{n1} ({100 * x1 / n1:.0f}%) vs placebo {x2}/{n2} ({100 * x2 / n2:.0f}%)",
+        ),
+        f"TIS >= {MODERATE:g}": (
+            f"{pilot('primary_responders')}/{pilot('analysed_n')} at the last assessment "
+            f"(week {PILOT_PRIMARY_WEEK} or the premature end)",
+            f"IVIg {tis40['x1']}/{n1} vs placebo {tis40['x2']}/{n2} at week {PRIMARY_WEEK} (derived counts)",
+        ),
+        f"TIS >= {MINIMAL:g}": (
+            f"{pilot('tis20_by_week9')}/{pilot('analysed_n')} at the last assessment "
+            f"(week {PILOT_PRIMARY_WEEK} or the premature end)",
+            f"IVIg {x1}/{n1} vs placebo {x2}/{n2} (with no confirmed deterioration)",
+        ),
+        "thromboembolism": (
+            f"{pilot('pulmonary_embolisms')} pulmonary embolism (patient with ovarian cancer found during the study)",
+            f"{_count('safety_thromboembolic_patients')} patients, "
+            f"{_count('safety_thromboembolic_events')} events in "
+            f"{_count('safety_infusion_cycles')} infusion cycles",
+        ),
     }
     return pd.DataFrame.from_dict(rows, orient="index", columns=["pilot (Lim 2021)", "ProDERM (Aggarwal 2022)"])

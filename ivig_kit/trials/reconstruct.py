@@ -40,8 +40,11 @@ RECONSTRUCTED_PATH = data_path("pilot_reconstructed_visits.csv")
 #: Read from ``data/published_facts.csv`` by :func:`published_table2_targets`; the fallback
 #: order of measures is fixed here.
 CSM_COLUMNS = ("physician_global", "patient_global", "mmt", "haq", "ck", "extramuscular")
-LIMITS = {**{name: (0, scale_range) for name, scale_range in SCALE_RANGE.items()},
-          "mmt": (0, PILOT_MMT_MAX), "ck": (10, 50_000)}
+LIMITS = {
+    **{name: (0, scale_range) for name, scale_range in SCALE_RANGE.items()},
+    "mmt": (0, PILOT_MMT_MAX),
+    "ck": (10, 50_000),
+}
 #: The step each CSM is recorded in, from the instrument definitions (HAQ: 1/8, the mean of 8 category
 #: scores 0-3); CK is a laboratory value in whole U/l.
 RESOLUTION = {column: CORE_SET["enzyme" if column == "ck" else column].resolution for column in CSM_COLUMNS}
@@ -116,8 +119,8 @@ def intended_courses(rng: np.random.Generator) -> pd.DataFrame:
     post = [int(n) for n in rng.permutation([n for n in numbers if n >= AMENDMENT_FROM_PATIENT])]
     pre = [int(n) for n in rng.permutation([n for n in numbers if n < AMENDMENT_FROM_PATIENT])]
     k = int(rng.integers(2, 7))
-    amended, week4_responder, post_w3, post_rescue_w3 = post[:3], post[3], post[4:4 + k], post[4 + k:]
-    pre_w3, (week6_responder, minimal), pre_others = pre[:6 - k], pre[6 - k:8 - k], pre[8 - k:]
+    amended, week4_responder, post_w3, post_rescue_w3 = post[:3], post[3], post[4 : 4 + k], post[4 + k :]
+    pre_w3, (week6_responder, minimal), pre_others = pre[: 6 - k], pre[6 - k : 8 - k], pre[8 - k :]
     roles = {week4_responder: "responder_w4", week6_responder: "responder_w6", minimal: "minimal"}
     roles.update({n: "responder_w3" for n in post_w3 + pre_w3})
     roles.update({n: "transient" for n in pre_others[:3]})
@@ -131,16 +134,30 @@ def intended_courses(rng: np.random.Generator) -> pd.DataFrame:
             last_week = 3
         elif number in rescue:
             last_week = 6 if number in amended or roles[number] == "transient" else int(rng.choice([3, 6]))
-        rows.append({"patient_number": number, "subtype": subtype, "role": roles[number],
-                     "amended": number in amended, "rescue": number in rescue, "last_week": last_week,
-                     "week4_visit": number >= AMENDMENT_FROM_PATIENT})
+        rows.append(
+            {
+                "patient_number": number,
+                "subtype": subtype,
+                "role": roles[number],
+                "amended": number in amended,
+                "rescue": number in rescue,
+                "last_week": last_week,
+                "week4_visit": number >= AMENDMENT_FROM_PATIENT,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # --- Pairing search ------------------------------------------------------------------
 
-ROLE_STRENGTH = {"responder_w3": 3.0, "responder_w4": 3.0, "responder_w6": 3.0, "minimal": 2.0,
-                 "transient": 1.0, "none": 1.0}
+ROLE_STRENGTH = {
+    "responder_w3": 3.0,
+    "responder_w4": 3.0,
+    "responder_w6": 3.0,
+    "minimal": 2.0,
+    "transient": 1.0,
+    "none": 1.0,
+}
 IMPROVES_UP = {name for name, measure in CORE_SET.items() if measure.improves_by == "increase"}
 
 
@@ -200,8 +217,9 @@ class Pairing(NamedTuple):
     change: dict[str, np.ndarray]
 
 
-def search_pairing(courses: pd.DataFrame, targets: pd.DataFrame, rng: np.random.Generator,
-                   steps: int = 20_000) -> Pairing:
+def search_pairing(
+    courses: pd.DataFrame, targets: pd.DataFrame, rng: np.random.Generator, steps: int = 20_000
+) -> Pairing:
     """Pair each CSM's baseline values and changes with patients by simulated annealing.
 
     The multisets of baselines and changes are fixed (so Table 2's baseline and change
@@ -250,9 +268,12 @@ def search_pairing(courses: pd.DataFrame, targets: pd.DataFrame, rng: np.random.
 
     def total_loss(points_by_csm, infeasible, losses):
         tis = sum(points_by_csm.values())
-        violation = (np.clip(40 - tis[responders], 0, None).sum()
-                     + np.clip(20 - tis[minimal], 0, None).sum() + np.clip(tis[minimal] - 37.5, 0, None).sum()
-                     + np.clip(tis[others] - 17.5, 0, None).sum())
+        violation = (
+            np.clip(40 - tis[responders], 0, None).sum()
+            + np.clip(20 - tis[minimal], 0, None).sum()
+            + np.clip(tis[minimal] - 37.5, 0, None).sum()
+            + np.clip(tis[others] - 17.5, 0, None).sum()
+        )
         return 100.0 * violation + 1000.0 * infeasible + sum(losses.values())
 
     points, infeasible_count, losses = {}, {}, {}
@@ -284,6 +305,7 @@ def search_pairing(courses: pd.DataFrame, targets: pd.DataFrame, rng: np.random.
 
 
 # --- Visits ----------------------------------------------------------------------------
+
 
 def _visit_values(baseline: dict, change: dict, fraction: float) -> dict:
     return {c: _round(c, baseline[c] + fraction * change[c]) for c in CSM_COLUMNS}
@@ -317,9 +339,20 @@ def _transient_values(baseline: dict, change_pools: dict) -> dict:
 
 
 def _patient_rows(number: int, subtype: str, weeks_and_values, **extra) -> list[dict]:
-    return [{"site": "pilot", "patient_id": f"{number:02d}", "week": week, **values, "mmt_max": PILOT_MMT_MAX,
-             "ck_uln": CK_ULN, "subtype": subtype, **extra, "data_source": DATA_SOURCE}
-            for week, values in weeks_and_values]
+    return [
+        {
+            "site": "pilot",
+            "patient_id": f"{number:02d}",
+            "week": week,
+            **values,
+            "mmt_max": PILOT_MMT_MAX,
+            "ck_uln": CK_ULN,
+            "subtype": subtype,
+            **extra,
+            "data_source": DATA_SOURCE,
+        }
+        for week, values in weeks_and_values
+    ]
 
 
 def reconstruct_pilot_cohort(seed: int = DEFAULT_SEED, targets: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -350,17 +383,50 @@ def reconstruct_pilot_cohort(seed: int = DEFAULT_SEED, targets: pd.DataFrame | N
             else:
                 visits.append((week, _visit_values(base, delta, fractions[week])))
         regimen = "amended: 2 g/kg every 4 weeks from week 4" if course.amended else "standard"
-        rows += _patient_rows(course.patient_number, course.subtype, visits, analysed=True, excluded_reason="",
-                              regimen=regimen, ended_early_with_rescue=course.rescue)
-    rows += _patient_rows(2, "DM", _patient_two_visits(), analysed=False,
-                          excluded_reason="minimal weakness: MMT at an effective ceiling at baseline",
-                          regimen="standard",
-                          ended_early_with_rescue=False)
-    visits = pd.DataFrame(rows).sort_values(["patient_id", "week"], key=lambda s: s.astype(str).str.zfill(3)
-                                            if s.name == "patient_id" else s).reset_index(drop=True)
-    return visits[["site", "patient_id", "week", "physician_global", "patient_global", "extramuscular", "haq",
-                   "mmt", "mmt_max", "ck", "ck_uln", "subtype", "analysed", "excluded_reason", "regimen",
-                   "ended_early_with_rescue", "data_source"]]
+        rows += _patient_rows(
+            course.patient_number,
+            course.subtype,
+            visits,
+            analysed=True,
+            excluded_reason="",
+            regimen=regimen,
+            ended_early_with_rescue=course.rescue,
+        )
+    rows += _patient_rows(
+        2,
+        "DM",
+        _patient_two_visits(),
+        analysed=False,
+        excluded_reason="minimal weakness: MMT at an effective ceiling at baseline",
+        regimen="standard",
+        ended_early_with_rescue=False,
+    )
+    visits = (
+        pd.DataFrame(rows)
+        .sort_values(["patient_id", "week"], key=lambda s: s.astype(str).str.zfill(3) if s.name == "patient_id" else s)
+        .reset_index(drop=True)
+    )
+    return visits[
+        [
+            "site",
+            "patient_id",
+            "week",
+            "physician_global",
+            "patient_global",
+            "extramuscular",
+            "haq",
+            "mmt",
+            "mmt_max",
+            "ck",
+            "ck_uln",
+            "subtype",
+            "analysed",
+            "excluded_reason",
+            "regimen",
+            "ended_early_with_rescue",
+            "data_source",
+        ]
+    ]
 
 
 def effective_mmt_ceiling(mmt_max: int = PILOT_MMT_MAX) -> int:
@@ -374,10 +440,22 @@ def _patient_two_visits():
     """Patient 2 (DM): minimal weakness (the paper), MMT 255/260, from where even full strength adds at most
     5/260 = 1.9% (no MMT points): an effective ceiling, so the paper excluded the patient."""
     ceiling = effective_mmt_ceiling()
-    baseline = {"physician_global": 4.0, "patient_global": 6.0, "extramuscular": 2.0, "haq": 1.5,
-                "mmt": float(ceiling), "ck": 2500.0}
-    end = {"physician_global": 3.0, "patient_global": 4.5, "extramuscular": 1.5, "haq": 1.25,
-           "mmt": float(min(ceiling + 3, PILOT_MMT_MAX)), "ck": 1500.0}
+    baseline = {
+        "physician_global": 4.0,
+        "patient_global": 6.0,
+        "extramuscular": 2.0,
+        "haq": 1.5,
+        "mmt": float(ceiling),
+        "ck": 2500.0,
+    }
+    end = {
+        "physician_global": 3.0,
+        "patient_global": 4.5,
+        "extramuscular": 1.5,
+        "haq": 1.25,
+        "mmt": float(min(ceiling + 3, PILOT_MMT_MAX)),
+        "ck": 1500.0,
+    }
     middle = {c: float(_round(c, (baseline[c] + end[c]) / 2)) for c in CSM_COLUMNS}
     return [(0, baseline), (3, middle), (6, end), (9, end)]
 

@@ -27,10 +27,14 @@ def output_text(cell) -> str:
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     output = tmp_path_factory.mktemp("nb04") / NOTEBOOK.name
-    papermill.execute_notebook(str(NOTEBOOK), str(output), kernel_name="python3", cwd=str(NOTEBOOK.parent),
-                               progress_bar=False, parameters={"n_trials": 200, "n_trials_curve": 100,
-                                                               "n_trials_sensitivity": 80,
-                                                               "n_trials_assurance": 200})
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(output),
+        kernel_name="python3",
+        cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+        parameters={"n_trials": 200, "n_trials_curve": 100, "n_trials_sensitivity": 80, "n_trials_assurance": 200},
+    )
     return nbformat.read(output, as_version=4)
 
 
@@ -91,8 +95,11 @@ def test_in_jupyterlab_solutions_open_on_click_and_the_widget_follows_its_slider
             page.keyboard.press("Control+A")
             page.keyboard.type("60")
             page.keyboard.press("Enter")
-            page.wait_for_function("(text) => [...document.querySelectorAll('.design-power')]"
-                                   ".some(e => e.textContent.includes(text))", arg=expected, timeout=60_000)
+            page.wait_for_function(
+                "(text) => [...document.querySelectorAll('.design-power')].some(e => e.textContent.includes(text))",
+                arg=expected,
+                timeout=60_000,
+            )
             page.locator(".design-power-widget").first.screenshot(path=str(artifacts_dir / "design_power_widget.png"))
         finally:
             page.close()

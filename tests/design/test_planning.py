@@ -44,8 +44,14 @@ def test_main_scenario_t_test_power_matches_the_closed_form_within_mc_error():
 
 def test_sample_size_from_a_curve_recovers_the_closed_form():
     sizes = [24, 32, 48, 64, 80]
-    curve = pd.DataFrame({"n_total": sizes, "analysis": "x", "trials": 10**6,
-                          "power": [planning.t_test_power(20, 22.3, n) for n in sizes]})
+    curve = pd.DataFrame(
+        {
+            "n_total": sizes,
+            "analysis": "x",
+            "trials": 10**6,
+            "power": [planning.t_test_power(20, 22.3, n) for n in sizes],
+        }
+    )
     for target in (0.8, 0.9):
         closed_form = planning.t_test_sample_size(20, 22.3, target)
         assert abs(planning.sample_size_from_curve(curve, "x", target) - closed_form) <= 2
@@ -59,11 +65,16 @@ def test_sample_size_inflates_for_dropout():
 def test_anchors_come_from_the_published_facts():
     assert design.proderm_pooled_sd() == pytest.approx(22.27, abs=0.01)
     assert design.pilot_tau_weeks() == pytest.approx(2.25, abs=0.01)
-    mean, sd = planning.assurance_prior()
+    mean, _sd = planning.assurance_prior()
     assert mean == pytest.approx((48.4 - 21.6) * (8 / 19) / 0.68)
     assert published_value("time_is_muscle", "planned_n") == 48
-    assert set(planning.assumptions_table()["basis"]) <= {"published", "anchored", "derived", "assumed",
-                                                        "derived + assumed"}
+    assert set(planning.assumptions_table()["basis"]) <= {
+        "published",
+        "anchored",
+        "derived",
+        "assumed",
+        "derived + assumed",
+    }
 
 
 def test_simulated_outputs_are_labelled():

@@ -70,8 +70,10 @@ def test_same_seed_same_trials_other_seed_other_trials():
 
 
 def test_entry_criterion_holds_for_every_simulated_patient(small_sim):
-    assert small_sim.mmt_baseline.max() <= (1 - published_value("time_is_muscle", "min_mmt_loss_percent") / 100) \
-        * design.MMT_MAX
+    assert (
+        small_sim.mmt_baseline.max()
+        <= (1 - published_value("time_is_muscle", "min_mmt_loss_percent") / 100) * design.MMT_MAX
+    )
 
 
 def test_frozen_main_scenario_reproduces_its_targets():
@@ -101,7 +103,8 @@ def test_throughput_benchmark_runs_and_its_two_analyses_agree():
     from pathlib import Path
 
     script = Path(__file__).resolve().parents[2] / "bench" / "design_throughput.py"
-    result = subprocess.run([sys.executable, str(script), "--trials", "200", "--baseline-trials", "5"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(script), "--trials", "200", "--baseline-trials", "5"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr  # the script asserts both analyses give the same p values
     assert "simulated trials/s" in result.stdout and "ratio vectorised / per-trial loop" in result.stdout

@@ -32,13 +32,15 @@ def restricted_mle_by_optimisation(x1, n1, x2, n2, delta):
     def negative_log_likelihood(p2):
         return -(stats.binom.logpmf(x1, n1, p2 + delta) + stats.binom.logpmf(x2, n2, p2))
 
-    p2 = optimize.minimize_scalar(negative_log_likelihood, bounds=(low, high), method="bounded",
-                                  options={"xatol": 1e-12}).x
+    p2 = optimize.minimize_scalar(
+        negative_log_likelihood, bounds=(low, high), method="bounded", options={"xatol": 1e-12}
+    ).x
     return p2 + delta, p2
 
 
 def chan_zhang_upper_tail_by_loops(x1, n1, x2, n2, delta, grid=2001):
     """Independent Chan-Zhang upper-tail p: score of every table by loops, maximum over a fine p2 grid."""
+
     def score(i, j):
         p1, p2 = restricted_mle_by_optimisation(i, n1, j, n2, delta)
         variance = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2

@@ -22,7 +22,7 @@ def brute_force_count_limit(p: float, n: int, target: float) -> float:
     """Spiegelhalter's appendix A.1.1 by hand: exact sums of binomial terms, a linear search for the quantile."""
     cdf, previous = 0.0, 0.0
     for r in range(n + 1):
-        previous, cdf = cdf, cdf + math.comb(n, r) * target ** r * (1 - target) ** (n - r)
+        previous, cdf = cdf, cdf + math.comb(n, r) * target**r * (1 - target) ** (n - r)
         if cdf >= p:
             return max(0.0, r - (cdf - p) / (cdf - previous))
     return float(n)
@@ -56,8 +56,9 @@ def test_matches_brute_force_and_scipy_for_every_n(target, level):
     expected_upper = [brute_force_count_limit(1 - tail, k, target) / k for k in n]
     np.testing.assert_allclose(limits.lower, expected_lower, atol=1e-9)
     np.testing.assert_allclose(limits.upper, expected_upper, atol=1e-9)
-    np.testing.assert_allclose(limits.upper[40:], [scipy_count_limit(1 - tail, k, target) / k for k in n[40:]],
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        limits.upper[40:], [scipy_count_limit(1 - tail, k, target) / k for k in n[40:]], atol=1e-12
+    )
     assert (limits.lower <= limits.upper).all()
 
 
@@ -93,26 +94,37 @@ def test_degenerate_targets(target, expected):
     np.testing.assert_array_equal(funnel_limits(target, [1, 5]).upper, [expected[1]] * 2)
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"target": 0.2, "n": 0}, "n must be whole numbers"), ({"target": 0.2, "n": [5, 0]}, "n must be whole"),
-    ({"target": 0.2, "n": 2.5}, "n must be whole"), ({"target": 1.2, "n": 5}, "target must be a proportion"),
-    ({"target": float("nan"), "n": 5}, "target must be"), ({"target": "x", "n": 5}, "target must be"),
-    ({"target": 0.2, "n": 5, "level": 1}, "level must lie"), ({"target": 0.2, "n": 5, "phi": 0.5}, "phi must be")])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"target": 0.2, "n": 0}, "n must be whole numbers"),
+        ({"target": 0.2, "n": [5, 0]}, "n must be whole"),
+        ({"target": 0.2, "n": 2.5}, "n must be whole"),
+        ({"target": 1.2, "n": 5}, "target must be a proportion"),
+        ({"target": float("nan"), "n": 5}, "target must be"),
+        ({"target": "x", "n": 5}, "target must be"),
+        ({"target": 0.2, "n": 5, "level": 1}, "level must lie"),
+        ({"target": 0.2, "n": 5, "phi": 0.5}, "phi must be"),
+    ],
+)
 def test_bad_input_is_a_clear_input_error(kwargs, words):
     with pytest.raises(InputError, match=words):
         funnel_limits(**kwargs)
 
 
 def test_overdispersion_phi_is_the_mean_square_of_winsorised_z_scores():
-    events, n, target = np.array([2, 5, 9, 14, 30, 1, 7, 8, 6, 20]), np.array([10, 20, 30, 40, 50, 8, 25, 22, 30,
-                                                                              40]), 0.3
+    events, n, target = (
+        np.array([2, 5, 9, 14, 30, 1, 7, 8, 6, 20]),
+        np.array([10, 20, 30, 40, 50, 8, 25, 22, 30, 40]),
+        0.3,
+    )
     result = overdispersion(events, n, target)
     z = (events / n - target) / np.sqrt(target * (1 - target) / n)
     ordered = np.sort(z)  # 10 sites: winsorising 10% in each tail replaces the lowest and the highest
     kept = np.clip(z, ordered[1], ordered[-2])
     assert result.sites == 10
-    assert result.phi == pytest.approx(np.mean(kept ** 2))
-    assert result.phi < np.mean(z ** 2)
+    assert result.phi == pytest.approx(np.mean(kept**2))
+    assert result.phi < np.mean(z**2)
     np.testing.assert_allclose(result.z_scores, z)
 
 

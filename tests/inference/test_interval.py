@@ -24,14 +24,17 @@ def test_interval_unpacks_and_names_its_limits():
     assert interval == (0.25, 0.75)  # still a tuple for callers that compare with one
 
 
-@pytest.mark.parametrize("compute", [
-    lambda: clopper_pearson_interval(8, 19),
-    lambda: mid_p_interval(8, 19),
-    lambda: proportion_interval(8, 19, "wilson"),
-    lambda: credible_interval(8, 19),
-    lambda: risk_difference_interval(37, 47, 21, 48, "newcombe"),
-    lambda: exact_unconditional_interval(3, 5, 1, 5, "santner_snell"),
-])
+@pytest.mark.parametrize(
+    "compute",
+    [
+        lambda: clopper_pearson_interval(8, 19),
+        lambda: mid_p_interval(8, 19),
+        lambda: proportion_interval(8, 19, "wilson"),
+        lambda: credible_interval(8, 19),
+        lambda: risk_difference_interval(37, 47, 21, 48, "newcombe"),
+        lambda: exact_unconditional_interval(3, 5, 1, 5, "santner_snell"),
+    ],
+)
 def test_every_interval_function_returns_an_interval(compute):
     interval = compute()
     assert type(interval) is Interval

@@ -30,10 +30,13 @@ def test_stratified_p_of_every_split_equals_statsmodels():
     splits = stratified_p_over_splits(37, 47, 21, 48)
     sample = splits.sample(25, random_state=3)
     for row in sample.itertuples():
-        strata = [(row.x1_a, row.n1_a, row.x2_a, row.n2_a),
-                  (37 - row.x1_a, 47 - row.n1_a, 21 - row.x2_a, 48 - row.n2_a)]
-        expected = StratifiedTable([np.array([[x1, n1 - x1], [x2, n2 - x2]], dtype=float)
-                                    for x1, n1, x2, n2 in strata]).test_null_odds()
+        strata = [
+            (row.x1_a, row.n1_a, row.x2_a, row.n2_a),
+            (37 - row.x1_a, 47 - row.n1_a, 21 - row.x2_a, 48 - row.n2_a),
+        ]
+        expected = StratifiedTable(
+            [np.array([[x1, n1 - x1], [x2, n2 - x2]], dtype=float) for x1, n1, x2, n2 in strata]
+        ).test_null_odds()
         assert row.p_value == pytest.approx(expected.pvalue, rel=1e-9)
 
 
@@ -45,10 +48,13 @@ def test_splits_are_every_unordered_split_once():
             for x2_a in range(max(0, 2 - (4 - n2_a)), min(2, n2_a) + 1):
                 split = (n1_a, x1_a, n2_a, x2_a)
                 brute.add(min(split, (4 - n1_a, 3 - x1_a, 4 - n2_a, 2 - x2_a)))
+
     def defined(split):
         n1_a, x1_a, n2_a, x2_a = split
-        tables = [np.array([[x1_a, n1_a - x1_a], [x2_a, n2_a - x2_a]], dtype=float),
-                  np.array([[3 - x1_a, 1 - n1_a + x1_a], [2 - x2_a, 2 - n2_a + x2_a]], dtype=float)]
+        tables = [
+            np.array([[x1_a, n1_a - x1_a], [x2_a, n2_a - x2_a]], dtype=float),
+            np.array([[3 - x1_a, 1 - n1_a + x1_a], [2 - x2_a, 2 - n2_a + x2_a]], dtype=float),
+        ]
         with np.errstate(all="ignore"):
             return np.isfinite(StratifiedTable(tables).test_null_odds().statistic)
 
@@ -71,13 +77,16 @@ def test_prints_as_rounds_half_up():
 
 def test_candidate_grid_covers_the_documented_slips():
     candidates = printed.printed_interval_candidates(RESPONDERS, ANALYSED, PRINTED_LOW, PRINTED_HIGH)
-    on_8_of_19 = candidates[(candidates["k"] == 8) & (candidates["n"] == 19)
-                            & (candidates["family"] == "method and confidence")]
+    on_8_of_19 = candidates[
+        (candidates["k"] == 8) & (candidates["n"] == 19) & (candidates["family"] == "method and confidence")
+    ]
     assert set(zip(on_8_of_19["method"], on_8_of_19["confidence"])) == {
-        (method, confidence) for method in proportions.INTERVAL_METHODS for confidence in (0.90, 0.95, 0.99)}
+        (method, confidence) for method in proportions.INTERVAL_METHODS for confidence in (0.90, 0.95, 0.99)
+    }
     neighbours = candidates[candidates["family"] == "neighbouring count"]
-    assert set(zip(neighbours["k"], neighbours["n"])) == {
-        (k, n) for k in (7, 8, 9) for n in (17, 18, 19, 20)} - {(8, 19)}
+    assert set(zip(neighbours["k"], neighbours["n"])) == {(k, n) for k in (7, 8, 9) for n in (17, 18, 19, 20)} - {
+        (8, 19)
+    }
     for method in ("wald_n_minus_1", "wald_t", "wald_cc", "wilson_cc", "wald_conservative"):
         assert method in set(candidates["method"])
     assert 0.42 in set(candidates.loc[candidates["family"] == "printed proportion", "proportion"])
@@ -89,8 +98,12 @@ def test_candidate_grid_covers_the_documented_slips():
 def test_continuity_corrected_wilson_candidate_matches_brute_force():
     # Newcombe's method 4 is the set of p with |8/19 - p| - 1/38 <= z * sqrt(p(1 - p)/19).
     candidates = printed.printed_interval_candidates(RESPONDERS, ANALYSED, PRINTED_LOW, PRINTED_HIGH)
-    row = candidates[(candidates["method"] == "wilson_cc") & (candidates["k"] == 8)
-                     & (candidates["proportion"] == 8 / 19) & (candidates["confidence"] == 0.95)]
+    row = candidates[
+        (candidates["method"] == "wilson_cc")
+        & (candidates["k"] == 8)
+        & (candidates["proportion"] == 8 / 19)
+        & (candidates["confidence"] == 0.95)
+    ]
     grid = np.arange(1e-6, 1, 1e-6)
     kept = grid[np.abs(8 / 19 - grid) - 1 / 38 <= 1.959963984540054 * np.sqrt(grid * (1 - grid) / 19)]
     assert row["low"].item() == pytest.approx(100 * kept.min(), abs=1e-3)
@@ -137,7 +150,7 @@ def test_counts_matching_percent_by_integer_arithmetic(percent, n):
 
 
 def test_counts_matching_percent_rounds_halves_up_exactly():
-    assert counts_matching_percent(13, 8) == [1]      # 12.5% prints as 13 (float round() says 12)
+    assert counts_matching_percent(13, 8) == [1]  # 12.5% prints as 13 (float round() says 12)
     assert counts_matching_percent(12, 8) == []
     assert counts_matching_percent(1, 200) == [1, 2]  # 0.5% -> 1, 1.0% -> 1
     assert counts_matching_percent(71.1, 45, decimals=1) == [32]
@@ -164,9 +177,13 @@ def _independent_configurations(x1, n1, x2, n2):
                             difference += e1 - s1 * e / t
                             variance += s1 * s2 * e * (t - e) / (t * t * (t - 1))
                     if variance > 0:
-                        p = math.erfc(math.sqrt(difference ** 2 / variance / 2))  # chi-square, 1 df
-                        weight = (math.comb(x1, y1) * math.comb(n1 - x1, m1 - y1) * math.comb(x2, y2)
-                                  * math.comb(n2 - x2, m2 - y2))
+                        p = math.erfc(math.sqrt(difference**2 / variance / 2))  # chi-square, 1 df
+                        weight = (
+                            math.comb(x1, y1)
+                            * math.comb(n1 - x1, m1 - y1)
+                            * math.comb(x2, y2)
+                            * math.comb(n2 - x2, m2 - y2)
+                        )
                         found.append((m1, m2, min(m1, n1 - m1, m2, n2 - m2) > 0, p, weight))
     return found
 

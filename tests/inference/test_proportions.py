@@ -22,6 +22,7 @@ def binomial_pmf(j: int, n: int, p: float) -> float:
 
 # --------------------------------------------------------------------------- Clopper-Pearson and 8/19
 
+
 def test_clopper_pearson_8_of_19_equals_beta_quantiles():
     low, high = proportions.clopper_pearson_interval(RESPONDERS, ANALYSED)
     assert low == pytest.approx(stats.beta.ppf(0.025, 8, 12), abs=1e-12)
@@ -49,7 +50,8 @@ def test_printed_interval_is_not_the_clopper_pearson_interval():
 
 def test_clopper_pearson_width_and_edges():
     assert proportions.clopper_pearson_width(8, 19) == pytest.approx(
-        stats.beta.ppf(0.975, 9, 11) - stats.beta.ppf(0.025, 8, 12))
+        stats.beta.ppf(0.975, 9, 11) - stats.beta.ppf(0.025, 8, 12)
+    )
     low, high = proportions.clopper_pearson_interval(0, 10)
     assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 10))  # closed form for k = 0
     low, high = proportions.clopper_pearson_interval(10, 10)
@@ -57,6 +59,7 @@ def test_clopper_pearson_width_and_edges():
 
 
 # --------------------------------------------------------------------------- sample-size statement
+
 
 def test_sample_size_statement_reproduces_to_three_decimals():
     # "20 patients had an exact (Clopper-Pearson) two-sided 95% CI with a total width of 0.448
@@ -75,11 +78,12 @@ def test_sample_size_statement_rejects_a_fractional_count():
 
 # --------------------------------------------------------------------------- mid-p
 
+
 def brute_force_mid_p(k: int, n: int, confidence: float = 0.95, step: float = 1e-6) -> tuple[float, float]:
     """Mid-p limits as the edges of the set of p not rejected, on a fine grid, pmf summed by hand."""
     grid = np.arange(step, 1, step)
     pmf = np.array([math.comb(n, j) * grid**j * (1 - grid) ** (n - j) for j in range(n + 1)])
-    upper_tail = pmf[k + 1:].sum(axis=0) + 0.5 * pmf[k]  # P(X > k) + P(X = k)/2
+    upper_tail = pmf[k + 1 :].sum(axis=0) + 0.5 * pmf[k]  # P(X > k) + P(X = k)/2
     lower_tail = pmf[:k].sum(axis=0) + 0.5 * pmf[k]  # P(X < k) + P(X = k)/2
     tail = (1 - confidence) / 2
     kept = grid[(upper_tail >= tail) & (lower_tail >= tail)]
@@ -110,6 +114,7 @@ def test_mid_p_with_no_events_has_closed_form():
 
 # --------------------------------------------------------------------------- all methods
 
+
 def test_proportion_intervals_table_against_textbook_formulas():
     table = proportions.proportion_intervals(8, 19).set_index("method")
     assert list(table.index) == ["clopper_pearson", "wilson", "jeffreys", "mid_p", "wald", "agresti_coull"]
@@ -121,7 +126,8 @@ def test_proportion_intervals_table_against_textbook_formulas():
     wilson_half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
     assert tuple(table.loc["wilson", ["low", "high"]]) == pytest.approx((centre - wilson_half, centre + wilson_half))
     assert tuple(table.loc["jeffreys", ["low", "high"]]) == pytest.approx(
-        (stats.beta.ppf(0.025, 8.5, 11.5), stats.beta.ppf(0.975, 8.5, 11.5)))
+        (stats.beta.ppf(0.025, 8.5, 11.5), stats.beta.ppf(0.975, 8.5, 11.5))
+    )
     n_tilde = n + z**2
     p_tilde = (8 + z**2 / 2) / n_tilde
     ac_half = z * math.sqrt(p_tilde * (1 - p_tilde) / n_tilde)
@@ -129,9 +135,13 @@ def test_proportion_intervals_table_against_textbook_formulas():
     assert np.allclose(table["width"], table["high"] - table["low"])
     # Rounded to 0.1%, as the notebook shows them.
     assert (100 * table[["low", "high"]]).round(1).to_dict("index") == {
-        "clopper_pearson": {"low": 20.3, "high": 66.5}, "wilson": {"low": 23.1, "high": 63.7},
-        "jeffreys": {"low": 22.3, "high": 64.1}, "mid_p": {"low": 21.8, "high": 64.6},
-        "wald": {"low": 19.9, "high": 64.3}, "agresti_coull": {"low": 23.1, "high": 63.8}}
+        "clopper_pearson": {"low": 20.3, "high": 66.5},
+        "wilson": {"low": 23.1, "high": 63.7},
+        "jeffreys": {"low": 22.3, "high": 64.1},
+        "mid_p": {"low": 21.8, "high": 64.6},
+        "wald": {"low": 19.9, "high": 64.3},
+        "agresti_coull": {"low": 23.1, "high": 63.8},
+    }
 
 
 def test_bad_proportion_input_is_an_input_error():
@@ -147,6 +157,7 @@ def test_bad_proportion_input_is_an_input_error():
 
 
 # --------------------------------------------------------------------------- Bayesian view
+
 
 def test_beta_posterior_is_beta_of_successes_and_failures():
     posterior = proportions.beta_posterior(8, 19)
@@ -164,7 +175,8 @@ def test_probability_rate_exceeds_via_the_beta_binomial_identity():
 
 def test_credible_interval_against_beta_quantiles_and_jeffreys():
     assert proportions.credible_interval(8, 19) == pytest.approx(
-        (stats.beta.ppf(0.025, 9, 12), stats.beta.ppf(0.975, 9, 12)))
+        (stats.beta.ppf(0.025, 9, 12), stats.beta.ppf(0.975, 9, 12))
+    )
     # With the Jeffreys prior Beta(1/2, 1/2) the equal-tailed credible interval is the Jeffreys interval.
     jeffreys = proportions.proportion_interval(8, 19, "jeffreys")
     assert proportions.credible_interval(8, 19, prior=(0.5, 0.5)) == pytest.approx(jeffreys)

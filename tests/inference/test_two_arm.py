@@ -29,10 +29,10 @@ from ivig_kit.inference.two_arm import (
 # Newcombe RG. Interval estimation for the difference between independent proportions: comparison of
 # eleven methods. Stat Med 1998;17:873-890, Table II, example (a): 56/70 vs 48/80.
 NEWCOMBE_1998_EXAMPLE_A = {
-    "wald": (0.0575, 0.3425),      # method 1, asymptotic without continuity correction
-    "wald_cc": (0.0441, 0.3559),   # method 2, asymptotic with continuity correction
-    "mee": (0.0533, 0.3377),       # method 5, Mee
-    "score": (0.0528, 0.3382),     # method 6, Miettinen-Nurminen
+    "wald": (0.0575, 0.3425),  # method 1, asymptotic without continuity correction
+    "wald_cc": (0.0441, 0.3559),  # method 2, asymptotic with continuity correction
+    "mee": (0.0533, 0.3377),  # method 5, Mee
+    "score": (0.0528, 0.3382),  # method 6, Miettinen-Nurminen
     "newcombe": (0.0524, 0.3339),  # method 10, score (Wilson) without continuity correction
 }
 
@@ -78,14 +78,21 @@ def score_interval_by_numerical_mle(x1, n1, x2, n2, correction, z=1.959963984540
         def minus_loglik(p2):
             p1 = p2 + delta
             return -(stats.binom.logpmf(x1, n1, p1) + stats.binom.logpmf(x2, n2, p2))
-        result = optimize.minimize_scalar(minus_loglik, bounds=(max(0, -delta) + 1e-12, min(1, 1 - delta) - 1e-12),
-                                          method="bounded", options={"xatol": 1e-13})
+
+        result = optimize.minimize_scalar(
+            minus_loglik,
+            bounds=(max(0, -delta) + 1e-12, min(1, 1 - delta) - 1e-12),
+            method="bounded",
+            options={"xatol": 1e-13},
+        )
         p2 = result.x
         p1 = p2 + delta
         return (d - delta) / math.sqrt(factor * (p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2))
 
-    return (optimize.brentq(lambda t: statistic(t) - z, -0.999, d - 1e-9),
-            optimize.brentq(lambda t: statistic(t) + z, d + 1e-9, 0.999))
+    return (
+        optimize.brentq(lambda t: statistic(t) - z, -0.999, d - 1e-9),
+        optimize.brentq(lambda t: statistic(t) + z, d + 1e-9, 0.999),
+    )
 
 
 @pytest.mark.parametrize("counts", [(37, 47, 21, 48), (32, 47, 11, 48), (15, 47, 4, 48), (3, 20, 9, 25)])
@@ -98,8 +105,9 @@ def test_intervals_agree_with_independent_formulas(counts):
 
 
 def test_method_aliases_and_unknown_method():
-    assert risk_difference_interval(37, 47, 21, 48, method="miettinen_nurminen") == \
-        risk_difference_interval(37, 47, 21, 48, method="score")
+    assert risk_difference_interval(37, 47, 21, 48, method="miettinen_nurminen") == risk_difference_interval(
+        37, 47, 21, 48, method="score"
+    )
     with pytest.raises(ValueError, match="unknown method"):
         risk_difference_interval(37, 47, 21, 48, method="exact")
     with pytest.raises(ValueError, match="0 <= x <= n"):
@@ -134,13 +142,15 @@ def test_relative_risk_and_odds_ratio_by_hand():
     rr = relative_risk(37, 47, 21, 48)
     se = math.sqrt(1 / 37 - 1 / 47 + 1 / 21 - 1 / 48)
     assert rr.estimate == pytest.approx((37 / 47) / (21 / 48))
-    assert (rr.low, rr.high) == pytest.approx((rr.estimate * math.exp(-1.959964 * se),
-                                               rr.estimate * math.exp(1.959964 * se)), rel=1e-6)
+    assert (rr.low, rr.high) == pytest.approx(
+        (rr.estimate * math.exp(-1.959964 * se), rr.estimate * math.exp(1.959964 * se)), rel=1e-6
+    )
     oratio = odds_ratio(37, 47, 21, 48)
     se = math.sqrt(1 / 37 + 1 / 10 + 1 / 21 + 1 / 27)
     assert oratio.estimate == pytest.approx(37 * 27 / (10 * 21))
-    assert (oratio.low, oratio.high) == pytest.approx((oratio.estimate * math.exp(-1.959964 * se),
-                                                       oratio.estimate * math.exp(1.959964 * se)), rel=1e-6)
+    assert (oratio.low, oratio.high) == pytest.approx(
+        (oratio.estimate * math.exp(-1.959964 * se), oratio.estimate * math.exp(1.959964 * se)), rel=1e-6
+    )
     exact = odds_ratio(37, 47, 21, 48, method="conditional_exact")
     assert exact.low < oratio.low and exact.high > oratio.high  # the exact interval is the wider one
 
@@ -167,8 +177,10 @@ def test_number_needed_to_treat():
 def fisher_by_hand(x1, n1, x2, n2):
     """Two-sided Fisher: sum of hypergeometric tables no more likely than the observed one."""
     total, events = n1 + n2, x1 + x2
-    probabilities = {k: Fraction(math.comb(events, k) * math.comb(total - events, n1 - k), math.comb(total, n1))
-                     for k in range(max(0, events - n2), min(events, n1) + 1)}
+    probabilities = {
+        k: Fraction(math.comb(events, k) * math.comb(total - events, n1 - k), math.comb(total, n1))
+        for k in range(max(0, events - n2), min(events, n1) + 1)
+    }
     return float(sum(p for p in probabilities.values() if p <= probabilities[x1]))
 
 
@@ -176,7 +188,7 @@ def pearson_by_hand(x1, n1, x2, n2, yates=False):
     table = np.array([[x1, n1 - x1], [x2, n2 - x2]], dtype=float)
     expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
     deviation = np.abs(table - expected) - (0.5 if yates else 0)
-    statistic = float((deviation ** 2 / expected).sum())
+    statistic = float((deviation**2 / expected).sum())
     return statistic, float(stats.chi2.sf(statistic, 1))
 
 
@@ -185,8 +197,9 @@ def test_p_values_of_the_standard_tests():
     assert list(table.index) == ["fisher", "pearson", "pearson_yates", "barnard", "boschloo"]
     assert table.loc["fisher", "p_value"] == pytest.approx(fisher_by_hand(37, 47, 21, 48), rel=1e-9)
     assert table.loc["pearson", ["statistic", "p_value"]].tolist() == pytest.approx(pearson_by_hand(37, 47, 21, 48))
-    assert table.loc["pearson_yates", ["statistic", "p_value"]].tolist() == \
-        pytest.approx(pearson_by_hand(37, 47, 21, 48, yates=True))
+    assert table.loc["pearson_yates", ["statistic", "p_value"]].tolist() == pytest.approx(
+        pearson_by_hand(37, 47, 21, 48, yates=True)
+    )
     # unconditional exact tests are at least as powerful as Fisher's here
     assert table.loc["barnard", "p_value"] < table.loc["fisher", "p_value"]
     assert table.loc["boschloo", "p_value"] < table.loc["fisher", "p_value"]
@@ -206,8 +219,7 @@ def barnard_by_brute_force(x1, n1, x2, n2):
 
     grid = np.linspace(0.0005, 0.9995, 2000)
     best = grid[np.argmax([probability(p) for p in grid])]
-    refined = optimize.minimize_scalar(lambda p: -probability(p), bounds=(best - 0.001, best + 0.001),
-                                       method="bounded")
+    refined = optimize.minimize_scalar(lambda p: -probability(p), bounds=(best - 0.001, best + 0.001), method="bounded")
     return max(probability(best), -refined.fun)
 
 
@@ -229,7 +241,7 @@ def test_extended_tests_by_hand():
     hypergeom = stats.hypergeom(95, 58, 47)
     assert table["fisher_doubled"] == pytest.approx(2 * hypergeom.sf(36))
     assert table["fisher_mid_p"] == pytest.approx(2 * (hypergeom.sf(37) + 0.5 * hypergeom.pmf(37)))
-    z = (37 / 47 - 21 / 48) / math.sqrt(37 * 10 / 47 ** 3 + 21 * 27 / 48 ** 3)
+    z = (37 / 47 - 21 / 48) / math.sqrt(37 * 10 / 47**3 + 21 * 27 / 48**3)
     assert table["wald_unpooled"] == pytest.approx(2 * stats.norm.sf(z))
     z = math.log(37 * 27 / (10 * 21)) / math.sqrt(1 / 37 + 1 / 10 + 1 / 21 + 1 / 27)
     assert table["log_odds_ratio_wald"] == pytest.approx(2 * stats.norm.sf(z))
@@ -243,8 +255,9 @@ def test_posterior_agrees_with_independent_monte_carlo():
     draws = generator.beta(38, 11, 400_000) - generator.beta(22, 28, 400_000)
     assert posterior.probability_above[0.0] == pytest.approx((draws > 0).mean(), abs=2e-4)
     assert posterior.probability_above[0.2] == pytest.approx((draws > 0.2).mean(), abs=3e-3)
-    assert (posterior.low, posterior.median, posterior.high) == \
-        pytest.approx(tuple(np.quantile(draws, [0.025, 0.5, 0.975])), abs=3e-3)
+    assert (posterior.low, posterior.median, posterior.high) == pytest.approx(
+        tuple(np.quantile(draws, [0.025, 0.5, 0.975])), abs=3e-3
+    )
     assert posterior.mean == pytest.approx(38 / 49 - 22 / 50)
     assert posterior.summary()["value"].iloc[-1] == posterior.probability_above[0.2]
 

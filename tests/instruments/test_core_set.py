@@ -64,13 +64,29 @@ def write_items(tmp_path, rows):
 
 
 BASE = {"site": "A", "patient_id": "001", "physician_global": 5.0, "patient_global": 5.0, "extramuscular": 2.0}
-GRADES = {"mmt8_neck_flexors": 8, **{f"mmt8_{g}_right": 8 for g in (
-    "deltoid", "biceps", "wrist_extensors", "gluteus_maximus", "gluteus_medius", "quadriceps", "ankle_dorsiflexors")}}
+GRADES = {
+    "mmt8_neck_flexors": 8,
+    **{
+        f"mmt8_{g}_right": 8
+        for g in (
+            "deltoid",
+            "biceps",
+            "wrist_extensors",
+            "gluteus_maximus",
+            "gluteus_medius",
+            "quadriceps",
+            "ankle_dorsiflexors",
+        )
+    },
+}
 
 
 def test_every_item_problem_located_in_one_pass(tmp_path, capsys):
-    rows = [{**BASE, "week": 0, **GRADES}, {**BASE, "week": 4, **GRADES, "mmt8_biceps_right": 11},
-            {**BASE, "week": 8, **GRADES, "physician_global": 12}]
+    rows = [
+        {**BASE, "week": 0, **GRADES},
+        {**BASE, "week": 4, **GRADES, "mmt8_biceps_right": 11},
+        {**BASE, "week": 8, **GRADES, "physician_global": 12},
+    ]
     rows[0]["cmas_4"] = 3
     rows[1]["haq_eating_1"] = 1.5
     path = write_items(tmp_path, rows)
@@ -79,8 +95,10 @@ def test_every_item_problem_located_in_one_pass(tmp_path, capsys):
     assert "Traceback" not in err
     assert "items.csv: row 2 (line 3), column 'mmt8_biceps_right': expected a whole number in 0-10" in err
     assert "row 2 (line 3), column 'haq_eating_1': expected a whole number in 0-3" in err
-    assert "row 1 (line 2), column 'cmas_4': expected 0-2 on the validated 52-point CMAS sheet; 3 exists only on " \
-           "the older 53-point sheet" in err
+    assert (
+        "row 1 (line 2), column 'cmas_4': expected 0-2 on the validated 52-point CMAS sheet; 3 exists only on "
+        "the older 53-point sheet" in err
+    )
     assert "row 1 (line 2), column 'cmas_4': expected items of one instrument for 'mmt'" in err
     assert "row 3 (line 4), column 'physician_global': expected a VAS value in 0-10 cm, got 12" in err
     assert "nothing was scored" in err
@@ -96,13 +114,33 @@ def test_a_total_beside_its_items_is_refused(tmp_path, capsys):
 def test_mapping_maps_an_export_onto_item_columns(tmp_path, capsys):
     """A site's own item names (``grade_1`` ...) scored through --mapping, unchanged."""
     source = {f"grade_{i}": column for i, column in enumerate(GRADES)}
-    export = pd.DataFrame([{"record_id": "001", "dag": "A", "visit": w, "md_vas": 5.0, "pt_vas": 5.0, "em_vas": 2.0,
-                            **{name: 8 + (w > 0) for name in source}} for w in (0, 4)])
+    export = pd.DataFrame(
+        [
+            {
+                "record_id": "001",
+                "dag": "A",
+                "visit": w,
+                "md_vas": 5.0,
+                "pt_vas": 5.0,
+                "em_vas": 2.0,
+                **{name: 8 + (w > 0) for name in source},
+            }
+            for w in (0, 4)
+        ]
+    )
     path = tmp_path / "export.csv"
     export.to_csv(path, index=False)
     mapping = tmp_path / "map.yaml"
-    lines = ["columns:", "  record_id: patient_id", "  dag: site", "  visit: week", "  md_vas: physician_global",
-             "  pt_vas: patient_global", "  em_vas: extramuscular", *(f"  {s}: {c}" for s, c in source.items())]
+    lines = [
+        "columns:",
+        "  record_id: patient_id",
+        "  dag: site",
+        "  visit: week",
+        "  md_vas: physician_global",
+        "  pt_vas: patient_global",
+        "  em_vas: extramuscular",
+        *(f"  {s}: {c}" for s, c in source.items()),
+    ]
     mapping.write_text("\n".join(lines) + "\n")
     out = tmp_path / "v.csv"
     assert main(["core-set", str(path), "--mapping", str(mapping), "--out", str(out)]) == 0, capsys.readouterr().err
@@ -112,14 +150,19 @@ def test_mapping_maps_an_export_onto_item_columns(tmp_path, capsys):
 
 @pytest.mark.parametrize("option", [["--mmt-scale", "both"], ["--haq-minimum", "5"]])
 def test_bad_rule_options_exit_2(tmp_path, option):
-    result = subprocess.run([sys.executable, "-m", "ivig_kit.cli", "core-set", str(ITEMS), "--out",
-                             str(tmp_path / "v.csv"), *option], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ivig_kit.cli", "core-set", str(ITEMS), "--out", str(tmp_path / "v.csv"), *option],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
 def test_core_set_has_help():
-    result = subprocess.run([sys.executable, "-m", "ivig_kit.cli", "core-set", "--help"], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ivig_kit.cli", "core-set", "--help"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0 and "--haq-aid-rule" in result.stdout and "--mmt-scale" in result.stdout
 
 
@@ -129,10 +172,19 @@ def test_juvenile_items_cmas_in_seconds_and_chaq(tmp_path):
 
     rows = []
     for week, better in ((0, 0), (12, 1)):
-        row = {"site": "J", "patient_id": "k1", "week": week, "physician_global": 5 - 2 * better,
-               "parent_global": 6 - 2 * better, "extramuscular": 3 - better, "ck": [900, 400][better], "ck_uln": 200,
-               **{f"cmas_{i.number}": max(i.maximum - 2 + better, 0) for i in CMAS_ITEMS if i.number != 1},
-               "cmas_1_seconds": [15, 45][better], "chaq_walking_aid": 1}
+        row = {
+            "site": "J",
+            "patient_id": "k1",
+            "week": week,
+            "physician_global": 5 - 2 * better,
+            "parent_global": 6 - 2 * better,
+            "extramuscular": 3 - better,
+            "ck": [900, 400][better],
+            "ck_uln": 200,
+            **{f"cmas_{i.number}": max(i.maximum - 2 + better, 0) for i in CMAS_ITEMS if i.number != 1},
+            "cmas_1_seconds": [15, 45][better],
+            "chaq_walking_aid": 1,
+        }
         for domain, n in CHAQ_DOMAINS.items():
             row.update({f"chaq_{domain}_{k}": ([2, 1][better] if k == 1 else 0) for k in range(1, n + 1)})
         rows.append(row)
@@ -144,5 +196,8 @@ def test_juvenile_items_cmas_in_seconds_and_chaq(tmp_path):
     out = tmp_path / "s.csv"
     assert main(["tis", str(write_items(tmp_path, rows)), "--population", "juvenile", "--out", str(out)]) == 0
     scores = pd.read_csv(out)
-    assert (scores["mmt_instrument"].iloc[0], scores["haq_instrument"].iloc[0], scores["tis"].iloc[0]) == \
-        ("cmas", "chaq", 70.0)
+    assert (scores["mmt_instrument"].iloc[0], scores["haq_instrument"].iloc[0], scores["tis"].iloc[0]) == (
+        "cmas",
+        "chaq",
+        70.0,
+    )

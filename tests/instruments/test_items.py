@@ -14,18 +14,33 @@ from ivig_kit.instruments.items import (
     MMT_SCALE_MAX,
 )
 
-GROUPS = ("deltoid", "biceps", "wrist_extensors", "gluteus_maximus", "gluteus_medius", "quadriceps",
-          "ankle_dorsiflexors")
+GROUPS = (
+    "deltoid",
+    "biceps",
+    "wrist_extensors",
+    "gluteus_maximus",
+    "gluteus_medius",
+    "quadriceps",
+    "ankle_dorsiflexors",
+)
 
 
 def test_canonical_mmt8_columns():
-    assert MMT8_COLUMNS == ("mmt8_neck_flexors", *(f"mmt8_{g}_{s}" for g in GROUPS for s in ("right", "left")))
+    assert ("mmt8_neck_flexors", *(f"mmt8_{g}_{s}" for g in GROUPS for s in ("right", "left"))) == MMT8_COLUMNS
 
 
 def test_canonical_haq_columns():
-    items = {"dressing": 2, "arising": 2, "eating": 3, "walking": 2, "hygiene": 3, "reach": 2, "grip": 3,
-             "activities": 3}
-    assert HAQ_CATEGORIES == items and sum(items.values()) == 20
+    items = {
+        "dressing": 2,
+        "arising": 2,
+        "eating": 3,
+        "walking": 2,
+        "hygiene": 3,
+        "reach": 2,
+        "grip": 3,
+        "activities": 3,
+    }
+    assert items == HAQ_CATEGORIES and sum(items.values()) == 20
     expected = [f"haq_{c}_{i}" for c, n in items.items() for i in range(1, n + 1)]
     expected += [f"haq_{c}_aid" for c in items if c != "activities"] + [f"haq_{c}_help" for c in items]
     assert set(expected) <= set(ITEM_COLUMN_NAMES)
@@ -42,8 +57,12 @@ def test_aid_to_category_map():
     assert HAQ_AIDS["walking"] == ("cane", "walker", "crutches", "wheelchair")
     assert HAQ_AIDS["arising"] == ("special or built-up chair",)
     assert HAQ_AIDS["eating"] == ("built-up or special utensils",)
-    assert HAQ_AIDS["hygiene"] == ("bathtub bar", "bathtub seat", "raised toilet seat",
-                                   "long-handled appliances in the bathroom")
+    assert HAQ_AIDS["hygiene"] == (
+        "bathtub bar",
+        "bathtub seat",
+        "raised toilet seat",
+        "long-handled appliances in the bathroom",
+    )
     assert HAQ_AIDS["reach"] == ("long-handled appliances for reach",)
     assert "jar opener" in HAQ_AIDS["grip"][0]
     assert "button hook" in HAQ_AIDS["dressing"][0]
@@ -56,8 +75,10 @@ def test_cmas_items_make_the_validated_52_points():
     assert CMAS_ITEMS[3].maximum_53_point_sheet == 3  # supine to prone on the older sheet
 
 
-@pytest.mark.parametrize("seconds, score", [(0, 0), (0.5, 0), (1, 1), (9.99, 1), (10, 2), (29, 2), (30, 3),
-                                            (59.9, 3), (60, 4), (119, 4), (120, 5), (600, 5)])
+@pytest.mark.parametrize(
+    "seconds, score",
+    [(0, 0), (0.5, 0), (1, 1), (9.99, 1), (10, 2), (29, 2), (30, 3), (59.9, 3), (60, 4), (119, 4), (120, 5), (600, 5)],
+)
 def test_cmas_timed_bands_head_and_leg(seconds, score):
     assert timed_item_score(1, [seconds])[0] == score
     assert timed_item_score(3, [seconds])[0] == score

@@ -45,9 +45,14 @@ def test_mmt8_bilateral_neck_once():
 def test_total_mmt_needs_all_26_groups():
     row = grades(10, 10, 10)
     assert np.isnan(mmt_total(row, "total").values[0])  # the MMT-24 groups beyond the MMT-8 are missing
-    extra = {"mmt24_neck_extensors": 10.0, **{f"mmt24_{g}_{s}": 10.0 for g in
-             ("trapezius", "iliopsoas", "hamstrings", "wrist_flexors", "ankle_plantar_flexors")
-             for s in ("right", "left")}}
+    extra = {
+        "mmt24_neck_extensors": 10.0,
+        **{
+            f"mmt24_{g}_{s}": 10.0
+            for g in ("trapezius", "iliopsoas", "hamstrings", "wrist_flexors", "ankle_plantar_flexors")
+            for s in ("right", "left")
+        },
+    }
     score = mmt_total(row.assign(**extra), "total")
     assert score.values[0] == 260 and score.maximum[0] == 260
 
@@ -148,8 +153,10 @@ def test_chaq_not_applicable_left_out_of_the_denominator():
     answers = {c: 1.0 for c in CHAQ_DOMAINS if c != "activities"} | {"walking": 2.0}
     score = childhood_disability_index(haq(answers, prefix="chaq", categories=CHAQ_DOMAINS))
     assert score.answered[0] == 7 and score.values[0] == 8 / 7
-    assert childhood_disability_index(haq(answers, prefix="chaq", categories=CHAQ_DOMAINS),
-                                      denominator="eight").values[0] == 1.0
+    assert (
+        childhood_disability_index(haq(answers, prefix="chaq", categories=CHAQ_DOMAINS), denominator="eight").values[0]
+        == 1.0
+    )
 
 
 # --- CMAS and MYOACT -------------------------------------------------------------------------------

@@ -33,8 +33,8 @@ AWKWARD_SITES = ["a/b", "../up", "Nijmegen UMC", "Zürich", "007", "Broken"]
 
 FIXTURE_SOURCE = {
     "parameters": 'site = "AMS"\ndata_path = "../data/example_visits.csv"\nadverse_events_path = ""\n'
-                  'pooled_summary_path = ""\npopulation = "adult"\nmin_cell_size = 5\nsummary_path = ""\n'
-                  'fail = False\nsleep_s = 0',
+    'pooled_summary_path = ""\npopulation = "adult"\nmin_cell_size = 5\nsummary_path = ""\n'
+    "fail = False\nsleep_s = 0",
     "run": (
         "import json, time\nfrom pathlib import Path\nimport matplotlib.pyplot as plt\n"
         "from ivig_kit.score.visits import read_visits\n"
@@ -49,7 +49,8 @@ FIXTURE_SOURCE = {
         "           'responder_percent': 50.0, 'confirmed_deteriorations': 0, 'adverse_events': 1,\n"
         "           'synthetic': True}\n"
         "if summary_path:\n"
-        "    Path(summary_path).write_text(json.dumps(summary), encoding='utf-8')"),
+        "    Path(summary_path).write_text(json.dumps(summary), encoding='utf-8')"
+    ),
     "figure": "fig, ax = plt.subplots(figsize=(3, 2))\nax.plot(mine['week'], mine['mmt'], 'o')\nax.set_title('MMT')",
 }
 
@@ -58,12 +59,16 @@ def write_fixture_notebook(path: Path) -> Path:
     """A small report notebook with the contract's parameters, a figure, headings and a JSON summary."""
     parameters = nbformat.v4.new_code_cell(FIXTURE_SOURCE["parameters"])
     parameters.metadata["tags"] = ["parameters"]
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Fixture site report"), parameters,
-        nbformat.v4.new_markdown_cell("## Patients"), nbformat.v4.new_code_cell(FIXTURE_SOURCE["run"]),
-        nbformat.v4.new_markdown_cell("## Figure\n### MMT by week"),
-        nbformat.v4.new_code_cell(FIXTURE_SOURCE["figure"]),
-    ])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Fixture site report"),
+            parameters,
+            nbformat.v4.new_markdown_cell("## Patients"),
+            nbformat.v4.new_code_cell(FIXTURE_SOURCE["run"]),
+            nbformat.v4.new_markdown_cell("## Figure\n### MMT by week"),
+            nbformat.v4.new_code_cell(FIXTURE_SOURCE["figure"]),
+        ]
+    )
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, path)
     return path
@@ -84,8 +89,12 @@ def write_registry(path: Path, sites: list[str]) -> Path:
 
 
 def run_reports_cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ivig_kit.cli", "reports", *map(str, args), "--quiet"],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "ivig_kit.cli", "reports", *map(str, args), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def visible_text(page: str) -> str:
@@ -115,43 +124,73 @@ BETTER = dict(physician_global=3.0, patient_global=3.0, extramuscular=2.0, haq=0
 WORSE = dict(BASE, extramuscular=6.5)
 
 
-BETTER_POINTS = {"physician_global": 17.5, "patient_global": 7.5, "mmt": 20.0, "haq": 7.5, "enzyme": 7.5,
-                 "extramuscular": 12.5}
+BETTER_POINTS = {
+    "physician_global": 17.5,
+    "patient_global": 7.5,
+    "mmt": 20.0,
+    "haq": 7.5,
+    "enzyme": 7.5,
+    "extramuscular": 12.5,
+}
 
 
 def visit(site, patient, week, values, arm, **changes):
-    return {"site": site, "patient_id": patient, "week": week, **values, **changes, "mmt_max": 150, "ck_uln": 200,
-            "arm": arm, "subtype": "DM", "visit_date": f"2023-01-{1 + week:02d}",
-            "data_source": "synthetic test registry"}
+    return {
+        "site": site,
+        "patient_id": patient,
+        "week": week,
+        **values,
+        **changes,
+        "mmt_max": 150,
+        "ck_uln": 200,
+        "arm": arm,
+        "subtype": "DM",
+        "visit_date": f"2023-01-{1 + week:02d}",
+        "data_source": "synthetic test registry",
+    }
 
 
 TINY_VISITS = [
     # site "A b": A-01 responder who missed week 8 and had an unscheduled week 6
-    visit("A b", "A-01", 0, BASE, "IVIg"), visit("A b", "A-01", 4, BETTER, "IVIg"),
-    visit("A b", "A-01", 6, BETTER, "IVIg"), visit("A b", "A-01", 12, BETTER, "IVIg"),
+    visit("A b", "A-01", 0, BASE, "IVIg"),
+    visit("A b", "A-01", 4, BETTER, "IVIg"),
+    visit("A b", "A-01", 6, BETTER, "IVIg"),
+    visit("A b", "A-01", 12, BETTER, "IVIg"),
     # A-02 unchanged, HAQ missing at week 8: last complete TIS is week 12 (0)
-    visit("A b", "A-02", 0, BASE, "placebo"), visit("A b", "A-02", 4, BASE, "placebo"),
-    visit("A b", "A-02", 8, BASE, "placebo", haq=None), visit("A b", "A-02", 12, BASE, "placebo"),
+    visit("A b", "A-02", 0, BASE, "placebo"),
+    visit("A b", "A-02", 4, BASE, "placebo"),
+    visit("A b", "A-02", 8, BASE, "placebo", haq=None),
+    visit("A b", "A-02", 12, BASE, "placebo"),
     # A-03 worse at weeks 4 and 8 (confirmed at 8), then stopped
-    visit("A b", "A-03", 0, BASE, "placebo"), visit("A b", "A-03", 4, WORSE, "placebo"),
+    visit("A b", "A-03", 0, BASE, "placebo"),
+    visit("A b", "A-03", 4, WORSE, "placebo"),
     visit("A b", "A-03", 8, WORSE, "placebo"),
     # site "Zürich": two responders
     *[visit("Zürich", p, w, BASE if w == 0 else BETTER, "IVIg") for p in ("Z-01", "Z-02") for w in (0, 4, 8, 12)],
 ]
 
 
-TINY_EVENTS = pd.DataFrame([
-    ("A b", "A-01", 4, "headache", "no", "yes"),
-    ("A b", "A-03", 8, "pulmonary embolism", "yes", "yes"),
-    ("Zürich", "Z-01", 4, "deep vein thrombosis", "yes", "yes"),
-    ("Zürich", "Z-02", 12, "rash", "no", ""),
-], columns=["site", "patient_id", "week", "event", "serious", "related"])
+TINY_EVENTS = pd.DataFrame(
+    [
+        ("A b", "A-01", 4, "headache", "no", "yes"),
+        ("A b", "A-03", 8, "pulmonary embolism", "yes", "yes"),
+        ("Zürich", "Z-01", 4, "deep vein thrombosis", "yes", "yes"),
+        ("Zürich", "Z-02", 12, "rash", "no", ""),
+    ],
+    columns=["site", "patient_id", "week", "event", "serious", "related"],
+)
 
 
 # --- Reading rendered tables ---------------------------------------------------------------------------------
 
-PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>',
-            "[x](javascript:alert(1))", "![x](http://127.0.0.1:9/x.png)", "a & b < c"]
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '"><svg onload=alert(1)>',
+    "[x](javascript:alert(1))",
+    "![x](http://127.0.0.1:9/x.png)",
+    "a & b < c",
+]
 
 
 class Cells(HTMLParser):
@@ -184,16 +223,21 @@ class Cells(HTMLParser):
             self._caption += data
 
 
-ALLOWED = {"count": re.compile(r"-?\d+"), "percent": re.compile(r"-?\d+\.\d"), "score": re.compile(r"-?\d+\.\d"),
-           "rate": re.compile(r"-?\d+\.\d\d"), "week": re.compile(r"-?\d+(\.\d{1,2})?"),
-           "p": re.compile(r"<0\.001|0\.0*[1-9]\d|1\.0")}
+ALLOWED = {
+    "count": re.compile(r"-?\d+"),
+    "percent": re.compile(r"-?\d+\.\d"),
+    "score": re.compile(r"-?\d+\.\d"),
+    "rate": re.compile(r"-?\d+\.\d\d"),
+    "week": re.compile(r"-?\d+(\.\d{1,2})?"),
+    "p": re.compile(r"<0\.001|0\.0*[1-9]\d|1\.0"),
+}
 
 
 def check_rendered_tables(page: str) -> int:
     """Every cell of every table: no nan/None, numbers by kind with their decimals, text numbers <= 2 decimals;
     returns the number of numeric cells checked."""
     checked = 0
-    for tag, kind, text in Cells(page).cells:
+    for _tag, kind, text in Cells(page).cells:
         text = text.strip()
         assert text.lower() not in ("nan", "none", "<na>", "nat"), f"{text!r} in a table"
         assert not re.search(r"\b(nan|None|NaN)\b", text), f"{text!r} in a table"

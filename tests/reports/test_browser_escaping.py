@@ -18,13 +18,14 @@ REPO = Path(__file__).resolve().parents[2]
 REGISTRY = REPO / "data" / "demo_registry.csv"
 ADVERSE_EVENTS = REPO / "data" / "demo_adverse_events.csv"
 
-SITES = {"Tokyo": 'Tokyo <script>alert("site")</script>',
-         "Milano": 'Milano <img src=x onerror=alert("site2")>'}
+SITES = {"Tokyo": 'Tokyo <script>alert("site")</script>', "Milano": 'Milano <img src=x onerror=alert("site2")>'}
 ARMS = {"IVIg": 'IVIg <img src=x onerror=alert("arm")>', "placebo": 'placebo [x](javascript:alert("arm2"))'}
 PATIENT_SUFFIX = '<svg onload=alert("pid")>'
 SUBTYPE_SUFFIX = " ![x](http://127.0.0.1:9/subtype.png)"
-DATA_SOURCES = {"Tokyo": 'synthetic <script>alert("ds1")</script>',
-                "Milano": 'synthetic [click](javascript:alert("ds2")) <svg onload=alert("ds3")>'}
+DATA_SOURCES = {
+    "Tokyo": 'synthetic <script>alert("ds1")</script>',
+    "Milano": 'synthetic [click](javascript:alert("ds2")) <svg onload=alert("ds3")>',
+}
 EVENT_SUFFIX = " <img src=x onerror=alert('ae')>"
 
 pytestmark = pytest.mark.browser
@@ -50,16 +51,23 @@ def hostile_reports(tmp_path_factory) -> Path:
     events["site"] = events["site"].map(SITES)
     visits.to_csv(root / "hostile_registry.csv", index=False)
     events.to_csv(root / "hostile_adverse_events.csv", index=False)
-    batch = prepare_batch(root / "hostile_registry.csv", root / "reports",
-                          adverse_events_path=root / "hostile_adverse_events.csv")
+    batch = prepare_batch(
+        root / "hostile_registry.csv", root / "reports", adverse_events_path=root / "hostile_adverse_events.csv"
+    )
     outcome = run_batch(batch, jobs=2, progress=False)
     assert not outcome.failed, [r.error_line() for r in outcome.failed]
     return root / "reports"
 
 
 def hostile_texts() -> list[str]:
-    return [*SITES.values(), *ARMS.values(), PATIENT_SUFFIX, SUBTYPE_SUFFIX.strip(), *DATA_SOURCES.values(),
-            EVENT_SUFFIX.strip()]
+    return [
+        *SITES.values(),
+        *ARMS.values(),
+        PATIENT_SUFFIX,
+        SUBTYPE_SUFFIX.strip(),
+        *DATA_SOURCES.values(),
+        EVENT_SUFFIX.strip(),
+    ]
 
 
 FROM_DATA = """() => {
@@ -108,8 +116,14 @@ def test_hostile_site_reports_run_no_script_and_show_the_text_literally(browser,
     for number, (key, site) in enumerate(SITES.items()):
         report = hostile_reports / f"{site_slug(site)}.html"
         text = open_and_check(browser, report, artifacts_dir if number == 0 else None)
-        expected = [site, *ARMS.values(), PATIENT_SUFFIX, SUBTYPE_SUFFIX.strip(), DATA_SOURCES[key],
-                    EVENT_SUFFIX.strip()]
+        expected = [
+            site,
+            *ARMS.values(),
+            PATIENT_SUFFIX,
+            SUBTYPE_SUFFIX.strip(),
+            DATA_SOURCES[key],
+            EVENT_SUFFIX.strip(),
+        ]
         missing = [value for value in expected if " ".join(value.split()) not in text]
         assert not missing, f"{report.name}: not shown literally: {missing}"
 
@@ -134,8 +148,26 @@ def test_the_executed_notebooks_rich_outputs_hold_only_escaped_html(hostile_repo
         markup = "".join(data.get("text/html", "") for data in rich)
         tags = Cells(markup).tags
         # the kit's own markup (the title is an h1 with the population in small type); every value in it escaped
-        assert {tag for tag, _ in tags} <= {"h1", "small", "div", "table", "caption", "thead", "tbody", "tr", "th",
-                                            "td", "p", "em", "strong", "ul", "li", "figure", "img", "figcaption"}
+        assert {tag for tag, _ in tags} <= {
+            "h1",
+            "small",
+            "div",
+            "table",
+            "caption",
+            "thead",
+            "tbody",
+            "tr",
+            "th",
+            "td",
+            "p",
+            "em",
+            "strong",
+            "ul",
+            "li",
+            "figure",
+            "img",
+            "figcaption",
+        }
         assert not any(name.lower().startswith("on") for _, attrs in tags for name in attrs)
         assert all(attrs["src"].startswith("data:image/png;base64,") for tag, attrs in tags if tag == "img")
         for value in hostile_texts():  # markup only in its escaped form (Markdown is inert outside Markdown)

@@ -34,9 +34,26 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def report_folder(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("browser-reports") / "reports"
-    result = subprocess.run([sys.executable, "-m", "ivig_kit.cli", "reports", str(DEMO_REGISTRY), "--out", str(out),
-                             "--sites", *SITES, "--jobs", "2", "--quiet", "--pdf"], capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ivig_kit.cli",
+            "reports",
+            str(DEMO_REGISTRY),
+            "--out",
+            str(out),
+            "--sites",
+            *SITES,
+            "--jobs",
+            "2",
+            "--quiet",
+            "--pdf",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 
@@ -90,13 +107,15 @@ def test_site_report_renders_with_contents_figures_and_no_error(browser, report_
         links = toc.locator("a")
         assert links.count() >= 5
         targets = [links.nth(i).get_attribute("href") for i in range(links.count())]
-        missing = page.evaluate("(ids) => ids.filter(id => !document.getElementById(decodeURIComponent(id.slice(1))))",
-                                targets)
+        missing = page.evaluate(
+            "(ids) => ids.filter(id => !document.getElementById(decodeURIComponent(id.slice(1))))", targets
+        )
         assert not missing, f"table-of-contents links without a heading: {missing}"
         images = page.locator("img")
         assert images.count() >= 1
         decoded = page.evaluate(
-            "() => Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length")
+            "() => Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length"
+        )
         assert decoded >= 1, "no figure image was decoded"
         text = page.locator("body").inner_text()
         assert "Zürich" in text and "synthetic" in text.lower()
@@ -182,8 +201,9 @@ def test_in_print_no_element_is_wider_than_an_a4_page(browser, report_folder):
 
 def pdf_text(path: Path, *pages) -> str:
     first_last = ["-f", str(pages[0]), "-l", str(pages[-1])] if pages else []
-    return subprocess.run(["pdftotext", "-layout", *first_last, str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-layout", *first_last, str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_the_pdf_has_numbered_a4_pages_contents_and_every_table(report_folder, artifacts_dir):
@@ -207,8 +227,22 @@ def test_the_pdf_has_numbered_a4_pages_contents_and_every_table(report_folder, a
     assert "nan" not in text.split()
     provenance_page = next(n for n in range(pages, 0, -1) if "Table 11." in pdf_text(pdf, n))
     for number, name in ((1, "site_report_page1"), (provenance_page, "site_report_provenance_page")):
-        subprocess.run(["pdftoppm", "-png", "-r", "90", "-f", str(number), "-l", str(number), "-singlefile",
-                        str(pdf), str(artifacts_dir / name)], check=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "90",
+                "-f",
+                str(number),
+                "-l",
+                str(number),
+                "-singlefile",
+                str(pdf),
+                str(artifacts_dir / name),
+            ],
+            check=True,
+        )
         assert (artifacts_dir / f"{name}.png").stat().st_size > 10_000
 
 

@@ -30,9 +30,18 @@ TINY = {"patients": 2, "patients_scored": 2, "responders": 0, "adverse_events": 
 
 
 def visit(site, patient, week, values):
-    return {"site": site, "patient_id": patient, "week": week, **values, "mmt_max": 150, "ck_uln": 200,
-            "arm": "IVIg", "subtype": "DM", "visit_date": f"2023-01-{1 + week:02d}",
-            "data_source": "synthetic test registry"}
+    return {
+        "site": site,
+        "patient_id": patient,
+        "week": week,
+        **values,
+        "mmt_max": 150,
+        "ck_uln": 200,
+        "arm": "IVIg",
+        "subtype": "DM",
+        "visit_date": f"2023-01-{1 + week:02d}",
+        "data_source": "synthetic test registry",
+    }
 
 
 def issue_registry() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -46,10 +55,14 @@ def issue_registry() -> tuple[pd.DataFrame, pd.DataFrame]:
         for i in range(4):
             rows += [visit(site, f"{site}{i}", w, BETTER if w and i < 2 else BASE) for w in (0, 4, 8, 12)]
     events = [("Large", f"L{i:02d}", 4, "headache", "no", "no") for i in range(0, 40, 5)]
-    events += [("Tiny", "T1", 8, "rash", "no", "no"), ("B", "B0", 4, "rash", "no", "no"),
-               ("C", "C1", 8, "fever", "no", "no")]
-    return pd.DataFrame(rows), pd.DataFrame(events, columns=["site", "patient_id", "week", "event", "serious",
-                                                             "related"])
+    events += [
+        ("Tiny", "T1", 8, "rash", "no", "no"),
+        ("B", "B0", 4, "rash", "no", "no"),
+        ("C", "C1", 8, "fever", "no", "no"),
+    ]
+    return pd.DataFrame(rows), pd.DataFrame(
+        events, columns=["site", "patient_id", "week", "event", "serious", "related"]
+    )
 
 
 def published_to_large(root, name: str, with_tiny: bool, out, record: bool = True) -> dict:
@@ -62,25 +75,42 @@ def published_to_large(root, name: str, with_tiny: bool, out, record: bool = Tru
     folder.mkdir()
     visits.to_csv(folder / "registry.csv", index=False)
     events.to_csv(folder / "events.csv", index=False)
-    batch = prepare_batch(folder / "registry.csv", out, sites=["Large"], adverse_events_path=folder / "events.csv",
-                          min_cell_size=MIN_CELL, registry=True)
+    batch = prepare_batch(
+        folder / "registry.csv",
+        out,
+        sites=["Large"],
+        adverse_events_path=folder / "events.csv",
+        min_cell_size=MIN_CELL,
+        registry=True,
+    )
     task = batch.with_inputs(batch.tasks)[0]
     names = task.input_files()
     (folder / names["visits"]).write_bytes(task.visits_slice)
     (folder / names["events"]).write_bytes(task.events_slice)
     (folder / names["pooled"]).write_bytes(task.pooled_summary)
-    report = load_site(validate_report_parameters(
-        "Large", str(folder / names["visits"]), str(folder / names["events"]), "adult", "",
-        str(folder / names["pooled"]), MIN_CELL))
+    report = load_site(
+        validate_report_parameters(
+            "Large",
+            str(folder / names["visits"]),
+            str(folder / names["events"]),
+            "adult",
+            "",
+            str(folder / names["pooled"]),
+            MIN_CELL,
+        )
+    )
     numbers = flatten("pooled summary", json.loads(task.pooled_summary))
     numbers.update(flatten("site summary", summaries.site_summary(report)))
-    for caption, table in (("site against pooled", tables.site_against_pooled(report)),
-                           ("provenance", summaries.provenance(report))):
+    for caption, table in (
+        ("site against pooled", tables.site_against_pooled(report)),
+        ("provenance", summaries.provenance(report)),
+    ):
         for row, values in table.iterrows():
             for column, text in values.items():
                 for k, number in enumerate(re.findall(r"-?\d+(?:\.\d+)?", str(text))):
-                    numbers[f"{caption} / {row} / {column if caption != 'site against pooled' else ''} / {k}"] = \
-                        float(number)
+                    numbers[f"{caption} / {row} / {column if caption != 'site against pooled' else ''} / {k}"] = float(
+                        number
+                    )
     if record:
         out.mkdir(exist_ok=True)
         append_history(batch, [])
@@ -98,20 +128,30 @@ def flatten(prefix: str, value) -> dict:
 
 
 #: Labels that count patients (a difference of 1 to MIN_CELL - 1 between runs would describe too few patients).
-PATIENT_COUNT = re.compile(r"/ (patients|patients_pooled|patients_scored|data_patients)$|"
-                           r"sites / patients pooled / value / 1$|/ n$")
+PATIENT_COUNT = re.compile(
+    r"/ (patients|patients_pooled|patients_scored|data_patients)$|"
+    r"sites / patients pooled / value / 1$|/ n$"
+)
 
 
 def revealing_pairs(first: dict, second: dict) -> list[tuple[str, float]]:
     """Pairs of same-labelled numbers whose difference describes 1 to MIN_CELL - 1 patients."""
-    return [(label, first[label] - second[label]) for label in first.keys() & second.keys()
-            if PATIENT_COUNT.search(label) and 0 < abs(first[label] - second[label]) < MIN_CELL]
+    return [
+        (label, first[label] - second[label])
+        for label in first.keys() & second.keys()
+        if PATIENT_COUNT.search(label) and 0 < abs(first[label] - second[label]) < MIN_CELL
+    ]
 
 
 def recovered(first: dict, second: dict) -> dict:
     """The issue's attack: the pooled figures of the first run minus those of the second."""
-    keys = {"patients": "patients", "patients_scored": "patients_scored", "responders": "responders",
-            "adverse_events": "adverse_events", "stopped_early": "stopped_early"}
+    keys = {
+        "patients": "patients",
+        "patients_scored": "patients_scored",
+        "responders": "responders",
+        "adverse_events": "adverse_events",
+        "stopped_early": "stopped_early",
+    }
     pooled = "pooled summary / pooled_metrics / "
     return {name: first.get(pooled + key, 0) - second.get(pooled + key, 0) for name, key in keys.items()}
 
@@ -126,8 +166,13 @@ def test_two_runs_into_one_folder_do_not_reveal_the_small_site(tmp_path, order):
     with_tiny, without = (first, second) if first_with else (second, first)
     assert recovered(with_tiny, without) != TINY
     # the whole merged group (12 or 14 patients) is held back in the second run, never Tiny alone
-    assert abs(with_tiny["pooled summary / registry / patients_pooled"]
-               - without["pooled summary / registry / patients_pooled"]) >= MIN_CELL
+    assert (
+        abs(
+            with_tiny["pooled summary / registry / patients_pooled"]
+            - without["pooled summary / registry / patients_pooled"]
+        )
+        >= MIN_CELL
+    )
     assert second["pooled summary / registry / sites_merged"] == 0
     assert second["pooled summary / registry / sites_left_out"] >= 3
 
@@ -161,6 +206,7 @@ def test_within_one_run_the_pooled_figures_hide_no_small_site(tmp_path):
 def test_what_sites_see_of_the_pool_is_rounded(tmp_path):
     numbers = published_to_large(tmp_path, "only", True, tmp_path / "out", record=False)
     assert numbers["site summary / pooled_responder_percent"].is_integer()
-    percents = {k: v for k, v in numbers.items() if k.startswith("pooled summary / pooled_metrics") and
-                k.endswith("_percent")}
+    percents = {
+        k: v for k, v in numbers.items() if k.startswith("pooled summary / pooled_metrics") and k.endswith("_percent")
+    }
     assert percents and all(v.is_integer() for v in percents.values())

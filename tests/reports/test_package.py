@@ -17,8 +17,12 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 
 
 def imported_modules(code: str) -> set[str]:
-    result = subprocess.run([sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return set(result.stdout.split())
 
@@ -31,8 +35,11 @@ def test_report_content_loads_no_runner_and_the_package_face_loads_nothing():
 
 
 def test_the_runner_never_imports_pyplot():
-    runner = [f"ivig_kit.reports.runner.{p.stem}" for p in (PACKAGE / "runner").glob("*.py")
-              if p.stem not in ("__init__", "_die_with_parent")]
+    runner = [
+        f"ivig_kit.reports.runner.{p.stem}"
+        for p in (PACKAGE / "runner").glob("*.py")
+        if p.stem not in ("__init__", "_die_with_parent")
+    ]
     assert "matplotlib.pyplot" not in imported_modules("\n".join(f"import {m}" for m in runner))
     for path in (PACKAGE / "runner").glob("*.py"):  # not even inside a function
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -55,10 +62,13 @@ def test_the_face_offers_prepare_batch_run_batch_and_load_site_lazily():
     from ivig_kit.reports.runner.prepare import prepare_batch
 
     assert (ivig_kit.reports.prepare_batch, ivig_kit.reports.run_batch, ivig_kit.reports.load_site) == (
-        prepare_batch, run_batch, load_site)
+        prepare_batch,
+        run_batch,
+        load_site,
+    )
     assert set(ivig_kit.reports.__all__) == {"prepare_batch", "run_batch", "load_site"}
     with pytest.raises(AttributeError):
-        ivig_kit.reports.no_such_name  # noqa: B018
+        ivig_kit.reports.no_such_name
 
 
 def test_no_module_is_over_500_lines():

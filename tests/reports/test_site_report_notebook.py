@@ -21,9 +21,19 @@ def test_executed_reports_hold_only_their_own_sites_patients(tmp_path):
     for site in ("Nijmegen UMC", "Zürich"):
         output, summary_path = tmp_path / f"{site}.ipynb", tmp_path / f"{site}.json"
         papermill.execute_notebook(
-            str(SITE_REPORT), str(output), kernel_name="python3", cwd=str(tmp_path), progress_bar=False,
-            parameters={"site": site, "data_path": str(DEMO_REGISTRY), "adverse_events_path": str(DEMO_ADVERSE_EVENTS),
-                        "population": "adult", "summary_path": str(summary_path)})
+            str(SITE_REPORT),
+            str(output),
+            kernel_name="python3",
+            cwd=str(tmp_path),
+            progress_bar=False,
+            parameters={
+                "site": site,
+                "data_path": str(DEMO_REGISTRY),
+                "adverse_events_path": str(DEMO_ADVERSE_EVENTS),
+                "population": "adult",
+                "summary_path": str(summary_path),
+            },
+        )
         notebook_text = output.read_text(encoding="utf-8")
         summary_text = summary_path.read_text(encoding="utf-8")
         others = set().union(*(ids[s] for s in ids.index if s != site))
@@ -45,8 +55,17 @@ def test_executed_reports_hold_only_their_own_sites_patients(tmp_path):
 @pytest.mark.notebook
 @pytest.mark.slow
 def test_an_unknown_site_stops_the_notebook_with_a_clear_error(tmp_path):
-    with pytest.raises(papermill.PapermillExecutionError, match="site 'Zurich' is not in demo_registry.csv"):
+    with pytest.raises(papermill.PapermillExecutionError, match=r"site 'Zurich' is not in demo_registry.csv"):
         papermill.execute_notebook(
-            str(SITE_REPORT), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
-            parameters={"site": "Zurich", "data_path": str(DEMO_REGISTRY), "adverse_events_path": "",
-                        "population": "adult", "summary_path": ""})
+            str(SITE_REPORT),
+            str(tmp_path / "out.ipynb"),
+            kernel_name="python3",
+            progress_bar=False,
+            parameters={
+                "site": "Zurich",
+                "data_path": str(DEMO_REGISTRY),
+                "adverse_events_path": "",
+                "population": "adult",
+                "summary_path": "",
+            },
+        )

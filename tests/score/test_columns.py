@@ -18,7 +18,7 @@ from ivig_kit.score.measures import ENZYME_ULN, ENZYMES, INSTRUMENTS, RANGE_COLU
 
 def test_every_column_is_named_once_and_identifiers_are_not_numbers():
     assert len(set(KIT_COLUMNS)) == len(KIT_COLUMNS)
-    assert KIT_COLUMNS == (*ID_COLUMNS, *NUMERIC_COLUMNS)
+    assert (*ID_COLUMNS, *NUMERIC_COLUMNS) == KIT_COLUMNS
     assert not set(ID_COLUMNS) & set(NUMERIC_COLUMNS)
 
 
@@ -41,6 +41,9 @@ def test_the_data_readme_documents_every_kit_column():
     assert all(uln == f"{enzyme}_uln" for enzyme, uln in ENZYME_ULN.items()) and "`<name>_uln`" in readme
     # the case report form's item columns are documented one per row in the data dictionary
     dictionary = set(pd.read_csv(data_path("item_dictionary.csv"))["column"])
-    undocumented = [column for column in KIT_COLUMNS if f"`{column}`" not in readme
-                    and column not in ENZYME_ULN.values() and column not in dictionary]
+    undocumented = [
+        column
+        for column in KIT_COLUMNS
+        if f"`{column}`" not in readme and column not in ENZYME_ULN.values() and column not in dictionary
+    ]
     assert not undocumented

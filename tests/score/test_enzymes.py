@@ -23,14 +23,15 @@ from ivig_kit.score.measures import (
     EnzymeNormalisation,
 )
 
-BASE = {"physician_global": 5.0, "patient_global": 5.0, "extramuscular": 5.0, "haq": 1.5, "mmt": 40.0,
-        "mmt_max": 80.0}
+BASE = {"physician_global": 5.0, "patient_global": 5.0, "extramuscular": 5.0, "haq": 1.5, "mmt": 40.0, "mmt_max": 80.0}
 
 
 def visits(baseline_enzymes: dict, followup_enzymes: dict, order=None) -> pd.DataFrame:
     """One patient, two visits; ``order`` sets the enzyme columns' order in the table."""
-    rows = [{"site": "A", "patient_id": "1", "week": 0.0, **BASE, **baseline_enzymes},
-            {"site": "A", "patient_id": "1", "week": 4.0, **BASE, **followup_enzymes}]
+    rows = [
+        {"site": "A", "patient_id": "1", "week": 0.0, **BASE, **baseline_enzymes},
+        {"site": "A", "patient_id": "1", "week": 4.0, **BASE, **followup_enzymes},
+    ]
     frame = pd.DataFrame(rows)
     if order:
         columns = [c for c in frame.columns if c not in order] + list(order)
@@ -96,17 +97,24 @@ def test_the_largest_integer_products_fit_in_int64():
     assert enzyme_micro < 2**53 and int(ENZYME_ULN_MAX) * MICRO < 2**53
 
 
-values_at_bounds = st.one_of(st.sampled_from([0.0, 0.000001, ENZYME_VALUE_MAX, ENZYME_VALUE_MAX - 0.000001]),
-                             st.integers(0, int(ENZYME_VALUE_MAX)).map(float))
-ulns_at_bounds = st.one_of(st.sampled_from([0.000001, 0.01, ENZYME_ULN_MAX]),
-                           st.integers(1, int(ENZYME_ULN_MAX)).map(float))
+values_at_bounds = st.one_of(
+    st.sampled_from([0.0, 0.000001, ENZYME_VALUE_MAX, ENZYME_VALUE_MAX - 0.000001]),
+    st.integers(0, int(ENZYME_VALUE_MAX)).map(float),
+)
+ulns_at_bounds = st.one_of(
+    st.sampled_from([0.000001, 0.01, ENZYME_ULN_MAX]), st.integers(1, int(ENZYME_ULN_MAX)).map(float)
+)
 
 
 @pytest.mark.slow
 @settings(max_examples=80, deadline=None)
-@given(baseline=values_at_bounds, followup=values_at_bounds, uln=ulns_at_bounds,
-       k=st.sampled_from([1.0, 3.0, 15.0, ULN_MULTIPLIER_MAX]),
-       method=st.sampled_from(["relative", "uln_range"]))
+@given(
+    baseline=values_at_bounds,
+    followup=values_at_bounds,
+    uln=ulns_at_bounds,
+    k=st.sampled_from([1.0, 3.0, 15.0, ULN_MULTIPLIER_MAX]),
+    method=st.sampled_from(["relative", "uln_range"]),
+)
 def test_enzyme_points_at_the_bounds_equal_exact_arithmetic(baseline, followup, uln, k, method):
     """int64 arithmetic cannot overflow within the bounds: the engine agrees with unbounded Fractions."""
     table = visits({"ck": baseline, "ck_uln": uln}, {"ck": followup, "ck_uln": uln})
@@ -143,9 +151,17 @@ def test_cross_multiplication_beyond_int64_falls_back_to_exact_integers():
 
 
 def test_the_followed_enzyme_comes_back_with_its_values_by_name():
-    table = pd.DataFrame({"site": "s", "patient_id": ["a", "a", "b", "b"], "week": [0, 4, 0, 4],
-                          "ck": [1000.0, 500.0, np.nan, np.nan], "ck_uln": 200.0,
-                          "alt": [300.0, 240.0, 90.0, 60.0], "alt_uln": 30.0})
+    table = pd.DataFrame(
+        {
+            "site": "s",
+            "patient_id": ["a", "a", "b", "b"],
+            "week": [0, 4, 0, 4],
+            "ck": [1000.0, 500.0, np.nan, np.nan],
+            "ck_uln": 200.0,
+            "alt": [300.0, 240.0, 90.0, 60.0],
+            "alt_uln": 30.0,
+        }
+    )
     followed = most_abnormal_enzyme(table, np.array([0, 2]), np.array([1, 3]))
     # patient a: CK 5 x ULN, ALT 10 x ULN -> ALT; patient b: no CK -> ALT (3 x ULN)
     assert followed.names == ["ck", "alt"] and followed.choice.tolist() == [1, 1]

@@ -9,8 +9,7 @@ from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.score.improvement_2004 import improvement_2004
 
 MEASURES = ("physician_global", "patient_global", "mmt", "haq", "enzyme", "extramuscular")
-BASE = {"physician_global": 5.0, "patient_global": 5.0, "mmt": 60.0, "haq": 1.0, "enzyme": 1000.0,
-        "extramuscular": 2.0}
+BASE = {"physician_global": 5.0, "patient_global": 5.0, "mmt": 60.0, "haq": 1.0, "enzyme": 1000.0, "extramuscular": 2.0}
 
 
 def doi(**followup):
@@ -38,8 +37,7 @@ def test_up_to_two_worse_by_25_percent_allowed():
 
 
 def test_three_worse_is_not():
-    assert doi(physician_global=2.0, patient_global=2.0, mmt=80.0, haq=1.25, enzyme=1250.0,
-               extramuscular=2.5) is False
+    assert doi(physician_global=2.0, patient_global=2.0, mmt=80.0, haq=1.25, enzyme=1250.0, extramuscular=2.5) is False
 
 
 def test_mmt_veto():
@@ -53,8 +51,9 @@ def test_missing_measure_decides_nothing_when_three_improved_and_room_for_it():
 
 
 def test_missing_measure_that_could_be_the_third_worse_leaves_it_unknown():
-    assert doi(physician_global=4.0, patient_global=4.0, haq=0.8, enzyme=1250.0, extramuscular=2.5,
-               mmt=70.0) is True  # (nothing missing: two worse allowed)
+    assert (
+        doi(physician_global=4.0, patient_global=4.0, haq=0.8, enzyme=1250.0, extramuscular=2.5, mmt=70.0) is True
+    )  # (nothing missing: two worse allowed)
     assert doi(physician_global=4.0, haq=0.8, mmt=75.0, patient_global=6.25, enzyme=1250.0, extramuscular=None) is None
     assert doi(physician_global=4.0, haq=0.8, mmt=75.0, patient_global=6.2, enzyme=1250.0, extramuscular=None) is True
 
@@ -73,16 +72,25 @@ def test_false_whatever_the_missing_measures():
 
 
 def test_engine_output_column_nullable():
-    visits = pd.DataFrame({
-        "site": "A", "patient_id": ["1", "1", "2", "2", "3", "3"], "week": [0, 4] * 3,
-        "physician_global": [5, 4, 5, 2, 5, 4], "patient_global": [5, 4, 5, 2, 5, 4],
-        "extramuscular": [2, 2, 2, 1, 2, 2], "haq": [1, 0.8, 1, 0.5, 1, 0.8],
-        "mmt": [60, 60, 60, 45, 60, np.nan], "mmt_max": 80, "ck": [1000, 1000, 1000, 200, 1000, 1250],
-        "ck_uln": 200})
+    visits = pd.DataFrame(
+        {
+            "site": "A",
+            "patient_id": ["1", "1", "2", "2", "3", "3"],
+            "week": [0, 4] * 3,
+            "physician_global": [5, 4, 5, 2, 5, 4],
+            "patient_global": [5, 4, 5, 2, 5, 4],
+            "extramuscular": [2, 2, 2, 1, 2, 2],
+            "haq": [1, 0.8, 1, 0.5, 1, 0.8],
+            "mmt": [60, 60, 60, 45, 60, np.nan],
+            "mmt_max": 80,
+            "ck": [1000, 1000, 1000, 200, 1000, 1250],
+            "ck_uln": 200,
+        }
+    )
     scores = total_improvement_score(visits)
     assert scores["imacs_2004_improved"].dtype == "boolean"
     decided = scores["imacs_2004_improved"]
-    assert decided.iloc[0] is np.True_ or decided.iloc[0] == True
+    assert decided.iloc[0] is np.True_ or decided.iloc[0]
     assert not decided.iloc[1] and decided.isna().tolist() == [False, False, True]
     # patient 2: TIS high (MMT worsening scores 0, no penalty) while the 2004 veto says not improved
     assert scores["tis"].iloc[1] >= 20
@@ -92,8 +100,13 @@ def test_engine_output_column_nullable():
 def test_vas_from_zero(baseline, followup, expected):
     """A VAS at 0 cannot improve; a rise from 0 counts as worse (unbounded relative change, the kit's choice)."""
     base = {**{m: [BASE[m]] for m in MEASURES}, "extramuscular": [baseline]}
-    follow = {**{m: [BASE[m]] for m in MEASURES}, "physician_global": [4.0], "patient_global": [4.0], "haq": [0.8],
-              "extramuscular": [followup]}
+    follow = {
+        **{m: [BASE[m]] for m in MEASURES},
+        "physician_global": [4.0],
+        "patient_global": [4.0],
+        "haq": [0.8],
+        "extramuscular": [followup],
+    }
     result = improvement_2004(base, follow)
     assert int(result.n_worse[0]) == (followup > baseline)
     assert bool(result.improved[0]) is True

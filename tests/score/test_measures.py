@@ -23,8 +23,11 @@ def test_scoring_table_rows_sum_to_100():
 
 
 def test_instrument_facts_have_one_home_and_a_source():
-    assert (INSTRUMENTS["cmas"].scale_min, INSTRUMENTS["cmas"].scale_max, INSTRUMENTS["cmas"].improves_by) == \
-        (0, 52, "increase")
+    assert (INSTRUMENTS["cmas"].scale_min, INSTRUMENTS["cmas"].scale_max, INSTRUMENTS["cmas"].improves_by) == (
+        0,
+        52,
+        "increase",
+    )
     assert INSTRUMENTS["chaq"].fixed_range == 3 and INSTRUMENTS["chaq"].improves_by == "decrease"
     assert INSTRUMENTS["das"].fixed_range == 20 and INSTRUMENTS["das"].improves_by == "decrease"
     assert INSTRUMENTS["parent_global"].fixed_range == 10

@@ -13,13 +13,20 @@ def scores():
     rng = np.random.default_rng(13)
     n = 3000
     points = rng.choice([0.0, 2.5, 7.5, 32.5, np.nan], n)
-    return pd.DataFrame({
-        "site": rng.choice(["A", "B,with comma", 'say "x"'], n), "patient_id": [f"{i:04d}" for i in range(n)],
-        "week": rng.integers(0, 2601, n).astype(float), "tis": points * 2,
-        "haq_points": points, "haq_percent": np.round(rng.uniform(-100, 100, n), 6),
-        "enzyme_percent": rng.uniform(-5000, 100, n), "haq_missing": rng.random(n) < 0.5,
-        "category": pd.Categorical(rng.choice(["none", "major"], n)), "odd": rng.normal(0, 1e6, n),
-    })
+    return pd.DataFrame(
+        {
+            "site": rng.choice(["A", "B,with comma", 'say "x"'], n),
+            "patient_id": [f"{i:04d}" for i in range(n)],
+            "week": rng.integers(0, 2601, n).astype(float),
+            "tis": points * 2,
+            "haq_points": points,
+            "haq_percent": np.round(rng.uniform(-100, 100, n), 6),
+            "enzyme_percent": rng.uniform(-5000, 100, n),
+            "haq_missing": rng.random(n) < 0.5,
+            "category": pd.Categorical(rng.choice(["none", "major"], n)),
+            "odd": rng.normal(0, 1e6, n),
+        }
+    )
 
 
 def test_csv_shortcuts_write_the_same_numbers_as_plain_formatting(tmp_path, scores, monkeypatch):
@@ -34,8 +41,13 @@ def test_csv_shortcuts_write_the_same_numbers_as_plain_formatting(tmp_path, scor
 
 
 def test_number_text_matches_pyarrow(tmp_path):
-    assert [outputs._number_text(v) for v in (15.0, 7.5, -13.33, 0.0, 1234.56)] == ["15", "7.5", "-13.33", "0",
-                                                                                     "1234.56"]
+    assert [outputs._number_text(v) for v in (15.0, 7.5, -13.33, 0.0, 1234.56)] == [
+        "15",
+        "7.5",
+        "-13.33",
+        "0",
+        "1234.56",
+    ]
 
 
 def test_unknown_output_suffix_is_an_input_error():

@@ -14,19 +14,40 @@ from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.score.measures import CORE_SET, EnzymeNormalisation
 from ivig_kit.score.pair import MeasureScore, PairScore, score_pair
 
-BASELINE = {"physician_global": 6.0, "patient_global": 7.0, "mmt": 110, "haq": 1.8, "enzyme": 4200,
-            "extramuscular": 3.0}
-LATER = {"physician_global": 4.2, "patient_global": 5.5, "mmt": 121, "haq": 1.5, "enzyme": 1800,
-         "extramuscular": 2.0}
+BASELINE = {
+    "physician_global": 6.0,
+    "patient_global": 7.0,
+    "mmt": 110,
+    "haq": 1.8,
+    "enzyme": 4200,
+    "extramuscular": 3.0,
+}
+LATER = {"physician_global": 4.2, "patient_global": 5.5, "mmt": 121, "haq": 1.5, "enzyme": 1800, "extramuscular": 2.0}
 
 
 def engine_row(baseline, later, mmt_max, uln, population="adult", normalisation="relative") -> pd.Series:
     """The whole-table engine on the same two visits (CK as the followed enzyme)."""
-    columns = {"physician_global": "physician_global", "patient_global": "patient_global", "mmt": "mmt",
-               "haq": "haq", "enzyme": "ck", "extramuscular": "extramuscular"}
-    visits = pd.DataFrame([{"site": "s", "patient_id": "p", "week": week, "mmt_max": mmt_max, "ck_uln": uln,
-                            **{columns[m]: values[m] for m in CORE_SET}}
-                           for week, values in ((0, baseline), (4, later))])
+    columns = {
+        "physician_global": "physician_global",
+        "patient_global": "patient_global",
+        "mmt": "mmt",
+        "haq": "haq",
+        "enzyme": "ck",
+        "extramuscular": "extramuscular",
+    }
+    visits = pd.DataFrame(
+        [
+            {
+                "site": "s",
+                "patient_id": "p",
+                "week": week,
+                "mmt_max": mmt_max,
+                "ck_uln": uln,
+                **{columns[m]: values[m] for m in CORE_SET},
+            }
+            for week, values in ((0, baseline), (4, later))
+        ]
+    )
     return total_improvement_score(visits, population=population, enzyme_normalisation=normalisation).iloc[0]
 
 
@@ -36,7 +57,13 @@ def test_hand_computed_patient():
     pair = score_pair(BASELINE, LATER, mmt_max=150, enzyme_uln=200)
     assert isinstance(pair, PairScore) and all(isinstance(m, MeasureScore) for m in pair.measures.values())
     assert {m: s.points for m, s in pair.measures.items()} == {
-        "physician_global": 15.0, "patient_global": 2.5, "mmt": 10.0, "haq": 5.0, "enzyme": 7.5, "extramuscular": 7.5}
+        "physician_global": 15.0,
+        "patient_global": 2.5,
+        "mmt": 10.0,
+        "haq": 5.0,
+        "enzyme": 7.5,
+        "extramuscular": 7.5,
+    }
     assert (pair.tis, pair.category, pair.population) == (47.5, "moderate", "adult")
     haq = pair.measures["haq"]
     assert (haq.change, haq.scale_range, haq.percent) == pytest.approx((0.3, 3.0, 10.0), abs=1e-12)
@@ -45,15 +72,26 @@ def test_hand_computed_patient():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.integers(0, 100), min_size=6, max_size=6), st.lists(st.integers(0, 100), min_size=6, max_size=6),
-       st.sampled_from(["adult", "juvenile"]), st.sampled_from(["relative", "uln_range"]))
+@given(
+    st.lists(st.integers(0, 100), min_size=6, max_size=6),
+    st.lists(st.integers(0, 100), min_size=6, max_size=6),
+    st.sampled_from(["adult", "juvenile"]),
+    st.sampled_from(["relative", "uln_range"]),
+)
 def test_equals_the_whole_table_engine(before, after, population, normalisation):
-    scale = {"physician_global": 0.1, "patient_global": 0.1, "mmt": 1.5, "haq": 0.03, "enzyme": 50.0,
-             "extramuscular": 0.1}
+    scale = {
+        "physician_global": 0.1,
+        "patient_global": 0.1,
+        "mmt": 1.5,
+        "haq": 0.03,
+        "enzyme": 50.0,
+        "extramuscular": 0.1,
+    }
     baseline = {m: v * scale[m] + (1.0 if m == "enzyme" else 0.0) for m, v in zip(CORE_SET, before)}
     later = {m: v * scale[m] for m, v in zip(CORE_SET, after)}
-    pair = score_pair(baseline, later, mmt_max=150, enzyme_uln=200, population=population,
-                      enzyme_normalisation=normalisation)
+    pair = score_pair(
+        baseline, later, mmt_max=150, enzyme_uln=200, population=population, enzyme_normalisation=normalisation
+    )
     row = engine_row(baseline, later, 150, 200, population, EnzymeNormalisation(normalisation))
     assert [pair.measures[m].points for m in CORE_SET] == [row[f"{m}_points"] for m in CORE_SET]
     assert pair.tis == row["tis"] and pair.category == row["category"]
@@ -63,8 +101,9 @@ def test_band_edges_are_exact_whatever_floating_point_does():
     # physician 1.1 -> 0.6 is exactly 5% (0.5/10), though in doubles 1.1 - 0.6 = 0.5000000000000001: the
     # lowest band is right-closed, so exactly 5% scores 0 and one micro-unit more scores the next band
     for followup in (0.6, 0.599999):
-        pair = score_pair({**BASELINE, "physician_global": 1.1}, {**LATER, "physician_global": followup},
-                          mmt_max=150, enzyme_uln=200)
+        pair = score_pair(
+            {**BASELINE, "physician_global": 1.1}, {**LATER, "physician_global": followup}, mmt_max=150, enzyme_uln=200
+        )
         expected = exact_points("physician_global", exact_percent("physician_global", 1.1, followup, 10))
         assert pair.measures["physician_global"].points == float(expected)
     assert float(exact_points("physician_global", exact_percent("physician_global", 1.1, 0.6, 10))) == 0.0

@@ -14,8 +14,12 @@ from ivig_kit.score.mapping import ColumnMapping
 from ivig_kit.score.visits import read_visits
 
 HEADER = "site,patient_id,week,physician_global,patient_global,extramuscular,haq,mmt,mmt_max,ck,ck_uln"
-ROWS = ["Zürich,007,0,5.5,6,3,2.25,60,80,2000,200", "Zürich,007,4,3.2,5,2,1.5,66,80,900,200",
-        "Zürich,012,0,4,4,1,1,120,150,300,170", "Zürich,012,4,4,3.5,1,1,121,150,290,170"]
+ROWS = [
+    "Zürich,007,0,5.5,6,3,2.25,60,80,2000,200",
+    "Zürich,007,4,3.2,5,2,1.5,66,80,900,200",
+    "Zürich,012,0,4,4,1,1,120,150,300,170",
+    "Zürich,012,4,4,3.5,1,1,121,150,290,170",
+]
 
 
 def european(rows=ROWS, header=HEADER) -> str:
@@ -48,8 +52,10 @@ def test_ambiguous_decimal_mark_gets_a_hint(tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(VisitTableError) as caught:
         read_visits(path)
-    assert str(caught.value) == ("export.csv: cannot tell the decimal mark: the first rows have both decimal commas "
-                                 "(4 cells) and decimal points (1 cells); pass --decimal , or --decimal .")
+    assert str(caught.value) == (
+        "export.csv: cannot tell the decimal mark: the first rows have both decimal commas "
+        "(4 cells) and decimal points (1 cells); pass --decimal , or --decimal ."
+    )
 
 
 def test_a_decimal_point_in_a_decimal_comma_file_is_located_with_a_hint(tmp_path):
@@ -57,15 +63,20 @@ def test_a_decimal_point_in_a_decimal_comma_file_is_located_with_a_hint(tmp_path
     path.write_text(european().replace("1,5;66", "1.5;66"), encoding="utf-8")
     with pytest.raises(VisitTableError) as caught:
         read_visits(path, decimal=",")
-    assert str(caught.value) == ("export.csv: row 2 (line 3), column 'haq': expected a number (read with decimal "
-                                 "commas; pass --decimal . if the file uses decimal points), got '1.5'")
+    assert str(caught.value) == (
+        "export.csv: row 2 (line 3), column 'haq': expected a number (read with decimal "
+        "commas; pass --decimal . if the file uses decimal points), got '1.5'"
+    )
 
 
 def test_quoted_decimal_commas_in_a_comma_file_get_a_hint(tmp_path):
     path = tmp_path / "visits.csv"
     path.write_text("\n".join([HEADER, ROWS[0], ROWS[1].replace(",1.5,", ',"1,5",')]) + "\n", encoding="utf-8")
-    with pytest.raises(VisitTableError, match=r"column 'haq': expected a number \(decimal commas\? pass --decimal ,\), "
-                                              r"got '1,5'$"):
+    with pytest.raises(
+        VisitTableError,
+        match=r"column 'haq': expected a number \(decimal commas\? pass --decimal ,\), "
+        r"got '1,5'$",
+    ):
         read_visits(path)
 
 
@@ -81,8 +92,10 @@ def test_utf16_without_a_byte_order_mark_is_named(tmp_path):
     path.write_bytes(("\n".join([HEADER, *ROWS]) + "\n").encode("utf-16-le"))
     with pytest.raises(VisitTableError) as caught:
         read_visits(path)
-    assert str(caught.value) == ("visits.csv: UTF-16 (little-endian) text without a byte-order mark; pass --encoding "
-                                 "utf-16-le or save the table as UTF-8 CSV")
+    assert str(caught.value) == (
+        "visits.csv: UTF-16 (little-endian) text without a byte-order mark; pass --encoding "
+        "utf-16-le or save the table as UTF-8 CSV"
+    )
     assert read_visits(path, encoding="utf-16-le")["site"].iloc[0] == "Zürich"
 
 
@@ -94,7 +107,8 @@ def test_latin1_is_named_and_read_with_the_option(tmp_path, reference):
     assert str(caught.value) == (
         "visits.csv: not UTF-8 text: byte 0xFC on line 2 ('Zürich,007,0,5.5,6,3,2.25,60,80,2000,200' if read as "
         "Latin-1/Windows-1252); this looks like a Latin-1 (Windows-1252) export: pass --encoding latin-1, or save "
-        "the table as UTF-8 CSV")
+        "the table as UTF-8 CSV"
+    )
     visits = read_visits(path, encoding="latin-1")
     assert visits["site"].iloc[0] == "Zürich" and tis_of(visits) == tis_of(reference)
 

@@ -11,8 +11,7 @@ import zlib
 from pathlib import Path
 
 SHEET = "xl/worksheets/sheet1.xml"
-ROW = (b'<row><c t="inlineStr"><is><t>A</t></is></c><c t="inlineStr"><is><t>1</t></is></c><c><v>0</v></c>'
-       b'</row>')
+ROW = b'<row><c t="inlineStr"><is><t>A</t></is></c><c t="inlineStr"><is><t>1</t></is></c><c><v>0</v></c></row>'
 
 
 def small_workbook(rows=(("site", "patient_id", "week"), ("A", "1", 0))) -> dict[str, bytes]:
@@ -35,8 +34,29 @@ def _zip(members: list[tuple[str, bytes, int, int]]) -> bytes:
         encoded = name.encode("utf-8")
         out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(data), size, len(encoded), 0))
         out.write(encoded + data)
-        central.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc, len(data), size,
-                                  len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
+        central.write(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                0x21,
+                crc,
+                len(data),
+                size,
+                len(encoded),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + encoded
+        )
     start, directory = out.tell(), central.getvalue()
     out.write(directory)
     out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(directory), start, 0))
@@ -51,8 +71,10 @@ def _deflate(data: bytes) -> bytes:
 def xlsx_bomb(path: Path, sheet_mb: int = 2048, dimension: str = "A1:XFD1048576") -> Path:
     """A valid workbook whose first sheet is about ``sheet_mb`` MB of XML (rows of site A, patient 1, week 0)."""
     members = small_workbook()
-    head = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-            b'spreadsheetml/2006/main"><dimension ref="' + dimension.encode() + b'"/><sheetData>')
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main"><dimension ref="' + dimension.encode() + b'"/><sheetData>'
+    )
     tail = b"</sheetData></worksheet>"
     chunk = ROW * (1024 * 1024 // len(ROW))
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -78,8 +100,11 @@ def sparse_dimension_workbook(path: Path, empty_rows: int = 200_000) -> Path:
     """Two visits, then ``empty_rows`` empty ``<row>`` elements, under a declared dimension of A1:XFD1048576."""
     import openpyxl
 
-    rows = [("site", "patient_id", "week", "physician_global", "patient_global", "extramuscular", "haq", "mmt",
-             "mmt_max"), ("A", "001", 0, 6, 7, 3, 1.8, 110, 150), ("A", "001", 4, 4, 5, 2, 1.5, 121, 150)]
+    rows = [
+        ("site", "patient_id", "week", "physician_global", "patient_global", "extramuscular", "haq", "mmt", "mmt_max"),
+        ("A", "001", 0, 6, 7, 3, 1.8, 110, 150),
+        ("A", "001", 4, 4, 5, 2, 1.5, 121, 150),
+    ]
     members = small_workbook(rows)
     sheet = members[SHEET]
     sheet = re.sub(rb'<dimension ref="[A-Z0-9:]+" ?/>', b'<dimension ref="A1:XFD1048576"/>', sheet)

@@ -86,7 +86,9 @@ def wait_for_text(page, css: str, expected: str, timeout_ms: int = 60_000) -> No
     page.wait_for_function(
         "([css, expected]) => { const e = document.querySelector(css); "
         "return e && e.textContent.trim() === expected; }",
-        arg=[css, expected], timeout=timeout_ms)
+        arg=[css, expected],
+        timeout=timeout_ms,
+    )
 
 
 def type_value(page, css: str, value) -> None:

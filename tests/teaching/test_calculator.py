@@ -20,23 +20,60 @@ CSMS = ("physician_global", "patient_global", "mmt", "haq", "enzyme", "extramusc
 #: A synthetic test patient on MMT-8 bilateral (0-150), CK ULN 200 U/l. By hand (adult, relative enzyme):
 #: physician 3/10 = 30% -> 17.5; patient 2/10 = 20% -> 5; MMT 20/150 = 13.33% -> 20; HAQ 0.3/3 = 10% -> 5;
 #: CK 200/1000 = 20% -> 5; extramuscular 1.5/10 = 15% (the edge) -> 7.5. Total 60: adult major (>= 60).
-BASELINE = {"physician_global": 5.0, "patient_global": 6.0, "mmt": 100.0, "haq": 1.5, "enzyme": 1000.0,
-            "extramuscular": 4.0}
-FOLLOWUP = {"physician_global": 2.0, "patient_global": 4.0, "mmt": 120.0, "haq": 1.2, "enzyme": 800.0,
-            "extramuscular": 2.5}
-SHOWN_PERCENT = {"physician_global": "30.00%", "patient_global": "20.00%", "mmt": "13.33%", "haq": "10.00%",
-                 "enzyme": "20.00%", "extramuscular": "15.00%"}
-SHOWN_POINTS = {"physician_global": "17.5", "patient_global": "5", "mmt": "20", "haq": "5", "enzyme": "5",
-                "extramuscular": "7.5"}
+BASELINE = {
+    "physician_global": 5.0,
+    "patient_global": 6.0,
+    "mmt": 100.0,
+    "haq": 1.5,
+    "enzyme": 1000.0,
+    "extramuscular": 4.0,
+}
+FOLLOWUP = {
+    "physician_global": 2.0,
+    "patient_global": 4.0,
+    "mmt": 120.0,
+    "haq": 1.2,
+    "enzyme": 800.0,
+    "extramuscular": 2.5,
+}
+SHOWN_PERCENT = {
+    "physician_global": "30.00%",
+    "patient_global": "20.00%",
+    "mmt": "13.33%",
+    "haq": "10.00%",
+    "enzyme": "20.00%",
+    "extramuscular": "15.00%",
+}
+SHOWN_POINTS = {
+    "physician_global": "17.5",
+    "patient_global": "5",
+    "mmt": "20",
+    "haq": "5",
+    "enzyme": "5",
+    "extramuscular": "7.5",
+}
 
 
-def engine(baseline: dict, followup: dict, mmt_max: float, uln: float = 200.0, population: str = "adult",
-           enzyme_normalisation="relative") -> pd.Series:
+def engine(
+    baseline: dict,
+    followup: dict,
+    mmt_max: float,
+    uln: float = 200.0,
+    population: str = "adult",
+    enzyme_normalisation="relative",
+) -> pd.Series:
     """The engine's score of a two-visit table written out by hand (CK as the enzyme)."""
-    visits = pd.DataFrame({
-        "site": ["s", "s"], "patient_id": ["p", "p"], "week": [0, 9], "mmt_max": [mmt_max, mmt_max],
-        **{m: [baseline[m], followup[m]] for m in CSMS if m != "enzyme"},
-        "ck": [baseline["enzyme"], followup["enzyme"]], "ck_uln": [uln, uln]})
+    visits = pd.DataFrame(
+        {
+            "site": ["s", "s"],
+            "patient_id": ["p", "p"],
+            "week": [0, 9],
+            "mmt_max": [mmt_max, mmt_max],
+            **{m: [baseline[m], followup[m]] for m in CSMS if m != "enzyme"},
+            "ck": [baseline["enzyme"], followup["enzyme"]],
+            "ck_uln": [uln, uln],
+        }
+    )
     return total_improvement_score(visits, population=population, enzyme_normalisation=enzyme_normalisation).iloc[0]
 
 
@@ -50,8 +87,11 @@ def shown_category(calculator) -> str:
 
 def shown_rows(calculator) -> dict[str, tuple[str, str]]:
     """Per CSM, the displayed (absolute percent, points)."""
-    rows = re.findall(r'<tr data-measure="(\w+)">.*?<td class="tis-percent">([^<]*)</td>'
-                      r'<td class="tis-points">([^<]*)</td>', calculator.table.value)
+    rows = re.findall(
+        r'<tr data-measure="(\w+)">.*?<td class="tis-percent">([^<]*)</td>'
+        r'<td class="tis-points">([^<]*)</td>',
+        calculator.table.value,
+    )
     return {name: (percent, points) for name, percent, points in rows}
 
 
@@ -78,8 +118,10 @@ def test_starts_on_a_patient_whose_next_category_is_reachable():
     assert "synthetic" in calc.note.value
     # the first learner state is a useful answer, not a "cannot reach": MMT 121 -> 141 of 150 gives 27.5 points
     assert calc.target_measure.value == "mmt"
-    assert shown_answer(calc) == ("To reach major (TIS >= 60), raise Manual muscle testing (MMT) at follow-up by "
-                                  "a further 20, from 121 to 141: the TIS becomes 65.")
+    assert shown_answer(calc) == (
+        "To reach major (TIS >= 60), raise Manual muscle testing (MMT) at follow-up by "
+        "a further 20, from 121 to 141: the TIS becomes 65."
+    )
     assert what_would_it_take(RESPONDER, "physician_global").reachable is False  # why the physician is not chosen
 
 
@@ -93,22 +135,26 @@ def test_every_slider_set_by_hand_gives_the_hand_computed_display(calculator):
         assert f"{row[f'{name}_percent']:.2f}%" == shown_rows(calculator)[name][0]
 
 
-@pytest.mark.parametrize("measure, value, percent, points, total, category", [
-    # physician 5 -> 3.5: 15% -> 7.5 (10 fewer): 50 moderate
-    ("physician_global", 3.5, "15.00%", "7.5", "50", "moderate"),
-    # patient 6 -> 1.9: 41% -> 10 (5 more): 65
-    ("patient_global", 1.9, "41.00%", "10", "65", "major"),
-    # MMT 100 -> 115 of 150: exactly 10% -> 10 (10 fewer): 50
-    ("mmt", 115.0, "10.00%", "10", "50", "moderate"),
-    # HAQ 1.5 -> 1.65: worse -> 0 (5 fewer): 55
-    ("haq", 1.65, "-5.00%", "0", "55", "moderate"),
-    # CK 1000 -> 590: 41% -> 7.5 (2.5 more): 62.5
-    ("enzyme", 590.0, "41.00%", "7.5", "62.5", "major"),
-    # extramuscular 4 -> 2.4: 16% -> 12.5 (5 more): 65
-    ("extramuscular", 2.4, "16.00%", "12.5", "65", "major"),
-])
-def test_moving_one_followup_updates_its_row_total_and_category(calculator, measure, value, percent, points,
-                                                                 total, category):
+@pytest.mark.parametrize(
+    "measure, value, percent, points, total, category",
+    [
+        # physician 5 -> 3.5: 15% -> 7.5 (10 fewer): 50 moderate
+        ("physician_global", 3.5, "15.00%", "7.5", "50", "moderate"),
+        # patient 6 -> 1.9: 41% -> 10 (5 more): 65
+        ("patient_global", 1.9, "41.00%", "10", "65", "major"),
+        # MMT 100 -> 115 of 150: exactly 10% -> 10 (10 fewer): 50
+        ("mmt", 115.0, "10.00%", "10", "50", "moderate"),
+        # HAQ 1.5 -> 1.65: worse -> 0 (5 fewer): 55
+        ("haq", 1.65, "-5.00%", "0", "55", "moderate"),
+        # CK 1000 -> 590: 41% -> 7.5 (2.5 more): 62.5
+        ("enzyme", 590.0, "41.00%", "7.5", "62.5", "major"),
+        # extramuscular 4 -> 2.4: 16% -> 12.5 (5 more): 65
+        ("extramuscular", 2.4, "16.00%", "12.5", "65", "major"),
+    ],
+)
+def test_moving_one_followup_updates_its_row_total_and_category(
+    calculator, measure, value, percent, points, total, category
+):
     calculator.followup[measure].value = value
     assert shown_rows(calculator)[measure] == (percent, points)
     assert (shown_total(calculator), shown_category(calculator)) == (total, category)
@@ -185,15 +231,26 @@ def shown_errors(calculator) -> list[str]:
     return [e.replace("&#x27;", "'") for e in re.findall(r"<li>(.*?)</li>", calculator.errors.value)]
 
 
-@pytest.mark.parametrize("measure, visit, value, message", [
-    ("physician_global", "followup", 11.0, "Physician global follow-up: 11 cm is outside 0-10 cm."),
-    ("haq", "baseline", 3.5, "HAQ baseline: 3.5 is outside 0-3."),
-    ("mmt", "followup", 151.0, "MMT follow-up: 151 is outside 0-150."),
-    ("enzyme", "followup", 0.0, "CK follow-up: 0 U/l is not a measured level; enter a value above 0 and up to "
-                                "1,000,000 U/l."),
-    ("enzyme", "baseline", 99_999_999.0, "CK baseline: 99,999,999 U/l is not a measured level; enter a value "
-                                         "above 0 and up to 1,000,000 U/l."),
-])
+@pytest.mark.parametrize(
+    "measure, visit, value, message",
+    [
+        ("physician_global", "followup", 11.0, "Physician global follow-up: 11 cm is outside 0-10 cm."),
+        ("haq", "baseline", 3.5, "HAQ baseline: 3.5 is outside 0-3."),
+        ("mmt", "followup", 151.0, "MMT follow-up: 151 is outside 0-150."),
+        (
+            "enzyme",
+            "followup",
+            0.0,
+            "CK follow-up: 0 U/l is not a measured level; enter a value above 0 and up to 1,000,000 U/l.",
+        ),
+        (
+            "enzyme",
+            "baseline",
+            99_999_999.0,
+            "CK baseline: 99,999,999 U/l is not a measured level; enter a value above 0 and up to 1,000,000 U/l.",
+        ),
+    ],
+)
 def test_a_bad_value_is_named_not_clamped(calculator, measure, visit, value, message):
     widget = getattr(calculator, visit)[measure]
     widget.value = value
@@ -210,16 +267,20 @@ def test_every_bad_value_is_named_at_once(calculator):
     calculator.enzyme_uln.value = 0.0
     calculator.enzyme_normalisation.value = "uln_range"
     calculator.uln_multiplier.value = 0.0
-    assert shown_errors(calculator) == ["Physician global follow-up: -1 cm is outside 0-10 cm.",
-                                        "ULN: 0 U/l; enter a value above 0 and up to 1,000,000 U/l.",
-                                        "k: 0; enter a multiplier above 0 and up to 1,000."]
+    assert shown_errors(calculator) == [
+        "Physician global follow-up: -1 cm is outside 0-10 cm.",
+        "ULN: 0 U/l; enter a value above 0 and up to 1,000,000 U/l.",
+        "k: 0; enter a multiplier above 0 and up to 1,000.",
+    ]
 
 
 def test_strength_instrument_sets_the_range(calculator):
     assert dict((v, k) for k, v in calculator.strength.options) == {
-        "mmt:80": "MMT-8 unilateral (0-80)", "mmt:150": "MMT-8 bilateral (0-150)",
+        "mmt:80": "MMT-8 unilateral (0-80)",
+        "mmt:150": "MMT-8 bilateral (0-150)",
         "mmt:260": "13 groups bilateral, Kendall 0-10 grades (0-260)",
-        "cmas": "Childhood Myositis Assessment Scale (CMAS 0-52)"}
+        "cmas": "Childhood Myositis Assessment Scale (CMAS 0-52)",
+    }
     calculator.strength.value = "mmt:260"  # 20 / 260 = 7.69% -> 10 points: 50
     assert shown_rows(calculator)["mmt"] == ("7.69%", "10")
     assert engine(BASELINE, FOLLOWUP, 260)["tis"] == 50.0 == float(shown_total(calculator))
@@ -239,8 +300,10 @@ def test_mmt_at_the_ceiling_is_flagged(calculator):
 def test_large_enzyme_values_are_shown_without_exponents(calculator):
     calculator.baseline["enzyme"].value = 1_000_000.0
     calculator.followup["enzyme"].value = 250_000.0
-    assert ('<td class="tis-wide">1,000,000</td><td class="tis-wide">250,000</td><td class="tis-wide">750,000</td>'
-            in calculator.table.value)
+    assert (
+        '<td class="tis-wide">1,000,000</td><td class="tis-wide">250,000</td><td class="tis-wide">750,000</td>'
+        in calculator.table.value
+    )
     assert "e+" not in calculator.table.value + calculator.what_it_takes.value
 
 
@@ -251,8 +314,10 @@ def test_what_would_it_take_answer(calculator):
     # i.e. 146 (145 is exactly 30%, 27.5 points, TIS 67.5).
     as_imacs_jdm(calculator)
     calculator.target_measure.value = "mmt"
-    assert shown_answer(calculator) == ("To reach major (TIS >= 70), raise Manual muscle testing (MMT) at follow-up "
-                                        "by a further 26, from 120 to 146: the TIS becomes 72.5.")
+    assert shown_answer(calculator) == (
+        "To reach major (TIS >= 70), raise Manual muscle testing (MMT) at follow-up "
+        "by a further 26, from 120 to 146: the TIS becomes 72.5."
+    )
     assert engine(BASELINE, {**FOLLOWUP, "mmt": 146}, 150, population="juvenile")["tis"] == 72.5
     assert engine(BASELINE, {**FOLLOWUP, "mmt": 145}, 150, population="juvenile")["tis"] == 67.5
     # Extramuscular can reach at most 4/10 = 40% (15 points, not 20): 67.5.
@@ -265,8 +330,10 @@ def test_what_would_it_take_follows_the_inputs():
     calc.followup["physician_global"].value = 3.5  # 3% -> 0 points: 32.5, minimal
     assert (shown_total(calc), shown_category(calc)) == ("32.5", "minimal")
     # back to moderate (40) needs the physician's 7.5 points: more than 5%, i.e. 3.2 cm (6%); 3.3 is exactly 5%
-    assert shown_answer(calc) == ("To reach moderate (TIS >= 40), lower Physician global activity (VAS 0-10 cm) at "
-                                  "follow-up by a further 0.3 cm, from 3.5 to 3.2 cm: the TIS becomes 40.")
+    assert shown_answer(calc) == (
+        "To reach moderate (TIS >= 40), lower Physician global activity (VAS 0-10 cm) at "
+        "follow-up by a further 0.3 cm, from 3.5 to 3.2 cm: the TIS becomes 40."
+    )
 
 
 def test_result_and_patient_mirror_the_widgets(calculator):

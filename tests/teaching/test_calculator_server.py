@@ -39,8 +39,15 @@ def calculator(tmp_path_factory):
     env, command = calculator_command(port)
     log = tmp_path_factory.mktemp("voila") / "voila.log"
     with open(log, "w") as handle:
-        server = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env}, stdout=handle,
-                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        server = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 120
         while not (found := re.search(r"http://\S+\?token=[0-9a-f]+", log.read_text())):

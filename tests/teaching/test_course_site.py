@@ -8,16 +8,21 @@ import nbformat
 
 from ivig_kit.teaching import site
 
-WIDGET = {"output_type": "display_data", "metadata": {},
-          "data": {site.WIDGET_MIME: {"model_id": "x", "version_major": 2, "version_minor": 0}, "text/plain": "VBox()"}}
+WIDGET = {
+    "output_type": "display_data",
+    "metadata": {},
+    "data": {site.WIDGET_MIME: {"model_id": "x", "version_major": 2, "version_minor": 0}, "text/plain": "VBox()"},
+}
 
 
 def tiny_notebook():
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("# A lesson\n\nText with a [link](https://example.org)."),
-                      nbformat.v4.new_markdown_cell("## 1. First part"),
-                      nbformat.v4.new_code_cell("calculator", outputs=[nbformat.from_dict(WIDGET)]),
-                      nbformat.v4.new_markdown_cell("## 2. Second part\n\n$x^2$")]
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# A lesson\n\nText with a [link](https://example.org)."),
+        nbformat.v4.new_markdown_cell("## 1. First part"),
+        nbformat.v4.new_code_cell("calculator", outputs=[nbformat.from_dict(WIDGET)]),
+        nbformat.v4.new_markdown_cell("## 2. Second part\n\n$x^2$"),
+    ]
     notebook.metadata["widgets"] = {"state": {}}
     return notebook
 

@@ -19,9 +19,14 @@ from ivig_kit.score.measures import CORE_SET
 from ivig_kit.teaching import figures
 
 LABELS = {name: spec.label for name, spec in CORE_SET.items()}
-POINTS = {"physician_global": [0, 0, 7.5, 15, 17.5, 20], "patient_global": [0, 0, 2.5, 5, 7.5, 10],
-          "mmt": [0, 0, 10, 20, 27.5, 32.5], "haq": [0, 0, 5, 7.5, 7.5, 10], "enzyme": [0, 0, 2.5, 5, 7.5, 7.5],
-          "extramuscular": [0, 0, 7.5, 12.5, 15, 20]}
+POINTS = {
+    "physician_global": [0, 0, 7.5, 15, 17.5, 20],
+    "patient_global": [0, 0, 2.5, 5, 7.5, 10],
+    "mmt": [0, 0, 10, 20, 27.5, 32.5],
+    "haq": [0, 0, 5, 7.5, 7.5, 10],
+    "enzyme": [0, 0, 2.5, 5, 7.5, 7.5],
+    "extramuscular": [0, 0, 7.5, 12.5, 15, 20],
+}
 
 
 @pytest.fixture(autouse=True)
@@ -68,10 +73,10 @@ def test_band_step_figure_draws_on_the_axes_it_is_given():
 
 
 def core_set_by_hand() -> pd.DataFrame:
-    maxima = {"physician_global": 20, "patient_global": 10, "mmt": 32.5, "haq": 10, "enzyme": 7.5,
-              "extramuscular": 20}
-    return pd.DataFrame({"measure": list(maxima), "instrument": [LABELS[m] for m in maxima],
-                         "max points": list(maxima.values())}).set_index("measure")
+    maxima = {"physician_global": 20, "patient_global": 10, "mmt": 32.5, "haq": 10, "enzyme": 7.5, "extramuscular": 20}
+    return pd.DataFrame(
+        {"measure": list(maxima), "instrument": [LABELS[m] for m in maxima], "max points": list(maxima.values())}
+    ).set_index("measure")
 
 
 def test_weights_figure_draws_the_maxima_largest_first():
@@ -86,9 +91,14 @@ def test_weights_figure_draws_the_maxima_largest_first():
 
 
 def test_patient_points_figure_draws_earned_against_maximum():
-    breakdown = pd.DataFrame({
-        "measure": list(LABELS), "label": list(LABELS.values()),
-        "points": [7.5, 2.5, 10, 5, 7.5, 7.5], "max_points": [20, 10, 32.5, 10, 7.5, 20]}).set_index("measure")
+    breakdown = pd.DataFrame(
+        {
+            "measure": list(LABELS),
+            "label": list(LABELS.values()),
+            "points": [7.5, 2.5, 10, 5, 7.5, 7.5],
+            "max_points": [20, 10, 32.5, 10, 7.5, 20],
+        }
+    ).set_index("measure")
     figure = figures.patient_points_figure(breakdown)
     ax = figure.axes[0]
     maximum, earned = ax.containers
@@ -117,8 +127,9 @@ def test_ceiling_effect_figure_one_step_line_per_scale_and_the_marks():
 
 
 def test_ceiling_effect_figure_with_two_scales_has_a_legend():
-    ceiling = pd.DataFrame({"mmt_max": [80, 80, 150, 150], "mmt baseline": [70, 79, 140, 147],
-                            "best MMT points": [20, 0, 10, 0]})
+    ceiling = pd.DataFrame(
+        {"mmt_max": [80, 80, 150, 150], "mmt baseline": [70, 79, 140, 147], "best MMT points": [20, 0, 10, 0]}
+    )
     ax = figures.ceiling_effect_figure(ceiling).axes[0]
     steps = [line for line in ax.get_lines() if line.get_drawstyle() == "steps-post" and len(line.get_xdata())]
     assert sorted(np.asarray(line.get_xdata()).tolist() for line in steps) == [[70, 79], [140, 147]]
@@ -138,10 +149,15 @@ def test_teaching_figures_leave_matplotlib_settings_alone():
 
 def test_deterioration_figure_draws_each_worsening_as_a_share_of_its_criterion():
     # written out by hand: physician +2.0 / +2.2 / +0.5 cm, MMT 20 / 21.33 / 6.67 % worse; confirmed at week 8
-    table = pd.DataFrame({"week": [4.0, 8.0, 12.0], "physician worse (cm)": [2.0, 2.2, 0.5],
-                          "MMT worse (% of range)": [20.0, 64 / 3, 20 / 3],
-                          "confirmed deterioration": [False, True, False],
-                          "data_source": ["synthetic teaching patient (deterioration)"] * 3})
+    table = pd.DataFrame(
+        {
+            "week": [4.0, 8.0, 12.0],
+            "physician worse (cm)": [2.0, 2.2, 0.5],
+            "MMT worse (% of range)": [20.0, 64 / 3, 20 / 3],
+            "confirmed deterioration": [False, True, False],
+            "data_source": ["synthetic teaching patient (deterioration)"] * 3,
+        }
+    )
     fig = figures.deterioration_figure(table, {"physician worse (cm)": 2.0, "MMT worse (% of range)": 20.0})
     ax = fig.axes[0]
     physician, mmt = ax.get_lines()[:2]
@@ -151,5 +167,5 @@ def test_deterioration_figure_draws_each_worsening_as_a_share_of_its_criterion()
     shaded = [p for p in ax.patches]
     assert len(shaded) == 1 and shaded[0].get_x() == pytest.approx(3.4)  # weeks 4 and 8, shaded together
     assert "synthetic" in ax.get_title()
-    existing, = plt.subplots(1, 1)[1:]  # an axis passed in is drawn on, and its figure returned
+    (existing,) = plt.subplots(1, 1)[1:]  # an axis passed in is drawn on, and its figure returned
     assert figures.deterioration_figure(table, {"physician worse (cm)": 2.0}, ax=existing) is existing.figure

@@ -36,17 +36,27 @@ def test_core_set_table_directions_and_weights():
     assert list(table.index) == list(CSMS)
     assert table.loc["mmt", "improvement is"] == "an increase"
     assert (table.drop("mmt")["improvement is"] == "a decrease").all()
-    assert table["max points"].to_dict() == {"physician_global": 20, "patient_global": 10, "mmt": 32.5, "haq": 10,
-                                             "enzyme": 7.5, "extramuscular": 20}
+    assert table["max points"].to_dict() == {
+        "physician_global": 20,
+        "patient_global": 10,
+        "mmt": 32.5,
+        "haq": 10,
+        "enzyme": 7.5,
+        "extramuscular": 20,
+    }
     assert "VAS 0-10 cm" in table.loc["extramuscular", "scale"] and "260" in table.loc["mmt", "scale"]
 
 
 def test_band_table_matches_the_published_rows():
     table = lessons.band_table()
-    assert list(table.loc["physician_global"]) == ["worsening to 5%: 0", ">5-15%: 7.5", ">15-25%: 15",
-                                                   ">25-40%: 17.5", ">40%: 20"]
-    assert list(table.loc["mmt"]) == ["worsening to 2%: 0", ">2-10%: 10", ">10-20%: 20", ">20-30%: 27.5",
-                                      ">30%: 32.5"]
+    assert list(table.loc["physician_global"]) == [
+        "worsening to 5%: 0",
+        ">5-15%: 7.5",
+        ">15-25%: 15",
+        ">25-40%: 17.5",
+        ">40%: 20",
+    ]
+    assert list(table.loc["mmt"]) == ["worsening to 2%: 0", ">2-10%: 10", ">10-20%: 20", ">20-30%: 27.5", ">30%: 32.5"]
     assert list(table.loc["enzyme"])[-2:] == [">25-40%: 7.5", ">40%: 7.5"]
 
 
@@ -135,11 +145,21 @@ def test_effective_mmt_ceiling(mmt_max, ceiling):
 def test_best_reachable_tis_near_the_ceiling():
     # Median patient with MMT 258 of 260. At best: physician 3.8 -> 0 = 38% -> 17.5; patient 61% -> 10;
     # MMT 2/260 = 0.8% -> 0; HAQ 2/3 = 67% -> 10; CK 100% -> 7.5; extramuscular 22% -> 12.5. Total 57.5.
-    near = PatientVisits(baseline={**MEDIAN_PATIENT.baseline, "mmt": 258}, followup=MEDIAN_PATIENT.followup,
-                         mmt_max=260, label="synthetic")
+    near = PatientVisits(
+        baseline={**MEDIAN_PATIENT.baseline, "mmt": 258},
+        followup=MEDIAN_PATIENT.followup,
+        mmt_max=260,
+        label="synthetic",
+    )
     best = lessons.best_reachable_tis(near)
-    assert best.breakdown["followup"].to_dict() == {"physician_global": 0, "patient_global": 0, "mmt": 260,
-                                                    "haq": 0, "enzyme": 0, "extramuscular": 0}
+    assert best.breakdown["followup"].to_dict() == {
+        "physician_global": 0,
+        "patient_global": 0,
+        "mmt": 260,
+        "haq": 0,
+        "enzyme": 0,
+        "extramuscular": 0,
+    }
     assert best.breakdown["points"].tolist() == [17.5, 10, 0, 10, 7.5, 12.5]
     assert (best.tis, best.category) == (57.5, "moderate")
 
@@ -147,8 +167,12 @@ def test_best_reachable_tis_near_the_ceiling():
 def test_a_patient_at_the_mmt_ceiling_like_the_pilots_patient_2():
     # The pilot excluded patient 2 for a ceiling effect of MMT. A patient starting at the maximum can
     # earn no MMT points, the engine flags it, and the other five CSMs must carry any response.
-    at_ceiling = PatientVisits(baseline={**RESPONDER.baseline, "mmt": 150}, followup={**RESPONDER.followup, "mmt": 150},
-                               mmt_max=150, label="synthetic")
+    at_ceiling = PatientVisits(
+        baseline={**RESPONDER.baseline, "mmt": 150},
+        followup={**RESPONDER.followup, "mmt": 150},
+        mmt_max=150,
+        label="synthetic",
+    )
     score = patients.score_patient(at_ceiling)
     assert bool(score.breakdown.loc["mmt", "at_limit"])
     assert score.breakdown.loc["mmt", "points"] == 0
@@ -161,8 +185,7 @@ def test_a_patient_at_the_mmt_ceiling_like_the_pilots_patient_2():
 
 def test_most_abnormal_enzyme_is_judged_by_multiple_of_uln():
     # CK 450/200 = 2.25 x ULN, aldolase 30/7.6 = 3.95 x ULN, ALT 90/45 = 2 x ULN: aldolase is followed.
-    table = lessons.most_abnormal_enzyme_table({"ck": (450, 300, 200), "aldolase": (30, 12, 7.6),
-                                                 "alt": (90, 60, 45)})
+    table = lessons.most_abnormal_enzyme_table({"ck": (450, 300, 200), "aldolase": (30, 12, 7.6), "alt": (90, 60, 45)})
     assert table["followed"].to_dict() == {"ck": False, "aldolase": True, "alt": False}
     assert table.loc["aldolase", "baseline x ULN"] == pytest.approx(30 / 7.6)
 
@@ -237,7 +260,8 @@ def test_units():
     message = lessons.validation_message(lessons.vas_in_mm_example())
     assert message.splitlines()[0] == (
         "visits.csv: rows 1 and 2 (lines 2 and 3), column 'physician_global': expected a VAS value in 0-10 cm, got 60; "
-        "most values are above 10: if the VAS was recorded in mm (0-100), pass --vas-unit mm")
+        "most values are above 10: if the VAS was recorded in mm (0-100), pass --vas-unit mm"
+    )
     assert lessons.validation_message(patients.RESPONDER.visit_table()) == ""
     table = lessons.likert_versus_vas_table()
     # one Likert step of 4 is 25% (exactly the edge: 15 points); 1 cm of 10 is 10% (7.5 points)
@@ -258,8 +282,11 @@ def test_enzyme_conventions_side_by_side():
     # 100 / 400 = 25% -> 5; 100 / (15 x 200) = 3.3% -> 0; 100 / (10 x 200) = 5% -> 0
     assert ck["percent"].tolist() == pytest.approx([25, 10 / 3, 5])
     assert ck["points"].tolist() == [5, 0, 0]
-    assert list(ck.index) == ["relative to baseline (kit default)", "of 15 x ULN (R preset)",
-                              "of 10 x ULN (kit's default k: no source)"]
+    assert list(ck.index) == [
+        "relative to baseline (kit default)",
+        "of 15 x ULN (R preset)",
+        "of 10 x ULN (kit's default k: no source)",
+    ]
     ast = table.loc["AST 120 -> 80 U/l (ULN 40)"]
     assert ast["divided by (U/l)"].tolist() == [120, 120, 400]  # x3 ULN = 120
 

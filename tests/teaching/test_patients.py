@@ -19,16 +19,30 @@ from ivig_kit.teaching.patients import (
 CSMS = ("physician_global", "patient_global", "mmt", "haq", "enzyme", "extramuscular")
 
 
-def engine_row(baseline: dict, followup: dict, mmt_max: float, uln: float = 200.0, population: str = "adult",
-               enzyme_normalisation="relative") -> pd.Series:
+def engine_row(
+    baseline: dict,
+    followup: dict,
+    mmt_max: float,
+    uln: float = 200.0,
+    population: str = "adult",
+    enzyme_normalisation="relative",
+) -> pd.Series:
     """The engine's score of a two-visit table written out by hand (CK as the enzyme)."""
-    visits = pd.DataFrame({
-        "site": ["s", "s"], "patient_id": ["p", "p"], "week": [0, 4],
-        "physician_global": [baseline["physician_global"], followup["physician_global"]],
-        "patient_global": [baseline["patient_global"], followup["patient_global"]],
-        "extramuscular": [baseline["extramuscular"], followup["extramuscular"]],
-        "haq": [baseline["haq"], followup["haq"]], "mmt": [baseline["mmt"], followup["mmt"]],
-        "mmt_max": [mmt_max, mmt_max], "ck": [baseline["enzyme"], followup["enzyme"]], "ck_uln": [uln, uln]})
+    visits = pd.DataFrame(
+        {
+            "site": ["s", "s"],
+            "patient_id": ["p", "p"],
+            "week": [0, 4],
+            "physician_global": [baseline["physician_global"], followup["physician_global"]],
+            "patient_global": [baseline["patient_global"], followup["patient_global"]],
+            "extramuscular": [baseline["extramuscular"], followup["extramuscular"]],
+            "haq": [baseline["haq"], followup["haq"]],
+            "mmt": [baseline["mmt"], followup["mmt"]],
+            "mmt_max": [mmt_max, mmt_max],
+            "ck": [baseline["enzyme"], followup["enzyme"]],
+            "ck_uln": [uln, uln],
+        }
+    )
     return total_improvement_score(visits, population=population, enzyme_normalisation=enzyme_normalisation).iloc[0]
 
 
@@ -40,27 +54,49 @@ def engine_tis(patient: PatientVisits, population: str = "adult") -> tuple[float
 # Median patient (pilot medians, Kendall 0-260): physician 1.5/10 = 15% -> 7.5 (right-closed);
 # patient 1.5/10 = 15% -> 2.5; MMT 16/260 = 6.15% -> 10; HAQ 0.4/3 = 13.3% -> 5;
 # CK 1003/1199 = 83.7% -> 7.5; extramuscular 1.2/10 = 12% -> 7.5. Total 40.
-MEDIAN_POINTS = {"physician_global": 7.5, "patient_global": 2.5, "mmt": 10.0, "haq": 5.0, "enzyme": 7.5,
-                 "extramuscular": 7.5}
+MEDIAN_POINTS = {
+    "physician_global": 7.5,
+    "patient_global": 2.5,
+    "mmt": 10.0,
+    "haq": 5.0,
+    "enzyme": 7.5,
+    "extramuscular": 7.5,
+}
 
 
 # Responder (MMT-8 0-150): physician 1.8/10 = 18% -> 15; patient 1.5/10 = 15% -> 2.5; MMT 11/150 = 7.3% -> 10;
 # HAQ 0.3/3 = 10% -> 5; CK 2400/4200 = 57% -> 7.5; extramuscular 1/10 = 10% -> 7.5. Total 47.5.
-RESPONDER_POINTS = {"physician_global": 15.0, "patient_global": 2.5, "mmt": 10.0, "haq": 5.0, "enzyme": 7.5,
-                    "extramuscular": 7.5}
+RESPONDER_POINTS = {
+    "physician_global": 15.0,
+    "patient_global": 2.5,
+    "mmt": 10.0,
+    "haq": 5.0,
+    "enzyme": 7.5,
+    "extramuscular": 7.5,
+}
 
 
 # Edge patient: physician 0.5/10 = 5% -> 0; patient 0.5/10 = 5% -> 0; MMT 1.6/80 = 2% -> 0; HAQ 0 -> 0;
 # CK 50/900 = 5.6% -> 2.5; extramuscular 1.5/10 = 15% -> 7.5. Total 10.
-EDGE_POINTS = {"physician_global": 0.0, "patient_global": 0.0, "mmt": 0.0, "haq": 0.0, "enzyme": 2.5,
-               "extramuscular": 7.5}
+EDGE_POINTS = {
+    "physician_global": 0.0,
+    "patient_global": 0.0,
+    "mmt": 0.0,
+    "haq": 0.0,
+    "enzyme": 2.5,
+    "extramuscular": 7.5,
+}
 
 
-@pytest.mark.parametrize("patient, points, adult, juvenile", [
-    (MEDIAN_PATIENT, MEDIAN_POINTS, "moderate", "minimal"),
-    (RESPONDER, RESPONDER_POINTS, "moderate", "moderate"),
-    (EDGE_PATIENT, EDGE_POINTS, "none", "none"),
-], ids=["median", "responder", "edges"])
+@pytest.mark.parametrize(
+    "patient, points, adult, juvenile",
+    [
+        (MEDIAN_PATIENT, MEDIAN_POINTS, "moderate", "minimal"),
+        (RESPONDER, RESPONDER_POINTS, "moderate", "moderate"),
+        (EDGE_PATIENT, EDGE_POINTS, "none", "none"),
+    ],
+    ids=["median", "responder", "edges"],
+)
 def test_worked_patients_score_as_computed_by_hand(patient, points, adult, juvenile):
     for population, expected_category in (("adult", adult), ("juvenile", juvenile)):
         score = patients.score_patient(patient, population)
@@ -114,8 +150,10 @@ def test_what_would_it_take_physician_for_a_child():
     answer = patients.what_would_it_take(MEDIAN_PATIENT, "physician_global", "juvenile")
     assert answer.reachable and (answer.current_category, answer.target_category) == ("minimal", "moderate")
     assert (answer.needed_followup, answer.further_improvement, answer.new_tis) == (2.2, 0.1, 47.5)
-    assert answer.message == ("To reach moderate (TIS >= 45), lower Physician global activity (VAS 0-10 cm) at "
-                              "follow-up by a further 0.1 cm, from 2.3 to 2.2 cm: the TIS becomes 47.5.")
+    assert answer.message == (
+        "To reach moderate (TIS >= 45), lower Physician global activity (VAS 0-10 cm) at "
+        "follow-up by a further 0.1 cm, from 2.3 to 2.2 cm: the TIS becomes 47.5."
+    )
 
 
 def test_what_would_it_take_mmt_for_the_responder():
@@ -152,28 +190,50 @@ def test_what_would_it_take_at_the_limits():
     assert top.message == "TIS 65 is already major: there is no higher category."
     at_max = patients.what_would_it_take(MEDIAN_PATIENT.with_followup("mmt", 260), "mmt", "juvenile")
     assert not at_max.reachable and "already at the instrument's limit" in at_max.message
-    ceiling = PatientVisits(baseline={**RESPONDER.baseline, "mmt": 150}, followup=RESPONDER.followup,
-                            mmt_max=150, label="synthetic")
+    ceiling = PatientVisits(
+        baseline={**RESPONDER.baseline, "mmt": 150}, followup=RESPONDER.followup, mmt_max=150, label="synthetic"
+    )
     stuck = patients.what_would_it_take(ceiling, "mmt")
     assert not stuck.reachable and "baseline is at the instrument's ceiling" in stuck.message
 
 
 #: Synthetic, TIS 35 (adult minimal): every CSM alone can reach moderate (40).
 NEAR_MODERATE = PatientVisits(
-    baseline={"physician_global": 5.0, "patient_global": 5.0, "mmt": 100, "haq": 1.5, "enzyme": 1000,
-              "extramuscular": 4.0},
-    followup={"physician_global": 4.0, "patient_global": 4.4, "mmt": 110, "haq": 1.3, "enzyme": 900,
-              "extramuscular": 3.0},
-    mmt_max=150, label="synthetic test patient")
+    baseline={
+        "physician_global": 5.0,
+        "patient_global": 5.0,
+        "mmt": 100,
+        "haq": 1.5,
+        "enzyme": 1000,
+        "extramuscular": 4.0,
+    },
+    followup={
+        "physician_global": 4.0,
+        "patient_global": 4.4,
+        "mmt": 110,
+        "haq": 1.3,
+        "enzyme": 900,
+        "extramuscular": 3.0,
+    },
+    mmt_max=150,
+    label="synthetic test patient",
+)
 
 
 STEP = {"physician_global": 0.1, "patient_global": 0.1, "extramuscular": 0.1, "haq": 0.125, "mmt": 1, "enzyme": 1}
 
 
-@pytest.mark.parametrize("patient, population", [(MEDIAN_PATIENT, "juvenile"), (RESPONDER, "adult"),
-                                                 (EDGE_PATIENT, "adult"), (EDGE_PATIENT, "juvenile"),
-                                                 (NEAR_MODERATE, "adult")],
-                         ids=["median-juvenile", "responder-adult", "edges-adult", "edges-juvenile", "near-moderate"])
+@pytest.mark.parametrize(
+    "patient, population",
+    [
+        (MEDIAN_PATIENT, "juvenile"),
+        (RESPONDER, "adult"),
+        (EDGE_PATIENT, "adult"),
+        (EDGE_PATIENT, "juvenile"),
+        (NEAR_MODERATE, "adult"),
+    ],
+    ids=["median-juvenile", "responder-adult", "edges-adult", "edges-juvenile", "near-moderate"],
+)
 @pytest.mark.parametrize("measure", CSMS)
 def test_what_would_it_take_is_minimal(patient, population, measure):
     answer = patients.what_would_it_take(patient, measure, population)
@@ -198,17 +258,35 @@ def test_near_moderate_patient_can_get_there_by_any_csm():
     # CK below 750 (>25% of 1000): 749 -> 40; extramuscular below 2.5 (>15%): 2.4 -> 40.
     assert engine_tis(NEAR_MODERATE) == (35.0, "minimal")
     table = patients.what_would_it_take_table(NEAR_MODERATE)
-    assert table["needed follow-up"].to_dict() == {"physician_global": 3.4, "patient_global": 2.4, "mmt": 116,
-                                                   "haq": 0.25, "enzyme": 749, "extramuscular": 2.4}
-    assert table["new TIS"].to_dict() == {"physician_global": 42.5, "patient_global": 40, "mmt": 45, "haq": 40,
-                                          "enzyme": 40, "extramuscular": 40}
+    assert table["needed follow-up"].to_dict() == {
+        "physician_global": 3.4,
+        "patient_global": 2.4,
+        "mmt": 116,
+        "haq": 0.25,
+        "enzyme": 749,
+        "extramuscular": 2.4,
+    }
+    assert table["new TIS"].to_dict() == {
+        "physician_global": 42.5,
+        "patient_global": 40,
+        "mmt": 45,
+        "haq": 40,
+        "enzyme": 40,
+        "extramuscular": 40,
+    }
 
 
 def test_what_would_it_take_table_has_a_row_per_csm():
     table = patients.what_would_it_take_table(MEDIAN_PATIENT, "juvenile")
     assert list(table.index) == list(CSMS)
-    assert table["reachable alone"].to_dict() == {"physician_global": True, "patient_global": True, "mmt": True,
-                                                  "haq": True, "enzyme": False, "extramuscular": True}
+    assert table["reachable alone"].to_dict() == {
+        "physician_global": True,
+        "patient_global": True,
+        "mmt": True,
+        "haq": True,
+        "enzyme": False,
+        "extramuscular": True,
+    }
     # MMT: more than 10% of 260 = 26 above 211, i.e. 238 (20 points): TIS 50.
     assert table.loc["mmt", "needed follow-up"] == 238 and table.loc["mmt", "new TIS"] == 50
     assert np.isnan(table.loc["enzyme", "new TIS"])
@@ -233,8 +311,14 @@ def test_scale_ranges_are_the_ranges_each_change_is_divided_by():
     # MMT-8 0-150; the VAS 0-10 cm and HAQ 0-3 are fixed; the enzyme's range is its baseline (relative)
     # or k x ULN (uln_range, k = 10 by default)
     ranges = patients.scale_ranges(RESPONDER)
-    assert ranges.to_dict() == {"physician_global": 10.0, "patient_global": 10.0, "mmt": 150.0, "haq": 3.0,
-                                "enzyme": RESPONDER.baseline["enzyme"], "extramuscular": 10.0}
+    assert ranges.to_dict() == {
+        "physician_global": 10.0,
+        "patient_global": 10.0,
+        "mmt": 150.0,
+        "haq": 3.0,
+        "enzyme": RESPONDER.baseline["enzyme"],
+        "extramuscular": 10.0,
+    }
     assert ranges.name == "scale_range" and list(ranges.index) == list(CSMS)
     assert patients.scale_ranges(RESPONDER, "uln_range")["enzyme"] == 10 * RESPONDER.enzyme_uln
     assert RESPONDER.limits("mmt") == (0.0, 150.0) and RESPONDER.limits("mmt").high == 150.0

@@ -58,6 +58,8 @@ def is_raw_float(text: str) -> bool:
     if not match or not 4 <= len(match.group(1)) <= 11:
         return False
     return len(match.group(1).lstrip("0")) >= 4 or text.split(".")[0].lstrip("-") not in ("0", "")
+
+
 CODE_NAMES = set(CORE_SET) | {"max_points", "scale_range", "mc_se", "p_value"}
 
 
@@ -74,8 +76,10 @@ def table_problems(page: str) -> list[str]:
 
 
 def test_a_percent_change_table_reads_like_the_reports():
-    table = pd.DataFrame({"baseline": [6.0, 110.0], "followup": [4.2, np.nan], "percent": [15.000000, 39.473684],
-                          "points": [15, 0]}, index=pd.Index(["physician_global", "mmt"], name="measure"))
+    table = pd.DataFrame(
+        {"baseline": [6.0, 110.0], "followup": [4.2, np.nan], "percent": [15.000000, 39.473684], "points": [15, 0]},
+        index=pd.Index(["physician_global", "mmt"], name="measure"),
+    )
     page = display.table_html(table, caption="Table. Percent change")
     cells = TableCells(page).cells
     assert ("th", CORE_SET["physician_global"].label) in cells and ("th", "follow-up") in cells
@@ -86,8 +90,14 @@ def test_a_percent_change_table_reads_like_the_reports():
 
 
 def test_numbers_p_values_booleans_and_escaping():
-    table = pd.DataFrame({"p_value": [0.000812, 0.04567], "mc_se": [np.nan, 0.0123456], "matches": [True, False],
-                          "label": ["<script>x</script>", "ok"]})
+    table = pd.DataFrame(
+        {
+            "p_value": [0.000812, 0.04567],
+            "mc_se": [np.nan, 0.0123456],
+            "matches": [True, False],
+            "label": ["<script>x</script>", "ok"],
+        }
+    )
     cells = TableCells(display.table_html(table)).cells
     assert [t for _, t in cells[:4]] == ["p value", "Monte Carlo SE", "matches", "label"]  # no index column
     assert ("td", "0.00081") in cells and ("td", "0.046") in cells

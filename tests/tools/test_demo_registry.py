@@ -39,8 +39,9 @@ def test_same_seed_same_tables_and_another_seed_differs(generated):
 def test_committed_files_are_what_the_generator_writes(tmp_path):
     written = demo_registry.write_demo_registry(tmp_path)
     for path in written:
-        assert path.read_bytes() == (DATA / path.name).read_bytes(), \
+        assert path.read_bytes() == (DATA / path.name).read_bytes(), (
             f"data/{path.name} is stale: regenerate it with python -m ivig_kit.tools.demo_registry"
+        )
 
 
 def test_generated_table_passes_the_kit_validation(generated):
@@ -130,7 +131,7 @@ def test_adverse_events_belong_to_registry_patients_and_include_thromboses(commi
 def test_demo_sites_extends_with_numbered_sites():
     sites = demo_registry.demo_sites(24)
     assert len(sites) == 24 and len({s.name for s in sites}) == 24 and len({s.code for s in sites}) == 24
-    assert sites[:len(demo_registry.DEMO_SITES)] == demo_registry.DEMO_SITES
+    assert sites[: len(demo_registry.DEMO_SITES)] == demo_registry.DEMO_SITES
     assert demo_registry.demo_sites(3) == demo_registry.DEMO_SITES[:3]
     visits, _ = demo_registry.generate_demo_registry(sites=demo_registry.demo_sites(12))
     first, _ = demo_registry.generate_demo_registry()

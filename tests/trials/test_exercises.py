@@ -19,9 +19,16 @@ RIGHT_ANSWERS = {
     "proderm.news_claim": round(100 * 6 / 95, 1),
     "proderm.splits": 2.7,
 }
-UNRELATED_WRONG = {"pilot.ci": 42.1, "pilot.fidelity": "maybe", "pilot.by_week9": 19, "pilot.claim": "perhaps",
-                   "proderm.exact_interval": 35.0, "proderm.reproduction": "bayes", "proderm.news_claim": 50.0,
-                   "proderm.splits": 50.0}
+UNRELATED_WRONG = {
+    "pilot.ci": 42.1,
+    "pilot.fidelity": "maybe",
+    "pilot.by_week9": 19,
+    "pilot.claim": "perhaps",
+    "proderm.exact_interval": 35.0,
+    "proderm.reproduction": "bayes",
+    "proderm.news_claim": 50.0,
+    "proderm.splits": 50.0,
+}
 
 
 def test_registered_with_namespaced_keys_at_least_three_per_notebook():

@@ -4,11 +4,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-from ivig_kit.trials import figures, pilot, proderm  # noqa: E402
-from ivig_kit.trials.reconstruct import DATA_SOURCE, read_reconstructed_cohort  # noqa: E402
+from ivig_kit.trials import figures, pilot, proderm
+from ivig_kit.trials.reconstruct import DATA_SOURCE, read_reconstructed_cohort
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,8 @@ def check_label_visible(fig):
     ax, label = synthetic_label(fig)
     box = label.get_window_extent(renderer)
     assert ax.get_window_extent(renderer).contains(box.x0, box.y0) and ax.get_window_extent(renderer).contains(
-        box.x1, box.y1), "the label lies inside the axes"
+        box.x1, box.y1
+    ), "the label lies inside the axes"
     legend = ax.get_legend()
     if legend is not None:
         assert not legend.get_window_extent(renderer).overlaps(box), "the legend must not cover the label"
@@ -72,16 +73,21 @@ def test_every_figure_returns_its_figure_drawn_on_the_axes_given(courses):
     x1, n1, x2, n2 = proderm.primary_counts()
     posterior = two_arm.risk_difference_posterior(x1, n1, x2, n2)
     drawings = {
-        "tis_over_time_figure": lambda ax: figures.tis_over_time_figure(pilot.pilot_scores(cohort), course_table, ax=ax),
+        "tis_over_time_figure": lambda ax: figures.tis_over_time_figure(
+            pilot.pilot_scores(cohort), course_table, ax=ax
+        ),
         "cumulative_responders_figure": lambda ax: figures.cumulative_responders_figure(
-            pilot.cumulative_responders(course_table), ax=ax),
-        "interval_figure": lambda ax: figures.interval_figure(proportions.proportion_intervals(8, 19),
-                                                              printed=(19.6, 64.6), ax=ax),
+            pilot.cumulative_responders(course_table), ax=ax
+        ),
+        "interval_figure": lambda ax: figures.interval_figure(
+            proportions.proportion_intervals(8, 19), printed=(19.6, 64.6), ax=ax
+        ),
         "posterior_figure": lambda ax: figures.posterior_figure(proportions.beta_posterior(8, 19), ax=ax),
         "forest_figure": lambda ax: figures.forest_figure(ax=ax),
         "mean_tis_over_time_figure": lambda ax: figures.mean_tis_over_time_figure(ax=ax),
         "risk_difference_posterior_figure": lambda ax: figures.risk_difference_posterior_figure(
-            two_arm.risk_difference_posterior_draws(x1, n1, x2, n2, draws=2000), posterior, ax=ax),
+            two_arm.risk_difference_posterior_draws(x1, n1, x2, n2, draws=2000), posterior, ax=ax
+        ),
         "stratified_p_figure": lambda ax: figures.stratified_p_figure(stratified_p_over_splits(5, 8, 2, 8), ax=ax),
     }
     assert set(drawings) == {name for name in dir(figures) if name.endswith("_figure")}

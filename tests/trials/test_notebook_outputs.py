@@ -30,8 +30,9 @@ def executed(tmp_path_factory):
     out = tmp_path_factory.mktemp("executed")
     result = {}
     for name in TRIAL_NOTEBOOKS:
-        papermill.execute_notebook(str(NOTEBOOKS / name), str(out / name), kernel_name="python3",
-                                   cwd=str(NOTEBOOKS), progress_bar=False)
+        papermill.execute_notebook(
+            str(NOTEBOOKS / name), str(out / name), kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False
+        )
         result[name] = nbformat.read(out / name, as_version=4)
     return result
 
@@ -77,8 +78,14 @@ def test_every_exercise_is_a_check_followed_by_a_solution_button(executed, name)
 def test_every_output_from_the_reconstructed_cohort_carries_the_synthetic_label(executed):
     cells = [c for c in executed["02_pilot_reanalysis.ipynb"].cells if c.cell_type == "code"]
     tagged = [c for c in cells if "reconstructed" in c.metadata.get("tags", [])]
-    untagged_users = [c.source for c in cells if COHORT_NAMES.search(c.source) and c not in tagged
-                      and "check_answer" not in c.source and "solution_button" not in c.source]
+    untagged_users = [
+        c.source
+        for c in cells
+        if COHORT_NAMES.search(c.source)
+        and c not in tagged
+        and "check_answer" not in c.source
+        and "solution_button" not in c.source
+    ]
     assert not untagged_users, "cells computing from the cohort must be tagged 'reconstructed'"
     assert len(tagged) >= 9
     for cell in tagged:
@@ -92,7 +99,11 @@ def test_every_output_from_the_reconstructed_cohort_carries_the_synthetic_label(
 
 
 def test_figures_keep_their_text(executed):
-    images = [o for c in executed["02_pilot_reanalysis.ipynb"].cells for o in c.get("outputs", [])
-              if any(mime.startswith("image/") for mime in o.get("data", {}))]
+    images = [
+        o
+        for c in executed["02_pilot_reanalysis.ipynb"].cells
+        for o in c.get("outputs", [])
+        if any(mime.startswith("image/") for mime in o.get("data", {}))
+    ]
     assert images and all("image/svg+xml" in o.data for o in images)
     assert all("<text" in o.data["image/svg+xml"] for o in images)  # text, not outlines

@@ -14,12 +14,28 @@ from ivig_kit.trials.pilot import (
 )
 from ivig_kit.trials.reconstruct import DATA_SOURCE, read_reconstructed_cohort
 
-OUTCOME_COUNTS = ["amended_early_end", "included_n", "analysed_n", "primary_responders", "responders_by_week3",
-                  "responders_by_week4",
-                  "responders_by_week6", "tis20_by_week9", "transient_minimal", "amended_regimen",
-                  "rescue_early_end", "confirmed_deteriorations", "subtype_dm", "subtype_imnm", "subtype_nm_om",
-                  "subtype_ass", "analysed_subtype_dm", "analysed_subtype_imnm", "analysed_subtype_nm_om",
-                  "analysed_subtype_ass"]
+OUTCOME_COUNTS = [
+    "amended_early_end",
+    "included_n",
+    "analysed_n",
+    "primary_responders",
+    "responders_by_week3",
+    "responders_by_week4",
+    "responders_by_week6",
+    "tis20_by_week9",
+    "transient_minimal",
+    "amended_regimen",
+    "rescue_early_end",
+    "confirmed_deteriorations",
+    "subtype_dm",
+    "subtype_imnm",
+    "subtype_nm_om",
+    "subtype_ass",
+    "analysed_subtype_dm",
+    "analysed_subtype_imnm",
+    "analysed_subtype_nm_om",
+    "analysed_subtype_ass",
+]
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +84,16 @@ def test_table2_is_compared_at_the_printed_precision(fidelity):
     assert fidelity.loc["table2_mmt_change_q1", "published"] == "-7.0"
 
 
-@pytest.mark.parametrize("key", ["haq_values_off_grid", "patient2_at_mmt_maximum", "patient2_mmt_points_reachable",
-                                 "amendment_rule_exceptions", "amended_early_end"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "haq_values_off_grid",
+        "patient2_at_mmt_maximum",
+        "patient2_mmt_points_reachable",
+        "amendment_rule_exceptions",
+        "amended_early_end",
+    ],
+)
 def test_instrument_and_protocol_rows_are_exact(fidelity, key):
     assert fidelity.loc[key, "status"] == "exact"
     assert fidelity.loc[key, "reconstructed"] == {"amended_early_end": 1}.get(key, 0)
@@ -123,8 +147,13 @@ def test_responders_by_subtype_adds_up_and_is_labelled_synthetic(cohort):
 
 def test_every_table_from_the_cohort_carries_its_synthetic_label(cohort):
     courses = patient_courses(cohort)
-    for table in (table2(cohort), wilcoxon_comparison(cohort), sensitivity_table(courses), courses,
-                  cumulative_responders(courses)):
+    for table in (
+        table2(cohort),
+        wilcoxon_comparison(cohort),
+        sensitivity_table(courses),
+        courses,
+        cumulative_responders(courses),
+    ):
         assert (table["data_source"] == DATA_SOURCE).all()
 
 

@@ -31,8 +31,12 @@ def test_secondary_counts_are_derived_uniquely():
     found = {(row.endpoint, row.arm): row.count for row in derived.itertuples()}
     assert found == {("tis40", "IVIg"): 32, ("tis40", "placebo"): 11, ("tis60", "IVIg"): 15, ("tis60", "placebo"): 4}
     # independently: every k with 100k/n rounding (half up) to the printed percent
-    for (endpoint, arm), percent, n in (((("tis40", "IVIg")), 68, 47), (("tis40", "placebo"), 23, 48),
-                                        (("tis60", "IVIg"), 32, 47), (("tis60", "placebo"), 8, 48)):
+    for (endpoint, arm), percent, n in (
+        ((("tis40", "IVIg")), 68, 47),
+        (("tis40", "placebo"), 23, 48),
+        (("tis60", "IVIg"), 32, 47),
+        (("tis60", "placebo"), 8, 48),
+    ):
         assert [k for k in range(n + 1) if math.floor(100 * k / n + 0.5) == percent] == [found[(endpoint, arm)]]
 
 
@@ -61,8 +65,11 @@ def test_wald_reproduces_every_published_interval():
     wald = intervals[intervals["method"] == "wald"].set_index("reference")
     assert wald["reproduces"].all()
     assert wald.loc["NEJM, primary", ["estimate_rounded", "low_rounded", "high_rounded"]].tolist() == [35, 17, 53]
-    assert wald.loc["sponsor website, primary", ["estimate_rounded", "low_rounded", "high_rounded"]].tolist() == \
-        [34.97, 16.70, 53.24]
+    assert wald.loc["sponsor website, primary", ["estimate_rounded", "low_rounded", "high_rounded"]].tolist() == [
+        34.97,
+        16.70,
+        53.24,
+    ]
     assert wald.loc["NEJM, TIS >= 40", ["low_rounded", "high_rounded"]].tolist() == [27, 63]
     assert wald.loc["NEJM, TIS >= 60", ["low_rounded", "high_rounded"]].tolist() == [8, 39]
     low, high = wald_percent(37, 47, 21, 48)
@@ -91,8 +98,13 @@ def test_the_sponsor_p_value_is_not_reproduced_from_the_counts():
     assert investigation.label_p == 0.0008 and investigation.decimals == 4
     assert not investigation.reproduced
     p = investigation.tests.set_index("test")["p_rounded"]
-    assert (p["fisher"], p["pearson"], p["pearson_yates"], p["barnard"], p["boschloo"]) == \
-        (0.0007, 0.0005, 0.0010, 0.0004, 0.0005)
+    assert (p["fisher"], p["pearson"], p["pearson_yates"], p["barnard"], p["boschloo"]) == (
+        0.0007,
+        0.0005,
+        0.0010,
+        0.0004,
+        0.0005,
+    )
     # the interval printed beside it is the Wald interval, yet the Wald test gives a much smaller p
     assert p["wald_unpooled"] == 0.0002
     # needed: a 1-df chi-square between the Yates-corrected and the uncorrected Pearson statistic

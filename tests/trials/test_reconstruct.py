@@ -90,9 +90,18 @@ def test_week4_visits_only_after_the_amendment(cohort):
 
 def test_the_papers_counts_hold(courses):
     assert course_facts(courses) == CourseFacts(
-        analysed=19, excluded=1, responders_tis40=8, responders_by_week3=6, responders_at_week4=1,
-        responders_at_week6=1, tis20_at_end=9, transient_minimal=3, amended_regimen=3,
-        early_end_rescue=7, confirmed_deterioration=0)
+        analysed=19,
+        excluded=1,
+        responders_tis40=8,
+        responders_by_week3=6,
+        responders_at_week4=1,
+        responders_at_week6=1,
+        tis20_at_end=9,
+        transient_minimal=3,
+        amended_regimen=3,
+        early_end_rescue=7,
+        confirmed_deterioration=0,
+    )
 
 
 def test_cumulative_responders_by_week(courses):
@@ -121,8 +130,10 @@ def test_sensitivity_with_patients_2_and_4_is_the_documented_gap(courses):
     assert (result.responders, result.patients) == (10, 20)
 
 
-@pytest.mark.parametrize("median, q1, q3, low, high", [(3.8, 3.2, 4.0, 0, 10), (1199, 179, 6500, 10, 50_000),
-                                                        (-103, -3066, -12, -50_000, 50_000)])
+@pytest.mark.parametrize(
+    "median, q1, q3, low, high",
+    [(3.8, 3.2, 4.0, 0, 10), (1199, 179, 6500, 10, 50_000), (-103, -3066, -12, -50_000, 50_000)],
+)
 def test_quantile_values_hit_median_and_quartiles_in_order(median, q1, q3, low, high):
     values = quantile_values(median, q1, q3, 19, low, high)
     assert (np.diff(values) >= 0).all(), "values must come out in order, or sorting moves the quartiles"

@@ -59,21 +59,24 @@ def read_adverse_events(path) -> pd.DataFrame:
                 raise AdverseEventTableError(str(error)) from None
             nested = [f.name for f in schema if nested_type(f.type)]
             if nested:
-                raise AdverseEventTableError(f"{path.name}: column {nested[0]!r} is a nested Parquet type "
-                                             f"({schema.field(nested[0]).type}); expected one value per cell")
+                raise AdverseEventTableError(
+                    f"{path.name}: column {nested[0]!r} is a nested Parquet type "
+                    f"({schema.field(nested[0]).type}); expected one value per cell"
+                )
             raw = pd.read_parquet(path)
         else:
             raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except AdverseEventTableError:
         raise
     except Exception as error:
-        raise AdverseEventTableError(f"{path.name}: not a readable adverse-event table "
-                                     f"({str(error)[:200]})") from None
+        raise AdverseEventTableError(f"{path.name}: not a readable adverse-event table ({str(error)[:200]})") from None
     raw = raw.rename(columns=lambda c: str(c).strip())
     missing = [c for c in ADVERSE_EVENT_REQUIRED if c not in raw.columns]
     if missing:
-        raise AdverseEventTableError(f"{path.name}: missing column(s) {', '.join(map(repr, missing))}; expected "
-                                     f"{', '.join(ADVERSE_EVENT_REQUIRED)} and optionally serious, related")
+        raise AdverseEventTableError(
+            f"{path.name}: missing column(s) {', '.join(map(repr, missing))}; expected "
+            f"{', '.join(ADVERSE_EVENT_REQUIRED)} and optionally serious, related"
+        )
     events = raw.copy()
     problems = []
 
@@ -85,11 +88,16 @@ def read_adverse_events(path) -> pd.DataFrame:
 
     for column in ("site", "patient_id"):
         events[column] = events[column].map(lambda v: "" if v is None or v is pd.NA else normalise_identifier(v))
-        problem(events[column].map(has_control_characters).astype(bool), column, "an identifier without invisible "
-                "or bidirectional control characters (Unicode Cc/Cf, e.g. U+202E)", events[column])
+        problem(
+            events[column].map(has_control_characters).astype(bool),
+            column,
+            "an identifier without invisible or bidirectional control characters (Unicode Cc/Cf, e.g. U+202E)",
+            events[column],
+        )
         problem(events[column] == "", column, "a non-empty identifier", raw[column])
-    events["event"] = events["event"].map(lambda v: "" if v is None or v is pd.NA
-                                          else unicodedata.normalize("NFC", str(v).strip()))
+    events["event"] = events["event"].map(
+        lambda v: "" if v is None or v is pd.NA else unicodedata.normalize("NFC", str(v).strip())
+    )
     problem(events["event"] == "", "event", "the event's description (not empty)", raw["event"])
     week = pd.to_numeric(events["week"], errors="coerce").astype(float)
     problem(week.isna(), "week", "a number", raw["week"])
@@ -121,12 +129,20 @@ def check_event_patients(events: pd.DataFrame, visits: pd.DataFrame, events_name
         raise AdverseEventTableError(
             f"{events_name}: {_rows(unknown)}, columns 'site', 'patient_id': patient "
             f"{events['patient_id'].iloc[first]!r} of site {events['site'].iloc[first]!r} is not in the visit table "
-            f"{visits_name}; expected events of the registry's patients only (check the identifiers)")
+            f"{visits_name}; expected events of the registry's patients only (check the identifiers)"
+        )
 
 
 def empty_adverse_events() -> pd.DataFrame:
     """An adverse-event table without rows, with the columns and types :func:`read_adverse_events` gives."""
-    return pd.DataFrame({"site": pd.Series(dtype=object), "patient_id": pd.Series(dtype=object),
-                         "week": pd.Series(dtype=float), "event": pd.Series(dtype=object),
-                         "serious": pd.Series(dtype="boolean"), "related": pd.Series(dtype="boolean"),
-                         "thromboembolic": pd.Series(dtype=bool)})
+    return pd.DataFrame(
+        {
+            "site": pd.Series(dtype=object),
+            "patient_id": pd.Series(dtype=object),
+            "week": pd.Series(dtype=float),
+            "event": pd.Series(dtype=object),
+            "serious": pd.Series(dtype="boolean"),
+            "related": pd.Series(dtype="boolean"),
+            "thromboembolic": pd.Series(dtype=bool),
+        }
+    )

@@ -25,61 +25,83 @@ from ivig_kit.reports.content.figures import FIGURE_DPI
 from ivig_kit.reports.content.site import SiteReport
 from ivig_kit.reports.content.summary import site_summary
 from ivig_kit.reports.content.tables import MISSING, format_value
+from ivig_kit.reports.content.trends import previous_from_pooled_summary, short_time, since_last_report
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
 # --- Header and findings -------------------------------------------------------------------------------------
 
 
-SYNTHETIC_BANNER = ('<div style="background:#fff3cd;border:2px solid #d4a72c;padding:8px 12px;margin:6px 0;'
-                    'font-size:1.1em" class="synthetic-banner"><strong>SYNTHETIC DATA</strong> &mdash; this report '
-                    'is built from {source}. No real patient is described.</div>')
+SYNTHETIC_BANNER = (
+    '<div style="background:#fff3cd;border:2px solid #d4a72c;padding:8px 12px;margin:6px 0;'
+    'font-size:1.1em" class="synthetic-banner"><strong>SYNTHETIC DATA</strong> &mdash; this report '
+    "is built from {source}. No real patient is described.</div>"
+)
 
 
 def header_html(report: SiteReport) -> str:
-    """The report header: the H1 naming the site, then site, data cut-off, run time, and a banner when the data are synthetic (escaped HTML)."""
+    """The report header: the H1 naming the site, then site, data cut-off, run time, and a banner when the data
+    are synthetic (escaped HTML)."""
     metrics = report.site_metrics
     cutoff = f"week {metrics['last_week']:g}"
     if metrics.get("data_cutoff"):
         cutoff = f"{metrics['data_cutoff']} (last visit at this site; {cutoff})"
-    rows = [("Site", report.site), ("Data cut-off", cutoff),
-            ("Run time", report.run_time.strftime("%Y-%m-%d %H:%M UTC")),
-            ("Patients / visits", f"{metrics['patients']} / {metrics['visits']}"),
-            ("TIS thresholds", f"{report.population} ("
-                               f"{', '.join(f'{t:g}' for t in CATEGORY_THRESHOLDS[report.population])})"),
-            ("Visit table", f"{report.source['data_file']} (SHA-256 {report.source['data_sha256'][:12]}…)")]
-    table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th><td style='text-align:left'>"
-                    f"{escape(str(v))}</td></tr>" for k, v in rows)
+    rows = [
+        ("Site", report.site),
+        ("Data cut-off", cutoff),
+        ("Run time", report.run_time.strftime("%Y-%m-%d %H:%M UTC")),
+        ("Patients / visits", f"{metrics['patients']} / {metrics['visits']}"),
+        (
+            "TIS thresholds",
+            f"{report.population} ({', '.join(f'{t:g}' for t in CATEGORY_THRESHOLDS[report.population])})",
+        ),
+        ("Visit table", f"{report.source['data_file']} (SHA-256 {report.source['data_sha256'][:12]}…)"),
+    ]
+    table = "".join(
+        f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th><td style='text-align:left'>"
+        f"{escape(str(v))}</td></tr>"
+        for k, v in rows
+    )
     banner = SYNTHETIC_BANNER.format(source=escape("; ".join(report.data_sources))) if report.synthetic else ""
     return f"{title_html(report)}{banner}<table class='site-report-header'>{table}</table>"
 
 
 def title_html(report: SiteReport) -> str:
     """The report's H1: the site and the population, so that nine tabs or printouts are told apart."""
-    return (f'<h1 class="site-report-title">Site report: {escape(report.site)} '
-            f"<small>({escape(report.population)} thresholds)</small></h1>")
+    return (
+        f'<h1 class="site-report-title">Site report: {escape(report.site)} '
+        f"<small>({escape(report.population)} thresholds)</small></h1>"
+    )
 
 
 def key_findings(report: SiteReport) -> str:
     """The summary in a few sentences, one per line (plain text; shown by :func:`key_findings_html`)."""
     summary = site_summary(report)
-    lines = [f"{summary['patients']} patients with {summary['visits']} visits up to week "
-             f"{summary['last_week']:g}"
-             + (f" (data cut-off {summary['data_cutoff']})." if summary["data_cutoff"] else ".")]
+    lines = [
+        f"{summary['patients']} patients with {summary['visits']} visits up to week "
+        f"{summary['last_week']:g}" + (f" (data cut-off {summary['data_cutoff']})." if summary["data_cutoff"] else ".")
+    ]
     pooled = summary["pooled_responder_percent"]
-    pooled = (f"{pooled:.1f}%" if pooled is not None
-              else "not shown (the other sites have too few patients to be shared)")
+    pooled = (
+        f"{pooled:.1f}%" if pooled is not None else "not shown (the other sites have too few patients to be shared)"
+    )
     if summary["patients_scored"]:
-        lines.append(f"Responders (last complete TIS >= {summary['responder_threshold']:g}): "
-                     f"{summary['responders']} of {summary['patients_scored']} "
-                     f"({summary['responder_percent']:.1f}%, 95% CI {summary['responder_ci_low']:.1f}–"
-                     f"{summary['responder_ci_high']:.1f}%); all sites pooled: {pooled}.")
+        lines.append(
+            f"Responders (last complete TIS >= {summary['responder_threshold']:g}): "
+            f"{summary['responders']} of {summary['patients_scored']} "
+            f"({summary['responder_percent']:.1f}%, 95% CI {summary['responder_ci_low']:.1f}–"
+            f"{summary['responder_ci_high']:.1f}%); all sites pooled: {pooled}."
+        )
     lines.append(f"Confirmed deteriorations: {summary['confirmed_deteriorations']} patient(s).")
     if summary["adverse_events"] is not None:
-        lines.append(f"Adverse events: {summary['adverse_events']}, of which {summary['serious_adverse_events']} "
-                     f"serious and {summary['thromboembolic_events']} thromboembolic.")
-    lines.append(f"Data quality: {summary['missing_csm_visits']} visit(s) with a missing CSM value, "
-                 f"{summary['missed_visits']} missed scheduled visit(s), {summary['out_of_pattern_visits']} "
-                 f"out-of-pattern visit(s).")
+        lines.append(
+            f"Adverse events: {summary['adverse_events']}, of which {summary['serious_adverse_events']} "
+            f"serious and {summary['thromboembolic_events']} thromboembolic."
+        )
+    lines.append(
+        f"Data quality: {summary['missing_csm_visits']} visit(s) with a missing CSM value, "
+        f"{summary['missed_visits']} missed scheduled visit(s), {summary['out_of_pattern_visits']} "
+        f"out-of-pattern visit(s)."
+    )
     if report.synthetic:
         lines.append("These data are synthetic: the numbers illustrate the report, not any real site.")
     return "\n".join(lines)
@@ -90,16 +112,23 @@ def key_findings_html(report: SiteReport) -> str:
     items = []
     for line in key_findings(report).splitlines():
         head, colon, rest = line.partition(": ")
-        items.append(f"<li><strong>{escape(head)}</strong>: {escape(rest)}</li>" if colon
-                     else f"<li>{escape(line)}</li>")
+        items.append(
+            f"<li><strong>{escape(head)}</strong>: {escape(rest)}</li>" if colon else f"<li>{escape(line)}</li>"
+        )
     return '<ul class="ivig-key-findings">' + "".join(items) + "</ul>"
 
 
 # --- Tables: one formatting path -------------------------------------------------------------------------------
 
 #: Readable headings for the column names of the report's tables (applied when a table is shown).
-COLUMN_LABELS = {"n": "n with a complete TIS", "percent": "% responders", "ci_low": "95% CI low (%)",
-                 "ci_high": "95% CI high (%)", "median_tis": "median TIS", "patient_id": "patient"}
+COLUMN_LABELS = {
+    "n": "n with a complete TIS",
+    "percent": "% responders",
+    "ci_low": "95% CI low (%)",
+    "ci_high": "95% CI high (%)",
+    "median_tis": "median TIS",
+    "patient_id": "patient",
+}
 
 _COUNT_NAMES = re.compile(r"^(n|n .*|count|responders|patients|events|visits)$|, n$", re.IGNORECASE)
 
@@ -132,8 +161,9 @@ def _caption_id(caption: str) -> str | None:
     return f"{match.group(1).lower()}-{match.group(2)}" if match else None
 
 
-def table_html(table: pd.DataFrame, caption: str, index: bool = True, missing: str = MISSING,
-               kinds: dict | None = None) -> str:
+def table_html(
+    table: pd.DataFrame, caption: str, index: bool = True, missing: str = MISSING, kinds: dict | None = None
+) -> str:
     """The escaped HTML of a table with its caption (an empty table says "none").
 
     Parameters
@@ -165,8 +195,7 @@ def table_html(table: pd.DataFrame, caption: str, index: bool = True, missing: s
     any_missing = bool(table.isna().to_numpy().any())
     if missing and any_missing and missing not in caption:
         caption = caption.rstrip() + f" {missing}: not available."
-    head = [escape(str(table.index.name or "")) if index else None] + \
-        [escape(str(column)) for column in table.columns]
+    head = [escape(str(table.index.name or "")) if index else None] + [escape(str(column)) for column in table.columns]
     header = "".join(f'<th scope="col">{h}</th>' for h in head if h is not None)
     rows = []
     for label, row in zip(table.index, table.itertuples(index=False, name=None)):
@@ -176,8 +205,10 @@ def table_html(table: pd.DataFrame, caption: str, index: bool = True, missing: s
             attributes = "" if kind == "text" else f' class="num" data-kind="{kind}"'
             cells.append(f"<td{attributes}>{escape(format_value(value, kind, missing))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<div class="ivig-table"><table{id_attribute}><caption>{escape(caption)}</caption>'
-            f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+    return (
+        f'<div class="ivig-table"><table{id_attribute}><caption>{escape(caption)}</caption>'
+        f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 # --- Figures ---------------------------------------------------------------------------------------------------
@@ -212,10 +243,12 @@ def figure_html(figure, caption: str, alt: str | None = None) -> str:
     id_attribute = f' id="{anchor}"' if anchor else ""
     width = round(figure.get_figwidth() * CSS_PIXELS_PER_INCH)
     data = base64.b64encode(figure_png(figure)).decode("ascii")
-    return (f'<figure class="ivig-figure"{id_attribute} style="margin:0.5em 0">'
-            f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}" width="{width}" '
-            f'style="max-width:100%;height:auto">'
-            f'<figcaption style="font-style:italic;max-width:{width}px">{escape(caption)}</figcaption></figure>')
+    return (
+        f'<figure class="ivig-figure"{id_attribute} style="margin:0.5em 0">'
+        f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}" width="{width}" '
+        f'style="max-width:100%;height:auto">'
+        f'<figcaption style="font-style:italic;max-width:{width}px">{escape(caption)}</figcaption></figure>'
+    )
 
 
 # --- Display in a notebook -----------------------------------------------------------------------------------
@@ -228,8 +261,9 @@ def show_html(text: str) -> None:
     display(HTML(text))
 
 
-def show_table(table: pd.DataFrame, caption: str, index: bool = True, missing: str = MISSING,
-               kinds: dict | None = None) -> None:
+def show_table(
+    table: pd.DataFrame, caption: str, index: bool = True, missing: str = MISSING, kinds: dict | None = None
+) -> None:
     """Display a table with its caption (see :func:`table_html`)."""
     show_html(table_html(table, caption, index=index, missing=missing, kinds=kinds))
 
@@ -242,3 +276,22 @@ def show_figure(figure, caption: str, alt: str | None = None) -> None:
 def show_key_findings(report: SiteReport) -> None:
     """Display the key findings (see :func:`key_findings_html`)."""
     show_html(key_findings_html(report))
+
+
+def since_last_report_html(report) -> str:
+    """The "since your last report" section of a site report (escaped HTML): when the previous report was
+    made and its figures against this report's (``report``: a loaded site report)."""
+    previous = previous_from_pooled_summary(report.parameters.pooled_summary_path)
+    if previous is None:
+        return (
+            "<p><em>No earlier report of this site in this output folder: from the next run of the batch, this "
+            "section compares the site's figures with those of its previous report.</em></p>"
+        )
+    when = short_time(previous["made_at"])
+    intro = (
+        f"<p>Your previous report was made on {escape(when)} (batch run {escape(short_time(previous['run_at']))}"
+        f", visit table {escape(previous['data_file'])}). Pooled figures are shown to whole percentages, as "
+        f"sites see them.</p>"
+    )
+    table = since_last_report(site_summary(report), previous)
+    return intro + table_html(table, "Table 12. Since your last report: this site and all sites pooled, then and now.")

@@ -40,8 +40,9 @@ def _figure(width: float, height: float, columns: int = 1, left: float = 0.8):
         ax.xaxis.label.set_size(FONT)
         ax.yaxis.label.set_size(FONT)
         ax.title.set_size(FONT)
-    figure.subplots_adjust(left=left / width, right=1 - 0.15 / width, bottom=0.55 / height, top=1 - 0.35 / height,
-                           wspace=0.06)
+    figure.subplots_adjust(
+        left=left / width, right=1 - 0.15 / width, bottom=0.55 / height, top=1 - 0.35 / height, wspace=0.06
+    )
     return figure, axes
 
 
@@ -69,8 +70,9 @@ def legend_below(figure, ax, columns: int = 3):
     bottom, top = params.bottom * height, (1 - params.top) * height
     figure.set_size_inches(width, height + extra)
     figure.subplots_adjust(bottom=(bottom + extra) / (height + extra), top=1 - top / (height + extra))
-    return figure.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=columns,
-                         fontsize=SMALL_FONT, frameon=False)
+    return figure.legend(
+        handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=columns, fontsize=SMALL_FONT, frameon=False
+    )
 
 
 def _colour(report: SiteReport, arm: str) -> str:
@@ -81,8 +83,16 @@ def _colour(report: SiteReport, arm: str) -> str:
 def _threshold_lines(ax, report: SiteReport) -> None:
     for threshold, name in zip(CATEGORY_THRESHOLDS[report.population], ("minimal", "moderate", "major")):
         ax.axhline(threshold, color="grey", lw=0.8, ls="--")
-        ax.text(0.99, threshold, f" {name} ({threshold:g})", transform=ax.get_yaxis_transform(), ha="right",
-                va="bottom", fontsize=SMALL_FONT, color="grey")
+        ax.text(
+            0.99,
+            threshold,
+            f" {name} ({threshold:g})",
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="bottom",
+            fontsize=SMALL_FONT,
+            color="grey",
+        )
 
 
 def tis_over_time_figure(report: SiteReport):
@@ -102,17 +112,22 @@ def tis_over_time_figure(report: SiteReport):
         ax.plot(worse["week"], worse["tis"], "x", color="crimson", ms=7, mew=2, label="confirmed deterioration")
         _threshold_lines(ax, report)
         patients = mine["patient_id"].nunique()
-        ax.set(title=f"{arm} (n={patients})", xlabel="week", ylim=(-2, 102),
-               xticks=[w for w in report.visit_pattern if w > 0])
-        last = (f"median TIS {median.iloc[-1]:.1f} at week {median.index[-1]:g}" if len(median)
-                else "no complete TIS")
+        ax.set(
+            title=f"{arm} (n={patients})",
+            xlabel="week",
+            ylim=(-2, 102),
+            xticks=[w for w in report.visit_pattern if w > 0],
+        )
+        last = f"median TIS {median.iloc[-1]:.1f} at week {median.index[-1]:g}" if len(median) else "no complete TIS"
         panels.append(f"{arm}: {patients} patients, {last}, {len(worse)} confirmed deterioration mark(s)")
     axes[0].set_ylabel("Total Improvement Score")
     legend_below(figure, axes[0], columns=2)
-    return _finish(figure, f"Line chart of each patient's Total Improvement Score (0 to 100) against week, one panel "
-                     f"per arm, with dashed lines at the {report.population} thresholds "
-                     f"{', '.join(f'{t:g}' for t in CATEGORY_THRESHOLDS[report.population])}. "
-                     + "; ".join(panels) + ".")
+    return _finish(
+        figure,
+        f"Line chart of each patient's Total Improvement Score (0 to 100) against week, one panel "
+        f"per arm, with dashed lines at the {report.population} thresholds "
+        f"{', '.join(f'{t:g}' for t in CATEGORY_THRESHOLDS[report.population])}. " + "; ".join(panels) + ".",
+    )
 
 
 def responders_figure(report: SiteReport, table: pd.DataFrame | None = None):
@@ -123,25 +138,41 @@ def responders_figure(report: SiteReport, table: pd.DataFrame | None = None):
     arms = report.arms or [None]
     for offset, arm in zip(np.linspace(-0.5, 0.5, len(arms)), arms):
         rows = table if arm is None else table[table["arm"] == arm]
-        ax.errorbar(rows["week"] + offset, rows["percent"],
-                    yerr=[rows["percent"] - rows["ci_low"], rows["ci_high"] - rows["percent"]],
-                    fmt="o-", capsize=3, color=_colour(report, arm), label=arm or report.site)
+        ax.errorbar(
+            rows["week"] + offset,
+            rows["percent"],
+            yerr=[rows["percent"] - rows["ci_low"], rows["ci_high"] - rows["percent"]],
+            fmt="o-",
+            capsize=3,
+            color=_colour(report, arm),
+            label=arm or report.site,
+        )
     pooled = report.pooled_by_week
-    ax.plot(pooled["week"], pooled["percent"], color="grey", ls=":", marker="s", ms=4,
-            label="all sites pooled (both arms)")
-    ax.set(xlabel="week", ylabel=f"% with TIS >= {report.threshold:g}", ylim=(0, 100),
-           xticks=[w for w in report.visit_pattern if w > 0])
+    ax.plot(
+        pooled["week"], pooled["percent"], color="grey", ls=":", marker="s", ms=4, label="all sites pooled (both arms)"
+    )
+    ax.set(
+        xlabel="week",
+        ylabel=f"% with TIS >= {report.threshold:g}",
+        ylim=(0, 100),
+        xticks=[w for w in report.visit_pattern if w > 0],
+    )
     legend_below(figure, ax)
     last = []
     for arm in arms:
         rows = (table if arm is None else table[table["arm"] == arm]).dropna(subset=["percent"])
         if len(rows):
             row = rows.iloc[-1]
-            last.append(f"{arm or report.site} {row['percent']:.1f}% at week {row['week']:g} "
-                        f"(95% CI {row['ci_low']:.1f} to {row['ci_high']:.1f}%)")
-    return _finish(figure, f"Points with 95% confidence bars: percentage of patients with a TIS of at least "
-                     f"{report.threshold:g} at each scheduled week, by arm, and a dotted grey line for all sites "
-                     f"pooled. Last week: " + ("; ".join(last) or "no patient scored") + ".")
+            last.append(
+                f"{arm or report.site} {row['percent']:.1f}% at week {row['week']:g} "
+                f"(95% CI {row['ci_low']:.1f} to {row['ci_high']:.1f}%)"
+            )
+    return _finish(
+        figure,
+        f"Points with 95% confidence bars: percentage of patients with a TIS of at least "
+        f"{report.threshold:g} at each scheduled week, by arm, and a dotted grey line for all sites "
+        f"pooled. Last week: " + ("; ".join(last) or "no patient scored") + ".",
+    )
 
 
 def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = None):
@@ -151,25 +182,36 @@ def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = No
     ax = axes[0]
     labels = [label.split(" (")[0] for label in table.index]
     positions = np.arange(len(table))
-    columns = [c for c in table.columns if c.startswith("mean points") and "All" not in c] or \
-        [c for c in table.columns if c.startswith("mean points")]
+    columns = [c for c in table.columns if c.startswith("mean points") and "All" not in c] or [
+        c for c in table.columns if c.startswith("mean points")
+    ]
     height = 0.8 / len(columns)
     ax.barh(positions, table["maximum points"], color="none", edgecolor="grey", ls="--", label="maximum")
     for number, column in enumerate(columns):
         arm = column.removeprefix("mean points, ").split(" (")[0]
-        ax.barh(positions - 0.4 + height * (number + 0.5), table[column].fillna(0), height=height,
-                color=_colour(report, arm), label=column.removeprefix("mean points, "))
+        ax.barh(
+            positions - 0.4 + height * (number + 0.5),
+            table[column].fillna(0),
+            height=height,
+            color=_colour(report, arm),
+            label=column.removeprefix("mean points, "),
+        )
     ax.set_yticks(positions, labels, fontsize=SMALL_FONT)
     ax.invert_yaxis()
     ax.set_xlabel("points (at each patient's last complete TIS)")
     legend_below(figure, ax)
     means = table[[c for c in table.columns if c.startswith("mean points")][-1]]
     ranked = means.dropna().sort_values(ascending=False)
-    top = ", ".join(f"{label.split(' (')[0]} {value:.1f} of {table.at[label, 'maximum points']:g}"
-                    for label, value in ranked.head(2).items())
-    return _finish(figure, "Horizontal bar chart of the mean points each of the six core set measures contributes to "
-                     "the TIS, by arm, against dashed boxes at each measure's maximum. "
-                     + (f"Largest contributions (all patients): {top}." if top else "No patient has a complete TIS."))
+    top = ", ".join(
+        f"{label.split(' (')[0]} {value:.1f} of {table.at[label, 'maximum points']:g}"
+        for label, value in ranked.head(2).items()
+    )
+    return _finish(
+        figure,
+        "Horizontal bar chart of the mean points each of the six core set measures contributes to "
+        "the TIS, by arm, against dashed boxes at each measure's maximum. "
+        + (f"Largest contributions (all patients): {top}." if top else "No patient has a complete TIS."),
+    )
 
 
 def funnel_figure(report: SiteReport):
@@ -188,18 +230,35 @@ def funnel_figure(report: SiteReport):
             ax.plot(n, 100 * limits.lower, color="grey", ls=style, lw=0.8)
             ax.plot(n, 100 * limits.upper, color="grey", ls=style, lw=0.8, label=f"{100 * level:g}% limits")
         ax.axhline(100 * pooled, color="grey", lw=1, label="all sites pooled")
-    ax.scatter(report.other_sites["patients_scored"], report.other_sites["responder_percent"], color="lightgrey",
-               edgecolor="grey", label="other sites", zorder=3)
-    ax.scatter([report.site_metrics["patients_scored"]], [report.site_metrics["responder_percent"]], color="crimson",
-               s=60, label=report.site, zorder=4)
+    ax.scatter(
+        report.other_sites["patients_scored"],
+        report.other_sites["responder_percent"],
+        color="lightgrey",
+        edgecolor="grey",
+        label="other sites",
+        zorder=3,
+    )
+    ax.scatter(
+        [report.site_metrics["patients_scored"]],
+        [report.site_metrics["responder_percent"]],
+        color="crimson",
+        s=60,
+        label=report.site,
+        zorder=4,
+    )
     ax.set(xlabel="patients with a complete TIS", ylabel=f"% responders (TIS >= {report.threshold:g})", ylim=(0, 100))
     legend_below(figure, ax, columns=3)
     mine = report.site_metrics
-    return _finish(figure, "Funnel plot: percentage of responders of every site against its number of patients with "
-                     "a complete TIS, "
-                     + (f"with the pooled percentage ({100 * pooled:.1f}%) and its 95% and 99.8% control limits. "
-                        if pooled is not None else "without pooled limits (too few patients in the other sites to "
-                                                   "be shared). ")
-                     + f"This site, {report.site}: {mine['responder_percent']:.1f}% of "
-                     f"{mine['patients_scored']} patients; {len(report.other_sites)} other sites as unnamed "
-                     f"grey points.")
+    return _finish(
+        figure,
+        "Funnel plot: percentage of responders of every site against its number of patients with "
+        "a complete TIS, "
+        + (
+            f"with the pooled percentage ({100 * pooled:.1f}%) and its 95% and 99.8% control limits. "
+            if pooled is not None
+            else "without pooled limits (too few patients in the other sites to be shared). "
+        )
+        + f"This site, {report.site}: {mine['responder_percent']:.1f}% of "
+        f"{mine['patients_scored']} patients; {len(report.other_sites)} other sites as unnamed "
+        f"grey points.",
+    )

@@ -16,11 +16,17 @@ from ivig_kit.errors import ReportParameterError
 from ivig_kit.score.measures import POPULATIONS
 
 #: The names of the notebook's literal-only ``parameters`` cell, in order (the batch runner injects them).
-REPORT_PARAMETERS = ("site", "data_path", "adverse_events_path", "pooled_summary_path", "population",
-                     "min_cell_size", "summary_path")
+REPORT_PARAMETERS = (
+    "site",
+    "data_path",
+    "adverse_events_path",
+    "pooled_summary_path",
+    "population",
+    "min_cell_size",
+    "summary_path",
+)
 #: The parameters the batch runner sets itself (a ``--params`` file may set the others).
-RUNNER_PARAMETERS = ("site", "data_path", "adverse_events_path", "pooled_summary_path", "min_cell_size",
-                     "summary_path")
+RUNNER_PARAMETERS = ("site", "data_path", "adverse_events_path", "pooled_summary_path", "min_cell_size", "summary_path")
 #: Sites with fewer patients are never shown with their own figures in another site's report (the default of
 #: ``ivig-kit reports --min-cell-size`` and of the notebook's ``min_cell_size``).
 MIN_CELL_SIZE = 5
@@ -53,21 +59,34 @@ class ReportParameters:
     min_cell_size: int = MIN_CELL_SIZE
 
     def as_dict(self) -> dict:
-        return {name: "" if getattr(self, name) is None else
-                getattr(self, name) if isinstance(getattr(self, name), int) else str(getattr(self, name))
-                for name in REPORT_PARAMETERS}
+        return {
+            name: ""
+            if getattr(self, name) is None
+            else getattr(self, name)
+            if isinstance(getattr(self, name), int)
+            else str(getattr(self, name))
+            for name in REPORT_PARAMETERS
+        }
 
 
-def validate_report_parameters(site, data_path, adverse_events_path="", population="adult",
-                               summary_path="", pooled_summary_path="",
-                               min_cell_size=MIN_CELL_SIZE) -> ReportParameters:
+def validate_report_parameters(
+    site,
+    data_path,
+    adverse_events_path="",
+    population="adult",
+    summary_path="",
+    pooled_summary_path="",
+    min_cell_size=MIN_CELL_SIZE,
+) -> ReportParameters:
     """Check injected parameters and say clearly what is wrong (unknown site, bad population, missing file)."""
     problems = []
     if isinstance(site, str):
         site = unicodedata.normalize("NFC", site)
     if not isinstance(site, str):
-        problems.append(f"site must be text, got {type(site).__name__} {site!r}: pass identifiers as strings "
-                        f"(papermill -r site 007, or a parameters dict), so '007' does not become 7")
+        problems.append(
+            f"site must be text, got {type(site).__name__} {site!r}: pass identifiers as strings "
+            f"(papermill -r site 007, or a parameters dict), so '007' does not become 7"
+        )
     elif not site.strip():
         problems.append("site is empty; expected a site name from the visit table")
     if population not in POPULATIONS:
@@ -93,8 +112,9 @@ def validate_report_parameters(site, data_path, adverse_events_path="", populati
         if site not in sites:
             close = get_close_matches(site, sites, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(f"site {site!r} is not in {data.name}{hint}; its sites are: "
-                            + ", ".join(repr(s) for s in sites))
+            problems.append(
+                f"site {site!r} is not in {data.name}{hint}; its sites are: " + ", ".join(repr(s) for s in sites)
+            )
     if problems:
         raise ReportParameterError("\n".join(problems))
     return ReportParameters(site, data, events, population, summary, pooled, min_cell_size)
@@ -111,7 +131,7 @@ def bundled_or_given(value) -> Path:
 
     text = str(value)
     if text.startswith(BUNDLED):
-        return data_path(text[len(BUNDLED):])
+        return data_path(text[len(BUNDLED) :])
     return Path(value).expanduser().resolve()
 
 
@@ -140,8 +160,7 @@ def registry_sites(path: Path | str) -> list[str]:
         if path.suffix.lower() in (".parquet", ".pq"):
             column = pd.read_parquet(path, columns=["site"])["site"]
         else:
-            column = pd.read_csv(path, usecols=["site"], dtype=str, keep_default_na=False,
-                                 encoding="utf-8-sig")["site"]
+            column = pd.read_csv(path, usecols=["site"], dtype=str, keep_default_na=False, encoding="utf-8-sig")["site"]
     except Exception:
         read_visits(path)  # raises the located error of an unusable table
         raise

@@ -53,8 +53,15 @@ from ivig_kit.score.measures import CATEGORY_THRESHOLDS, POPULATIONS, SCALE_RANG
 from ivig_kit.score.visits import read_visits
 
 #: The names of the registry notebook's literal-only ``parameters`` cell (``ivig-kit reports`` injects them).
-REGISTRY_PARAMETERS = ("data_path", "adverse_events_path", "population", "min_cell_size", "history_path",
-                       "widen_for_overdispersion", "summary_path")
+REGISTRY_PARAMETERS = (
+    "data_path",
+    "adverse_events_path",
+    "population",
+    "min_cell_size",
+    "history_path",
+    "widen_for_overdispersion",
+    "summary_path",
+)
 #: The column the 2004 IMACS definition of improvement adds to the scored table (issue "From the case report
 #: form to the core set"); the registry report shows it the same way when it is there.
 IMPROVEMENT_2004_COLUMN = "imacs_2004_improved"
@@ -74,9 +81,15 @@ class RegistryParameters:
     summary_path: Path | None
 
 
-def validate_registry_parameters(data_path="", adverse_events_path="", population="adult", min_cell_size=5,
-                                 history_path="", widen_for_overdispersion=False, summary_path=""
-                                 ) -> RegistryParameters:
+def validate_registry_parameters(
+    data_path="",
+    adverse_events_path="",
+    population="adult",
+    min_cell_size=5,
+    history_path="",
+    widen_for_overdispersion=False,
+    summary_path="",
+) -> RegistryParameters:
     """Check the injected parameters; ``data_path`` ``""`` is the bundled demo registry (and its adverse events).
 
     Raises
@@ -158,15 +171,22 @@ def load_registry(parameters: RegistryParameters) -> RegistryReport:
     events = read_adverse_events(parameters.adverse_events_path) if parameters.adverse_events_path else None
     scores = total_improvement_score(visits, population=parameters.population, validate=False)
     history = read_history(parameters.history_path) if parameters.history_path else empty_history()
-    aggregates = registry_aggregates(visits, scores, events if events is not None else no_adverse_events(),
-                                     parameters.population, parameters.min_cell_size,
-                                     published_groups=published_groups(history))
+    aggregates = registry_aggregates(
+        visits,
+        scores,
+        events if events is not None else no_adverse_events(),
+        parameters.population,
+        parameters.min_cell_size,
+        published_groups=published_groups(history),
+    )
     sites = site_quality(visits, aggregates.patients, aggregates.metrics, aggregates.pattern)
     target = _target(sites["responders"], sites["patients_scored"])
-    dispersion = overdispersion(sites["responders"], sites["patients_scored"], target) if 0 < target < 1 \
+    dispersion = (
+        overdispersion(sites["responders"], sites["patients_scored"], target)
+        if 0 < target < 1
         else Overdispersion(float("nan"), np.array([]), np.array([]), 0, float("nan"))
-    phi_used = max(1.0, dispersion.phi) if parameters.widen_for_overdispersion and np.isfinite(dispersion.phi) \
-        else 1.0
+    )
+    phi_used = max(1.0, dispersion.phi) if parameters.widen_for_overdispersion and np.isfinite(dispersion.phi) else 1.0
     funnel = funnel_table(sites["responders"], sites["patients_scored"], target, phi_used)
     funnel_2004 = target_2004 = None
     if IMPROVEMENT_2004_COLUMN in scores:
@@ -174,24 +194,47 @@ def load_registry(parameters: RegistryParameters) -> RegistryReport:
         target_2004 = _target(improved["improved"], improved["patients_scored"])
         funnel_2004 = funnel_table(improved["improved"], improved["patients_scored"], target_2004, 1.0)
     data_sources = visits["data_source"].dropna().astype(str).unique() if "data_source" in visits else ()
-    source = {"data_file": parameters.data_path.name, "data_sha256": file_sha256(parameters.data_path),
-              "adverse_events_file": parameters.adverse_events_path.name if parameters.adverse_events_path else "",
-              "adverse_events_supplied": events is not None, "visit_rows": len(visits),
-              "data_sources": sorted(data_sources), "visit_pattern": list(aggregates.pattern)}
+    source = {
+        "data_file": parameters.data_path.name,
+        "data_sha256": file_sha256(parameters.data_path),
+        "adverse_events_file": parameters.adverse_events_path.name if parameters.adverse_events_path else "",
+        "adverse_events_supplied": events is not None,
+        "visit_rows": len(visits),
+        "data_sources": sorted(data_sources),
+        "visit_pattern": list(aggregates.pattern),
+    }
     synthetic = any("synthetic" in s.lower() or "reconstructed" in s.lower() for s in data_sources)
-    return RegistryReport(parameters=parameters, population=parameters.population,
-                          threshold=CATEGORY_THRESHOLDS[parameters.population][0], sites=sites, target=target,
-                          dispersion=dispersion, phi_used=phi_used, funnel=funnel, funnel_2004=funnel_2004,
-                          target_2004=target_2004, history=history, source=source, synthetic=synthetic,
-                          merged_held_back=aggregates.merged_held_back)
+    return RegistryReport(
+        parameters=parameters,
+        population=parameters.population,
+        threshold=CATEGORY_THRESHOLDS[parameters.population][0],
+        sites=sites,
+        target=target,
+        dispersion=dispersion,
+        phi_used=phi_used,
+        funnel=funnel,
+        funnel_2004=funnel_2004,
+        target_2004=target_2004,
+        history=history,
+        source=source,
+        synthetic=synthetic,
+        merged_held_back=aggregates.merged_held_back,
+    )
 
 
 def no_adverse_events() -> pd.DataFrame:
     """An empty adverse-event table with the columns :func:`read_adverse_events` gives."""
-    return pd.DataFrame({"site": pd.Series(dtype=object), "patient_id": pd.Series(dtype=object),
-                         "week": pd.Series(dtype=float), "event": pd.Series(dtype=object),
-                         "serious": pd.Series(dtype="boolean"), "related": pd.Series(dtype="boolean"),
-                         "thromboembolic": pd.Series(dtype=bool)})
+    return pd.DataFrame(
+        {
+            "site": pd.Series(dtype=object),
+            "patient_id": pd.Series(dtype=object),
+            "week": pd.Series(dtype=float),
+            "event": pd.Series(dtype=object),
+            "serious": pd.Series(dtype="boolean"),
+            "related": pd.Series(dtype="boolean"),
+            "thromboembolic": pd.Series(dtype=bool),
+        }
+    )
 
 
 def _target(events: pd.Series, n: pd.Series) -> float:
@@ -214,8 +257,11 @@ def floor_ceiling_counts(visits: pd.DataFrame) -> pd.DataFrame:
     if "mmt" in visits and "mmt_max" in visits:
         measured += visits["mmt"].notna()
         extreme += (visits["mmt"] == 0) | (visits["mmt"] == visits["mmt_max"])
-    return pd.DataFrame({"site": visits["site"], "measured": measured, "extreme": extreme}).groupby(
-        "site", sort=False).sum()
+    return (
+        pd.DataFrame({"site": visits["site"], "measured": measured, "extreme": extreme})
+        .groupby("site", sort=False)
+        .sum()
+    )
 
 
 def late_visits(visits: pd.DataFrame, pattern) -> pd.Series:
@@ -231,18 +277,32 @@ def late_visits(visits: pd.DataFrame, pattern) -> pd.Series:
 
 def site_quality(visits: pd.DataFrame, patients: pd.DataFrame, metrics: pd.DataFrame, pattern) -> pd.DataFrame:
     """One row per site: patients, responders, data quality, and events per patient-year."""
-    table = metrics[["patients", "visits", "patients_scored", "responders", "responder_percent",
-                     "confirmed_deteriorations", "adverse_events", "serious_adverse_events",
-                     "missing_csm_visits", "missed_visits", "out_of_pattern_visits"]].copy()
+    table = metrics[
+        [
+            "patients",
+            "visits",
+            "patients_scored",
+            "responders",
+            "responder_percent",
+            "confirmed_deteriorations",
+            "adverse_events",
+            "serious_adverse_events",
+            "missing_csm_visits",
+            "missed_visits",
+            "out_of_pattern_visits",
+        ]
+    ].copy()
     grouped = patients.groupby("site", sort=False)
-    table["baseline_only"] = grouped.apply(lambda p: int((p["last_week"] <= p["first_week"]).sum()),
-                                           include_groups=False)
+    table["baseline_only"] = grouped.apply(
+        lambda p: int((p["last_week"] <= p["first_week"]).sum()), include_groups=False
+    )
     extremes = floor_ceiling_counts(visits)
     table["floor_ceiling_percent"] = 100 * extremes["extreme"] / extremes["measured"].where(extremes["measured"] > 0)
     table["late_visits"] = late_visits(visits, pattern).reindex(table.index).fillna(0).astype(int)
     table["missing_csm_visit_percent"] = 100 * table["missing_csm_visits"] / table["visits"]
-    years = grouped.apply(lambda p: float((p["last_week"] - p["first_week"]).sum()), include_groups=False) \
-        / WEEKS_PER_YEAR
+    years = (
+        grouped.apply(lambda p: float((p["last_week"] - p["first_week"]).sum()), include_groups=False) / WEEKS_PER_YEAR
+    )
     table["patient_years"] = years
     table["deteriorations_per_patient_year"] = table["confirmed_deteriorations"] / years.where(years > 0)
     table["adverse_events_per_patient_year"] = table["adverse_events"] / years.where(years > 0)
@@ -256,7 +316,8 @@ def improvement_2004_by_site(scores: pd.DataFrame, sites) -> pd.DataFrame:
     last = known.groupby(["site", "patient_id"], sort=False).tail(1)
     table = last.groupby("site", sort=False).agg(
         patients_scored=(IMPROVEMENT_2004_COLUMN, "size"),
-        improved=(IMPROVEMENT_2004_COLUMN, lambda s: int(s.astype(bool).sum())))
+        improved=(IMPROVEMENT_2004_COLUMN, lambda s: int(s.astype(bool).sum())),
+    )
     return table.reindex(sites).fillna(0).astype(int)
 
 
@@ -271,51 +332,92 @@ def funnel_table(events: pd.Series, n: pd.Series, target: float, phi: float = 1.
     """
     rows = []
     for site, k, size in zip(n.index, events, n):
-        row = {"site": site, "patients_scored": int(size), "responders": int(k),
-               "percent": 100 * k / size if size else np.nan}
+        row = {
+            "site": site,
+            "patients_scored": int(size),
+            "responders": int(k),
+            "percent": 100 * k / size if size else np.nan,
+        }
         if size and np.isfinite(target):
             for level, key in ((ALERT_LEVEL, "95"), (ALARM_LEVEL, "99.8")):
                 limits = funnel_limits(target, int(size), level, phi=phi)
                 row[f"lower_{key}"], row[f"upper_{key}"] = 100 * limits.lower, 100 * limits.upper
             row["flag"] = funnel_flag(int(k), int(size), target, phi=phi)
         else:
-            row.update({"lower_95": np.nan, "upper_95": np.nan, "lower_99.8": np.nan, "upper_99.8": np.nan,
-                        "flag": ""})
+            row.update({"lower_95": np.nan, "upper_95": np.nan, "lower_99.8": np.nan, "upper_99.8": np.nan, "flag": ""})
         row["direction"] = ("above" if k / size > target else "below") if row["flag"] else ""
         rows.append(row)
-    columns = ["site", "patients_scored", "responders", "percent", "lower_95", "upper_95", "lower_99.8",
-               "upper_99.8", "flag", "direction"]
+    columns = [
+        "site",
+        "patients_scored",
+        "responders",
+        "percent",
+        "lower_95",
+        "upper_95",
+        "lower_99.8",
+        "upper_99.8",
+        "flag",
+        "direction",
+    ]
     return pd.DataFrame(rows, columns=columns).set_index("site")
 
 
 def flagged_sites(funnel: pd.DataFrame) -> pd.DataFrame:
     """The sites outside a limit under the outlier policy, in the registry's order (empty when none)."""
     flagged = funnel[funnel["flag"] != ""]
-    table = flagged[["patients_scored", "responders", "percent", "lower_95", "upper_95", "lower_99.8",
-                     "upper_99.8", "flag", "direction"]]
-    return table.rename(columns={"patients_scored": "n with a complete TIS", "percent": "% responders",
-                                 "lower_95": "95% limit low (%)", "upper_95": "95% limit high (%)",
-                                 "lower_99.8": "99.8% limit low (%)", "upper_99.8": "99.8% limit high (%)",
-                                 "flag": "flag (policy)", "direction": "against the pooled %"})
+    table = flagged[
+        [
+            "patients_scored",
+            "responders",
+            "percent",
+            "lower_95",
+            "upper_95",
+            "lower_99.8",
+            "upper_99.8",
+            "flag",
+            "direction",
+        ]
+    ]
+    return table.rename(
+        columns={
+            "patients_scored": "n with a complete TIS",
+            "percent": "% responders",
+            "lower_95": "95% limit low (%)",
+            "upper_95": "95% limit high (%)",
+            "lower_99.8": "99.8% limit low (%)",
+            "upper_99.8": "99.8% limit high (%)",
+            "flag": "flag (policy)",
+            "direction": "against the pooled %",
+        }
+    )
 
 
 def data_quality_table(report: RegistryReport) -> pd.DataFrame:
     """Per-site data quality with readable headings (registry order)."""
     sites = report.sites
-    return pd.DataFrame({
-        "patients": sites["patients"], "visits": sites["visits"],
-        "visits with a missing CSM (%)": sites["missing_csm_visit_percent"],
-        "baseline-only patients": sites["baseline_only"],
-        "measures at floor or ceiling (%)": sites["floor_ceiling_percent"],
-        "late visits": sites["late_visits"], "missed scheduled visits": sites["missed_visits"]})
+    return pd.DataFrame(
+        {
+            "patients": sites["patients"],
+            "visits": sites["visits"],
+            "visits with a missing CSM (%)": sites["missing_csm_visit_percent"],
+            "baseline-only patients": sites["baseline_only"],
+            "measures at floor or ceiling (%)": sites["floor_ceiling_percent"],
+            "late visits": sites["late_visits"],
+            "missed scheduled visits": sites["missed_visits"],
+        }
+    )
 
 
 def safety_table(report: RegistryReport) -> pd.DataFrame:
     """Per-site confirmed deteriorations and adverse events, as counts and per patient-year."""
     sites = report.sites
-    table = pd.DataFrame({"patient-years": sites["patient_years"],
-                          "confirmed deteriorations": sites["confirmed_deteriorations"],
-                          "deteriorations per patient-year": sites["deteriorations_per_patient_year"]})
+    table = pd.DataFrame(
+        {
+            "patient-years": sites["patient_years"],
+            "confirmed deteriorations": sites["confirmed_deteriorations"],
+            "deteriorations per patient-year": sites["deteriorations_per_patient_year"],
+        }
+    )
     if report.source["adverse_events_supplied"]:
         table["adverse events"] = sites["adverse_events"]
         table["serious adverse events"] = sites["serious_adverse_events"]
@@ -323,8 +425,11 @@ def safety_table(report: RegistryReport) -> pd.DataFrame:
     return table
 
 
-SAFETY_KINDS = {"patient-years": "rate", "deteriorations per patient-year": "rate",
-                "adverse events per patient-year": "rate"}
+SAFETY_KINDS = {
+    "patient-years": "rate",
+    "deteriorations per patient-year": "rate",
+    "adverse events per patient-year": "rate",
+}
 
 
 def overdispersion_text(report: RegistryReport) -> str:
@@ -332,14 +437,23 @@ def overdispersion_text(report: RegistryReport) -> str:
     d = report.dispersion
     if not np.isfinite(d.phi):
         return "Over-dispersion cannot be estimated: the pooled proportion is 0 or 1, or no site has a scored patient."
-    spread = (f"Over-dispersion: phi = {d.phi:.2f} from {d.sites} sites (mean squared z-score after winsorising "
-              f"10% in each tail; chi-squared test of the unwinsorised z-scores p = {d.p_value:.2g}). ")
+    spread = (
+        f"Over-dispersion: phi = {d.phi:.2f} from {d.sites} sites (mean squared z-score after winsorising "
+        f"10% in each tail; chi-squared test of the unwinsorised z-scores p = {d.p_value:.2g}). "
+    )
     if report.phi_used > 1:
-        return spread + (f"The limits below are widened by sqrt(phi) = {np.sqrt(report.phi_used):.2f} around the "
-                         "pooled proportion (widen_for_overdispersion = True).")
-    return spread + ("The limits are the exact binomial ones" + (
-        " (phi is below 1: the sites vary no more than chance allows)." if d.phi <= 1 else
-        "; set widen_for_overdispersion = True to widen them by sqrt(phi)."))
+        return spread + (
+            f"The limits below are widened by sqrt(phi) = {np.sqrt(report.phi_used):.2f} around the "
+            "pooled proportion (widen_for_overdispersion = True)."
+        )
+    return spread + (
+        "The limits are the exact binomial ones"
+        + (
+            " (phi is below 1: the sites vary no more than chance allows)."
+            if d.phi <= 1
+            else "; set widen_for_overdispersion = True to widen them by sqrt(phi)."
+        )
+    )
 
 
 def overdispersion_html(report: RegistryReport) -> str:
@@ -352,18 +466,29 @@ def overdispersion_html(report: RegistryReport) -> str:
 def key_findings(report: RegistryReport) -> str:
     """The registry in a few plain sentences, one per line."""
     funnel = report.funnel
-    lines = [(f"{len(report.sites)} sites, {int(report.sites['patients'].sum())} patients, "
-             f"{int(report.sites['visits'].sum())} visits."),
-             (f"Pooled responders (last complete TIS >= {report.threshold:g}): "
-             f"{int(report.sites['responders'].sum())} of {int(report.sites['patients_scored'].sum())} "
-             f"({100 * report.target:.1f}%)."),
-             f"Alerts (outside 95%): {_names(funnel, 'alert')}; alarms (outside 99.8%): {_names(funnel, 'alarm')}."]
+    lines = [
+        (
+            f"{len(report.sites)} sites, {int(report.sites['patients'].sum())} patients, "
+            f"{int(report.sites['visits'].sum())} visits."
+        ),
+        (
+            f"Pooled responders (last complete TIS >= {report.threshold:g}): "
+            f"{int(report.sites['responders'].sum())} of {int(report.sites['patients_scored'].sum())} "
+            f"({100 * report.target:.1f}%)."
+        ),
+        f"Alerts (outside 95%): {_names(funnel, 'alert')}; alarms (outside 99.8%): {_names(funnel, 'alarm')}.",
+    ]
     runs = len(report.history["runs"])
-    lines.append(f"History: {runs} earlier run(s) of this output folder." if runs else
-                 "History: this is the first run of this output folder.")
+    lines.append(
+        f"History: {runs} earlier run(s) of this output folder."
+        if runs
+        else "History: this is the first run of this output folder."
+    )
     if report.merged_held_back:
-        lines.append("Small cells: the merged group of small sites changed by fewer patients than the minimum cell "
-                     "size since an earlier run, so it is left out of the pooled figures sites see this run.")
+        lines.append(
+            "Small cells: the merged group of small sites changed by fewer patients than the minimum cell "
+            "size since an earlier run, so it is left out of the pooled figures sites see this run."
+        )
     return "\n".join(lines)
 
 
@@ -381,14 +506,21 @@ def header_html(report: RegistryReport) -> str:
 
     from ivig_kit.reports.content.display import SYNTHETIC_BANNER, table_html
 
-    rows = pd.DataFrame({"value": [
-        report.source["data_file"] + f" (SHA-256 {report.source['data_sha256'][:12]}…)",
-        report.run_time.strftime("%Y-%m-%d %H:%M UTC"), (f"{len(report.sites)} sites, "
-        f"{int(report.sites['patients'].sum())} patients"), (f"{report.population} (responder: last complete TIS >= "
-        f"{report.threshold:g})"), OUTLIER_POLICY]},
-        index=pd.Index(["Visit table", "Run time", "Registry", "Population", "Outlier policy"], name="item"))
-    banner = SYNTHETIC_BANNER.format(source=escape("; ".join(report.source["data_sources"]))) \
-        if report.synthetic else ""
+    rows = pd.DataFrame(
+        {
+            "value": [
+                report.source["data_file"] + f" (SHA-256 {report.source['data_sha256'][:12]}…)",
+                report.run_time.strftime("%Y-%m-%d %H:%M UTC"),
+                (f"{len(report.sites)} sites, {int(report.sites['patients'].sum())} patients"),
+                (f"{report.population} (responder: last complete TIS >= {report.threshold:g})"),
+                OUTLIER_POLICY,
+            ]
+        },
+        index=pd.Index(["Visit table", "Run time", "Registry", "Population", "Outlier policy"], name="item"),
+    )
+    banner = (
+        SYNTHETIC_BANNER.format(source=escape("; ".join(report.source["data_sources"]))) if report.synthetic else ""
+    )
     return banner + table_html(rows, "Registry report: what it was made from.")
 
 
@@ -399,8 +531,9 @@ def key_findings_html(report: RegistryReport) -> str:
     items = []
     for line in key_findings(report).splitlines():
         head, colon, rest = line.partition(": ")
-        items.append(f"<li><strong>{escape(head)}</strong>: {escape(rest)}</li>" if colon
-                     else f"<li>{escape(line)}</li>")
+        items.append(
+            f"<li><strong>{escape(head)}</strong>: {escape(rest)}</li>" if colon else f"<li>{escape(line)}</li>"
+        )
     return '<ul class="ivig-key-findings">' + "".join(items) + "</ul>"
 
 
@@ -408,12 +541,15 @@ def provenance(report: RegistryReport) -> pd.DataFrame:
     """Input files and checksums, rows, parameters, versions and the kit's git commit."""
     from ivig_kit.reports.content.summary import git_commit, package_versions
 
-    rows = [("visit table", report.source["data_file"]), ("visit table SHA-256", report.source["data_sha256"]),
-            ("visit table rows", str(report.source["visit_rows"])),
-            ("adverse-event table", report.source["adverse_events_file"] or "none supplied"),
-            ("data source", "; ".join(report.source["data_sources"]) or "not stated"),
-            ("visit pattern (weeks)", ", ".join(f"{w:g}" for w in report.source["visit_pattern"])),
-            ("runs in the history", str(len(report.history["runs"])))]
+    rows = [
+        ("visit table", report.source["data_file"]),
+        ("visit table SHA-256", report.source["data_sha256"]),
+        ("visit table rows", str(report.source["visit_rows"])),
+        ("adverse-event table", report.source["adverse_events_file"] or "none supplied"),
+        ("data source", "; ".join(report.source["data_sources"]) or "not stated"),
+        ("visit pattern (weeks)", ", ".join(f"{w:g}" for w in report.source["visit_pattern"])),
+        ("runs in the history", str(len(report.history["runs"]))),
+    ]
     for name in REGISTRY_PARAMETERS:
         value = getattr(report.parameters, name)
         rows.append((f"parameter {name}", repr(value.name if isinstance(value, Path) else value)))

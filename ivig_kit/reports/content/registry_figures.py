@@ -63,11 +63,23 @@ def funnel_plot(funnel: pd.DataFrame, target: float, phi: float = 1.0, ylabel: s
     colours = {"": "#1f77b4", "alert": "#d97706", "alarm": "#b91c1c"}
     markers = {"": "o", "alert": "s", "alarm": "D"}
     for flag, group in shown.groupby("flag", sort=False):
-        ax.scatter(group["patients_scored"], group["percent"], color=colours[flag], marker=markers[flag], s=28,
-                   zorder=3, label={"": "site", "alert": "alert (outside 95%)", "alarm": "alarm (outside 99.8%)"}[flag])
+        ax.scatter(
+            group["patients_scored"],
+            group["percent"],
+            color=colours[flag],
+            marker=markers[flag],
+            s=28,
+            zorder=3,
+            label={"": "site", "alert": "alert (outside 95%)", "alarm": "alarm (outside 99.8%)"}[flag],
+        )
     for site, row in shown.iterrows():
-        ax.annotate(str(site), (row["patients_scored"], row["percent"]), xytext=(4, 3), textcoords="offset points",
-                    fontsize=SMALL_FONT - 1)
+        ax.annotate(
+            str(site),
+            (row["patients_scored"], row["percent"]),
+            xytext=(4, 3),
+            textcoords="offset points",
+            fontsize=SMALL_FONT - 1,
+        )
     ax.set_xlabel("patients with a complete TIS", fontsize=FONT)
     ax.set_ylabel(ylabel, fontsize=FONT)
     ax.set_ylim(0, 100)
@@ -75,11 +87,14 @@ def funnel_plot(funnel: pd.DataFrame, target: float, phi: float = 1.0, ylabel: s
     ax.legend(fontsize=SMALL_FONT - 1, frameon=False, loc="lower right", ncol=2)
     flagged = [f"{s} ({r.flag}, {r.direction})" for s, r in shown[shown["flag"] != ""].iterrows()]
     pooled = f"the pooled {100 * target:.1f}%" if np.isfinite(target) else "no pooled proportion"
-    return _finish(figure, f"Funnel plot of {len(shown)} sites: {ylabel} against patients with a complete TIS, "
-                           f"with {pooled} and its 95% and 99.8% exact binomial limits"
-                           + (f" widened for over-dispersion (phi {phi:.2f})" if phi > 1 else "") + ". "
-                           + ("Outside a limit: " + "; ".join(flagged) + "." if flagged
-                              else "No site lies outside the limits."))
+    return _finish(
+        figure,
+        f"Funnel plot of {len(shown)} sites: {ylabel} against patients with a complete TIS, "
+        f"with {pooled} and its 95% and 99.8% exact binomial limits"
+        + (f" widened for over-dispersion (phi {phi:.2f})" if phi > 1 else "")
+        + ". "
+        + ("Outside a limit: " + "; ".join(flagged) + "." if flagged else "No site lies outside the limits."),
+    )
 
 
 def trend_figure(trends: pd.DataFrame, ax=None):
@@ -100,9 +115,17 @@ def trend_figure(trends: pd.DataFrame, ax=None):
     ax.legend(fontsize=SMALL_FONT - 1, frameon=False, ncol=3, loc="lower left")
     last = trends[trends["run_at"] == runs[-1]] if runs else trends
     first = trends[trends["run_at"] == runs[0]] if runs else trends
-    change = [f"{s} {a:.0f}% to {b:.0f}%" for s, a, b in zip(
-        last["site"], first.set_index("site")["responder_percent"].reindex(last["site"]), last["responder_percent"])
-        if pd.notna(a) and pd.notna(b)]
-    return _finish(figure, f"Line chart of each site's responder percentage over {len(runs)} runs, from "
-                           f"{runs[0][:10] if runs else '-'} to {runs[-1][:10] if runs else '-'}. First to last run: "
-                           + ("; ".join(change) or "no site in both") + ".")
+    change = [
+        f"{s} {a:.0f}% to {b:.0f}%"
+        for s, a, b in zip(
+            last["site"], first.set_index("site")["responder_percent"].reindex(last["site"]), last["responder_percent"]
+        )
+        if pd.notna(a) and pd.notna(b)
+    ]
+    return _finish(
+        figure,
+        f"Line chart of each site's responder percentage over {len(runs)} runs, from "
+        f"{runs[0][:10] if runs else '-'} to {runs[-1][:10] if runs else '-'}. First to last run: "
+        + ("; ".join(change) or "no site in both")
+        + ".",
+    )

@@ -87,8 +87,14 @@ def _arm_order(arm: str):
     return (0 if arm.lower().startswith("ivig") else 1, arm)
 
 
-def load_site(site, data_path=None, adverse_events_path=None, population: str = "adult",
-              pooled_summary_path=None, min_cell_size: int = MIN_CELL_SIZE) -> SiteReport:
+def load_site(
+    site,
+    data_path=None,
+    adverse_events_path=None,
+    population: str = "adult",
+    pooled_summary_path=None,
+    min_cell_size: int = MIN_CELL_SIZE,
+) -> SiteReport:
     """The site's data and the aggregates of the other sites that are safe to share.
 
     Two ways in, one result:
@@ -129,13 +135,21 @@ def load_site(site, data_path=None, adverse_events_path=None, population: str = 
     if isinstance(site, ReportParameters):
         parameters = site
     else:
-        parameters = validate_report_parameters(site, data_path, adverse_events_path or "", population,
-                                                pooled_summary_path=pooled_summary_path or "",
-                                                min_cell_size=min_cell_size)
+        parameters = validate_report_parameters(
+            site,
+            data_path,
+            adverse_events_path or "",
+            population,
+            pooled_summary_path=pooled_summary_path or "",
+            min_cell_size=min_cell_size,
+        )
     site, population = parameters.site, parameters.population
     visits = read_visits(parameters.data_path)
-    events = (read_adverse_events(parameters.adverse_events_path) if parameters.adverse_events_path
-              else empty_adverse_events())
+    events = (
+        read_adverse_events(parameters.adverse_events_path)
+        if parameters.adverse_events_path
+        else empty_adverse_events()
+    )
     if parameters.pooled_summary_path:
         summary = read_pooled_summary(parameters.pooled_summary_path, site, population)
     else:
@@ -143,8 +157,12 @@ def load_site(site, data_path=None, adverse_events_path=None, population: str = 
         registry = registry_files(parameters.data_path, parameters.adverse_events_path)
         aggregates = registry_aggregates(visits, scores, events, population, parameters.min_cell_size, registry)
         summary = pooled_summary(aggregates, site)
-    return site_report_from_slice(parameters, visits[visits["site"] == site].reset_index(drop=True),
-                                  events[events["site"] == site].reset_index(drop=True), summary)
+    return site_report_from_slice(
+        parameters,
+        visits[visits["site"] == site].reset_index(drop=True),
+        events[events["site"] == site].reset_index(drop=True),
+        summary,
+    )
 
 
 def registry_files(data_path: Path, adverse_events_path: Path | None = None) -> dict[str, str]:
@@ -152,13 +170,17 @@ def registry_files(data_path: Path, adverse_events_path: Path | None = None) -> 
     SHA-256 (empty for no adverse-event table). The batch and a stand-alone report both record these in the
     pooled summary, and the report's provenance shows them."""
     data_path = Path(data_path)
-    return {"data_file": data_path.name, "data_sha256": file_sha256(data_path),
-            "adverse_events_file": Path(adverse_events_path).name if adverse_events_path else "",
-            "adverse_events_sha256": file_sha256(adverse_events_path) if adverse_events_path else ""}
+    return {
+        "data_file": data_path.name,
+        "data_sha256": file_sha256(data_path),
+        "adverse_events_file": Path(adverse_events_path).name if adverse_events_path else "",
+        "adverse_events_sha256": file_sha256(adverse_events_path) if adverse_events_path else "",
+    }
 
 
-def site_report_from_slice(parameters: ReportParameters, visits: pd.DataFrame, events: pd.DataFrame,
-                           summary: dict) -> SiteReport:
+def site_report_from_slice(
+    parameters: ReportParameters, visits: pd.DataFrame, events: pd.DataFrame, summary: dict
+) -> SiteReport:
     """Build the report of one site from its own rows and the pooled summary (no other site's rows)."""
     site, population = parameters.site, parameters.population
     scores = total_improvement_score(visits, population=population, validate=False)
@@ -166,30 +188,44 @@ def site_report_from_slice(parameters: ReportParameters, visits: pd.DataFrame, e
     pattern = tuple(float(w) for w in summary["visit_pattern"])
     patients = patient_table(visits, scores, events, pattern, threshold)
     metrics = site_metrics(patients, visits, events, pattern)
-    data_sources = tuple(sorted(visits["data_source"].dropna().astype(str).unique())) \
-        if "data_source" in visits else ()
+    data_sources = tuple(sorted(visits["data_source"].dropna().astype(str).unique())) if "data_source" in visits else ()
     registry = summary["registry"]
-    source = {"data_path": parameters.data_path.name, "data_file": registry["data_file"],
-              "data_sha256": registry["data_sha256"], "slice_sha256": file_sha256(parameters.data_path),
-              "data_rows": registry["visits_pooled"], "data_sites": registry["sites_pooled"],
-              "data_patients": registry["patients_pooled"], "sites_merged": registry["sites_merged"],
-              "sites_left_out": registry["sites_left_out"], "min_cell_size": summary["min_cell_size"],
-              "adverse_events_path": registry["adverse_events_file"],
-              "adverse_events_file": registry["adverse_events_file"],
-              "adverse_events_sha256": registry["adverse_events_sha256"],
-              "adverse_events_rows": registry["adverse_events_pooled"]}
+    source = {
+        "data_path": parameters.data_path.name,
+        "data_file": registry["data_file"],
+        "data_sha256": registry["data_sha256"],
+        "slice_sha256": file_sha256(parameters.data_path),
+        "data_rows": registry["visits_pooled"],
+        "data_sites": registry["sites_pooled"],
+        "data_patients": registry["patients_pooled"],
+        "sites_merged": registry["sites_merged"],
+        "sites_left_out": registry["sites_left_out"],
+        "min_cell_size": summary["min_cell_size"],
+        "adverse_events_path": registry["adverse_events_file"],
+        "adverse_events_file": registry["adverse_events_file"],
+        "adverse_events_sha256": registry["adverse_events_sha256"],
+        "adverse_events_rows": registry["adverse_events_pooled"],
+    }
     return SiteReport(
-        site=site, population=population, parameters=parameters, visits=visits, scores=scores,
-        patients=patients[patients["site"] == site].reset_index(drop=True), adverse_events=events,
-        adverse_events_supplied=parameters.adverse_events_path is not None, visit_pattern=pattern,
+        site=site,
+        population=population,
+        parameters=parameters,
+        visits=visits,
+        scores=scores,
+        patients=patients[patients["site"] == site].reset_index(drop=True),
+        adverse_events=events,
+        adverse_events_supplied=parameters.adverse_events_path is not None,
+        visit_pattern=pattern,
         site_metrics=_row(metrics, site) if site in metrics.index else {},
         pooled_metrics=dict(summary["pooled_metrics"]),
         other_sites=pd.DataFrame(summary["other_sites"], columns=summary["metric_columns"]),
-        pooled_by_week=pd.DataFrame(summary["pooled_by_week"],
-                                    columns=["week", "n", "responders", "percent", "ci_low", "ci_high",
-                                             "median_tis"]).astype({"n": int, "responders": int}),
-        source=source, synthetic=bool(registry["synthetic"]) or _is_synthetic(data_sources),
-        data_sources=data_sources)
+        pooled_by_week=pd.DataFrame(
+            summary["pooled_by_week"], columns=["week", "n", "responders", "percent", "ci_low", "ci_high", "median_tis"]
+        ).astype({"n": int, "responders": int}),
+        source=source,
+        synthetic=bool(registry["synthetic"]) or _is_synthetic(data_sources),
+        data_sources=data_sources,
+    )
 
 
 def _is_synthetic(data_sources) -> bool:
@@ -219,39 +255,72 @@ class RegistryAggregates:
     merged_held_back: bool = False  # the merged group changed too little since an earlier run: left out
 
 
-def registry_aggregates(visits: pd.DataFrame, scores: pd.DataFrame, events: pd.DataFrame, population: str,
-                        min_cell_size: int = MIN_CELL_SIZE, registry: dict | None = None,
-                        published_groups: list[dict] = ()) -> RegistryAggregates:
+def registry_aggregates(
+    visits: pd.DataFrame,
+    scores: pd.DataFrame,
+    events: pd.DataFrame,
+    population: str,
+    min_cell_size: int = MIN_CELL_SIZE,
+    registry: dict | None = None,
+    published_groups: list[dict] = (),
+) -> RegistryAggregates:
     """Everything the pooled summaries need, computed once (``published_groups``: see :mod:`.small_cells`)."""
     threshold = CATEGORY_THRESHOLDS[population][0]
     pattern = visit_pattern(visits)
     patients = patient_table(visits, scores, events, pattern, threshold)
     metrics = site_metrics(patients, visits, events, pattern)
     large, merged, left_out = small_cell_groups(metrics["patients"].to_dict(), min_cell_size)
-    merged, left_out, held_back = hold_back_merged(merged, left_out, metrics["patients"], published_groups,
-                                                   min_cell_size)
+    merged, left_out, held_back = hold_back_merged(
+        merged, left_out, metrics["patients"], published_groups, min_cell_size
+    )
     pooled_sites = set(large) | set(merged)
     in_pool = patients["site"].isin(pooled_sites)
     visits_pool = visits[visits["site"].isin(pooled_sites)]
     events_pool = events[events["site"].isin(pooled_sites)]
     if in_pool.any():
-        pooled = _row(site_metrics(patients[in_pool].assign(site="all"), visits_pool.assign(site="all"),
-                                   events_pool.assign(site="all"), pattern), "all")
+        pooled = _row(
+            site_metrics(
+                patients[in_pool].assign(site="all"),
+                visits_pool.assign(site="all"),
+                events_pool.assign(site="all"),
+                pattern,
+            ),
+            "all",
+        )
     else:
         pooled = {column: None for column in metrics.columns}
-    pooled_by_week = responders_by_week(scores[scores["site"].isin(pooled_sites)], pattern, threshold,
-                                         by_arm=False)
+    pooled_by_week = responders_by_week(scores[scores["site"].isin(pooled_sites)], pattern, threshold, by_arm=False)
     data_sources = visits_pool["data_source"].dropna().astype(str).unique() if "data_source" in visits else ()
-    info = {"data_file": "", "data_sha256": "", "adverse_events_file": "", "adverse_events_sha256": "",
-            **(registry or {}),
-            "sites_pooled": len(pooled_sites), "patients_pooled": int(in_pool.sum()),
-            "visits_pooled": len(visits_pool), "sites_merged": len(merged), "sites_left_out": len(left_out),
-            "adverse_events_pooled": len(events_pool), "synthetic": _is_synthetic(data_sources)}
-    return RegistryAggregates(population=population, min_cell_size=int(min_cell_size), pattern=pattern,
-                              patients=patients, metrics=metrics, large=large, merged=merged, left_out=left_out,
-                              pooled_metrics=pooled, pooled_by_week=pooled_by_week, registry=info,
-                              events_pooled=len(events_pool), merged_held_back=held_back,
-                              rows={site: json_ready(row) for site, row in metrics.to_dict("index").items()})
+    info = {
+        "data_file": "",
+        "data_sha256": "",
+        "adverse_events_file": "",
+        "adverse_events_sha256": "",
+        **(registry or {}),
+        "sites_pooled": len(pooled_sites),
+        "patients_pooled": int(in_pool.sum()),
+        "visits_pooled": len(visits_pool),
+        "sites_merged": len(merged),
+        "sites_left_out": len(left_out),
+        "adverse_events_pooled": len(events_pool),
+        "synthetic": _is_synthetic(data_sources),
+    }
+    return RegistryAggregates(
+        population=population,
+        min_cell_size=int(min_cell_size),
+        pattern=pattern,
+        patients=patients,
+        metrics=metrics,
+        large=large,
+        merged=merged,
+        left_out=left_out,
+        pooled_metrics=pooled,
+        pooled_by_week=pooled_by_week,
+        registry=info,
+        events_pooled=len(events_pool),
+        merged_held_back=held_back,
+        rows={site: json_ready(row) for site, row in metrics.to_dict("index").items()},
+    )
 
 
 def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
@@ -275,15 +344,25 @@ def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
             row["adverse_events_per_patient"] = row["adverse_events"] / row["patients"]
             others.append(dict(row, merged_sites=len(merged)))
     columns = [*metrics.columns, "merged_sites"]
-    return json_ready({
-        "kind": "ivig-kit pooled summary", "format": 1, "site": site, "population": aggregates.population,
-        "min_cell_size": aggregates.min_cell_size, "visit_pattern": list(aggregates.pattern),
-        "registry": aggregates.registry, "metric_columns": columns,
-        "pooled_metrics": rounded_for_sites(aggregates.pooled_metrics),
-        "other_sites": [[rounded_for_sites(row).get(c) for c in columns] for row in others],
-        "pooled_by_week": aggregates.pooled_by_week[["week", "n", "responders", "percent", "ci_low", "ci_high",
-                                                     "median_tis"]].to_numpy().tolist(),
-    })
+    return json_ready(
+        {
+            "kind": "ivig-kit pooled summary",
+            "format": 1,
+            "site": site,
+            "population": aggregates.population,
+            "min_cell_size": aggregates.min_cell_size,
+            "visit_pattern": list(aggregates.pattern),
+            "registry": aggregates.registry,
+            "metric_columns": columns,
+            "pooled_metrics": rounded_for_sites(aggregates.pooled_metrics),
+            "other_sites": [[rounded_for_sites(row).get(c) for c in columns] for row in others],
+            "pooled_by_week": aggregates.pooled_by_week[
+                ["week", "n", "responders", "percent", "ci_low", "ci_high", "median_tis"]
+            ]
+            .to_numpy()
+            .tolist(),
+        }
+    )
 
 
 def _visits_for(patients: pd.DataFrame) -> pd.DataFrame:
@@ -303,21 +382,25 @@ def read_pooled_summary(path, site: str, population: str) -> dict:
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise ReportParameterError(f"pooled_summary_path: {path.name} is not a readable pooled summary "
-                                   f"({type(error).__name__})") from None
+        raise ReportParameterError(
+            f"pooled_summary_path: {path.name} is not a readable pooled summary ({type(error).__name__})"
+        ) from None
     if not isinstance(summary, dict) or summary.get("kind") != "ivig-kit pooled summary":
         raise ReportParameterError(f"pooled_summary_path: {path.name} is not an ivig-kit pooled summary")
     if summary.get("site") != site or summary.get("population") != population:
         raise ReportParameterError(
             f"pooled_summary_path: {path.name} was made for site {summary.get('site')!r} and population "
-            f"{summary.get('population')!r}, not for site {site!r} and population {population!r}")
+            f"{summary.get('population')!r}, not for site {site!r} and population {population!r}"
+        )
     return summary
 
 
 def _row(table: pd.DataFrame, label) -> dict:
     """One row as a dict of plain Python values, keeping each column's type (counts stay integers)."""
-    return {column: table.at[label, column].item() if hasattr(table.at[label, column], "item")
-            else table.at[label, column] for column in table.columns}
+    return {
+        column: table.at[label, column].item() if hasattr(table.at[label, column], "item") else table.at[label, column]
+        for column in table.columns
+    }
 
 
 def visit_pattern(visits: pd.DataFrame, share: float = PATTERN_SHARE) -> tuple[float, ...]:
@@ -335,21 +418,28 @@ def missing_csm_counts(visits: pd.DataFrame) -> pd.DataFrame:
     return missing
 
 
-def patient_table(visits: pd.DataFrame, scores: pd.DataFrame, events: pd.DataFrame, pattern, threshold: float
-                  ) -> pd.DataFrame:
+def patient_table(
+    visits: pd.DataFrame, scores: pd.DataFrame, events: pd.DataFrame, pattern, threshold: float
+) -> pd.DataFrame:
     """One row per patient: visits, last week, last complete TIS, responder, deterioration, data quality."""
     key = ["site", "patient_id"]
     missing = missing_csm_counts(visits)
-    per_visit = visits[key + ["week"]].assign(missing_csm=missing.any(axis=1).to_numpy(),
-                                              out_of_pattern=~visits["week"].isin(pattern).to_numpy())
+    per_visit = visits[key + ["week"]].assign(
+        missing_csm=missing.any(axis=1).to_numpy(), out_of_pattern=~visits["week"].isin(pattern).to_numpy()
+    )
     patients = per_visit.groupby(key, sort=False).agg(
-        visits=("week", "size"), first_week=("week", "min"), last_week=("week", "max"),
-        missing_csm_visits=("missing_csm", "sum"), out_of_pattern_visits=("out_of_pattern", "sum"))
+        visits=("week", "size"),
+        first_week=("week", "min"),
+        last_week=("week", "max"),
+        missing_csm_visits=("missing_csm", "sum"),
+        out_of_pattern_visits=("out_of_pattern", "sum"),
+    )
     seen = set(zip(visits["site"], visits["patient_id"], visits["week"]))
     pattern_weeks = np.asarray(pattern, dtype=float)
     patients["missed_visits"] = [
         sum((site, patient, w) not in seen for w in pattern_weeks[(pattern_weeks > first) & (pattern_weeks < last)])
-        for (site, patient), first, last in zip(patients.index, patients["first_week"], patients["last_week"])]
+        for (site, patient), first, last in zip(patients.index, patients["first_week"], patients["last_week"])
+    ]
     patients["stopped_early"] = patients["last_week"] < (max(pattern) if len(pattern) else 0)
     for column in ("arm", "subtype"):
         if column in visits:
@@ -362,9 +452,11 @@ def patient_table(visits: pd.DataFrame, scores: pd.DataFrame, events: pd.DataFra
     confirmed = scores[scores["confirmed_deterioration"].fillna(False).astype(bool)].groupby(key)["week"].min()
     patients["confirmed_deterioration_week"] = confirmed
     if len(events):
-        counts = events.groupby(key).agg(adverse_events=("event", "size"),
-                                         serious_adverse_events=("serious", lambda s: int(s.fillna(False).sum())),
-                                         thromboembolic_events=("thromboembolic", "sum"))
+        counts = events.groupby(key).agg(
+            adverse_events=("event", "size"),
+            serious_adverse_events=("serious", lambda s: int(s.fillna(False).sum())),
+            thromboembolic_events=("thromboembolic", "sum"),
+        )
         patients = patients.join(counts)
     for column in ("adverse_events", "serious_adverse_events", "thromboembolic_events"):
         patients[column] = patients[column].fillna(0).astype(int) if column in patients else 0
@@ -374,19 +466,26 @@ def patient_table(visits: pd.DataFrame, scores: pd.DataFrame, events: pd.DataFra
 def site_metrics(patients: pd.DataFrame, visits: pd.DataFrame, events: pd.DataFrame, pattern) -> pd.DataFrame:
     """Aggregates per site (index: site name): counts and percentages only, no patient identifiers."""
     grouped = patients.groupby("site", sort=False)
-    metrics = grouped.agg(patients=("patient_id", "size"), visits=("visits", "sum"), last_week=("last_week", "max"),
-                          patients_scored=("last_tis", "count"), responders=("responder", "sum"),
-                          mean_last_tis=("last_tis", "mean"),
-                          confirmed_deteriorations=("confirmed_deterioration_week", "count"),
-                          missing_csm_visits=("missing_csm_visits", "sum"), missed_visits=("missed_visits", "sum"),
-                          out_of_pattern_visits=("out_of_pattern_visits", "sum"),
-                          stopped_early=("stopped_early", "sum"),
-                          serious_adverse_events=("serious_adverse_events", "sum"),
-                          thromboembolic_events=("thromboembolic_events", "sum"))
+    metrics = grouped.agg(
+        patients=("patient_id", "size"),
+        visits=("visits", "sum"),
+        last_week=("last_week", "max"),
+        patients_scored=("last_tis", "count"),
+        responders=("responder", "sum"),
+        mean_last_tis=("last_tis", "mean"),
+        confirmed_deteriorations=("confirmed_deterioration_week", "count"),
+        missing_csm_visits=("missing_csm_visits", "sum"),
+        missed_visits=("missed_visits", "sum"),
+        out_of_pattern_visits=("out_of_pattern_visits", "sum"),
+        stopped_early=("stopped_early", "sum"),
+        serious_adverse_events=("serious_adverse_events", "sum"),
+        thromboembolic_events=("thromboembolic_events", "sum"),
+    )
     # events of patients missing from the visit table still count for their site
     metrics["adverse_events"] = events.groupby("site").size().reindex(metrics.index).fillna(0).astype(int)
-    metrics["responder_percent"] = 100 * metrics["responders"] / metrics["patients_scored"].where(
-        metrics["patients_scored"] > 0)
+    metrics["responder_percent"] = (
+        100 * metrics["responders"] / metrics["patients_scored"].where(metrics["patients_scored"] > 0)
+    )
     metrics["confirmed_deterioration_percent"] = 100 * metrics["confirmed_deteriorations"] / metrics["patients"]
     metrics["missing_csm_visit_percent"] = 100 * metrics["missing_csm_visits"] / metrics["visits"]
     metrics["visits_per_patient"] = metrics["visits"] / metrics["patients"]
@@ -408,9 +507,11 @@ def responders_by_week(scores: pd.DataFrame, pattern, threshold: float, by_arm: 
     with Clopper-Pearson intervals and the median TIS."""
     scored = scores[scores["tis"].notna() & scores["week"].isin(pattern)]
     keys = ["week", "arm"] if by_arm and "arm" in scored else ["week"]
-    table = scored.groupby(keys, sort=True).agg(
-        n=("tis", "size"), responders=("tis", lambda t: int((t >= threshold).sum())),
-        median_tis=("tis", "median")).reset_index()
+    table = (
+        scored.groupby(keys, sort=True)
+        .agg(n=("tis", "size"), responders=("tis", lambda t: int((t >= threshold).sum())), median_tis=("tis", "median"))
+        .reset_index()
+    )
     table["percent"] = 100 * table["responders"] / table["n"]
     intervals = [responder_interval(k, n) for k, n in zip(table["responders"], table["n"])]
     table["ci_low"] = [100 * low for low, _ in intervals]

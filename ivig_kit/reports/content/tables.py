@@ -25,8 +25,12 @@ MISSING = "–"
 def format_value(value, kind: str, missing: str = MISSING) -> str:
     """One value as text (not yet escaped) by kind (``text``, ``count``, ``percent``, ``score``, ``rate``,
     ``p``, ``week``; see :data:`DECIMALS`); a missing value becomes ``missing``, never ``nan``."""
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, (float, np.floating))
-                                                               and np.isnan(value)):
+    if (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, (float, np.floating)) and np.isnan(value))
+    ):
         return missing
     if kind == "text":
         return str(value)
@@ -84,8 +88,9 @@ def enrolment_table(report: SiteReport) -> pd.DataFrame:
         for name in CSM_INPUTS:
             unit = "% of scale" if name == "mmt" else ("0-3" if name == "haq" else "cm")
             values = 100 * first["mmt"] / first["mmt_max"] if name == "mmt" else first[name]
-            column[f"Baseline {CORE_SET[name].label.split(' (')[0].lower()}, {unit}, median (IQR)"] = \
-                _median_iqr(values, 0 if name == "mmt" else (2 if name == "haq" else 1))
+            column[f"Baseline {CORE_SET[name].label.split(' (')[0].lower()}, {unit}, median (IQR)"] = _median_iqr(
+                values, 0 if name == "mmt" else (2 if name == "haq" else 1)
+            )
         if "ck" in first:
             column["Baseline CK, x ULN, median (IQR)"] = _median_iqr(first["ck"] / first["ck_uln"])
         patients = report.patients[report.patients["patient_id"].isin(first["patient_id"])]
@@ -101,8 +106,7 @@ def tis_by_patient(report: SiteReport) -> pd.DataFrame:
 
     Out-of-pattern visits are left out here (they are listed under data quality)."""
     weeks = [w for w in report.visit_pattern if w > 0]
-    table = report.scores.pivot_table(index="patient_id", columns="week", values="tis", aggfunc="first",
-                                      dropna=False)
+    table = report.scores.pivot_table(index="patient_id", columns="week", values="tis", aggfunc="first", dropna=False)
     table = table.reindex(index=report.patients["patient_id"], columns=weeks)
     table.columns = [f"week {w:g}" for w in table.columns]
     return table
@@ -120,10 +124,14 @@ def responders_by_visit(report: SiteReport) -> pd.DataFrame:
 def csm_contributions(report: SiteReport) -> pd.DataFrame:
     """Which CSMs drive the scores: mean points per CSM at each patient's last complete TIS, by arm."""
     last = report.patients.dropna(subset=["last_scored_week"])
-    rows = report.scores.merge(last[["patient_id", "last_scored_week"]], left_on=["patient_id", "week"],
-                               right_on=["patient_id", "last_scored_week"])
-    table = pd.DataFrame({"CSM": [CORE_SET[m].label for m in CORE_SET],
-                          "maximum points": [CORE_SET[m].max_points for m in CORE_SET]})
+    rows = report.scores.merge(
+        last[["patient_id", "last_scored_week"]],
+        left_on=["patient_id", "week"],
+        right_on=["patient_id", "last_scored_week"],
+    )
+    table = pd.DataFrame(
+        {"CSM": [CORE_SET[m].label for m in CORE_SET], "maximum points": [CORE_SET[m].max_points for m in CORE_SET]}
+    )
     groups = [(arm, rows["arm"] == arm) for arm in report.arms] + [("All", pd.Series(True, index=rows.index))]
     for label, mask in groups:
         table[f"mean points, {label} (n={int(mask.sum())})"] = [rows.loc[mask, f"{m}_points"].mean() for m in CORE_SET]
@@ -136,18 +144,36 @@ def confirmed_deteriorations(report: SiteReport) -> pd.DataFrame:
     """Patients with a confirmed deterioration (ProDERM definition): first confirmed week and the course."""
     worse = report.scores[report.scores["deterioration_criteria_met"].fillna(False).astype(bool)]
     rows = []
-    for patient, first_week in report.patients.dropna(subset=["confirmed_deterioration_week"]) \
-            .set_index("patient_id")["confirmed_deterioration_week"].items():
+    for patient, first_week in (
+        report.patients.dropna(subset=["confirmed_deterioration_week"])
+        .set_index("patient_id")["confirmed_deterioration_week"]
+        .items()
+    ):
         info = report.patients.set_index("patient_id").loc[patient]
         at = report.scores[(report.scores["patient_id"] == patient) & (report.scores["week"] == first_week)]
-        rows.append({"patient_id": patient, "arm": info.get("arm", "–"), "subtype": info.get("subtype", "–"),
-                     "confirmed at week": first_week,
-                     "criteria met at weeks": ", ".join(f"{w:g}" for w in worse.loc[worse["patient_id"] == patient,
-                                                                                     "week"]),
-                     "TIS at confirmation": at["tis"].iloc[0] if len(at) else np.nan,
-                     "last visit week": info["last_week"]})
-    return pd.DataFrame(rows, columns=["patient_id", "arm", "subtype", "confirmed at week", "criteria met at weeks",
-                                       "TIS at confirmation", "last visit week"])
+        rows.append(
+            {
+                "patient_id": patient,
+                "arm": info.get("arm", "–"),
+                "subtype": info.get("subtype", "–"),
+                "confirmed at week": first_week,
+                "criteria met at weeks": ", ".join(f"{w:g}" for w in worse.loc[worse["patient_id"] == patient, "week"]),
+                "TIS at confirmation": at["tis"].iloc[0] if len(at) else np.nan,
+                "last visit week": info["last_week"],
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "patient_id",
+            "arm",
+            "subtype",
+            "confirmed at week",
+            "criteria met at weeks",
+            "TIS at confirmation",
+            "last visit week",
+        ],
+    )
 
 
 def adverse_event_table(report: SiteReport) -> pd.DataFrame:
@@ -160,15 +186,20 @@ def adverse_event_table(report: SiteReport) -> pd.DataFrame:
     if events.empty:
         return pd.DataFrame(columns=["event"]).set_index("event")
     arm_of = report.patients.set_index("patient_id")["arm"] if "arm" in report.patients else None
-    events = events.assign(arm=events["patient_id"].map(arm_of) if arm_of is not None else "All",
-                           is_serious=events["serious"].fillna(False).astype(bool),
-                           is_related=events["related"].fillna(False).astype(bool))
+    events = events.assign(
+        arm=events["patient_id"].map(arm_of) if arm_of is not None else "All",
+        is_serious=events["serious"].fillna(False).astype(bool),
+        is_related=events["related"].fillna(False).astype(bool),
+    )
     order = events["event"].value_counts().index
     table = pd.DataFrame(index=order)
     for label in [*report.arms, "All"]:
         group = events if label == "All" else events[events["arm"] == label]
-        counts = group.groupby("event").agg(events=("patient_id", "size"), patients=("patient_id", "nunique"),
-                                            serious=("is_serious", "sum")).reindex(order, fill_value=0)
+        counts = (
+            group.groupby("event")
+            .agg(events=("patient_id", "size"), patients=("patient_id", "nunique"), serious=("is_serious", "sum"))
+            .reindex(order, fill_value=0)
+        )
         table[f"{label}: events (patients)"] = [f"{n} ({p})" for n, p in zip(counts["events"], counts["patients"])]
         table[f"{label}: serious"] = counts["serious"].astype(int)
     table["related (all arms)"] = events.groupby("event")["is_related"].sum().reindex(order, fill_value=0).astype(int)
@@ -194,23 +225,42 @@ def data_quality_summary(report: SiteReport) -> pd.DataFrame:
     missing = missing_csm_counts(report.visits)
     patients = report.patients
     n_visits, n_followups = len(report.visits), len(report.scores)
-    rows = [("Visits", n_visits, ""),
-            ("Visits with at least one missing CSM value", int(missing.any(axis=1).sum()), f"of {n_visits} visits"),
-            ("Follow-up visits without a complete TIS", int(report.scores["tis"].isna().sum()),
-             f"of {n_followups} follow-up visits")]
+    rows = [
+        ("Visits", n_visits, ""),
+        ("Visits with at least one missing CSM value", int(missing.any(axis=1).sum()), f"of {n_visits} visits"),
+        (
+            "Follow-up visits without a complete TIS",
+            int(report.scores["tis"].isna().sum()),
+            f"of {n_followups} follow-up visits",
+        ),
+    ]
     for name in missing.columns:
         rows.append((f"  missing: {CORE_SET[name].label}", int(missing[name].sum()), "visits"))
-    rows += [("Missed scheduled visits", int(patients["missed_visits"].sum()),
-              "scheduled weeks " + ", ".join(f"{w:g}" for w in report.visit_pattern)),
-             ("Out-of-pattern visits", int(patients["out_of_pattern_visits"].sum()), "visits at unscheduled weeks"),
-             ("Patients whose last visit is before the last scheduled week", int(patients["stopped_early"].sum()),
-              f"of {len(patients)} patients")]
+    rows += [
+        (
+            "Missed scheduled visits",
+            int(patients["missed_visits"].sum()),
+            "scheduled weeks " + ", ".join(f"{w:g}" for w in report.visit_pattern),
+        ),
+        ("Out-of-pattern visits", int(patients["out_of_pattern_visits"].sum()), "visits at unscheduled weeks"),
+        (
+            "Patients whose last visit is before the last scheduled week",
+            int(patients["stopped_early"].sum()),
+            f"of {len(patients)} patients",
+        ),
+    ]
     if report.adverse_events_supplied:
         known = set(zip(report.visits["patient_id"], report.visits["week"]))
-        orphan = sum((p, w) not in known for p, w in zip(report.adverse_events["patient_id"],
-                                                          report.adverse_events["week"]))
-        rows.append(("Adverse events at a week without a visit of that patient", orphan,
-                     f"of {len(report.adverse_events)} events"))
+        orphan = sum(
+            (p, w) not in known for p, w in zip(report.adverse_events["patient_id"], report.adverse_events["week"])
+        )
+        rows.append(
+            (
+                "Adverse events at a week without a visit of that patient",
+                orphan,
+                f"of {len(report.adverse_events)} events",
+            )
+        )
     return pd.DataFrame(rows, columns=["check", "count", "out of"]).set_index("check")
 
 
@@ -260,8 +310,11 @@ def _interval_text(metrics: dict) -> str:
     if metrics.get("responders") is None or metrics.get("patients_scored") is None:  # suppressed: too few patients
         return ""
     low, high = responder_interval(metrics["responders"], metrics["patients_scored"])
-    return "" if np.isnan(low) else (f" (95% CI {format_value(100 * low, 'percent')}–"
-                                     f"{format_value(100 * high, 'percent')})")
+    return (
+        ""
+        if np.isnan(low)
+        else (f" (95% CI {format_value(100 * low, 'percent')}–{format_value(100 * high, 'percent')})")
+    )
 
 
 def site_against_pooled(report: SiteReport) -> pd.DataFrame:
@@ -277,9 +330,15 @@ def site_against_pooled(report: SiteReport) -> pd.DataFrame:
             pooled_text = _format_value(pooled, kind) + _interval_text(report.pooled_metrics)
         else:
             mine_text, pooled_text = _format_value(mine, kind), _format_value(pooled, kind)
-        spread = (f"{_format_value(others[key].min(), kind)} to {_format_value(others[key].max(), kind)}"
-                  if len(others) else "–")
+        spread = (
+            f"{_format_value(others[key].min(), kind)} to {_format_value(others[key].max(), kind)}"
+            if len(others)
+            else "–"
+        )
         rows.append((label, mine_text, pooled_text, spread))
-    columns = [report.site, f"all {report.source['data_sites']} sites pooled",
-               f"range over the {len(others)} other sites"]
+    columns = [
+        report.site,
+        f"all {report.source['data_sites']} sites pooled",
+        f"range over the {len(others)} other sites",
+    ]
     return pd.DataFrame([r[1:] for r in rows], index=pd.Index([r[0] for r in rows], name="metric"), columns=columns)

@@ -45,8 +45,16 @@ MAX_SITES = 2_000
 MAX_TEXT = 300
 
 #: The key figures kept per site and run (all from the site's own JSON summary).
-SITE_FIGURES = ("patients", "patients_scored", "responders", "responder_percent", "confirmed_deteriorations",
-                "adverse_events", "missing_csm_visits", "pooled_responder_percent")
+SITE_FIGURES = (
+    "patients",
+    "patients_scored",
+    "responders",
+    "responder_percent",
+    "confirmed_deteriorations",
+    "adverse_events",
+    "missing_csm_visits",
+    "pooled_responder_percent",
+)
 
 _COUNT = {"type": ["integer", "null"], "minimum": 0, "maximum": 10_000_000}
 _PERCENT = {"type": ["number", "null"], "minimum": 0, "maximum": 100}
@@ -56,31 +64,63 @@ _TIME = {"type": "string", "maxLength": 40, "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2
 #: JSON Schema (draft 2020-12) of ``history.json``.
 HISTORY_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object", "required": ["kind", "format", "runs"], "additionalProperties": False,
+    "type": "object",
+    "required": ["kind", "format", "runs"],
+    "additionalProperties": False,
     "properties": {
-        "kind": {"const": HISTORY_KIND}, "format": {"const": HISTORY_FORMAT},
-        "runs": {"type": "array", "maxItems": MAX_RUNS, "items": {
-            "type": "object", "additionalProperties": False,
-            "required": ["run_at", "data_file", "data_sha256", "population", "min_cell_size", "merged_group",
-                         "pooled", "sites"],
-            "properties": {
-                "run_at": _TIME, "data_file": _TEXT,
-                "data_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                "population": {"enum": ["adult", "juvenile"]},
-                "min_cell_size": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-                "merged_group": {"type": "object", "maxProperties": MAX_SITES,
-                                 "propertyNames": {"maxLength": MAX_TEXT},
-                                 "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10_000_000}},
-                "pooled": {"type": "object", "additionalProperties": False,
-                           "properties": {"patients_scored": _COUNT, "responders": _COUNT,
-                                          "responder_percent": _PERCENT}},
-                "sites": {"type": "object", "maxProperties": MAX_SITES, "propertyNames": {"maxLength": MAX_TEXT},
-                          "additionalProperties": {
-                              "type": "object", "additionalProperties": False, "required": ["made_at"],
-                              "properties": {"made_at": _TIME, "reused": {"type": "boolean"},
-                                             **{k: _PERCENT if k.endswith("percent") else _COUNT
-                                                for k in SITE_FIGURES}}}},
-            }}},
+        "kind": {"const": HISTORY_KIND},
+        "format": {"const": HISTORY_FORMAT},
+        "runs": {
+            "type": "array",
+            "maxItems": MAX_RUNS,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": [
+                    "run_at",
+                    "data_file",
+                    "data_sha256",
+                    "population",
+                    "min_cell_size",
+                    "merged_group",
+                    "pooled",
+                    "sites",
+                ],
+                "properties": {
+                    "run_at": _TIME,
+                    "data_file": _TEXT,
+                    "data_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    "population": {"enum": ["adult", "juvenile"]},
+                    "min_cell_size": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+                    "merged_group": {
+                        "type": "object",
+                        "maxProperties": MAX_SITES,
+                        "propertyNames": {"maxLength": MAX_TEXT},
+                        "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10_000_000},
+                    },
+                    "pooled": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {"patients_scored": _COUNT, "responders": _COUNT, "responder_percent": _PERCENT},
+                    },
+                    "sites": {
+                        "type": "object",
+                        "maxProperties": MAX_SITES,
+                        "propertyNames": {"maxLength": MAX_TEXT},
+                        "additionalProperties": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["made_at"],
+                            "properties": {
+                                "made_at": _TIME,
+                                "reused": {"type": "boolean"},
+                                **{k: _PERCENT if k.endswith("percent") else _COUNT for k in SITE_FIGURES},
+                            },
+                        },
+                    },
+                },
+            },
+        },
     },
 }
 
@@ -101,8 +141,10 @@ def validate_history(record, name: str = HISTORY_NAME) -> dict:
     error = next(iter(sorted(validator.iter_errors(record), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "the top level"
-        raise HistoryError(f"{name}: {where}: {error.message[:200]}; expected an ivig-kit history (format "
-                           f"{HISTORY_FORMAT}): move the file away, or pass --force to start a new history")
+        raise HistoryError(
+            f"{name}: {where}: {error.message[:200]}; expected an ivig-kit history (format "
+            f"{HISTORY_FORMAT}): move the file away, or pass --force to start a new history"
+        )
     return record
 
 
@@ -122,11 +164,15 @@ def read_history(path) -> dict:
     if path.stat().st_size > MAX_HISTORY_BYTES:
         raise HistoryError(f"{path.name}: larger than {MAX_HISTORY_BYTES // 1_000_000} MB; not the kit's history")
     try:
-        record = json.loads(path.read_bytes().decode("utf-8"),
-                            parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not JSON")))
+        record = json.loads(
+            path.read_bytes().decode("utf-8"),
+            parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not JSON")),
+        )
     except (UnicodeDecodeError, ValueError) as error:
-        raise HistoryError(f"{path.name}: not UTF-8 JSON ({type(error).__name__}); move the file away, or pass "
-                           f"--force to start a new history") from None
+        raise HistoryError(
+            f"{path.name}: not UTF-8 JSON ({type(error).__name__}); move the file away, or pass "
+            f"--force to start a new history"
+        ) from None
     return validate_history(record, path.name)
 
 
@@ -145,9 +191,17 @@ def published_groups(history: dict) -> list[dict]:
 
 def site_trends(history: dict) -> pd.DataFrame:
     """One row per site and run: the run's time and the site's key figures (sites in order of first appearance)."""
-    rows = [{"site": site, "run_at": run["run_at"], **{k: figures.get(k) for k in SITE_FIGURES},
-             "made_at": figures["made_at"], "reused": figures.get("reused", False)}
-            for run in history["runs"] for site, figures in run["sites"].items()]
+    rows = [
+        {
+            "site": site,
+            "run_at": run["run_at"],
+            **{k: figures.get(k) for k in SITE_FIGURES},
+            "made_at": figures["made_at"],
+            "reused": figures.get("reused", False),
+        }
+        for run in history["runs"]
+        for site, figures in run["sites"].items()
+    ]
     columns = ["site", "run_at", *SITE_FIGURES, "made_at", "reused"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -162,17 +216,19 @@ def trend_table(history: dict, last_runs: int = 6) -> pd.DataFrame:
         return pd.DataFrame()
     runs = list(dict.fromkeys(trends["run_at"]))[-last_runs:]
     trends = trends[trends["run_at"].isin(runs)]
-    text = [f"{r:.0f}/{n:.0f} ({p:.0f}%)" if pd.notna(p) else f"{r:.0f}/{n:.0f}"
-            for r, n, p in zip(trends["responders"], trends["patients_scored"], trends["responder_percent"])]
-    table = trends.assign(cell=text).pivot(index="site", columns="run_at", values="cell")
+    text = [
+        f"{r:.0f}/{n:.0f} ({p:.0f}%)" if pd.notna(p) else f"{r:.0f}/{n:.0f}"
+        for r, n, p in zip(trends["responders"], trends["patients_scored"], trends["responder_percent"])
+    ]
+    table = trends.assign(cell=text).pivot(index="site", columns="run_at", values="cell")  # noqa: PD010  (one text cell per site and run: nothing to aggregate)
     order = list(dict.fromkeys(trends["site"]))
     table = table.reindex(index=order, columns=runs)
-    table.columns = [_short_time(c) for c in table.columns]
+    table.columns = [short_time(c) for c in table.columns]
     table.index.name = "site"
     return table.fillna("")
 
 
-def _short_time(stamp: str) -> str:
+def short_time(stamp: str) -> str:
     return stamp[:16].replace("T", " ")
 
 
@@ -195,10 +251,16 @@ def since_last_report(current: dict, previous: dict | None) -> pd.DataFrame:
     """
     if not previous:
         return pd.DataFrame()
-    labels = {"patients": "Patients", "patients_scored": "Patients with a complete TIS", "responders": "Responders",
-              "responder_percent": "Responders (%)", "confirmed_deteriorations": "Confirmed deteriorations",
-              "adverse_events": "Adverse events", "missing_csm_visits": "Visits with a missing CSM value",
-              "pooled_responder_percent": "All sites pooled: responders (%, whole numbers)"}
+    labels = {
+        "patients": "Patients",
+        "patients_scored": "Patients with a complete TIS",
+        "responders": "Responders",
+        "responder_percent": "Responders (%)",
+        "confirmed_deteriorations": "Confirmed deteriorations",
+        "adverse_events": "Adverse events",
+        "missing_csm_visits": "Visits with a missing CSM value",
+        "pooled_responder_percent": "All sites pooled: responders (%, whole numbers)",
+    }
     rows = []
     for key, label in labels.items():
         then, now = previous.get(key), current.get(key)
@@ -207,16 +269,26 @@ def since_last_report(current: dict, previous: dict | None) -> pd.DataFrame:
             then, now, kind = *(None if v is None else float(round(v)) for v in (then, now)), "count"
         change = None if then is None or now is None else now - then
         sign = "+" if change is not None and change > 0 else ""
-        rows.append((label, format_value(then, kind), format_value(now, kind),
-                     sign + format_value(change, kind) if change is not None else MISSING))
+        rows.append(
+            (
+                label,
+                format_value(then, kind),
+                format_value(now, kind),
+                sign + format_value(change, kind) if change is not None else MISSING,
+            )
+        )
     return pd.DataFrame(rows, columns=["metric", "previous report", "this report", "change"]).set_index("metric")
 
 
 #: JSON Schema of the previous-run entry the batch puts in a site's pooled summary (key ``previous``).
 PREVIOUS_SCHEMA = {
-    "type": "object", "required": ["made_at", "run_at", "data_file"],
-    "properties": {**HISTORY_SCHEMA["properties"]["runs"]["items"]["properties"]["sites"]["additionalProperties"][
-        "properties"], "run_at": _TIME, "data_file": _TEXT},
+    "type": "object",
+    "required": ["made_at", "run_at", "data_file"],
+    "properties": {
+        **HISTORY_SCHEMA["properties"]["runs"]["items"]["properties"]["sites"]["additionalProperties"]["properties"],
+        "run_at": _TIME,
+        "data_file": _TEXT,
+    },
     "additionalProperties": False,
 }
 
@@ -235,23 +307,3 @@ def previous_from_pooled_summary(path) -> dict | None:
     if error is not None:
         raise HistoryError(f"{Path(path).name}: previous: {error.message[:200]}")
     return previous
-
-
-def since_last_report_html(report) -> str:
-    """The "since your last report" section of a site report (escaped HTML): when the previous report was
-    made and its figures against this report's (``report``: a loaded site report)."""
-    from html import escape
-
-    from ivig_kit.reports.content.display import table_html
-    from ivig_kit.reports.content.summary import site_summary
-
-    previous = previous_from_pooled_summary(report.parameters.pooled_summary_path)
-    if previous is None:
-        return ("<p><em>No earlier report of this site in this output folder: from the next run of the batch, this "
-                "section compares the site's figures with those of its previous report.</em></p>")
-    when = _short_time(previous["made_at"])
-    intro = (f"<p>Your previous report was made on {escape(when)} (batch run {escape(_short_time(previous['run_at']))}"
-             f", visit table {escape(previous['data_file'])}). Pooled figures are shown to whole percentages, as "
-             f"sites see them.</p>")
-    table = since_last_report(site_summary(report), previous)
-    return intro + table_html(table, "Table 12. Since your last report: this site and all sites pooled, then and now.")

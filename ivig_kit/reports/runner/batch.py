@@ -62,7 +62,13 @@ from ivig_kit.reports.runner.worker import run_site_report, store_outputs
 
 LEDGER_SAVE_INTERVAL_S = 1.0
 #: Errors of writing the output folder that stop a batch with one line (disk full, quota, I/O, read-only, too big).
-WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG}  # index.json is rewritten at most this often while sites finish
+WRITE_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EIO,
+    errno.EROFS,
+    errno.EFBIG,
+}  # index.json is rewritten at most this often while sites finish
 
 
 # --- Running a batch ----------------------------------------------------------------------------------------
@@ -80,8 +86,15 @@ def _preload_worker(key: str, zygote_socket: str | None) -> None:
 
 
 #: Imported once by the fork server the local worker processes are forked from.
-WORKER_PRELOAD = ("ivig_kit.reports.runner._die_with_parent", "ivig_kit.reports.runner.batch",
-                  "ivig_kit.reports.runner.worker", "papermill", "nbconvert", "jupyter_client", "tqdm")
+WORKER_PRELOAD = (
+    "ivig_kit.reports.runner._die_with_parent",
+    "ivig_kit.reports.runner.batch",
+    "ivig_kit.reports.runner.worker",
+    "papermill",
+    "nbconvert",
+    "jupyter_client",
+    "tqdm",
+)
 
 
 def _executor(jobs: int, scheduler: str | None, key: str, zygote_socket: str | None):
@@ -100,7 +113,8 @@ def _executor(jobs: int, scheduler: str | None, key: str, zygote_socket: str | N
     context = multiprocessing.get_context("forkserver")  # workers from a clean process, whatever our threads
     context.set_forkserver_preload(list(WORKER_PRELOAD))
     return concurrent.futures.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_preload_worker, initargs=(key, zygote_socket)), None
+        max_workers=jobs, mp_context=context, initializer=_preload_worker, initargs=(key, zygote_socket)
+    ), None
 
 
 def _reusable(task: SiteTask, row: dict | None, out_dir: Path) -> SiteResult | None:
@@ -114,8 +128,9 @@ def _reusable(task: SiteTask, row: dict | None, out_dir: Path) -> SiteResult | N
     return previous
 
 
-def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, progress: bool = True,
-              pdf: bool = False) -> BatchResult:
+def run_batch(
+    batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, progress: bool = True, pdf: bool = False
+) -> BatchResult:
     """Run every site of ``batch`` (``jobs`` at a time, or on the dask cluster at ``scheduler``), print one
     line per site as it finishes, print each new report to ``<slug>.pdf`` when ``pdf``, then write the
     index (``index.json`` ledger and ``index.html``).
@@ -162,8 +177,13 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
             """Keep index.json and index.html current while the batch runs, the sites still running marked, so a
             batch that is killed (even by SIGKILL) leaves an index that says which sites did not finish."""
             if now or time.monotonic() - last_saved[0] >= LEDGER_SAVE_INTERVAL_S:
-                unfinished = {t.site: _unfinished(t, "the batch was still running this site (if no batch runs now, "
-                                                     "it was killed)") for t in todo if t.site not in results}
+                unfinished = {
+                    t.site: _unfinished(
+                        t, "the batch was still running this site (if no batch runs now, it was killed)"
+                    )
+                    for t in todo
+                    if t.site not in results
+                }
                 rows = [unfinished.pop(r.site, r) for r in all_rows()]
                 rows = sorted([*rows, *unfinished.values()], key=lambda r: (known.get(r.site, len(known)), r.site))
                 write_index(batch, rows, started_at=started_at, seconds=time.perf_counter() - started, runner=runner)
@@ -173,8 +193,16 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
         try:
             if todo:
                 save_progress(now=True)
-                _run_tasks(batch, todo, results, jobs, scheduler, progress, save_progress,
-                           stop_started=lambda: kill_started_processes(before))
+                _run_tasks(
+                    batch,
+                    todo,
+                    results,
+                    jobs,
+                    scheduler,
+                    progress,
+                    save_progress,
+                    stop_started=lambda: kill_started_processes(before),
+                )
             run_registry_report(batch, all_rows(), pdf=pdf)  # the history, then the coordinating centre's report
         except Interrupted as error:
             interrupted = error
@@ -192,13 +220,22 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
                 sweep_partial_files(out)
         for task in batch.tasks:
             if task.site not in results:
-                reason = (f"the batch was stopped ({interrupted}) before this site finished" if not write_failure
-                          else f"not written: {write_failure.strerror or write_failure} in the output folder")
+                reason = (
+                    f"the batch was stopped ({interrupted}) before this site finished"
+                    if not write_failure
+                    else f"not written: {write_failure.strerror or write_failure} in the output folder"
+                )
                 results[task.site] = _unfinished(task, reason, "write" if write_failure else "interrupted")
         if pdf and not interrupted and not write_failure:  # new reports, and re-used ones that have no PDF yet
             try:
-                export_site_pdfs(out, [r for r in results.values() if r.ok and (
-                    not r.reused or not (out / Path(r.files["html"]).with_suffix(".pdf")).exists())])
+                export_site_pdfs(
+                    out,
+                    [
+                        r
+                        for r in results.values()
+                        if r.ok and (not r.reused or not (out / Path(r.files["html"]).with_suffix(".pdf")).exists())
+                    ],
+                )
             except Interrupted as error:  # the PDF phase: the reports are there; the index says what has a PDF
                 interrupted = error
                 kill_started_processes(before)
@@ -212,8 +249,9 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
             if write_failure is None and interrupted is None:
                 raise BatchWriteError(out, error, sum(r.ok for r in ours), len(ours), False) from None
             index, write_failure = None, write_failure or error
-    result = BatchResult(results=ours, index_path=index, seconds=seconds,
-                         interrupted=interrupted.signum if interrupted else 0)
+    result = BatchResult(
+        results=ours, index_path=index, seconds=seconds, interrupted=interrupted.signum if interrupted else 0
+    )
     if write_failure is not None:
         failure = BatchWriteError(out, write_failure, sum(r.ok for r in ours), len(ours), index is not None)
         failure.result = result
@@ -226,10 +264,21 @@ def run_batch(batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, p
 
 def _unfinished(task: SiteTask, reason: str, kind: str = "interrupted") -> SiteResult:
     """The row of a site that did not finish (still running, stopped, or not written)."""
-    return SiteResult(site=task.site, slug=task.slug, status="interrupted" if kind == "interrupted" else "failed",
-                      seconds=0.0, attempts=0, files=task.files(),
-                      error={"kind": kind, "ename": "Interrupted" if kind == "interrupted" else "OSError",
-                             "evalue": reason, "cell_index": None}, made_with=task.made_with())
+    return SiteResult(
+        site=task.site,
+        slug=task.slug,
+        status="interrupted" if kind == "interrupted" else "failed",
+        seconds=0.0,
+        attempts=0,
+        files=task.files(),
+        error={
+            "kind": kind,
+            "ename": "Interrupted" if kind == "interrupted" else "OSError",
+            "evalue": reason,
+            "cell_index": None,
+        },
+        made_with=task.made_with(),
+    )
 
 
 def _report(outcome: SiteResult, bar, progress: bool) -> None:
@@ -241,8 +290,16 @@ def _report(outcome: SiteResult, bar, progress: bool) -> None:
         print(_log_line(outcome), flush=True)
 
 
-def _run_tasks(batch: ReportBatch, todo: list[SiteTask], results: dict, jobs: int, scheduler: str | None,
-               progress: bool, save_progress=lambda: None, stop_started=lambda: None) -> None:
+def _run_tasks(
+    batch: ReportBatch,
+    todo: list[SiteTask],
+    results: dict,
+    jobs: int,
+    scheduler: str | None,
+    progress: bool,
+    save_progress=lambda: None,
+    stop_started=lambda: None,
+) -> None:
     """Run ``todo`` and put each outcome into ``results`` as it comes (stored in the output folder).
 
     On an interrupt, every process the batch started is stopped first (``stop_started``), before the
@@ -260,19 +317,31 @@ def _run_tasks(batch: ReportBatch, todo: list[SiteTask], results: dict, jobs: in
         else:
             zygote_socket = None
         executor, client = _executor(max(1, min(jobs, len(todo))), scheduler, key, zygote_socket)
-        futures = {executor.submit(run_site_report, task): task
-                   for task in (batch.with_inputs(todo) if batch.with_inputs else todo)}
-        with tqdm(total=len(futures), unit="site", desc="site reports", disable=not progress,
-                  file=sys.stderr) as bar:
+        futures = {
+            executor.submit(run_site_report, task): task
+            for task in (batch.with_inputs(todo) if batch.with_inputs else todo)
+        }
+        with tqdm(total=len(futures), unit="site", desc="site reports", disable=not progress, file=sys.stderr) as bar:
             for future in concurrent.futures.as_completed(futures):
                 task = futures[future]
                 try:
                     outcome = future.result()
                 except Exception as error:  # the worker itself died (killed, out of memory, lost by dask)
-                    outcome = SiteResult(site=task.site, slug=task.slug, status="failed", seconds=0.0, attempts=1,
-                                         files=task.files(), error={"kind": "runner", "ename": type(error).__name__,
-                                                                    "evalue": str(error), "cell_index": None},
-                                         made_with=task.made_with())
+                    outcome = SiteResult(
+                        site=task.site,
+                        slug=task.slug,
+                        status="failed",
+                        seconds=0.0,
+                        attempts=1,
+                        files=task.files(),
+                        error={
+                            "kind": "runner",
+                            "ename": type(error).__name__,
+                            "evalue": str(error),
+                            "cell_index": None,
+                        },
+                        made_with=task.made_with(),
+                    )
                 results[task.site] = store_outputs(outcome, batch.out_dir)
                 save_progress()
                 _report(outcome, bar, progress)

@@ -29,8 +29,10 @@ def check_handout_folder(handout_dir: Path, out_dir: Path) -> Path:
     (a hand-out must not be shared along with the coordinator's view) or is not a folder."""
     handout_dir, out_dir = Path(handout_dir).absolute(), Path(out_dir).absolute()
     if handout_dir == out_dir or out_dir in handout_dir.parents or handout_dir in out_dir.parents:
-        raise ReportSetupError(f"--handout {handout_dir}: must be a folder outside --out {out_dir} (the output "
-                               f"folder is the coordinator's view, not to be shared)")
+        raise ReportSetupError(
+            f"--handout {handout_dir}: must be a folder outside --out {out_dir} (the output "
+            f"folder is the coordinator's view, not to be shared)"
+        )
     if handout_dir.exists() and (handout_dir.is_symlink() or not handout_dir.is_dir()):
         raise ReportSetupError(f"--handout {handout_dir}: exists and is not a folder")
     return handout_dir
@@ -74,19 +76,23 @@ def write_handouts(out_dir, results: list[SiteResult], handout_dir) -> list[Path
     for result in results:
         if not result.ok:
             continue
-        members = [(result.files[key], data) for key in HANDOUT_FILES if result.files.get(key)
-                   and (data := _read_own(out_dir, result.files[key])) is not None]
+        members = [
+            (result.files[key], data)
+            for key in HANDOUT_FILES
+            if result.files.get(key) and (data := _read_own(out_dir, result.files[key])) is not None
+        ]
         if not any(name.endswith(".html") for name, _ in members):
             continue
-        note = (f"Site report of {result.site}, made {result.made_at or 'by ivig-kit'}.\n"
-                f"This archive holds only this site's own files: its report ({', '.join(n for n, _ in members)}).\n"
-                f"It holds no other site's figures and not the coordinator's index.\n"
-                f"Written {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M} by ivig-kit reports --handout.\n")
+        note = (
+            f"Site report of {result.site}, made {result.made_at or 'by ivig-kit'}.\n"
+            f"This archive holds only this site's own files: its report ({', '.join(n for n, _ in members)}).\n"
+            f"It holds no other site's figures and not the coordinator's index.\n"
+            f"Written {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M} by ivig-kit reports --handout.\n"
+        )
         target = handout_dir / f"{result.slug}.zip"
-        with atomic_output(target) as partial:
-            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr(f"{result.slug}/README.txt", note)
-                for name, data in members:
-                    archive.writestr(f"{result.slug}/{name}", data)
+        with atomic_output(target) as partial, zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(f"{result.slug}/README.txt", note)
+            for name, data in members:
+                archive.writestr(f"{result.slug}/{name}", data)
         written.append(target)
     return written

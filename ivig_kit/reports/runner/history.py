@@ -51,13 +51,21 @@ def run_entry(batch, rows, run_at: datetime.datetime, merged_group: dict, pooled
         if not result.ok or not summary:
             continue
         figures = {key: _number(summary.get(key)) for key in SITE_FIGURES}
-        sites[result.site] = {"made_at": result.made_at or run_at.isoformat(timespec="seconds"),
-                              "reused": bool(result.reused), **figures}
-    return {"run_at": run_at.isoformat(timespec="seconds"), "data_file": batch.data_path.name,
-            "data_sha256": batch.data_sha256, "population": batch.population, "min_cell_size": batch.min_cell_size,
-            "merged_group": {str(k): int(v) for k, v in merged_group.items()},
-            "pooled": {k: _number(pooled.get(k)) for k in ("patients_scored", "responders", "responder_percent")},
-            "sites": sites}
+        sites[result.site] = {
+            "made_at": result.made_at or run_at.isoformat(timespec="seconds"),
+            "reused": bool(result.reused),
+            **figures,
+        }
+    return {
+        "run_at": run_at.isoformat(timespec="seconds"),
+        "data_file": batch.data_path.name,
+        "data_sha256": batch.data_sha256,
+        "population": batch.population,
+        "min_cell_size": batch.min_cell_size,
+        "merged_group": {str(k): int(v) for k, v in merged_group.items()},
+        "pooled": {k: _number(pooled.get(k)) for k in ("patients_scored", "responders", "responder_percent")},
+        "sites": sites,
+    }
 
 
 def _number(value):
@@ -74,7 +82,7 @@ def append_run(out_dir, entry: dict, force: bool = False) -> Path:
     validate_history(history)
     text = json.dumps(history, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     while len(text.encode("utf-8")) > MAX_HISTORY_BYTES and len(history["runs"]) > 1:  # stay readable
-        history["runs"] = history["runs"][max(1, len(history["runs"]) // 10):]
+        history["runs"] = history["runs"][max(1, len(history["runs"]) // 10) :]
         text = json.dumps(history, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     path = Path(out_dir) / HISTORY_NAME
     write_atomically(path, text)

@@ -70,12 +70,17 @@ class NotebookKernels:
 
         async def start():
             prefix = _ipc_prefix()  # sockets and connection file in this process's own folder, never loose in /tmp
-            manager = _site_kernel_manager()(kernel_name=KERNEL_NAME, transport="ipc", ip=prefix,
-                                             connection_file=prefix + "-connection.json")
+            manager = _site_kernel_manager()(
+                kernel_name=KERNEL_NAME, transport="ipc", ip=prefix, connection_file=prefix + "-connection.json"
+            )
             if warm:
                 manager.kernel_id = str(uuid.uuid4())
-                manager.provisioner = ZygoteProvisioner(kernel_id=manager.kernel_id, kernel_spec=manager.kernel_spec,
-                                                        parent=manager, zygote_socket=self._warm_socket())
+                manager.provisioner = ZygoteProvisioner(
+                    kernel_id=manager.kernel_id,
+                    kernel_spec=manager.kernel_spec,
+                    parent=manager,
+                    zygote_socket=self._warm_socket(),
+                )
             await manager.start_kernel(cwd=cwd)
             client = manager.client()
             client.start_channels()
@@ -139,7 +144,7 @@ def kernels_for(key: str, notebook=None, zygote_socket: str | None = None) -> No
         return kernels
 
 
-_ipc_folder = None
+_ipc_folder: str | None = None
 
 
 def _ipc_prefix() -> str:
@@ -167,7 +172,7 @@ def _site_kernel_manager():
         from traitlets import List
 
         class SiteKernelManager(AsyncKernelManager):
-            handed_out = List()
+            handed_out: List = List()
 
             def client(self, **kwargs):
                 client = super().client(**kwargs)

@@ -67,8 +67,9 @@ def check_output_folder(out_dir: Path) -> None:
         if not out_dir.is_dir():
             raise ReportSetupError(f"{out_dir}: exists and is not a folder; choose a folder for --out")
         if not os.access(out_dir, os.W_OK | os.X_OK):
-            raise ReportSetupError(f"{out_dir}: the output folder is not writable (read-only or no permission); "
-                                   f"choose another --out")
+            raise ReportSetupError(
+                f"{out_dir}: the output folder is not writable (read-only or no permission); choose another --out"
+            )
         return
     parent = out_dir.parent
     while not parent.exists() and parent != parent.parent:
@@ -76,8 +77,10 @@ def check_output_folder(out_dir: Path) -> None:
     if not parent.is_dir():
         raise ReportSetupError(f"{out_dir}: cannot create the output folder: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise ReportSetupError(f"{out_dir}: cannot create the output folder: {parent} is not writable (read-only "
-                               f"or no permission); choose another --out")
+        raise ReportSetupError(
+            f"{out_dir}: cannot create the output folder: {parent} is not writable (read-only "
+            f"or no permission); choose another --out"
+        )
 
 
 def refuse_inputs_among_outputs(out_dir: Path, inputs, names) -> None:
@@ -90,8 +93,10 @@ def refuse_inputs_among_outputs(out_dir: Path, inputs, names) -> None:
         for name in names:
             with contextlib.suppress(OSError):
                 if os.path.samefile(source, out_dir / name):
-                    raise ReportSetupError(f"{source}: is the batch's own output {out_dir.name}/{name}; an input is "
-                                           f"never overwritten: copy it out of --out (or rename it) first")
+                    raise ReportSetupError(
+                        f"{source}: is the batch's own output {out_dir.name}/{name}; an input is "
+                        f"never overwritten: copy it out of --out (or rename it) first"
+                    )
 
 
 def refuse_if_locked(out_dir: Path) -> None:
@@ -114,7 +119,8 @@ def _lock(handle: int, out_dir: Path) -> None:
         holder = os.pread(handle, 64, 0).decode("ascii", "replace").strip() or "unknown"
         raise ReportSetupError(
             f"{Path(out_dir).name}: another ivig-kit reports batch (process {holder}) is writing to this "
-            f"folder; wait for it to finish or choose another --out") from None
+            f"folder; wait for it to finish or choose another --out"
+        ) from None
 
 
 # --- Temporary folders the kit can prove are its own --------------------------------------------------------
@@ -156,11 +162,15 @@ def sweep_stale_tempdirs(root: str | None = None, mine_too: bool = False) -> lis
     """Remove the kit's temporary folders whose owner process is gone (and, with ``mine_too``, this process's
     own, once everything it started is stopped); return what was removed."""
     removed = []
-    root = Path(root or tempfile.gettempdir())
+    folder_root = Path(root or tempfile.gettempdir())
     with contextlib.suppress(OSError):
-        for folder in root.iterdir():
-            if folder.name.startswith(TEMP_PREFIX) and not folder.is_symlink() and folder.is_dir() \
-                    and owner_is_gone(folder, mine_too):
+        for folder in folder_root.iterdir():
+            if (
+                folder.name.startswith(TEMP_PREFIX)
+                and not folder.is_symlink()
+                and folder.is_dir()
+                and owner_is_gone(folder, mine_too)
+            ):
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)
     return removed
@@ -197,34 +207,43 @@ def read_ledger(out_dir: Path, force: bool = False) -> dict:
     out_dir = Path(out_dir)
     index_json, index_html = out_dir / "index.json", out_dir / "index.html"
     if index_html.is_symlink():
-        raise LedgerError(f"{out_dir.name}/index.html: is a symbolic link; the kit neither follows nor replaces it: "
-                          f"remove it, or choose another --out")
+        raise LedgerError(
+            f"{out_dir.name}/index.html: is a symbolic link; the kit neither follows nor replaces it: "
+            f"remove it, or choose another --out"
+        )
     try:
         record = read_record(index_json)
     except LedgerError:
         raise
     except (ValueError, RecursionError):  # not JSON (or not UTF-8): not a ledger of the kit
         record = "not JSON"
-    ours = isinstance(record, dict) and (record.get("kind") == LEDGER_KIND or (
-        "kind" not in record and {"data_sha256", "sites"} <= set(record)))
+    ours = isinstance(record, dict) and (
+        record.get("kind") == LEDGER_KIND or ("kind" not in record and {"data_sha256", "sites"} <= set(record))
+    )
     if not ours:
         if record is not None and not force:
             raise ReportSetupError(
                 f"{out_dir.name}: holds an index.json that is not a ledger of ivig-kit (kind {LEDGER_KIND!r}); "
-                f"choose an empty folder for --out, or pass --force to replace it")
+                f"choose an empty folder for --out, or pass --force to replace it"
+            )
         if index_html.exists() and record is None and not force:
             raise ReportSetupError(
                 f"{out_dir.name}: holds an index.html that ivig-kit did not write (no index.json of the kit "
-                f"beside it); choose an empty folder for --out, or pass --force to replace it")
+                f"beside it); choose an empty folder for --out, or pass --force to replace it"
+            )
         return {"sites": {}}
     return {"sites": check_record(record)}
 
 
 def write_ledger(out_dir: Path, rows: list[dict], run: dict) -> Path:
     """Write ``index.json``: every site's row (in the given order) and the facts of the latest run."""
-    record = {"kind": LEDGER_KIND, "format": LEDGER_FORMAT,
-              "updated_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-              "latest_run": run, "sites": rows}
+    record = {
+        "kind": LEDGER_KIND,
+        "format": LEDGER_FORMAT,
+        "updated_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "latest_run": run,
+        "sites": rows,
+    }
     path = Path(out_dir) / "index.json"
     write_atomically(path, json.dumps(record, indent=1, default=str, ensure_ascii=False))
     return path

@@ -41,12 +41,29 @@ LEDGER_FORMAT = 2
 #: A ledger larger than this is refused before it is parsed (about 30,000 sites' rows).
 LEDGER_MAX_BYTES = 32 * 1024 * 1024
 #: The kit's own file of each kind, after the site's slug.
-OWN_SUFFIXES = {"html": ".html", "notebook": ".ipynb", "summary": ".json", "failed_notebook": ".failed.ipynb",
-                "pdf": ".pdf"}
+OWN_SUFFIXES = {
+    "html": ".html",
+    "notebook": ".ipynb",
+    "summary": ".json",
+    "failed_notebook": ".failed.ipynb",
+    "pdf": ".pdf",
+}
 REQUIRED_FILES = ("html", "notebook", "summary", "failed_notebook")
 STATUSES = ("ok", "failed", "interrupted")
-ROW_KEYS = {"site", "slug", "status", "seconds", "attempts", "files", "summary", "error", "outputs", "reused",
-            "made_with", "made_at"}
+ROW_KEYS = {
+    "site",
+    "slug",
+    "status",
+    "seconds",
+    "attempts",
+    "files",
+    "summary",
+    "error",
+    "outputs",
+    "reused",
+    "made_with",
+    "made_at",
+}
 MAX_TEXT = 20_000
 _SHOWN = 60
 _MAX_PROBLEMS = 10
@@ -118,12 +135,14 @@ def check_row(row, where: str) -> list[str]:
             elif kind not in files:
                 bad(f"files.{kind}", repr(own_file_name(slug, kind)), None)
             elif files[kind] != own_file_name(slug, kind):
-                bad(f"files.{kind}", f"{own_file_name(slug, kind)!r} (the kit's own file name, in the folder)",
-                    files[kind])
+                bad(
+                    f"files.{kind}",
+                    f"{own_file_name(slug, kind)!r} (the kit's own file name, in the folder)",
+                    files[kind],
+                )
     summary = row.get("summary")
-    if summary is not None:
-        if not isinstance(summary, dict) or not all(isinstance(k, str) for k in summary):
-            bad("summary", "null or an object", summary)
+    if summary is not None and (not isinstance(summary, dict) or not all(isinstance(k, str) for k in summary)):
+        bad("summary", "null or an object", summary)
     error = row.get("error")
     if error is not None:
         if not isinstance(error, dict):
@@ -150,12 +169,15 @@ def check_row(row, where: str) -> list[str]:
         if not _whole(made.get("min_cell_size")):
             bad("made_with.min_cell_size", "a whole number", made.get("min_cell_size"))
         parameters = made.get("parameters")
-        if not isinstance(parameters, dict) or not all(isinstance(k, str) and _scalar(v)
-                                                       for k, v in parameters.items()):
+        if not isinstance(parameters, dict) or not all(
+            isinstance(k, str) and _scalar(v) for k, v in parameters.items()
+        ):
             bad("made_with.parameters", "an object of parameter names and values", parameters)
         digest = made.get("input_hash")
-        if not (isinstance(digest, str) and (digest == "" or (len(digest) == 64
-                                                              and all(c in "0123456789abcdef" for c in digest)))):
+        if not (
+            isinstance(digest, str)
+            and (digest == "" or (len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)))
+        ):
             bad("made_with.input_hash", "64 hexadecimal digits", digest)
     return problems
 
@@ -171,8 +193,7 @@ def check_record(record, name: str = "index.json") -> dict[str, dict]:
     if isinstance(rows, dict) and "kind" not in record:  # the first ledgers kept rows by site
         rows = list(rows.values())
     if not isinstance(rows, list):
-        raise LedgerError(f"{name}, key 'sites': expected a list of site rows, got {_short(rows)}; "
-                          f"{_WAY_OUT}")
+        raise LedgerError(f"{name}, key 'sites': expected a list of site rows, got {_short(rows)}; {_WAY_OUT}")
     by_site: dict[str, dict] = {}
     for number, row in enumerate(rows):
         where = f"{name}: sites[{number}]"
@@ -190,8 +211,10 @@ def check_record(record, name: str = "index.json") -> dict[str, dict]:
     return by_site
 
 
-_WAY_OUT = ("nothing was run or rewritten: restore index.json, or move it (and index.html) away to start a new "
-            "ledger in this folder")
+_WAY_OUT = (
+    "nothing was run or rewritten: restore index.json, or move it (and index.html) away to start a new "
+    "ledger in this folder"
+)
 
 
 def read_record(path: Path):
@@ -203,16 +226,22 @@ def read_record(path: Path):
         return None
     except OSError as error:
         if os.path.islink(path):
-            raise LedgerError(f"{path.parent.name}/{path.name}: is a symbolic link; the kit neither follows nor "
-                              f"replaces it: remove it, or choose another --out") from None
+            raise LedgerError(
+                f"{path.parent.name}/{path.name}: is a symbolic link; the kit neither follows nor "
+                f"replaces it: remove it, or choose another --out"
+            ) from None
         raise LedgerError(f"{path.parent.name}/{path.name}: cannot be read ({error.strerror})") from None
     with os.fdopen(handle, "rb") as stream:
         status = os.fstat(stream.fileno())
         if not stat.S_ISREG(status.st_mode):
-            raise LedgerError(f"{path.parent.name}/{path.name}: is not a regular file (a folder, device or pipe); "
-                              f"remove it, or choose another --out")
+            raise LedgerError(
+                f"{path.parent.name}/{path.name}: is not a regular file (a folder, device or pipe); "
+                f"remove it, or choose another --out"
+            )
         if status.st_size > LEDGER_MAX_BYTES:
-            raise LedgerError(f"{path.parent.name}/{path.name}: {status.st_size:,} bytes, over the ledger's limit of "
-                              f"{LEDGER_MAX_BYTES:,}; {_WAY_OUT}")
+            raise LedgerError(
+                f"{path.parent.name}/{path.name}: {status.st_size:,} bytes, over the ledger's limit of "
+                f"{LEDGER_MAX_BYTES:,}; {_WAY_OUT}"
+            )
         data = stream.read(LEDGER_MAX_BYTES + 1)
     return json.loads(data.decode("utf-8"))  # NaN is allowed: a summary's figure may be undefined

@@ -41,8 +41,9 @@ def notebook_imports(notebook) -> list[str]:
     modules = []
     for cell in notebook_cells(notebook):
         if cell.get("cell_type") == "code":
-            modules += imports_in("\n".join(line for line in cell_source(cell).splitlines()
-                                            if not line.lstrip().startswith(("%", "!"))))
+            modules += imports_in(
+                "\n".join(line for line in cell_source(cell).splitlines() if not line.lstrip().startswith(("%", "!")))
+            )
     seen, todo = [], list(modules)
     while todo:
         module = todo.pop(0)
@@ -51,8 +52,7 @@ def notebook_imports(notebook) -> list[str]:
         seen.append(module)
         if module.split(".")[0] == KIT_PACKAGE:
             source = module_source(module)
-            todo += imports_in(source, package=module if source and _is_package(module) else
-                               module.rpartition(".")[0])
+            todo += imports_in(source, package=module if source and _is_package(module) else module.rpartition(".")[0])
     return seen
 
 

@@ -31,8 +31,13 @@ def index_figures(population: str = "adult") -> tuple[tuple[str, str], ...]:
     """Key figures of a site summary shown in the index: (summary key, column heading); the responder
     heading names the population's minimal-improvement threshold."""
     minimal = CATEGORY_THRESHOLDS[population][0]
-    return (("patients", "patients"), ("visits", "visits"), ("responder_percent", f"responders (TIS>={minimal:g}) %"),
-            ("confirmed_deteriorations", "confirmed deteriorations"), ("adverse_events", "adverse events"))
+    return (
+        ("patients", "patients"),
+        ("visits", "visits"),
+        ("responder_percent", f"responders (TIS>={minimal:g}) %"),
+        ("confirmed_deteriorations", "confirmed deteriorations"),
+        ("adverse_events", "adverse events"),
+    )
 
 
 #: The index's key figures for the default (adult) population; see :func:`index_figures`.
@@ -91,17 +96,23 @@ nav.ivig-toc ol ol { list-style: lower-alpha; }
 """
 # The lab template without anything fetched from the network (no require.js, MathJax or mermaid from a CDN),
 # a mark where the table of contents goes, and the report's CSS.
-_REPORT_TEMPLATE = """{%- extends 'index.html.j2' -%}
+_REPORT_TEMPLATE = (
+    """{%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block extra_css -%}
-<style type="text/css">""" + REPORT_CSS + """</style>
+<style type="text/css">"""
+    + REPORT_CSS
+    + """</style>
 {%- endblock extra_css -%}
 {%- block body_header -%}{{ super() }}
-""" + _TOC_MARK + """
+"""
+    + _TOC_MARK
+    + """
 {%- endblock body_header -%}
 """
+)
 _HEADING = re.compile(r'<h([1-3])\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.DOTALL)
 _CELL_START = re.compile(r'<div\s+class="jp-Cell\b')
 _LINK = re.compile(r'<a\s+href="([^"]*)"([^>]*)>(.*?)</a>', re.DOTALL)
@@ -116,10 +127,15 @@ def html_exporter():
         from jinja2 import DictLoader
         from nbconvert import HTMLExporter
 
-        _exporter = HTMLExporter(template_name="lab", template_file="ivig_site_report.html.j2",
-                                 extra_loaders=[DictLoader({"ivig_site_report.html.j2": _REPORT_TEMPLATE})],
-                                 exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                                 embed_images=True)
+        _exporter = HTMLExporter(
+            template_name="lab",
+            template_file="ivig_site_report.html.j2",
+            extra_loaders=[DictLoader({"ivig_site_report.html.j2": _REPORT_TEMPLATE})],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            embed_images=True,
+        )
     return _exporter
 
 
@@ -142,8 +158,10 @@ def published_url_setting() -> str | None:
     if not value:
         return None
     if not _PUBLISHED.fullmatch(value):
-        raise ReportSetupError(f"IVIG_KIT_PUBLISHED_URL must be an http:// or https:// address (e.g. "
-                               f"https://github.com/ivig-kit/ivig-kit/blob/main), got {value[:80]!r}")
+        raise ReportSetupError(
+            f"IVIG_KIT_PUBLISHED_URL must be an http:// or https:// address (e.g. "
+            f"https://github.com/ivig-kit/ivig-kit/blob/main), got {value[:80]!r}"
+        )
     return value
 
 
@@ -156,7 +174,7 @@ def place_table_of_contents(page: str, toc: str) -> str:
     first = re.search(r"<h2\b", page)
     starts = [m.start() for m in _CELL_START.finditer(page, 0, first.start())] if first else []
     if starts:
-        return page[:starts[-1]] + toc + page[starts[-1]:]
+        return page[: starts[-1]] + toc + page[starts[-1] :]
     main = page.find("<main>")
     at = main + len("<main>") if main >= 0 else page.find(">", page.find("<body")) + 1
     return page[:at] + toc + page[at:]
@@ -166,6 +184,7 @@ def relink(page: str, published_url: str | None = None, folder: str = "notebooks
     """Links that work from a folder of reports: ``#anchors`` and absolute URLs stay; a relative link (written
     relative to the notebook's ``folder`` in the repository) becomes ``published_url`` + its path in the
     repository, or, without a published URL, its text without a link."""
+
     def replace(match: re.Match) -> str:
         href, rest, inner = html.unescape(match.group(1)), match.group(2), match.group(3)
         if not href or href.startswith("#") or _SCHEME.match(href):
@@ -209,8 +228,10 @@ def table_of_contents(page: str) -> str:
             items.append(f"<li>{link}</li>")
     if items:
         items.append("</ol></li>" if open_sublist else "</li>")
-    return ('<nav class="ivig-toc" id="table-of-contents" aria-label="Table of contents">'
-            '<p class="ivig-toc-title">Contents</p><ol>' + "".join(items) + "</ol></nav>")
+    return (
+        '<nav class="ivig-toc" id="table-of-contents" aria-label="Table of contents">'
+        '<p class="ivig-toc-title">Contents</p><ol>' + "".join(items) + "</ol></nav>"
+    )
 
 
 # --- The index page ---------------------------------------------------------------------------------------
@@ -269,7 +290,7 @@ def is_own_file_name(name) -> bool:
     """True for a plain file name of the output folder as the kit writes them (``<slug>-<hash>.<ext>``): no
     folder, no ``..``, no scheme, nothing hidden. Rows of the ledger are checked by :mod:`.ledger_schema`;
     this is the last guard before a name becomes a link or a path."""
-    return (isinstance(name, str) and _OWN_NAME.fullmatch(name) is not None)
+    return isinstance(name, str) and _OWN_NAME.fullmatch(name) is not None
 
 
 _OWN_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{8}\.(?:html|ipynb|json|failed\.ipynb|pdf)")
@@ -289,8 +310,9 @@ def _link(out: Path, name, label: str, must_exist: bool = True) -> str:
     return f'<a href="{html.escape(name)}">{label}</a>'
 
 
-def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datetime.datetime, seconds: float,
-                runner: str = "") -> Path:
+def write_index(
+    batch: ReportBatch, results: list[SiteResult], started_at: datetime.datetime, seconds: float, runner: str = ""
+) -> Path:
     """Write ``index.json`` (the folder's ledger: every site's row and what it was made with) and ``index.html``
     drawn from it. ``results`` are all the rows of the folder, this run's and those kept from earlier runs."""
     from ivig_kit import __version__
@@ -304,39 +326,74 @@ def write_index(batch: ReportBatch, results: list[SiteResult], started_at: datet
     for result in results:
         files = result.files
         if result.ok:
-            links = " &middot; ".join(_link(out, files.get(key), label, must_exist=False)
-                                      for key, label in (("html", "report"), ("notebook", "notebook"),
-                                                         ("summary", "summary"), ("pdf", "PDF")) if files.get(key))
+            links = " &middot; ".join(
+                _link(out, files.get(key), label, must_exist=False)
+                for key, label in (("html", "report"), ("notebook", "notebook"), ("summary", "summary"), ("pdf", "PDF"))
+                if files.get(key)
+            )
             note = ""
         else:
-            links = " &middot; ".join(filter(None, (_link(out, files.get("failed_notebook"), "failed notebook"),
-                                                    _link(out, files.get("html"), "earlier report")))) or "&ndash;"
+            links = (
+                " &middot; ".join(
+                    filter(
+                        None,
+                        (
+                            _link(out, files.get("failed_notebook"), "failed notebook"),
+                            _link(out, files.get("html"), "earlier report"),
+                        ),
+                    )
+                )
+                or "&ndash;"
+            )
             note = f'<div class="error">{html.escape(result.error_line())}</div>'
         if known is not None and result.site not in known:
-            note += ('<div class="meta gone">not in the current registry '
-                     f'(<code>{html.escape(batch.data_path.name)}</code>): kept from an earlier run</div>')
+            note += (
+                '<div class="meta gone">not in the current registry '
+                f"(<code>{html.escape(batch.data_path.name)}</code>): kept from an earlier run</div>"
+            )
         made = result.made_with or {}
-        made_note = (f'<div class="meta">{html.escape(str(made.get("population", "")))}'
-                     + "".join(f", {html.escape(str(k))} {html.escape(str(v))}"
-                               for k, v in sorted((made.get("parameters") or {}).items()))
-                     + (f"; made {_made_at(result.made_at)}" if result.made_at else "")
-                     + (" (re-used: inputs unchanged)" if result.reused else "") + "</div>")
-        figures = "".join(f'<td class="number" data-label="{html.escape(label)}">{_figure(result.summary, key)}</td>'
-                          for key, label in index_figures(batch.population))
+        made_note = (
+            f'<div class="meta">{html.escape(str(made.get("population", "")))}'
+            + "".join(
+                f", {html.escape(str(k))} {html.escape(str(v))}"
+                for k, v in sorted((made.get("parameters") or {}).items())
+            )
+            + (f"; made {_made_at(result.made_at)}" if result.made_at else "")
+            + (" (re-used: inputs unchanged)" if result.reused else "")
+            + "</div>"
+        )
+        figures = "".join(
+            f'<td class="number" data-label="{html.escape(label)}">{_figure(result.summary, key)}</td>'
+            for key, label in index_figures(batch.population)
+        )
         status = html.escape(result.status)
         gone = "true" if known is not None and result.site not in known else "false"
-        rows.append(f'<tr class="site-row" data-status="{status}" data-reused="{str(result.reused).lower()}" '
-                    f'data-gone="{gone}">'
-                    f'<td class="site">{html.escape(result.site)}{note}</td><td class="status-{status}" '
-                    f'data-label="status">{status}{made_note}</td>{figures}<td data-label="files">{links}</td>'
-                    f'<td class="number" data-label="seconds">{"&ndash;" if result.reused else f"{result.seconds:.1f}"}'
-                    f'</td></tr>')
+        rows.append(
+            f'<tr class="site-row" data-status="{status}" data-reused="{str(result.reused).lower()}" '
+            f'data-gone="{gone}">'
+            f'<td class="site">{html.escape(result.site)}{note}</td><td class="status-{status}" '
+            f'data-label="status">{status}{made_note}</td>{figures}<td data-label="files">{links}</td>'
+            f'<td class="number" data-label="seconds">{"&ndash;" if result.reused else f"{result.seconds:.1f}"}'
+            f"</td></tr>"
+        )
     heading = "".join(f"<th>{html.escape(label)}</th>" for _, label in index_figures(batch.population))
-    banner = ('<div class="banner synthetic" id="synthetic-banner"><strong>Synthetic data.</strong> These reports '
-              'are generated from a synthetic registry; no real patient is described.</div>') if synthetic else ""
-    failures = (f'<div class="banner failures" id="failures"><strong>{len(failed)} of {len(results)} site '
-                f'report(s) failed or did not finish.</strong> Their error is shown below; an earlier report of '
-                f'such a site is left in place.</div>') if failed else ""
+    banner = (
+        (
+            '<div class="banner synthetic" id="synthetic-banner"><strong>Synthetic data.</strong> These reports '
+            "are generated from a synthetic registry; no real patient is described.</div>"
+        )
+        if synthetic
+        else ""
+    )
+    failures = (
+        (
+            f'<div class="banner failures" id="failures"><strong>{len(failed)} of {len(results)} site '
+            f"report(s) failed or did not finish.</strong> Their error is shown below; an earlier report of "
+            f"such a site is left in place.</div>"
+        )
+        if failed
+        else ""
+    )
     adverse = batch.adverse_events_path.name if batch.adverse_events_path else "none"
     reused = sum(r.reused for r in results)
     page = f"""<!DOCTYPE html>
@@ -369,12 +426,21 @@ Latest run {started_at:%Y-%m-%d %H:%M:%S %Z} on {html.escape(runner)}: {len(resu
 </body>
 </html>
 """
-    run = {"data_file": batch.data_path.name, "data_sha256": batch.data_sha256,
-           "adverse_events_file": adverse if batch.adverse_events_path else "",
-           "adverse_events_sha256": batch.adverse_events_sha256, "notebook": batch.notebook.name,
-           "notebook_sha256": batch.notebook_sha256, "kit_version": __version__, "population": batch.population,
-           "min_cell_size": batch.min_cell_size, "started_at": started_at.isoformat(), "seconds": seconds,
-           "runner": runner, "sites_run": [t.site for t in batch.tasks]}
+    run = {
+        "data_file": batch.data_path.name,
+        "data_sha256": batch.data_sha256,
+        "adverse_events_file": adverse if batch.adverse_events_path else "",
+        "adverse_events_sha256": batch.adverse_events_sha256,
+        "notebook": batch.notebook.name,
+        "notebook_sha256": batch.notebook_sha256,
+        "kit_version": __version__,
+        "population": batch.population,
+        "min_cell_size": batch.min_cell_size,
+        "started_at": started_at.isoformat(),
+        "seconds": seconds,
+        "runner": runner,
+        "sites_run": [t.site for t in batch.tasks],
+    }
     write_ledger(out, [r.record() for r in results], run)
     write_atomically(out / "index.html", page)
     return out / "index.html"
@@ -385,9 +451,11 @@ def _registry_link(out: Path) -> str:
     if not (out / "registry.html").is_file():
         return ""
     pdf = ' (<a href="registry.pdf">PDF</a>)' if (out / "registry.pdf").is_file() else ""
-    return (f'<p id="registry-report"><a href="registry.html">Registry report</a>{pdf}: every site against the '
-            f'pooled responders (funnel plot), data quality and trends across runs, for the coordinating centre '
-            f'(<a href="registry.json">registry.json</a>).</p>')
+    return (
+        f'<p id="registry-report"><a href="registry.html">Registry report</a>{pdf}: every site against the '
+        f"pooled responders (funnel plot), data quality and trends across runs, for the coordinating centre "
+        f'(<a href="registry.json">registry.json</a>).</p>'
+    )
 
 
 # --- PDF ----------------------------------------------------------------------------------------------------
@@ -395,8 +463,16 @@ def _registry_link(out: Path) -> str:
 #: Where ``--pdf`` looks for Chromium (``$IVIG_KIT_CHROMIUM`` first), and the flags a closed, rootful
 #: container needs.
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync")
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 def find_chromium() -> Path:
@@ -407,13 +483,17 @@ def find_chromium() -> Path:
     found = next((Path(c) for c in candidates if c and os.access(c, os.X_OK) and Path(c).is_file()), None)
     if found is None:
         where = configured or ", ".join(CHROMIUM_PATHS)
-        raise ReportSetupError(f"--pdf needs headless Chromium, not found at {where}: install it (Debian: apt-get "
-                               f"install chromium) or set IVIG_KIT_CHROMIUM to its path, or drop --pdf")
+        raise ReportSetupError(
+            f"--pdf needs headless Chromium, not found at {where}: install it (Debian: apt-get "
+            f"install chromium) or set IVIG_KIT_CHROMIUM to its path, or drop --pdf"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        raise ReportSetupError("--pdf needs the Playwright package to drive Chromium: pip install 'ivig-kit[pdf]' "
-                               "(no browser download needed), or drop --pdf") from None
+        raise ReportSetupError(
+            "--pdf needs the Playwright package to drive Chromium: pip install 'ivig-kit[pdf]' "
+            "(no browser download needed), or drop --pdf"
+        ) from None
     return found
 
 
@@ -428,8 +508,10 @@ def pdf_printer(chromium: Path | None = None):
         browser = playwright.chromium.launch(executable_path=str(chromium), args=list(CHROMIUM_ARGS), headless=True)
         try:
             context = browser.new_context(java_script_enabled=False)
-            context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
-                          else route.abort())
+            context.route(
+                "**/*",
+                lambda route: route.continue_() if route.request.url.startswith(("file:", "data:")) else route.abort(),
+            )
 
             def print_pdf(html_path, pdf_path) -> Path:
                 html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
@@ -438,8 +520,9 @@ def pdf_printer(chromium: Path | None = None):
                 try:
                     page.goto(html_path.as_uri(), wait_until="load")
                     page.emulate_media(media="print")
-                    page.pdf(path=str(partial), prefer_css_page_size=True, print_background=True, outline=True,
-                             tagged=True)
+                    page.pdf(
+                        path=str(partial), prefer_css_page_size=True, print_background=True, outline=True, tagged=True
+                    )
                     os.replace(partial, pdf_path)
                 finally:
                     page.close()
@@ -484,5 +567,9 @@ def export_site_pdfs(out_dir, results: list[SiteResult]) -> None:
 def _pdf_failed(result: SiteResult, error: Exception) -> None:
     lines = str(error).strip().splitlines()
     result.status = "failed"
-    result.error = {"kind": "pdf", "ename": type(error).__name__,
-                    "evalue": "PDF not written: " + (lines[0] if lines else "no message"), "cell_index": None}
+    result.error = {
+        "kind": "pdf",
+        "ename": type(error).__name__,
+        "evalue": "PDF not written: " + (lines[0] if lines else "no message"),
+        "cell_index": None,
+    }

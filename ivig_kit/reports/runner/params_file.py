@@ -43,8 +43,9 @@ MAX_PROBLEM_LINES = 20
 _WHOLE = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
 
 
-def read_site_parameters(path, declared: dict, sites: list[str], notebook_name: str = "the notebook"
-                         ) -> dict[str, dict]:
+def read_site_parameters(
+    path, declared: dict, sites: list[str], notebook_name: str = "the notebook"
+) -> dict[str, dict]:
     """Read and check a parameters file; return ``{site: {parameter: value}}`` with the ``*`` defaults applied.
 
     Parameters
@@ -88,14 +89,18 @@ def read_site_parameters(path, declared: dict, sites: list[str], notebook_name: 
         row = {}
         for name, (cell, text) in columns.items():
             if name in RUNNER_PARAMETERS:
-                problems.append(f"{path.name}: {cell}: {name!r} is set by ivig-kit reports itself and cannot be "
-                                f"set per site; settable: {', '.join(settable) or 'none'}")
+                problems.append(
+                    f"{path.name}: {cell}: {name!r} is set by ivig-kit reports itself and cannot be "
+                    f"set per site; settable: {', '.join(settable) or 'none'}"
+                )
                 continue
             if name not in declared:
                 close = get_close_matches(name, settable, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                problems.append(f"{path.name}: {cell}: {short(name)} is not a parameter of {notebook_name}{hint}; "
-                                f"settable: {', '.join(settable) or 'none'}")
+                problems.append(
+                    f"{path.name}: {cell}: {short(name)} is not a parameter of {notebook_name}{hint}; "
+                    f"settable: {', '.join(settable) or 'none'}"
+                )
                 continue
             if text is None or (isinstance(text, str) and not text.strip()):
                 continue
@@ -105,8 +110,11 @@ def read_site_parameters(path, declared: dict, sites: list[str], notebook_name: 
                 problems.append(f"{path.name}: {cell}: {error}")
         values[site] = row
     if problems:
-        shown = problems[:MAX_PROBLEM_LINES] + ([f"{path.name}: ... and {len(problems) - MAX_PROBLEM_LINES} more "
-                                                 f"problems"] if len(problems) > MAX_PROBLEM_LINES else [])
+        shown = problems[:MAX_PROBLEM_LINES] + (
+            [f"{path.name}: ... and {len(problems) - MAX_PROBLEM_LINES} more problems"]
+            if len(problems) > MAX_PROBLEM_LINES
+            else []
+        )
         raise ReportSetupError("\n".join(shown))
     defaults = values.pop(DEFAULTS_ROW, {})
     return {site: {**defaults, **values.get(site, {})} for site in sites if defaults or site in values}
@@ -122,8 +130,10 @@ def _read_rows(path: Path):
         reader = csv.reader(io.StringIO(text))
         header = [h.strip() for h in next(reader, [])]
         if "site" not in header:
-            raise ReportSetupError(f"{path.name}: line 1: no 'site' column; expected site and one column per "
-                                   f"parameter, with a '*' row for defaults")
+            raise ReportSetupError(
+                f"{path.name}: line 1: no 'site' column; expected site and one column per "
+                f"parameter, with a '*' row for defaults"
+            )
         rows = []
         for line, cells in enumerate(reader, start=2):
             if not any(c.strip() for c in cells):
@@ -131,16 +141,23 @@ def _read_rows(path: Path):
             if len(cells) != len(header):
                 raise ReportSetupError(f"{path.name}: line {line}: {len(cells)} cells, the header has {len(header)}")
             record = dict(zip(header, cells))
-            rows.append((f"line {line}", record.pop("site"),
-                         {name: (f"line {line}, column {name!r}", value) for name, value in record.items()}))
+            rows.append(
+                (
+                    f"line {line}",
+                    record.pop("site"),
+                    {name: (f"line {line}, column {name!r}", value) for name, value in record.items()},
+                )
+            )
         return rows
     if suffix in (".yaml", ".yml"):
         data = load_yaml(path, "parameters file")
         if isinstance(data, dict):
             for site in data:
                 if not isinstance(site, str):
-                    raise ReportSetupError(f"{path.name}: entry {short(site)}: a site name must be quoted text in "
-                                           f"YAML ('{site}': ...), so that 007 stays 007")
+                    raise ReportSetupError(
+                        f"{path.name}: entry {short(site)}: a site name must be quoted text in "
+                        f"YAML ('{site}': ...), so that 007 stays 007"
+                    )
             items = [(f"entry {short(site)}", site, values) for site, values in data.items()]
         elif isinstance(data, list):
             items = []
@@ -150,8 +167,9 @@ def _read_rows(path: Path):
                 entry = dict(entry)
                 site = entry.pop("site")
                 if not isinstance(site, str):
-                    raise ReportSetupError(f"{path.name}: item {number}, key 'site': expected quoted text, got "
-                                           f"{short(site)}")
+                    raise ReportSetupError(
+                        f"{path.name}: item {number}, key 'site': expected quoted text, got {short(site)}"
+                    )
                 items.append((f"item {number}", site, entry))
         else:
             raise ReportSetupError(f"{path.name}: expected a mapping of site to parameters, or a list of rows")
@@ -184,7 +202,7 @@ def _convert(name: str, value, default):
     if isinstance(default, int):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2 ** 53:
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
             return int(value)
         text = str(value).strip()
         if isinstance(value, str) and _WHOLE.fullmatch(text) and len(text) <= 100:
@@ -220,12 +238,18 @@ def notebook_defaults(source: str) -> dict:
     """The names and literal default values a ``parameters`` cell assigns (``None`` for a non-literal)."""
     names = {}
     for statement in ast.parse(source).body:
-        targets = (statement.targets if isinstance(statement, ast.Assign)
-                   else [statement.target] if isinstance(statement, ast.AnnAssign) else [])
+        targets = (
+            statement.targets
+            if isinstance(statement, ast.Assign)
+            else [statement.target]
+            if isinstance(statement, ast.AnnAssign)
+            else []
+        )
         for target in targets:
             if isinstance(target, ast.Name):
                 try:
-                    names[target.id] = ast.literal_eval(statement.value) if statement.value is not None else None
+                    value = getattr(statement, "value", None)  # Assign and AnnAssign (whose value may be absent)
+                    names[target.id] = ast.literal_eval(value) if value is not None else None
                 except ValueError:
                     names[target.id] = None
     return names

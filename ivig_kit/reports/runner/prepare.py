@@ -21,10 +21,14 @@ from ivig_kit import __version__
 from ivig_kit.config_files import check_regular_file
 from ivig_kit.errors import ReportSetupError
 from ivig_kit.reports.content.parameters import MIN_CELL_SIZE, REPORT_PARAMETERS, min_cell_size_problem
-from ivig_kit.reports.runner.ledger import read_ledger, refuse_if_locked
-from ivig_kit.reports.runner.notebook_file import cell_source, notebook_cells
-from ivig_kit.reports.runner.ledger import check_output_folder, refuse_inputs_among_outputs
+from ivig_kit.reports.runner.ledger import (
+    check_output_folder,
+    read_ledger,
+    refuse_if_locked,
+    refuse_inputs_among_outputs,
+)
 from ivig_kit.reports.runner.ledger_schema import site_files
+from ivig_kit.reports.runner.notebook_file import cell_source, notebook_cells
 from ivig_kit.reports.runner.pages import published_url_setting
 from ivig_kit.reports.runner.params_file import notebook_defaults, read_site_parameters
 from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S, ReportBatch, SiteTask, site_slug
@@ -86,10 +90,19 @@ def closest_site(name: str, known: list[str]) -> str | None:
     return keys[match[0]] if match else None
 
 
-def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str = "adult",
-                  adverse_events_path="auto", min_cell_size: int = MIN_CELL_SIZE, params_path=None,
-                  force: bool = False, cell_timeout_s: float = CELL_TIMEOUT_S, registry: bool | None = None
-                  ) -> ReportBatch:
+def prepare_batch(
+    data_path,
+    out_dir,
+    sites=None,
+    notebook=None,
+    population: str = "adult",
+    adverse_events_path="auto",
+    min_cell_size: int = MIN_CELL_SIZE,
+    params_path=None,
+    force: bool = False,
+    cell_timeout_s: float = CELL_TIMEOUT_S,
+    registry: bool | None = None,
+) -> ReportBatch:
     """Read, validate and score everything once, before any kernel starts; raise :class:`InputError` on bad input.
 
     ``adverse_events_path``: a path, ``""``/``None`` for none, or ``"auto"`` for the table beside the data
@@ -132,8 +145,10 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     declared = notebook_parameters(notebook)
     missing = [name for name in REPORT_PARAMETERS if name not in declared]
     if missing:
-        raise ReportSetupError(f"{notebook.name}: its 'parameters' cell lacks {', '.join(missing)}; a report "
-                               f"notebook declares {', '.join(REPORT_PARAMETERS)}")
+        raise ReportSetupError(
+            f"{notebook.name}: its 'parameters' cell lacks {', '.join(missing)}; a report "
+            f"notebook declares {', '.join(REPORT_PARAMETERS)}"
+        )
 
     visits = read_visits(data_path)  # VisitTableError (an InputError) names file, row and column
     known = list(dict.fromkeys(visits["site"]))
@@ -143,8 +158,11 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
         if unknown:
             shown = ", ".join(repr(s) for s in known[:20]) + (" ..." if len(known) > 20 else "")
             hints = [f"{s!r} -> did you mean {closest_site(s, known)!r}?" for s in unknown if closest_site(s, known)]
-            raise ReportSetupError(f"{data_path.name}: no site {', '.join(repr(s) for s in unknown)}"
-                                   + (f" ({'; '.join(hints)})" if hints else "") + f"; the sites are {shown}")
+            raise ReportSetupError(
+                f"{data_path.name}: no site {', '.join(repr(s) for s in unknown)}"
+                + (f" ({'; '.join(hints)})" if hints else "")
+                + f"; the sites are {shown}"
+            )
         sites = list(dict.fromkeys(sites))
     else:
         sites = known
@@ -156,12 +174,12 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     else:
         adverse_events = None
     events = read_adverse_events(adverse_events) if adverse_events else None  # located error, exit 2
-    if events is not None:
+    if events is not None and adverse_events is not None:
         check_event_patients(events, visits, adverse_events.name, data_path.name)
 
-    per_site = (read_site_parameters(params_path, declared, known, notebook.name) if params_path else {})
+    per_site = read_site_parameters(params_path, declared, known, notebook.name) if params_path else {}
     notebook_bytes = notebook.read_bytes()
-    registry = registry_files(data_path, adverse_events)
+    files = registry_files(data_path, adverse_events)
     populations = {site: per_site.get(site, {}).get("population", population) for site in sites}
     no_events = events if events is not None else empty_adverse_events()
     by_site = dict(tuple(visits.groupby("site", sort=False)))
@@ -169,42 +187,76 @@ def prepare_batch(data_path, out_dir, sites=None, notebook=None, population: str
     aggregates = {}
     for used in dict.fromkeys([population, *populations.values()]):  # scored once per population in use
         scores = total_improvement_score(visits, population=cast(Population, used), validate=False)
-        aggregates[used] = registry_aggregates(visits, scores, no_events, used, min_cell_size, registry,
-                                               published_groups=published_groups(history))
-    refuse_inputs_among_outputs(out_dir, [notebook, data_path, adverse_events, params_path],
-                                [name for site in sites for name in site_files(site_slug(site))])
+        aggregates[used] = registry_aggregates(
+            visits, scores, no_events, used, min_cell_size, files, published_groups=published_groups(history)
+        )
+    refuse_inputs_among_outputs(
+        out_dir,
+        [notebook, data_path, adverse_events, params_path],
+        [name for site in sites for name in site_files(site_slug(site))],
+    )
     tasks = []
     for site in sites:
         extra = {k: v for k, v in per_site.get(site, {}).items() if k != "population"}
         # a changed pooled comparison is a reason to run a site's report again, as changed rows are
         pooled_sha256 = comparison_fingerprint(aggregates[populations[site]], site)
-        parameters = {"population": populations[site], "min_cell_size": min_cell_size, **extra,
-                      "pooled_summary_sha256": pooled_sha256}
+        parameters = {
+            "population": populations[site],
+            "min_cell_size": min_cell_size,
+            **extra,
+            "pooled_summary_sha256": pooled_sha256,
+        }
         site_events = events_by_site.get(site, no_events.iloc[:0]) if events is not None else None
-        tasks.append(SiteTask(site=site, slug=site_slug(site), notebook_name=notebook.name, notebook=notebook_bytes,
-                              visits_slice=b"", events_slice=b"", pooled_summary=b"", population=populations[site],
-                              min_cell_size=min_cell_size, extra_parameters=tuple(sorted(extra.items())),
-                              cell_timeout_s=cell_timeout_s,
-                              input_hash=input_hash(by_site[site], site_events, notebook_bytes, parameters)))
+        tasks.append(
+            SiteTask(
+                site=site,
+                slug=site_slug(site),
+                notebook_name=notebook.name,
+                notebook=notebook_bytes,
+                visits_slice=b"",
+                events_slice=b"",
+                pooled_summary=b"",
+                population=populations[site],
+                min_cell_size=min_cell_size,
+                extra_parameters=tuple(sorted(extra.items())),
+                cell_timeout_s=cell_timeout_s,
+                input_hash=input_hash(by_site[site], site_events, notebook_bytes, parameters),
+            )
+        )
 
     def with_inputs(chosen: list[SiteTask]) -> list[SiteTask]:
         """The tasks with their slices and pooled summaries as bytes (built only for the sites that run); the
         pooled summary carries the site's figures of the previous run ("since your last report")."""
-        return [dataclasses.replace(
-            task, visits_slice=_parquet_bytes(by_site[task.site]),
-            events_slice=_parquet_bytes(events_by_site.get(task.site, no_events.iloc[:0])) if events is not None
-            else b"",
-            pooled_summary=_pooled_json(aggregates[task.population], task.site,
-                                        previous_entry(history, task.site))) for task in chosen]
+        return [
+            dataclasses.replace(
+                task,
+                visits_slice=_parquet_bytes(by_site[task.site]),
+                events_slice=_parquet_bytes(events_by_site.get(task.site, no_events.iloc[:0]))
+                if events is not None
+                else b"",
+                pooled_summary=_pooled_json(aggregates[task.population], task.site, previous_entry(history, task.site)),
+            )
+            for task in chosen
+        ]
 
-    return ReportBatch(data_path=data_path, out_dir=out_dir, notebook=notebook, tasks=tasks, all_sites=known,
-                       adverse_events_path=adverse_events, population=population,
-                       data_sha256=registry["data_sha256"], min_cell_size=min_cell_size,
-                       adverse_events_sha256=registry["adverse_events_sha256"],
-                       notebook_sha256=hashlib.sha256(notebook_bytes).hexdigest(), force=force,
-                       with_inputs=with_inputs,
-                       registry_state={"aggregates": aggregates[population], "history": history}
-                       if (notebook == Path(DEFAULT_NOTEBOOK).resolve() if registry is None else registry) else {})
+    return ReportBatch(
+        data_path=data_path,
+        out_dir=out_dir,
+        notebook=notebook,
+        tasks=tasks,
+        all_sites=known,
+        adverse_events_path=adverse_events,
+        population=population,
+        data_sha256=files["data_sha256"],
+        min_cell_size=min_cell_size,
+        adverse_events_sha256=files["adverse_events_sha256"],
+        notebook_sha256=hashlib.sha256(notebook_bytes).hexdigest(),
+        force=force,
+        with_inputs=with_inputs,
+        registry_state={"aggregates": aggregates[population], "history": history}
+        if (notebook == Path(DEFAULT_NOTEBOOK).resolve() if registry is None else registry)
+        else {},
+    )
 
 
 def comparison_fingerprint(aggregates, site: str) -> str:
@@ -234,16 +286,20 @@ def notebook_parameters(notebook: Path) -> dict:
         cells = notebook_cells(notebook)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ReportSetupError(f"{notebook.name}: not a readable notebook ({type(error).__name__}: {error})") from None
-    tagged = [c for c in cells
-              if c.get("cell_type") == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    tagged = [
+        c for c in cells if c.get("cell_type") == "code" and "parameters" in c.get("metadata", {}).get("tags", [])
+    ]
     if not tagged:
-        raise ReportSetupError(f"{notebook.name}: no code cell is tagged 'parameters'; a report notebook declares "
-                               f"{', '.join(REPORT_PARAMETERS)} there")
+        raise ReportSetupError(
+            f"{notebook.name}: no code cell is tagged 'parameters'; a report notebook declares "
+            f"{', '.join(REPORT_PARAMETERS)} there"
+        )
     try:
         return notebook_defaults(cell_source(tagged[0]))
     except SyntaxError as error:
-        raise ReportSetupError(f"{notebook.name}: the 'parameters' cell is not valid Python ({error.msg}, "
-                               f"line {error.lineno})") from None
+        raise ReportSetupError(
+            f"{notebook.name}: the 'parameters' cell is not valid Python ({error.msg}, line {error.lineno})"
+        ) from None
 
 
 def available_cpus() -> int:

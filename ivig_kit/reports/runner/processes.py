@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 from pathlib import Path
+from typing import Any
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -118,11 +119,12 @@ def forget_fork_server() -> None:
             return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
         return False
 
-    server = forkserver._forkserver  # type: ignore[attr-defined]  # the singleton behind get_context("forkserver")
+    server: Any = forkserver._forkserver  # the singleton behind get_context("forkserver")
     with server._lock:
         address = server._forkserver_address
-        if server._forkserver_pid is None or (alive(server._forkserver_pid) and isinstance(address, str)
-                                              and os.path.exists(address)):
+        if server._forkserver_pid is None or (
+            alive(server._forkserver_pid) and isinstance(address, str) and os.path.exists(address)
+        ):
             return
         with contextlib.suppress(OSError, TypeError):
             os.close(server._forkserver_alive_fd)

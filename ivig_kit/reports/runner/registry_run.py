@@ -30,8 +30,12 @@ from ivig_kit.resources import notebook_path
 #: The registry report notebook `ivig-kit reports` runs after the sites.
 REGISTRY_NOTEBOOK = notebook_path("registry_report.ipynb")
 #: Its output files in the output folder.
-REGISTRY_FILES = {"html": "registry.html", "notebook": "registry.ipynb", "summary": "registry.json",
-                  "pdf": "registry.pdf"}
+REGISTRY_FILES = {
+    "html": "registry.html",
+    "notebook": "registry.ipynb",
+    "summary": "registry.json",
+    "pdf": "registry.pdf",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,9 +50,15 @@ class RegistryResult:
 
 def registry_parameters(batch, names: dict) -> dict:
     """The values papermill injects into the registry notebook (file names in its working folder)."""
-    return {"data_path": names["data"], "adverse_events_path": names.get("events", ""),
-            "population": batch.population, "min_cell_size": batch.min_cell_size, "history_path": names["history"],
-            "widen_for_overdispersion": False, "summary_path": REGISTRY_FILES["summary"]}
+    return {
+        "data_path": names["data"],
+        "adverse_events_path": names.get("events", ""),
+        "population": batch.population,
+        "min_cell_size": batch.min_cell_size,
+        "history_path": names["history"],
+        "widen_for_overdispersion": False,
+        "summary_path": REGISTRY_FILES["summary"],
+    }
 
 
 def append_history(batch, rows, run_at: datetime.datetime | None = None) -> Path | None:
@@ -62,8 +72,11 @@ def append_history(batch, rows, run_at: datetime.datetime | None = None) -> Path
         return None
     metrics = aggregates.metrics
     scored, responders = int(metrics["patients_scored"].sum()), int(metrics["responders"].sum())
-    pooled = {"patients_scored": scored, "responders": responders,
-              "responder_percent": 100 * responders / scored if scored else None}
+    pooled = {
+        "patients_scored": scored,
+        "responders": responders,
+        "responder_percent": 100 * responders / scored if scored else None,
+    }
     entry = run_entry(batch, rows, run_at or datetime.datetime.now().astimezone(), merged_group(aggregates), pooled)
     return append_run(batch.out_dir, entry, force=batch.force)
 
@@ -98,9 +111,26 @@ def run_registry_report(batch, rows, pdf: bool = False, notebook: Path | None = 
         # over for a graceful shutdown of its kernel)
         parameters = folder / "registry.parameters.json"
         parameters.write_text(json.dumps(registry_parameters(batch, names)), encoding="utf-8")
-        run = subprocess.run([sys.executable, "-m", "papermill", notebook.name, executed.name, "-f", parameters.name,
-                              "-k", KERNEL_NAME, "--no-progress-bar", "--no-request-save-on-cell-execute"],
-                             cwd=str(folder), capture_output=True, text=True, timeout=CELL_TIMEOUT_S * 10, check=False)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "papermill",
+                notebook.name,
+                executed.name,
+                "-f",
+                parameters.name,
+                "-k",
+                KERNEL_NAME,
+                "--no-progress-bar",
+                "--no-request-save-on-cell-execute",
+            ],
+            cwd=str(folder),
+            capture_output=True,
+            text=True,
+            timeout=CELL_TIMEOUT_S * 10,
+            check=False,
+        )
         if run.returncode != 0:
             return _failed(started, _papermill_error(executed, run.stderr))
         node = nbformat.read(executed, as_version=4)

@@ -48,15 +48,17 @@ def check_scheduler(address: str, timeout: float | None = None) -> None:
     """Raise :class:`ReportSetupError` unless a dask scheduler at ``address`` completes its handshake within
     ``timeout`` seconds; the message is the same whatever answered (nothing, HTTP, junk)."""
     timeout = HANDSHAKE_S if timeout is None else timeout
-    message = (f"cannot use the dask scheduler at {address!r}: no dask scheduler completed a handshake there "
-               f"within {timeout:g} s; give the scheduler's own address (tcp://host:8786, or tls://host:8786 "
-               f"with certificates), not its dashboard")
+    message = (
+        f"cannot use the dask scheduler at {address!r}: no dask scheduler completed a handshake there "
+        f"within {timeout:g} s; give the scheduler's own address (tcp://host:8786, or tls://host:8786 "
+        f"with certificates), not its dashboard"
+    )
     outcome: dict = {}
 
     def probe() -> None:
         try:
             outcome["info"] = _probe(address, timeout)
-        except BaseException as error:  # noqa: B036 - whatever answered (MemoryError from a bogus frame size too)
+        except BaseException as error:
             outcome["error"] = error
 
     # its own event loop in a daemon thread, whatever the caller runs; a hung connection never holds the exit

@@ -56,29 +56,45 @@ class SiteTask:
 
     def input_files(self) -> dict[str, str]:
         """Names of the inputs in the worker's folder (fixed names: provenance never shows a temporary name)."""
-        return {"visits": f"{self.slug}.visits.parquet", "events": f"{self.slug}.adverse_events.parquet",
-                "pooled": f"{self.slug}.pooled.json"}
+        return {
+            "visits": f"{self.slug}.visits.parquet",
+            "events": f"{self.slug}.adverse_events.parquet",
+            "pooled": f"{self.slug}.pooled.json",
+        }
 
     def parameters(self, summary_name: str) -> dict:
         """The values papermill injects: file names relative to the kernel's working folder, which holds them
         (so the executed notebook shows no local or temporary folder)."""
         names = self.input_files()
-        values = {"site": self.site, "data_path": names["visits"],
-                  "adverse_events_path": names["events"] if self.events_slice else "",
-                  "pooled_summary_path": names["pooled"], "population": self.population,
-                  "min_cell_size": self.min_cell_size, "summary_path": summary_name}
+        values = {
+            "site": self.site,
+            "data_path": names["visits"],
+            "adverse_events_path": names["events"] if self.events_slice else "",
+            "pooled_summary_path": names["pooled"],
+            "population": self.population,
+            "min_cell_size": self.min_cell_size,
+            "summary_path": summary_name,
+        }
         values.update(dict(self.extra_parameters))
         return values
 
     def files(self) -> dict[str, str]:
         """Output file names (relative to the output folder)."""
-        return {"html": f"{self.slug}.html", "notebook": f"{self.slug}.ipynb", "summary": f"{self.slug}.json",
-                "failed_notebook": f"{self.slug}.failed.ipynb"}
+        return {
+            "html": f"{self.slug}.html",
+            "notebook": f"{self.slug}.ipynb",
+            "summary": f"{self.slug}.json",
+            "failed_notebook": f"{self.slug}.failed.ipynb",
+        }
 
     def made_with(self) -> dict:
         """What the report depends on besides the kit and the notebook, for the index's ledger."""
-        return {"population": self.population, "min_cell_size": self.min_cell_size,
-                "parameters": dict(self.extra_parameters), "input_hash": self.input_hash}
+        return {
+            "population": self.population,
+            "min_cell_size": self.min_cell_size,
+            "parameters": dict(self.extra_parameters),
+            "input_hash": self.input_hash,
+        }
 
 
 @dataclasses.dataclass
@@ -147,7 +163,7 @@ class ReportBatch:
 @dataclasses.dataclass
 class BatchResult:
     results: list[SiteResult]
-    index_path: Path
+    index_path: Path | None
     seconds: float
     interrupted: int = 0  # the signal that stopped the batch, 0 when it ran to the end
 

@@ -55,9 +55,15 @@ def _execute(task: SiteTask, folder: Path, executed: Path, summary: Path, warm: 
     manager = kernels.start(cwd=str(folder), warm=warm)
     try:
         return papermill.execute_notebook(
-            str(folder / task.notebook_name), str(executed), parameters=task.parameters(summary.name),
-            kernel_name=KERNEL_NAME, progress_bar=False, request_save_on_cell_execute=False,
-            execution_timeout=task.cell_timeout_s, km=manager)
+            str(folder / task.notebook_name),
+            str(executed),
+            parameters=task.parameters(summary.name),
+            kernel_name=KERNEL_NAME,
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            execution_timeout=task.cell_timeout_s,
+            km=manager,
+        )
     finally:
         kernels.stop(manager)
 
@@ -76,9 +82,19 @@ def run_site_report(task: SiteTask) -> SiteResult:
     made_at = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
     def result(status, attempts, summary=None, error=None, outputs=None):
-        return SiteResult(site=task.site, slug=task.slug, status=status, seconds=time.perf_counter() - started,
-                          attempts=attempts, files=files, summary=summary, error=error, outputs=outputs,
-                          made_with=task.made_with(), made_at=made_at)
+        return SiteResult(
+            site=task.site,
+            slug=task.slug,
+            status=status,
+            seconds=time.perf_counter() - started,
+            attempts=attempts,
+            files=files,
+            summary=summary,
+            error=error,
+            outputs=outputs,
+            made_with=task.made_with(),
+            made_at=made_at,
+        )
 
     folder = Path(owned_tempdir("site"))
     attempt = 0
@@ -99,30 +115,60 @@ def run_site_report(task: SiteTask) -> SiteResult:
                 break
             except KernelStartError as error:
                 if attempt >= KERNEL_START_ATTEMPTS:
-                    return result("failed", attempt, error={
-                        "kind": "kernel-start", "ename": type(error.__cause__ or error).__name__,
-                        "evalue": str(error.__cause__ or error), "cell_index": None})
+                    return result(
+                        "failed",
+                        attempt,
+                        error={
+                            "kind": "kernel-start",
+                            "ename": type(error.__cause__ or error).__name__,
+                            "evalue": str(error.__cause__ or error),
+                            "cell_index": None,
+                        },
+                    )
             except PapermillExecutionError as error:
                 failed = _failed_outputs(executed, task)
-                return result("failed", attempt, outputs=failed, error={
-                    "kind": "cell", "ename": error.ename, "evalue": error.evalue, "cell_index": error.cell_index,
-                    "exec_count": error.exec_count})
+                return result(
+                    "failed",
+                    attempt,
+                    outputs=failed,
+                    error={
+                        "kind": "cell",
+                        "ename": error.ename,
+                        "evalue": error.evalue,
+                        "cell_index": error.cell_index,
+                        "exec_count": error.exec_count,
+                    },
+                )
             except CellTimeoutError:
                 failed = _failed_outputs(executed, task)
-                return result("failed", attempt, outputs=failed, error={
-                    "kind": "timeout", "ename": "CellTimeoutError",
-                    "evalue": f"a cell ran longer than the cell time-out of {task.cell_timeout_s:g} s "
-                              f"(--cell-timeout)", "cell_index": None})
+                return result(
+                    "failed",
+                    attempt,
+                    outputs=failed,
+                    error={
+                        "kind": "timeout",
+                        "ename": "CellTimeoutError",
+                        "evalue": f"a cell ran longer than the cell time-out of {task.cell_timeout_s:g} s "
+                        f"(--cell-timeout)",
+                        "cell_index": None,
+                    },
+                )
 
         summary = _read_summary(summary_path, task.site)
         _forget_folders(node, task)
         page = export_html(node, title=f"Site report: {task.site}")
-        outputs = {"summary": summary_path.read_bytes(), "notebook": _notebook_bytes(node),
-                   "html": page.encode("utf-8")}
+        outputs = {
+            "summary": summary_path.read_bytes(),
+            "notebook": _notebook_bytes(node),
+            "html": page.encode("utf-8"),
+        }
         return result("ok", attempt, summary=summary, outputs=outputs)
     except Exception as error:  # a dead kernel, a broken summary, an export error
-        return result("failed", attempt, error={"kind": "runner", "ename": type(error).__name__,
-                                                "evalue": str(error), "cell_index": None})
+        return result(
+            "failed",
+            attempt,
+            error={"kind": "runner", "ename": type(error).__name__, "evalue": str(error), "cell_index": None},
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

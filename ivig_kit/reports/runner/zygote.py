@@ -40,10 +40,12 @@ class KernelZygote:
     def __init__(self, modules: list[str]):
         self.folder = owned_tempdir("zygote")
         self.socket_path = os.path.join(self.folder, "zygote.sock")
-        code = ("import sys; from ivig_kit.reports.runner.zygote import zygote_main; "
-                "zygote_main(sys.argv[1], sys.argv[2:])")
-        self.process = subprocess.Popen([sys.executable, "-c", code, self.socket_path, *modules],
-                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        code = (
+            "import sys; from ivig_kit.reports.runner.zygote import zygote_main; zygote_main(sys.argv[1], sys.argv[2:])"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code, self.socket_path, *modules], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+        )
 
     def alive(self) -> bool:
         return self.process.poll() is None

@@ -62,21 +62,33 @@ def test_a_figure_without_alt_text_is_refused():
         display.figure_html(Figure(), "Figure 9. Nothing.")
 
 
-@pytest.mark.parametrize("name, values, kind", [
-    ("n with a complete TIS", [3, 4], "count"), ("responders", [1.0, 2.0], "count"), ("count", [1, 2], "count"),
-    ("% responders", [33.333, 50.0], "percent"), ("95% CI low (%)", [0.8, 9.4], "percent"),
-    ("share of the mean TIS, All, %", [12.5, 3.0], "percent"), ("median TIS", [37.5, 12.25], "score"),
-    ("week 4", [37.5, np.nan], "score"), ("week", [4.0, 6.5], "week"), ("confirmed at week", [8.0, 12.0], "week"),
-    ("p value", [0.0123, 0.5], "p"), ("adverse events per patient", [0.333, 1.0], "rate"),
-    ("arm", ["IVIg", "placebo"], "text"), ("flag", [True, False], "text"),
-])
+@pytest.mark.parametrize(
+    "name, values, kind",
+    [
+        ("n with a complete TIS", [3, 4], "count"),
+        ("responders", [1.0, 2.0], "count"),
+        ("count", [1, 2], "count"),
+        ("% responders", [33.333, 50.0], "percent"),
+        ("95% CI low (%)", [0.8, 9.4], "percent"),
+        ("share of the mean TIS, All, %", [12.5, 3.0], "percent"),
+        ("median TIS", [37.5, 12.25], "score"),
+        ("week 4", [37.5, np.nan], "score"),
+        ("week", [4.0, 6.5], "week"),
+        ("confirmed at week", [8.0, 12.0], "week"),
+        ("p value", [0.0123, 0.5], "p"),
+        ("adverse events per patient", [0.333, 1.0], "rate"),
+        ("arm", ["IVIg", "placebo"], "text"),
+        ("flag", [True, False], "text"),
+    ],
+)
 def test_column_kind(name, values, kind):
     assert display.column_kind(name, pd.Series(values)) == kind
 
 
 def test_a_blank_missing_cell_where_the_caption_says_so_and_an_en_dash_note_otherwise():
-    table = pd.DataFrame({"week 4": [69.230769, np.nan], "week 8": [np.nan, 12.0]},
-                         index=pd.Index(["A-01", "A-02"], name="patient"))
+    table = pd.DataFrame(
+        {"week 4": [69.230769, np.nan], "week 8": [np.nan, 12.0]}, index=pd.Index(["A-01", "A-02"], name="patient")
+    )
     blank = Cells(display.table_html(table, "Table 2. TIS (empty: no visit).", missing=""))
     assert [text for tag, _, text in blank.cells if tag == "td"] == ["69.2", "", "", "12.0"]
     assert blank.captions == ["Table 2. TIS (empty: no visit)."]
@@ -88,11 +100,23 @@ def test_a_blank_missing_cell_where_the_caption_says_so_and_an_en_dash_note_othe
 def test_every_table_of_a_report_is_clean(tiny_report):
     from ivig_kit.reports.content.summary import provenance
 
-    makers = [tables.enrolment_table, tables.tis_by_patient, tables.responders_by_visit, tables.csm_contributions,
-              tables.confirmed_deteriorations, tables.adverse_event_table, tables.notable_adverse_events,
-              tables.data_quality_summary, tables.data_quality_listing, tables.site_against_pooled, provenance]
-    checked = sum(check_rendered_tables(display.table_html(make(tiny_report), f"Table {i}. x"))
-                  for i, make in enumerate(makers, 1))
+    makers = [
+        tables.enrolment_table,
+        tables.tis_by_patient,
+        tables.responders_by_visit,
+        tables.csm_contributions,
+        tables.confirmed_deteriorations,
+        tables.adverse_event_table,
+        tables.notable_adverse_events,
+        tables.data_quality_summary,
+        tables.data_quality_listing,
+        tables.site_against_pooled,
+        provenance,
+    ]
+    checked = sum(
+        check_rendered_tables(display.table_html(make(tiny_report), f"Table {i}. x"))
+        for i, make in enumerate(makers, 1)
+    )
     assert checked > 50
 
 

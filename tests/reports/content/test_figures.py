@@ -9,8 +9,12 @@ from ivig_kit.reports.content import display, figures
 
 
 def test_every_report_figure_is_print_resolution_a4_wide_and_described(tiny_report):
-    made = [figures.tis_over_time_figure(tiny_report), figures.responders_figure(tiny_report),
-            figures.csm_contributions_figure(tiny_report), figures.funnel_figure(tiny_report)]
+    made = [
+        figures.tis_over_time_figure(tiny_report),
+        figures.responders_figure(tiny_report),
+        figures.csm_contributions_figure(tiny_report),
+        figures.funnel_figure(tiny_report),
+    ]
     assert figures.FIGURE_DPI >= 150
     for figure in made:
         assert figure.get_figwidth() <= figures.MAX_WIDTH_IN
@@ -23,8 +27,12 @@ def test_every_report_figure_is_print_resolution_a4_wide_and_described(tiny_repo
 
 # --- Legends never cover data ------------------------------------------------------------------------------
 
-FIGURES = [figures.tis_over_time_figure, figures.responders_figure, figures.csm_contributions_figure,
-           figures.funnel_figure]
+FIGURES = [
+    figures.tis_over_time_figure,
+    figures.responders_figure,
+    figures.csm_contributions_figure,
+    figures.funnel_figure,
+]
 
 
 @pytest.mark.parametrize("make", FIGURES, ids=lambda f: f.__name__)

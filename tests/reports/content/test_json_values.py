@@ -13,8 +13,16 @@ from ivig_kit.reports.content.json_values import json_ready
 
 
 def test_numpy_and_pandas_scalars_become_plain_python_values_of_the_same_kind():
-    value = json_ready({"n": np.int64(3), "ok": np.bool_(False), "share": np.float32(0.5), 7: [np.int8(1), (2.5,)],
-                        "plain": True, "text": "Zürich"})
+    value = json_ready(
+        {
+            "n": np.int64(3),
+            "ok": np.bool_(False),
+            "share": np.float32(0.5),
+            7: [np.int8(1), (2.5,)],
+            "plain": True,
+            "text": "Zürich",
+        }
+    )
     assert value == {"n": 3, "ok": False, "share": 0.5, "7": [1, [2.5]], "plain": True, "text": "Zürich"}
     assert type(value["n"]) is int and type(value["ok"]) is bool and type(value["share"]) is float
     assert type(value["plain"]) is bool  # a bool is not turned into 1

@@ -13,37 +13,53 @@ from ..helpers import SITE_REPORT
 
 
 def test_report_parameters_are_the_notebooks_and_the_contracts():
-    assert parameters.REPORT_PARAMETERS == ("site", "data_path", "adverse_events_path", "pooled_summary_path",
-                                             "population", "min_cell_size", "summary_path")
+    assert parameters.REPORT_PARAMETERS == (
+        "site",
+        "data_path",
+        "adverse_events_path",
+        "pooled_summary_path",
+        "population",
+        "min_cell_size",
+        "summary_path",
+    )
     declared = papermill.inspect_notebook(str(SITE_REPORT))
     assert list(declared) == list(parameters.REPORT_PARAMETERS)
     defaults = {name: declared[name]["default"] for name in declared}
-    assert defaults == {"site": '"Amsterdam"', "data_path": '"bundled:demo_registry.csv"',
-                        "adverse_events_path": '"bundled:demo_adverse_events.csv"', "pooled_summary_path": '""',
-                        "population": '"adult"', "min_cell_size": str(parameters.MIN_CELL_SIZE),
-                        "summary_path": '""'}
+    assert defaults == {
+        "site": '"Amsterdam"',
+        "data_path": '"bundled:demo_registry.csv"',
+        "adverse_events_path": '"bundled:demo_adverse_events.csv"',
+        "pooled_summary_path": '""',
+        "population": '"adult"',
+        "min_cell_size": str(parameters.MIN_CELL_SIZE),
+        "summary_path": '""',
+    }
 
 
 def test_valid_parameters_come_back_resolved(tiny, tmp_path):
-    checked = parameters.validate_report_parameters("Zürich", str(tiny[0]), "", "juvenile",
-                                                     str(tmp_path / "s.json"))
+    checked = parameters.validate_report_parameters("Zürich", str(tiny[0]), "", "juvenile", str(tmp_path / "s.json"))
     assert checked.site == "Zürich" and checked.data_path == tiny[0].resolve()
     assert checked.adverse_events_path is None and checked.population == "juvenile"
     assert checked.summary_path == (tmp_path / "s.json").resolve()
     assert checked.as_dict()["adverse_events_path"] == ""
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ((7, "DATA"), r"site must be text, got int 7.*'007' does not become 7"),
-    (("", "DATA"), "site is empty"),
-    (("Zurich", "DATA"),
-     r"site 'Zurich' is not in visits.csv \(did you mean 'Zürich'\?\); its sites are: 'A b', 'Zürich'"),
-    (("A b", "DATA", "", "children"), "population must be one of adult, juvenile, not 'children'"),
-    (("A b", "nowhere.csv"), "data_path: file not found: 'nowhere.csv'"),
-    (("A b", "DATA", "no_events.csv"), "adverse_events_path: file not found: 'no_events.csv'"),
-    (("A b", "DATA", "", "adult", "/no/such/folder/s.json"), "summary_path '/no/such/folder/s.json': folder"),
-    (("A b", "DATA", "", "adult", "FOLDER"), "is a folder"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ((7, "DATA"), r"site must be text, got int 7.*'007' does not become 7"),
+        (("", "DATA"), "site is empty"),
+        (
+            ("Zurich", "DATA"),
+            r"site 'Zurich' is not in visits.csv \(did you mean 'Zürich'\?\); its sites are: 'A b', 'Zürich'",
+        ),
+        (("A b", "DATA", "", "children"), "population must be one of adult, juvenile, not 'children'"),
+        (("A b", "nowhere.csv"), "data_path: file not found: 'nowhere.csv'"),
+        (("A b", "DATA", "no_events.csv"), "adverse_events_path: file not found: 'no_events.csv'"),
+        (("A b", "DATA", "", "adult", "/no/such/folder/s.json"), "summary_path '/no/such/folder/s.json': folder"),
+        (("A b", "DATA", "", "adult", "FOLDER"), "is a folder"),
+    ],
+)
 def test_bad_parameters_get_a_clear_message(tiny, tmp_path, arguments, message):
     arguments = [str(tiny[0]) if a == "DATA" else str(tmp_path) if a == "FOLDER" else a for a in arguments]
     with pytest.raises(errors.ReportParameterError, match=message) as raised:
@@ -64,12 +80,17 @@ def test_a_broken_visit_table_gets_the_located_validation_error(tmp_path):
         parameters.validate_report_parameters("A", str(path))
 
 
-@pytest.mark.parametrize("value, problem", [
-    (5, None), (1, None), (0, "min_cell_size must be a whole number >= 1, got 0"),
-    (True, "min_cell_size must be a whole number >= 1, got True"),
-    (2.0, "min_cell_size must be a whole number >= 1, got 2.0"),
-    ("5", "min_cell_size must be a whole number >= 1, got '5'"),
-])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        (5, None),
+        (1, None),
+        (0, "min_cell_size must be a whole number >= 1, got 0"),
+        (True, "min_cell_size must be a whole number >= 1, got True"),
+        (2.0, "min_cell_size must be a whole number >= 1, got 2.0"),
+        ("5", "min_cell_size must be a whole number >= 1, got '5'"),
+    ],
+)
 def test_the_minimum_cell_size_is_checked_in_one_place(value, problem):
     assert parameters.min_cell_size_problem(value) == problem
 

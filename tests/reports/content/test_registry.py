@@ -21,8 +21,17 @@ HOSTILE = "<script>alert('x')</script> & Co"
 
 
 def visit(site, patient, week, values, **changes):
-    return {"site": site, "patient_id": patient, "week": week, **values, **changes, "mmt_max": 150, "ck_uln": 200,
-            "arm": "IVIg", "data_source": "synthetic test registry"}
+    return {
+        "site": site,
+        "patient_id": patient,
+        "week": week,
+        **values,
+        **changes,
+        "mmt_max": 150,
+        "ck_uln": 200,
+        "arm": "IVIg",
+        "data_source": "synthetic test registry",
+    }
 
 
 def small_registry(tmp_path) -> registry.RegistryReport:
@@ -70,8 +79,9 @@ def test_the_funnel_table_keeps_registry_order_and_flags_by_the_policy():
 
 
 def test_a_site_without_a_scored_patient_gets_no_limits():
-    table = registry.funnel_table(pd.Series([0, 5], index=["Empty", "Full"]), pd.Series([0, 10], index=["Empty",
-                                                                                                          "Full"]), 0.5)
+    table = registry.funnel_table(
+        pd.Series([0, 5], index=["Empty", "Full"]), pd.Series([0, 10], index=["Empty", "Full"]), 0.5
+    )
     assert table.loc["Empty", "flag"] == "" and math.isnan(table.loc["Empty", "lower_95"])
 
 
@@ -104,7 +114,8 @@ def test_registry_json_follows_its_schema_and_a_broken_one_is_refused(tmp_path):
     path = registry_json.write_registry_summary(tmp_path / "registry.json", summary)
     assert registry_json.read_registry_summary(path)["sites"][1]["site"] == HOSTILE
     assert summary["target"]["proportion"] == pytest.approx(
-        summary["target"]["responders"] / summary["target"]["patients_scored"], abs=1e-6)
+        summary["target"]["responders"] / summary["target"]["patients_scored"], abs=1e-6
+    )
     broken = json.loads(path.read_text(encoding="utf-8"))
     broken["sites"][0]["proportion"] = 1.5
     with pytest.raises(ValueError, match="sites/0/proportion"):
@@ -113,9 +124,12 @@ def test_registry_json_follows_its_schema_and_a_broken_one_is_refused(tmp_path):
 
 def test_every_site_name_is_escaped(tmp_path):
     report = small_registry(tmp_path)
-    for page in (registry.header_html(report), registry.key_findings_html(report),
-                 table_html(registry.data_quality_table(report), "Table 2. Data quality."),
-                 table_html(registry.safety_table(report), "Table 3. Safety.")):
+    for page in (
+        registry.header_html(report),
+        registry.key_findings_html(report),
+        table_html(registry.data_quality_table(report), "Table 2. Data quality."),
+        table_html(registry.safety_table(report), "Table 3. Safety."),
+    ):
         assert "<script>" not in page
     assert "&lt;script&gt;" in table_html(registry.data_quality_table(report), "Table 2. Data quality.")
 
@@ -133,13 +147,30 @@ def test_parameters_report_every_problem_at_once(tmp_path):
 
 
 def run(at: str, sites: dict, merged: dict | None = None) -> dict:
-    return {"run_at": at, "data_file": "r.csv", "data_sha256": "a" * 64, "population": "adult", "min_cell_size": 5,
-            "merged_group": merged or {}, "pooled": {"patients_scored": 20, "responders": 10,
-                                                     "responder_percent": 50.0},
-            "sites": {name: {"made_at": at, "reused": False, "patients": figures[0], "patients_scored": figures[0],
-                             "responders": figures[1], "responder_percent": 100 * figures[1] / figures[0],
-                             "confirmed_deteriorations": 0, "adverse_events": None, "missing_csm_visits": 1,
-                             "pooled_responder_percent": 50} for name, figures in sites.items()}}
+    return {
+        "run_at": at,
+        "data_file": "r.csv",
+        "data_sha256": "a" * 64,
+        "population": "adult",
+        "min_cell_size": 5,
+        "merged_group": merged or {},
+        "pooled": {"patients_scored": 20, "responders": 10, "responder_percent": 50.0},
+        "sites": {
+            name: {
+                "made_at": at,
+                "reused": False,
+                "patients": figures[0],
+                "patients_scored": figures[0],
+                "responders": figures[1],
+                "responder_percent": 100 * figures[1] / figures[0],
+                "confirmed_deteriorations": 0,
+                "adverse_events": None,
+                "missing_csm_visits": 1,
+                "pooled_responder_percent": 50,
+            }
+            for name, figures in sites.items()
+        },
+    }
 
 
 def write(tmp_path, record) -> object:
@@ -149,9 +180,13 @@ def write(tmp_path, record) -> object:
 
 
 def test_history_round_trip_trend_table_and_previous_entry(tmp_path):
-    history = {**trends.empty_history(), "runs": [
-        run("2026-01-05T10:00:00+00:00", {"B": (10, 5), "A": (8, 2)}, {"S": 2, "T": 4}),
-        run("2026-02-05T10:00:00+00:00", {"B": (12, 7)})]}
+    history = {
+        **trends.empty_history(),
+        "runs": [
+            run("2026-01-05T10:00:00+00:00", {"B": (10, 5), "A": (8, 2)}, {"S": 2, "T": 4}),
+            run("2026-02-05T10:00:00+00:00", {"B": (12, 7)}),
+        ],
+    }
     read = trends.read_history(write(tmp_path, history))
     table = trends.trend_table(read)
     assert list(table.index) == ["B", "A"]  # registry order, never ranked
@@ -162,11 +197,15 @@ def test_history_round_trip_trend_table_and_previous_entry(tmp_path):
     assert trends.published_groups(read) == [{"S": 2, "T": 4}]
 
 
-@pytest.mark.parametrize("change, words", [
-    (lambda h: h.update(kind="something else"), "kind"),
-    (lambda h: h["runs"][0]["sites"]["A"].update(patients=-1), "patients"),
-    (lambda h: h["runs"][0].update(extra=1), "Additional properties"),
-    (lambda h: h["runs"][0].update(data_sha256="../etc"), "data_sha256")])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda h: h.update(kind="something else"), "kind"),
+        (lambda h: h["runs"][0]["sites"]["A"].update(patients=-1), "patients"),
+        (lambda h: h["runs"][0].update(extra=1), "Additional properties"),
+        (lambda h: h["runs"][0].update(data_sha256="../etc"), "data_sha256"),
+    ],
+)
 def test_a_broken_history_is_refused_with_a_located_message(tmp_path, change, words):
     history = {**trends.empty_history(), "runs": [run("2026-01-05T10:00:00+00:00", {"A": (8, 2)})]}
     change(history)
@@ -193,13 +232,24 @@ def test_history_reading_is_bounded(tmp_path, monkeypatch):
 
 def test_since_last_report_rounds_the_pooled_figure_and_signs_changes():
     previous = run("2026-01-05T10:00:00+00:00", {"A": (8, 2)})["sites"]["A"]
-    current = dict(previous, patients=10, patients_scored=10, responders=5, responder_percent=50.0,
-                   pooled_responder_percent=52.6)
+    current = dict(
+        previous, patients=10, patients_scored=10, responders=5, responder_percent=50.0, pooled_responder_percent=52.6
+    )
     table = trends.since_last_report(current, previous)
     assert table.loc["Responders", "change"] == "+3"
     assert table.loc["Responders (%)"].tolist() == ["25.0", "50.0", "+25.0"]
     assert table.loc["All sites pooled: responders (%, whole numbers)"].tolist() == ["50", "53", "+3"]
     assert trends.since_last_report(current, None).empty
-    assert np.all(table.index == ["Patients", "Patients with a complete TIS", "Responders", "Responders (%)",
-                                  "Confirmed deteriorations", "Adverse events", "Visits with a missing CSM value",
-                                  "All sites pooled: responders (%, whole numbers)"])
+    assert np.all(
+        table.index
+        == [
+            "Patients",
+            "Patients with a complete TIS",
+            "Responders",
+            "Responders (%)",
+            "Confirmed deteriorations",
+            "Adverse events",
+            "Visits with a missing CSM value",
+            "All sites pooled: responders (%, whole numbers)",
+        ]
+    )

@@ -71,17 +71,31 @@ def test_responder_interval_matches_statsmodels_clopper_pearson(k, n):
 
 
 def test_missing_enzyme_everywhere_counts_as_a_missing_csm():
-    visits = pd.DataFrame({"physician_global": [1.0], "patient_global": [1.0], "extramuscular": [1.0],
-                           "haq": [1.0], "mmt": [1.0], "ck": [np.nan], "aldolase": [np.nan]})
+    visits = pd.DataFrame(
+        {
+            "physician_global": [1.0],
+            "patient_global": [1.0],
+            "extramuscular": [1.0],
+            "haq": [1.0],
+            "mmt": [1.0],
+            "ck": [np.nan],
+            "aldolase": [np.nan],
+        }
+    )
     assert report_site.missing_csm_counts(visits).loc[0].to_dict() == {
-        "physician_global": False, "patient_global": False, "extramuscular": False, "haq": False, "mmt": False,
-        "enzyme": True}
+        "physician_global": False,
+        "patient_global": False,
+        "extramuscular": False,
+        "haq": False,
+        "mmt": False,
+        "enzyme": True,
+    }
 
 
 def test_adverse_event_table_errors(tmp_path):
     path = tmp_path / "events.csv"
     path.write_text("site,patient_id,event\nA,1,rash\n", encoding="utf-8")
-    with pytest.raises(errors.AdverseEventTableError, match="missing column.*'week'"):
+    with pytest.raises(errors.AdverseEventTableError, match=r"missing column.*'week'"):
         report_site.read_adverse_events(path)
     path.write_text("site,patient_id,week,event,serious\nA,001,4,rash,maybe\n", encoding="utf-8")
     with pytest.raises(errors.AdverseEventTableError, match="row 1, column 'serious': expected yes or no"):
@@ -92,15 +106,32 @@ def test_adverse_event_table_errors(tmp_path):
 
 
 def test_loaded_report_and_its_tables_hold_no_other_sites_patient(report):
-    texts = [report.visits.to_csv(), report.scores.to_csv(), report.patients.to_csv(),
-             report.adverse_events.to_csv(), report.other_sites.to_csv(), report.pooled_by_week.to_csv(),
-             repr(report.pooled_metrics), repr(report.site_metrics), json.dumps(report_summary.site_summary(report)),
-             display.header_html(report), display.key_findings(report)]
-    for table in (tables.enrolment_table, tables.tis_by_patient, tables.responders_by_visit,
-                  tables.csm_contributions, tables.confirmed_deteriorations,
-                  tables.adverse_event_table, tables.notable_adverse_events,
-                  tables.data_quality_summary, tables.data_quality_listing,
-                  tables.site_against_pooled, report_summary.provenance):
+    texts = [
+        report.visits.to_csv(),
+        report.scores.to_csv(),
+        report.patients.to_csv(),
+        report.adverse_events.to_csv(),
+        report.other_sites.to_csv(),
+        report.pooled_by_week.to_csv(),
+        repr(report.pooled_metrics),
+        repr(report.site_metrics),
+        json.dumps(report_summary.site_summary(report)),
+        display.header_html(report),
+        display.key_findings(report),
+    ]
+    for table in (
+        tables.enrolment_table,
+        tables.tis_by_patient,
+        tables.responders_by_visit,
+        tables.csm_contributions,
+        tables.confirmed_deteriorations,
+        tables.adverse_event_table,
+        tables.notable_adverse_events,
+        tables.data_quality_summary,
+        tables.data_quality_listing,
+        tables.site_against_pooled,
+        report_summary.provenance,
+    ):
         texts.append(table(report).to_csv())
     text = "\n".join(texts)
     assert "A-01" in text  # the check can see identifiers
@@ -109,8 +140,12 @@ def test_loaded_report_and_its_tables_hold_no_other_sites_patient(report):
 
 def registry_with_sizes(sizes: dict[str, int]) -> pd.DataFrame:
     """Every patient a responder (TIS 72.5 at week 4) so a site's rate is 100% and its n is its size."""
-    rows = [visit(name, f"{name}-{i:02d}", week, BASE if week == 0 else BETTER, "IVIg")
-            for name, size in sizes.items() for i in range(size) for week in (0, 4)]
+    rows = [
+        visit(name, f"{name}-{i:02d}", week, BASE if week == 0 else BETTER, "IVIg")
+        for name, size in sizes.items()
+        for i in range(size)
+        for week in (0, 4)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -119,8 +154,9 @@ def summary_for(sizes: dict[str, int], reporting_site: str, min_cell_size: int =
     from ivig_kit.score.engine import total_improvement_score
 
     scores = total_improvement_score(visits, validate=False)
-    aggregates = report_site.registry_aggregates(visits, scores, report_site.empty_adverse_events(), "adult",
-                                                 min_cell_size)
+    aggregates = report_site.registry_aggregates(
+        visits, scores, report_site.empty_adverse_events(), "adult", min_cell_size
+    )
     return report_site.pooled_summary(aggregates, reporting_site)
 
 
@@ -164,8 +200,9 @@ def test_identifiers_are_nfc_normalised_so_one_site_stays_one(tmp_path):
 
 @pytest.mark.parametrize("character", ["\u202e", "\u200b", "\u0007"])
 def test_invisible_or_bidirectional_characters_in_identifiers_are_rejected(tmp_path, character):
-    rows = pd.DataFrame([visit("Leiden", "L-01", 0, BASE, "IVIg"),
-                         visit(f"Lei{character}den", "L-01", 4, BETTER, "IVIg")])
+    rows = pd.DataFrame(
+        [visit("Leiden", "L-01", 0, BASE, "IVIg"), visit(f"Lei{character}den", "L-01", 4, BETTER, "IVIg")]
+    )
     rows.to_csv(tmp_path / "visits.csv", index=False)
     with pytest.raises(errors.VisitTableError) as error:
         read_visits(tmp_path / "visits.csv")

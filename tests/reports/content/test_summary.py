@@ -14,12 +14,24 @@ from ..helpers import TINY_VISITS
 
 def test_summary_has_the_contract_keys_and_is_json(report, tiny):
     summary = report_summary.site_summary(report)
-    for key in ("site", "patients", "visits", "last_week", "responders", "responder_percent",
-                "confirmed_deteriorations", "adverse_events", "missing_csm_visits", "synthetic", "data_sha256"):
+    for key in (
+        "site",
+        "patients",
+        "visits",
+        "last_week",
+        "responders",
+        "responder_percent",
+        "confirmed_deteriorations",
+        "adverse_events",
+        "missing_csm_visits",
+        "synthetic",
+        "data_sha256",
+    ):
         assert key in summary
     assert summary["site"] == "A b" and summary["synthetic"] is True
     assert (summary["responders"], summary["adverse_events"], summary["missing_csm_visits"]) == (1, 2, 1)
     import hashlib
+
     assert summary["data_sha256"] == hashlib.sha256(tiny[0].read_bytes()).hexdigest()
     json.dumps(summary, allow_nan=False)
 
@@ -57,8 +69,11 @@ def test_the_registry_files_are_named_with_their_checksums_and_an_absent_table_i
 
     data, events = tiny
     assert site.registry_files(data, events) == {
-        "data_file": "visits.csv", "data_sha256": file_sha256(data), "adverse_events_file": "events.csv",
-        "adverse_events_sha256": file_sha256(events)}
+        "data_file": "visits.csv",
+        "data_sha256": file_sha256(data),
+        "adverse_events_file": "events.csv",
+        "adverse_events_sha256": file_sha256(events),
+    }
     assert site.registry_files(data)["adverse_events_file"] == site.registry_files(data)["adverse_events_sha256"] == ""
 
 
@@ -67,5 +82,6 @@ def test_a_stand_alone_report_records_the_same_registry_files_as_the_batch(repor
     from ivig_kit.reports.content import site
 
     expected = site.registry_files(*tiny)
-    assert {k: report.source[k] for k in ("data_file", "data_sha256", "adverse_events_file",
-                                           "adverse_events_sha256")} == expected
+    assert {
+        k: report.source[k] for k in ("data_file", "data_sha256", "adverse_events_file", "adverse_events_sha256")
+    } == expected

@@ -22,7 +22,7 @@ def test_responders_by_visit_with_clopper_pearson_intervals(report):
     assert table.loc[(8.0, "placebo"), "n"] == 1  # A-02's week 8 has no complete TIS
     # exact intervals: 1/1 -> [0.025^(1/1)... ] i.e. lower = 0.025; 0/2 -> upper = 1 - 0.025^(1/2)
     assert table.loc[(4.0, "IVIg"), "ci_low"] == pytest.approx(2.5)
-    assert table.loc[(4.0, "placebo"), "ci_high"] == pytest.approx(100 * (1 - 0.025 ** 0.5))
+    assert table.loc[(4.0, "placebo"), "ci_high"] == pytest.approx(100 * (1 - 0.025**0.5))
 
 
 def test_csm_contributions_are_mean_points_at_the_last_complete_tis(report):
@@ -37,9 +37,17 @@ def test_csm_contributions_are_mean_points_at_the_last_complete_tis(report):
 
 def test_confirmed_deterioration_listing(report):
     table = tables.confirmed_deteriorations(report)
-    assert table.to_dict("records") == [{"patient_id": "A-03", "arm": "placebo", "subtype": "DM",
-                                         "confirmed at week": 8.0, "criteria met at weeks": "4, 8",
-                                         "TIS at confirmation": 0.0, "last visit week": 8.0}]
+    assert table.to_dict("records") == [
+        {
+            "patient_id": "A-03",
+            "arm": "placebo",
+            "subtype": "DM",
+            "confirmed at week": 8.0,
+            "criteria met at weeks": "4, 8",
+            "TIS at confirmation": 0.0,
+            "last visit week": 8.0,
+        }
+    ]
 
 
 def test_enrolment_table(report):
@@ -57,7 +65,9 @@ def test_adverse_event_tables(report):
     assert table.loc["pulmonary embolism", "placebo: serious"] == 1
     assert table.loc["headache", "IVIg: serious"] == 0 and table.loc["headache", "related (all arms)"] == 1
     notable = tables.notable_adverse_events(report)
-    assert notable[["patient_id", "event", "thromboembolic"]].values.tolist() == [["A-03", "pulmonary embolism", "yes"]]
+    assert notable[["patient_id", "event", "thromboembolic"]].to_numpy().tolist() == [
+        ["A-03", "pulmonary embolism", "yes"]
+    ]
 
 
 def test_data_quality(report):
@@ -66,9 +76,12 @@ def test_data_quality(report):
     assert summary["Follow-up visits without a complete TIS"] == 1
     assert summary["Missed scheduled visits"] == 1 and summary["Out-of-pattern visits"] == 1
     listing = tables.data_quality_listing(report)
-    assert listing[["patient_id", "week", "problem"]].values.tolist() == [
-        ["A-01", 6.0, "out-of-pattern visit"], ["A-01", 8.0, "missed scheduled visit"],
-        ["A-02", 8.0, "missing CSM"], ["A-03", 8.0, "last visit before the last scheduled week"]]
+    assert listing[["patient_id", "week", "problem"]].to_numpy().tolist() == [
+        ["A-01", 6.0, "out-of-pattern visit"],
+        ["A-01", 8.0, "missed scheduled visit"],
+        ["A-02", 8.0, "missing CSM"],
+        ["A-03", 8.0, "last visit before the last scheduled week"],
+    ]
     assert listing.loc[2, "detail"] == "haq"
 
 
@@ -92,15 +105,36 @@ def test_adverse_event_table_with_an_arm_that_had_no_event(tiny):
     report = report_site.load_site("A b", data, events, min_cell_size=1)
     table = tables.adverse_event_table(report)
     assert table.loc["headache"].tolist() == ["1 (1)", 0, "0 (0)", 0, "1 (1)", 0, 1]
-    assert list(table.columns) == ["IVIg: events (patients)", "IVIg: serious", "placebo: events (patients)",
-                                   "placebo: serious", "All: events (patients)", "All: serious", "related (all arms)"]
+    assert list(table.columns) == [
+        "IVIg: events (patients)",
+        "IVIg: serious",
+        "placebo: events (patients)",
+        "placebo: serious",
+        "All: events (patients)",
+        "All: serious",
+        "related (all arms)",
+    ]
 
 
-@pytest.mark.parametrize("value, kind, text", [
-    (69.230769, "percent", "69.2"), (69.25, "score", "69.2"), (3.0, "count", "3"), (np.int64(12), "count", "12"),
-    (0.33333, "rate", "0.33"), (6.5, "week", "6.5"), (4.0, "week", "4"), (0.0123, "p", "0.012"), (0.5, "p", "0.50"),
-    (0.04999, "p", "0.050"), (0.0004, "p", "<0.001"), (np.nan, "score", "–"), (None, "text", "–"),
-    (pd.NA, "count", "–"), ("AMS-002", "text", "AMS-002"),
-])
+@pytest.mark.parametrize(
+    "value, kind, text",
+    [
+        (69.230769, "percent", "69.2"),
+        (69.25, "score", "69.2"),
+        (3.0, "count", "3"),
+        (np.int64(12), "count", "12"),
+        (0.33333, "rate", "0.33"),
+        (6.5, "week", "6.5"),
+        (4.0, "week", "4"),
+        (0.0123, "p", "0.012"),
+        (0.5, "p", "0.50"),
+        (0.04999, "p", "0.050"),
+        (0.0004, "p", "<0.001"),
+        (np.nan, "score", "–"),
+        (None, "text", "–"),
+        (pd.NA, "count", "–"),
+        ("AMS-002", "text", "AMS-002"),
+    ],
+)
 def test_format_value(value, kind, text):
     assert display.format_value(value, kind) == text

@@ -40,11 +40,16 @@ def awkward_batch(tmp_path_factory):
     slug = tasks.site_slug("Broken")
     earlier = {suffix: (out / f"{slug}{suffix}").read_bytes() for suffix in (".html", ".ipynb", ".json")}
     (root / "params.csv").write_text("site,fail\n*,false\nBroken,true\n", encoding="utf-8")
-    second = run_reports_cli(data, "--out", out, "--notebook", notebook, "--jobs", "2", "--params",
-                             root / "params.csv")
-    return {"out": out, "data": data, "earlier": earlier, "first": first, "second": second,
-            "index": (out / "index.html").read_text(encoding="utf-8"),
-            "record": json.loads((out / "index.json").read_text(encoding="utf-8"))}
+    second = run_reports_cli(data, "--out", out, "--notebook", notebook, "--jobs", "2", "--params", root / "params.csv")
+    return {
+        "out": out,
+        "data": data,
+        "earlier": earlier,
+        "first": first,
+        "second": second,
+        "index": (out / "index.html").read_text(encoding="utf-8"),
+        "record": json.loads((out / "index.json").read_text(encoding="utf-8")),
+    }
 
 
 def site_record(batch, site):
@@ -76,15 +81,17 @@ def test_a_failed_site_keeps_its_earlier_report_and_leaves_no_partial_file(awkwa
     failed = nbformat.read(out / f"{slug}.failed.ipynb", as_version=4)
     assert any(o.get("ename") == "ValueError" for c in failed.cells for o in c.get("outputs", []))
     assert f'href="{slug}.html">earlier report' in awkward_batch["index"]
-    assert not [p.name for p in out.iterdir() if (p.name.startswith(".") and p.name != ".ivig-kit.lock")
-                or "partial" in p.name]
+    assert not [
+        p.name for p in out.iterdir() if (p.name.startswith(".") and p.name != ".ivig-kit.lock") or "partial" in p.name
+    ]
 
 
 def test_unsafe_site_names_get_safe_unique_files_and_a_report(awkward_batch):
     out = awkward_batch["out"]
     names = {p.name for p in out.iterdir()}
-    assert all(re.fullmatch(r"[a-z0-9-]+(\.failed)?\.(html|ipynb|json)|index\.(html|json)|\.ivig-kit\.lock", n)
-               for n in names), names
+    assert all(
+        re.fullmatch(r"[a-z0-9-]+(\.failed)?\.(html|ipynb|json)|index\.(html|json)|\.ivig-kit\.lock", n) for n in names
+    ), names
     assert not (out.parent / "up").exists() and not (out / "a").exists()
     for site in AWKWARD_SITES[:-1]:
         record = site_record(awkward_batch, site)
@@ -101,8 +108,10 @@ def test_string_identifiers_stay_strings_end_to_end(awkward_batch):
     assert summary["site"] == "007" and summary["patients"] == 1
     page = (out / record["files"]["html"]).read_text(encoding="utf-8")
     assert "<title>Site report: 007</title>" in page
-    assert "site=&#x27;007&#x27; type=str patients=[&#x27;007&#x27;]" in page or \
-           "site='007' type=str patients=['007']" in page
+    assert (
+        "site=&#x27;007&#x27; type=str patients=[&#x27;007&#x27;]" in page
+        or "site='007' type=str patients=['007']" in page
+    )
     executed = nbformat.read(out / record["files"]["notebook"], as_version=4)
     injected = executed.metadata.papermill.parameters
     assert injected["site"] == "007" and injected["population"] == "adult"
@@ -127,13 +136,15 @@ def test_index_lists_key_figures_links_and_the_synthetic_banner(awkward_batch):
     assert 'id="synthetic-banner"' in index and "Synthetic data" in index
     assert index.count('class="site-row"') == len(AWKWARD_SITES)
     assert all(html.escape(heading) in index for _, heading in pages.INDEX_FIGURES)
-    zurich = re.search(r'<tr class="site-row" data-status="ok"[^>]*><td class="site">Zürich</td>.*?</tr>', index,
-                       re.DOTALL)
+    zurich = re.search(
+        r'<tr class="site-row" data-status="ok"[^>]*><td class="site">Zürich</td>.*?</tr>', index, re.DOTALL
+    )
     figures = re.findall(r'<td class="number"[^>]*>([^<]*)</td>', zurich.group(0)) if zurich else []
     assert figures[:5] == ["1", "3", "50.0", "0", "1"]  # patients, visits, responders %, deteriorations, AEs
     # when it was made: to the minute, kept on one line (the ISO stamp broke over four lines of a narrow column)
-    assert re.search(r'made <time datetime="\d{4}-\d\d-\d\dT[\d:]{8}[+-][\d:]{5}">\d{4}-\d\d-\d\d \d\d:\d\d</time>',
-                     zurich.group(0))
+    assert re.search(
+        r'made <time datetime="\d{4}-\d\d-\d\dT[\d:]{8}[+-][\d:]{5}">\d{4}-\d\d-\d\d \d\d:\d\d</time>', zurich.group(0)
+    )
     assert "a/b" in index and "../up" in index  # shown as names, never used as paths
     assert f"index: {awkward_batch['out'] / 'index.html'}" in awkward_batch["second"].stdout
 
@@ -159,11 +170,13 @@ def test_the_same_batch_runs_on_a_dask_cluster_without_a_shared_file_system(tmp_
     workers = tmp_path / "elsewhere"
     workers.mkdir()
     monkeypatch.chdir(workers)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                      local_directory=str(workers)) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", local_directory=str(workers)
+    ) as cluster:
         result = batch.run_batch(prepared, scheduler=cluster.scheduler_address, progress=False)
-    assert [(r.site, r.status) for r in result.results] == [("North", "ok"), ("South", "ok"), ("007", "ok")], \
-        [r.error_line() for r in result.results]
+    assert [(r.site, r.status) for r in result.results] == [("North", "ok"), ("South", "ok"), ("007", "ok")], [
+        r.error_line() for r in result.results
+    ]
     record = json.loads((tmp_path / "out" / "index.json").read_text(encoding="utf-8"))
     assert record["latest_run"]["runner"].startswith("dask scheduler")
     assert json.loads((tmp_path / "out" / record["sites"][2]["files"]["summary"]).read_text())["site"] == "007"
@@ -182,9 +195,13 @@ def test_each_site_report_holds_only_its_own_patients(tmp_path):
     patients = visits.groupby("site")["patient_id"].agg(set).to_dict()
     record = json.loads((out / "index.json").read_text(encoding="utf-8"))
     assert sorted(r["site"] for r in record["sites"]) == sorted(patients)
+
     def identifiers(ids):
-        return re.compile(r"(?<![A-Za-z0-9_-])(" + "|".join(map(re.escape, sorted(ids, key=len, reverse=True)))
-                          + r")(?![A-Za-z0-9_-])")
+        return re.compile(
+            r"(?<![A-Za-z0-9_-])("
+            + "|".join(map(re.escape, sorted(ids, key=len, reverse=True)))
+            + r")(?![A-Za-z0-9_-])"
+        )
 
     for entry in record["sites"]:
         site = entry["site"]

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from .trust_fixtures import EXAMPLE, tiny_notebook, tiny_registry
 
 from ivig_kit import errors
 from ivig_kit.cli import build_parser, main
@@ -19,6 +18,8 @@ from ivig_kit.reports.content.adverse_events import read_adverse_events
 from ivig_kit.reports.runner import batch as batch_module
 from ivig_kit.reports.runner import pages, prepare, scheduler
 from ivig_kit.reports.runner.tasks import site_slug
+
+from .trust_fixtures import EXAMPLE, tiny_notebook, tiny_registry
 
 
 @pytest.fixture
@@ -61,17 +62,30 @@ def test_a_scheduler_that_is_not_dask_fails_within_the_handshake_time_with_one_m
     with pytest.raises(errors.ReportSetupError) as caught:
         scheduler.check_scheduler(address, timeout=1.0)
     assert time.monotonic() - started < 3.5
-    assert str(caught.value) == (f"cannot use the dask scheduler at {address!r}: no dask scheduler completed a "
-                                 f"handshake there within 1 s; give the scheduler's own address (tcp://host:8786, "
-                                 f"or tls://host:8786 with certificates), not its dashboard")
+    assert str(caught.value) == (
+        f"cannot use the dask scheduler at {address!r}: no dask scheduler completed a "
+        f"handshake there within 1 s; give the scheduler's own address (tcp://host:8786, "
+        f"or tls://host:8786 with certificates), not its dashboard"
+    )
 
 
 def test_the_command_says_so_in_one_line_before_any_site_runs(fake_server, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(scheduler, "HANDSHAKE_S", 1.0)
     notebook = tiny_notebook(tmp_path / "tiny.ipynb")
     data = tiny_registry(tmp_path / "registry.csv", ["North"])
-    code = main(["reports", str(data), "--out", str(tmp_path / "out"), "--notebook", str(notebook), "--quiet",
-                 "--scheduler", fake_server("silent")])
+    code = main(
+        [
+            "reports",
+            str(data),
+            "--out",
+            str(tmp_path / "out"),
+            "--notebook",
+            str(notebook),
+            "--quiet",
+            "--scheduler",
+            fake_server("silent"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "no dask scheduler completed a handshake" in err
     assert not (tmp_path / "out").exists()
@@ -100,8 +114,9 @@ def test_a_device_is_named_as_not_a_regular_file(tmp_path, capsys, option):
 
 def test_adverse_events_get_the_visit_tables_bounds_all_at_once(tmp_path):
     path = tmp_path / "events.csv"
-    path.write_text("site,patient_id,week,event\nA,001,-5,rash\nA,001,4,\nA,001,4, \nA,001,1e9,fever\n",
-                    encoding="utf-8")
+    path.write_text(
+        "site,patient_id,week,event\nA,001,-5,rash\nA,001,4,\nA,001,4, \nA,001,1e9,fever\n", encoding="utf-8"
+    )
     with pytest.raises(errors.AdverseEventTableError) as caught:
         read_adverse_events(path)
     assert str(caught.value).splitlines() == [
@@ -114,21 +129,38 @@ def test_adverse_events_get_the_visit_tables_bounds_all_at_once(tmp_path):
 def test_events_of_unknown_patients_are_located_not_dropped(tmp_path, capsys):
     notebook = tiny_notebook(tmp_path / "tiny.ipynb")
     data = tiny_registry(tmp_path / "registry.csv", ["North", "South"])
-    (tmp_path / "events.csv").write_text("site,patient_id,week,event\nNorth,P00,4,rash\nNorth,P01,4,fever\n",
-                                         encoding="utf-8")
-    code = main(["reports", str(data), "--out", str(tmp_path / "out"), "--notebook", str(notebook), "--quiet",
-                 "--adverse-events", str(tmp_path / "events.csv")])
+    (tmp_path / "events.csv").write_text(
+        "site,patient_id,week,event\nNorth,P00,4,rash\nNorth,P01,4,fever\n", encoding="utf-8"
+    )
+    code = main(
+        [
+            "reports",
+            str(data),
+            "--out",
+            str(tmp_path / "out"),
+            "--notebook",
+            str(notebook),
+            "--quiet",
+            "--adverse-events",
+            str(tmp_path / "events.csv"),
+        ]
+    )
     err = capsys.readouterr().err
-    assert code == 2 and "events.csv: row 2, columns 'site', 'patient_id': patient 'P01' of site 'North' is not " \
-                         "in the visit table registry.csv" in err
+    assert (
+        code == 2
+        and "events.csv: row 2, columns 'site', 'patient_id': patient 'P01' of site 'North' is not "
+        "in the visit table registry.csv"
+        in err
+    )
 
 
 def test_identifiers_match_across_tables_and_sites_under_nfkc(tmp_path):
     notebook = tiny_notebook(tmp_path / "tiny.ipynb")
     data = tiny_registry(tmp_path / "registry.csv", ["North", "South"])
     (tmp_path / "events.csv").write_text("site,patient_id,week,event\nＮｏｒｔｈ,Ｐ００,4,rash\n", encoding="utf-8")
-    batch = prepare.prepare_batch(data, tmp_path / "out", sites=["Ｎｏｒｔｈ"], notebook=notebook,
-                                  adverse_events_path=tmp_path / "events.csv")
+    batch = prepare.prepare_batch(
+        data, tmp_path / "out", sites=["Ｎｏｒｔｈ"], notebook=notebook, adverse_events_path=tmp_path / "events.csv"
+    )
     assert [t.site for t in batch.tasks] == ["North"]
     task = batch.with_inputs(batch.tasks)[0]
     assert len(pd.read_parquet(__import__("io").BytesIO(task.events_slice))) == 1
@@ -158,8 +190,9 @@ def test_an_input_is_never_an_output(tmp_path, capsys):
     assert notebook.read_bytes() == before
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "file:///etc/passwd", "https://x.org/\"onmouseover=x",
-                                 "//evil.example"])
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "file:///etc/passwd", 'https://x.org/"onmouseover=x', "//evil.example"]
+)
 def test_the_published_url_must_be_http(tmp_path, capsys, monkeypatch, url):
     monkeypatch.setenv("IVIG_KIT_PUBLISHED_URL", url)
     data = tiny_registry(tmp_path / "registry.csv", ["North"])
@@ -191,8 +224,12 @@ def test_a_nested_parquet_adverse_event_column_is_located(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.table({"site": ["A"], "patient_id": [["1"]], "week": [1.0], "event": ["rash"]}),
-                   tmp_path / "events.parquet")
-    with pytest.raises(errors.AdverseEventTableError, match=r"^events.parquet: column 'patient_id' is a nested "
-                                                           r"Parquet type \(list<element: string>\)"):
+    pq.write_table(
+        pa.table({"site": ["A"], "patient_id": [["1"]], "week": [1.0], "event": ["rash"]}), tmp_path / "events.parquet"
+    )
+    with pytest.raises(
+        errors.AdverseEventTableError,
+        match=r"^events.parquet: column 'patient_id' is a nested "
+        r"Parquet type \(list<element: string>\)",
+    ):
         read_adverse_events(tmp_path / "events.parquet")

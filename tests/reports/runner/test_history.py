@@ -18,24 +18,52 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def batch(out: Path) -> ReportBatch:
-    return ReportBatch(data_path=Path("/somewhere/registry.csv"), out_dir=out, notebook=Path("site_report.ipynb"),
-                       tasks=[], all_sites=["A", "B"], adverse_events_path=None, population="adult",
-                       data_sha256="b" * 64)
+    return ReportBatch(
+        data_path=Path("/somewhere/registry.csv"),
+        out_dir=out,
+        notebook=Path("site_report.ipynb"),
+        tasks=[],
+        all_sites=["A", "B"],
+        adverse_events_path=None,
+        population="adult",
+        data_sha256="b" * 64,
+    )
 
 
 def result(site: str, **summary) -> SiteResult:
-    figures = {"patients": 9, "patients_scored": 8, "responders": 4, "responder_percent": 50.0,
-               "confirmed_deteriorations": 1, "adverse_events": 3, "missing_csm_visits": 2,
-               "pooled_responder_percent": 47, **summary}
-    return SiteResult(site=site, slug=site.lower(), status="ok", seconds=1.0, attempts=1, files={},
-                      summary=figures, made_at="2026-03-01T09:00:00+01:00")
+    figures = {
+        "patients": 9,
+        "patients_scored": 8,
+        "responders": 4,
+        "responder_percent": 50.0,
+        "confirmed_deteriorations": 1,
+        "adverse_events": 3,
+        "missing_csm_visits": 2,
+        "pooled_responder_percent": 47,
+        **summary,
+    }
+    return SiteResult(
+        site=site,
+        slug=site.lower(),
+        status="ok",
+        seconds=1.0,
+        attempts=1,
+        files={},
+        summary=figures,
+        made_at="2026-03-01T09:00:00+01:00",
+    )
 
 
 def test_a_run_holds_every_site_with_a_report_and_no_folder(tmp_path):
     failed = SiteResult(site="C", slug="c", status="failed", seconds=0, attempts=1, files={})
     at = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.UTC)
-    entry = history.run_entry(batch(tmp_path), [result("A"), result("B", responder_percent=None), failed], at,
-                              {"S": 2, "T": 4}, {"patients_scored": 16, "responders": 8, "responder_percent": 50.0})
+    entry = history.run_entry(
+        batch(tmp_path),
+        [result("A"), result("B", responder_percent=None), failed],
+        at,
+        {"S": 2, "T": 4},
+        {"patients_scored": 16, "responders": 8, "responder_percent": 50.0},
+    )
     assert list(entry["sites"]) == ["A", "B"] and entry["data_file"] == "registry.csv"
     assert entry["sites"]["A"]["made_at"] == "2026-03-01T09:00:00+01:00" and entry["run_at"].startswith("2026-03-02")
     assert entry["sites"]["B"]["responder_percent"] is None
@@ -65,8 +93,7 @@ def test_the_file_never_grows_past_what_is_read(tmp_path, monkeypatch):
 
 
 def test_an_entry_that_breaks_the_schema_is_not_written(tmp_path):
-    entry = history.run_entry(batch(tmp_path), [result("A", patients=-3)], datetime.datetime.now().astimezone(),
-                              {}, {})
+    entry = history.run_entry(batch(tmp_path), [result("A", patients=-3)], datetime.datetime.now().astimezone(), {}, {})
     with pytest.raises(trends.HistoryError):
         history.append_run(tmp_path, entry)
     assert not (tmp_path / "history.json").exists()

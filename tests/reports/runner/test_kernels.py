@@ -27,9 +27,9 @@ def run(manager, code: str, timeout: float = 60) -> dict:
         run_sync(client.wait_for_ready)(timeout=timeout)
         printed = []
         reply = run_sync(client.execute_interactive)(
-            code, timeout=timeout, output_hook=lambda m: printed.append(m["content"].get("text", "")))
-        return {"status": reply["content"]["status"], "text": "".join(printed),
-                "ename": reply["content"].get("ename")}
+            code, timeout=timeout, output_hook=lambda m: printed.append(m["content"].get("text", ""))
+        )
+        return {"status": reply["content"]["status"], "text": "".join(printed), "ename": reply["content"].get("ename")}
     finally:
         client.stop_channels()
 
@@ -49,8 +49,11 @@ def test_a_warm_kernel_is_a_fork_of_the_zygote_in_its_own_folder_with_an_empty_n
         pid = first.provisioner.pid
         assert psutil.Process(pid).ppid() != os.getpid()  # forked by the zygote, not started here
         assert os.getpgid(pid) == pid  # leads its own process group, which the provisioner signals
-        out = run(first, "import os, sys, numpy\nprint(os.getcwd(), 'json' in sys.modules, 'x' in dir())\n"
-                         "print(numpy.random.randint(10**9))")
+        out = run(
+            first,
+            "import os, sys, numpy\nprint(os.getcwd(), 'json' in sys.modules, 'x' in dir())\n"
+            "print(numpy.random.randint(10**9))",
+        )
         assert out["status"] == "ok"
         cwd, preloaded, leaked = out["text"].split("\n")[0].split()
         assert (cwd, preloaded, leaked) == (str(tmp_path), "True", "False")  # the notebook's imports preloaded
@@ -112,6 +115,6 @@ def test_close_stops_the_zygote_and_its_kernels(tmp_path):
     zygote = psutil.Process(psutil.Process(pid).ppid())
     made.close()
     assert zygote.wait(timeout=10) is not None or not zygote.is_running()
-    gone, alive = psutil.wait_procs([psutil.Process(pid)] if psutil.pid_exists(pid) else [], timeout=10)
+    _gone, alive = psutil.wait_procs([psutil.Process(pid)] if psutil.pid_exists(pid) else [], timeout=10)
     assert not alive
     made.stop(manager)  # a kernel already gone is stopped quietly

@@ -70,13 +70,26 @@ def ledger_runs(tmp_path_factory):
     out = root / "out"
 
     def run(*extra):
-        code = main(["reports", str(data), "--out", str(out), "--notebook", str(notebook), "--quiet", "--jobs", "2",
-                     *map(str, extra)])
+        code = main(
+            [
+                "reports",
+                str(data),
+                "--out",
+                str(out),
+                "--notebook",
+                str(notebook),
+                "--quiet",
+                "--jobs",
+                "2",
+                *map(str, extra),
+            ]
+        )
         return code, json.loads((out / "index.json").read_text(encoding="utf-8"))
 
     runs = {"first": run()}
-    html = {s: (out / r["files"]["html"]).stat().st_mtime_ns for s, r in
-            ((r["site"], r) for r in runs["first"][1]["sites"])}
+    html = {
+        s: (out / r["files"]["html"]).stat().st_mtime_ns for s, r in ((r["site"], r) for r in runs["first"][1]["sites"])
+    }
     runs["again"] = run("--jobs", "1000")
     again_index = (out / "index.html").read_text(encoding="utf-8")
     visits = pd.read_csv(data, dtype=str, keep_default_na=False)
@@ -98,10 +111,14 @@ def test_an_unchanged_rerun_reuses_every_report(ledger_runs):
     code, record = ledger_runs["runs"]["again"]
     assert code == 0
     assert {s: (r["status"], r["reused"]) for s, r in rows(record).items()} == {
-        "North": ("ok", True), "South": ("ok", True), "East": ("ok", True)}
+        "North": ("ok", True),
+        "South": ("ok", True),
+        "East": ("ok", True),
+    }
     first = rows(ledger_runs["runs"]["first"][1])
-    assert all(r["made_with"] == first[s]["made_with"] and r["made_at"] == first[s]["made_at"]
-               for s, r in rows(record).items())
+    assert all(
+        r["made_with"] == first[s]["made_with"] and r["made_at"] == first[s]["made_at"] for s, r in rows(record).items()
+    )
     # the index says so on each row, and no time was spent on it in this run
     index = ledger_runs["again_index"]
     assert index.count("(re-used: inputs unchanged)") == 3

@@ -23,18 +23,30 @@ EXAMPLE = REPO / "data" / "example_visits.csv"
 
 def good_row(site: str = "North", status: str = "ok") -> dict:
     slug = site_slug(site)
-    files = {"html": f"{slug}.html", "notebook": f"{slug}.ipynb", "summary": f"{slug}.json",
-             "failed_notebook": f"{slug}.failed.ipynb"}
-    return SiteResult(site=site, slug=slug, status=status, seconds=1.5, attempts=1, files=files,
-                      summary={"site": site, "patients": 3, "responder_percent": 50.0},
-                      made_with={"population": "adult", "min_cell_size": 5, "parameters": {},
-                                 "input_hash": "ab" * 32}, made_at="2026-12-01T08:53:00+00:00").record()
+    files = {
+        "html": f"{slug}.html",
+        "notebook": f"{slug}.ipynb",
+        "summary": f"{slug}.json",
+        "failed_notebook": f"{slug}.failed.ipynb",
+    }
+    return SiteResult(
+        site=site,
+        slug=slug,
+        status=status,
+        seconds=1.5,
+        attempts=1,
+        files=files,
+        summary={"site": site, "patients": 3, "responder_percent": 50.0},
+        made_with={"population": "adult", "min_cell_size": 5, "parameters": {}, "input_hash": "ab" * 32},
+        made_at="2026-12-01T08:53:00+00:00",
+    ).record()
 
 
 def write_ledger_file(out: Path, rows) -> bytes:
     out.mkdir(exist_ok=True)
-    data = json.dumps({"kind": LEDGER_KIND, "format": LEDGER_FORMAT, "updated_at": "", "latest_run": {},
-                       "sites": rows}).encode("utf-8")
+    data = json.dumps(
+        {"kind": LEDGER_KIND, "format": LEDGER_FORMAT, "updated_at": "", "latest_run": {}, "sites": rows}
+    ).encode("utf-8")
     (out / "index.json").write_bytes(data)
     return data
 
@@ -91,8 +103,7 @@ def test_a_ledger_whose_sites_are_not_a_list_is_refused(tmp_path, sites):
 
 def test_a_valid_ledger_reads_back_every_row(tmp_path):
     failed = good_row("Zürich", "failed")  # what the kit itself writes: a long error, a notebook's own summary
-    failed["error"] = {"kind": "cell", "ename": "ValueError", "evalue": "x" * 100_000, "cell_index": 3,
-                       "exec_count": 3}
+    failed["error"] = {"kind": "cell", "ename": "ValueError", "evalue": "x" * 100_000, "cell_index": 3, "exec_count": 3}
     failed["summary"] = {"site": "Zürich", "patients": None, "by_arm": {"IVIg": [1, 2]}}
     write_ledger_file(tmp_path / "out", [good_row(), failed])
     assert list(ledger.read_ledger(tmp_path / "out")["sites"]) == ["North", "Zürich"]
@@ -120,14 +131,14 @@ def test_a_symlinked_ledger_or_index_is_refused_up_front(tmp_path, capsys):
     assert code == 2 and "index.json: is a symbolic link" in err
     (out / "index.json").unlink()
     (out / "index.html").symlink_to(elsewhere)
-    with pytest.raises(LedgerError, match="index.html: is a symbolic link"):
+    with pytest.raises(LedgerError, match=r"index.html: is a symbolic link"):
         ledger.read_ledger(out, force=True)
 
 
 def test_a_foreign_or_broken_ledger_is_refused_unless_forced(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    for text in ('{"kind": "someone else"}', "not json {", '[1, 2]', "[" * 100_000):
+    for text in ('{"kind": "someone else"}', "not json {", "[1, 2]", "[" * 100_000):
         (out / "index.json").write_text(text, encoding="utf-8")
         with pytest.raises(ReportSetupError, match="not a ledger of ivig-kit"):
             ledger.read_ledger(out)
@@ -139,8 +150,16 @@ def test_a_foreign_or_broken_ledger_is_refused_unless_forced(tmp_path):
 
 
 def batch_for(out: Path, sites: list[str]) -> ReportBatch:
-    return ReportBatch(data_path=EXAMPLE, out_dir=out, notebook=REPO / "notebooks" / "site_report.ipynb", tasks=[],
-                       all_sites=sites, adverse_events_path=None, population="adult", data_sha256="0" * 64)
+    return ReportBatch(
+        data_path=EXAMPLE,
+        out_dir=out,
+        notebook=REPO / "notebooks" / "site_report.ipynb",
+        tasks=[],
+        all_sites=sites,
+        adverse_events_path=None,
+        population="adult",
+        data_sha256="0" * 64,
+    )
 
 
 def test_the_index_marks_sites_gone_from_the_registry_and_links_only_own_files(tmp_path):
@@ -152,8 +171,12 @@ def test_the_index_marks_sites_gone_from_the_registry_and_links_only_own_files(t
     (out / failed.files["html"]).write_text("earlier", encoding="utf-8")
     hostile = SiteResult.from_record(good_row("South"))
     hostile.files = {**hostile.files, "pdf": "javascript:alert(1)", "notebook": "file:///etc/passwd"}
-    pages.write_index(batch_for(out, ["North", "South"]), [failed, hostile, kept],
-                      started_at=datetime.datetime.now().astimezone(), seconds=1.0)
+    pages.write_index(
+        batch_for(out, ["North", "South"]),
+        [failed, hostile, kept],
+        started_at=datetime.datetime.now().astimezone(),
+        seconds=1.0,
+    )
     page = (out / "index.html").read_text(encoding="utf-8")
     hrefs = [part.split('"')[0] for part in page.split('href="')[1:]]
     assert hrefs and all(pages.is_own_file_name(h) for h in hrefs)

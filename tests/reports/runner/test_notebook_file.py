@@ -16,8 +16,9 @@ def test_cells_are_read_as_plain_json():
     assert cells[0]["metadata"]["tags"] == ["parameters"]
 
 
-@pytest.mark.parametrize("name, error", [("not_json.ipynb", ValueError), ("cells_not_a_list.ipynb", TypeError),
-                                         ("no_such.ipynb", OSError)])
+@pytest.mark.parametrize(
+    "name, error", [("not_json.ipynb", ValueError), ("cells_not_a_list.ipynb", TypeError), ("no_such.ipynb", OSError)]
+)
 def test_an_unreadable_notebook_raises_what_the_caller_reports(name, error):
     with pytest.raises(error):
         notebook_file.notebook_cells(FIXTURES / name)
@@ -30,12 +31,24 @@ def test_a_cell_source_is_one_string_whether_stored_as_lines_or_text(source, tex
 
 
 def test_imports_in_names_every_module_and_resolves_relative_imports():
-    source = "import os, json as j\nfrom a.b import c, d\nfrom . import sibling\nfrom ..up import x\n" \
-             "from e import *\n" \
-             "def f():\n    import lazy.module\n"
+    source = (
+        "import os, json as j\nfrom a.b import c, d\nfrom . import sibling\nfrom ..up import x\n"
+        "from e import *\n"
+        "def f():\n    import lazy.module\n"
+    )
     assert notebook_file.imports_in(source, package="pkg.sub") == [
-        "os", "json", "a.b", "a.b.c", "a.b.d", "pkg.sub", "pkg.sub.sibling", "pkg.up", "pkg.up.x", "e",
-        "lazy.module"]
+        "os",
+        "json",
+        "a.b",
+        "a.b.c",
+        "a.b.d",
+        "pkg.sub",
+        "pkg.sub.sibling",
+        "pkg.up",
+        "pkg.up.x",
+        "e",
+        "lazy.module",
+    ]
     assert notebook_file.imports_in("from . import x") == []  # no package to resolve against: left out
     assert notebook_file.imports_in("def broken(:") == []
     assert notebook_file.imports_in(None) == []

@@ -15,50 +15,74 @@ from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
 
 def test_table_of_contents_nests_subsections_and_links_each_heading():
-    page = ('<h1 id="Site-report">Site report<a class="anchor-link" href="#Site-report">\u00b6</a></h1>'
-            '<h2 id="A-&amp;-B">A &amp; <em>B</em></h2><h3 id="sub">Sub</h3><h4 id="deep">too deep</h4>'
-            '<h2 id="C">C</h2>')
+    page = (
+        '<h1 id="Site-report">Site report<a class="anchor-link" href="#Site-report">\u00b6</a></h1>'
+        '<h2 id="A-&amp;-B">A &amp; <em>B</em></h2><h3 id="sub">Sub</h3><h4 id="deep">too deep</h4>'
+        '<h2 id="C">C</h2>'
+    )
     toc = pages.table_of_contents(page)
-    assert toc.endswith('<ol><li><a href="#A-&amp;-B">A &amp; B</a><ol><li><a href="#sub">Sub</a></li></ol></li>'
-                        '<li><a href="#C">C</a></li></ol></nav>')
+    assert toc.endswith(
+        '<ol><li><a href="#A-&amp;-B">A &amp; B</a><ol><li><a href="#sub">Sub</a></li></ol></li>'
+        '<li><a href="#C">C</a></li></ol></nav>'
+    )
     assert "Site report" not in toc and "too deep" not in toc
     assert '<a href="#T">T</a>' in pages.table_of_contents('<h1 id="T">T</h1>')  # only a title: keep it
 
 
 def test_relative_links_go_to_the_published_repository_or_lose_their_link():
-    page = ('<a href="#table-1">Table 1</a> <a href="https://doi.org/x">doi</a> '
-            '<a href="01_total_improvement_score.ipynb">01</a> <a href="../data/README.md"><code>data</code></a>')
+    page = (
+        '<a href="#table-1">Table 1</a> <a href="https://doi.org/x">doi</a> '
+        '<a href="01_total_improvement_score.ipynb">01</a> <a href="../data/README.md"><code>data</code></a>'
+    )
     published = pages.relink(page, "https://github.com/ivig-kit/ivig-kit/blob/main/")
-    assert published == ('<a href="#table-1">Table 1</a> <a href="https://doi.org/x">doi</a> '
-                         '<a href="https://github.com/ivig-kit/ivig-kit/blob/main/notebooks/'
-                         '01_total_improvement_score.ipynb">01</a> '
-                         '<a href="https://github.com/ivig-kit/ivig-kit/blob/main/data/README.md"><code>data</code></a>')
+    assert published == (
+        '<a href="#table-1">Table 1</a> <a href="https://doi.org/x">doi</a> '
+        '<a href="https://github.com/ivig-kit/ivig-kit/blob/main/notebooks/'
+        '01_total_improvement_score.ipynb">01</a> '
+        '<a href="https://github.com/ivig-kit/ivig-kit/blob/main/data/README.md"><code>data</code></a>'
+    )
     offline = pages.relink(page, None)
     assert offline.count("<a ") == 2 and '<span class="ivig-unlinked"' in offline
     assert ">01</span>" in offline and "<code>data</code></span>" in offline
 
 
 def test_table_of_contents_comes_after_the_title_and_header():
-    page = ('<body><main><div class="jp-Cell jp-MarkdownCell"><h1 id="T">T</h1></div>'
-            '<div class="jp-Cell jp-CodeCell"><table class="site-report-header"></table></div>'
-            '<div class="jp-Cell jp-MarkdownCell"><h2 id="A">A</h2></div></main></body>')
+    page = (
+        '<body><main><div class="jp-Cell jp-MarkdownCell"><h1 id="T">T</h1></div>'
+        '<div class="jp-Cell jp-CodeCell"><table class="site-report-header"></table></div>'
+        '<div class="jp-Cell jp-MarkdownCell"><h2 id="A">A</h2></div></main></body>'
+    )
     placed = pages.place_table_of_contents(page, "<nav>TOC</nav>")
     assert placed.index("site-report-header") < placed.index("<nav>TOC</nav>") < placed.index('<h2 id="A">')
 
 
 def _batch(tmp_path, population):
-    return ReportBatch(data_path=tmp_path / "registry.csv", out_dir=tmp_path, notebook=tmp_path / "r.ipynb",
-                       tasks=[], all_sites=["A"], adverse_events_path=None, population=population,
-                       data_sha256="0" * 64)
+    return ReportBatch(
+        data_path=tmp_path / "registry.csv",
+        out_dir=tmp_path,
+        notebook=tmp_path / "r.ipynb",
+        tasks=[],
+        all_sites=["A"],
+        adverse_events_path=None,
+        population=population,
+        data_sha256="0" * 64,
+    )
 
 
 @pytest.mark.parametrize("population", sorted(CATEGORY_THRESHOLDS))
 def test_the_index_names_the_populations_responder_threshold(tmp_path, population):
-    result = SiteResult(site="A <b>", slug="a-1", status="ok", seconds=1.0, attempts=1,
-                        files={"html": "a-1.html", "notebook": "a-1.ipynb", "summary": "a-1.json"},
-                        summary={"patients": 3, "responder_percent": 66.66667})
-    page = pages.write_index(_batch(tmp_path, population), [result], datetime.datetime.now(datetime.timezone.utc),
-                             1.0).read_text(encoding="utf-8")
+    result = SiteResult(
+        site="A <b>",
+        slug="a-1",
+        status="ok",
+        seconds=1.0,
+        attempts=1,
+        files={"html": "a-1.html", "notebook": "a-1.ipynb", "summary": "a-1.json"},
+        summary={"patients": 3, "responder_percent": 66.66667},
+    )
+    page = pages.write_index(
+        _batch(tmp_path, population), [result], datetime.datetime.now(datetime.UTC), 1.0
+    ).read_text(encoding="utf-8")
     minimal = CATEGORY_THRESHOLDS[population][0]
     assert f"<th>responders (TIS&gt;={minimal:g}) %</th>" in page
     assert "A &lt;b&gt;" in page and "66.7" in page
@@ -77,8 +101,15 @@ def test_pdf_without_chromium_is_one_line_and_exit_2_before_anything_runs(tmp_pa
 def test_a_chromium_that_fails_to_start_fails_the_sites_pdfs_not_the_batch(tmp_path, monkeypatch):
     (tmp_path / "a-1.html").write_text("<!DOCTYPE html><p>a</p>", encoding="utf-8")
     ok = SiteResult(site="A", slug="a-1", status="ok", seconds=1.0, attempts=1, files={"html": "a-1.html"})
-    failed = SiteResult(site="B", slug="b-1", status="failed", seconds=1.0, attempts=1, files={"html": "b-1.html"},
-                        error={"kind": "cell", "ename": "E", "evalue": "v", "cell_index": 3})
+    failed = SiteResult(
+        site="B",
+        slug="b-1",
+        status="failed",
+        seconds=1.0,
+        attempts=1,
+        files={"html": "b-1.html"},
+        error={"kind": "cell", "ename": "E", "evalue": "v", "cell_index": 3},
+    )
     monkeypatch.setenv("IVIG_KIT_CHROMIUM", "/bin/false")
     pages.export_site_pdfs(tmp_path, [ok, failed])
     assert ok.status == "failed" and ok.error["kind"] == "pdf" and ok.error_line().startswith(ok.error["ename"])

@@ -47,8 +47,19 @@ def test_a_bad_adverse_event_table_stops_the_batch_before_any_site_runs(tiny_inp
     events = TINY_EVENTS.assign(site="North").astype({"week": object})
     events.loc[2, "week"] = "soon"
     events.to_csv(tmp_path / "events.csv", index=False)
-    code = main(["reports", str(data), "--out", str(tmp_path / "out"), "--notebook", str(notebook),
-                 "--adverse-events", str(tmp_path / "events.csv"), "--quiet"])
+    code = main(
+        [
+            "reports",
+            str(data),
+            "--out",
+            str(tmp_path / "out"),
+            "--notebook",
+            str(notebook),
+            "--adverse-events",
+            str(tmp_path / "events.csv"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "events.csv: row 3, column 'week': expected a number, got 'soon'" in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
@@ -60,13 +71,21 @@ def test_jobs_are_capped_at_the_available_cpus(monkeypatch):
     assert prepare.capped_jobs(2) == (2, "")
 
 
-@pytest.mark.parametrize("name, message", [
-    ("no_parameters.ipynb",
-     "no_parameters.ipynb: no code cell is tagged 'parameters'; a report notebook declares site,"),
-    ("broken_parameters.ipynb", "broken_parameters.ipynb: the 'parameters' cell is not valid Python ("),
-    ("not_json.ipynb", "not_json.ipynb: not a readable notebook (JSONDecodeError: "),
-    ("cells_not_a_list.ipynb", "cells_not_a_list.ipynb: not a readable notebook (TypeError: 'cells' is not a list)"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        (
+            "no_parameters.ipynb",
+            "no_parameters.ipynb: no code cell is tagged 'parameters'; a report notebook declares site,",
+        ),
+        ("broken_parameters.ipynb", "broken_parameters.ipynb: the 'parameters' cell is not valid Python ("),
+        ("not_json.ipynb", "not_json.ipynb: not a readable notebook (JSONDecodeError: "),
+        (
+            "cells_not_a_list.ipynb",
+            "cells_not_a_list.ipynb: not a readable notebook (TypeError: 'cells' is not a list)",
+        ),
+    ],
+)
 def test_a_notebook_without_a_readable_parameters_cell_is_refused_with_its_name(name, message):
     with pytest.raises(errors.ReportSetupError) as error:
         prepare.notebook_parameters(FIXTURES / name)
@@ -80,10 +99,14 @@ def test_the_parameters_cell_is_read_with_ast_even_with_a_quote_in_a_comment():
 
 
 def test_a_notebook_lacking_the_contracts_parameters_is_refused_before_the_registry_is_read(tmp_path):
-    with pytest.raises(errors.ReportSetupError, match=r"missing_contract.ipynb: its 'parameters' cell lacks "
-                                                      r"adverse_events_path, pooled_summary_path, population"):
-        prepare.prepare_batch(tmp_path / "no-registry.csv", tmp_path / "out",
-                              notebook=FIXTURES / "missing_contract.ipynb")
+    with pytest.raises(
+        errors.ReportSetupError,
+        match=r"missing_contract.ipynb: its 'parameters' cell lacks "
+        r"adverse_events_path, pooled_summary_path, population",
+    ):
+        prepare.prepare_batch(
+            tmp_path / "no-registry.csv", tmp_path / "out", notebook=FIXTURES / "missing_contract.ipynb"
+        )
 
 
 def test_the_bundled_report_notebook_defaults_to_the_kits_minimum_cell_size():
@@ -120,5 +143,6 @@ def test_each_task_records_the_registrys_files_once_and_hashes_its_own_inputs(tm
     assert [t.input_hash for t in again.tasks] == [north.input_hash, south.input_hash]  # stable from run to run
     pooled = json.loads(batch.with_inputs([north])[0].pooled_summary)
     assert {k: pooled["registry"][k] for k in ("data_file", "data_sha256", "adverse_events_file")} == {
-        **{k: v for k, v in report_site.registry_files(data).items() if k != "adverse_events_sha256"}}
+        **{k: v for k, v in report_site.registry_files(data).items() if k != "adverse_events_sha256"}
+    }
     assert batch.data_sha256 == pooled["registry"]["data_sha256"]

@@ -61,10 +61,17 @@ def test_the_resource_tracker_is_there_before_the_snapshot_and_so_never_killed()
 def test_a_process_that_asked_dies_with_its_parent(tmp_path):
     """A parent starts a child that calls die_with_parent, then is SIGKILLed: the child goes too."""
     pid_file = tmp_path / "child.pid"
-    child = (f"from ivig_kit.reports.runner.processes import die_with_parent; import os, time; die_with_parent(); "
-             f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)")
-    parent = subprocess.Popen([sys.executable, "-c", f"import subprocess, sys, time; "
-                               f"subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(60)"])
+    child = (
+        f"from ivig_kit.reports.runner.processes import die_with_parent; import os, time; die_with_parent(); "
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    )
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(60)",
+        ]
+    )
     deadline = time.monotonic() + 60
     while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -73,8 +80,11 @@ def test_a_process_that_asked_dies_with_its_parent(tmp_path):
     parent.kill()
     parent.wait()
     deadline = time.monotonic() + 10
-    while psutil.pid_exists(child_pid) and psutil.Process(child_pid).status() != psutil.STATUS_ZOMBIE \
-            and time.monotonic() < deadline:
+    while (
+        psutil.pid_exists(child_pid)
+        and psutil.Process(child_pid).status() != psutil.STATUS_ZOMBIE
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     assert not psutil.pid_exists(child_pid) or psutil.Process(child_pid).status() == psutil.STATUS_ZOMBIE
 
@@ -82,10 +92,12 @@ def test_a_process_that_asked_dies_with_its_parent(tmp_path):
 def test_at_exit_runs_also_in_a_process_that_skips_atexit(tmp_path):
     """A pool worker ends through os._exit after multiprocessing's finalizers: at_exit must still run."""
     marker = tmp_path / "cleaned"
-    code = (f"import concurrent.futures, multiprocessing as mp\n"
-            f"from ivig_kit.reports.runner.processes import remove_at_exit\n"
-            f"with concurrent.futures.ProcessPoolExecutor(1, mp_context=mp.get_context('fork')) as pool:\n"
-            f"    print(pool.submit(remove_at_exit, {str(marker)!r}).result())\n")
+    code = (
+        f"import concurrent.futures, multiprocessing as mp\n"
+        f"from ivig_kit.reports.runner.processes import remove_at_exit\n"
+        f"with concurrent.futures.ProcessPoolExecutor(1, mp_context=mp.get_context('fork')) as pool:\n"
+        f"    print(pool.submit(remove_at_exit, {str(marker)!r}).result())\n"
+    )
     marker.mkdir()
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -99,10 +111,12 @@ def test_only_the_fork_server_is_told_to_die_with_the_batch_on_import():
 
 
 def test_multiprocessing_keeps_its_files_in_our_folder(tmp_path):
-    code = ("from multiprocessing import util\nimport os, tempfile\n"
-            "from ivig_kit.reports.runner.processes import keep_multiprocessing_files_in\n"
-            f"keep_multiprocessing_files_in(lambda: tempfile.mkdtemp(dir={str(tmp_path)!r}))\n"
-            "print(util.get_temp_dir())\n")
+    code = (
+        "from multiprocessing import util\nimport os, tempfile\n"
+        "from ivig_kit.reports.runner.processes import keep_multiprocessing_files_in\n"
+        f"keep_multiprocessing_files_in(lambda: tempfile.mkdtemp(dir={str(tmp_path)!r}))\n"
+        "print(util.get_temp_dir())\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()).parent == tmp_path
@@ -147,9 +161,27 @@ class Batch:
         self.mark, self.tmp = uuid.uuid4().hex, Path(tempfile.mkdtemp(prefix="ivt-", dir="/tmp"))
         env = dict(os.environ, IVIG_KIT_TEST_BATCH=self.mark, TMPDIR=str(self.tmp))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ivig_kit.cli", "reports", str(data), "--out", str(out), "--notebook",
-             str(notebook), "--jobs", "2", "--quiet", "--params", str(root / "params.csv")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            [
+                sys.executable,
+                "-m",
+                "ivig_kit.cli",
+                "reports",
+                str(data),
+                "--out",
+                str(out),
+                "--notebook",
+                str(notebook),
+                "--jobs",
+                "2",
+                "--quiet",
+                "--params",
+                str(root / "params.csv"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -181,8 +213,10 @@ MOMENTS = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signame, moment", [("SIGINT", "early"), ("SIGINT", "starting"), ("SIGINT", "running"),
-                                             ("SIGTERM", "early"), ("SIGTERM", "running")])
+@pytest.mark.parametrize(
+    "signame, moment",
+    [("SIGINT", "early"), ("SIGINT", "starting"), ("SIGINT", "running"), ("SIGTERM", "early"), ("SIGTERM", "running")],
+)
 def test_a_signal_stops_the_batch_cleanly(tmp_path, signame, moment):
     out = tmp_path / "out"
     batch = Batch(tmp_path, out)
@@ -234,10 +268,28 @@ def test_kernels_die_with_a_killed_batch_and_the_next_run_cleans_up(tmp_path):
     left = sorted(p.name for p in batch.tmp.iterdir() if p.name.startswith("ivig-kit-"))
     assert left, "a SIGKILLed batch cannot clean up: its temporary folders should be there for the next run"
     (out / ".slow1-0123abcd.zz9k2xq1.partial.html").write_text("half", encoding="utf-8")  # as if cut mid-write
-    again = subprocess.run([sys.executable, "-m", "ivig_kit.cli", "reports", str(tmp_path / "registry.csv"),
-                            "--out", str(out), "--notebook", str(tmp_path / "fixture_report.ipynb"), "--sites",
-                            "Fast", "--quiet", "--params", str(tmp_path / "params.csv")],
-                           capture_output=True, text=True, timeout=300, env=dict(os.environ, TMPDIR=str(batch.tmp)))
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ivig_kit.cli",
+            "reports",
+            str(tmp_path / "registry.csv"),
+            "--out",
+            str(out),
+            "--notebook",
+            str(tmp_path / "fixture_report.ipynb"),
+            "--sites",
+            "Fast",
+            "--quiet",
+            "--params",
+            str(tmp_path / "params.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, TMPDIR=str(batch.tmp)),
+    )
     assert again.returncode == 0, again.stdout + again.stderr
     assert "re-used 'Fast'" in again.stdout  # the killed batch's finished site is in its ledger
     assert not ledger.partial_files(out)

@@ -106,7 +106,7 @@ def test_the_registry_report_shows_each_sites_trend_across_runs(three_runs):
     _, _, page = three_runs["runs"]["changed"]
     assert "appears from the second run" in first_page
     assert "Figure 3. Responders by site at each run" in page
-    assert page.count("<th scope=\"col\">20") >= 3  # one column per run in Table 5
+    assert page.count('<th scope="col">20') >= 3  # one column per run in Table 5
 
 
 @pytest.mark.browser
@@ -129,11 +129,18 @@ def test_a_failing_registry_notebook_keeps_the_earlier_report_and_fails_no_site(
     from ivig_kit.reports.runner.registry_run import run_registry_report
 
     notebook = tmp_path / "broken_registry.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell("data_path = ''\nhistory_path = ''\nsummary_path = ''",
-                                         metadata={"tags": ["parameters"]}),
-               nbformat.v4.new_code_cell("raise ValueError('no registry today')")],
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), notebook)
+    nbformat.write(
+        nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_code_cell(
+                    "data_path = ''\nhistory_path = ''\nsummary_path = ''", metadata={"tags": ["parameters"]}
+                ),
+                nbformat.v4.new_code_cell("raise ValueError('no registry today')"),
+            ],
+            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        ),
+        notebook,
+    )
     out = tmp_path / "out"
     out.mkdir()
     (out / "registry.html").write_text("earlier", encoding="utf-8")

@@ -9,10 +9,20 @@ import pytest
 from ivig_kit.reports.runner import tasks
 
 
-@pytest.mark.parametrize("site, expected_stem", [
-    ("Amsterdam", "amsterdam"), ("Nijmegen UMC", "nijmegen-umc"), ("Zürich", "zurich"), ("a/b", "a-b"),
-    ("../up", "up"), ("..", "site"), ("007", "007"), ("東京", "site"), ("C:\\x\\y", "c-x-y"),
-])
+@pytest.mark.parametrize(
+    "site, expected_stem",
+    [
+        ("Amsterdam", "amsterdam"),
+        ("Nijmegen UMC", "nijmegen-umc"),
+        ("Zürich", "zurich"),
+        ("a/b", "a-b"),
+        ("../up", "up"),
+        ("..", "site"),
+        ("007", "007"),
+        ("東京", "site"),
+        ("C:\\x\\y", "c-x-y"),
+    ],
+)
 def test_site_slug_is_safe_ascii_with_a_hash(site, expected_stem):
     slug = tasks.site_slug(site)
     stem, digest = slug.rsplit("-", 1)
@@ -29,9 +39,17 @@ def test_sites_that_simplify_alike_get_different_names():
 
 
 def task(**changes) -> tasks.SiteTask:
-    fields = dict(site="Zürich 007", slug=tasks.site_slug("Zürich 007"), notebook_name="report.ipynb", notebook=b"{}",
-                  visits_slice=b"v", events_slice=b"", pooled_summary=b"{}", extra_parameters=(("colour", "red"),),
-                  input_hash="abc")
+    fields = dict(
+        site="Zürich 007",
+        slug=tasks.site_slug("Zürich 007"),
+        notebook_name="report.ipynb",
+        notebook=b"{}",
+        visits_slice=b"v",
+        events_slice=b"",
+        pooled_summary=b"{}",
+        extra_parameters=(("colour", "red"),),
+        input_hash="abc",
+    )
     return tasks.SiteTask(**{**fields, **changes})
 
 
@@ -39,8 +57,15 @@ def test_the_injected_parameters_are_file_names_in_the_kernels_folder_and_the_ki
     from ivig_kit.reports.content.parameters import MIN_CELL_SIZE, REPORT_PARAMETERS
 
     values = task().parameters("out.json")
-    assert list(values)[:len(REPORT_PARAMETERS)] == ["site", "data_path", "adverse_events_path", "pooled_summary_path",
-                                                     "population", "min_cell_size", "summary_path"]
+    assert list(values)[: len(REPORT_PARAMETERS)] == [
+        "site",
+        "data_path",
+        "adverse_events_path",
+        "pooled_summary_path",
+        "population",
+        "min_cell_size",
+        "summary_path",
+    ]
     assert set(REPORT_PARAMETERS) <= set(values)
     assert values["adverse_events_path"] == ""  # no events table: none injected
     assert "/" not in values["data_path"] and values["summary_path"] == "out.json"
@@ -51,16 +76,31 @@ def test_the_injected_parameters_are_file_names_in_the_kernels_folder_and_the_ki
 
 def test_output_files_are_named_after_the_slug():
     slug = task().slug
-    assert task().files() == {"html": f"{slug}.html", "notebook": f"{slug}.ipynb", "summary": f"{slug}.json",
-                              "failed_notebook": f"{slug}.failed.ipynb"}
-    assert task().made_with() == {"population": "adult", "min_cell_size": 5, "parameters": {"colour": "red"},
-                                  "input_hash": "abc"}
+    assert task().files() == {
+        "html": f"{slug}.html",
+        "notebook": f"{slug}.ipynb",
+        "summary": f"{slug}.json",
+        "failed_notebook": f"{slug}.failed.ipynb",
+    }
+    assert task().made_with() == {
+        "population": "adult",
+        "min_cell_size": 5,
+        "parameters": {"colour": "red"},
+        "input_hash": "abc",
+    }
 
 
 def test_a_result_becomes_a_ledger_row_without_its_bytes_and_comes_back():
-    result = tasks.SiteResult(site="A", slug="a-1", status="failed", seconds=1.5, attempts=2, files={"html": "a.html"},
-                              error={"kind": "cell", "ename": "ValueError", "evalue": "bad", "cell_index": 3},
-                              outputs={"html": b"<p>"})
+    result = tasks.SiteResult(
+        site="A",
+        slug="a-1",
+        status="failed",
+        seconds=1.5,
+        attempts=2,
+        files={"html": "a.html"},
+        error={"kind": "cell", "ename": "ValueError", "evalue": "bad", "cell_index": 3},
+        outputs={"html": b"<p>"},
+    )
     row = result.record()
     assert "outputs" not in row and row["error"]["cell_index"] == 3
     back = tasks.SiteResult.from_record({**row, "not_a_field": 1})

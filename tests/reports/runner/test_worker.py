@@ -37,8 +37,9 @@ def test_a_kernel_that_never_starts_fails_the_site_after_one_retry(tmp_path, mon
 
     def dead_start(self, cwd, warm=True, **kwargs):
         calls.append(warm)
-        raise errors.KernelStartError("RuntimeError: Kernel died before replying to kernel_info") \
-            from RuntimeError("Kernel died before replying to kernel_info")
+        raise errors.KernelStartError("RuntimeError: Kernel died before replying to kernel_info") from RuntimeError(
+            "Kernel died before replying to kernel_info"
+        )
 
     monkeypatch.setattr(kernels.NotebookKernels, "start", dead_start)
     result = worker.run_site_report(one_site_task(tmp_path))

@@ -13,11 +13,12 @@ import sys
 import time
 
 import pytest
-from .trust_fixtures import REPO, tiny_notebook, tiny_registry
 
 from ivig_kit import files
 from ivig_kit.cli import main
 from ivig_kit.reports.runner import worker
+
+from .trust_fixtures import REPO, tiny_notebook, tiny_registry
 
 
 def test_a_sites_files_are_written_all_or_none(tmp_path, monkeypatch):
@@ -53,8 +54,10 @@ def test_a_full_disk_mid_batch_gives_one_line_and_an_index_marking_the_rest(tmp_
     code = main(["reports", str(data), "--out", str(out), "--notebook", str(notebook), "--quiet", "--jobs", "1"])
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err
-    assert err.strip().splitlines()[-1] == (f"ivig-kit: error: could not write to {out}: No space left on device; "
-                                            f"1 of 3 site(s) finished, the index marks the others")
+    assert err.strip().splitlines()[-1] == (
+        f"ivig-kit: error: could not write to {out}: No space left on device; "
+        f"1 of 3 site(s) finished, the index marks the others"
+    )
     record = json.loads((out / "index.json").read_text(encoding="utf-8"))
     statuses = {r["site"]: r["status"] for r in record["sites"]}
     assert sorted(statuses.values()) == ["failed", "failed", "ok"]
@@ -70,8 +73,12 @@ def test_an_output_folder_that_cannot_be_made_is_reported_before_the_registry_is
     (tmp_path / "file").write_text("x", encoding="utf-8")
     code = main(["reports", str(tmp_path / "no-such-registry.csv"), "--out", str(tmp_path / "file" / "out")])
     err = capsys.readouterr().err
-    assert code == 2 and f"{tmp_path / 'file' / 'out'}: cannot create the output folder: {tmp_path / 'file'} is a " \
-                         "file, not a folder" in err and "no-such-registry" not in err
+    assert (
+        code == 2
+        and f"{tmp_path / 'file' / 'out'}: cannot create the output folder: {tmp_path / 'file'} is a file, not a folder"
+        in err
+        and "no-such-registry" not in err
+    )
 
 
 def test_a_stale_partial_file_of_tis_is_removed_and_a_live_ones_kept(tmp_path):
@@ -94,11 +101,28 @@ def test_after_a_sigkill_the_next_run_rebuilds_the_index_and_cleans_up(tmp_path)
     data = tiny_registry(tmp_path / "registry.csv", ["North", "South"])
     (tmp_path / "p.csv").write_text("site,sleep_s\n*,60\n", encoding="utf-8")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "ivig_kit.cli", "reports", str(data), "--out", str(out), "--notebook",
-               str(notebook), "--quiet", "--jobs", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "ivig_kit.cli",
+        "reports",
+        str(data),
+        "--out",
+        str(out),
+        "--notebook",
+        str(notebook),
+        "--quiet",
+        "--jobs",
+        "2",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    batch = subprocess.Popen([*command, "--params", str(tmp_path / "p.csv")], env=env, start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    batch = subprocess.Popen(
+        [*command, "--params", str(tmp_path / "p.csv")],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while not (out / "index.html").exists() and time.monotonic() < deadline:
@@ -162,5 +186,10 @@ def test_an_output_folder_on_a_read_only_file_system_is_reported_before_the_regi
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
     err = capsys.readouterr().err
-    assert code == 2 and f"{disk / 'out'}: cannot create the output folder: {disk} is not writable (read-only or " \
-                         "no permission); choose another --out" in err and "no-such-registry" not in err
+    assert (
+        code == 2
+        and f"{disk / 'out'}: cannot create the output folder: {disk} is not writable (read-only or "
+        "no permission); choose another --out"
+        in err
+        and "no-such-registry" not in err
+    )

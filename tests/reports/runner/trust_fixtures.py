@@ -10,22 +10,31 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "data" / "example_visits.csv"
-PARAMETERS = ('site = "AMS"\ndata_path = ""\nadverse_events_path = ""\npooled_summary_path = ""\n'
-              'population = "adult"\nmin_cell_size = 5\nsummary_path = ""\nsleep_s = 0')
-RUN = ("import json, time\nfrom pathlib import Path\nimport pandas as pd\n"
-       "time.sleep(sleep_s)\n"
-       "visits = pd.read_parquet(data_path)\n"
-       "summary = {'site': site, 'patients': int(visits.patient_id.nunique()), 'visits': len(visits)}\n"
-       "Path(summary_path).write_text(json.dumps(summary), encoding='utf-8')")
+PARAMETERS = (
+    'site = "AMS"\ndata_path = ""\nadverse_events_path = ""\npooled_summary_path = ""\n'
+    'population = "adult"\nmin_cell_size = 5\nsummary_path = ""\nsleep_s = 0'
+)
+RUN = (
+    "import json, time\nfrom pathlib import Path\nimport pandas as pd\n"
+    "time.sleep(sleep_s)\n"
+    "visits = pd.read_parquet(data_path)\n"
+    "summary = {'site': site, 'patients': int(visits.patient_id.nunique()), 'visits': len(visits)}\n"
+    "Path(summary_path).write_text(json.dumps(summary), encoding='utf-8')"
+)
 
 
 def tiny_notebook(path: Path) -> Path:
     """A report notebook with the contract's parameters (and ``sleep_s``) that writes its summary."""
     parameters = nbformat.v4.new_code_cell(PARAMETERS)
     parameters.metadata["tags"] = ["parameters"]
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Tiny report"), parameters,
-                                               nbformat.v4.new_markdown_cell("## Patients"),
-                                               nbformat.v4.new_code_cell(RUN)])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Tiny report"),
+            parameters,
+            nbformat.v4.new_markdown_cell("## Patients"),
+            nbformat.v4.new_code_cell(RUN),
+        ]
+    )
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, path)
     return path
