@@ -8,21 +8,6 @@ from pathlib import Path
 
 from ivig_kit import __version__
 from ivig_kit.errors import InputError, Interrupted
-from ivig_kit.files import atomic_output
-
-SUMMARY_COLUMNS = [
-    "site",
-    "patient_id",
-    "week",
-    "tis",
-    "category",
-    "physician_global_points",
-    "patient_global_points",
-    "mmt_points",
-    "haq_points",
-    "enzyme_points",
-    "extramuscular_points",
-]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,67 +253,25 @@ def _positive_int(text: str) -> int:
 
 
 def _run_reports(args) -> int:
-    from ivig_kit.errors import BatchWriteError
+    from ivig_kit.reports.runner.command import run_reports
 
-    try:
-        from ivig_kit.reports.runner.batch import run_batch
-        from ivig_kit.reports.runner.prepare import capped_jobs, prepare_batch
-
-        if args.pdf:  # before any site runs: a missing browser is a setup mistake (exit 2), not a failed site
-            from ivig_kit.reports.runner.pages import find_chromium
-
-            find_chromium()
-        batch = prepare_batch(
-            args.data,
-            args.out,
-            sites=args.sites,
-            notebook=args.notebook,
-            population=args.population,
-            adverse_events_path="auto" if args.adverse_events is None else args.adverse_events,
-            min_cell_size=args.min_cell_size,
-            params_path=args.params,
-            force=args.force,
-            cell_timeout_s=args.cell_timeout,
-        )
-        if args.handout:  # before any site runs: a hand-out folder inside --out is refused
-            from ivig_kit.reports.runner.handout import check_handout_folder
-
-            check_handout_folder(args.handout, batch.out_dir)
-        jobs = args.jobs
-        if not args.scheduler:
-            jobs, note = capped_jobs(args.jobs)
-            if note:
-                print(f"ivig-kit: note: {note}", file=sys.stderr)
-        adverse = batch.adverse_events_path.name if batch.adverse_events_path else "none"
-        where = f"the dask scheduler at {args.scheduler}" if args.scheduler else f"{jobs} process(es)"
-        print(
-            f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}", flush=True
-        )
-        outcome = run_batch(
-            batch, jobs=jobs, scheduler=args.scheduler, progress=not args.quiet and sys.stderr.isatty(), pdf=args.pdf
-        )
-    except BatchWriteError as failure:  # disk full or I/O error in the output folder: one line, no traceback
-        print(f"ivig-kit: error: {failure}", file=sys.stderr, flush=True)
-        return 1
-    except Interrupted as stopped:
-        done = (
-            "no site finished"
-            if stopped.result is None
-            else f"{sum(r.ok for r in stopped.result.results)} of {len(stopped.result.results)} site(s) finished; "
-            f"the index marks the others"
-        )
-        print(f"ivig-kit: stopped by {stopped}: {done}", file=sys.stderr, flush=True)
-        return 128 + stopped.signum
-    failed = outcome.failed
-    reused = f" ({len(outcome.reused)} re-used, inputs unchanged)" if outcome.reused else ""
-    print(f"{len(outcome.results) - len(failed)} ok{reused}, {len(failed)} failed in {outcome.seconds:.1f} s")
-    print(f"index: {outcome.index_path} (the coordinator's view: every site's figures; not to be shared)")
-    if args.handout:
-        from ivig_kit.reports.runner.handout import write_handouts
-
-        written = write_handouts(batch.out_dir, outcome.results, args.handout)
-        print(f"hand-outs: {len(written)} zip(s) in {args.handout}, each with one site's own files")
-    return 1 if failed else 0
+    return run_reports(
+        args.data,
+        args.out,
+        sites=args.sites,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        notebook=args.notebook,
+        population=args.population,
+        adverse_events=args.adverse_events,
+        pdf=args.pdf,
+        params=args.params,
+        min_cell_size=args.min_cell_size,
+        cell_timeout=args.cell_timeout,
+        force=args.force,
+        handout=args.handout,
+        quiet=args.quiet,
+    )
 
 
 def _multiplier(text: str) -> tuple[str | None, float]:
@@ -358,70 +301,30 @@ def _enzyme_normalisation(args):
 
 
 def _run_tis(args) -> int:
-    from ivig_kit.files import check_output_path
-    from ivig_kit.score.core_set import read_core_set
-    from ivig_kit.score.engine import total_improvement_score
-    from ivig_kit.score.mapping import ColumnMapping
-    from ivig_kit.score.outputs import output_format, write_scores
-    from ivig_kit.score.readers import ReadOptions
+    from ivig_kit.score.file_scoring import score_file
 
-    normalisation = _enzyme_normalisation(args)
-    if args.out:
-        check_output_path(args.out, inputs=[p for p in (args.input, args.mapping) if p])
-        output_format(args.out)
-    mapping = ColumnMapping.from_yaml(args.mapping) if args.mapping else None
-    options = ReadOptions(
-        separator=args.sep,
-        decimal=args.decimal,
-        encoding=args.encoding,
-        vas_unit=args.vas_unit,
-        mapping=mapping,
-        sheet=args.sheet,
-    )
-    visits = read_core_set(args.input, options, _item_rules(args))  # a visit table, item-level or not
-    if args.out and output_format(args.out) == "Excel":  # before scoring: Excel cannot hold more rows
-        _refuse_over_excel_rows(args.out, args.input, visits)
-    for note in visits.attrs.get("read_notes", []):
-        print(f"note: {note}", file=sys.stderr)
-    for measure in visits.attrs.get("absent_measures", []):
-        print(
-            f"note: {args.input.name} has no {measure!r} column: that measure is missing on every visit "
-            f"(flagged in {measure}_missing), so no visit has a complete TIS",
-            file=sys.stderr,
-        )
-    scores = total_improvement_score(
-        visits,
+    return score_file(
+        args.input,
+        args.out,
         population=args.population,
-        enzyme_normalisation=normalisation,
-        validate=False,
+        enzyme_normalisation=_enzyme_normalisation(args),
+        item_rules=_item_rules(args),
         deterioration_reading=args.deterioration_reading,
         deterioration_confirmation=args.deterioration_confirmation,
+        **_reading(args),
     )
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with atomic_output(args.out) as partial:
-                write_scores(scores, partial)
-        except OSError as error:
-            print(
-                f"ivig-kit: error: could not write {args.out}: {error.strerror or error}; nothing was written",
-                file=sys.stderr,
-            )
-            return 1
-        patients = visits.attrs.get("n_patients")
-        if patients is None:
-            patients = visits.groupby(["site", "patient_id"]).ngroups
-        print(f"scored {len(scores)} follow-up visits of {patients} patients -> {args.out}")
-    else:
-        print(scores[SUMMARY_COLUMNS].to_string(index=False))
-    incomplete = int(scores["tis"].isna().sum())
-    if incomplete:
-        print(
-            f"note: {incomplete} visit(s) have a missing core set measure; their tis is empty "
-            f"(see the *_missing columns and points_of_scored_measures)",
-            file=sys.stderr,
-        )
-    return 0
+
+
+def _reading(args) -> dict:
+    """The options of reading a real-world file, as the library's keyword arguments."""
+    return {
+        "separator": args.sep,
+        "decimal": args.decimal,
+        "encoding": args.encoding,
+        "vas_unit": args.vas_unit,
+        "mapping": args.mapping,
+        "sheet": args.sheet,
+    }
 
 
 def _add_item_rule_arguments(parser) -> None:
@@ -504,52 +407,9 @@ def _add_core_set_parser(commands) -> None:
 
 
 def _run_core_set(args) -> int:
-    from ivig_kit.files import check_output_path
-    from ivig_kit.score.core_set import read_core_set, visit_table_for_output
-    from ivig_kit.score.mapping import ColumnMapping
-    from ivig_kit.score.outputs import output_format, write_scores
-    from ivig_kit.score.readers import ReadOptions
+    from ivig_kit.score.file_scoring import core_set_file
 
-    rules = _item_rules(args)
-    check_output_path(args.out, inputs=[p for p in (args.input, args.mapping) if p])
-    output_format(args.out)
-    mapping = ColumnMapping.from_yaml(args.mapping) if args.mapping else None
-    options = ReadOptions(
-        separator=args.sep,
-        decimal=args.decimal,
-        encoding=args.encoding,
-        vas_unit=args.vas_unit,
-        mapping=mapping,
-        sheet=args.sheet,
-    )
-    visits = visit_table_for_output(read_core_set(args.input, options, rules))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with atomic_output(args.out) as partial:
-            write_scores(visits, partial)
-    except OSError as error:
-        print(
-            f"ivig-kit: error: could not write {args.out}: {error.strerror or error}; nothing was written",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"wrote {len(visits)} visits -> {args.out}")
-    return 0
-
-
-def _refuse_over_excel_rows(out: Path, source: Path, visits) -> None:
-    """An InputError naming the user's .xlsx when the follow-up visits (one row of scores each) cannot fit."""
-    from ivig_kit.score.outputs import EXCEL_MAX_ROWS
-
-    patients = visits.attrs.get("n_patients")
-    if patients is None:
-        patients = visits.groupby(["site", "patient_id"]).ngroups
-    follow_ups = len(visits) - patients
-    if follow_ups > EXCEL_MAX_ROWS:
-        raise InputError(
-            f"{out}: an Excel sheet holds {EXCEL_MAX_ROWS:,} rows of scores under its header, and "
-            f"{source.name} has {follow_ups:,} follow-up visits; write .csv or .parquet instead"
-        )
+    return core_set_file(args.input, args.out, item_rules=_item_rules(args), **_reading(args))
 
 
 def main(argv=None) -> int:

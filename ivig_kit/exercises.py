@@ -157,11 +157,11 @@ def mistake_tolerances(spec: Exercise) -> dict:
 
 
 def _is_number(value) -> bool:
-    """A real number, not a boolean (True is not an answer of 1) and not text."""
-    if isinstance(value, (bool, str)) or type(value).__name__ in ("bool", "bool_"):  # numpy 2 names it bool
+    """A real number, or text that reads as one ("4"); not a boolean (True is not an answer of 1)."""
+    if isinstance(value, bool) or type(value).__name__ in ("bool", "bool_"):  # numpy 2 names it bool
         return False
     try:
-        return math.isfinite(float(value))
+        return math.isfinite(float(value.strip() if isinstance(value, str) else value))
     except (TypeError, ValueError):
         return False
 
@@ -172,7 +172,7 @@ def _matches(answer, expected, tolerance: float) -> bool:
         return isinstance(answer, str) and answer.strip().lower() == expected.lower()
     if not (_is_number(answer) and _is_number(expected)):
         return False
-    value = float(answer)
+    value = float(answer.strip() if isinstance(answer, str) else answer)
     return math.isclose(value, float(expected), rel_tol=0, abs_tol=tolerance) or value == float(expected)
 
 

@@ -1,7 +1,7 @@
 """axe-core (WCAG 2.0/2.1 A and AA rules) on every page people open: zero violations of any impact.
 
-Pages: the reports' index.html, an adult and a juvenile site report (the batch on the bundled demo
-registry), the Voilà calculator at 1366x768 and 390x844 (which must also announce an out-of-range value
+Pages: the reports' index.html, an adult and a juvenile site report and the registry report (the batch on
+the bundled demo registry), the Voilà calculator at 1366x768 and 390x844 (which must also announce an out-of-range value
 in a live region, mark the box and keep the message in view), and every page of the course site
 (:mod:`ivig_kit.teaching.site`: the executed teaching notebooks), which must also load with every
 request to another host blocked. Screenshots go to ``artifacts/``.
@@ -82,8 +82,9 @@ def assert_no_violations(page, what: str) -> None:
 
 def test_reports_index_and_site_reports_pass_axe(browser, report_folders, artifacts_dir):
     for population, folder in report_folders.items():
-        report = next(p for p in folder.glob("*.html") if p.name != "index.html")
-        for path in (folder / "index.html", report):
+        report = next(p for p in folder.glob("*.html") if p.name not in ("index.html", "registry.html"))
+        assert (folder / "registry.html").is_file(), "the batch makes the coordinating centre's report"
+        for path in (folder / "index.html", report, folder / "registry.html"):
             page = open_offline(browser, path.as_uri())
             try:
                 assert page.blocked == []

@@ -34,6 +34,7 @@ def test_public_api_is_documented_and_exported():
             "ivig_kit.score.measures",
             "ivig_kit.inference.proportions",
             "ivig_kit.teaching.patients",
+            "ivig_kit.teaching.plain_numbers",
             "ivig_kit.exercises",
         )
     )

@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 import ivig_kit.design.exercises
+import ivig_kit.teaching.core_set_exercises
 import ivig_kit.teaching.exercises
 import ivig_kit.trials.exercises  # noqa: F401  (registers notebooks 02-03's exercises)
 from ivig_kit.exercises import EXERCISES, Exercise, Mistake, check_answer, mistake_tolerances, register_exercises
@@ -44,7 +45,7 @@ def responder_tis_patient_global_in_band_3():
 
 def deterioration_confirmed_week(inclusive: bool):
     """First confirmed week of the deterioration example, with inclusive or exclusive thresholds (0 if never)."""
-    from ivig_kit.teaching.lessons import deterioration_example
+    from ivig_kit.teaching.deterioration_lessons import deterioration_example
 
     visits = deterioration_example()
     base = visits.iloc[0]
@@ -116,13 +117,13 @@ def santner_snell(confidence):
 
 
 def splits_summary():
-    from ivig_kit.trials.proderm import stratified_p_value_question
+    from ivig_kit.trials.sponsor_p_value import stratified_p_value_question
 
     return stratified_p_value_question().summary
 
 
 def partition_share():
-    from ivig_kit.inference.printed import stratified_p_by_imbalance
+    from ivig_kit.inference.stratified_splits import stratified_p_by_imbalance
 
     return (
         100
@@ -178,13 +179,20 @@ NAMED_VALUES = {
     ("proderm.news_claim", 12.8): lambda: 100 * 6 / 47,
     ("proderm.news_claim", 1.9): lambda: 100 * 1 / 52,
     ("proderm.splits", 0.027): lambda: splits_summary().share_printing_as,
-    ("proderm.splits", 89.1): lambda: 100 * splits_summary()["share_below_0.05"],
+    ("proderm.splits", 89.1): lambda: 100 * splits_summary().share_below_005,
     ("proderm.splits", 4.25): partition_share,
     ("design.power_48", "per arm"): lambda: t_power(48),
     ("design.power_48", "one-sided"): lambda: t_power(24, one_sided=True),
     ("design.n_90_dropout", 56): lambda: n_total(0.0),
     ("design.mc_se", 0.0004): lambda: 0.8 * 0.2 / 400,  # the variance
     ("design.mc_se", 0.4): lambda: math.sqrt(0.8 * 0.2),  # the SD of one trial's verdict
+    ("haq_cane", 0.875): lambda: (7 * 1 + 0) / 8,  # HAQ-ADI: the cane ignored, walking stays 0
+    ("haq_cane", 1.0): lambda: (7 * 1 + (0 + 1)) / 8,  # the '+1' variant: walking 0 + 1
+    ("haq_six_answered", 1.125): lambda: (2 + 1 + 1 + 2 + 1 + 2) / 8,  # divided by 8, not by the 6 answered
+    ("haq_six_answered", 0.0): lambda: 0.0,  # no index at all (a minimum of 7 categories), read as zero
+    ("mmt_left_biceps", 57.0): lambda: 9 + 6 * 8,  # the biceps left out
+    ("mmt_left_biceps", 65.0): lambda: 9 + 7 * 8,  # the biceps taken as 8
+    ("doi_veto", "yes"): lambda: "yes",
 }
 #: the design.power_48 mistakes are keyed by their computed powers; named here by what they are
 POWER_KEYS = {"per arm": 0, "one-sided": 1}

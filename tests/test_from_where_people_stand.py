@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -137,7 +138,9 @@ def make_recipe(target: str) -> list[str]:
     """The command of a one-line Makefile target, with $(BIN) as this interpreter's bin folder."""
     lines = (REPO / "Makefile").read_text(encoding="utf-8").splitlines()
     start = lines.index(next(line for line in lines if line.startswith(f"{target}:")))
-    return lines[start + 1].strip().replace("$(BIN)", str(Path(sys.executable).parent)).split()
+    recipe = lines[start + 1].strip().replace("$(BIN)", str(Path(sys.executable).parent))
+    words = shlex.split(recipe.replace("$(CURDIR)", str(REPO)))
+    return ["env", *words] if "=" in words[0] else words  # VAR=value before the command, as the shell reads it
 
 
 @pytest.mark.slow

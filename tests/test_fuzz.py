@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from ivig_kit.errors import InputError
 from ivig_kit.reports.content.adverse_events import read_adverse_events
 from ivig_kit.reports.runner import ledger
+from ivig_kit.reports.runner.file_names import is_own_file_name
 from ivig_kit.reports.runner.ledger_schema import LEDGER_FORMAT, LEDGER_KIND
-from ivig_kit.reports.runner.pages import is_own_file_name
 from ivig_kit.reports.runner.params_file import read_site_parameters
 from ivig_kit.reports.runner.tasks import SiteResult, site_slug
 from ivig_kit.score.columns import KIT_COLUMNS

@@ -1,8 +1,9 @@
 """Statistics named for what they return: one proportion (:mod:`.proportions`), two arms
-(:mod:`.two_arm`), exact unconditional intervals (:mod:`.exact`), how many outcomes a two-arm result
-hinges on (:mod:`.fragility`), paired changes (:mod:`.paired`), printed numbers read back
-(:mod:`.printed`) and funnel-plot limits (:mod:`.funnel`). Every interval comes back as an
-:class:`~.interval.Interval` (low, high).
+(:mod:`.two_arm`), the posterior of a risk difference (:mod:`.posterior`), exact unconditional
+intervals (:mod:`.exact`), how many outcomes a two-arm result hinges on (:mod:`.fragility`), paired
+changes (:mod:`.paired`), printed numbers read back (:mod:`.printed`), the CMH p of every two-stratum
+split (:mod:`.stratified_splits`) and funnel-plot limits (:mod:`.funnel`). Every interval comes back
+as an :class:`~.interval.Interval` (low, high).
 
 ``funnel_limits`` and ``overdispersion`` are found by name here (``ivig_kit.inference.funnel_limits``),
 imported on first use.

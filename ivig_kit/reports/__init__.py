@@ -8,11 +8,12 @@
 - :mod:`.runner` is the batch around the kernels: :mod:`~.runner.tasks` (what a site's run needs and returns,
   the cell time-out), :mod:`~.runner.prepare` (validate and score once), :mod:`~.runner.params_file`
   (``--params``), :mod:`~.runner.batch` (run, interrupts), :mod:`~.runner.worker` (one site),
-  :mod:`~.runner.ledger` (lock, index ledger, stale files), :mod:`~.runner.pages` (HTML, PDF, index),
-  :mod:`~.runner.notebook_file` (reading notebooks with ``ast``), :mod:`~.runner.processes` (process
-  ownership), :mod:`~.runner.kernels` (start a kernel for a notebook, stop it, close), and behind it
-  :mod:`~.runner.zygote` (the warm fork server) and :mod:`~.runner.provisioner` (jupyter_client's launch
-  hook that asks it for a kernel). It never imports pyplot.
+  :mod:`~.runner.ledger` (lock, index ledger, stale files), :mod:`~.runner.pages` (a report's HTML),
+  :mod:`~.runner.index_page` (the index), :mod:`~.runner.pdf` (printing to PDF), :mod:`~.runner.file_names`
+  (the kit's own file names), :mod:`~.runner.notebook_file` (reading notebooks with ``ast``),
+  :mod:`~.runner.processes` (process ownership), :mod:`~.runner.kernels` (start a kernel for a notebook, stop
+  it, close), and behind it :mod:`~.runner.zygote` (the warm fork server) and :mod:`~.runner.provisioner`
+  (jupyter_client's launch hook that asks it for a kernel). It never imports pyplot.
 
 The face, loaded on first use (so a kernel importing :mod:`.content` does not load the runner):
 :func:`prepare_batch`, :func:`run_batch` and :func:`load_site`.

@@ -6,7 +6,8 @@ so it sits below all three.
 from __future__ import annotations
 
 from ivig_kit.instruments.items import ITEM_COLUMN_NAMES
-from ivig_kit.score.measures import ENZYME_ULN, ENZYMES, INSTRUMENTS, RANGE_COLUMNS
+from ivig_kit.score.core_set_instruments import INSTRUMENTS, RANGE_COLUMNS
+from ivig_kit.score.measures import ENZYME_ULN, ENZYMES
 
 ID_COLUMNS = ("site", "patient_id")
 VAS_COLUMNS = ("physician_global", "patient_global", "extramuscular")

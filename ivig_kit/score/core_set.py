@@ -33,8 +33,9 @@ from ivig_kit.instruments.items import (
 )
 from ivig_kit.instruments.mmt8 import mmt_total
 from ivig_kit.instruments.myoact import myoact_score
+from ivig_kit.score.problem_report import MAX_PROBLEM_LINES
 from ivig_kit.score.readers import RawTable, ReadOptions, read_table
-from ivig_kit.score.visits import MAX_PROBLEM_LINES, validate_table
+from ivig_kit.score.visits import validate_table
 
 #: The rule columns the core set table gains, one per measure built from items.
 RULE_COLUMNS = ("mmt_rule", "haq_rule", "myoact_rule")

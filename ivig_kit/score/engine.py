@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 
 from ivig_kit.errors import InputError
 from ivig_kit.score.columns import KIT_COLUMNS
+from ivig_kit.score.core_set_instruments import INSTRUMENTS
 from ivig_kit.score.deterioration import (
     DeteriorationConfirmation,
     DeteriorationReading,
@@ -36,7 +37,6 @@ from ivig_kit.score.measures import (
     CATEGORY_THRESHOLDS,
     CORE_SET,
     ENZYMES,
-    INSTRUMENTS,
     MICRO,
     EnzymeNormalisation,
     Population,
@@ -101,7 +101,7 @@ def _improvement_micro(measure: str, baseline_micro, followup_micro):
 
 def category(tis, population: Population = "adult"):
     """Improvement category (none / minimal / moderate / major) of totals; NaN stays missing."""
-    thresholds = CATEGORY_THRESHOLDS[_check_population(population)]
+    thresholds = CATEGORY_THRESHOLDS[check_population(population)]
     tis_arr = np.asarray(tis, dtype=float)
     index = np.searchsorted(np.asarray(thresholds), np.nan_to_num(tis_arr, nan=-1.0), side="right")
     labels = np.asarray(CATEGORIES, dtype=object)[index]
@@ -109,7 +109,14 @@ def category(tis, population: Population = "adult"):
     return labels.item() if labels.ndim == 0 else labels
 
 
-def _check_population(population: str) -> str:
+def check_population(population: str) -> str:
+    """The population, checked: ``"adult"`` or ``"juvenile"`` (the TIS thresholds differ).
+
+    Raises
+    ------
+    InputError
+        For any other population, naming the two accepted.
+    """
     if population not in CATEGORY_THRESHOLDS:
         raise InputError(f"population must be 'adult' or 'juvenile', not {population!r}")
     return population
@@ -138,12 +145,13 @@ def score_measure(measure: str, baseline, followup, scale_range) -> CoreSetScore
     followup = np.asarray(followup, dtype=float)
     scale_range = np.broadcast_to(np.asarray(scale_range, dtype=float), baseline.shape)
     missing = np.isnan(baseline) | np.isnan(followup) | np.isnan(scale_range)
-    return _score_micro(measure, _MicroPair(to_micro(baseline), to_micro(followup), to_micro(scale_range), missing))
+    return score_micro(measure, MicroPair(to_micro(baseline), to_micro(followup), to_micro(scale_range), missing))
 
 
 @dataclass
-class _MicroPair:
-    """Baseline and follow-up of one CSM in micro-units, aligned per follow-up visit."""
+class MicroPair:
+    """Baseline and follow-up of one CSM in integer micro-units, aligned per follow-up visit, so band edges are
+    compared exactly (see :data:`~ivig_kit.score.measures.MICRO`)."""
 
     baseline: np.ndarray
     followup: np.ndarray
@@ -162,7 +170,21 @@ class _MicroPair:
         return np.where(self.increases, self.followup - self.baseline, self.baseline - self.followup)
 
 
-def _score_micro(measure: str, pair: _MicroPair) -> CoreSetScore:
+def score_micro(measure: str, pair: MicroPair) -> CoreSetScore:
+    """Score one CSM from a :class:`MicroPair`: the exact core of :func:`score_measure`.
+
+    Parameters
+    ----------
+    measure : str
+        The CSM (a key of :data:`~ivig_kit.score.measures.CORE_SET`).
+    pair : MicroPair
+        Its baseline, follow-up and scale range in micro-units, with per-visit direction and limit if given.
+
+    Returns
+    -------
+    CoreSetScore
+        Percent, points, missing and at-limit flags per visit.
+    """
     spec = CORE_SET[measure]
     increases = (
         pair.increases
@@ -234,7 +256,7 @@ def total_improvement_score(
     unknown, flagged by ``deterioration_unknown``; options in :mod:`ivig_kit.score.deterioration`),
     the scoring choices and every optional column of the visit.
     """
-    _check_population(population)
+    check_population(population)
     if isinstance(enzyme_normalisation, str):
         enzyme_normalisation = EnzymeNormalisation(enzyme_normalisation)  # type: ignore[arg-type]  # checked there
     if validate:
@@ -261,7 +283,7 @@ def total_improvement_score(
                             enzyme_uln * multipliers[np.where(enzyme_choice < 0, len(enzyme_names), enzyme_choice)]
                         )
                     candidates[instrument] = (
-                        _MicroPair(
+                        MicroPair(
                             to_micro(enzyme_baseline),
                             to_micro(enzyme_followup),
                             to_micro(enzyme_range),
@@ -275,7 +297,7 @@ def total_improvement_score(
             pairs[name], instrument_codes[name] = _choose_instrument(spec.instruments, candidates)
         else:  # no column for this CSM at all (validation flagged it): missing on every visit
             zeros = np.zeros(n_followups, dtype=np.int64)
-            pairs[name] = _MicroPair(
+            pairs[name] = MicroPair(
                 zeros, zeros, np.full(n_followups, MICRO, dtype=np.int64), np.ones(n_followups, dtype=bool)
             )
             instrument_codes[name] = np.zeros(n_followups, dtype=np.int8)
@@ -284,7 +306,7 @@ def total_improvement_score(
     result = {column: visits[column].array.take(followup_rows) for column in ID_COLUMNS}
     week = visits["week"].to_numpy(dtype=float)
     result["week"] = week[followup_rows]
-    scores = {name: _score_micro(name, pairs[name]) for name in CORE_SET}
+    scores = {name: score_micro(name, pairs[name]) for name in CORE_SET}
     tis = total_improvement_score_of_points({m: s.points for m, s in scores.items()})
     result["tis"] = tis
     result["category"] = _category_codes(tis, population)
@@ -351,7 +373,7 @@ def _instrument_pair(visits: pd.DataFrame, instrument, baseline_rows, followup_r
     baseline, followup = values[baseline_rows], values[followup_rows]
     increases = instrument.improves_by == "increase"
     missing = np.isnan(baseline) | np.isnan(followup) | np.isnan(scale_range)
-    pair = _MicroPair(
+    pair = MicroPair(
         to_micro(baseline),
         to_micro(followup),
         to_micro(scale_range),
@@ -380,7 +402,7 @@ def _choose_instrument(instruments: tuple[str, ...], candidates: dict):
         arrays = [getattr(p, field) if getattr(p, field) is not None else default(p) for p in pairs]
         return np.choose(chosen, arrays) if len(arrays) > 1 else arrays[0]
 
-    combined = _MicroPair(
+    combined = MicroPair(
         pick("baseline", None),
         pick("followup", None),
         pick("scale_range", None),

@@ -7,21 +7,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ivig_kit.errors import InputError
+from ivig_kit.score.core_set_instruments import instrument_for
 from ivig_kit.score.engine import (
-    _check_population,
-    _MicroPair,
-    _score_micro,
+    MicroPair,
     category,
+    check_population,
+    score_micro,
     total_improvement_score_of_points,
 )
 from ivig_kit.score.enzymes import enzyme_scale_range
-from ivig_kit.score.measures import (
-    CORE_SET,
-    EnzymeNormalisation,
-    Population,
-    instrument_for,
-    to_micro,
-)
+from ivig_kit.score.measures import CORE_SET, EnzymeNormalisation, Population, to_micro
 
 
 @dataclass(frozen=True)
@@ -36,7 +31,7 @@ class MeasureScore:
     percent: float  # absolute percent improvement
     points: float
     at_limit: bool  # baseline at the floor/ceiling (or an unusable range): no improvement possible
-    instrument: str = ""  # the instrument that stood in this row (see ``score.measures.INSTRUMENTS``)
+    instrument: str = ""  # the instrument that stood in this row (see ``score.core_set_instruments.INSTRUMENTS``)
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,7 @@ def score_pair(
         How the enzyme's percent change is normalised.
     instruments : Mapping[str, str], optional
         Which instrument stands in a CSM's row (e.g. ``{"mmt": "cmas", "haq": "chaq"}``; see
-        :data:`~ivig_kit.score.measures.CORE_SETS`); the IMACS adult instrument where not given.
+        :data:`~ivig_kit.score.core_set_instruments.CORE_SETS`); the IMACS adult instrument where not given.
         ``mmt_max`` is then ignored for CMAS, and ``enzyme_uln`` for the CHQ physical summary.
     chq_phs_range : (float, float), optional
         Lowest and highest CHQ physical summary score of the scale used; required when ``chq_phs``
@@ -113,7 +108,7 @@ def score_pair(
     >>> score_pair(values, later, mmt_max=150, enzyme_uln=200).tis
     47.5
     """
-    _check_population(population)
+    check_population(population)
     if isinstance(enzyme_normalisation, str):
         enzyme_normalisation = EnzymeNormalisation(enzyme_normalisation)  # type: ignore[arg-type]  # checked there
     instruments = dict(instruments or {})
@@ -138,9 +133,9 @@ def score_pair(
         increases = instrument.improves_by == "increase"
         pair_values = np.asarray([baseline[name]], dtype=float), np.asarray([follow_up[name]], dtype=float)
         missing = np.isnan(pair_values[0]) | np.isnan(pair_values[1]) | np.isnan([scale_range])
-        score = _score_micro(
+        score = score_micro(
             name,
-            _MicroPair(
+            MicroPair(
                 to_micro(pair_values[0]),
                 to_micro(pair_values[1]),
                 to_micro([scale_range]),

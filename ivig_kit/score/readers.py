@@ -7,17 +7,16 @@ fields) so :mod:`ivig_kit.score.visits` can explain them. Nothing here judges va
 validation's job.
 
 Real-world files: semicolon separators and decimal commas (European spreadsheet exports) are
-detected, or set with ``separator`` / ``decimal``; UTF-8 (with or without BOM) and UTF-16 with a
-BOM are read; Latin-1 and UTF-16 without a BOM are named as such with the option that reads them.
+detected (:mod:`ivig_kit.score.csv_dialect`), or set with ``separator`` / ``decimal``; UTF-8 (with or
+without BOM) and UTF-16 with a BOM are read; Latin-1 and UTF-16 without a BOM are named as such with
+the option that reads them.
 A :class:`~ivig_kit.score.mapping.ColumnMapping` (YAML, ``data/example_mapping.yaml``) renames an
 export's columns to the kit's and converts VAS in mm to cm.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,14 +37,13 @@ from ivig_kit.score.columns import (  # noqa: F401  (re-exported: the reader's v
     VAS_COLUMNS,
     VAS_UNITS,
 )
+from ivig_kit.score.csv_dialect import SEPARATORS, decode_head, detect_dialect, detect_encoding, locate_bad_utf8
 
 _NULL_VALUES = sorted({v for t in MISSING_TOKENS for v in (t, t.upper(), t.capitalize())})
-SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _HEAD_BYTES = 1 << 16
-_CONTROL_BYTES = bytes([*range(9), 11, 12, *range(14, 32), 127])
 
 if TYPE_CHECKING:
     from ivig_kit.score.mapping import ColumnMapping
@@ -125,101 +123,13 @@ def read_table(path, options: ReadOptions | None = None) -> RawTable:
 # --- CSV --------------------------------------------------------------------------------------
 
 
-def _detect_encoding(name: str, head: bytes, requested: str | None) -> str:
-    if requested:
-        try:
-            return codecs.lookup(requested).name
-        except LookupError:
-            raise VisitTableError(f"unknown encoding {requested!r} (try utf-8, latin-1, cp1252 or utf-16)") from None
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
-    if 0 in head and controls > max(8, len(head) // 100):  # a stray NUL byte in a cell is located later
-        even, odd = head[0::2], head[1::2]
-        if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
-            raise VisitTableError(
-                f"{name}: UTF-16 (little-endian) text without a byte-order mark; "
-                f"pass --encoding utf-16-le or save the table as UTF-8 CSV"
-            )
-        if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
-            raise VisitTableError(
-                f"{name}: UTF-16 (big-endian) text without a byte-order mark; "
-                f"pass --encoding utf-16-be or save the table as UTF-8 CSV"
-            )
-        raise VisitTableError(f"{name}: not a CSV table (binary content); expected UTF-8 text with a header row")
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # not a character cut at the end of the sample
-            _raise_not_utf8(name, head, error.start)
-    return "utf-8"
-
-
-def _raise_not_utf8(name: str, data: bytes, position: int):
-    line = data.count(b"\n", 0, position) + 1
-    start = data.rfind(b"\n", 0, position) + 1
-    end = data.find(b"\n", position)
-    snippet = data[start : end if end >= 0 else len(data)].decode("cp1252", errors="replace").strip()[:60]
-    raise VisitTableError(
-        f"{name}: not UTF-8 text: byte 0x{data[position]:02X} on line {line} ({snippet!r} if read as Latin-1/"
-        f"Windows-1252); this looks like a Latin-1 (Windows-1252) export: pass --encoding latin-1, "
-        f"or save the table as UTF-8 CSV"
-    )
-
-
-def _decode_head(head: bytes, encoding: str) -> str:
-    return codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=False)
-
-
-def _detect_dialect(name: str, text: str, options: ReadOptions) -> tuple[str, str, list[str]]:
-    """Separator, decimal mark and header fields, from the first lines of the file."""
-    lines = text.splitlines()
-    header_line = lines[0] if lines else ""
-    known = set(KIT_COLUMNS) | set(options.mapping.columns if options.mapping else ())
-
-    def fields(separator: str, line: str) -> list[str]:
-        return next(csv.reader([line], delimiter=separator), [])
-
-    if options.separator:
-        separator = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(options.separator, options.separator)
-        if len(separator) != 1:
-            raise VisitTableError(f"separator must be one character (or 'tab'), not {options.separator!r}")
-    else:
-
-        def rank(candidate):
-            cells = [c.strip() for c in fields(candidate, header_line)]
-            return (sum(c in known for c in cells), len(cells))
-
-        separator = max(SEPARATORS, key=rank)
-        if rank(separator)[1] <= 1:
-            separator = ","
-    header = [c.strip() for c in fields(separator, header_line)]
-    if options.decimal:
-        if options.decimal not in (".", ","):
-            raise VisitTableError(f"decimal mark must be '.' or ',', not {options.decimal!r}")
-        decimal = options.decimal
-    elif separator == ",":
-        decimal = "."
-    else:
-        cells = [c.strip() for line in lines[1:200] for c in fields(separator, line)]
-        commas = sum(bool(re.fullmatch(r"-?\d+,\d+", c)) for c in cells)
-        points = sum(bool(re.fullmatch(r"-?\d+\.\d+", c)) for c in cells)
-        decimal = "," if commas > points else "."
-        if commas and points:
-            raise VisitTableError(
-                f"{name}: cannot tell the decimal mark: the first rows have both decimal commas ({commas} cells) "
-                f"and decimal points ({points} cells); pass --decimal , or --decimal ."
-            )
-    return separator, decimal, header
-
-
 def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
     name = path.name
-    encoding = _detect_encoding(name, head, options.encoding)
-    text_head = _decode_head(head, encoding).lstrip("\ufeff")
-    separator, decimal, header = _detect_dialect(name, text_head, options)
+    encoding = detect_encoding(name, head, options.encoding)
+    text_head = decode_head(head, encoding).lstrip("\ufeff")
+    separator, decimal, header = detect_dialect(
+        name, text_head, options.separator, options.decimal, options.mapping.columns if options.mapping else ()
+    )
     problems = _header_problems(name, header)
     if not header or all(not c for c in header):
         raise VisitTableError(f"{name}: the first line is empty; expected a header row and one row per visit")
@@ -259,7 +169,7 @@ def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
     except pa.ArrowInvalid as error:
         message = str(error)
         if "UTF8" in message or "UTF-8" in message:
-            _locate_bad_utf8(path)
+            locate_bad_utf8(path)
         if "CSV parse error" in message:
             raise VisitTableError(lines.explain_ragged(name, len(header), message)) from None
         if "conversion error" not in message:
@@ -268,7 +178,7 @@ def _read_csv(path: Path, head: bytes, options: ReadOptions) -> RawTable:
         try:
             table = read({n: pa.string() for n in column_types})
         except pa.ArrowInvalid as again:
-            _locate_bad_utf8(path)  # raises, located, when the text is not UTF-8
+            locate_bad_utf8(path)  # raises, located, when the text is not UTF-8
             raise VisitTableError(
                 f"{name}: not a well-formed CSV table ({' '.join(str(again).split())[:200]})"
             ) from None
@@ -387,14 +297,6 @@ class _LineIndex:
             sep = SEPARATORS.get(self.separator, repr(self.separator))
             text += f"; every such row ends with an extra empty field (a trailing {sep}): remove it or name the column"
         return text
-
-
-def _locate_bad_utf8(path: Path):
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        _raise_not_utf8(path.name, data, error.start + (3 if data.startswith(codecs.BOM_UTF8) else 0))
 
 
 # --- Parquet and Excel -----------------------------------------------------------------------

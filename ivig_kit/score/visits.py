@@ -13,12 +13,13 @@ on every visit (flagged in the scores), unless none of the six has a column.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import numpy as np
 import pandas as pd
 
 from ivig_kit.errors import VisitTableError
+from ivig_kit.score.core_set_instruments import INSTRUMENTS
+from ivig_kit.score.identifiers import has_control_characters, identifier_text
 from ivig_kit.score.mapping import ColumnMapping
 from ivig_kit.score.measures import (
     CORE_SET,
@@ -26,12 +27,12 @@ from ivig_kit.score.measures import (
     ENZYME_ULN_MAX,
     ENZYME_VALUE_MAX,
     ENZYMES,
-    INSTRUMENTS,
     MMT_MAX_LIMIT,
     SCALE_RANGE,
     WEEK_MAX,
     off_haq_di_grid,
 )
+from ivig_kit.score.problem_report import ProblemReport, plain_value
 from ivig_kit.score.readers import (
     ID_COLUMNS,
     KIT_COLUMNS,
@@ -41,6 +42,7 @@ from ivig_kit.score.readers import (
     ReadOptions,
     read_table,
 )
+from ivig_kit.score.visit_consistency import cross_row_problems
 
 #: The kit's columns besides the enzymes (only ``site``, ``patient_id`` and ``week`` must be present).
 REQUIRED_COLUMNS = ("site", "patient_id", "week", *VAS_COLUMNS, "haq", "mmt", "mmt_max")
@@ -72,7 +74,7 @@ NUMERIC_RULES: dict[str, tuple[float, float, str]] = {
         u: (0, ENZYME_ULN_MAX, f"an upper limit of normal > 0 and <= {ENZYME_ULN_MAX:,.0f}")
         for u in ENZYME_ULN.values()
     },
-    # the JDM instruments (ranges from score.measures.INSTRUMENTS; see data/README.md)
+    # the JDM instruments (ranges from score.core_set_instruments.INSTRUMENTS; see data/README.md)
     # (mypy cannot see that fixed_range is not None means both bounds are set: hence the ignore)
     **{
         i.column: (
@@ -90,8 +92,6 @@ NUMERIC_RULES: dict[str, tuple[float, float, str]] = {
 }
 #: Columns that may be empty on a visit (a missing CSM is reported, never scored as 0).
 NULLABLE = set(NUMERIC_RULES) - {"week", "mmt_max"}
-#: At most this many problem lines are printed; the last line gives the total.
-MAX_PROBLEM_LINES = 20
 
 __all__ = [
     "ID_COLUMNS",
@@ -143,7 +143,9 @@ def _check_constants(mapping: ColumnMapping) -> None:
         if column in NUMERIC_RULES:
             low, high, expected = NUMERIC_RULES[column]
             if not (np.isfinite(value) and low <= value <= high) or (column in ENZYME_ULN.values() and value <= 0):
-                problems.append(f"{mapping.source}: constant {column!r}: expected {expected}, got {_plain(value)!r}")
+                problems.append(
+                    f"{mapping.source}: constant {column!r}: expected {expected}, got {plain_value(value)!r}"
+                )
     if problems:
         raise VisitTableError("\n".join(problems))
 
@@ -190,30 +192,9 @@ def _as_number(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return values, values.isna().to_numpy() & ~blank
 
 
-def _identifiers(column: pd.Series) -> pd.Series:
-    """Identifiers as stripped text (numbers from Parquet become their digits, never padded); blank is NA."""
-    if pd.api.types.is_float_dtype(column):
-        values = column.to_numpy()
-        whole = np.isfinite(values) & (values == np.round(values))
-        column = pd.Series(
-            [None if v != v else (str(int(v)) if w else repr(float(v))) for v, w in zip(values, whole)],
-            index=column.index,
-            dtype="str",
-        )
-    text = column.astype("str").str.normalize("NFKC").str.strip()  # "Zürich" composed or not, "１" and "1": one
-    return text.where(text != "", None).astype("str")
-
-
-def normalise_identifier(text: str) -> str:
-    """A site or patient identifier as the kit compares it: stripped and NFKC-normalised, so that "Zürich"
-    composed or decomposed, and full-width "１２" and "12", are one identifier (in the visit table, the
-    adverse-event table, ``--sites`` and ``--params`` alike)."""
-    return unicodedata.normalize("NFKC", str(text)).strip()
-
-
 def _validate(raw: RawTable) -> pd.DataFrame:
     frame, source = raw.frame, raw.source
-    problems = _Problems(source, raw.line_of_row)
+    problems = ProblemReport(source, raw.line_of_row)
     problems.lines += raw.header_problems
     if len(frame.columns) == 0 or len(frame) == 0:
         raise VisitTableError(f"{source}: no visits; expected a header row and at least one row per visit")
@@ -267,7 +248,7 @@ def _validate(raw: RawTable) -> pd.DataFrame:
     typed = frame
     for column in ID_COLUMNS:
         if column in columns:
-            typed[column] = _identifiers(typed[column])
+            typed[column] = identifier_text(typed[column])
             problems.add(typed[column].isna().to_numpy(), column, "a non-empty identifier", typed[column])
             problems.add(
                 typed[column].map(has_control_characters).to_numpy(dtype=bool),
@@ -332,7 +313,7 @@ def _validate(raw: RawTable) -> pd.DataFrame:
             no_uln = typed[enzyme].notna().to_numpy() & empty[uln]
             problems.add(no_uln, uln, f"the ULN of the {enzyme!r} value on the same row", typed[uln])
     if not missing and not problems.any_in(ID_COLUMNS + ("week",)):
-        problems.lines += _cross_row_problems(typed, problems)
+        problems.lines += cross_row_problems(typed, problems)
         _instrument_problems(typed, problems)
     if problems:
         raise VisitTableError(problems.render())
@@ -355,7 +336,7 @@ def _validate(raw: RawTable) -> pd.DataFrame:
     return typed
 
 
-def _haq_grid_notes(typed: pd.DataFrame, problems: _Problems) -> list[str]:
+def _haq_grid_notes(typed: pd.DataFrame, problems: ProblemReport) -> list[str]:
     """Warnings (notes, not errors) for HAQ/CHAQ values no HAQ-DI can take: scored as given, but worth checking."""
     notes = []
     for column in ("haq", "chaq"):
@@ -374,12 +355,7 @@ def _measure_has_column(measure: str, columns) -> bool:
     return any(INSTRUMENTS[i].column in columns for i in CORE_SET[measure].instruments if INSTRUMENTS[i].column)
 
 
-def has_control_characters(text) -> bool:
-    """True if ``text`` holds an invisible or bidirectional control character (Unicode category Cc or Cf)."""
-    return isinstance(text, str) and any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
-
-
-def _instrument_problems(typed: pd.DataFrame, problems: _Problems) -> None:
+def _instrument_problems(typed: pd.DataFrame, problems: ProblemReport) -> None:
     """JDM instruments: their explicit ranges, and one instrument per CSM at a patient's baseline."""
     if "chq_phs" in typed.columns and {"chq_phs_min", "chq_phs_max"} <= set(typed.columns):
         low, high, value = typed["chq_phs_min"], typed["chq_phs_max"], typed["chq_phs"]
@@ -435,7 +411,7 @@ def _decimal_hint(texts, decimal: str) -> str:
     return ""
 
 
-def _without_nul(column: pd.Series, name: str, problems: _Problems) -> tuple[pd.Series, list[str]]:
+def _without_nul(column: pd.Series, name: str, problems: ProblemReport) -> tuple[pd.Series, list[str]]:
     """A free-text column with its NUL bytes replaced by U+FFFD in the cells that hold one (no file format the
     kit writes can hold a NUL), and a located note; every other cell is untouched."""
     if column.dtype != object and not pd.api.types.is_string_dtype(column):
@@ -457,124 +433,3 @@ def _passthrough(column: pd.Series) -> pd.Series:
         return column
     values, bad = _as_number(column)
     return values if not bad.any() else column
-
-
-def _cross_row_problems(typed: pd.DataFrame, problems: _Problems) -> list[str]:
-    """Duplicate (site, patient, week) rows and mmt_max changing within a patient, by sorting once."""
-    lines = []
-    source = problems.source
-    site = pd.factorize(typed["site"])[0].astype(np.int64)
-    patient_code = pd.factorize(typed["patient_id"])[0].astype(np.int64)
-    week = typed["week"].to_numpy(dtype=float)
-    known = (site >= 0) & (patient_code >= 0) & ~np.isnan(week)
-    patient = np.where(known, site * (patient_code.max() + 2) + patient_code, -1)
-    in_order = (patient[1:] > patient[:-1]) | ((patient[1:] == patient[:-1]) & (week[1:] >= week[:-1]))
-    if known.all() and in_order.all():  # most exports are sorted by patient and week already: no sort needed
-        order = np.arange(len(typed))
-    else:
-        order = np.lexsort((week, patient))
-        order = order[known[order]]
-    typed.attrs["n_patients"] = int(len(order) > 0) + int(np.count_nonzero(np.diff(patient[order])))
-    sorted_patient, sorted_week = patient[order], week[order]
-    same_visit = (sorted_patient[1:] == sorted_patient[:-1]) & (sorted_week[1:] == sorted_week[:-1])
-    if same_visit.any():
-        duplicated = np.zeros(len(typed), dtype=bool)
-        duplicated[order[1:][same_visit]] = True
-        duplicated[order[:-1][same_visit]] = True
-        first = int(np.argmax(duplicated))
-        same = (patient == patient[first]) & (week == week[first])
-        more = int(duplicated.sum() - same.sum())
-        lines.append(
-            f"{source}: {problems.row_list(same)}, columns 'site', 'patient_id', 'week': duplicate visit "
-            f"(site {typed['site'].iloc[first]!r}, patient {typed['patient_id'].iloc[first]!r}, week {week[first]:g}); "
-            f"expected one row per patient and week" + (f" (and {more} more duplicated rows)" if more else "")
-        )
-        problems.count += int(duplicated.sum())
-    if "mmt_max" in typed.columns:
-        scale = typed["mmt_max"].to_numpy(dtype=float)[order]
-        # compare each known scale with the previous known scale of the same patient
-        has = ~np.isnan(scale)
-        kept_patient, kept_scale = sorted_patient[has], scale[has]
-        differs = (kept_patient[1:] == kept_patient[:-1]) & (kept_scale[1:] != kept_scale[:-1])
-        if differs.any():
-            changing_patients = np.unique(kept_patient[1:][differs])
-            first_patient = patient[order[has][1:][differs][0]]
-            same = patient == first_patient
-            first = int(np.argmax(same))
-            values = ", ".join(f"{v:g}" for v in pd.unique(typed["mmt_max"].to_numpy()[same]) if v == v)
-            lines.append(
-                f"{source}: {problems.row_list(same)}, column 'mmt_max': changes within patient "
-                f"{typed['patient_id'].iloc[first]!r} of site {typed['site'].iloc[first]!r} ({values}); expected one "
-                f"MMT scale per patient"
-                + (f" (and {len(changing_patients) - 1} more patients)" if len(changing_patients) > 1 else "")
-            )
-            problems.count += int(np.isin(patient, changing_patients).sum())
-    return lines
-
-
-class _Problems:
-    """Collects every problem as one line per kind and column; renders the first rows and a total."""
-
-    def __init__(self, source: str, line_of_row):
-        self.source, self.line_of_row = source, line_of_row
-        self.lines: list[str] = []
-        self.columns: set[str] = set()
-        self.count = 0
-
-    def __bool__(self) -> bool:
-        return bool(self.lines)
-
-    def any_in(self, columns) -> bool:
-        return bool(self.columns & set(columns))
-
-    def add(self, mask, column, expected, values, extra=None, extra_name=None, hint=""):
-        mask = np.asarray(mask, dtype=bool)
-        if not mask.any():
-            return
-        first = int(np.argmax(mask))
-        got = values.iloc[first] if isinstance(values, pd.Series) else values[first]
-        got_text = "an empty cell" if got is None or (isinstance(got, float) and np.isnan(got)) else repr(_plain(got))
-        if extra is not None:
-            got_text += f" with {extra_name} {_plain(extra.iloc[first])!r}"
-        self.lines.append(
-            f"{self.source}: {self.row_list(mask)}, column {column!r}: expected {expected}, got {got_text}{hint}"
-        )
-        self.columns.add(column)
-        self.count += int(mask.sum())
-
-    def row_list(self, mask, limit: int = 3) -> str:
-        """``row 2 (line 3)``, ``rows 2 and 4 (lines 3 and 5)``,
-        ``rows 2, 3, 4 and 3 more (lines 3, 4, 5 and 3 more)``."""
-        positions = np.flatnonzero(np.asarray(mask))
-        shown, rest = [int(p) for p in positions[:limit]], len(positions) - limit
-
-        def join(numbers):
-            numbers = [str(n) for n in numbers]
-            if rest > 0:
-                return ", ".join(numbers) + f" and {rest} more"
-            return numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
-
-        plural = "s" if len(positions) > 1 else ""
-        text = f"row{plural} {join(p + 1 for p in shown)}"
-        if self.line_of_row is not None:
-            lines = self.line_of_row(shown)
-            if all(line is not None for line in lines):
-                text += f" (line{plural} {join(lines)})"
-        return text
-
-    def render(self) -> str:
-        lines = self.lines[:MAX_PROBLEM_LINES]
-        if len(self.lines) > MAX_PROBLEM_LINES:
-            lines.append(f"{self.source}: ... and {len(self.lines) - MAX_PROBLEM_LINES} more kinds of problem")
-        if len(self.lines) > 1:
-            cells = f" ({self.count} cells or rows)" if self.count else ""
-            lines.append(f"{self.source}: {len(self.lines)} problems{cells}; nothing was scored")
-        return "\n".join(lines)
-
-
-def _plain(value):
-    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
-        return int(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -2,7 +2,7 @@
 
 Every number it shows comes from :func:`ivig_kit.teaching.patients.score_patient` (the engine's
 one-pair scorer, :func:`ivig_kit.score.pair.score_pair`) and
-:func:`ivig_kit.teaching.patients.what_would_it_take`. Inputs are number boxes: a value outside its
+:func:`ivig_kit.teaching.next_category.what_would_it_take`. Inputs are number boxes: a value outside its
 instrument's range is never clamped, it is named in a visible message and nothing is scored until
 it is fixed. The layout wraps, so it fits a 768 px wide window without sideways scrolling.
 
@@ -17,46 +17,24 @@ import html
 import math
 from dataclasses import replace
 
-import anywidget
 import ipywidgets as widgets
-import traitlets
 
 from ivig_kit.errors import InputError
-from ivig_kit.score.measures import (
-    CATEGORY_THRESHOLDS,
-    CORE_SET,
-    CORE_SETS,
-    INSTRUMENTS,
-    MMT_SCALES,
-    ULN_MULTIPLIER_MAX,
-    EnzymeNormalisation,
+from ivig_kit.score.core_set_instruments import CORE_SETS, INSTRUMENTS
+from ivig_kit.score.measures import CATEGORY_THRESHOLDS, CORE_SET, ULN_MULTIPLIER_MAX, EnzymeNormalisation
+from ivig_kit.teaching.breakdown_table import breakdown_html
+from ivig_kit.teaching.core_set_choices import (
+    CORE_SET_CHOICES,
+    NORMALISATIONS,
+    POPULATION_OF,
+    STARTING_PATIENTS,
+    STRENGTH_CHOICES,
 )
-from ivig_kit.teaching.patients import (
-    CMAS_PATIENT,
-    PRINTO_PATIENT,
-    RESPONDER,
-    PatientScore,
-    PatientVisits,
-    plain_number,
-    score_patient,
-    what_would_it_take,
-)
+from ivig_kit.teaching.next_category import what_would_it_take
+from ivig_kit.teaching.number_boxes import CALCULATOR_CSS, InvalidMarks
+from ivig_kit.teaching.patients import PatientScore, PatientVisits, score_patient
+from ivig_kit.teaching.plain_numbers import plain_number, range_text
 
-#: The core sets the calculator offers: label, key of :data:`~ivig_kit.score.measures.CORE_SETS`.
-CORE_SET_CHOICES = [
-    ("adult DM/PM (IMACS core set)", "adult"),
-    ("juvenile DM: IMACS core set (CMAS, CHAQ, parent global)", "imacs_jdm"),
-    ("juvenile DM: PRINTO core set (CMAS, CHAQ, parent global, CHQ PhS, DAS)", "printo_jdm"),
-]
-#: Which category thresholds each core set is judged by.
-POPULATION_OF = {"adult": "adult", "imacs_jdm": "juvenile", "printo_jdm": "juvenile"}
-#: The synthetic patient each core set starts on (and a reset returns to).
-STARTING_PATIENTS = {"adult": RESPONDER, "imacs_jdm": CMAS_PATIENT, "printo_jdm": PRINTO_PATIENT}
-#: Strength instruments: MMT on its scales, or CMAS (0-52).
-STRENGTH_CHOICES = [(label, f"mmt:{maximum:g}") for label, maximum in MMT_SCALES.items()] + [
-    (INSTRUMENTS["cmas"].label, "cmas")
-]
-NORMALISATIONS = [("relative to the baseline value", "relative"), ("range-normalised: of k x ULN", "uln_range")]
 #: Largest enzyme value or ULN the calculator accepts: a plausibility limit of ours, not a sourced one.
 ENZYME_MAX_U_PER_L = 1_000_000.0
 
@@ -68,44 +46,6 @@ def _wrap() -> widgets.Layout:
     return widgets.Layout(
         display="flex", flex_flow="row wrap", align_items="center", width="100%", grid_gap="0.3em 1em"
     )
-
-
-class InvalidMarks(anywidget.AnyWidget):
-    """An invisible helper that sets ``aria-invalid`` on the number boxes named in ``invalid`` (their CSS
-    classes) and ties them to the message (``aria-describedby``), which ipywidgets cannot do from Python.
-
-    It looks only inside its own calculator (the nearest ``.tis-calculator``); its script is inline, so the
-    page fetches nothing from another host."""
-
-    _esm = """
-    function render({ model, el }) {
-      el.style.display = "none";
-      const apply = () => {
-        const root = el.closest(".tis-calculator");
-        if (!root) return;
-        const invalid = new Set(model.get("invalid"));
-        const message = root.querySelector(".tis-errors .tis-error");
-        if (message && !message.id) message.id = "tis-error-" + Math.random().toString(36).slice(2);
-        for (const box of root.querySelectorAll(".tis-number")) {
-          const input = box.querySelector("input");
-          if (!input) continue;
-          const bad = [...box.classList].some(name => invalid.has(name));
-          input.setAttribute("aria-invalid", bad ? "true" : "false");
-          if (bad && message) input.setAttribute("aria-describedby", message.id);
-          else input.removeAttribute("aria-describedby");
-        }
-      };
-      model.on("change:invalid", () => requestAnimationFrame(apply));
-      requestAnimationFrame(apply);
-    }
-    export default { render };
-    """
-    invalid = traitlets.List(traitlets.Unicode()).tag(sync=True)
-
-
-def range_text(low: float, high: float, unit: str = "") -> str:
-    """``0-10 cm``; ``-10 to 50`` when the low end is negative."""
-    return f"{plain_number(low)}{' to ' if low < 0 else '-'}{plain_number(high)}{' ' + unit if unit else ''}"
 
 
 class TISCalculator:
@@ -517,66 +457,3 @@ class TISCalculator:
 
     def _repr_mimebundle_(self, **kwargs):
         return self.ui._repr_mimebundle_(**kwargs)
-
-
-#: Box labels exist for screen readers only (clipped, not hidden: axe and assistive technology read them);
-#: a box the message names gets a thick red border and a warning sign, not colour alone.
-CALCULATOR_CSS = (
-    ".tis-number .widget-label{position:absolute!important;width:1px!important;height:1px;"
-    "overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap;margin:0;padding:0}"
-    ".tis-invalid input{border:3px solid #b00020!important;background:#fff0f0}"
-    ".tis-invalid::after{content:'\\26A0';color:#b00020;font-weight:bold;margin-left:0.2em}"
-    ".tis-error{color:#b00020;border-left:4px solid #b00020;padding-left:0.5em}"
-)
-
-#: In a narrow calculator (a phone, or JupyterLab at 768 px with its file browser open) the table keeps
-#: the measure, percent and points, and drops the columns the inputs above already show.
-NARROW_CSS = (
-    ".tis-calculator{container-type:inline-size}@container (max-width: 560px){.tis-breakdown .tis-wide{display:none}}"
-)
-
-
-def percent_heading(score: PatientScore) -> str:
-    """The heading of the percent column: absolute (of the range), and what the enzyme's percent is of."""
-    if "enzyme" not in set(score.breakdown.get("instrument", [])):
-        return "% of range"
-    option = score.enzyme_normalisation
-    if option.method == "relative":
-        return "% of range (enzyme: relative, % of baseline)"
-    return f"% of range (enzyme: range-normalised, of {option.uln_multiplier:g} x ULN)"
-
-
-def breakdown_html(score: PatientScore) -> str:
-    """Per-CSM table with a bar of points earned out of the maximum; numbers never in exponent form."""
-    rows = []
-    for name, row in score.breakdown.iterrows():
-        instrument = INSTRUMENTS[row.get("instrument", CORE_SET[name].instruments[0])]
-        width = 100 * row["points"] / row["max_points"]
-        bar = (
-            f'<div style="background:#ddd;width:100%;min-width:3em;height:0.9em"><div style="background:#1f77b4;'
-            f'width:{width:.0f}%;height:100%"></div></div>'
-        )
-        flag = " (baseline at floor/ceiling)" if row["at_limit"] else ""
-        percent = "n/a" if row["percent"] != row["percent"] else f"{row['percent']:.2f}%"
-        short = score.patient.enzyme.upper() if instrument.name == "enzyme" else instrument.short
-        rows.append(
-            f'<tr data-measure="{name}"><td>{html.escape(short)}{flag}</td>'
-            f'<td class="tis-wide">{plain_number(row["baseline"])}</td>'
-            f'<td class="tis-wide">{plain_number(row["followup"])}</td>'
-            f'<td class="tis-wide">{plain_number(row["change"])}</td>'
-            f'<td class="tis-wide">{plain_number(row["scale_range"])}</td>'
-            f'<td class="tis-percent">{percent}</td>'
-            f'<td class="tis-points">{row["points"]:g}</td><td style="white-space:nowrap">/ {row["max_points"]:g}</td>'
-            f"<td>{bar}</td></tr>"
-        )
-    header = (
-        '<tr><th>measure</th><th class="tis-wide">baseline</th><th class="tis-wide">follow-up</th>'
-        '<th class="tis-wide">improvement</th><th class="tis-wide">range</th>'
-        f'<th class="tis-percent-heading">{html.escape(percent_heading(score))}</th>'
-        "<th>points</th><th>max</th><th></th></tr>"
-    )
-    return (
-        f"<style>{NARROW_CSS}</style>"
-        f'<table class="tis-breakdown" style="width:100%;table-layout:auto;font-size:0.9em">'
-        f"{header}{''.join(rows)}</table>"
-    )

@@ -15,6 +15,7 @@ from ivig_kit.exercises import (
     solution_outputs,
     solution_text,
 )
+from ivig_kit.score.core_set_instruments import INSTRUMENTS
 from ivig_kit.score.engine import (
     absolute_percent_improvement,
     best_reachable_mmt_points,
@@ -22,8 +23,8 @@ from ivig_kit.score.engine import (
     improvement_points,
     score_measure,
 )
-from ivig_kit.score.measures import INSTRUMENTS, SCALE_RANGE
-from ivig_kit.teaching.lessons import deterioration_example, deterioration_table
+from ivig_kit.score.measures import SCALE_RANGE
+from ivig_kit.teaching.deterioration_lessons import deterioration_example, deterioration_table
 from ivig_kit.teaching.patients import CMAS_PATIENT, RESPONDER, score_patient
 
 __all__ = [

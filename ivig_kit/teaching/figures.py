@@ -114,11 +114,12 @@ def ceiling_effect_figure(
 
 
 def deterioration_figure(table: pd.DataFrame, thresholds: dict[str, float], ax: Axes | None = None) -> Figure:
-    """Worsening at each follow-up as a share of its ProDERM criterion (from ``lessons.deterioration_table``).
+    """Worsening at each follow-up as a share of its ProDERM criterion (from
+    ``deterioration_lessons.deterioration_table``).
 
     Physician global worsening is drawn as a percent of its 2 cm criterion and MMT worsening as a
     percent of its 20% criterion, so 100% is "criterion met" for both; the two consecutive visits that
-    confirm the deterioration are shaded. ``thresholds`` is ``lessons.DETERIORATION_THRESHOLDS``.
+    confirm the deterioration are shaded. ``thresholds`` is ``deterioration_lessons.DETERIORATION_THRESHOLDS``.
     """
     ax = _axes(ax, (7, 4))
     for index, (column, threshold) in enumerate(thresholds.items()):

@@ -70,7 +70,7 @@ def _proderm_thromboembolic_percent() -> float:
 
 @cache  # deterministic and slow-ish: computed once per kernel
 def _proderm_share_printing_as_label() -> float:
-    from ivig_kit.trials.proderm import stratified_p_value_question
+    from ivig_kit.trials.sponsor_p_value import stratified_p_value_question
 
     return 100 * stratified_p_value_question().summary.share_printing_as
 

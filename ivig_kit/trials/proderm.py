@@ -4,17 +4,16 @@ The kit has no patient-level ProDERM data: everything here starts from the count
 and means in ``data/published_facts.csv`` (read through :mod:`ivig_kit.trials`), and nothing is
 reconstructed into patients. Counts the paper does not print (the secondary endpoints) are
 derived from the printed percentages and arm sizes, checked to be unique, and labelled derived.
+The sponsor's p value is :mod:`.sponsor_p_value`, the thromboembolic events :mod:`.thromboembolism`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ivig_kit.facts import published_count, published_fact, published_value
 from ivig_kit.inference.exact import (
@@ -22,26 +21,15 @@ from ivig_kit.inference.exact import (
     exact_unconditional_interval,
 )
 from ivig_kit.inference.printed import (
-    IMBALANCES,
-    StratifiedPSummary,
     counts_matching_percent,
     printed_decimals,
-    prints_as,
     round_half_up,
-    stratified_p_by_imbalance,
-    stratified_p_over_splits,
-    stratified_p_summary,
 )
-from ivig_kit.inference.proportions import clopper_pearson_interval
 from ivig_kit.inference.two_arm import (
     RISK_DIFFERENCE_METHODS,
-    TWO_ARM_TESTS,
-    CochranMantelHaenszel,
     TwoArmCounts,
-    cochran_mantel_haenszel,
     risk_difference,
     risk_difference_interval,
-    two_arm_p_values,
 )
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
@@ -59,15 +47,17 @@ PILOT_PRIMARY_WEEK = 9
 NO_PATIENT_DATA = "Published aggregates only: the kit has no patient-level ProDERM data"
 
 
-def _fact(key: str) -> float:
+def fact_value(key: str) -> float:
+    """A published ProDERM number (``data/published_facts.csv``) by its key."""
     return published_value(TRIAL, key)
 
 
-def _count(key: str) -> int:
+def fact_count(key: str) -> int:
+    """A published ProDERM count by its key."""
     return published_count(TRIAL, key)
 
 
-def _decimals(key: str) -> int:
+def fact_decimals(key: str) -> int:
     """Decimals of a ProDERM number as printed."""
     return printed_decimals(published_fact(TRIAL, key)["printed"])
 
@@ -81,7 +71,7 @@ class ArmSizes(NamedTuple):
 
 def arm_sizes() -> ArmSizes:
     """Randomised patients per arm (IVIg, placebo): the denominators of every efficacy endpoint."""
-    return ArmSizes(_count("primary_ivig_n"), _count("primary_placebo_n"))
+    return ArmSizes(fact_count("primary_ivig_n"), fact_count("primary_placebo_n"))
 
 
 # --- counts ---
@@ -99,8 +89,8 @@ def derived_secondary_counts() -> pd.DataFrame:
     for endpoint in ("tis40", "tis60"):
         for arm, arm_key in zip(ARMS, ("ivig", "placebo")):
             key = f"{endpoint}_{arm_key}_percent"
-            percent = _fact(key)
-            decimals = _decimals(key)
+            percent = fact_value(key)
+            decimals = fact_decimals(key)
             candidates = counts_matching_percent(percent, sizes[arm], decimals=decimals)
             rows.append(
                 {
@@ -125,9 +115,9 @@ def derived_difference_check() -> pd.DataFrame:
     rows = []
     for endpoint, x1, n1, x2, n2, kind in endpoint_counts().itertuples(index=False):
         difference = 100 * risk_difference(x1, n1, x2, n2)
-        printed = _fact(f"{endpoint}_difference")
-        decimals = _decimals(f"{endpoint}_difference")
-        rounded = _rounded(difference, decimals)
+        printed = fact_value(f"{endpoint}_difference")
+        decimals = fact_decimals(f"{endpoint}_difference")
+        rounded = rounded_half_up(difference, decimals)
         rows.append(
             {
                 "endpoint": endpoint,
@@ -148,7 +138,16 @@ def endpoint_counts() -> pd.DataFrame:
     from printed percentages). Raises if a derivation is not unique.
     """
     n1, n2 = arm_sizes()
-    rows = [("primary", _count("primary_ivig_responders"), n1, _count("primary_placebo_responders"), n2, "published")]
+    rows = [
+        (
+            "primary",
+            fact_count("primary_ivig_responders"),
+            n1,
+            fact_count("primary_placebo_responders"),
+            n2,
+            "published",
+        )
+    ]
     derived = derived_secondary_counts()
     if not derived["unique"].all():
         ambiguous = derived.loc[~derived["unique"], ["endpoint", "arm", "candidates"]].to_dict("records")
@@ -174,7 +173,7 @@ def primary_table() -> pd.DataFrame:
 def primary_counts() -> TwoArmCounts:
     """Primary endpoint responders and arm sizes: (x1, n1) IVIg, (x2, n2) placebo (published)."""
     n1, n2 = arm_sizes()
-    return TwoArmCounts(_count("primary_ivig_responders"), n1, _count("primary_placebo_responders"), n2)
+    return TwoArmCounts(fact_count("primary_ivig_responders"), n1, fact_count("primary_placebo_responders"), n2)
 
 
 # --- intervals against the published ones ---
@@ -192,7 +191,8 @@ PUBLISHED_INTERVALS = {  # reference -> (endpoint, key of the difference, keys o
 }
 
 
-def _rounded(value: float, decimals: int) -> float:
+def rounded_half_up(value: float, decimals: int) -> float:
+    """``value`` rounded half up to ``decimals``, as the papers print it."""
     return float(round_half_up(float(value), decimals))
 
 
@@ -207,7 +207,7 @@ def endpoint_intervals(confidence: float = 0.95, methods=tuple(RISK_DIFFERENCE_M
     rows = []
     for reference, (endpoint, difference_key, low_key, high_key) in PUBLISHED_INTERVALS.items():
         x1, n1, x2, n2, kind = counts.loc[endpoint]
-        decimals = max(_decimals(k) for k in (difference_key, low_key, high_key))
+        decimals = max(fact_decimals(k) for k in (difference_key, low_key, high_key))
         estimate = 100 * risk_difference(x1, n1, x2, n2)
         for method in methods:
             low, high = (100 * v for v in risk_difference_interval(x1, n1, x2, n2, method, confidence))
@@ -220,12 +220,12 @@ def endpoint_intervals(confidence: float = 0.95, methods=tuple(RISK_DIFFERENCE_M
                 "low": low,
                 "high": high,
                 "decimals": decimals,
-                "estimate_rounded": _rounded(estimate, decimals),
-                "low_rounded": _rounded(low, decimals),
-                "high_rounded": _rounded(high, decimals),
-                "published_estimate": _fact(difference_key),
-                "published_low": _fact(low_key),
-                "published_high": _fact(high_key),
+                "estimate_rounded": rounded_half_up(estimate, decimals),
+                "low_rounded": rounded_half_up(low, decimals),
+                "high_rounded": rounded_half_up(high, decimals),
+                "published_estimate": fact_value(difference_key),
+                "published_low": fact_value(low_key),
+                "published_high": fact_value(high_key),
             }
             row["reproduces"] = (row["estimate_rounded"], row["low_rounded"], row["high_rounded"]) == (
                 row["published_estimate"],
@@ -272,145 +272,6 @@ def reproduction_summary(intervals: pd.DataFrame | None = None) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-# --- the sponsor's p value ---
-
-
-@dataclass(frozen=True)
-class PValueInvestigation:
-    """Can the sponsor website's p = 0.0008 be reproduced from the published counts?
-
-    ``tests``: every test of ``comparison.TWO_ARM_TESTS`` with its p value, rounded to the website's
-    decimals, whether it prints as the website's p and whether it is below the NEJM's bound.
-    ``needed``: the range of a 1-df chi-square statistic (and |z|) that would print as the website's
-    p. ``reproduced``: whether any test does.
-    """
-
-    label_p: float
-    decimals: int
-    nejm_bound: float
-    tests: pd.DataFrame
-    needed: pd.DataFrame
-    reproduced: bool
-
-    @property
-    def explanation(self) -> str:
-        if self.reproduced:
-            matching = ", ".join(self.tests.loc[self.tests["prints_as_label"], "test"])
-            return f"p = {self.label_p:g} is reproduced by: {matching}."
-        chi2_low, chi2_high = self.needed.loc["chi-square (1 df)", ["low", "high"]]
-        crude = self.tests.set_index("test").loc[["pearson", "pearson_yates"], "statistic"]
-        return (
-            f"No standard test on the 2x2 table prints as p = {self.label_p:g}. It needs a 1-df chi-square "
-            f"between {chi2_low:.2f} and {chi2_high:.2f}, between Yates' ({crude['pearson_yates']:.2f}) and "
-            f"the uncorrected Pearson ({crude['pearson']:.2f}) statistic of the crude table: a different "
-            "analysis, e.g. a Cochran-Mantel-Haenszel test on randomisation strata or a covariate-adjusted "
-            "model, whose strata or covariates are not published (see stratified_p_value_question)."
-        )
-
-
-def sponsor_p_value_investigation() -> PValueInvestigation:
-    """Every two-arm test of the primary counts against the sponsor website's p = 0.0008 (and NEJM's P < 0.001)."""
-    label_p = _fact("primary_label_p")
-    decimals = _decimals("primary_label_p")
-    bound = _fact("primary_p_upper")
-    tests = two_arm_p_values(*primary_counts(), tests=tuple(TWO_ARM_TESTS))
-    tests["p_rounded"] = [_rounded(p, decimals) for p in tests["p_value"]]
-    tests["prints_as_label"] = tests["p_rounded"] == label_p
-    tests["below_nejm_bound"] = tests["p_value"] < bound
-    half_step = 0.5 * 10**-decimals
-    p_high, p_low = label_p + half_step, label_p - half_step  # p in [p_low, p_high) prints as label_p
-    needed = pd.DataFrame(
-        {
-            "low": [stats.chi2.isf(p_high, 1), stats.norm.isf(p_high / 2)],
-            "high": [stats.chi2.isf(p_low, 1), stats.norm.isf(p_low / 2)],
-        },
-        index=pd.Index(["chi-square (1 df)", "|z|"], name="statistic"),
-    )
-    return PValueInvestigation(
-        label_p=label_p,
-        decimals=decimals,
-        nejm_bound=bound,
-        tests=tests,
-        needed=needed,
-        reproduced=bool(tests["prints_as_label"].any()),
-    )
-
-
-STRATIFIED_CONCLUSION = (
-    "The counts cannot settle where p = 0.0008 came from. The unstratified CMH test gives "
-    "{crude:.5f}; {share:.1%} of all two-stratum count configurations print as 0.0008, but most "
-    "of them are strata no randomisation makes, and the share depends entirely on how unbalanced "
-    "the arms may be within a stratum (stratified_p_by_allowed_imbalance). A "
-    "stratified test on the unpublished strata, a covariate-adjusted model or more than two "
-    "strata are equally possible routes; without the protocol's analysis it cannot be checked."
-)
-
-
-def stratified_p_by_allowed_imbalance(imbalances=IMBALANCES) -> pd.DataFrame:
-    """The share of two-stratum CMH p values of the primary table printing as the website's p, by allowed imbalance.
-
-    Each row allows the arms to differ by at most that many patients in each stratum (a stratum may
-    hold one arm only), counting configurations once and patient partitions once; see
-    :func:`ivig_kit.inference.printed.stratified_p_by_imbalance`. Percentages in the returned shares
-    columns (``% of configurations``, ``% of patient partitions``).
-    """
-    label = published_fact(TRIAL, "primary_label_p")["printed"].replace("p = ", "")
-    table = stratified_p_by_imbalance(*primary_counts(), label, imbalances=imbalances)
-    return table.assign(
-        **{
-            f"% of configurations printing {label}": 100 * table["share_of_configurations"],
-            f"% of patient partitions printing {label}": 100 * table["share_of_partitions"],
-        }
-    ).drop(columns=["share_of_configurations", "share_of_partitions"])
-
-
-@dataclass(frozen=True)
-class StratifiedPValueQuestion:
-    """How far the published counts settle the sponsor's p = 0.0008.
-
-    Attributes
-    ----------
-    unstratified : CochranMantelHaenszel
-        The CMH test on the crude table.
-    unstratified_prints_as_label : bool
-        Whether its p value prints as the website's p.
-    splits : pandas.DataFrame
-        The CMH p of every split of 37/47 vs 21/48 into two strata with both arms in each
-        (:func:`ivig_kit.inference.printed.stratified_p_over_splits`).
-    summary : StratifiedPSummary
-        Range, median and the share printing as the website's p.
-    conclusion : str
-        One sentence.
-    """
-
-    unstratified: CochranMantelHaenszel
-    unstratified_prints_as_label: bool
-    splits: pd.DataFrame
-    summary: StratifiedPSummary
-    conclusion: str
-
-
-def stratified_p_value_question() -> StratifiedPValueQuestion:
-    """How far the counts settle p = 0.0008: the unstratified CMH test and every two-stratum split.
-
-    Returns
-    -------
-    StratifiedPValueQuestion
-        The unstratified CMH test, the CMH p of every split, their summary and a one-sentence conclusion.
-    """
-    label = published_fact(TRIAL, "primary_label_p")["printed"].replace("p = ", "")
-    crude = cochran_mantel_haenszel([primary_counts()])
-    splits = stratified_p_over_splits(*primary_counts())
-    summary = stratified_p_summary(splits, label)
-    return StratifiedPValueQuestion(
-        unstratified=crude,
-        unstratified_prints_as_label=bool(prints_as(crude.p_value, label)),
-        splits=splits,
-        summary=summary,
-        conclusion=STRATIFIED_CONCLUSION.format(share=summary.share_printing_as, crude=crude.p_value),
-    )
-
-
 def exact_and_asymptotic_intervals(confidence: float = 0.95) -> pd.DataFrame:
     """The primary risk difference (percentage points) by asymptotic and exact unconditional methods."""
     x1, n1, x2, n2 = primary_counts()
@@ -436,8 +297,8 @@ def estimand_scenarios() -> pd.DataFrame:
     extremes against IVIg, to show how far the estimand choice could move the difference.
     """
     x1, n1, x2, n2 = primary_counts()
-    switched = _count("placebo_switched_early")
-    not_completed = n2 - _count("completed_first_period_placebo")
+    switched = fact_count("placebo_switched_early")
+    not_completed = n2 - fact_count("completed_first_period_placebo")
     rows = [
         ("published composite: deterioration = non-response, all randomised", x2),
         (f"hypothetical: the {not_completed} placebo non-completers as responders", x2 + not_completed),
@@ -463,30 +324,6 @@ def estimand_scenarios() -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
-def thromboembolic_claim_check() -> pd.DataFrame:
-    """The news piece's "six of the 47 IVIG patients" against the safety paper's 6 of 95 (percent)."""
-    patients = _count("safety_thromboembolic_patients")
-    rows = [
-        (
-            "news piece",
-            _count("news_thromboembolic_patients"),
-            _count("news_thromboembolic_denominator"),
-            published_fact(TRIAL, "news_thromboembolic_denominator")["printed"],
-            "wrong denominator",
-        ),
-        (
-            "safety paper (Arthritis Res Ther 2024), all IVIg exposure",
-            patients,
-            _count("safety_ivig_exposed_n"),
-            f"{patients} of {_count('safety_ivig_exposed_n')} patients exposed to IVIg",
-            "source",
-        ),
-    ]
-    table = pd.DataFrame(rows, columns=["source", "patients", "denominator", "as printed", "verdict"])
-    table["percent"] = 100 * table["patients"] / table["denominator"]
-    return table
-
-
 def mean_tis_over_time() -> pd.DataFrame:
     """Published mean TIS by week and sequence (IVIg first; placebo then IVIg), with SD where printed."""
     rows = []
@@ -501,7 +338,7 @@ def mean_tis_over_time() -> pd.DataFrame:
         week = int(re.search(r"_w(\d+)_", key).group(1))
         sd_key = key.replace("mean_", "sd_")
         try:
-            sd = _fact(sd_key)
+            sd = fact_value(sd_key)
         except KeyError:
             sd = np.nan
         blinded = week <= PRIMARY_WEEK
@@ -509,7 +346,7 @@ def mean_tis_over_time() -> pd.DataFrame:
             {
                 "sequence": sequence,
                 "week": week,
-                "mean_tis": _fact(key),
+                "mean_tis": fact_value(key),
                 "sd": sd,
                 "period": "double-blind" if blinded else "open-label extension",
                 "treatment_so_far": ("IVIg" if sequence == "IVIg first" else "placebo")
@@ -532,80 +369,11 @@ def extension_responder_candidates() -> pd.DataFrame:
         ("responders_w40_ivig_first_percent", "IVIg first", "completed_first_period_ivig"),
         ("responders_w40_switched_percent", "placebo then IVIg", "completed_first_period_placebo"),
     ):
-        percent, decimals = _fact(key), _decimals(key)
-        for n in range(1, _count(completed_key) + 1):
+        percent, decimals = fact_value(key), fact_decimals(key)
+        for n in range(1, fact_count(completed_key) + 1):
             for k in counts_matching_percent(percent, n, decimals=decimals):
                 rows.append({"sequence": sequence, "printed_percent": percent, "responders": k, "n": n})
     return pd.DataFrame(rows)
-
-
-# --- safety ---
-
-
-def thromboembolic_rates(confidence: float = 0.95) -> pd.DataFrame:
-    """Thromboembolic events per patient and per infusion with exact (Clopper-Pearson) intervals, in %.
-
-    Per infusion treats the 664 cycles as independent trials with at most one event each: events
-    cluster in patients, so that interval is too narrow; it is a rate, not a per-patient risk.
-    """
-    exposed, cycles = _count("safety_ivig_exposed_n"), _count("safety_infusion_cycles")
-    rows = [
-        (
-            "ProDERM, all IVIg exposure",
-            "patients with an event",
-            _count("safety_thromboembolic_patients"),
-            exposed,
-            "patients",
-        ),
-        (
-            "ProDERM, all IVIg exposure",
-            "events per infusion cycle",
-            _count("safety_thromboembolic_events"),
-            cycles,
-            "infusion cycles",
-        ),
-        (
-            "ProDERM, all IVIg exposure",
-            "patients with a related event",
-            _count("safety_thromboembolic_related_patients"),
-            exposed,
-            "patients",
-        ),
-        (
-            "ProDERM, all IVIg exposure",
-            "related events per infusion cycle",
-            _count("safety_thromboembolic_related_events"),
-            cycles,
-            "infusion cycles",
-        ),
-        (
-            "ProDERM, first period, IVIg",
-            "patients with an event",
-            _count("safety_first_period_te_patients_ivig"),
-            _count("safety_first_period_ivig_n"),
-            "patients",
-        ),
-        (
-            "ProDERM, first period, placebo",
-            "patients with an event",
-            _count("safety_first_period_te_patients_placebo"),
-            _count("safety_first_period_placebo_n"),
-            "patients",
-        ),
-        (
-            "pilot, all included",
-            "patients with a pulmonary embolism",
-            int(published_value("pilot", "pulmonary_embolisms")),
-            int(published_value("pilot", "included_n")),
-            "patients",
-        ),
-    ]
-    table = pd.DataFrame(rows, columns=["population", "quantity", "events", "denominator", "per"])
-    intervals = [clopper_pearson_interval(k, n, confidence) for k, n in zip(table["events"], table["denominator"])]
-    table["percent"] = 100 * table["events"] / table["denominator"]
-    table["low"] = [100 * interval.low for interval in intervals]
-    table["high"] = [100 * interval.high for interval in intervals]
-    return table
 
 
 # --- the pilot beside ProDERM ---
@@ -635,7 +403,7 @@ def pilot_vs_proderm_table() -> pd.DataFrame:
         ),
         "patients": (
             f"{pilot('included_n')} included, {pilot('analysed_n')} analysed",
-            f"{_count('n_randomised')} randomised ({n1} IVIg, {n2} placebo) at {_count('n_sites')} sites",
+            f"{fact_count('n_randomised')} randomised ({n1} IVIg, {n2} placebo) at {fact_count('n_sites')} sites",
         ),
         "population": (
             f"newly diagnosed IIM, IVIg first line: {subtypes}",
@@ -646,7 +414,7 @@ def pilot_vs_proderm_table() -> pd.DataFrame:
             f"{pilot('loading_dose_g_per_kg')} g/kg loading, then {pilot('maintenance_dose_g_per_kg')} "
             f"g/kg at weeks 3 and 6 ({pilot('amended_regimen')} patients moved to "
             f"{pilot('loading_dose_g_per_kg')} g/kg every 4 weeks)",
-            f"{_fact('dose_g_per_kg'):g} g/kg every {_count('interval_weeks')} weeks",
+            f"{fact_value('dose_g_per_kg'):g} g/kg every {fact_count('interval_weeks')} weeks",
         ),
         "control": ("none", "placebo (crossover to IVIg after deterioration or at week 16)"),
         "primary endpoint": (
@@ -671,9 +439,9 @@ def pilot_vs_proderm_table() -> pd.DataFrame:
         ),
         "thromboembolism": (
             f"{pilot('pulmonary_embolisms')} pulmonary embolism (patient with ovarian cancer found during the study)",
-            f"{_count('safety_thromboembolic_patients')} patients, "
-            f"{_count('safety_thromboembolic_events')} events in "
-            f"{_count('safety_infusion_cycles')} infusion cycles",
+            f"{fact_count('safety_thromboembolic_patients')} patients, "
+            f"{fact_count('safety_thromboembolic_events')} events in "
+            f"{fact_count('safety_infusion_cycles')} infusion cycles",
         ),
     }
     return pd.DataFrame.from_dict(rows, orient="index", columns=["pilot (Lim 2021)", "ProDERM (Aggarwal 2022)"])

@@ -17,6 +17,8 @@ from ivig_kit.inference.printed import (
     counts_matching_percent,
     prints_as,
     round_half_up,
+)
+from ivig_kit.inference.stratified_splits import (
     stratified_p_by_imbalance,
     stratified_p_over_splits,
     stratified_p_summary,

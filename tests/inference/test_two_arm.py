@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
+from ivig_kit.inference.posterior import risk_difference_posterior, risk_difference_posterior_draws
 from ivig_kit.inference.printed import (
     prints_as,
 )
@@ -21,8 +22,6 @@ from ivig_kit.inference.two_arm import (
     risk_difference,
     risk_difference_interval,
     risk_difference_intervals,
-    risk_difference_posterior,
-    risk_difference_posterior_draws,
     two_arm_p_values,
 )
 

@@ -13,7 +13,8 @@ from ivig_kit.score.columns import (
     VAS_COLUMNS,
     VAS_UNITS,
 )
-from ivig_kit.score.measures import ENZYME_ULN, ENZYMES, INSTRUMENTS, RANGE_COLUMNS
+from ivig_kit.score.core_set_instruments import INSTRUMENTS, RANGE_COLUMNS
+from ivig_kit.score.measures import ENZYME_ULN, ENZYMES
 
 
 def test_every_column_is_named_once_and_identifiers_are_not_numbers():

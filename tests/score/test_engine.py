@@ -342,7 +342,7 @@ def test_any_total_is_a_multiple_of_2_5_within_0_100(changes):
 from exact_reference import JDM_INSTRUMENTS, exact_instrument_points  # noqa: E402
 
 from ivig_kit.errors import VisitTableError  # noqa: E402
-from ivig_kit.score.measures import INSTRUMENTS  # noqa: E402
+from ivig_kit.score.core_set_instruments import INSTRUMENTS  # noqa: E402
 from ivig_kit.score.pair import score_pair  # noqa: E402
 
 

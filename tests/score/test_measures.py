@@ -6,16 +6,8 @@ import pytest
 from exact_reference import JDM_INSTRUMENTS
 
 from ivig_kit.errors import InputError
-from ivig_kit.score.measures import (
-    CORE_SET,
-    CORE_SETS,
-    INSTRUMENTS,
-    MICRO,
-    ULN_MULTIPLIER_MAX,
-    EnzymeNormalisation,
-    instrument_for,
-    to_micro,
-)
+from ivig_kit.score.core_set_instruments import CORE_SETS, INSTRUMENTS, instrument_for
+from ivig_kit.score.measures import CORE_SET, MICRO, ULN_MULTIPLIER_MAX, EnzymeNormalisation, to_micro
 
 
 def test_scoring_table_rows_sum_to_100():

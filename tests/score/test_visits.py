@@ -261,7 +261,7 @@ def test_every_error_is_reported_in_one_pass(tmp_path):
 
 
 def test_problems_are_capped_with_the_total_count(monkeypatch):
-    monkeypatch.setattr("ivig_kit.score.visits.MAX_PROBLEM_LINES", 5)
+    monkeypatch.setattr("ivig_kit.score.problem_report.MAX_PROBLEM_LINES", 5)
     columns = ["physician_global", "patient_global", "extramuscular", "haq", "mmt", "mmt_max", "ck", "ck_uln"]
     frame = pd.DataFrame(
         {

@@ -13,7 +13,8 @@ import pytest
 
 from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.teaching.calculator import TISCalculator
-from ivig_kit.teaching.patients import MEDIAN_PATIENT, RESPONDER, what_would_it_take
+from ivig_kit.teaching.next_category import what_would_it_take
+from ivig_kit.teaching.patients import MEDIAN_PATIENT, RESPONDER
 
 CSMS = ("physician_global", "patient_global", "mmt", "haq", "enzyme", "extramuscular")
 

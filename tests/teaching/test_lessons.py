@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ivig_kit.teaching import lessons, patients
+from ivig_kit.teaching import deterioration_lessons, lessons, patients
 from ivig_kit.teaching.patients import (
     MEDIAN_PATIENT,
     RESPONDER,
@@ -216,7 +216,7 @@ def test_enzyme_normalisation_table():
 
 
 def test_deterioration_table_of_the_example():
-    table = lessons.deterioration_table(lessons.deterioration_example())
+    table = deterioration_lessons.deterioration_table(deterioration_lessons.deterioration_example())
     # baseline physician 3.0 cm, MMT 120 of 150: week 4 +2.0 cm and 30/150 = 20%; week 8 +2.2 cm and 32/150;
     # week 12 +0.5 cm and 10/150
     assert table["week"].tolist() == [4, 8, 12]
@@ -224,11 +224,11 @@ def test_deterioration_table_of_the_example():
     assert table["MMT worse (% of range)"].tolist() == pytest.approx([20, 64 / 3, 20 / 3])
     assert table["criteria met"].tolist() == [True, True, False]
     assert table["confirmed deterioration"].tolist() == [False, True, False]
-    assert (table["data_source"] == lessons.DETERIORATION_LABEL).all()
+    assert (table["data_source"] == deterioration_lessons.DETERIORATION_LABEL).all()
 
 
 def test_deterioration_readings_table_splits_the_low_baseline_patient():
-    table = lessons.deterioration_readings_table().set_index("reading")
+    table = deterioration_lessons.deterioration_readings_table().set_index("reading")
     kit, relative = table.index
     assert "kit's reading" in kit and "baseline" in relative
     # 2 -> 3 cm of 10 cm is 10% of the range and 50% of the baseline; HAQ 0.25 of 3 is 8.3%, of 0.5 is 50%
@@ -239,7 +239,7 @@ def test_deterioration_readings_table_splits_the_low_baseline_patient():
 
 
 def test_deterioration_gap_example_is_unknown_not_not_deteriorated():
-    table = lessons.deterioration_gap_example()
+    table = deterioration_lessons.deterioration_gap_example()
     assert table["week"].tolist() == [4, 8, 12, 16]
     assert table["mmt_missing"].tolist() == [False, True, False, False]
     met = [None if v is pd.NA else bool(v) for v in table["deterioration_criteria_met"].array]

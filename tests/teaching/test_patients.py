@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ivig_kit.score.engine import total_improvement_score
-from ivig_kit.teaching import patients
+from ivig_kit.teaching import next_category, patients
 from ivig_kit.teaching.patients import (
     EDGE_PATIENT,
     MEDIAN_PATIENT,
@@ -147,7 +147,7 @@ def test_patient_visits_need_the_six_csms_and_a_known_enzyme():
 def test_what_would_it_take_physician_for_a_child():
     # Median patient as JDM: TIS 40 (minimal), moderate needs 45. Physician 3.8 -> 2.3 is exactly 15% (7.5);
     # 2.2 is 16% (15 points): TIS 47.5.
-    answer = patients.what_would_it_take(MEDIAN_PATIENT, "physician_global", "juvenile")
+    answer = next_category.what_would_it_take(MEDIAN_PATIENT, "physician_global", "juvenile")
     assert answer.reachable and (answer.current_category, answer.target_category) == ("minimal", "moderate")
     assert (answer.needed_followup, answer.further_improvement, answer.new_tis) == (2.2, 0.1, 47.5)
     assert answer.message == (
@@ -159,7 +159,7 @@ def test_what_would_it_take_physician_for_a_child():
 def test_what_would_it_take_mmt_for_the_responder():
     # Responder: TIS 47.5 (adult moderate), major needs 60, so MMT must go from 10 to 27.5 points:
     # more than 20% of 150 = 30, i.e. 110 -> 141 (140 is exactly 20%, still 20 points). TIS 65.
-    answer = patients.what_would_it_take(RESPONDER, "mmt")
+    answer = next_category.what_would_it_take(RESPONDER, "mmt")
     assert (answer.needed_followup, answer.further_improvement, answer.new_tis) == (141, 20, 65)
     assert answer.message.startswith("To reach major (TIS >= 60), raise Manual muscle testing (MMT)")
     assert engine_tis(RESPONDER.with_followup("mmt", 140)) == (57.5, "moderate")
@@ -169,31 +169,31 @@ def test_what_would_it_take_mmt_for_the_responder():
 def test_what_would_it_take_moves_on_the_instruments_grid():
     # HAQ is recorded in eighths. Median child: HAQ 2.0 -> 1.625 (the printed 1.6 on its grid) scores 5; moderate
     # (45) needs 10 points: more than 40% of 3 = 1.2, so a follow-up below 0.8: 0.75, seven eighths further.
-    answer = patients.what_would_it_take(MEDIAN_PATIENT, "haq", "juvenile")
+    answer = next_category.what_would_it_take(MEDIAN_PATIENT, "haq", "juvenile")
     assert (answer.needed_followup, answer.further_improvement, answer.new_tis) == (0.75, 0.875, 45)
-    coarse = patients.what_would_it_take(MEDIAN_PATIENT, "physician_global", "juvenile", resolution=0.5)
+    coarse = next_category.what_would_it_take(MEDIAN_PATIENT, "physician_global", "juvenile", resolution=0.5)
     assert coarse.needed_followup == 2.0  # the first multiple of 0.5 below 2.3
 
 
 def test_what_would_it_take_when_nothing_alone_suffices():
     # Median adult: TIS 40, major needs 60. The physician's best is 3.8 -> 0 = 38% (17.5): TIS 50.
-    answer = patients.what_would_it_take(MEDIAN_PATIENT, "physician_global")
+    answer = next_category.what_would_it_take(MEDIAN_PATIENT, "physician_global")
     assert not answer.reachable and answer.target_category == "major"
     assert answer.message.endswith("even its best value gives 17.5 points, a TIS of 50.")
-    enzyme = patients.what_would_it_take(MEDIAN_PATIENT, "enzyme", "juvenile")  # already at its 7.5 maximum
+    enzyme = next_category.what_would_it_take(MEDIAN_PATIENT, "enzyme", "juvenile")  # already at its 7.5 maximum
     assert not enzyme.reachable and "gives 7.5 points, a TIS of 40" in enzyme.message
 
 
 def test_what_would_it_take_at_the_limits():
-    top = patients.what_would_it_take(RESPONDER.with_followup("mmt", 141), "haq")
+    top = next_category.what_would_it_take(RESPONDER.with_followup("mmt", 141), "haq")
     assert top.target_category is None and not top.reachable
     assert top.message == "TIS 65 is already major: there is no higher category."
-    at_max = patients.what_would_it_take(MEDIAN_PATIENT.with_followup("mmt", 260), "mmt", "juvenile")
+    at_max = next_category.what_would_it_take(MEDIAN_PATIENT.with_followup("mmt", 260), "mmt", "juvenile")
     assert not at_max.reachable and "already at the instrument's limit" in at_max.message
     ceiling = PatientVisits(
         baseline={**RESPONDER.baseline, "mmt": 150}, followup=RESPONDER.followup, mmt_max=150, label="synthetic"
     )
-    stuck = patients.what_would_it_take(ceiling, "mmt")
+    stuck = next_category.what_would_it_take(ceiling, "mmt")
     assert not stuck.reachable and "baseline is at the instrument's ceiling" in stuck.message
 
 
@@ -236,7 +236,7 @@ STEP = {"physician_global": 0.1, "patient_global": 0.1, "extramuscular": 0.1, "h
 )
 @pytest.mark.parametrize("measure", CSMS)
 def test_what_would_it_take_is_minimal(patient, population, measure):
-    answer = patients.what_would_it_take(patient, measure, population)
+    answer = next_category.what_would_it_take(patient, measure, population)
     if not answer.reachable:
         return
     thresholds = {"adult": (20, 40, 60), "juvenile": (30, 45, 70)}[population]
@@ -257,7 +257,7 @@ def test_near_moderate_patient_can_get_there_by_any_csm():
     # patient below 2.5 (>25%): 2.4 -> 40; MMT above 115 (>10%): 116 -> 45; HAQ below 0.3 (>40%): 0.25 -> 40;
     # CK below 750 (>25% of 1000): 749 -> 40; extramuscular below 2.5 (>15%): 2.4 -> 40.
     assert engine_tis(NEAR_MODERATE) == (35.0, "minimal")
-    table = patients.what_would_it_take_table(NEAR_MODERATE)
+    table = next_category.what_would_it_take_table(NEAR_MODERATE)
     assert table["needed follow-up"].to_dict() == {
         "physician_global": 3.4,
         "patient_global": 2.4,
@@ -277,7 +277,7 @@ def test_near_moderate_patient_can_get_there_by_any_csm():
 
 
 def test_what_would_it_take_table_has_a_row_per_csm():
-    table = patients.what_would_it_take_table(MEDIAN_PATIENT, "juvenile")
+    table = next_category.what_would_it_take_table(MEDIAN_PATIENT, "juvenile")
     assert list(table.index) == list(CSMS)
     assert table["reachable alone"].to_dict() == {
         "physician_global": True,
@@ -303,7 +303,7 @@ def test_jdm_patients_score_as_computed_by_hand():
         assert total_improvement_score(patient.visit_table(), "juvenile").iloc[0]["tis"] == score.tis
     # what would it take, with the CHQ PhS (rising) in the enzyme's (falling) row: 20 -> 30 is 16.7% (5 points);
     # 7.5 points need more than 25% of 60 = 15, i.e. 35.1; the total then is 65, still moderate (< 70)
-    answer = patients.what_would_it_take(patients.PRINTO_PATIENT, "enzyme", "juvenile")
+    answer = next_category.what_would_it_take(patients.PRINTO_PATIENT, "enzyme", "juvenile")
     assert not answer.reachable and "even its best value gives 7.5 points, a TIS of 65" in answer.message
 
 

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from ivig_kit.trials import figures, pilot, proderm
+from ivig_kit.trials import figures, pilot, proderm, sponsor_p_value
 from ivig_kit.trials.reconstruct import DATA_SOURCE, read_reconstructed_cohort
 
 
@@ -54,7 +54,7 @@ def test_cumulative_responders_label_is_not_hidden(courses):
 
 
 def test_stratified_p_figure_marks_what_prints_as_the_website_p():
-    question = proderm.stratified_p_value_question()
+    question = sponsor_p_value.stratified_p_value_question()
     fig = figures.stratified_p_figure(question.splits, crude={"unstratified CMH": question.unstratified.p_value})
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -66,12 +66,13 @@ def test_stratified_p_figure_marks_what_prints_as_the_website_p():
 @pytest.mark.slow
 def test_every_figure_returns_its_figure_drawn_on_the_axes_given(courses):
     """name(data, ax=None) -> Figure: each draws on the axes it is handed and changes no matplotlib setting."""
-    from ivig_kit.inference import proportions, two_arm
-    from ivig_kit.inference.printed import stratified_p_over_splits
+    from ivig_kit.inference import posterior as risk_posterior
+    from ivig_kit.inference import proportions
+    from ivig_kit.inference.stratified_splits import stratified_p_over_splits
 
     cohort, course_table = courses
     x1, n1, x2, n2 = proderm.primary_counts()
-    posterior = two_arm.risk_difference_posterior(x1, n1, x2, n2)
+    posterior = risk_posterior.risk_difference_posterior(x1, n1, x2, n2)
     drawings = {
         "tis_over_time_figure": lambda ax: figures.tis_over_time_figure(
             pilot.pilot_scores(cohort), course_table, ax=ax
@@ -86,7 +87,7 @@ def test_every_figure_returns_its_figure_drawn_on_the_axes_given(courses):
         "forest_figure": lambda ax: figures.forest_figure(ax=ax),
         "mean_tis_over_time_figure": lambda ax: figures.mean_tis_over_time_figure(ax=ax),
         "risk_difference_posterior_figure": lambda ax: figures.risk_difference_posterior_figure(
-            two_arm.risk_difference_posterior_draws(x1, n1, x2, n2, draws=2000), posterior, ax=ax
+            risk_posterior.risk_difference_posterior_draws(x1, n1, x2, n2, draws=2000), posterior, ax=ax
         ),
         "stratified_p_figure": lambda ax: figures.stratified_p_figure(stratified_p_over_splits(5, 8, 2, 8), ax=ax),
     }

@@ -15,7 +15,7 @@ from scipy import stats
 matplotlib.use("Agg")
 
 from ivig_kit.inference.fragility import fragility_index
-from ivig_kit.trials import figures, proderm
+from ivig_kit.trials import figures, proderm, sponsor_p_value, thromboembolism
 
 
 def test_primary_table():
@@ -94,7 +94,7 @@ def test_the_recommended_methods_miss_the_primary_interval():
 
 
 def test_the_sponsor_p_value_is_not_reproduced_from_the_counts():
-    investigation = proderm.sponsor_p_value_investigation()
+    investigation = sponsor_p_value.sponsor_p_value_investigation()
     assert investigation.label_p == 0.0008 and investigation.decimals == 4
     assert not investigation.reproduced
     p = investigation.tests.set_index("test")["p_rounded"]
@@ -116,7 +116,7 @@ def test_the_sponsor_p_value_is_not_reproduced_from_the_counts():
 
 
 def test_nejm_bound_holds_for_most_tests_but_not_yates():
-    tests = proderm.sponsor_p_value_investigation().tests.set_index("test")
+    tests = sponsor_p_value.sponsor_p_value_investigation().tests.set_index("test")
     assert tests.loc["fisher", "below_nejm_bound"] and tests.loc["pearson", "below_nejm_bound"]
     assert not tests.loc["pearson_yates", "below_nejm_bound"]  # 0.00102
 
@@ -129,7 +129,7 @@ def test_fragility_index_of_the_primary_endpoint():
 
 
 def test_thromboembolic_rates_with_exact_intervals():
-    table = proderm.thromboembolic_rates().set_index(["population", "quantity"])
+    table = thromboembolism.thromboembolic_rates().set_index(["population", "quantity"])
     for quantity, k, n in (("patients with an event", 6, 95), ("events per infusion cycle", 8, 664)):
         row = table.loc[("ProDERM, all IVIg exposure", quantity)]
         assert (row["events"], row["denominator"]) == (k, n)
@@ -170,7 +170,7 @@ def test_figures_draw_what_they_are_given():
 
 
 def test_the_p_0_0008_question_settled_as_far_as_counts_allow():
-    question = proderm.stratified_p_value_question()
+    question = sponsor_p_value.stratified_p_value_question()
     assert round(question.unstratified.p_value, 5) == 0.00051 and not question.unstratified_prints_as_label
     assert round(100 * question.summary.share_printing_as, 1) == 2.7
     assert question.conclusion.startswith("The counts cannot settle where p = 0.0008 came from")
@@ -179,7 +179,7 @@ def test_the_p_0_0008_question_settled_as_far_as_counts_allow():
 
 
 def test_share_printing_the_website_p_by_allowed_imbalance():
-    table = proderm.stratified_p_by_allowed_imbalance().set_index("allowed imbalance")
+    table = sponsor_p_value.stratified_p_by_allowed_imbalance().set_index("allowed imbalance")
     shares = table["% of configurations printing 0.0008"]
     assert list(table.index) == ["<= 0", "<= 1", "<= 2", "<= 4", "<= 5", "unlimited"]
     assert [round(v, 2) for v in shares.iloc[1:5]] == [0.0, 0.02, 0.94, 4.33]
@@ -196,7 +196,7 @@ def test_exact_intervals_sit_beside_the_asymptotic_ones():
 
 
 def test_the_news_piece_denominator_is_wrong():
-    check = proderm.thromboembolic_claim_check().set_index("verdict")
+    check = thromboembolism.thromboembolic_claim_check().set_index("verdict")
     assert (check.loc["wrong denominator", "patients"], check.loc["wrong denominator", "denominator"]) == (6, 47)
     assert (check.loc["source", "patients"], check.loc["source", "denominator"]) == (6, 95)
     assert round(check.loc["source", "percent"], 1) == 6.3

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ivig_kit.errors import AdverseEventTableError
+from ivig_kit.score.identifiers import has_control_characters, normalise_identifier
 from ivig_kit.score.measures import WEEK_MAX
-from ivig_kit.score.visits import has_control_characters, normalise_identifier
 
 ADVERSE_EVENT_REQUIRED = ("site", "patient_id", "week", "event")
 THROMBOEMBOLIC_PATTERN = re.compile(r"thromb|embol|stroke|infarct", flags=re.IGNORECASE)

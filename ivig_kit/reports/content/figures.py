@@ -1,5 +1,7 @@
-"""The figures of one site's report (matplotlib), each taking a loaded
-:class:`~ivig_kit.reports.content.site.SiteReport` and returning a figure.
+"""The report figures (matplotlib): one site's, each taking a loaded
+:class:`~ivig_kit.reports.content.site.SiteReport`, and the registry report's (the funnel plot of every site and
+each site's trend across runs). Each is ``name(data, ax=None) -> Figure``: it draws on ``ax`` when given, else on
+a new figure, and changes no global state (the Figure API, never pyplot or ``rcParams``).
 
 Print-ready: drawn at :data:`FIGURE_DPI` (150) and at most :data:`MAX_WIDTH_IN` inches wide, so they are
 shown at full size on an A4 page and their smallest text (:data:`SMALL_FONT`) stays readable there.
@@ -9,13 +11,20 @@ shows with its key numbers, which :func:`ivig_kit.reports.content.display.figure
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from ivig_kit.inference.funnel import funnel_limits
+from ivig_kit.inference.funnel import ALARM_LEVEL, ALERT_LEVEL, funnel_limits
 from ivig_kit.reports.content.site import SiteReport
 from ivig_kit.reports.content.tables import csm_contributions, responders_by_visit
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 FIGURE_DPI = 150
 #: The widest figure, in inches: the text width of an A4 page with 15 mm margins is 7.1 in.
@@ -28,33 +37,56 @@ ARM_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
 # --- Figures -------------------------------------------------------------------------------------------------
 
 
-def _figure(width: float, height: float, columns: int = 1, left: float = 0.8):
-    """A figure with fixed margins (``left`` in inches); a layout engine would cost a third of the drawing time."""
-    from matplotlib.figure import Figure
+def _figure(
+    width: float,
+    height: float,
+    columns: int = 1,
+    left: float = 0.8,
+    top: float = 0.35,
+    ax: Axes | Sequence[Axes] | None = None,
+) -> tuple[Figure, list[Axes]]:
+    """The caller's axes (``columns`` of them) or a new figure with fixed margins (``left``, ``top`` in inches;
+    a layout engine would cost a third of the drawing time)."""
+    if ax is not None:
+        axes = [ax] if not isinstance(ax, (Sequence, np.ndarray)) else list(ax)
+        if len(axes) != columns:
+            raise ValueError(f"this figure draws {columns} panel(s): give as many axes, not {len(axes)}")
+        figure = axes[0].figure
+    else:
+        from matplotlib.figure import Figure
 
-    width = min(width, MAX_WIDTH_IN)
-    figure = Figure(figsize=(width, height), dpi=FIGURE_DPI)
-    axes = figure.subplots(1, columns, sharey=True, squeeze=False)[0]
-    for ax in axes:
-        ax.tick_params(labelsize=SMALL_FONT)
-        ax.xaxis.label.set_size(FONT)
-        ax.yaxis.label.set_size(FONT)
-        ax.title.set_size(FONT)
-    figure.subplots_adjust(
-        left=left / width, right=1 - 0.15 / width, bottom=0.55 / height, top=1 - 0.35 / height, wspace=0.06
-    )
+        width = min(width, MAX_WIDTH_IN)
+        figure = Figure(figsize=(width, height), dpi=FIGURE_DPI)
+        axes = list(figure.subplots(1, columns, sharey=True, squeeze=False)[0])
+        figure.subplots_adjust(
+            left=left / width, right=1 - 0.15 / width, bottom=0.55 / height, top=1 - top / height, wspace=0.06
+        )
+    for panel in axes:
+        panel.tick_params(labelsize=SMALL_FONT)
+        panel.xaxis.label.set_size(FONT)
+        panel.yaxis.label.set_size(FONT)
+        panel.title.set_size(FONT)
     return figure, axes
 
 
-def _finish(figure, alt: str):
+def _finish(figure: Figure, alt: str, drawn: Sequence[Axes] = ()) -> Figure:
     """Set the figure's alt text (its label) and draw every text literally: a site or arm name holding ``$``
-    must not be read as mathtext."""
+    must not be read as mathtext. On the caller's axes (``drawn``), only their texts are touched."""
     from matplotlib.text import Text
 
-    for text in figure.findobj(Text):
-        text.set_parse_math(False)
+    for owner in drawn or [figure]:
+        for text in owner.findobj(Text):
+            text.set_parse_math(False)
     figure.set_label(alt)
     return figure
+
+
+def _legend(figure: Figure, ax: Axes, own: bool, columns: int = 3) -> None:
+    """The legend below the axes on a figure of ours; inside the caller's axes, whose figure is not resized."""
+    if own:
+        legend_below(figure, ax, columns)
+    elif ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=SMALL_FONT, frameon=False)
 
 
 def legend_below(figure, ax, columns: int = 3):
@@ -95,10 +127,14 @@ def _threshold_lines(ax, report: SiteReport) -> None:
         )
 
 
-def tis_over_time_figure(report: SiteReport):
-    """Each patient's TIS at every follow-up visit, one panel per arm; x marks a confirmed deterioration."""
+def tis_over_time_figure(report: SiteReport, ax: Axes | Sequence[Axes] | None = None) -> Figure:
+    """Each patient's TIS at every follow-up visit, one panel per arm; x marks a confirmed deterioration.
+
+    ``ax``: one axes per arm (a single one for a one-arm report), or None for a new figure.
+    """
     groups = report.arms or ["All"]
-    figure, axes = _figure(3.5 * len(groups), 3.4, len(groups))
+    own = ax is None
+    figure, axes = _figure(3.5 * len(groups), 3.4, len(groups), ax=ax)
     scores = report.scores.dropna(subset=["tis"])
     panels = []  # the alt text's numbers, one per arm
     for ax, arm in zip(axes, groups):
@@ -121,20 +157,21 @@ def tis_over_time_figure(report: SiteReport):
         last = f"median TIS {median.iloc[-1]:.1f} at week {median.index[-1]:g}" if len(median) else "no complete TIS"
         panels.append(f"{arm}: {patients} patients, {last}, {len(worse)} confirmed deterioration mark(s)")
     axes[0].set_ylabel("Total Improvement Score")
-    legend_below(figure, axes[0], columns=2)
+    _legend(figure, axes[0], own, columns=2)
     return _finish(
         figure,
         f"Line chart of each patient's Total Improvement Score (0 to 100) against week, one panel "
         f"per arm, with dashed lines at the {report.population} thresholds "
         f"{', '.join(f'{t:g}' for t in CATEGORY_THRESHOLDS[report.population])}. " + "; ".join(panels) + ".",
+        () if own else axes,
     )
 
 
-def responders_figure(report: SiteReport, table: pd.DataFrame | None = None):
+def responders_figure(report: SiteReport, table: pd.DataFrame | None = None, ax: Axes | None = None) -> Figure:
     """Responder percentage by scheduled week and arm with 95% CIs, next to all sites pooled."""
     table = responders_by_visit(report) if table is None else table
-    figure, axes = _figure(6.5, 3.2)
-    ax = axes[0]
+    own = ax is None
+    figure, (ax,) = _figure(6.5, 3.2, ax=ax)
     arms = report.arms or [None]
     for offset, arm in zip(np.linspace(-0.5, 0.5, len(arms)), arms):
         rows = table if arm is None else table[table["arm"] == arm]
@@ -157,7 +194,7 @@ def responders_figure(report: SiteReport, table: pd.DataFrame | None = None):
         ylim=(0, 100),
         xticks=[w for w in report.visit_pattern if w > 0],
     )
-    legend_below(figure, ax)
+    _legend(figure, ax, own)
     last = []
     for arm in arms:
         rows = (table if arm is None else table[table["arm"] == arm]).dropna(subset=["percent"])
@@ -172,14 +209,15 @@ def responders_figure(report: SiteReport, table: pd.DataFrame | None = None):
         f"Points with 95% confidence bars: percentage of patients with a TIS of at least "
         f"{report.threshold:g} at each scheduled week, by arm, and a dotted grey line for all sites "
         f"pooled. Last week: " + ("; ".join(last) or "no patient scored") + ".",
+        () if own else [ax],
     )
 
 
-def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = None):
+def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = None, ax: Axes | None = None) -> Figure:
     """Mean points per CSM by arm, against each CSM's maximum."""
     table = csm_contributions(report) if table is None else table
-    figure, axes = _figure(7.0, 3.0, left=2.2)
-    ax = axes[0]
+    own = ax is None
+    figure, (ax,) = _figure(7.0, 3.0, left=2.2, ax=ax)
     labels = [label.split(" (")[0] for label in table.index]
     positions = np.arange(len(table))
     columns = [c for c in table.columns if c.startswith("mean points") and "All" not in c] or [
@@ -199,7 +237,7 @@ def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = No
     ax.set_yticks(positions, labels, fontsize=SMALL_FONT)
     ax.invert_yaxis()
     ax.set_xlabel("points (at each patient's last complete TIS)")
-    legend_below(figure, ax)
+    _legend(figure, ax, own)
     means = table[[c for c in table.columns if c.startswith("mean points")][-1]]
     ranked = means.dropna().sort_values(ascending=False)
     top = ", ".join(
@@ -211,15 +249,16 @@ def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = No
         "Horizontal bar chart of the mean points each of the six core set measures contributes to "
         "the TIS, by arm, against dashed boxes at each measure's maximum. "
         + (f"Largest contributions (all patients): {top}." if top else "No patient has a complete TIS."),
+        () if own else [ax],
     )
 
 
-def funnel_figure(report: SiteReport):
+def funnel_figure(report: SiteReport, ax: Axes | None = None) -> Figure:
     """Responder percentage of every site against its number of scored patients, with pooled control limits.
 
     Other sites are unnamed grey points: the report compares, it does not rank named sites."""
-    figure, axes = _figure(6.0, 3.2)
-    ax = axes[0]
+    own = ax is None
+    figure, (ax,) = _figure(6.0, 3.2, ax=ax)
     pooled_percent = report.pooled_metrics.get("responder_percent")  # None: suppressed, too few patients
     pooled = None if pooled_percent is None else pooled_percent / 100
     n_max = max([report.site_metrics["patients_scored"], *report.other_sites["patients_scored"], 2])
@@ -247,7 +286,7 @@ def funnel_figure(report: SiteReport):
         zorder=4,
     )
     ax.set(xlabel="patients with a complete TIS", ylabel=f"% responders (TIS >= {report.threshold:g})", ylim=(0, 100))
-    legend_below(figure, ax, columns=3)
+    _legend(figure, ax, own)
     mine = report.site_metrics
     return _finish(
         figure,
@@ -261,4 +300,116 @@ def funnel_figure(report: SiteReport):
         + f"This site, {report.site}: {mine['responder_percent']:.1f}% of "
         f"{mine['patients_scored']} patients; {len(report.other_sites)} other sites as unnamed "
         f"grey points.",
+        () if own else [ax],
+    )
+
+
+# --- The registry report's figures ----------------------------------------------------------------------------
+
+
+def registry_funnel_figure(
+    funnel: pd.DataFrame, target: float, phi: float = 1.0, ylabel: str = "% responders", ax: Axes | None = None
+) -> Figure:
+    """Each site's percentage against its number of patients, with 95% and 99.8% limits around ``target``.
+
+    Parameters
+    ----------
+    funnel : DataFrame
+        From :func:`ivig_kit.reports.content.registry_funnel.funnel_table` (index: site).
+    target : float
+        The pooled proportion.
+    phi : float
+        Over-dispersion the limits are widened by (1: exact limits).
+    ylabel : str
+        The y-axis label.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Figure
+        Its label is the alt text: the flagged sites and the pooled proportion.
+    """
+    own = ax is None
+    figure, (ax,) = _figure(6.5, 3.6, left=0.75, top=0.2, ax=ax)
+    shown = funnel[funnel["patients_scored"] > 0]
+    n_max = max(int(shown["patients_scored"].max()) if len(shown) else 2, 2)
+    if np.isfinite(target):
+        grid = np.arange(1, int(n_max * 1.15) + 2)
+        for level, style, name in ((ALERT_LEVEL, "--", "95% limits"), (ALARM_LEVEL, ":", "99.8% limits")):
+            limits = funnel_limits(target, grid, level, phi=phi)
+            ax.plot(grid, 100 * limits.lower, color="#555555", ls=style, lw=0.9)
+            ax.plot(grid, 100 * limits.upper, color="#555555", ls=style, lw=0.9, label=name)
+        ax.axhline(100 * target, color="#555555", lw=1, label=f"pooled ({100 * target:.1f}%)")
+    colours = {"": "#1f77b4", "alert": "#d97706", "alarm": "#b91c1c"}
+    markers = {"": "o", "alert": "s", "alarm": "D"}
+    for flag, group in shown.groupby("flag", sort=False):
+        ax.scatter(
+            group["patients_scored"],
+            group["percent"],
+            color=colours[flag],
+            marker=markers[flag],
+            s=28,
+            zorder=3,
+            label={"": "site", "alert": "alert (outside 95%)", "alarm": "alarm (outside 99.8%)"}[flag],
+        )
+    for site, row in shown.iterrows():
+        ax.annotate(
+            str(site),
+            (row["patients_scored"], row["percent"]),
+            xytext=(4, 3),
+            textcoords="offset points",
+            fontsize=SMALL_FONT - 1,
+        )
+    ax.set_xlabel("patients with a complete TIS", fontsize=FONT)
+    ax.set_ylabel(ylabel, fontsize=FONT)
+    ax.set_ylim(0, 100)
+    ax.set_xlim(0, n_max * 1.15 + 1)
+    ax.legend(fontsize=SMALL_FONT - 1, frameon=False, loc="lower right", ncol=2)
+    flagged = [f"{s} ({r.flag}, {r.direction})" for s, r in shown[shown["flag"] != ""].iterrows()]
+    pooled = f"the pooled {100 * target:.1f}%" if np.isfinite(target) else "no pooled proportion"
+    return _finish(
+        figure,
+        f"Funnel plot of {len(shown)} sites: {ylabel} against patients with a complete TIS, "
+        f"with {pooled} and its 95% and 99.8% exact binomial limits"
+        + (f" widened for over-dispersion (phi {phi:.2f})" if phi > 1 else "")
+        + ". "
+        + ("Outside a limit: " + "; ".join(flagged) + "." if flagged else "No site lies outside the limits."),
+        () if own else [ax],
+    )
+
+
+def registry_trend_figure(trends: pd.DataFrame, ax: Axes | None = None) -> Figure:
+    """Each site's responder percentage at each run of the output folder (one line per site).
+
+    ``trends``: from :func:`ivig_kit.reports.content.trends.site_trends`.
+    """
+    own = ax is None
+    figure, (ax,) = _figure(6.5, 3.2, left=0.75, top=0.2, ax=ax)
+    runs = list(dict.fromkeys(trends["run_at"]))
+    position = {run: i for i, run in enumerate(runs)}
+    for site, group in trends.groupby("site", sort=False):
+        x = [position[r] for r in group["run_at"]]
+        ax.plot(x, group["responder_percent"], marker="o", ms=3, lw=1, label=str(site))
+    ax.set_xticks(range(len(runs)), [r[:16].replace("T", "\n") for r in runs], fontsize=SMALL_FONT - 1)
+    ax.set_ylabel("% responders", fontsize=FONT)
+    ax.set_xlabel("run of the batch", fontsize=FONT)
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=SMALL_FONT - 1, frameon=False, ncol=3, loc="lower left")
+    last = trends[trends["run_at"] == runs[-1]] if runs else trends
+    first = trends[trends["run_at"] == runs[0]] if runs else trends
+    change = [
+        f"{s} {a:.0f}% to {b:.0f}%"
+        for s, a, b in zip(
+            last["site"], first.set_index("site")["responder_percent"].reindex(last["site"]), last["responder_percent"]
+        )
+        if pd.notna(a) and pd.notna(b)
+    ]
+    return _finish(
+        figure,
+        f"Line chart of each site's responder percentage over {len(runs)} runs, from "
+        f"{runs[0][:10] if runs else '-'} to {runs[-1][:10] if runs else '-'}. First to last run: "
+        + ("; ".join(change) or "no site in both")
+        + ".",
+        () if own else [ax],
     )

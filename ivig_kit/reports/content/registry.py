@@ -2,10 +2,10 @@
 
 The registry report (``notebooks/registry_report.ipynb``) is for the people who run the registry, who see
 every site by name: which sites stand out from the pooled responder proportion and whether that is
-chance (a funnel plot with exact limits, :mod:`ivig_kit.inference.funnel`, never a league table), how data
-quality differs, confirmed deteriorations and adverse events per patient-time, the 2004 IMACS definition
-of improvement when the scored table carries it, and each site's trend across runs
-(:mod:`.trends`). Its machine-readable summary is ``registry.json`` (:data:`REGISTRY_SCHEMA`).
+chance (a funnel plot with exact limits, :mod:`ivig_kit.inference.funnel` and :mod:`.registry_funnel`, never
+a league table), how data quality differs (:mod:`.registry_quality`), confirmed deteriorations and adverse
+events per patient-time, the 2004 IMACS definition of improvement when the scored table carries it, and each
+site's trend across runs (:mod:`.trends`). Its machine-readable summary is ``registry.json`` (:data:`REGISTRY_SCHEMA`).
 
 Definitions (ours, stated in the report):
 
@@ -30,14 +30,12 @@ import pandas as pd
 from ivig_kit.errors import ReportParameterError
 from ivig_kit.files import file_sha256
 from ivig_kit.inference.funnel import (
-    ALARM_LEVEL,
-    ALERT_LEVEL,
     OUTLIER_POLICY,
     Overdispersion,
-    funnel_flag,
-    funnel_limits,
     overdispersion,
 )
+from ivig_kit.reports.content.registry_funnel import funnel_table
+from ivig_kit.reports.content.registry_quality import site_quality
 from ivig_kit.reports.content.site import (
     read_adverse_events,
     registry_aggregates,
@@ -49,7 +47,7 @@ from ivig_kit.reports.content.trends import (
 )
 from ivig_kit.resources import data_path as bundled_data
 from ivig_kit.score.engine import total_improvement_score
-from ivig_kit.score.measures import CATEGORY_THRESHOLDS, POPULATIONS, SCALE_RANGE
+from ivig_kit.score.measures import CATEGORY_THRESHOLDS, POPULATIONS
 from ivig_kit.score.visits import read_visits
 
 #: The names of the registry notebook's literal-only ``parameters`` cell (``ivig-kit reports`` injects them).
@@ -65,7 +63,6 @@ REGISTRY_PARAMETERS = (
 #: The column the 2004 IMACS definition of improvement adds to the scored table (issue "From the case report
 #: form to the core set"); the registry report shows it the same way when it is there.
 IMPROVEMENT_2004_COLUMN = "imacs_2004_improved"
-WEEKS_PER_YEAR = 52.1775
 
 
 @dataclass(frozen=True)
@@ -245,71 +242,6 @@ def _target(events: pd.Series, n: pd.Series) -> float:
 # --- Per-site figures ---------------------------------------------------------------------------------------
 
 
-def floor_ceiling_counts(visits: pd.DataFrame) -> pd.DataFrame:
-    """Per site: measured CSM values (VAS, HAQ, MMT) and how many sit at their scale's floor or ceiling."""
-    measured = pd.Series(0, index=visits.index)
-    extreme = pd.Series(0, index=visits.index)
-    for column, top in SCALE_RANGE.items():
-        if column in visits:
-            values = visits[column]
-            measured += values.notna()
-            extreme += (values == 0) | (values == top)
-    if "mmt" in visits and "mmt_max" in visits:
-        measured += visits["mmt"].notna()
-        extreme += (visits["mmt"] == 0) | (visits["mmt"] == visits["mmt_max"])
-    return (
-        pd.DataFrame({"site": visits["site"], "measured": measured, "extreme": extreme})
-        .groupby("site", sort=False)
-        .sum()
-    )
-
-
-def late_visits(visits: pd.DataFrame, pattern) -> pd.Series:
-    """Per site: visits outside the pattern whose preceding scheduled week the patient missed."""
-    weeks = np.asarray(sorted(pattern), dtype=float)
-    seen = set(zip(visits["site"], visits["patient_id"], visits["week"]))
-    late = []
-    for site, patient, week in zip(visits["site"], visits["patient_id"], visits["week"]):
-        earlier = weeks[weeks < week]
-        late.append(week not in weeks and len(earlier) > 0 and (site, patient, earlier[-1]) not in seen)
-    return pd.Series(late, index=visits.index).groupby(visits["site"], sort=False).sum().astype(int)
-
-
-def site_quality(visits: pd.DataFrame, patients: pd.DataFrame, metrics: pd.DataFrame, pattern) -> pd.DataFrame:
-    """One row per site: patients, responders, data quality, and events per patient-year."""
-    table = metrics[
-        [
-            "patients",
-            "visits",
-            "patients_scored",
-            "responders",
-            "responder_percent",
-            "confirmed_deteriorations",
-            "adverse_events",
-            "serious_adverse_events",
-            "missing_csm_visits",
-            "missed_visits",
-            "out_of_pattern_visits",
-        ]
-    ].copy()
-    grouped = patients.groupby("site", sort=False)
-    table["baseline_only"] = grouped.apply(
-        lambda p: int((p["last_week"] <= p["first_week"]).sum()), include_groups=False
-    )
-    extremes = floor_ceiling_counts(visits)
-    table["floor_ceiling_percent"] = 100 * extremes["extreme"] / extremes["measured"].where(extremes["measured"] > 0)
-    table["late_visits"] = late_visits(visits, pattern).reindex(table.index).fillna(0).astype(int)
-    table["missing_csm_visit_percent"] = 100 * table["missing_csm_visits"] / table["visits"]
-    years = (
-        grouped.apply(lambda p: float((p["last_week"] - p["first_week"]).sum()), include_groups=False) / WEEKS_PER_YEAR
-    )
-    table["patient_years"] = years
-    table["deteriorations_per_patient_year"] = table["confirmed_deteriorations"] / years.where(years > 0)
-    table["adverse_events_per_patient_year"] = table["adverse_events"] / years.where(years > 0)
-    table.index.name = "site"
-    return table
-
-
 def improvement_2004_by_site(scores: pd.DataFrame, sites) -> pd.DataFrame:
     """Per site: patients with a 2004 IMACS result and those improved at their last visit that has one."""
     known = scores[scores[IMPROVEMENT_2004_COLUMN].notna()].sort_values(["site", "patient_id", "week"])
@@ -321,75 +253,7 @@ def improvement_2004_by_site(scores: pd.DataFrame, sites) -> pd.DataFrame:
     return table.reindex(sites).fillna(0).astype(int)
 
 
-# --- The funnel -----------------------------------------------------------------------------------------------
-
-
-def funnel_table(events: pd.Series, n: pd.Series, target: float, phi: float = 1.0) -> pd.DataFrame:
-    """Each site's proportion with its 95% and 99.8% limits around ``target`` and its flag (index: site).
-
-    Sites without a scored patient get no limits and no flag. ``direction`` is "above" or "below" the
-    target for a flagged site. Rows keep the registry's order (a funnel is not a league table).
-    """
-    rows = []
-    for site, k, size in zip(n.index, events, n):
-        row = {
-            "site": site,
-            "patients_scored": int(size),
-            "responders": int(k),
-            "percent": 100 * k / size if size else np.nan,
-        }
-        if size and np.isfinite(target):
-            for level, key in ((ALERT_LEVEL, "95"), (ALARM_LEVEL, "99.8")):
-                limits = funnel_limits(target, int(size), level, phi=phi)
-                row[f"lower_{key}"], row[f"upper_{key}"] = 100 * limits.lower, 100 * limits.upper
-            row["flag"] = funnel_flag(int(k), int(size), target, phi=phi)
-        else:
-            row.update({"lower_95": np.nan, "upper_95": np.nan, "lower_99.8": np.nan, "upper_99.8": np.nan, "flag": ""})
-        row["direction"] = ("above" if k / size > target else "below") if row["flag"] else ""
-        rows.append(row)
-    columns = [
-        "site",
-        "patients_scored",
-        "responders",
-        "percent",
-        "lower_95",
-        "upper_95",
-        "lower_99.8",
-        "upper_99.8",
-        "flag",
-        "direction",
-    ]
-    return pd.DataFrame(rows, columns=columns).set_index("site")
-
-
-def flagged_sites(funnel: pd.DataFrame) -> pd.DataFrame:
-    """The sites outside a limit under the outlier policy, in the registry's order (empty when none)."""
-    flagged = funnel[funnel["flag"] != ""]
-    table = flagged[
-        [
-            "patients_scored",
-            "responders",
-            "percent",
-            "lower_95",
-            "upper_95",
-            "lower_99.8",
-            "upper_99.8",
-            "flag",
-            "direction",
-        ]
-    ]
-    return table.rename(
-        columns={
-            "patients_scored": "n with a complete TIS",
-            "percent": "% responders",
-            "lower_95": "95% limit low (%)",
-            "upper_95": "95% limit high (%)",
-            "lower_99.8": "99.8% limit low (%)",
-            "upper_99.8": "99.8% limit high (%)",
-            "flag": "flag (policy)",
-            "direction": "against the pooled %",
-        }
-    )
+# --- Tables and text ----------------------------------------------------------------------------------------
 
 
 def data_quality_table(report: RegistryReport) -> pd.DataFrame:

@@ -12,7 +12,8 @@ import pandas as pd
 
 from ivig_kit.files import write_atomically
 from ivig_kit.reports.content.json_values import json_ready
-from ivig_kit.reports.content.site import SiteReport, responder_interval
+from ivig_kit.reports.content.metrics import responder_interval
+from ivig_kit.reports.content.site import SiteReport
 
 PACKAGES = ("ivig-kit", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "pyarrow", "papermill", "nbconvert")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ivig_kit.reports.content.site import (
+from ivig_kit.reports.content.metrics import (
     CSM_INPUTS,
-    SiteReport,
     missing_csm_counts,
     responder_interval,
     responders_by_week,
 )
+from ivig_kit.reports.content.site import SiteReport
 from ivig_kit.score.measures import CORE_SET
 
 # --- Number formats (the one home; :mod:`ivig_kit.reports.content.display` formats every table cell with these) ---

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from ivig_kit.errors import BatchWriteError, Interrupted, ReportSetupError
+from ivig_kit.reports.runner.index_page import write_index
 from ivig_kit.reports.runner.kernels import NotebookKernels, kernels_for
 from ivig_kit.reports.runner.ledger import (
     batch_lock,
@@ -42,7 +43,8 @@ from ivig_kit.reports.runner.ledger import (
     sweep_partial_files,
     sweep_stale_tempdirs,
 )
-from ivig_kit.reports.runner.pages import export_site_pdfs, html_exporter, write_index
+from ivig_kit.reports.runner.pages import html_exporter
+from ivig_kit.reports.runner.pdf import export_site_pdfs
 from ivig_kit.reports.runner.processes import (
     die_with_parent,
     keep_multiprocessing_files_in,

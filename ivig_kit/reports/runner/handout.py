@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ivig_kit.errors import ReportSetupError
 from ivig_kit.files import atomic_output
-from ivig_kit.reports.runner.pages import is_own_file_name
+from ivig_kit.reports.runner.file_names import is_own_file_name
 from ivig_kit.reports.runner.tasks import SiteResult
 
 #: What a site's hand-out holds, in this order (a key missing from the site's files is skipped).

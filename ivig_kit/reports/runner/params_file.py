@@ -64,7 +64,7 @@ def read_site_parameters(
     dict
         Every site of ``sites`` that has a value set (by its row or by ``*``), with its values.
     """
-    from ivig_kit.score.visits import normalise_identifier
+    from ivig_kit.score.identifiers import normalise_identifier
 
     path = check_regular_file(path, "parameters file")
     rows = _read_rows(path)  # [(where, site, {column: (where, text)})]
@@ -228,7 +228,7 @@ def _convert(name: str, value, default):
 
 def normalise_text(text: str) -> str:
     """Text as a parameter: stripped and NFC-composed (a site name goes through
-    :func:`ivig_kit.score.visits.normalise_identifier` instead)."""
+    :func:`ivig_kit.score.identifiers.normalise_identifier` instead)."""
     import unicodedata
 
     return unicodedata.normalize("NFC", text.strip())

@@ -125,7 +125,8 @@ def prepare_batch(
     )
     from ivig_kit.reports.runner.history import load_history
     from ivig_kit.score.engine import total_improvement_score
-    from ivig_kit.score.visits import normalise_identifier, read_visits
+    from ivig_kit.score.identifiers import normalise_identifier
+    from ivig_kit.score.visits import read_visits
 
     data_path = Path(data_path).resolve()
     if population not in POPULATIONS:

@@ -23,7 +23,8 @@ from pathlib import Path
 from ivig_kit.files import write_atomically
 from ivig_kit.reports.runner.kernels import KERNEL_NAME
 from ivig_kit.reports.runner.ledger import owned_tempdir
-from ivig_kit.reports.runner.pages import export_html, pdf_printer
+from ivig_kit.reports.runner.pages import export_html
+from ivig_kit.reports.runner.pdf import pdf_printer
 from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S
 from ivig_kit.resources import notebook_path
 

@@ -65,9 +65,10 @@ class KernelZygote:
         """Stop the zygote (its kernels go with it) and remove its folder."""
         import shutil
 
-        if self.process.poll() is None:
-            if self.process.stdin is not None:
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with contextlib.suppress(OSError):  # its end of the pipe: closing it asks the zygote to stop
                 self.process.stdin.close()
+        if self.process.poll() is None:
             with contextlib.suppress(Exception):
                 self.process.wait(timeout=5)
             if self.process.poll() is None:

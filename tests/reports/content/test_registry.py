@@ -12,7 +12,7 @@ import pytest
 
 from ivig_kit.errors import InputError, ReportParameterError
 from ivig_kit.inference import funnel_limits
-from ivig_kit.reports.content import registry, registry_json, trends
+from ivig_kit.reports.content import registry, registry_funnel, registry_json, registry_quality, trends
 from ivig_kit.reports.content.display import table_html
 
 BASE = {"physician_global": 6.0, "patient_global": 6.0, "extramuscular": 4.0, "haq": 1.5, "mmt": 100, "ck": 1000}
@@ -62,24 +62,24 @@ def test_data_quality_by_its_stated_definitions(tmp_path):
     measured = 5 * 3 * 5 + 1 * 5 - 0  # 16 visits x (3 VAS + HAQ + MMT) values, none missing
     assert a["floor_ceiling_percent"] == pytest.approx(100 * 2 / measured)
     weeks = 8 * 5  # five followed patients, weeks 0 to 8
-    assert a["patient_years"] == pytest.approx(weeks / registry.WEEKS_PER_YEAR)
+    assert a["patient_years"] == pytest.approx(weeks / registry_quality.WEEKS_PER_YEAR)
     assert report.sites.loc[HOSTILE, "baseline_only"] == 0 and report.sites.loc[HOSTILE, "late_visits"] == 0
 
 
 def test_the_funnel_table_keeps_registry_order_and_flags_by_the_policy():
     events = pd.Series([20, 1, 10], index=["First", "Second", "Third"])
     n = pd.Series([50, 50, 50], index=events.index)
-    table = registry.funnel_table(events, n, 0.2)
+    table = registry_funnel.funnel_table(events, n, 0.2)
     assert list(table.index) == ["First", "Second", "Third"]  # not ranked
     assert dict(table["flag"]) == {"First": "alarm", "Second": "alarm", "Third": ""}
     assert dict(table["direction"]) == {"First": "above", "Second": "below", "Third": ""}
     assert table.loc["Third", "lower_99.8"] == pytest.approx(100 * 1.739 / 50, abs=1e-3)
     assert table.loc["Third", "upper_95"] == pytest.approx(100 * funnel_limits(0.2, 50).upper)
-    assert list(registry.flagged_sites(table).index) == ["First", "Second"]
+    assert list(registry_funnel.flagged_sites(table).index) == ["First", "Second"]
 
 
 def test_a_site_without_a_scored_patient_gets_no_limits():
-    table = registry.funnel_table(
+    table = registry_funnel.funnel_table(
         pd.Series([0, 5], index=["Empty", "Full"]), pd.Series([0, 10], index=["Empty", "Full"]), 0.5
     )
     assert table.loc["Empty", "flag"] == "" and math.isnan(table.loc["Empty", "lower_95"])

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from ivig_kit import errors
-from ivig_kit.reports.content import display, tables
+from ivig_kit.reports.content import display, metrics, tables
 from ivig_kit.reports.content import site as report_site
 from ivig_kit.reports.content import summary as report_summary
 from ivig_kit.score.visits import read_visits
@@ -56,18 +56,18 @@ def test_patient_rows(report):
 
 
 def test_responder_interval_one_of_three():
-    low, high = report_site.responder_interval(1, 3)
+    low, high = metrics.responder_interval(1, 3)
     assert low == pytest.approx(1 - 0.975 ** (1 / 3))
     # upper limit p solves P(X <= 1 | n=3, p) = 0.025: (1-p)^3 + 3p(1-p)^2 = 0.025
     assert (1 - high) ** 3 + 3 * high * (1 - high) ** 2 == pytest.approx(0.025)
-    assert all(math.isnan(v) for v in report_site.responder_interval(0, 0))
+    assert all(math.isnan(v) for v in metrics.responder_interval(0, 0))
 
 
 @pytest.mark.parametrize("k, n", [(0, 1), (1, 1), (0, 7), (3, 7), (7, 7), (17, 36), (37, 47)])
 def test_responder_interval_matches_statsmodels_clopper_pearson(k, n):
     from statsmodels.stats.proportion import proportion_confint
 
-    assert report_site.responder_interval(k, n) == pytest.approx(proportion_confint(k, n, method="beta"), abs=1e-12)
+    assert metrics.responder_interval(k, n) == pytest.approx(proportion_confint(k, n, method="beta"), abs=1e-12)
 
 
 def test_missing_enzyme_everywhere_counts_as_a_missing_csm():
@@ -82,7 +82,7 @@ def test_missing_enzyme_everywhere_counts_as_a_missing_csm():
             "aldolase": [np.nan],
         }
     )
-    assert report_site.missing_csm_counts(visits).loc[0].to_dict() == {
+    assert metrics.missing_csm_counts(visits).loc[0].to_dict() == {
         "physician_global": False,
         "patient_global": False,
         "extramuscular": False,

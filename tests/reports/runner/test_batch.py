@@ -14,7 +14,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from ivig_kit.reports.runner import batch, pages, prepare, tasks
+from ivig_kit.reports.runner import batch, index_page, prepare, tasks
 
 from ..helpers import (
     AWKWARD_SITES,
@@ -135,7 +135,7 @@ def test_index_lists_key_figures_links_and_the_synthetic_banner(awkward_batch):
     index = awkward_batch["index"]
     assert 'id="synthetic-banner"' in index and "Synthetic data" in index
     assert index.count('class="site-row"') == len(AWKWARD_SITES)
-    assert all(html.escape(heading) in index for _, heading in pages.INDEX_FIGURES)
+    assert all(html.escape(heading) in index for _, heading in index_page.INDEX_FIGURES)
     zurich = re.search(
         r'<tr class="site-row" data-status="ok"[^>]*><td class="site">Zürich</td>.*?</tr>', index, re.DOTALL
     )

@@ -16,7 +16,7 @@ from ivig_kit import errors
 from ivig_kit.cli import build_parser, main
 from ivig_kit.reports.content.adverse_events import read_adverse_events
 from ivig_kit.reports.runner import batch as batch_module
-from ivig_kit.reports.runner import pages, prepare, scheduler
+from ivig_kit.reports.runner import pages, pdf, prepare, scheduler
 from ivig_kit.reports.runner.tasks import site_slug
 
 from .trust_fixtures import EXAMPLE, tiny_notebook, tiny_registry
@@ -210,7 +210,7 @@ def test_an_interrupt_in_the_pdf_phase_reports_what_finished_and_leaves_an_index
     def interrupted(out, results):
         raise errors.Interrupted(signal.SIGINT)
 
-    monkeypatch.setattr(pages, "find_chromium", lambda: Path("/usr/bin/chromium"))
+    monkeypatch.setattr(pdf, "find_chromium", lambda: Path("/usr/bin/chromium"))
     monkeypatch.setattr(batch_module, "export_site_pdfs", interrupted)
     out = tmp_path / "out"
     code = main(["reports", str(data), "--out", str(out), "--notebook", str(notebook), "--quiet", "--pdf"])

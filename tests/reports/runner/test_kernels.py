@@ -108,6 +108,9 @@ def test_kernels_for_is_one_per_notebook_and_remembers_the_shared_zygote(tmp_pat
     assert first.shared_socket == str(tmp_path / "z.sock") and first.notebook.endswith("imports.ipynb")
 
 
+# A manager whose kernel died under it (the zygote closed first) leaves its ZMQ sockets and event loop to the
+# garbage collector inside jupyter_client; the batch never does this (it stops kernels before the zygote).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_close_stops_the_zygote_and_its_kernels(tmp_path):
     made = kernels.NotebookKernels()
     manager = made.start(str(tmp_path))

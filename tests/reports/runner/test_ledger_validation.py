@@ -13,7 +13,7 @@ import pytest
 
 from ivig_kit.cli import main
 from ivig_kit.errors import LedgerError, ReportSetupError
-from ivig_kit.reports.runner import ledger, pages
+from ivig_kit.reports.runner import file_names, index_page, ledger, pdf
 from ivig_kit.reports.runner.ledger_schema import LEDGER_FORMAT, LEDGER_KIND
 from ivig_kit.reports.runner.tasks import ReportBatch, SiteResult, site_slug
 
@@ -171,7 +171,7 @@ def test_the_index_marks_sites_gone_from_the_registry_and_links_only_own_files(t
     (out / failed.files["html"]).write_text("earlier", encoding="utf-8")
     hostile = SiteResult.from_record(good_row("South"))
     hostile.files = {**hostile.files, "pdf": "javascript:alert(1)", "notebook": "file:///etc/passwd"}
-    pages.write_index(
+    index_page.write_index(
         batch_for(out, ["North", "South"]),
         [failed, hostile, kept],
         started_at=datetime.datetime.now().astimezone(),
@@ -179,7 +179,7 @@ def test_the_index_marks_sites_gone_from_the_registry_and_links_only_own_files(t
     )
     page = (out / "index.html").read_text(encoding="utf-8")
     hrefs = [part.split('"')[0] for part in page.split('href="')[1:]]
-    assert hrefs and all(pages.is_own_file_name(h) for h in hrefs)
+    assert hrefs and all(file_names.is_own_file_name(h) for h in hrefs)
     assert "javascript:" not in page and "file://" not in page and failed.files["failed_notebook"] not in page
     assert f'href="{failed.files["html"]}">earlier report' in page
     assert page.count('data-gone="true"') == 1 and "not in the current registry" in page
@@ -196,13 +196,13 @@ def test_pdf_export_never_reads_or_writes_outside_the_folder(tmp_path, monkeypat
     def printer(chromium=None):
         yield lambda source, target: calls.append((Path(source), Path(target)))
 
-    monkeypatch.setattr(pages, "pdf_printer", printer)
+    monkeypatch.setattr(pdf, "pdf_printer", printer)
     outside = SiteResult.from_record(good_row("North"))
     outside.files = {**outside.files, "html": str(secret)}
     linked = SiteResult.from_record(good_row("South"))
     (out / linked.files["html"]).symlink_to(secret)
     fine = SiteResult.from_record(good_row("East"))
     (out / fine.files["html"]).write_text("<p>ok</p>", encoding="utf-8")
-    pages.export_site_pdfs(out, [outside, linked, fine])
+    pdf.export_site_pdfs(out, [outside, linked, fine])
     assert calls == [(out / fine.files["html"], out / f"{fine.slug}.pdf")]
     assert outside.status == linked.status == "failed" and fine.files["pdf"] == f"{fine.slug}.pdf"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ivig_kit.cli import main
-from ivig_kit.reports.runner import pages
+from ivig_kit.reports.runner import index_page, pages, pdf
 from ivig_kit.reports.runner.tasks import ReportBatch, SiteResult
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 
@@ -80,7 +80,7 @@ def test_the_index_names_the_populations_responder_threshold(tmp_path, populatio
         files={"html": "a-1.html", "notebook": "a-1.ipynb", "summary": "a-1.json"},
         summary={"patients": 3, "responder_percent": 66.66667},
     )
-    page = pages.write_index(
+    page = index_page.write_index(
         _batch(tmp_path, population), [result], datetime.datetime.now(datetime.UTC), 1.0
     ).read_text(encoding="utf-8")
     minimal = CATEGORY_THRESHOLDS[population][0]
@@ -111,7 +111,7 @@ def test_a_chromium_that_fails_to_start_fails_the_sites_pdfs_not_the_batch(tmp_p
         error={"kind": "cell", "ename": "E", "evalue": "v", "cell_index": 3},
     )
     monkeypatch.setenv("IVIG_KIT_CHROMIUM", "/bin/false")
-    pages.export_site_pdfs(tmp_path, [ok, failed])
+    pdf.export_site_pdfs(tmp_path, [ok, failed])
     assert ok.status == "failed" and ok.error["kind"] == "pdf" and ok.error_line().startswith(ok.error["ename"])
     assert "PDF not written" in ok.error_line()
     assert failed.error["kind"] == "cell"  # untouched

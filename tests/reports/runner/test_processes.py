@@ -43,6 +43,8 @@ def test_only_processes_started_after_the_snapshot_are_killed():
         assert not [p.pid for p in started if psutil.pid_exists(p.pid)]  # killed and reaped
         assert before_one.poll() is None  # there before the snapshot: left alone
         assert processes.kill_started_processes(before) == 0
+        for process in started:
+            process.wait()  # the Popen objects learn their processes are gone (no ResourceWarning)
     finally:
         before_one.kill()
         before_one.wait()

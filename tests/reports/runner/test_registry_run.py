@@ -43,6 +43,9 @@ def three_runs(tmp_path_factory):
     visits = pd.read_csv(data, dtype=str, keep_default_na=False)
     dropped = visits[visits["site"] == "Tokyo"]["patient_id"].iloc[0]
     visits[visits["patient_id"] != dropped].to_csv(data, index=False)
+    events_path = root / "demo_adverse_events.csv"  # an event of a patient not in the registry is an error
+    events = pd.read_csv(events_path, dtype=str, keep_default_na=False)
+    events[events["patient_id"] != dropped].to_csv(events_path, index=False)
     runs["changed"] = run()
     return {"runs": runs, "out": out}
 

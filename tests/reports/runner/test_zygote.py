@@ -68,3 +68,4 @@ def test_a_zygote_that_cannot_start_says_so(monkeypatch):
     with pytest.raises(errors.KernelStartError, match="the kernel zygote did not start"):
         broken.wait_until_ready()
     assert time.monotonic() - started < 5 and not os.path.exists(broken.folder)
+    broken.close()  # its pipes
