@@ -34,6 +34,7 @@ from ivig_kit.inference.funnel import (
     Overdispersion,
     overdispersion,
 )
+from ivig_kit.reports.content.adverse_events import empty_adverse_events
 from ivig_kit.reports.content.registry_funnel import funnel_table
 from ivig_kit.reports.content.registry_quality import site_quality
 from ivig_kit.reports.content.site import (
@@ -171,7 +172,7 @@ def load_registry(parameters: RegistryParameters) -> RegistryReport:
     aggregates = registry_aggregates(
         visits,
         scores,
-        events if events is not None else no_adverse_events(),
+        events if events is not None else empty_adverse_events(),
         parameters.population,
         parameters.min_cell_size,
         published_groups=published_groups(history),
@@ -216,21 +217,6 @@ def load_registry(parameters: RegistryParameters) -> RegistryReport:
         source=source,
         synthetic=synthetic,
         merged_held_back=aggregates.merged_held_back,
-    )
-
-
-def no_adverse_events() -> pd.DataFrame:
-    """An empty adverse-event table with the columns :func:`read_adverse_events` gives."""
-    return pd.DataFrame(
-        {
-            "site": pd.Series(dtype=object),
-            "patient_id": pd.Series(dtype=object),
-            "week": pd.Series(dtype=float),
-            "event": pd.Series(dtype=object),
-            "serious": pd.Series(dtype="boolean"),
-            "related": pd.Series(dtype="boolean"),
-            "thromboembolic": pd.Series(dtype=bool),
-        }
     )
 
 
