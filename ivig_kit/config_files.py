@@ -130,7 +130,7 @@ class BoundedLoader(yaml.SafeLoader):
             self.depth -= 1
 
     def construct_mapping(self, node, deep=False):
-        seen = {}
+        seen: dict[object, int] = {}
         for key_node, _ in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._refuse(key_node.start_mark, "a key that is a list or a mapping; expected a name")

@@ -57,7 +57,7 @@ class BatchWriteError(OSError):
         self.result: Any = None  # the BatchResult of what finished, set by the batch
 
     def __str__(self) -> str:
-        return self.strerror
+        return self.strerror or ""
 
 
 class SummaryError(RuntimeError):

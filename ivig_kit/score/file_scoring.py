@@ -64,7 +64,7 @@ def score_file(
     :class:`~ivig_kit.errors.InputError`."""
     from ivig_kit.score.core_set import ItemRules, read_core_set
     from ivig_kit.score.engine import total_improvement_score
-    from ivig_kit.score.outputs import output_format, write_scores
+    from ivig_kit.score.outputs import output_format
 
     if out:
         check_output_path(out, inputs=[p for p in (path, mapping) if p])
@@ -92,15 +92,7 @@ def score_file(
         deterioration_confirmation=deterioration_confirmation,
     )
     if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with atomic_output(out) as partial:
-                write_scores(scores, partial)
-        except OSError as error:
-            print(
-                f"ivig-kit: error: could not write {out}: {error.strerror or error}; nothing was written",
-                file=sys.stderr,
-            )
+        if not _written(scores, out):
             return 1
         patients = visits.attrs.get("n_patients")
         if patients is None:
@@ -134,7 +126,7 @@ def core_set_file(
     each), as ``ivig-kit core-set`` does; return its exit status: 0 written, 1 the output could not be
     written. Unusable input raises :class:`~ivig_kit.errors.InputError`."""
     from ivig_kit.score.core_set import ItemRules, read_core_set, visit_table_for_output
-    from ivig_kit.score.outputs import output_format, write_scores
+    from ivig_kit.score.outputs import output_format
 
     check_output_path(out, inputs=[p for p in (path, mapping) if p])
     output_format(out)
@@ -142,18 +134,27 @@ def core_set_file(
         mapping, separator=separator, decimal=decimal, encoding=encoding, vas_unit=vas_unit, sheet=sheet
     )
     visits = visit_table_for_output(read_core_set(path, options, item_rules or ItemRules()))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with atomic_output(out) as partial:
-            write_scores(visits, partial)
-    except OSError as error:
-        print(
-            f"ivig-kit: error: could not write {out}: {error.strerror or error}; nothing was written",
-            file=sys.stderr,
-        )
+    if not _written(visits, out):
         return 1
     print(f"wrote {len(visits)} visits -> {out}")
     return 0
+
+
+def _written(table, out: Path) -> bool:
+    """Write ``table`` to ``out`` under a temporary name renamed into place; on an I/O error say so in one line
+    (nothing is written) and return False."""
+    from ivig_kit.score.outputs import write_scores
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with atomic_output(out) as partial:
+            write_scores(table, partial)
+    except OSError as error:
+        print(
+            f"ivig-kit: error: could not write {out}: {error.strerror or error}; nothing was written", file=sys.stderr
+        )
+        return False
+    return True
 
 
 def _refuse_over_excel_rows(out: Path, source: Path, visits) -> None:
