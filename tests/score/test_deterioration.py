@@ -14,24 +14,13 @@ from ivig_kit.score.deterioration import (
 )
 from ivig_kit.score.engine import total_improvement_score
 
-COLUMNS = [
-    "site",
-    "patient_id",
-    "week",
-    "physician_global",
-    "patient_global",
-    "extramuscular",
-    "haq",
-    "mmt",
-    "mmt_max",
-    "ck",
-    "ck_uln",
-]
+from .helpers import VISIT_COLUMNS
+from .helpers import visit_table as hand_written
 
 
 def visit_table(rows):
     """(site, patient, week, phys, pat, extra, haq, mmt, mmt_max, ck, ck_uln) tuples; None is missing."""
-    return pd.DataFrame(rows, columns=COLUMNS).astype({c: float for c in COLUMNS[2:]})
+    return hand_written(rows).astype({c: float for c in VISIT_COLUMNS[2:]})
 
 
 def as_list(series):

@@ -20,25 +20,9 @@ from ivig_kit.score.engine import (
 )
 from ivig_kit.score.measures import CORE_SET, EnzymeNormalisation
 
+from .helpers import visit_table
+
 VAS_RANGES = {"physician_global": 10, "patient_global": 10, "extramuscular": 10, "haq": 3}
-
-
-def visit_table(rows):
-    """A visit table from (site, patient, week, phys, pat, extra, haq, mmt, mmt_max, ck, ck_uln) tuples."""
-    columns = [
-        "site",
-        "patient_id",
-        "week",
-        "physician_global",
-        "patient_global",
-        "extramuscular",
-        "haq",
-        "mmt",
-        "mmt_max",
-        "ck",
-        "ck_uln",
-    ]
-    return pd.DataFrame(rows, columns=columns)
 
 
 def test_hand_computed_patient():

@@ -11,10 +11,11 @@ import re
 import pandas as pd
 import pytest
 
-from ivig_kit.score.engine import total_improvement_score
 from ivig_kit.teaching.calculator import TISCalculator
 from ivig_kit.teaching.next_category import what_would_it_take
 from ivig_kit.teaching.patients import MEDIAN_PATIENT, RESPONDER
+
+from .helpers import engine_row
 
 CSMS = ("physician_global", "patient_global", "mmt", "haq", "enzyme", "extramuscular")
 
@@ -53,29 +54,6 @@ SHOWN_POINTS = {
     "enzyme": "5",
     "extramuscular": "7.5",
 }
-
-
-def engine(
-    baseline: dict,
-    followup: dict,
-    mmt_max: float,
-    uln: float = 200.0,
-    population: str = "adult",
-    enzyme_normalisation="relative",
-) -> pd.Series:
-    """The engine's score of a two-visit table written out by hand (CK as the enzyme)."""
-    visits = pd.DataFrame(
-        {
-            "site": ["s", "s"],
-            "patient_id": ["p", "p"],
-            "week": [0, 9],
-            "mmt_max": [mmt_max, mmt_max],
-            **{m: [baseline[m], followup[m]] for m in CSMS if m != "enzyme"},
-            "ck": [baseline["enzyme"], followup["enzyme"]],
-            "ck_uln": [uln, uln],
-        }
-    )
-    return total_improvement_score(visits, population=population, enzyme_normalisation=enzyme_normalisation).iloc[0]
 
 
 def shown_total(calculator) -> str:
@@ -343,3 +321,15 @@ def test_result_and_patient_mirror_the_widgets(calculator):
     assert patient.mmt_max == 150 and patient.enzyme == "ck" and patient.enzyme_uln == 200
     assert calculator.result().tis == 60
     assert "application/vnd.jupyter.widget-view+json" in calculator._repr_mimebundle_()
+
+
+def engine(
+    baseline: dict,
+    followup: dict,
+    mmt_max: float,
+    uln: float = 200.0,
+    population: str = "adult",
+    enzyme_normalisation="relative",
+) -> pd.Series:
+    """The engine's score of the calculator's two visits (follow-up at week 9)."""
+    return engine_row(baseline, followup, mmt_max, uln, population, enzyme_normalisation, week=9)

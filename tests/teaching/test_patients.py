@@ -4,7 +4,6 @@ whole-table engine, and what it would take to reach the next category."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ivig_kit.score.engine import total_improvement_score
@@ -16,34 +15,9 @@ from ivig_kit.teaching.patients import (
     PatientVisits,
 )
 
+from .helpers import engine_row
+
 CSMS = ("physician_global", "patient_global", "mmt", "haq", "enzyme", "extramuscular")
-
-
-def engine_row(
-    baseline: dict,
-    followup: dict,
-    mmt_max: float,
-    uln: float = 200.0,
-    population: str = "adult",
-    enzyme_normalisation="relative",
-) -> pd.Series:
-    """The engine's score of a two-visit table written out by hand (CK as the enzyme)."""
-    visits = pd.DataFrame(
-        {
-            "site": ["s", "s"],
-            "patient_id": ["p", "p"],
-            "week": [0, 4],
-            "physician_global": [baseline["physician_global"], followup["physician_global"]],
-            "patient_global": [baseline["patient_global"], followup["patient_global"]],
-            "extramuscular": [baseline["extramuscular"], followup["extramuscular"]],
-            "haq": [baseline["haq"], followup["haq"]],
-            "mmt": [baseline["mmt"], followup["mmt"]],
-            "mmt_max": [mmt_max, mmt_max],
-            "ck": [baseline["enzyme"], followup["enzyme"]],
-            "ck_uln": [uln, uln],
-        }
-    )
-    return total_improvement_score(visits, population=population, enzyme_normalisation=enzyme_normalisation).iloc[0]
 
 
 def engine_tis(patient: PatientVisits, population: str = "adult") -> tuple[float, str]:
