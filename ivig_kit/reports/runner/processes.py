@@ -62,16 +62,35 @@ def started_processes() -> set[tuple[int, float]]:
     return set()
 
 
+#: The warning filter the resource tracker is started with: after a SIGKILLed batch it still removes the
+#: semaphores the batch left, without writing "leaked semaphore objects" to a terminal whose prompt is back.
+QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
+
+
 def keep_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker now, so a snapshot taken after this holds it.
+    """Start multiprocessing's resource tracker now, quiet, so a snapshot taken after this holds it.
 
     :func:`kill_started_processes` must leave the tracker to exit with this process (it reads a pipe from
     it): killed, it would be started again by the next semaphore this process releases, and print
     tracebacks. Taking the snapshot after this call makes it one of the processes that were already there.
+
+    The tracker outlives a batch killed by SIGKILL by a moment: it sees its pipe close, removes the named
+    semaphores the worker pool's queues left in ``/dev/shm`` and warns about them on the stderr it shares
+    with the batch, after the shell has shown its prompt. It is started with that warning filtered (through
+    ``PYTHONWARNINGS``, the one setting its interpreter reads at start-up); a tracker already running is
+    left as it is.
     """
     from multiprocessing import resource_tracker
 
-    resource_tracker.ensure_running()
+    earlier = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = f"{earlier},{QUIET_RESOURCE_TRACKER}" if earlier else QUIET_RESOURCE_TRACKER
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        if earlier is None:
+            del os.environ["PYTHONWARNINGS"]
+        else:
+            os.environ["PYTHONWARNINGS"] = earlier
 
 
 def kill_started_processes(before: set[tuple[int, float]]) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -58,6 +59,39 @@ def test_the_resource_tracker_is_there_before_the_snapshot_and_so_never_killed()
     tracker = resource_tracker._resource_tracker  # read only, to find its pid in the test
     assert (tracker._pid, psutil.Process(tracker._pid).create_time()) in before
     assert processes.kill_started_processes(before) == 0
+
+
+@pytest.mark.parametrize(
+    "start, earlier",
+    [
+        ("keep_resource_tracker()", None),
+        ("keep_resource_tracker()", "default::DeprecationWarning"),
+        ("resource_tracker.ensure_running()", None),  # the control: the warning this is about
+    ],
+)
+def test_the_resource_tracker_cleans_up_after_a_killed_process_and_says_nothing(start, earlier):
+    """A process starts the tracker, makes a shared-memory block and is SIGKILLed: the tracker removes the
+    block and, started by keep_resource_tracker, says nothing (the environment is left as it was)."""
+    code = (
+        "import os, signal\nfrom multiprocessing import resource_tracker, shared_memory\n"
+        "from ivig_kit.reports.runner.processes import keep_resource_tracker\n"
+        f"{start}\n"
+        "memory = shared_memory.SharedMemory(create=True, size=1)\n"
+        "print(memory.name, os.environ.get('PYTHONWARNINGS'), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"} | (
+        {"PYTHONWARNINGS": earlier} if earlier else {}
+    )
+    # the tracker holds stderr until it has cleaned up: run() returns after that
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    name, environment = result.stdout.split()
+    assert result.returncode == -signal.SIGKILL and environment == str(earlier)
+    assert not Path("/dev/shm", name).exists()  # removed by the tracker
+    if start.startswith("keep"):
+        assert result.stderr == ""
+    else:
+        assert "resource_tracker: There appear to be 1 leaked shared_memory objects" in result.stderr
 
 
 def test_a_process_that_asked_dies_with_its_parent(tmp_path):
@@ -298,3 +332,53 @@ def test_kernels_die_with_a_killed_batch_and_the_next_run_cleans_up(tmp_path):
     # the killed batch's folders are gone, multiprocessing's among them (kept in a folder of the kit's own)
     assert not [p for p in batch.tmp.iterdir() if p.name in left], "stale temporary folders were kept"
     assert not list(batch.tmp.iterdir()), f"temporary files left: {list(batch.tmp.iterdir())}"
+
+
+class StderrAfter:
+    """Everything a batch writes to stderr, each chunk with the time it came; read until every process holding
+    the pipe (the batch and all it started, multiprocessing's resource tracker among them) has let go."""
+
+    def __init__(self, batch: Batch):
+        self.chunks: list[tuple[float, str]] = []
+        self.reader = threading.Thread(target=self._read, args=(batch.process.stderr,), daemon=True)
+        self.reader.start()
+
+    def _read(self, stream):
+        while chunk := stream.readline():
+            self.chunks.append((time.monotonic(), chunk))
+
+    def since(self, moment: float, eof_within_s: float) -> str:
+        """What came after ``moment``; an assertion error if the pipe is still held after ``eof_within_s``."""
+        self.reader.join(timeout=eof_within_s)
+        assert not self.reader.is_alive(), f"stderr still held open {eof_within_s} s after the kill: a survivor"
+        return "".join(chunk for at, chunk in self.chunks if at >= moment)
+
+
+@pytest.mark.slow
+def test_a_killed_batch_prints_nothing_after_it_is_gone(tmp_path):
+    """SIGKILL the batch alone (as ``kill -9`` does) mid-batch: what it started dies with it, silently.
+
+    The shell shows its prompt when the batch dies; anything written to the terminal after that (the resource
+    tracker's "leaked semaphore objects" warning, a worker's traceback about its lost parent) lands after the
+    prompt. So stderr is read to its end, and must hold nothing written after the kill."""
+    out = tmp_path / "out"
+    batch = Batch(tmp_path, out)
+    stderr = StderrAfter(batch)
+    try:
+        batch.wait_for("ok      'Fast'")  # the other sites are running: workers, zygote, kernels, tracker
+        time.sleep(0.5)
+        killed = time.monotonic()
+        batch.process.kill()
+        batch.process.wait(timeout=10)
+        after = stderr.since(killed, eof_within_s=15)
+        survivors = wait_until_none(batch.mark, 3)  # a few seconds for a straggler that let go of stderr
+    finally:
+        for pid in marked_processes(batch.mark):
+            os.kill(pid, signal.SIGKILL)
+        stderr.reader.join(timeout=10)
+        batch.close()
+        shutil.rmtree(batch.tmp, ignore_errors=True)  # the killed batch's folders (the next run's job, tested above)
+    assert not survivors, f"processes of the killed batch survived: {survivors}"
+    for word in ("resource_tracker", "leaked", "Traceback"):
+        assert word not in after, f"printed after the batch was killed:\n{after}"
+    assert after == "", f"printed after the batch was killed:\n{after}"
