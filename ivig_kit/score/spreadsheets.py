@@ -1,4 +1,5 @@
-"""Spreadsheets and columnar files read with a bounded cost: Excel ``.xlsx`` and Parquet.
+"""Spreadsheets and columnar files read with a bounded cost: Excel ``.xlsx`` and Parquet (and the caps a CSV
+read with pandas is held to: its size before reading, its rows and columns as read).
 
 A 2 MB ``.xlsx`` can hold 2 GB of sheet XML (it is a zip), and its declared dimension (``A1:XFD1048576``) can
 ask a reader to pad every row to 16,384 cells. So, before anything is parsed, the zip's directory is
@@ -63,11 +64,44 @@ _RAISE = {
 }
 
 
-def _over(name: str, what: str, cap: str, limit: str, value: int) -> VisitTableError:
+def _over(
+    name: str, what: str, cap: str, limit: str, value: int, instead: str = "save the sheet as CSV"
+) -> VisitTableError:
     return VisitTableError(
         f"{name}: {what}, over the cap of {cap}; if the file is genuine, raise it with "
-        f"{_RAISE[limit]}={value} (or save the sheet as CSV)"
+        f"{_RAISE[limit]}={value}" + (f" (or {instead})" if instead else "")
     )
+
+
+def check_text_size(path: Path, limits: ReadLimits) -> None:
+    """Refuse a text table (CSV) over ``limits.max_uncompressed_mb`` from its size on disk (a text file is its
+    own uncompressed size), before any of it is read."""
+    size = path.stat().st_size
+    if size > limits.max_uncompressed_mb * 1024 * 1024:
+        raise _over(
+            path.name,
+            f"the file is {size / 1e6:,.0f} MB",
+            f"{limits.max_uncompressed_mb} MB",
+            "max_uncompressed_mb",
+            -(-size // (1024 * 1024)),
+            instead="",
+        )
+
+
+def check_rows_read(name: str, rows: int, columns: int, limits: ReadLimits) -> None:
+    """Refuse a text table read with at most ``limits.max_rows + 1`` rows (``nrows``) that has more than
+    ``max_rows`` rows or more than ``max_columns`` columns."""
+    if rows > limits.max_rows:
+        raise _over(
+            name,
+            f"more than {limits.max_rows:,} rows",
+            f"{limits.max_rows:,} rows",
+            "max_rows",
+            limits.max_rows * 2,
+            instead="",
+        )
+    if columns > limits.max_columns:
+        raise _over(name, f"{columns:,} columns", f"{limits.max_columns:,} columns", "max_columns", columns, instead="")
 
 
 def check_xlsx_zip(path: Path, limits: ReadLimits) -> None:

@@ -48,15 +48,12 @@ def read_adverse_events(path) -> pd.DataFrame:
         Every problem at once, one located line each (file, rows, column, what was expected).
     """
     from ivig_kit.errors import VisitTableError
-    from ivig_kit.score.spreadsheets import ReadLimits, check_parquet, nested_type
+    from ivig_kit.score.spreadsheets import ReadLimits, check_parquet, check_rows_read, check_text_size, nested_type
 
-    path = Path(path)
-    try:
+    path, limits = Path(path), ReadLimits.from_environment()
+    try:  # within the visit table's caps (ReadLimits), checked before the data is read
         if path.suffix.lower() in (".parquet", ".pq"):
-            try:  # its metadata within the readers' caps, and no nested column, before any data is read
-                schema = check_parquet(path, ReadLimits.from_environment())
-            except VisitTableError as error:
-                raise AdverseEventTableError(str(error)) from None
+            schema = check_parquet(path, limits)  # its metadata, and no nested column
             nested = [f.name for f in schema if nested_type(f.type)]
             if nested:
                 raise AdverseEventTableError(
@@ -64,10 +61,14 @@ def read_adverse_events(path) -> pd.DataFrame:
                     f"({schema.field(nested[0]).type}); expected one value per cell"
                 )
             raw = pd.read_parquet(path)
-        else:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        else:  # its size, then at most one row more than allowed
+            check_text_size(path, limits)
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", nrows=limits.max_rows + 1)
+            check_rows_read(path.name, len(raw), len(raw.columns), limits)
     except AdverseEventTableError:
         raise
+    except VisitTableError as error:  # a cap or a broken Parquet file, located by the readers' own words
+        raise AdverseEventTableError(str(error)) from None
     except Exception as error:
         raise AdverseEventTableError(f"{path.name}: not a readable adverse-event table ({str(error)[:200]})") from None
     raw = raw.rename(columns=lambda c: str(c).strip())

@@ -126,6 +126,59 @@ def test_adverse_events_get_the_visit_tables_bounds_all_at_once(tmp_path):
     ]
 
 
+def test_an_adverse_event_csv_over_the_size_cap_is_refused_before_it_is_read(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("IVIG_KIT_MAX_UNCOMPRESSED_MB", raising=False)
+    data = tiny_registry(tmp_path / "registry.csv", ["North"])
+    events = tmp_path / "events.csv"
+    with events.open("wb") as handle:  # 300 MiB that cost no disk: a header, then a hole
+        handle.write(b"site,patient_id,week,event\n")
+        handle.truncate(300 * 1024 * 1024)
+    started = time.perf_counter()
+    code = main(["reports", str(data), "--out", str(tmp_path / "out"), "--quiet", "--adverse-events", str(events)])
+    took = time.perf_counter() - started
+    err = capsys.readouterr().err
+    assert code == 2 and err.splitlines() == [
+        "ivig-kit: error: events.csv: the file is 315 MB, over the cap of 256 MB; if the file is genuine, "
+        "raise it with IVIG_KIT_MAX_UNCOMPRESSED_MB=300"
+    ]
+    assert took < 5, f"took {took:.1f} s"  # the registry is read first; the 300 MiB never are
+    assert not (tmp_path / "out" / "index.json").exists()
+
+
+@pytest.mark.parametrize(
+    "cap, refused",
+    [
+        (
+            "IVIG_KIT_MAX_ROWS=3",
+            "more than 3 rows, over the cap of 3 rows; if the file is genuine, raise it with IVIG_KIT_MAX_ROWS=6",
+        ),
+        (
+            "IVIG_KIT_MAX_COLUMNS=4",
+            "5 columns, over the cap of 4 columns; if the file is genuine, raise it with IVIG_KIT_MAX_COLUMNS=5",
+        ),
+        (
+            "IVIG_KIT_MAX_UNCOMPRESSED_MB=1",
+            "the file is 2 MB, over the cap of 1 MB; if the file is genuine, "
+            "raise it with IVIG_KIT_MAX_UNCOMPRESSED_MB=2",
+        ),
+    ],
+    ids=["rows", "columns", "size"],
+)
+def test_adverse_event_rows_columns_and_size_are_capped_like_the_visit_tables(tmp_path, monkeypatch, cap, refused):
+    path = tmp_path / "events.csv"
+    text = "x" * 400_000  # 4 rows of 400 kB: 1.6 MB in all
+    path.write_text(
+        "site,patient_id,week,event,serious\n" + "".join(f"A,00{i},4,{text},no\n" for i in range(4)), encoding="utf-8"
+    )
+    variable, value = cap.split("=")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(errors.AdverseEventTableError) as caught:
+        read_adverse_events(path)
+    assert str(caught.value) == f"events.csv: {refused}"
+    monkeypatch.setenv(variable, refused.rsplit("=", 1)[1])  # raised as the message says: read
+    assert len(read_adverse_events(path)) == 4
+
+
 def test_events_of_unknown_patients_are_located_not_dropped(tmp_path, capsys):
     notebook = tiny_notebook(tmp_path / "tiny.ipynb")
     data = tiny_registry(tmp_path / "registry.csv", ["North", "South"])
