@@ -1,5 +1,6 @@
-"""``make calculator`` serves the calculator page behind a token printed in its URL, on this machine only, and
-the page loads nothing from another host. The server is started with the Makefile's own command line."""
+"""``make calculator`` serves the calculator page behind a token printed in its URL and a ``Host`` check, on this
+machine only, and the page loads nothing from another host. The server is started with the Makefile's own
+command line."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -79,6 +81,32 @@ def test_the_server_binds_locally_and_needs_the_token_it_prints(calculator):
     assert urlsplit(url).hostname == "127.0.0.1"
     assert status(base) != 200 and status(base, host="rebound.example.com") != 200  # DNS rebinding: no token
     assert status(url) == 200
+
+
+@pytest.mark.parametrize(
+    "host, expected",
+    [
+        ("evil.example", 403),  # a name rebound to 127.0.0.1 by a page's DNS: refused even with the token
+        ("evil.example:{port}", 403),
+        ("10.0.0.1", 403),  # an address, but not this machine's loopback
+        ("localhost:{port}", 200),  # the local names still work
+        ("127.0.0.1:{port}", 200),
+        ("[::1]:{port}", 200),
+    ],
+)
+def test_the_server_refuses_a_host_that_is_not_a_local_name_even_with_the_token(calculator, host, expected):
+    """jupyter_server's ``allow_remote_access=False`` (its default when bound to 127.0.0.1) checks ``Host``:
+    a DNS-rebinding page that has learned the token still cannot use it."""
+    url, _ = calculator
+    assert status(url, host=host.format(port=urlsplit(url).port)) == expected
+
+
+def test_the_kernel_api_checks_the_host_too(calculator):
+    url, _ = calculator
+    base, token = url.split("?")
+    api = f"{base}api/kernels/{uuid.uuid4()}?{token}"
+    assert status(api, host="evil.example") == 403
+    assert status(api) == 404  # answered: no such kernel
 
 
 @pytest.mark.browser
