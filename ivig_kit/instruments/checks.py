@@ -55,6 +55,13 @@ def item_problems(frame: pd.DataFrame) -> list[ItemProblem]:
     with CHAQ items), a total beside its own items, and an unknown ``mmt_scale`` are refused.
     """
     problems = []
+    given: dict[str, np.ndarray] = {}
+
+    def family_given(family: str) -> np.ndarray:  # each family's items looked at once, not once per rule
+        if family not in given:
+            given[family] = items_given(frame, family)
+        return given[family]
+
     for spec in ITEM_COLUMNS:
         if spec.column not in frame.columns:
             continue
@@ -89,8 +96,8 @@ def item_problems(frame: pd.DataFrame) -> list[ItemProblem]:
                 ItemProblem(seconds, both, f"either {score!r} or {seconds!r} on a visit, not both", frame[seconds])
             )
     for measure, (first, second) in RIVAL_INSTRUMENTS.items():
-        one = np.logical_or.reduce([items_given(frame, f) for f in first])
-        other = np.logical_or.reduce([items_given(frame, f) for f in second])
+        one = np.logical_or.reduce([family_given(f) for f in first])
+        other = np.logical_or.reduce([family_given(f) for f in second])
         names = " or ".join(FAMILY_LABEL[f] for f in first)
         column = next((c.column for c in ITEM_COLUMNS if c.instrument in second and c.column in frame.columns), None)
         if column:
@@ -105,10 +112,10 @@ def item_problems(frame: pd.DataFrame) -> list[ItemProblem]:
             )
     families = {"mmt": ("mmt8", "mmt24", "cmas"), "haq": ("haq", "chaq"), "myoact": ("myoact",)}
     for measure, totals in TOTAL_COLUMNS.items():
-        given = np.logical_or.reduce([items_given(frame, f) for f in families[measure]])
+        measure_given = np.logical_or.reduce([family_given(f) for f in families[measure]])
         for total in totals:
             if total in frame.columns:
-                clash = given & frame[total].notna().to_numpy()
+                clash = measure_given & frame[total].notna().to_numpy()
                 problems.append(
                     ItemProblem(
                         total,
