@@ -49,12 +49,19 @@ def items_given(frame: pd.DataFrame, family: str) -> np.ndarray:
 def item_problems(frame: pd.DataFrame) -> list[ItemProblem]:
     """Every item problem of a visit table whose item columns are numbers (NaN = empty).
 
-    Ranges and whole numbers come from :data:`~ivig_kit.instruments.items.ITEM_COLUMNS`; a CMAS
-    supine-to-prone 3 is named as a score of the older 53-point sheet; an item given both as a score
+    Ranges and whole numbers come from :data:`~ivig_kit.instruments.items.ITEM_COLUMNS` (a CMAS item's
+    label names its 1999-sheet range where that differs); an item given both as a score
     and in seconds, items of two instruments for one measure (MMT or MMT-24 grades with CMAS items, HAQ
     with CHAQ items), a total beside its own items, and an unknown ``mmt_scale`` are refused.
     """
     problems = []
+    given: dict[str, np.ndarray] = {}
+
+    def family_given(family: str) -> np.ndarray:  # each family's items looked at once, not once per rule
+        if family not in given:
+            given[family] = items_given(frame, family)
+        return given[family]
+
     for spec in ITEM_COLUMNS:
         if spec.column not in frame.columns:
             continue
@@ -66,20 +73,6 @@ def item_problems(frame: pd.DataFrame) -> list[ItemProblem]:
             bad = ~np.isnan(values) & ((values < spec.low) | (values > spec.high) | ~np.isfinite(values))
             if spec.whole:
                 bad |= np.isfinite(values) & (values != np.round(values))
-        item = next((i for i in CMAS_ITEMS if cmas_column(i.number) == spec.column), None)
-        if item is not None and item.maximum_53_point_sheet is not None:
-            older = values == item.maximum_53_point_sheet
-            problems.append(
-                ItemProblem(
-                    spec.column,
-                    older,
-                    f"0-{item.maximum} on the validated 52-point CMAS sheet; "
-                    f"{item.maximum_53_point_sheet} exists only on the older 53-point sheet "
-                    f"(supine to prone 0-3): rescore it on the 52-point sheet",
-                    series,
-                )
-            )
-            bad &= ~older
         problems.append(ItemProblem(spec.column, bad, expected, series))
     for item in CMAS_ITEMS:
         score, seconds = cmas_column(item.number), cmas_column(item.number, True)
@@ -89,8 +82,8 @@ def item_problems(frame: pd.DataFrame) -> list[ItemProblem]:
                 ItemProblem(seconds, both, f"either {score!r} or {seconds!r} on a visit, not both", frame[seconds])
             )
     for measure, (first, second) in RIVAL_INSTRUMENTS.items():
-        one = np.logical_or.reduce([items_given(frame, f) for f in first])
-        other = np.logical_or.reduce([items_given(frame, f) for f in second])
+        one = np.logical_or.reduce([family_given(f) for f in first])
+        other = np.logical_or.reduce([family_given(f) for f in second])
         names = " or ".join(FAMILY_LABEL[f] for f in first)
         column = next((c.column for c in ITEM_COLUMNS if c.instrument in second and c.column in frame.columns), None)
         if column:
@@ -105,10 +98,10 @@ def item_problems(frame: pd.DataFrame) -> list[ItemProblem]:
             )
     families = {"mmt": ("mmt8", "mmt24", "cmas"), "haq": ("haq", "chaq"), "myoact": ("myoact",)}
     for measure, totals in TOTAL_COLUMNS.items():
-        given = np.logical_or.reduce([items_given(frame, f) for f in families[measure]])
+        measure_given = np.logical_or.reduce([family_given(f) for f in families[measure]])
         for total in totals:
             if total in frame.columns:
-                clash = given & frame[total].notna().to_numpy()
+                clash = measure_given & frame[total].notna().to_numpy()
                 problems.append(
                     ItemProblem(
                         total,

@@ -1,10 +1,10 @@
 """CMAS (Childhood Myositis Assessment Scale) from its 14 items, 0-52.
 
-Items and ranges: :data:`ivig_kit.instruments.items.CMAS_ITEMS` (items 8-14 provisional, see there).
-Timed items (1 head elevation, 3 straight leg lift, 8 arm raise duration) may be given as seconds
-(``cmas_<n>_seconds``) and are then scored with the sheet's bands. The total is given only when all
-14 items are; validation (:mod:`ivig_kit.instruments.checks`) refuses a supine-to-prone 3, which only
-the older 53-point sheet allows.
+Items and ranges: :data:`ivig_kit.instruments.items.CMAS_ITEMS`, from IMACS Form 05c (the 52-point
+sheet; :data:`~ivig_kit.instruments.items.CMAS_SOURCE`). Timed items (1 head elevation, 3 straight leg
+lift, 8 arm raise duration) may be given as seconds (``cmas_<n>_seconds``) and are then scored with the
+sheet's bands. The total is given only when all 14 items are. The 1999 sheet (0-51) scored supine to
+prone 0-2: its items are valid here, and its best total is 51, not 52.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ivig_kit.instruments.result import (
     row_count,
 )
 
-CMAS_RULE = "CMAS 0-52 (52-point sheet: supine to prone 0-2), all 14 items"
+CMAS_RULE = "CMAS 0-52 (IMACS Form 05c: supine to prone 0-3), all 14 items"
 
 
 def timed_item_score(item: int, seconds) -> np.ndarray:

@@ -16,9 +16,12 @@ Sources (``shared/reference/instruments.md``):
   (the aid-to-category map below); LOINC 75874-8 for the ">= 6 categories" convention.
 - CHAQ: Singh et al., Arthritis Rheum 1994;37:1761-9 (30 items, same 8 domains); NINDS common data
   elements (CHAQ) for the not-applicable rule.
-- CMAS: Huber et al., Arthritis Rheum 2004;50:1595-1603 (0-52); the item descriptions and bands of
-  the scoring sheet (Lovell et al.) as printed by UpToDate and MedicalAlgorithms (52-point sheet,
-  supine to prone 0-2) and by the older Lovell sheet (53-point, supine to prone 0-3).
+- CMAS: Huber et al., Arthritis Rheum 2004;50:1595-1603 (0-52). Every item's range and the timed
+  bands: IMACS Form 05c, the CMAS scoring sheet (NIEHS, cmas_508.pdf), as transcribed item by item in
+  the openEHR archetype ``openEHR-EHR-OBSERVATION.cmas_score.v0`` (Clinical Models UK; CKM 1013.1.3320;
+  its references cite Form 05c): 5, 2, 5, 3, 6, 3, 3, 4, 3, 4, 4, 4, 3, 3, total 0-52. The 1999 sheet
+  (Lovell et al., Arthritis Rheum 1999;42:2213-2219: "potential range 0-51") scores supine to prone
+  0-2, as the UpToDate and MedicalAlgorithms copies print it.
 - MYOACT: the MDAAT (IMACS), six organ-system VAS of 0-10 cm.
 """
 
@@ -125,35 +128,41 @@ class CmasItem:
     name: str
     maximum: int
     timed: bool = False
-    #: the largest score the older 53-point sheet allows, where it differs
-    maximum_53_point_sheet: int | None = None
-    #: ``True`` where the maximum is sourced from a printed scoring sheet (items 1-7); items 8-14 are open
-    sourced: bool = True
+    #: the largest score of the original 1999 sheet (0-51), where it differs from IMACS Form 05c
+    maximum_1999_sheet: int | None = None
 
 
-#: The 14 CMAS items. Items 1-7 as printed on the 52-point scoring sheet (UpToDate / MedicalAlgorithms
-#: copies of Lovell's sheet). Items 8-14: maxima NOT verified from a primary sheet (instruments.md:
-#: open); the kit's provisional values are the ones that make the validated 0-52 total.
+#: Where every CMAS item's range and band comes from (the kit's rule: the 52-point sheet).
+CMAS_SOURCE = (
+    "IMACS Form 05c, Childhood Myositis Assessment Scale (CMAS) Scoring Sheet (NIEHS cmas_508.pdf), as "
+    "transcribed in the openEHR archetype openEHR-EHR-OBSERVATION.cmas_score.v0 (CKM 1013.1.3320)"
+)
+#: The 14 CMAS items and their maxima on IMACS Form 05c, the 52-point sheet of the validation
+#: (Huber et al. 2004: "a 0-52-point scale"). Supine to prone is 0-3 there and 0-2 on the 1999 sheet
+#: (0-51); every other item is the same on both (52 - 51 = the one point of supine to prone).
 CMAS_ITEMS = (
     CmasItem(1, "head elevation (neck flexion)", 5, timed=True),
     CmasItem(2, "leg raise / touch object", 2),
     CmasItem(3, "straight leg lift / duration", 5, timed=True),
-    CmasItem(4, "supine to prone", 2, maximum_53_point_sheet=3),
+    CmasItem(4, "supine to prone", 3, maximum_1999_sheet=2),
     CmasItem(5, "sit-ups (six variants, 0/1 each)", 6),
     CmasItem(6, "supine to sit", 3),
     CmasItem(7, "arm raise / straighten", 3),
-    CmasItem(8, "arm raise / duration", 4, timed=True, sourced=False),
-    CmasItem(9, "floor sit", 4, sourced=False),
-    CmasItem(10, "all-fours manoeuvre", 4, sourced=False),
-    CmasItem(11, "floor rise", 4, sourced=False),
-    CmasItem(12, "chair rise", 4, sourced=False),
-    CmasItem(13, "stool step", 4, sourced=False),
-    CmasItem(14, "pick-up", 2, sourced=False),
+    CmasItem(8, "arm raise / duration", 4, timed=True),
+    CmasItem(9, "floor sit", 3),
+    CmasItem(10, "all-fours manoeuvre", 4),
+    CmasItem(11, "floor rise", 4),
+    CmasItem(12, "chair rise", 4),
+    CmasItem(13, "stool step", 3),
+    CmasItem(14, "pick-up", 3),
 )
 CMAS_MAX = 52
+#: The total of the 1999 sheet (Lovell et al. 1999), for comparison: the kit scores on the 52-point sheet.
+CMAS_1999_MAX = 51
 #: Timed CMAS items, seconds -> score: lower edges (inclusive) of scores 1, 2, ... ("unable" = 0 s is 0).
-#: Items 1 and 3: 1-9 s 1, 10-29 s 2, 30-59 s 3, 60-119 s 4, >= 120 s 5 (scoring sheet). Item 8 (0-4)
-#: stops at ">= 60 s 4": the kit's provisional band, open like its maximum.
+#: Items 1 and 3: 1-9 s 1, 10-29 s 2, 30-59 s 3, 60-119 s 4, >= 2 minutes 5. Item 8 (arm raise duration,
+#: 0-4): 1-9 s 1, 10-29 s 2, 30-59 s 3, "more than 60 sec" 4 (Form 05c); the kit reads 60 s as 4, the
+#: edge items 1 and 3 use, since the sheet leaves exactly 60 s unnamed.
 CMAS_TIMED_BANDS = {1: (1, 10, 30, 60, 120), 3: (1, 10, 30, 60, 120), 8: (1, 10, 30, 60)}
 CMAS_SECONDS_MAX = 3600.0  # a plausibility limit of ours
 
@@ -253,7 +262,7 @@ def _item_columns() -> tuple[ItemColumn, ...]:
                 )
             )
     for item in CMAS_ITEMS:
-        note = "" if item.sourced else " (maximum provisional: not verified from a primary sheet)"
+        note = "" if item.maximum_1999_sheet is None else f" (0-{item.maximum_1999_sheet} on the 1999 sheet, 0-51)"
         rows.append(
             ItemColumn(
                 cmas_column(item.number),

@@ -2,6 +2,11 @@
 
 Identifiers are text end to end ("007" stays "007"), stripped and NFKC-normalised so that one
 identifier written two ways is one; an invisible or bidirectional control character is flagged.
+
+Both steps are vectorised with pyarrow: a cell of printable ASCII (U+0020-U+007E, what almost every
+identifier is) is already NFKC-normal and holds no control character, so only the other cells go through
+:mod:`unicodedata` one by one, with exactly the per-cell rules of :func:`normalise_identifier` and
+:func:`has_control_characters`.
 """
 
 from __future__ import annotations
@@ -10,6 +15,11 @@ import unicodedata
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: Any character outside printable ASCII: the cells that need a per-character look.
+_BEYOND_PRINTABLE_ASCII = r"[^\x20-\x7e]"
 
 
 def identifier_text(column: pd.Series) -> pd.Series:
@@ -22,8 +32,30 @@ def identifier_text(column: pd.Series) -> pd.Series:
             index=column.index,
             dtype="str",
         )
-    text = column.astype("str").str.normalize("NFKC").str.strip()  # "Zürich" composed or not, "１" and "1": one
+    text = column.astype("str")
+    beyond = beyond_printable_ascii(text)
+    if beyond.any():  # "Zürich" composed or not, "１" and "1": one
+        text = text.copy()
+        text[beyond] = text[beyond].str.normalize("NFKC")
+    text = text.str.strip()
     return text.where(text != "", None).astype("str")
+
+
+def beyond_printable_ascii(text: pd.Series) -> np.ndarray:
+    """Per cell of a text column, whether it holds a character outside printable ASCII (NA: False)."""
+    array = pa.array(text.array, type=pa.large_string())
+    return pc.fill_null(pc.match_substring_regex(array, _BEYOND_PRINTABLE_ASCII), False).to_numpy(zero_copy_only=False)
+
+
+def control_character_cells(text: pd.Series) -> np.ndarray:
+    """Per cell, :func:`has_control_characters`, vectorised for a text column (NA: False)."""
+    if not pd.api.types.is_string_dtype(text) or text.dtype == object:
+        return text.map(has_control_characters).to_numpy(dtype=bool)  # not text end to end: cell by cell
+    flagged = np.zeros(len(text), dtype=bool)
+    positions = np.flatnonzero(beyond_printable_ascii(text))
+    if len(positions):
+        flagged[positions] = [has_control_characters(v) for v in text.iloc[positions]]
+    return flagged
 
 
 def normalise_identifier(text: str) -> str:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ivig_kit.errors import VisitTableError
 from ivig_kit.score.core_set_instruments import INSTRUMENTS
-from ivig_kit.score.identifiers import has_control_characters, identifier_text
+from ivig_kit.score.identifiers import control_character_cells, identifier_text
 from ivig_kit.score.mapping import ColumnMapping
 from ivig_kit.score.measures import (
     CORE_SET,
@@ -251,7 +251,7 @@ def _validate(raw: RawTable) -> pd.DataFrame:
             typed[column] = identifier_text(typed[column])
             problems.add(typed[column].isna().to_numpy(), column, "a non-empty identifier", typed[column])
             problems.add(
-                typed[column].map(has_control_characters).to_numpy(dtype=bool),
+                control_character_cells(typed[column]),
                 column,
                 "an identifier without invisible or bidirectional control characters (Unicode Cc/Cf, e.g. U+202E)",
                 typed[column],

@@ -298,7 +298,7 @@ def rules_side_by_side(visits: pd.DataFrame | None = None, rule_sets: dict | Non
 
 
 def cmas_items_table() -> pd.DataFrame:
-    """The 14 CMAS items: range, timed or not, whether the maximum is sourced from a printed sheet."""
+    """The 14 CMAS items: range on IMACS Form 05c (0-52), timed or not, and the range on the 1999 sheet (0-51)."""
     return pd.DataFrame(
         [
             {
@@ -306,8 +306,7 @@ def cmas_items_table() -> pd.DataFrame:
                 "manoeuvre": i.name,
                 "range": f"0-{i.maximum}",
                 "timed": "yes (seconds allowed)" if i.timed else "",
-                "older 53-point sheet": f"0-{i.maximum_53_point_sheet}" if i.maximum_53_point_sheet else "",
-                "maximum sourced": "printed sheet" if i.sourced else "provisional (open)",
+                "1999 sheet (0-51)": f"0-{i.maximum_1999_sheet}" if i.maximum_1999_sheet else "same",
             }
             for i in CMAS_ITEMS
         ]

@@ -87,7 +87,7 @@ def test_every_item_problem_located_in_one_pass(tmp_path, capsys):
         {**BASE, "week": 4, **GRADES, "mmt8_biceps_right": 11},
         {**BASE, "week": 8, **GRADES, "physician_global": 12},
     ]
-    rows[0]["cmas_4"] = 3
+    rows[0]["cmas_4"] = 4
     rows[1]["haq_eating_1"] = 1.5
     path = write_items(tmp_path, rows)
     assert main(["core-set", str(path), "--out", str(tmp_path / "v.csv")]) == 2
@@ -96,13 +96,26 @@ def test_every_item_problem_located_in_one_pass(tmp_path, capsys):
     assert "items.csv: row 2 (line 3), column 'mmt8_biceps_right': expected a whole number in 0-10" in err
     assert "row 2 (line 3), column 'haq_eating_1': expected a whole number in 0-3" in err
     assert (
-        "row 1 (line 2), column 'cmas_4': expected 0-2 on the validated 52-point CMAS sheet; 3 exists only on "
-        "the older 53-point sheet" in err
+        "row 1 (line 2), column 'cmas_4': expected a whole number in 0-3 (CMAS item 4, supine to prone, 0-3 "
+        "(0-2 on the 1999 sheet, 0-51))" in err
     )
     assert "row 1 (line 2), column 'cmas_4': expected items of one instrument for 'mmt'" in err
     assert "row 3 (line 4), column 'physician_global': expected a VAS value in 0-10 cm, got 12" in err
     assert "nothing was scored" in err
     assert not (tmp_path / "v.csv").exists()
+
+
+def test_cmas_sheets_52_on_form_05c_and_51_at_best_on_the_1999_sheet(tmp_path):
+    """A supine-to-prone 3 is Form 05c's best score (no longer refused); a child at the best of the 1999
+    sheet (supine to prone 0-2) scores 51 on the kit's 0-52 sheet."""
+    from ivig_kit.instruments.items import CMAS_ITEMS
+
+    best = {f"cmas_{i.number}": i.maximum for i in CMAS_ITEMS}
+    best_1999 = {f"cmas_{i.number}": i.maximum_1999_sheet or i.maximum for i in CMAS_ITEMS}
+    rows = [{**BASE, "week": 0, **best}, {**BASE, "week": 4, **best_1999}]
+    visits = read_core_set(write_items(tmp_path, rows))
+    assert (rows[0]["cmas_4"], rows[1]["cmas_4"]) == (3, 2)
+    assert visits["cmas"].tolist() == [52, 51]
 
 
 def test_a_total_beside_its_items_is_refused(tmp_path, capsys):
