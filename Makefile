@@ -52,9 +52,10 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --allow-root --ip=127.0.0.1 --no-browser notebooks/01_total_improvement_score.ipynb
 
 ## calculator: serve the standalone TIS calculator page (Voila, no code shown) on this machine only, behind a
-## token printed in its URL, loading nothing from another host (calculator_server/; README "The calculator server")
+## token printed in its URL, loading nothing from another host (calculator_server/; README "The calculator server");
+## its template is fixed: a ?template= in the URL is ignored
 calculator: $(STAMP)
-	JUPYTER_PATH="$(CURDIR)/calculator_server" $(BIN)/voila notebooks/calculator.ipynb --token --no-browser --Voila.ip=127.0.0.1 --template=ivig-calculator
+	JUPYTER_PATH="$(CURDIR)/calculator_server" $(BIN)/voila notebooks/calculator.ipynb --token --no-browser --Voila.ip=127.0.0.1 --template=ivig-calculator --VoilaConfiguration.allow_template_override=NO
 
 ## site: execute the teaching notebooks and write the static course site to site/ (offline, self-contained)
 site: $(STAMP)
