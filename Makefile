@@ -53,9 +53,9 @@ lab: $(STAMP)
 
 ## calculator: serve the standalone TIS calculator page (Voila, no code shown) on this machine only, behind a
 ## token printed in its URL and a Host check (calculator_server/voila.json), loading nothing from another host
-## (calculator_server/; README "The calculator server")
+## (calculator_server/; README "The calculator server"); its template is fixed: a ?template= in the URL is ignored
 calculator: $(STAMP)
-	JUPYTER_PATH="$(CURDIR)/calculator_server" $(BIN)/voila notebooks/calculator.ipynb --token --no-browser --Voila.ip=127.0.0.1 --template=ivig-calculator --Voila.config_file_paths="$(CURDIR)/calculator_server"
+	JUPYTER_PATH="$(CURDIR)/calculator_server" $(BIN)/voila notebooks/calculator.ipynb --token --no-browser --Voila.ip=127.0.0.1 --template=ivig-calculator --Voila.config_file_paths="$(CURDIR)/calculator_server" --VoilaConfiguration.allow_template_override=NO
 
 ## site: execute the teaching notebooks and write the static course site to site/ (offline, self-contained)
 site: $(STAMP)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -143,15 +145,33 @@ def make_recipe(target: str) -> list[str]:
     return ["env", *words] if "=" in words[0] else words  # VAR=value before the command, as the shell reads it
 
 
+def serve_until_url(command: list[str], url: str, env: dict[str, str], log: Path) -> str:
+    """Start ``command``, wait until ``url`` is in its output, stop it; return the output."""
+    import signal
+    import time
+
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while url not in log.read_text() and time.monotonic() < deadline:
+            assert server.poll() is None, log.read_text()[-2000:]
+            time.sleep(0.5)
+        assert url in log.read_text(), log.read_text()[-2000:]
+        return log.read_text()
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # a server that exited early is already gone
+            os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "target,url", [("lab", "http://127.0.0.1:{port}/lab"), ("calculator", "http://127.0.0.1:{port}/")]
 )
 def test_make_lab_and_calculator_bind_loopback_open_no_browser_and_print_the_url(target, url, tmp_path):
-    import os
-    import signal
-    import time
-
     from browser import free_port
 
     command = [part for part in make_recipe(target) if not part.startswith("--port")]
@@ -164,17 +184,91 @@ def test_make_lab_and_calculator_bind_loopback_open_no_browser_and_print_the_url
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
         "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
     }
-    log = tmp_path / "log"
-    with open(log, "w") as out:
-        server = subprocess.Popen(
-            command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
+    serve_until_url(command, url.format(port=port), env, tmp_path / "log")  # as root too: lab has --allow-root
+
+
+USER = "nobody"
+
+
+def as_user(*command: str) -> list[str]:
+    import pwd
+
+    user = pwd.getpwnam(USER)
+    # Through env: setpriv itself still holds root's capabilities while it starts its command, so a path only
+    # root may search (a Python under /root) would start; env is the user's first process, as a shell would be.
+    return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups", "/usr/bin/env", *command]
+
+
+def python_the_user_can_run(env: dict[str, str]) -> list[str]:
+    """The start of a command that runs JupyterLab of this environment as ``USER``: this interpreter's
+    ``jupyter``, or, when ``USER`` cannot reach it (a Python under /root), the system Python of the same
+    version on this environment's packages. Skips when neither can import jupyterlab as that user."""
+    import sysconfig
+
+    probe = "import jupyterlab; open('notebooks/01_total_improvement_score.ipynb').read()"
+    bin_folder = Path(sys.executable).parent
+    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    paths = sysconfig.get_paths()
+    candidates = [
+        ([str(bin_folder / "python")], {}, [str(bin_folder / "jupyter"), "lab"]),
+        (
+            [str(system)],
+            {
+                "PYTHONPATH": os.pathsep.join(dict.fromkeys([paths["purelib"], paths["platlib"]])),
+                "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter"),
+                "JUPYTERLAB_DIR": str(Path(sys.prefix) / "share" / "jupyter" / "lab"),
+            },
+            [str(system), "-m", "jupyterlab"],
+        ),
+    ]
+    failures = []
+    for python, extra, start in candidates:
+        result = subprocess.run(
+            as_user(*python, "-c", probe), cwd=REPO, env={**env, **extra}, capture_output=True, text=True, check=False
         )
+        if result.returncode == 0:
+            env.update(extra)
+            return start
+        said = result.stderr.strip().splitlines() or [f"exit {result.returncode}"]
+        failures.append(f"{python[0]}: {said[-1]}")
+    pytest.skip(f"user {USER} cannot run JupyterLab of this environment: " + "; ".join(failures))
+
+
+@pytest.mark.slow
+def test_make_lab_works_as_a_user_too(tmp_path):
+    """``make lab`` passes --allow-root so that it starts as root; as a user that flag changes nothing and the
+    same command line starts JupyterLab, reachable at the URL it prints (run as ``nobody`` through setpriv)."""
+    import pwd
+    import shutil
+    import tempfile
+
+    from browser import free_port
+
+    if os.geteuid() != 0:
+        pytest.skip("not root: the test above already runs `make lab` as a user")
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed: cannot switch to another user")
     try:
-        deadline = time.monotonic() + 90
-        while url.format(port=port) not in log.read_text() and time.monotonic() < deadline:
-            assert server.poll() is None, log.read_text()[-2000:]  # as root too: lab has --allow-root
-            time.sleep(0.5)
-        assert url.format(port=port) in log.read_text(), log.read_text()[-2000:]
+        pwd.getpwnam(USER)
+    except KeyError:
+        pytest.skip(f"no user {USER!r} on this machine")
+    home = Path(tempfile.mkdtemp(prefix="lab-user-"))  # pytest's tmp_path is readable by root only
+    try:
+        home.chmod(0o777)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "BROWSER": "false",
+            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+            "JUPYTER_CONFIG_DIR": str(home / "config"),
+            "JUPYTER_DATA_DIR": str(home / "data"),
+        }
+        start = python_the_user_can_run(env)
+        recipe = make_recipe("lab")
+        assert recipe[:2] == [str(Path(sys.executable).parent / "jupyter"), "lab"], recipe
+        port = free_port()
+        command = as_user(*start, *recipe[2:-1], f"--port={port}", recipe[-1])
+        output = serve_until_url(command, f"http://127.0.0.1:{port}/lab", env, tmp_path / "log")
+        assert "Running as root" not in output
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        shutil.rmtree(home, ignore_errors=True)

@@ -74,6 +74,22 @@ def status(url: str, host: str | None = None) -> int:
         return error.code
 
 
+def page_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=120) as response:
+        return response.read().decode("utf-8")
+
+
+def test_the_page_keeps_its_template_whatever_the_url_asks(calculator):
+    """Voilà 0.5.8 (pinned in pyproject.toml) takes a template name from ``?template=`` unchecked; the server
+    ignores that argument, so neither Voilà's lab template (with its CDN stylesheets) nor a path can be asked for."""
+    url, command = calculator
+    assert "--VoilaConfiguration.allow_template_override=NO" in command
+    assert "cdn.jsdelivr.net" not in page_text(url)
+    for asked in ("lab", "../../../../tmp"):
+        text = page_text(f"{url}&template={asked}")
+        assert "Total Improvement Score calculator" in text and "cdn.jsdelivr.net" not in text, asked
+
+
 def test_the_server_binds_locally_and_needs_the_token_it_prints(calculator):
     url, command = calculator
     assert "--Voila.ip=127.0.0.1" in command and "--no-browser" in command
