@@ -69,3 +69,52 @@ def test_an_unknown_site_stops_the_notebook_with_a_clear_error(tmp_path):
                 "summary_path": "",
             },
         )
+
+
+def _report_tables(notebook_path) -> dict[str, str]:
+    """Every captioned table of an executed site report, by caption number (the HTML as shown)."""
+    import re
+
+    executed = nbformat.read(notebook_path, as_version=4)
+    html = "".join(
+        output.get("data", {}).get("text/html", "")
+        for cell in executed.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
+    tables = re.findall(r"<table\b.*?</table>", html, flags=re.S)
+    return {re.search(r"Table (\d+)\.", t).group(1): t for t in tables if re.search(r"Table (\d+)\.", t)}
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_the_batch_shows_the_tables_the_notebook_shows_on_its_own(tmp_path):
+    """The batch's shortcuts (the site's slice, the parent's pooled summary, a kernel forked from a warm zygote)
+    change no table: the same site run alone on the whole registry shows the same tables, but for the
+    provenance (input files) and the comparison with an earlier report (there is none)."""
+    from ivig_kit.cli import main
+
+    site = "Zürich"
+    out = tmp_path / "out"
+    assert main(["reports", str(DEMO_REGISTRY), "--out", str(out), "--sites", site, "--quiet"]) == 0
+    batch_notebook = next(out.glob("zurich-*.ipynb"))
+    alone = tmp_path / "alone.ipynb"
+    papermill.execute_notebook(
+        str(SITE_REPORT),
+        str(alone),
+        kernel_name="python3",
+        cwd=str(tmp_path),
+        progress_bar=False,
+        parameters={
+            "site": site,
+            "data_path": str(DEMO_REGISTRY),
+            "adverse_events_path": str(DEMO_ADVERSE_EVENTS),
+            "population": "adult",
+        },
+    )
+    in_batch, on_its_own = _report_tables(batch_notebook), _report_tables(alone)
+    compared = sorted(set(on_its_own) - {"11"}, key=int)
+    assert compared == [str(n) for n in range(1, 11)]
+    for number in compared:
+        assert in_batch[number] == on_its_own[number], f"Table {number} differs between the batch and the notebook"
+    assert in_batch["11"] != on_its_own["11"]  # provenance names the slice, not the registry file

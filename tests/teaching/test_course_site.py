@@ -52,3 +52,12 @@ def test_a_page_has_landmarks_contents_under_the_title_and_nothing_from_another_
 def test_the_title_is_the_first_heading():
     assert site.notebook_title(tiny_notebook()) == "A lesson"
     assert site.notebook_title(nbformat.v4.new_notebook()) == "Notebook"
+
+
+def test_no_course_notebook_holds_tex_the_offline_site_would_show_raw():
+    """The site loads no MathJax (nothing from another host), so a formula must be written as text."""
+    tex = re.compile(r"\$\$|(?<![\\\w])\$[^$\s][^$\n]*\$")
+    for path in site.course_notebooks():
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                assert not tex.search(cell.source), f"{path.name}: TeX in {cell.source[:80]!r}"

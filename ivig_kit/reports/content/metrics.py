@@ -74,10 +74,14 @@ def patient_table(
     confirmed = scores[scores["confirmed_deterioration"].fillna(False).astype(bool)].groupby(key)["week"].min()
     patients["confirmed_deterioration_week"] = confirmed
     if len(events):
-        counts = events.groupby(key).agg(
-            adverse_events=("event", "size"),
-            serious_adverse_events=("serious", lambda s: int(s.fillna(False).sum())),
-            thromboembolic_events=("thromboembolic", "sum"),
+        counts = (
+            events.assign(serious=events["serious"].fillna(False).astype(bool))
+            .groupby(key)
+            .agg(
+                adverse_events=("event", "size"),
+                serious_adverse_events=("serious", "sum"),
+                thromboembolic_events=("thromboembolic", "sum"),
+            )
         )
         patients = patients.join(counts)
     for column in ("adverse_events", "serious_adverse_events", "thromboembolic_events"):

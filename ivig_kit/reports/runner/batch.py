@@ -26,33 +26,27 @@ import concurrent.futures
 import contextlib
 import datetime
 import errno
-import hashlib
-import multiprocessing
-import signal
+import itertools
 import sys
 import time
 from pathlib import Path
 
 from ivig_kit.errors import BatchWriteError, Interrupted, ReportSetupError
 from ivig_kit.reports.runner.index_page import write_index
-from ivig_kit.reports.runner.kernels import NotebookKernels, kernels_for
 from ivig_kit.reports.runner.ledger import (
     batch_lock,
-    owned_tempdir,
     read_ledger,
     sweep_partial_files,
     sweep_stale_tempdirs,
 )
-from ivig_kit.reports.runner.pages import html_exporter
-from ivig_kit.reports.runner.pdf import export_site_pdfs
+from ivig_kit.reports.runner.pdf import SitePdfs
+from ivig_kit.reports.runner.pool import LocalRunners, make_executor
 from ivig_kit.reports.runner.processes import (
-    die_with_parent,
-    keep_multiprocessing_files_in,
     keep_resource_tracker,
     kill_started_processes,
     started_processes,
 )
-from ivig_kit.reports.runner.registry_run import run_registry_report
+from ivig_kit.reports.runner.registry_run import REGISTRY_NOTEBOOK, run_registry_report
 from ivig_kit.reports.runner.scheduler import check_scheduler
 from ivig_kit.reports.runner.tasks import (
     BatchResult,
@@ -62,7 +56,12 @@ from ivig_kit.reports.runner.tasks import (
 )
 from ivig_kit.reports.runner.worker import run_site_report, store_outputs
 
+#: index.json and index.html are rewritten at most this often while sites finish.
 LEDGER_SAVE_INTERVAL_S = 1.0
+#: Tasks sent to each worker ahead of the one it runs (the rest wait, unmade, in the parent).
+IN_FLIGHT_PER_WORKER = 2
+#: The index is rewritten while sites finish at most once per this many times as long as a rewrite takes.
+SAVE_SHARE = 20
 #: Errors of writing the output folder that stop a batch with one line (disk full, quota, I/O, read-only, too big).
 WRITE_ERRNOS = {
     errno.ENOSPC,
@@ -70,53 +69,10 @@ WRITE_ERRNOS = {
     errno.EIO,
     errno.EROFS,
     errno.EFBIG,
-}  # index.json is rewritten at most this often while sites finish
+}
 
 
 # --- Running a batch ----------------------------------------------------------------------------------------
-
-
-def _preload_worker(key: str, zygote_socket: str | None) -> None:
-    """Die with the batch; use the batch's kernel zygote; import what every site needs once per worker."""
-    die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt does
-    if zygote_socket:
-        kernels_for(key, zygote_socket=zygote_socket)
-    import papermill  # noqa: F401
-
-    html_exporter()
-
-
-#: Imported once by the fork server the local worker processes are forked from.
-WORKER_PRELOAD = (
-    "ivig_kit.reports.runner._die_with_parent",
-    "ivig_kit.reports.runner.batch",
-    "ivig_kit.reports.runner.worker",
-    "papermill",
-    "nbconvert",
-    "jupyter_client",
-    "tqdm",
-)
-
-
-def _executor(jobs: int, scheduler: str | None, key: str, zygote_socket: str | None):
-    """A ``concurrent.futures`` executor: local worker processes sharing one kernel zygote, forked from a
-    server that has imported the runner once; or a dask.distributed cluster's (each worker its own zygote)."""
-    if scheduler:
-        from distributed import Client
-
-        try:
-            client = Client(scheduler)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise ReportSetupError(f"cannot use the dask scheduler at {scheduler!r}: {error}") from None
-        executor = client.get_executor(pure=False)
-        return executor, client
-    keep_multiprocessing_files_in(lambda: owned_tempdir("mp"))
-    context = multiprocessing.get_context("forkserver")  # workers from a clean process, whatever our threads
-    context.set_forkserver_preload(list(WORKER_PRELOAD))
-    return concurrent.futures.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_preload_worker, initargs=(key, zygote_socket)
-    ), None
 
 
 def _reusable(task: SiteTask, row: dict | None, out_dir: Path) -> SiteResult | None:
@@ -131,14 +87,51 @@ def _reusable(task: SiteTask, row: dict | None, out_dir: Path) -> SiteResult | N
 
 
 def run_batch(
-    batch: ReportBatch, jobs: int = 2, scheduler: str | None = None, progress: bool = True, pdf: bool = False
+    batch: ReportBatch,
+    jobs: int = 2,
+    scheduler: str | None = None,
+    progress: bool = True,
+    pdf: bool = False,
+    runners: LocalRunners | None = None,
 ) -> BatchResult:
     """Run every site of ``batch`` (``jobs`` at a time, or on the dask cluster at ``scheduler``), print one
     line per site as it finishes, print each new report to ``<slug>.pdf`` when ``pdf``, then write the
     index (``index.json`` ledger and ``index.html``).
 
+    ``runners``: local worker processes and kernel zygote started earlier (by ``ivig-kit reports``, before
+    the registry was read) and closed by the caller; by default the batch starts its own when it runs
+    anything locally.
+
     Raises :class:`Interrupted` (after cleaning up and writing the index) on SIGINT or SIGTERM.
     """
+    own = None
+    if runners is None and not scheduler:
+        own = runners = _LazyRunners(batch.notebook, jobs)
+    try:
+        return _run_batch(batch, jobs, scheduler, progress, pdf, runners)
+    finally:
+        if own is not None:
+            own.close()
+
+
+class _LazyRunners:
+    """:class:`LocalRunners` started on first use (a batch whose sites are all re-used may need none)."""
+
+    def __init__(self, notebook, jobs: int):
+        self.notebook, self.jobs, self._runners = notebook, jobs, None
+        self.before = None
+
+    def get(self, tasks: int) -> LocalRunners:
+        if self._runners is None:  # no more workers than tasks
+            self._runners = LocalRunners(self.notebook, max(1, min(self.jobs, tasks)), preload=(REGISTRY_NOTEBOOK,))
+        return self._runners
+
+    def close(self, wait: bool = True) -> None:
+        if self._runners is not None:
+            self._runners.close(wait=wait)
+
+
+def _run_batch(batch, jobs, scheduler, progress, pdf, runners) -> BatchResult:
 
     started_at = datetime.datetime.now().astimezone()
     started = time.perf_counter()
@@ -152,6 +145,8 @@ def run_batch(
     sweep_stale_tempdirs()
     keep_resource_tracker()  # before the snapshot: an interrupt must not kill it
     before = started_processes()
+    if isinstance(runners, LocalRunners):  # started earlier: what they started is the batch's too
+        before &= runners.before
     runner = f"dask scheduler {scheduler}" if scheduler else f"{jobs} local process(es)"
     with batch_lock(out), Interrupted.on_signals():
         ledger = read_ledger(out, force=batch.force)["sites"]
@@ -165,6 +160,11 @@ def run_batch(
                 _report(previous, None, progress)
             else:
                 todo.append(task)
+        printer = SitePdfs(out) if pdf else None  # new reports, and re-used ones that have no PDF yet
+        if printer is not None:
+            for previous in results.values():
+                if not (out / Path(previous.files["html"]).with_suffix(".pdf")).exists():
+                    printer.add(previous)
         interrupted = None
         order = {task.site: i for i, task in enumerate(batch.tasks)}
         known = {site: i for i, site in enumerate(batch.all_sites)}
@@ -173,12 +173,16 @@ def run_batch(
             kept = [SiteResult.from_record(row) for site, row in ledger.items() if site not in results]
             return sorted([*results.values(), *kept], key=lambda r: (known.get(r.site, len(known)), r.site))
 
-        last_saved = [time.monotonic()]
+        last_saved = [time.monotonic(), 0.0]  # when, and how long the save took
 
         def save_progress(now: bool = False) -> None:
             """Keep index.json and index.html current while the batch runs, the sites still running marked, so a
             batch that is killed (even by SIGKILL) leaves an index that says which sites did not finish."""
-            if now or time.monotonic() - last_saved[0] >= LEDGER_SAVE_INTERVAL_S:
+            # at most every second, and never more than 1/SAVE_SHARE of the time: the index of a large registry
+            # takes longer to write, so it is written less often (the total time writing it stays linear)
+            wait = max(LEDGER_SAVE_INTERVAL_S, last_saved[1] * SAVE_SHARE)
+            if now or time.monotonic() - last_saved[0] >= wait:
+                began = time.monotonic()
                 unfinished = {
                     t.site: _unfinished(
                         t, "the batch was still running this site (if no batch runs now, it was killed)"
@@ -189,7 +193,7 @@ def run_batch(
                 rows = [unfinished.pop(r.site, r) for r in all_rows()]
                 rows = sorted([*rows, *unfinished.values()], key=lambda r: (known.get(r.site, len(known)), r.site))
                 write_index(batch, rows, started_at=started_at, seconds=time.perf_counter() - started, runner=runner)
-                last_saved[0] = time.monotonic()
+                last_saved[:] = [time.monotonic(), time.monotonic() - began]
 
         write_failure = None
         try:
@@ -204,11 +208,20 @@ def run_batch(
                     progress,
                     save_progress,
                     stop_started=lambda: kill_started_processes(before),
+                    runners=_local(runners, len(todo)),
+                    stored=printer.add if printer else lambda result: None,
                 )
-            run_registry_report(batch, all_rows(), pdf=pdf)  # the history, then the coordinating centre's report
+            # the history, then the coordinating centre's report
+            run_registry_report(
+                batch, all_rows(), printer=printer, runners=_local(runners) if batch.registry_state else None
+            )
+            if printer is not None:  # the last PDFs (each was started as soon as its report was written)
+                printer.finish()
         except Interrupted as error:
             interrupted = error
-            kill_started_processes(before)
+            kill_started_processes(before)  # Chromium too: the PDF thread ends
+            if printer is not None:
+                printer.stop()
             sweep_stale_tempdirs(mine_too=True)  # also a zygote folder made just as the signal came
             sweep_partial_files(out)
         except OSError as error:  # the output folder cannot be written (disk full, I/O error): stop, say so
@@ -217,6 +230,8 @@ def run_batch(
                 raise
             write_failure = error
             kill_started_processes(before)
+            if printer is not None:
+                printer.stop()
             sweep_stale_tempdirs()  # the killed workers' folders (this process's own stay in use)
             with contextlib.suppress(OSError):
                 sweep_partial_files(out)
@@ -228,20 +243,6 @@ def run_batch(
                     else f"not written: {write_failure.strerror or write_failure} in the output folder"
                 )
                 results[task.site] = _unfinished(task, reason, "write" if write_failure else "interrupted")
-        if pdf and not interrupted and not write_failure:  # new reports, and re-used ones that have no PDF yet
-            try:
-                export_site_pdfs(
-                    out,
-                    [
-                        r
-                        for r in results.values()
-                        if r.ok and (not r.reused or not (out / Path(r.files["html"]).with_suffix(".pdf")).exists())
-                    ],
-                )
-            except Interrupted as error:  # the PDF phase: the reports are there; the index says what has a PDF
-                interrupted = error
-                kill_started_processes(before)
-                sweep_partial_files(out)
         ours = sorted(results.values(), key=lambda r: order[r.site])
         rows = all_rows()
         seconds = time.perf_counter() - started
@@ -292,6 +293,11 @@ def _report(outcome: SiteResult, bar, progress: bool) -> None:
         print(_log_line(outcome), flush=True)
 
 
+def _local(runners, tasks: int = 1) -> LocalRunners | None:
+    """The batch's local runners, started now (for ``tasks`` tasks) if they were waiting for a first use."""
+    return runners.get(tasks) if isinstance(runners, _LazyRunners) else runners
+
+
 def _run_tasks(
     batch: ReportBatch,
     todo: list[SiteTask],
@@ -301,31 +307,42 @@ def _run_tasks(
     progress: bool,
     save_progress=lambda: None,
     stop_started=lambda: None,
+    runners: LocalRunners | None = None,
+    stored=lambda result: None,
 ) -> None:
-    """Run ``todo`` and put each outcome into ``results`` as it comes (stored in the output folder).
+    """Run ``todo`` and put each outcome into ``results`` as it comes (stored in the output folder), on the
+    local ``runners`` or the dask cluster at ``scheduler``.
 
     On an interrupt, every process the batch started is stopped first (``stop_started``), before the
-    executor and the zygote are closed: closing the zygote first would end kernels under workers that
-    would then print about it."""
+    executor is closed."""
     from tqdm.auto import tqdm
 
-    key = batch.notebook_sha256 or hashlib.sha256(batch.notebook.read_bytes()).hexdigest()
-    kernels = executor = client = None
+    executor = client = None
     interrupted = False
     try:
-        if not scheduler:  # local workers share one zygote, started first so its imports overlap theirs
-            kernels = NotebookKernels(batch.notebook)
-            zygote_socket = kernels.start_zygote()
+        if scheduler:
+            executor, client = make_executor(jobs, scheduler, batch.notebook_sha256, None)
         else:
-            zygote_socket = None
-        executor, client = _executor(max(1, min(jobs, len(todo))), scheduler, key, zygote_socket)
-        futures = {
-            executor.submit(run_site_report, task): task
-            for task in (batch.with_inputs(todo) if batch.with_inputs else todo)
-        }
-        with tqdm(total=len(futures), unit="site", desc="site reports", disable=not progress, file=sys.stderr) as bar:
-            for future in concurrent.futures.as_completed(futures):
-                task = futures[future]
+            assert runners is not None
+            executor = runners.executor
+        # a few tasks per worker in flight, each made (its slice as bytes) just before it is sent: the parent's
+        # memory does not grow with the number of sites, and the first site starts at once
+        waiting = iter(todo)
+        in_flight: dict = {}
+
+        def send(count: int) -> None:
+            for task in itertools.islice(waiting, count):
+                if batch.with_inputs:
+                    task = batch.with_inputs([task])[0]
+                in_flight[executor.submit(run_site_report, task)] = task
+
+        send(IN_FLIGHT_PER_WORKER * max(1, jobs))
+        with tqdm(total=len(todo), unit="site", desc="site reports", disable=not progress, file=sys.stderr) as bar:
+            while in_flight:
+                done, _ = concurrent.futures.wait(in_flight, return_when=concurrent.futures.FIRST_COMPLETED)
+                future = next(iter(done))
+                task = in_flight.pop(future)
+                send(1)
                 try:
                     outcome = future.result()
                 except Exception as error:  # the worker itself died (killed, out of memory, lost by dask)
@@ -345,6 +362,7 @@ def _run_tasks(
                         made_with=task.made_with(),
                     )
                 results[task.site] = store_outputs(outcome, batch.out_dir)
+                stored(outcome)
                 save_progress()
                 _report(outcome, bar, progress)
     except BaseException as error:
@@ -353,15 +371,11 @@ def _run_tasks(
             stop_started()
         raise
     finally:
-        if executor is not None:  # on an interrupt or error, queued sites are cancelled rather than waited for
-            if client is not None:
-                executor.shutdown(wait=not interrupted)
-            else:
-                executor.shutdown(wait=not interrupted, cancel_futures=True)
-        if client is not None:
+        if client is not None:  # on an interrupt or error, queued sites are cancelled rather than waited for
+            executor.shutdown(wait=not interrupted)
             client.close()
-        if kernels is not None:
-            kernels.close()
+        elif interrupted and executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _log_line(result: SiteResult) -> str:

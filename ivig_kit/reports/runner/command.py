@@ -32,10 +32,15 @@ def run_reports(
     """Run the site reports of ``data`` into ``out`` as ``ivig-kit reports`` does (the options are the command's)
     and return its exit status: 0 all sites ok, 1 some site failed or the folder could not be written,
     128 + the signal when stopped. An unusable input raises :class:`~ivig_kit.errors.InputError`."""
+    runners = None
     try:
         from ivig_kit.reports.runner.batch import run_batch
         from ivig_kit.reports.runner.prepare import capped_jobs, prepare_batch
 
+        note = None
+        if not scheduler:
+            jobs, note = capped_jobs(jobs)
+            runners = _start_runners(notebook, jobs)
         if pdf:  # before any site runs: a missing browser is a setup mistake (exit 2), not a failed site
             from ivig_kit.reports.runner.pdf import find_chromium
 
@@ -56,16 +61,21 @@ def run_reports(
             from ivig_kit.reports.runner.handout import check_handout_folder
 
             check_handout_folder(handout, batch.out_dir)
-        if not scheduler:
-            jobs, note = capped_jobs(jobs)
-            if note:
-                print(f"ivig-kit: note: {note}", file=sys.stderr)
+        if note:
+            print(f"ivig-kit: note: {note}", file=sys.stderr)
         adverse = batch.adverse_events_path.name if batch.adverse_events_path else "none"
         where = f"the dask scheduler at {scheduler}" if scheduler else f"{jobs} process(es)"
         print(
             f"{len(batch.tasks)} site(s) of {batch.data_path.name} (adverse events: {adverse}) on {where}", flush=True
         )
-        outcome = run_batch(batch, jobs=jobs, scheduler=scheduler, progress=not quiet and sys.stderr.isatty(), pdf=pdf)
+        outcome = run_batch(
+            batch,
+            jobs=jobs,
+            scheduler=scheduler,
+            progress=not quiet and sys.stderr.isatty(),
+            pdf=pdf,
+            runners=runners if batch.notebook == runners_notebook(notebook) else None,
+        )
     except BatchWriteError as failure:  # disk full or I/O error in the output folder: one line, no traceback
         print(f"ivig-kit: error: {failure}", file=sys.stderr, flush=True)
         return 1
@@ -78,6 +88,14 @@ def run_reports(
         )
         print(f"ivig-kit: stopped by {stopped}: {done}", file=sys.stderr, flush=True)
         return 128 + stopped.signum
+    except BaseException:  # bad input, or Ctrl-C while the registry is read: stop the workers now
+        if runners is not None:
+            runners.close(wait=False)
+            runners = None
+        raise
+    finally:
+        if runners is not None:
+            runners.close()
     failed = outcome.failed
     reused = f" ({len(outcome.reused)} re-used, inputs unchanged)" if outcome.reused else ""
     print(f"{len(outcome.results) - len(failed)} ok{reused}, {len(failed)} failed in {outcome.seconds:.1f} s")
@@ -88,3 +106,26 @@ def run_reports(
         written = write_handouts(batch.out_dir, outcome.results, handout)
         print(f"hand-outs: {len(written)} zip(s) in {handout}, each with one site's own files")
     return 1 if failed else 0
+
+
+def runners_notebook(notebook: Path | None) -> Path:
+    """The site-report notebook a batch runs: ``notebook`` or the bundled one, resolved."""
+    from ivig_kit.reports.runner.prepare import DEFAULT_NOTEBOOK
+
+    return Path(notebook or DEFAULT_NOTEBOOK).resolve()
+
+
+def _start_runners(notebook: Path | None, jobs: int):
+    """The batch's worker processes and kernel zygote, started before the registry is read so that their
+    imports overlap its reading and scoring; ``None`` when the notebook is not a readable file (the batch's
+    checks then say what is wrong, before anything runs)."""
+    from ivig_kit.reports.runner.pool import LocalRunners
+    from ivig_kit.reports.runner.registry_run import REGISTRY_NOTEBOOK
+
+    path = runners_notebook(notebook)
+    try:
+        if not path.is_file():
+            return None
+        return LocalRunners(path, jobs, preload=(REGISTRY_NOTEBOOK,))
+    except OSError:
+        return None

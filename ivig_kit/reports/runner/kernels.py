@@ -9,20 +9,27 @@ so concurrent starts cannot race on TCP ports.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import threading
+import time
 import uuid
 
 from ivig_kit.errors import KernelStartError
 from ivig_kit.reports.runner.ledger import owned_tempdir
-from ivig_kit.reports.runner.notebook_file import notebook_imports
 from ivig_kit.reports.runner.processes import at_exit, remove_at_exit
-from ivig_kit.reports.runner.zygote import KernelZygote
+from ivig_kit.reports.runner.zygote import ZYGOTE_START_TIMEOUT_S, KernelZygote
 
 KERNEL_NAME = "python3"
 #: Longest a kernel may take to answer its first message.
 KERNEL_START_TIMEOUT_S = 60
+#: Longest a killed kernel may take to go.
+KILL_WAIT_S = 5
+#: How long a new kernel's IOPub status may lag its ``kernel_info`` reply before the request is repeated.
+IOPUB_JOIN_S = 0.2
+#: How soon a client's socket retries to connect to a kernel that has not bound its socket yet.
+RECONNECT_MS = 5
 
 
 class NotebookKernels:
@@ -35,10 +42,13 @@ class NotebookKernels:
     zygote_socket : str, optional
         The socket of a zygote another process started (the batch's parent, for its local workers); used
         while it is there, else this process starts its own zygote on first use.
+    preload : tuple of paths, optional
+        Further notebooks whose imports a zygote of this process preloads too.
     """
 
-    def __init__(self, notebook=None, zygote_socket: str | None = None):
+    def __init__(self, notebook=None, zygote_socket: str | None = None, preload: tuple = ()):
         self.notebook = str(notebook) if notebook else None
+        self.preload = tuple(str(path) for path in preload)
         self.shared_socket = zygote_socket
         self._zygote: KernelZygote | None = None
         self._lock = threading.Lock()
@@ -51,12 +61,19 @@ class NotebookKernels:
     def _own_zygote(self) -> KernelZygote:
         with self._lock:
             if self._zygote is None or not self._zygote.alive():
-                self._zygote = KernelZygote(notebook_imports(self.notebook) if self.notebook else [])
+                notebooks = [self.notebook, *self.preload] if self.notebook else list(self.preload)
+                self._zygote = KernelZygote([], notebooks=tuple(notebooks))
             return self._zygote
 
     def _warm_socket(self) -> str:
-        if self.shared_socket and os.path.exists(self.shared_socket):
-            return self.shared_socket
+        """The shared zygote's socket once it accepts (it may still be importing: its folder is there, the
+        socket not yet), else this process's own zygote's."""
+        if self.shared_socket:
+            deadline = time.monotonic() + ZYGOTE_START_TIMEOUT_S
+            while os.path.isdir(os.path.dirname(self.shared_socket)) and time.monotonic() < deadline:
+                if os.path.exists(self.shared_socket):
+                    return self.shared_socket
+                time.sleep(0.02)
         return self._own_zygote().wait_until_ready()
 
     def start(self, cwd: str, warm: bool = True, timeout_s: float = KERNEL_START_TIMEOUT_S):
@@ -105,7 +122,11 @@ class NotebookKernels:
 
         async def stop():
             try:
-                if await manager.is_alive():
+                provisioner = manager.provisioner
+                if provisioner is not None and provisioner.has_process:  # kill and watch it go (see wait)
+                    await provisioner.kill()
+                    await asyncio.wait_for(provisioner.wait(), timeout=KILL_WAIT_S)
+                if await manager.is_alive():  # the manager's way, which polls every 0.1 s
                     await manager.shutdown_kernel(now=True)
             finally:
                 for client in getattr(manager, "handed_out", ()):
@@ -169,10 +190,14 @@ def _site_kernel_manager():
     global _manager_class
     if _manager_class is None:
         from jupyter_client.manager import AsyncKernelManager
-        from traitlets import List
+        from traitlets import List, default
 
         class SiteKernelManager(AsyncKernelManager):
             handed_out: List = List()
+
+            @default("client_factory")
+            def _ready_client(self):
+                return _ready_client_class()
 
             def client(self, **kwargs):
                 client = super().client(**kwargs)
@@ -181,3 +206,69 @@ def _site_kernel_manager():
 
         _manager_class = SiteKernelManager
     return _manager_class
+
+
+_client_class = None
+
+
+def _ready_client_class():
+    """A kernel client that is ready sooner, made on first use (jupyter_client is imported only by the processes
+    that run kernels)."""
+    global _client_class
+    if _client_class is not None:
+        return _client_class
+    from queue import Empty
+
+    import zmq
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class ReadyClient(AsyncKernelClient):
+        """A kernel client whose :meth:`wait_for_ready` returns as soon as the kernel is ready.
+
+        jupyter_client's waits for 0.2 s of silence on IOPub after the ``kernel_info`` reply, and nbclient waits
+        again for the client it makes: 0.4 s of every site spent waiting. Here the kernel is ready once it has
+        replied to ``kernel_info`` on the shell channel and its IOPub status for that request has arrived
+        (so IOPub is connected: no output of the first cell can be lost); nothing else is waited for.
+        """
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            # a subscriber that connects before the kernel has bound its socket retries every 100 ms by default
+            self.context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+            while True:
+                request = self.kernel_info()
+                if await self._reply_and_idle(request, deadline):
+                    return
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+        async def _reply_and_idle(self, request: str, deadline: float) -> bool:
+            """Whether the reply to ``request`` and its IOPub idle status both came (within a second each)."""
+            reply = None
+            while reply is None:
+                try:
+                    message = await self.shell_channel.get_msg(timeout=min(1.0, max(0.0, deadline - time.monotonic())))
+                except Empty:
+                    return False
+                if message["parent_header"].get("msg_id") == request and message["msg_type"] == "kernel_info_reply":
+                    reply = message
+            while True:
+                try:
+                    message = await self.iopub_channel.get_msg(timeout=IOPUB_JOIN_S)
+                except Empty:
+                    return False  # IOPub was not connected yet when the kernel answered: ask again
+                if (
+                    message["parent_header"].get("msg_id") == request
+                    and message["msg_type"] == "status"
+                    and message["content"].get("execution_state") == "idle"
+                ):
+                    self._handle_kernel_info_reply(reply)
+                    return True
+
+    _client_class = ReadyClient
+    return ReadyClient

@@ -92,30 +92,93 @@ def pdf_printer(chromium: Path | None = None):
 def export_site_pdfs(out_dir, results: list[SiteResult]) -> None:
     """Print the report of every successful site to ``<slug>.pdf`` beside its HTML (one Chromium for all).
     A site whose PDF fails is marked failed with the error; its earlier PDF, if any, stays."""
-    out_dir = Path(out_dir)
-    done = [r for r in results if r.ok]
-    for result in done:  # a name that is not the kit's own never becomes a path (the ledger is checked too)
-        if not is_own_file_name(result.files.get("html")) or not result.files["html"].endswith(".html"):
-            _pdf_failed(result, ReportSetupError(f"{result.files.get('html')!r} is not the kit's own report name"))
-    done = [r for r in done if r.ok]
-    if not done:
-        return
-    try:
-        with pdf_printer() as print_pdf:
-            for result in done:
-                html_name = result.files["html"]
-                pdf_name = str(Path(html_name).with_suffix(".pdf"))
-                try:
-                    if not stat.S_ISREG(os.lstat(out_dir / html_name).st_mode):
-                        raise ReportSetupError(f"{html_name}: not a regular file; the kit does not follow links")
-                    print_pdf(out_dir / html_name, out_dir / pdf_name)
-                    result.files = {**result.files, "pdf": pdf_name}
-                except Exception as error:  # a page Chromium cannot print: this site fails, the others go on
-                    _pdf_failed(result, error)
-    except Exception as error:  # Chromium would not start, or died: every site still without its PDF fails
-        for result in done:
-            if result.ok and "pdf" not in result.files:
-                _pdf_failed(result, error)
+    printer = SitePdfs(out_dir)
+    for result in results:
+        printer.add(result)
+    printer.finish()
+
+
+class SitePdfs:
+    """One headless Chromium, in a thread of its own, printing each site's report as soon as it is added
+    (while the batch runs the next sites), and any other page (:meth:`add_page`).
+
+    A site whose PDF fails is marked failed with the error (its earlier PDF, if any, stays); if Chromium
+    will not start or dies, every site still without its PDF fails with that error.
+    """
+
+    def __init__(self, out_dir):
+        import queue
+        import threading
+
+        self.out_dir = Path(out_dir)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._print_all, name="pdf", daemon=True)
+        self._thread.start()
+
+    def add(self, result: SiteResult) -> None:
+        """Print ``result``'s report (a failed site is left alone)."""
+        if result.ok:
+            self._queue.put(result)
+
+    def add_page(self, html_path, pdf_path):
+        """Print one page; a ``concurrent.futures.Future`` of the PDF's path (or of the error)."""
+        import concurrent.futures
+
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        self._queue.put((Path(html_path), Path(pdf_path), done))
+        return done
+
+    def finish(self) -> None:
+        """Wait until everything added has been printed, then close Chromium."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def stop(self, timeout_s: float = 5) -> None:
+        """After the batch has killed Chromium: let the thread end (what was not printed fails)."""
+        self._queue.put(None)
+        self._thread.join(timeout_s)
+
+    def _print_all(self) -> None:
+        job = self._queue.get()  # Chromium starts with the first page to print
+        if job is None:
+            return
+        try:
+            with pdf_printer() as print_pdf:
+                while job is not None:
+                    self._print(print_pdf, job)
+                    job = self._queue.get()
+        except Exception as error:  # Chromium would not start, or died: the rest fails with the reason
+            while job is not None:
+                if isinstance(job, tuple):
+                    job[2].set_exception(error)
+                elif "pdf" not in job.files:
+                    _pdf_failed(job, error)
+                job = self._queue.get()
+
+    def _print(self, print_pdf, job) -> None:
+        if not isinstance(job, tuple):
+            _print_site(print_pdf, self.out_dir, job)
+            return
+        html_path, pdf_path, done = job
+        try:
+            done.set_result(print_pdf(html_path, pdf_path))
+        except Exception as error:
+            done.set_exception(error)
+
+
+def _print_site(print_pdf, out_dir: Path, result: SiteResult) -> None:
+    """Print one site's report beside it; mark the site failed if that cannot be done."""
+    html_name = result.files.get("html")
+    try:  # a name that is not the kit's own never becomes a path (the ledger is checked too)
+        if not is_own_file_name(html_name) or not str(html_name).endswith(".html"):
+            raise ReportSetupError(f"{html_name!r} is not the kit's own report name")
+        pdf_name = str(Path(html_name).with_suffix(".pdf"))
+        if not stat.S_ISREG(os.lstat(out_dir / html_name).st_mode):
+            raise ReportSetupError(f"{html_name}: not a regular file; the kit does not follow links")
+        print_pdf(out_dir / html_name, out_dir / pdf_name)
+        result.files = {**result.files, "pdf": pdf_name}
+    except Exception as error:  # a page Chromium cannot print: this site fails, the others go on
+        _pdf_failed(result, error)
 
 
 def _pdf_failed(result: SiteResult, error: Exception) -> None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import signal
@@ -98,9 +99,20 @@ class ZygoteProvisioner(LocalProvisioner):
         return self.connection_info
 
     async def wait(self) -> int | None:
-        """Wait until the kernel has gone, then close the connection and the pidfd (``LocalProvisioner.wait``
-        lets go of the process once it has gone)."""
+        """Wait until the kernel has gone, then close the connection and the pidfd.
+
+        ``LocalProvisioner.wait`` polls every 0.1 s, a tenth of a second per site after the kill; the pidfd
+        says at once when the process has gone."""
         try:
+            if self.forked is not None and self.forked.pidfd >= 0:
+                gone = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                loop.add_reader(self.forked.pidfd, gone.set)
+                try:
+                    if self.forked.poll() is None:
+                        await gone.wait()
+                finally:
+                    loop.remove_reader(self.forked.pidfd)
             return await super().wait()
         finally:
             if self.forked is not None and self.process is None:

@@ -2,11 +2,12 @@
 
 After every site has a result (run now or re-used), :func:`run_registry_report` appends the run to the
 output folder's ``history.json`` (:mod:`.history`), runs ``notebooks/registry_report.ipynb`` once under
-papermill in a private temporary folder holding copies of its inputs (the visit and adverse-event tables and
-the history, under their own names, so the executed notebook shows no local folder), and writes
-``registry.html``, ``registry.ipynb`` and ``registry.json`` into the output folder, each atomically (with
-``pdf``, also ``registry.pdf``). A failure of the registry report does not fail the sites: it is printed,
-and an earlier registry report stays in place.
+papermill on copies of its inputs (the visit and adverse-event tables and the history, under their own names,
+so the executed notebook shows no local folder) — in one of the batch's workers, in a kernel forked from
+its warm zygote (:mod:`.registry_task`), or, for a dask batch, in a papermill process of its own — and
+writes ``registry.html``, ``registry.ipynb`` and ``registry.json`` into the output folder, each atomically
+(with ``--pdf``, also ``registry.pdf``). A failure of the registry report does not fail the sites: it is
+printed, and an earlier registry report stays in place.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ivig_kit.files import write_atomically
 from ivig_kit.reports.runner.kernels import KERNEL_NAME
 from ivig_kit.reports.runner.ledger import owned_tempdir
 from ivig_kit.reports.runner.pages import export_html
-from ivig_kit.reports.runner.pdf import pdf_printer
+from ivig_kit.reports.runner.registry_task import RegistryOutcome, RegistryTask, run_registry_notebook
 from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S
 from ivig_kit.resources import notebook_path
 
@@ -82,14 +83,16 @@ def append_history(batch, rows, run_at: datetime.datetime | None = None) -> Path
     return append_run(batch.out_dir, entry, force=batch.force)
 
 
-def run_registry_report(batch, rows, pdf: bool = False, notebook: Path | None = None) -> RegistryResult | None:
+def run_registry_report(batch, rows, printer=None, notebook: Path | None = None, runners=None) -> RegistryResult | None:
     """Append the history, then run the registry notebook once and store its outputs in ``batch.out_dir``.
 
-    ``rows``: every site's result in the folder (this run's and those kept). Returns ``None`` when the batch
-    has no registry state (not made by :func:`~ivig_kit.reports.runner.prepare.prepare_batch`).
+    ``rows``: every site's result in the folder (this run's and those kept). ``printer``: the batch's
+    :class:`~ivig_kit.reports.runner.pdf.SitePdfs` when it prints PDFs (``registry.pdf`` too). ``runners``: the batch's
+    :class:`~ivig_kit.reports.runner.pool.LocalRunners`, whose worker runs the notebook in a kernel forked
+    from the warm zygote; without them (a dask batch) a papermill process of its own runs it. Returns
+    ``None`` when the batch has no registry state (not made by
+    :func:`~ivig_kit.reports.runner.prepare.prepare_batch`).
     """
-    import nbformat
-
     from ivig_kit.reports.content.trends import HISTORY_NAME
 
     if append_history(batch, rows) is None:
@@ -97,14 +100,54 @@ def run_registry_report(batch, rows, pdf: bool = False, notebook: Path | None = 
     started = time.perf_counter()
     out = batch.out_dir
     notebook = Path(notebook or REGISTRY_NOTEBOOK)
+    inputs = {batch.data_path.name: batch.data_path, HISTORY_NAME: out / HISTORY_NAME}
+    names = {"data": batch.data_path.name, "history": HISTORY_NAME}
+    if batch.adverse_events_path:
+        names["events"] = batch.adverse_events_path.name
+        inputs[names["events"]] = batch.adverse_events_path
+    try:
+        if runners is not None:
+            outcome = _in_warm_worker(batch, runners, notebook, inputs, names)
+        else:
+            outcome = _in_papermill_process(batch, notebook, inputs, names)
+        if outcome.error:
+            return _failed(started, outcome.error)
+        write_atomically(out / REGISTRY_FILES["summary"], outcome.summary)
+        write_atomically(out / REGISTRY_FILES["notebook"], outcome.notebook)
+        write_atomically(out / REGISTRY_FILES["html"], outcome.html)
+        files = [REGISTRY_FILES[k] for k in ("html", "notebook", "summary")]
+        if printer is not None:
+            printer.add_page(out / REGISTRY_FILES["html"], out / REGISTRY_FILES["pdf"]).result()
+            files.append(REGISTRY_FILES["pdf"])
+        result = RegistryResult("ok", tuple(files), time.perf_counter() - started)
+        print(f"ok      registry report -> {REGISTRY_FILES['html']} ({result.seconds:.1f} s)", flush=True)
+        return result
+    except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as error:  # input, summary, Chromium
+        return _failed(started, f"{type(error).__name__}: {error}")
+
+
+def _in_warm_worker(batch, runners, notebook: Path, inputs: dict, names: dict) -> RegistryOutcome:
+    """Run the registry notebook in one of the batch's workers, in a kernel forked from its zygote."""
+    task = RegistryTask(
+        notebook_name=notebook.name,
+        notebook=notebook.read_bytes(),
+        inputs={name: Path(path).read_bytes() for name, path in inputs.items()},
+        parameters=registry_parameters(batch, names),
+        outputs={"notebook": REGISTRY_FILES["notebook"], "summary": REGISTRY_FILES["summary"]},
+        zygote_socket=runners.zygote_socket,
+        cell_timeout_s=CELL_TIMEOUT_S,
+    )
+    return runners.executor.submit(run_registry_notebook, task).result()
+
+
+def _in_papermill_process(batch, notebook: Path, inputs: dict, names: dict) -> RegistryOutcome:
+    """Run the registry notebook under papermill in a process of its own, in a private temporary folder."""
+    import nbformat
+
     folder = Path(owned_tempdir("registry"))
     try:
-        names = {"data": batch.data_path.name, "history": HISTORY_NAME}
-        shutil.copyfile(batch.data_path, folder / names["data"])
-        if batch.adverse_events_path:
-            names["events"] = batch.adverse_events_path.name
-            shutil.copyfile(batch.adverse_events_path, folder / names["events"])
-        shutil.copyfile(out / HISTORY_NAME, folder / HISTORY_NAME)
+        for name, path in inputs.items():
+            shutil.copyfile(path, folder / name)
         shutil.copyfile(notebook, folder / notebook.name)
         executed = folder / REGISTRY_FILES["notebook"]
         # papermill in a child process working in the private folder: its kernel's start-up chatter is kept
@@ -133,24 +176,15 @@ def run_registry_report(batch, rows, pdf: bool = False, notebook: Path | None = 
             check=False,
         )
         if run.returncode != 0:
-            return _failed(started, _papermill_error(executed, run.stderr))
+            return RegistryOutcome(error=_papermill_error(executed, run.stderr))
         node = nbformat.read(executed, as_version=4)
         record = node.metadata.get("papermill", {})
         record.update({"input_path": notebook.name, "output_path": REGISTRY_FILES["notebook"]})
-        page = export_html(node, title="Registry report")
-        write_atomically(out / REGISTRY_FILES["summary"], (folder / REGISTRY_FILES["summary"]).read_bytes())
-        write_atomically(out / REGISTRY_FILES["notebook"], nbformat.writes(node).encode("utf-8"))
-        write_atomically(out / REGISTRY_FILES["html"], page.encode("utf-8"))
-        files = [REGISTRY_FILES[k] for k in ("html", "notebook", "summary")]
-        if pdf:
-            with pdf_printer() as print_pdf:
-                print_pdf(out / REGISTRY_FILES["html"], out / REGISTRY_FILES["pdf"])
-            files.append(REGISTRY_FILES["pdf"])
-        result = RegistryResult("ok", tuple(files), time.perf_counter() - started)
-        print(f"ok      registry report -> {REGISTRY_FILES['html']} ({result.seconds:.1f} s)", flush=True)
-        return result
-    except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as error:  # input, summary, Chromium
-        return _failed(started, f"{type(error).__name__}: {error}")
+        return RegistryOutcome(
+            notebook=nbformat.writes(node).encode("utf-8"),
+            summary=(folder / REGISTRY_FILES["summary"]).read_bytes(),
+            html=export_html(node, title="Registry report").encode("utf-8"),
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

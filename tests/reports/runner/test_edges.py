@@ -260,11 +260,23 @@ def test_an_interrupt_in_the_pdf_phase_reports_what_finished_and_leaves_an_index
     notebook = tiny_notebook(tmp_path / "tiny.ipynb")
     data = tiny_registry(tmp_path / "registry.csv", ["North", "South"])
 
-    def interrupted(out, results):
-        raise errors.Interrupted(signal.SIGINT)
+    class InterruptedPrinter:
+        """The batch's PDF printer, interrupted while it prints the last PDFs."""
+
+        def __init__(self, out):
+            self.added = []
+
+        def add(self, result):
+            self.added.append(result)
+
+        def finish(self):
+            raise errors.Interrupted(signal.SIGINT)
+
+        def stop(self):
+            pass
 
     monkeypatch.setattr(pdf, "find_chromium", lambda: Path("/usr/bin/chromium"))
-    monkeypatch.setattr(batch_module, "export_site_pdfs", interrupted)
+    monkeypatch.setattr(batch_module, "SitePdfs", InterruptedPrinter)
     out = tmp_path / "out"
     code = main(["reports", str(data), "--out", str(out), "--notebook", str(notebook), "--quiet", "--pdf"])
     err = capsys.readouterr().err
