@@ -1,32 +1,40 @@
-"""Wall time of `ivig-kit reports --jobs 2` against a naive per-site loop of the papermill and nbconvert CLIs,
-the marginal cost per site at a small and a large registry, and incremental re-runs.
+"""One run of ``ivig-kit reports`` against the naive per-site loop that prints every figure of issue 27's
+"Done when": the ratio to the naive loop, start-up, marginal cost per site, ``--pdf`` overhead, the scale
+from 9 to ``--large`` sites (time, parent peak RSS, index size) and where the time goes.
 
-Target on a 2-core machine: >= 3x faster than the naive loop; the marginal seconds per site of a
-``--large``-site registry within 20% of a 9-site one (each kernel gets only its own site's rows); an
-unchanged re-run under 10% of the full run.
+Targets on a 2-core machine (``--check`` exits 1 on a miss):
 
-Everything runs in the same command, one after the other, on synthetic registries
-(``ivig_kit.tools.demo_registry`` with numbered sites added to the named demo sites):
+- ratio naive / batch at ``--sites`` (24) sites >= 12x;
+- start-up <= 3 s: from launching ``ivig-kit reports`` to the first site's first cell, read from the
+  executed notebooks (``cell.metadata.papermill.start_time`` of the first code cell, earliest over sites);
+- marginal cost <= 0.5 s per site: (full batch - ``--small`` batch) / (sites - small);
+- ``--pdf`` overhead <= 0.3 s per site: (the batch with ``--pdf`` - without) / sites;
+- scale: marginal seconds per site at ``--large`` (1000) sites within 1.2x of 9 sites';
+- an unchanged re-run under 10% of the full run.
 
-- naive: for each site ``papermill NB OUT.ipynb -k python3 -r site S -r data_path ... -r summary_path ...``
-  then ``jupyter nbconvert --to html --no-input OUT.ipynb`` (``-r``: values as strings, as the runner's);
-  each kernel reads the whole registry (the notebook's stand-alone mode);
-- batch: ``ivig-kit reports DATA --out DIR --jobs 2`` on all ``--sites`` sites, and on ``--small`` of them
-  (a fresh folder), so that the marginal seconds per site (the slope) and the fixed start-up cost can be
-  told apart; the same on a 9-site and a ``--large``-site registry;
-- re-runs: the ``--sites`` batch again into the same folder, unchanged, then after changing two sites' data.
+Printed without a target: the parent's peak RSS (``ru_maxrss`` of the CLI's own process, not its children)
+and index.json / index.html sizes at 9 and ``--large`` sites, and the breakdown (``bench/_reports_breakdown.py``):
+the batch's parts and, per site, kernel start and stop, papermill overhead, each cell, HTML export, and the
+floor (the same cells in a warm process, no kernel).
 
-    python bench/reports_batch.py [--sites 24] [--jobs 2] [--small 4] [--large 200] [--skip-naive] [--keep DIR]
-                                  [--check]
+- naive: per site ``papermill NB OUT.ipynb -k python3 -r site S -r data_path ...`` then ``jupyter nbconvert
+  --to html --no-input OUT.ipynb``; each kernel reads the whole registry (the notebook's stand-alone mode);
+- batch: the venv's ``ivig-kit reports DATA --out DIR --jobs N`` in a subprocess that inherits PYTHONPATH and
+  runs in the scratch folder, so ``PYTHONPATH=/older/checkout`` benchmarks that checkout's kit (the
+  breakdown prints "n/a" for a part whose function that checkout lacks).
 
-With ``--check`` (as ``make bench`` runs it) a missed target makes the command fail; the tests only check
-that the benchmark runs and prints its figures. The machine may be shared: the load average is printed
-before and after.
+    python bench/reports_batch.py [--sites 24] [--jobs 2] [--small 4] [--large 1000] [--large-run N]
+        [--breakdown-sites 6] [--skip-naive] [--skip-pdf] [--keep DIR] [--check]
+
+The machine may be shared: the load average is printed before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime
+import importlib.util
 import json
 import os
 import shutil
@@ -40,8 +48,28 @@ from pathlib import Path
 from ivig_kit.tools.demo_registry import demo_sites, write_demo_registry
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK = REPO / "notebooks" / "site_report.ipynb"
 BIN = Path(sys.executable).parent
+CHROMIUM = Path(os.environ.get("IVIG_KIT_CHROMIUM") or "/usr/bin/chromium")
+#: The venv's ``ivig-kit`` entry point, plus the peak RSS of its own process written to argv[1] at exit.
+RSS_WRAPPER = """
+import resource, sys
+from ivig_kit.cli import main
+report = sys.argv.pop(1)
+try:
+    status = main(sys.argv[1:])
+except SystemExit as stop:
+    status = stop.code
+with open(report, "w") as file:
+    file.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+sys.exit(status)
+"""
+
+TARGET_NAIVE_OVER_BATCH = 12.0
+TARGET_STARTUP_S = 3.0
+TARGET_MARGINAL_S = 0.5
+TARGET_PDF_OVERHEAD_S = 0.3
+TARGET_MARGINAL_RATIO = 1.20
+TARGET_UNCHANGED_SHARE = 0.10
 
 
 def tool(name: str) -> str:
@@ -50,11 +78,22 @@ def tool(name: str) -> str:
     return str(path) if path.exists() else shutil.which(name) or name
 
 
-def run(command: list[str]) -> float:
+def report_notebook() -> Path:
+    """The kit's own report notebook (that of the checkout under test), for the naive loop."""
+    try:
+        from ivig_kit.resources import notebook_path
+
+        return Path(notebook_path("site_report.ipynb"))
+    except ImportError:
+        return REPO / "notebooks" / "site_report.ipynb"
+
+
+def run(command: list[str], cwd: Path) -> float:
+    """Seconds of a command run in ``cwd`` (never a checkout: ``python -c`` children put it first on sys.path)."""
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
     seconds = time.perf_counter() - started
-    if result.returncode not in (0,):
+    if result.returncode != 0:
         raise SystemExit(
             f"failed ({result.returncode}): {' '.join(command)}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
         )
@@ -64,83 +103,88 @@ def run(command: list[str]) -> float:
 def naive_loop(sites: list[str], data: Path, adverse_events: Path, out: Path) -> list[float]:
     """Seconds per site of papermill CLI + nbconvert CLI, one site after the other."""
     out.mkdir(parents=True)
-    seconds = []
+    notebook, seconds = report_notebook(), []
     for number, site in enumerate(sites):
-        executed = out / f"site{number:02d}.ipynb"
-        started = time.perf_counter()
-        run(
-            [
-                tool("papermill"),
-                str(NOTEBOOK),
-                str(executed),
-                "-k",
-                "python3",
-                "--no-progress-bar",
-                "-r",
-                "site",
-                site,
-                "-r",
-                "data_path",
-                str(data),
-                "-r",
-                "adverse_events_path",
-                str(adverse_events),
-                "-r",
-                "pooled_summary_path",
-                "",
-                "-r",
-                "population",
-                "adult",
-                "-r",
-                "summary_path",
-                str(out / f"site{number:02d}.json"),
-            ]
-        )
-        run([tool("jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)])
+        executed, started = out / f"site{number:02d}.ipynb", time.perf_counter()
+        values = {
+            "site": site,
+            "data_path": data,
+            "adverse_events_path": adverse_events,
+            "pooled_summary_path": "",
+            "population": "adult",
+            "summary_path": out / f"site{number:02d}.json",
+        }
+        parameters = [text for name, value in values.items() for text in ("-r", name, str(value))]
+        run([tool("papermill"), str(notebook), str(executed), "-k", "python3", "--no-progress-bar", *parameters], out)
+        run([tool("jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)], out)
         seconds.append(time.perf_counter() - started)
         print(f"  naive {number + 1:2d}/{len(sites)} {site!r}: {seconds[-1]:.1f} s", flush=True)
     return seconds
 
 
-def batch(data: Path, out: Path, jobs: int, sites: list[str] | None = None) -> tuple[float, int]:
-    """Seconds of one ``ivig-kit reports`` run, and how many sites it re-used."""
-    seconds, reused, _ = batch_with_site_seconds(data, out, jobs, sites)
-    return seconds, reused
+@dataclasses.dataclass(frozen=True)
+class BatchRun:
+    """One ``ivig-kit reports`` run: wall seconds, sites re-used, each run site's seconds in its worker (from
+    the ledger), start-up (launch to first cell; None when not measured), the parent's peak RSS in MB and the
+    sizes of index.json and index.html in MB."""
+
+    seconds: float
+    reused: int
+    worker_seconds: list[float]
+    startup: float | None = None
+    peak_rss_mb: float | None = None
+    index_mb: tuple[float, float] = (0.0, 0.0)
 
 
-def batch_with_site_seconds(
-    data: Path, out: Path, jobs: int, sites: list[str] | None = None
-) -> tuple[float, int, list[float]]:
-    """Seconds of one ``ivig-kit reports`` run, how many sites it re-used, and each site's own seconds in
-    its worker (from the ledger, ``index.json``)."""
-    command = [tool("ivig-kit"), "reports", str(data), "--out", str(out), "--jobs", str(jobs), "--quiet"]
-    if sites:
-        command += ["--sites", *sites]
-    seconds = run(command)
+def batch(data: Path, out: Path, jobs: int, sites=None, *, pdf=False, rss=False, startup=False) -> BatchRun:
+    command = [tool("ivig-kit")]
+    if rss:
+        command = [sys.executable, "-c", RSS_WRAPPER, str(out.with_name(out.name + ".maxrss"))]
+    command += ["reports", str(data), "--out", str(out), "--jobs", str(jobs), "--quiet"]
+    command += ["--sites", *sites] if sites else []
+    command += ["--pdf"] if pdf else []
+    launched = datetime.datetime.now(datetime.UTC)
+    seconds = run(command, out.parent)
     record = json.loads((out / "index.json").read_text(encoding="utf-8"))
     failed = [r["site"] for r in record["sites"] if r["status"] != "ok"]
     if failed:
         raise SystemExit(f"the batch failed on {failed}")
-    return (
-        seconds,
-        sum(bool(r.get("reused")) for r in record["sites"]),
-        [r["seconds"] for r in record["sites"] if not r.get("reused")],
+    rss_mb = int(out.with_name(out.name + ".maxrss").read_text()) / 1024 if rss else None
+    return BatchRun(
+        seconds=seconds,
+        reused=sum(bool(r.get("reused")) for r in record["sites"]),
+        worker_seconds=[r["seconds"] for r in record["sites"] if not r.get("reused")],
+        startup=first_cell_after(out, launched) if startup else None,
+        peak_rss_mb=rss_mb,
+        index_mb=tuple((out / name).stat().st_size / 1e6 for name in ("index.json", "index.html")),
     )
 
 
-def marginal(
-    root: Path, count: int, small: int, jobs: int, run: int | None = None
-) -> tuple[float, float, float, float]:
-    """(seconds for ``run`` sites (default: all), seconds for ``small`` of them, marginal seconds per site, median
-    seconds of one site in its worker) on a registry of ``count`` sites."""
+def first_cell_after(out: Path, launched: datetime.datetime) -> float | None:
+    """Seconds from ``launched`` to the earliest start of a site notebook's first code cell (papermill's cell
+    metadata, ISO UTC); None when the notebooks carry no such record."""
+    starts = []
+    for path in out.glob("*.ipynb"):
+        if path.name.endswith(".failed.ipynb"):
+            continue
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        first = next((c for c in cells if c.get("cell_type") == "code"), {})
+        start = first.get("metadata", {}).get("papermill", {}).get("start_time")
+        if start:
+            moment = datetime.datetime.fromisoformat(start.replace("Z", "+00:00"))
+            starts.append(moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC))
+    return (min(starts) - launched).total_seconds() if starts else None
+
+
+def scale_run(root: Path, count: int, small: int, jobs: int, ran: int | None) -> tuple[BatchRun, float]:
+    """The batch on ``ran`` (default: all) sites of a ``count``-site registry, and its marginal seconds per site
+    against ``small`` of them."""
     data, _ = write_demo_registry(root / f"data-{count}", sites=demo_sites(count))
     sites = [s.name for s in demo_sites(count)]
-    run = min(run or count, count)
-    full, _, per_site = batch_with_site_seconds(
-        data, root / f"batch-{count}", jobs, sites[:run] if run < count else None
-    )
-    part, _ = batch(data, root / f"batch-{count}-small", jobs, sites[:small])
-    return full, part, (full - part) / (run - small), statistics.median(per_site)
+    ran = min(ran or count, count)
+    full = batch(data, root / f"batch-{count}", jobs, sites[:ran] if ran < count else None, rss=True)
+    part = batch(data, root / f"batch-{count}-small", jobs, sites[:small])
+    return full, (full.seconds - part.seconds) / (ran - small)
 
 
 def change_two_sites(data: Path, sites: list[str]) -> None:
@@ -154,17 +198,14 @@ def change_two_sites(data: Path, sites: list[str]) -> None:
     table.to_csv(data, index=False)
 
 
-#: The targets of the docstring, checked by --check.
-TARGET_NAIVE_OVER_BATCH = 3.0
-TARGET_UNCHANGED_SHARE = 0.10
-TARGET_MARGINAL_RATIO = 1.20
-
-
 def missed_targets(
-    naive_over_batch: float | None = None,
-    unchanged_share: float | None = None,
-    marginal_small: float | None = None,
-    marginal_large: float | None = None,
+    naive_over_batch=None,
+    unchanged_share=None,
+    marginal_small=None,
+    marginal_large=None,
+    startup=None,
+    marginal=None,
+    pdf_overhead=None,
 ) -> list[str]:
     """One line per target the figures miss (figures not measured are not checked). A marginal cost that is
     not positive says the run was too noisy to measure it, which is a miss too."""
@@ -175,6 +216,12 @@ def missed_targets(
         missed.append(
             f"unchanged re-run {100 * unchanged_share:.1f}% >= {100 * TARGET_UNCHANGED_SHARE:g}% of the full run"
         )
+    if startup is not None and startup > TARGET_STARTUP_S:
+        missed.append(f"start-up {startup:.2f} s > {TARGET_STARTUP_S:g} s")
+    if marginal is not None and marginal > TARGET_MARGINAL_S:
+        missed.append(f"marginal cost {marginal:.2f} s > {TARGET_MARGINAL_S:g} s per site")
+    if pdf_overhead is not None and pdf_overhead > TARGET_PDF_OVERHEAD_S:
+        missed.append(f"--pdf overhead {pdf_overhead:.2f} s > {TARGET_PDF_OVERHEAD_S:g} s per site")
     if marginal_small is not None and marginal_large is not None:
         if marginal_small <= 0 or marginal_large <= 0:
             missed.append(
@@ -190,113 +237,126 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def main(argv=None) -> int:
+def fmt(value: float | None, spec: str = ".2f", unit: str = "") -> str:
+    return "n/a" if value is None else f"{value:{spec}}{unit}"
+
+
+def pdf_missing() -> str:
+    """Why ``--pdf`` cannot run here ("" when it can)."""
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        return f"no Chromium at {CHROMIUM}"
+    return "" if importlib.util.find_spec("playwright") else "no playwright package"
+
+
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sites", type=int, default=24, help="number of sites (default: 24)")
+    parser.add_argument("--sites", type=int, default=24, help="sites of the main registry (default: 24)")
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of ivig-kit reports (default: 2)")
-    parser.add_argument(
-        "--small",
-        type=int,
-        default=4,
-        help="sites of the second, smaller batch run used for the marginal cost (default: 4)",
-    )
-    parser.add_argument(
-        "--large",
-        type=int,
-        default=200,
-        help="sites of the large registry whose marginal cost is compared with 9 sites' (default: 200; 0 to skip)",
-    )
-    parser.add_argument(
-        "--large-run",
-        type=int,
-        metavar="N",
-        help="run only the first N sites of each scale registry (default: all of them; the "
-        "slope is then measured between --small and N sites of the same registry)",
-    )
+    parser.add_argument("--small", type=int, default=4, help="sites of the batch the marginal cost is taken against")
+    parser.add_argument("--large", type=int, default=1000, help="sites of the scale registry (default 1000; 0 skips)")
+    parser.add_argument("--large-run", type=int, metavar="N", help="run only N sites of each scale registry")
+    parser.add_argument("--breakdown-sites", type=int, default=6, help="sites timed in-process (default 6; 0 skips)")
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive loop (no ratio)")
+    parser.add_argument("--skip-pdf", action="store_true", help="leave out the --pdf batch")
     parser.add_argument("--keep", type=Path, help="keep the registry and every output in this folder")
     parser.add_argument("--check", action="store_true", help="exit 1 when a figure misses its target")
-    args = parser.parse_args(argv)
-    small = max(1, min(args.small, args.sites - 1)) if args.sites > 1 else 1
+    return parser.parse_args(argv)
 
-    root = Path(args.keep or tempfile.mkdtemp(prefix="ivig-kit-bench-"))
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    small = max(1, min(args.small, args.sites - 1)) if args.sites > 1 else 1
+    root = Path(args.keep or tempfile.mkdtemp(prefix="ivig-kit-bench-")).absolute()
     root.mkdir(parents=True, exist_ok=True)
+    os.chdir(root)  # kernels and zygotes started here must import the kit of PYTHONPATH, not of a checkout here
     data, adverse_events = write_demo_registry(root / "data", sites=demo_sites(args.sites))
     sites = [s.name for s in demo_sites(args.sites)]
     visits = len(data.read_text(encoding="utf-8").splitlines()) - 1
-    print(f"{args.sites} sites, {visits} visits; {os.cpu_count()} CPUs; load average {load()}")
-    small_seconds = naive_seconds = None
-    scale = {}
+    import ivig_kit
+
+    print(f"kit under test: {Path(ivig_kit.__file__).parent} (PYTHONPATH={os.environ.get('PYTHONPATH', '')})")
+    print(f"{args.sites} sites, {visits} visits; {os.cpu_count()} CPUs; load average before {load()}", flush=True)
+    f = dict.fromkeys(["ratio", "small", "marginal", "pdf", "scale", "naive", "floor", "worker"])
+    scale: dict[int, tuple[BatchRun, float]] = {}
     try:
-        batch_seconds, _ = batch(data, root / "batch", args.jobs)
-        print(f"ivig-kit reports --jobs {args.jobs}: {batch_seconds:.1f} s for {args.sites} sites", flush=True)
-        unchanged_seconds, unchanged_reused = batch(data, root / "batch", args.jobs)
-        print(f"re-run, nothing changed: {unchanged_seconds:.1f} s ({unchanged_reused} re-used)", flush=True)
+        main_run = batch(data, root / "batch", args.jobs, startup=True)
+        print(f"batch: {main_run.seconds:.1f} s for {args.sites} sites (--jobs {args.jobs})", flush=True)
+        unchanged = batch(data, root / "batch", args.jobs)
         change_two_sites(data, sites)
-        changed_seconds, changed_reused = batch(data, root / "batch", args.jobs)
-        print(f"re-run, 2 sites changed: {changed_seconds:.1f} s ({changed_reused} re-used)", flush=True)
+        changed = batch(data, root / "batch", args.jobs)
         if args.sites > 1:
-            small_seconds, _ = batch(data, root / "batch-small", args.jobs, sites[:small])
+            f["small"] = batch(data, root / "batch-small", args.jobs, sites[:small]).seconds
+            f["marginal"] = (main_run.seconds - f["small"]) / (args.sites - small)
+        why_not_pdf = "--skip-pdf" if args.skip_pdf else pdf_missing()
+        if not why_not_pdf:
+            pdf_seconds = batch(data, root / "batch-pdf", args.jobs, pdf=True).seconds
+            f["pdf"] = (pdf_seconds - main_run.seconds) / args.sites
+            print(f"batch --pdf: {pdf_seconds:.1f} s", flush=True)
         if args.large and args.sites > 1:
             for count in (9, args.large):
-                scale[count] = marginal(root / "scale", count, small, args.jobs, args.large_run)
-                ran = min(args.large_run or count, count)
-                print(
-                    f"registry of {count} sites, {ran} run: {scale[count][0]:.1f} s, {small} of its sites "
-                    f"{scale[count][1]:.1f} s, marginal {scale[count][2]:.2f} s per site; one site in its "
-                    f"worker {scale[count][3]:.2f} s (median)",
-                    flush=True,
-                )
+                scale[count] = scale_run(root / "scale", count, small, args.jobs, args.large_run)
+            f["scale"] = scale[args.large][1] / scale[9][1]
         if not args.skip_naive:
-            naive = naive_loop(sites, data, adverse_events, root / "naive")
-            naive_seconds = sum(naive)
+            f["naive"] = sum(naive_loop(sites, data, adverse_events, root / "naive"))
+            f["ratio"] = f["naive"] / main_run.seconds
+        if args.breakdown_sites > 0:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from _reports_breakdown import batch_parts, per_site_parts
+
+            batch_parts(data, root)
+            parts = per_site_parts(data, root, args.breakdown_sites)
+            f["floor"], f["worker"] = parts.get("floor"), parts.get("worker")
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 
     print()
-    if naive_seconds is not None:
-        print(
-            f"naive loop (papermill CLI + jupyter nbconvert --no-input per site): {naive_seconds:.1f} s "
-            f"({naive_seconds / args.sites:.2f} s per site)"
-        )
+    if f["naive"] is not None:
+        print(f"naive loop (papermill + nbconvert per site): {f['naive']:.1f} s ({f['naive'] / args.sites:.2f} s/site)")
+    print(f"batch: {main_run.seconds:.1f} s for {args.sites} sites ({main_run.seconds / args.sites:.2f} s per site)")
+    print(f"ratio naive / batch: {fmt(f['ratio'], unit='x')} (target >= {TARGET_NAIVE_OVER_BATCH:g}x)")
+    print(f"start-up: {fmt(main_run.startup, unit=' s')} (launch to first cell; target <= {TARGET_STARTUP_S:g} s)")
     print(
-        f"ivig-kit reports --jobs {args.jobs}: {batch_seconds:.1f} s ({batch_seconds / args.sites:.2f} s per site "
-        f"on average)"
+        f"marginal cost: {fmt(f['marginal'], unit=' s')} per site (against {small} sites in "
+        f"{fmt(f['small'], '.1f', ' s')}; target <= {TARGET_MARGINAL_S:g} s)"
     )
-    if naive_seconds is not None:
-        print(f"ratio naive / batch: {naive_seconds / batch_seconds:.2f}x (target >= 3x)")
-    if small_seconds is not None:
-        slope = (batch_seconds - small_seconds) / (args.sites - small)
-        print(
-            f"batch marginal cost: {slope:.2f} s per site (from {small} sites in {small_seconds:.1f} s); "
-            f"fixed start-up {batch_seconds - slope * args.sites:.1f} s"
-        )
+    pdf_note = f" ({why_not_pdf})" if why_not_pdf else ""
+    print(f"--pdf overhead: {fmt(f['pdf'], unit=' s')} per site{pdf_note} (target <= {TARGET_PDF_OVERHEAD_S:g} s)")
     print(
-        f"re-run unchanged: {unchanged_seconds:.1f} s = {100 * unchanged_seconds / batch_seconds:.1f}% of the full "
-        f"run (target < 10%); 2 sites changed: {changed_seconds:.1f} s = "
-        f"{100 * changed_seconds / batch_seconds:.1f}% ({changed_reused} of {args.sites} re-used)"
+        f"re-run unchanged: {unchanged.seconds:.1f} s = {100 * unchanged.seconds / main_run.seconds:.1f}% of the "
+        f"full run (target < {100 * TARGET_UNCHANGED_SHARE:g}%); 2 sites changed: {changed.seconds:.1f} s "
+        f"({changed.reused} of {args.sites} re-used)"
     )
-    if len(scale) == 2:
-        (_, _, m9, w9), (_, _, mlarge, wlarge) = scale[9], scale[args.large]
+    for count, (run_, slope) in scale.items():
         print(
-            f"marginal seconds per site: {m9:.2f} at 9 sites, {mlarge:.2f} at {args.large} sites "
-            f"(ratio {mlarge / m9:.2f}; target <= 1.20)"
+            f"scale {count} sites: {run_.seconds:.1f} s, marginal {slope:.2f} s per site, worker median "
+            f"{statistics.median(run_.worker_seconds):.2f} s, parent peak RSS {run_.peak_rss_mb:.0f} MB, "
+            f"index.json {run_.index_mb[0]:.3f} MB, index.html {run_.index_mb[1]:.3f} MB"
         )
-        print(
-            f"median seconds of one site in its worker: {w9:.2f} at 9 sites, {wlarge:.2f} at {args.large} sites "
-            f"(ratio {wlarge / w9:.2f})"
-        )
-    if naive_seconds is not None:
-        print(f"naive marginal cost: {naive_seconds / args.sites:.2f} s per site; load average now {load()}")
-    else:
-        print(f"load average now {load()}")
+    rss = [scale[c][0].peak_rss_mb for c in scale] or [None, None]
+    rss_ratio = rss[1] / rss[0] if None not in rss else None
+    large = args.large or "--large"  # 0: skipped
+    print(f"scale ratio {large} / 9 sites: {fmt(f['scale'])} (marginal per site; target <= {TARGET_MARGINAL_RATIO:g})")
+    print(f"parent peak RSS ratio {large} / 9 sites: {fmt(rss_ratio)} (flat: about 1)")
     missed = missed_targets(
-        naive_over_batch=naive_seconds / batch_seconds if naive_seconds is not None else None,
-        unchanged_share=unchanged_seconds / batch_seconds,
-        marginal_small=scale[9][2] if len(scale) == 2 else None,
-        marginal_large=scale[args.large][2] if len(scale) == 2 else None,
+        naive_over_batch=f["ratio"],
+        unchanged_share=unchanged.seconds / main_run.seconds,
+        marginal_small=scale[9][1] if scale else None,
+        marginal_large=scale[args.large][1] if scale else None,
+        startup=main_run.startup,
+        marginal=f["marginal"],
+        pdf_overhead=f["pdf"],
     )
+    print(f"load average after {load()}")
+    print("\nsummary")
+    print(f"  ratio: {fmt(f['ratio'], unit='x')}")
+    print(f"  start-up: {fmt(main_run.startup, unit=' s')}")
+    print(f"  marginal: {fmt(f['marginal'], unit=' s')} per site")
+    print(f"  pdf overhead: {fmt(f['pdf'], unit=' s')} per site")
+    print(f"  scale ratio: {fmt(f['scale'])}")
+    print(f"  peak RSS: {fmt(rss[0], '.0f')} / {fmt(rss[1], '.0f')} MB (9 / {large} sites)")
+    print(f"  floor per site: {fmt(f['floor'], unit=' s')}")
+    print(f"  worker per site: {fmt(f['worker'], unit=' s')}")
     for line in missed:
         print(f"target missed: {line}")
     return 1 if args.check and missed else 0
