@@ -106,9 +106,9 @@ def run_batch(
     """
     own = None
     if runners is None and not scheduler:
-        own = runners = _LazyRunners(batch.notebook, jobs)
+        own = _LazyRunners(batch.notebook, jobs)
     try:
-        return _run_batch(batch, jobs, scheduler, progress, pdf, runners)
+        return _run_batch(batch, jobs, scheduler, progress, pdf, own or runners)
     finally:
         if own is not None:
             own.close()
@@ -118,8 +118,8 @@ class _LazyRunners:
     """:class:`LocalRunners` started on first use (a batch whose sites are all re-used may need none)."""
 
     def __init__(self, notebook, jobs: int):
-        self.notebook, self.jobs, self._runners = notebook, jobs, None
-        self.before = None
+        self.notebook, self.jobs = notebook, jobs
+        self._runners: LocalRunners | None = None
 
     def get(self, tasks: int) -> LocalRunners:
         if self._runners is None:  # no more workers than tasks
@@ -371,7 +371,7 @@ def _run_tasks(
             stop_started()
         raise
     finally:
-        if client is not None:  # on an interrupt or error, queued sites are cancelled rather than waited for
+        if client is not None and executor is not None:  # on an interrupt or error, queued sites are cancelled
             executor.shutdown(wait=not interrupted)
             client.close()
         elif interrupted and executor is not None:

@@ -34,13 +34,16 @@ def run_reports(
     128 + the signal when stopped. An unusable input raises :class:`~ivig_kit.errors.InputError`."""
     runners = None
     try:
-        from ivig_kit.reports.runner.batch import run_batch
-        from ivig_kit.reports.runner.prepare import capped_jobs, prepare_batch
-
         note = None
-        if not scheduler:
+        if not scheduler:  # first of all: the zygote's imports are the longest wait of a small registry
+            from ivig_kit.reports.runner.pool import capped_jobs
+
             jobs, note = capped_jobs(jobs)
             runners = _start_runners(notebook, jobs)
+
+        from ivig_kit.reports.runner.batch import run_batch
+        from ivig_kit.reports.runner.prepare import prepare_batch
+
         if pdf:  # before any site runs: a missing browser is a setup mistake (exit 2), not a failed site
             from ivig_kit.reports.runner.pdf import find_chromium
 
@@ -110,9 +113,9 @@ def run_reports(
 
 def runners_notebook(notebook: Path | None) -> Path:
     """The site-report notebook a batch runs: ``notebook`` or the bundled one, resolved."""
-    from ivig_kit.reports.runner.prepare import DEFAULT_NOTEBOOK
+    from ivig_kit.resources import notebook_path
 
-    return Path(notebook or DEFAULT_NOTEBOOK).resolve()
+    return Path(notebook or notebook_path("site_report.ipynb")).resolve()
 
 
 def _start_runners(notebook: Path | None, jobs: int):
@@ -120,12 +123,12 @@ def _start_runners(notebook: Path | None, jobs: int):
     imports overlap its reading and scoring; ``None`` when the notebook is not a readable file (the batch's
     checks then say what is wrong, before anything runs)."""
     from ivig_kit.reports.runner.pool import LocalRunners
-    from ivig_kit.reports.runner.registry_run import REGISTRY_NOTEBOOK
+    from ivig_kit.resources import notebook_path
 
     path = runners_notebook(notebook)
     try:
         if not path.is_file():
             return None
-        return LocalRunners(path, jobs, preload=(REGISTRY_NOTEBOOK,))
+        return LocalRunners(path, jobs, preload=(notebook_path("registry_report.ipynb"),))
     except OSError:
         return None

@@ -208,7 +208,7 @@ def _site_kernel_manager():
     return _manager_class
 
 
-_client_class = None
+_client_class: type | None = None
 
 
 def _ready_client_class():

@@ -168,10 +168,10 @@ class SitePdfs:
 
 def _print_site(print_pdf, out_dir: Path, result: SiteResult) -> None:
     """Print one site's report beside it; mark the site failed if that cannot be done."""
-    html_name = result.files.get("html")
+    html_name = str(result.files.get("html"))
     try:  # a name that is not the kit's own never becomes a path (the ledger is checked too)
-        if not is_own_file_name(html_name) or not str(html_name).endswith(".html"):
-            raise ReportSetupError(f"{html_name!r} is not the kit's own report name")
+        if not is_own_file_name(result.files.get("html")) or not html_name.endswith(".html"):
+            raise ReportSetupError(f"{result.files.get('html')!r} is not the kit's own report name")
         pdf_name = str(Path(html_name).with_suffix(".pdf"))
         if not stat.S_ISREG(os.lstat(out_dir / html_name).st_mode):
             raise ReportSetupError(f"{html_name}: not a regular file; the kit does not follow links")

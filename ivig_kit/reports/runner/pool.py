@@ -12,6 +12,7 @@ import concurrent.futures
 import contextlib
 import hashlib
 import multiprocessing
+import os
 import signal
 import threading
 from pathlib import Path
@@ -40,6 +41,22 @@ WORKER_PRELOAD = (
     "jupyter_client",
     "tqdm",
 )
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def capped_jobs(jobs: int) -> tuple[int, str]:
+    """``jobs`` capped at the available CPUs, and a one-line note when it was."""
+    cpus = available_cpus()
+    if jobs > cpus:
+        return cpus, f"--jobs {jobs} capped at {cpus}: the CPUs available to this process"
+    return max(1, jobs), ""
 
 
 def _preload_worker(key: str, zygote_socket: str | None) -> None:

@@ -12,7 +12,6 @@ import difflib
 import hashlib
 import io
 import json
-import os
 import unicodedata
 from pathlib import Path
 from typing import cast
@@ -301,19 +300,3 @@ def notebook_parameters(notebook: Path) -> dict:
         raise ReportSetupError(
             f"{notebook.name}: the 'parameters' cell is not valid Python ({error.msg}, line {error.lineno})"
         ) from None
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def capped_jobs(jobs: int) -> tuple[int, str]:
-    """``jobs`` capped at the available CPUs, and a one-line note when it was."""
-    cpus = available_cpus()
-    if jobs > cpus:
-        return cpus, f"--jobs {jobs} capped at {cpus}: the CPUs available to this process"
-    return max(1, jobs), ""

@@ -123,6 +123,10 @@ def zygote_main(socket_path: str, modules: list[str]) -> None:
     for module in dict.fromkeys((*KERNEL_MODULES, *modules)):
         with contextlib.suppress(Exception):
             importlib.import_module(module)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # a kernel's collector then never walks (and so copies) the zygote's objects
     if threading.active_count() > 1:
         sys.exit("ivig-kit: a preloaded module started a thread; forking kernels would not be safe")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernels are reaped automatically

@@ -10,7 +10,7 @@ from ivig_kit import errors
 from ivig_kit.cli import main
 from ivig_kit.reports.content import site as report_site
 from ivig_kit.reports.content.parameters import MIN_CELL_SIZE, REPORT_PARAMETERS, min_cell_size_problem
-from ivig_kit.reports.runner import prepare
+from ivig_kit.reports.runner import pool, prepare
 
 from ..helpers import EXAMPLE, FIXTURES, REPO, SITE_REPORT, TINY_EVENTS, write_fixture_notebook, write_registry
 
@@ -66,9 +66,9 @@ def test_a_bad_adverse_event_table_stops_the_batch_before_any_site_runs(tiny_inp
 
 
 def test_jobs_are_capped_at_the_available_cpus(monkeypatch):
-    monkeypatch.setattr(prepare.os, "sched_getaffinity", lambda pid: {0, 1})
-    assert prepare.capped_jobs(1000) == (2, "--jobs 1000 capped at 2: the CPUs available to this process")
-    assert prepare.capped_jobs(2) == (2, "")
+    monkeypatch.setattr(pool.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert pool.capped_jobs(1000) == (2, "--jobs 1000 capped at 2: the CPUs available to this process")
+    assert pool.capped_jobs(2) == (2, "")
 
 
 @pytest.mark.parametrize(
