@@ -118,8 +118,13 @@ def test_progress_bar_only_when_stderr_is_a_terminal(monkeypatch, tmp_path):
     from ivig_kit.reports.runner import prepare as prepare_module
 
     seen = []
-    fake_batch = types.SimpleNamespace(tasks=[], data_path=tmp_path / "r.csv", adverse_events_path=None)
+    from ivig_kit.reports.runner import command as command_module
+
+    fake_batch = types.SimpleNamespace(
+        tasks=[], data_path=tmp_path / "r.csv", adverse_events_path=None, notebook=tmp_path / "site_report.ipynb"
+    )
     monkeypatch.setattr(prepare_module, "prepare_batch", lambda *a, **k: fake_batch)
+    monkeypatch.setattr(command_module, "_start_runners", lambda notebook, jobs: None)  # no processes to start
     monkeypatch.setattr(
         batch_module,
         "run_batch",
