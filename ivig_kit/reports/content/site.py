@@ -249,6 +249,7 @@ class RegistryAggregates:
     registry: dict
     events_pooled: int
     rows: dict = field(default_factory=dict)  # site -> its metrics as JSON-ready values (computed once)
+    shown: dict = field(default_factory=dict)  # site -> its row as other sites see it (made on first use)
     merged_held_back: bool = False  # the merged group changed too little since an earlier run: left out
 
 
@@ -328,7 +329,16 @@ def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
     are left out, so no difference of two shown figures reveals one of them.
     """
     metrics = aggregates.metrics
-    others = [dict(aggregates.rows[s], merged_sites=1) for s in aggregates.large if s != site]
+    columns = [*metrics.columns, "merged_sites"]
+    if not aggregates.shown:  # each large site's row as others see it, rounded once for all the summaries
+        aggregates.shown.update(
+            {
+                s: json_ready([rounded_for_sites(dict(aggregates.rows[s], merged_sites=1)).get(c) for c in columns])
+                for s in aggregates.large
+            }
+        )
+    other_sites = [aggregates.shown[s] for s in aggregates.large if s != site]
+    others = []
     merged = [s for s in aggregates.merged if s != site]
     if merged:
         mask = aggregates.patients["site"].isin(merged)
@@ -340,8 +350,7 @@ def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
             row["adverse_events"] = int(metrics.loc[merged, "adverse_events"].sum())
             row["adverse_events_per_patient"] = row["adverse_events"] / row["patients"]
             others.append(dict(row, merged_sites=len(merged)))
-    columns = [*metrics.columns, "merged_sites"]
-    return json_ready(
+    summary = json_ready(
         {
             "kind": "ivig-kit pooled summary",
             "format": 1,
@@ -352,7 +361,7 @@ def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
             "registry": aggregates.registry,
             "metric_columns": columns,
             "pooled_metrics": rounded_for_sites(aggregates.pooled_metrics),
-            "other_sites": [[rounded_for_sites(row).get(c) for c in columns] for row in others],
+            "other_sites": [],
             "pooled_by_week": aggregates.pooled_by_week[
                 ["week", "n", "responders", "percent", "ci_low", "ci_high", "median_tis"]
             ]
@@ -360,6 +369,10 @@ def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
             .tolist(),
         }
     )
+    summary["other_sites"] = other_sites + json_ready(
+        [[rounded_for_sites(row).get(c) for c in columns] for row in others]
+    )
+    return summary
 
 
 def _visits_for(patients: pd.DataFrame) -> pd.DataFrame:

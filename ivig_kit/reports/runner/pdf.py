@@ -67,19 +67,27 @@ def pdf_printer(chromium: Path | None = None):
                 lambda route: route.continue_() if route.request.url.startswith(("file:", "data:")) else route.abort(),
             )
 
+            pages: list = []  # one page, reused: a new page per report would start a renderer each time
+
             def print_pdf(html_path, pdf_path) -> Path:
                 html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
                 partial = partial_path(pdf_path.parent, pdf_path.name)
-                page = context.new_page()
+                if not pages:
+                    pages.append(context.new_page())
+                    pages[0].emulate_media(media="print")
+                page = pages[0]
                 try:
                     page.goto(html_path.as_uri(), wait_until="load")
-                    page.emulate_media(media="print")
                     page.pdf(
                         path=str(partial), prefer_css_page_size=True, print_background=True, outline=True, tagged=True
                     )
                     os.replace(partial, pdf_path)
+                except BaseException:
+                    pages.clear()  # a page that failed is not used again
+                    with contextlib.suppress(Exception):
+                        page.close()
+                    raise
                 finally:
-                    page.close()
                     with contextlib.suppress(FileNotFoundError):
                         partial.unlink()
                 return pdf_path
