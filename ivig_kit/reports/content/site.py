@@ -331,12 +331,9 @@ def pooled_summary(aggregates: RegistryAggregates, site: str) -> dict:
     metrics = aggregates.metrics
     columns = [*metrics.columns, "merged_sites"]
     if not aggregates.shown:  # each large site's row as others see it, rounded once for all the summaries
-        aggregates.shown.update(
-            {
-                s: json_ready([rounded_for_sites(dict(aggregates.rows[s], merged_sites=1)).get(c) for c in columns])
-                for s in aggregates.large
-            }
-        )
+        for shown_site in aggregates.large:
+            shown = rounded_for_sites(dict(aggregates.rows[shown_site], merged_sites=1))
+            aggregates.shown[shown_site] = json_ready([shown.get(c) for c in columns])
     other_sites = [aggregates.shown[s] for s in aggregates.large if s != site]
     others = []
     merged = [s for s in aggregates.merged if s != site]

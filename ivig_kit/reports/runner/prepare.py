@@ -58,18 +58,23 @@ def _parquet_bytes(frame) -> bytes:
     return buffer.getvalue()
 
 
-def input_hash(visits, events, notebook: bytes, parameters: dict) -> str:
+def input_hash(visits, events, notebook: bytes, parameters: dict, row_hashes=(None, None)) -> str:
     """SHA-256 of what a site's report is made from: its rows (visits and adverse events, values and column
-    types), its parameters, the notebook and the kit's version."""
+    types), its parameters, the notebook and the kit's version.
+
+    ``row_hashes``: ``pandas.util.hash_pandas_object`` of the whole visit and event tables (index ``False``),
+    computed once for every site: a row's hash does not depend on the other rows, so the site's rows of it
+    are the hashes of its own frame."""
     import pandas as pd
 
     digest = hashlib.sha256()
-    for frame in (visits, events):
+    for frame, hashes in zip((visits, events), row_hashes):
         if frame is None:
             digest.update(b"none")
             continue
         digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode("utf-8"))
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        own = hashes.loc[frame.index] if hashes is not None else pd.util.hash_pandas_object(frame, index=False)
+        digest.update(own.to_numpy().tobytes())
     digest.update(hashlib.sha256(notebook).digest())
     digest.update(json.dumps(parameters, sort_keys=True, default=str).encode("utf-8"))
     digest.update(__version__.encode("utf-8"))
@@ -110,6 +115,8 @@ def prepare_batch(
     and make the registry report after the sites (default: when the site notebook is the bundled one, whose
     summaries carry the figures the history keeps).
     """
+    import pandas as pd
+
     from ivig_kit.reports.content.site import (
         check_event_patients,
         empty_adverse_events,
@@ -195,11 +202,15 @@ def prepare_batch(
         [notebook, data_path, adverse_events, params_path],
         [name for site in sites for name in site_files(site_slug(site))],
     )
+    fingerprints = {used: comparison_fingerprint(shared) for used, shared in aggregates.items()}
+    row_hashes = tuple(
+        None if frame is None else pd.util.hash_pandas_object(frame, index=False) for frame in (visits, events)
+    )
     tasks = []
     for site in sites:
         extra = {k: v for k, v in per_site.get(site, {}).items() if k != "population"}
         # a changed pooled comparison is a reason to run a site's report again, as changed rows are
-        pooled_sha256 = comparison_fingerprint(aggregates[populations[site]], site)
+        pooled_sha256 = fingerprints[populations[site]]
         parameters = {
             "population": populations[site],
             "min_cell_size": min_cell_size,
@@ -220,7 +231,7 @@ def prepare_batch(
                 min_cell_size=min_cell_size,
                 extra_parameters=tuple(sorted(extra.items())),
                 cell_timeout_s=cell_timeout_s,
-                input_hash=input_hash(by_site[site], site_events, notebook_bytes, parameters),
+                input_hash=input_hash(by_site[site], site_events, notebook_bytes, parameters, row_hashes),
             )
         )
 
@@ -259,12 +270,14 @@ def prepare_batch(
     )
 
 
-def comparison_fingerprint(aggregates, site: str) -> str:
-    """SHA-256 of what a site's report compares it with: its pooled summary without the registry file's name
-    and checksum (provenance that changes with any other site's rows, not the comparison itself)."""
+def comparison_fingerprint(aggregates) -> str:
+    """SHA-256 of what the sites' reports are compared with: the pooled summary of every site shown (no site's own
+    row left out, so one fingerprint serves all sites: a change in a site's own rows changes its input hash
+    anyway), without the registry file's name and checksum (provenance that changes with any row, not the
+    comparison itself). Computed once per population: once per site cost O(sites) each at 1,000 sites."""
     from ivig_kit.reports.content.site import pooled_summary
 
-    summary = pooled_summary(aggregates, site)
+    summary = pooled_summary(aggregates, "")
     summary["registry"] = {k: v for k, v in summary["registry"].items() if not k.endswith(("_file", "_sha256"))}
     return hashlib.sha256(json.dumps(summary, sort_keys=True).encode("utf-8")).hexdigest()
 
