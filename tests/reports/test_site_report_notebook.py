@@ -12,6 +12,24 @@ import pytest
 from .helpers import DEMO_ADVERSE_EVENTS, DEMO_REGISTRY, SITE_REPORT
 
 
+def run_alone(site: str, output, folder, **parameters) -> None:
+    """The site-report notebook run by papermill on its own, on the whole demo registry, working in ``folder``."""
+    papermill.execute_notebook(
+        str(SITE_REPORT),
+        str(output),
+        kernel_name="python3",
+        cwd=str(folder),
+        progress_bar=False,
+        parameters={
+            "site": site,
+            "data_path": str(DEMO_REGISTRY),
+            "adverse_events_path": str(DEMO_ADVERSE_EVENTS),
+            "population": "adult",
+            **parameters,
+        },
+    )
+
+
 @pytest.mark.notebook
 @pytest.mark.slow
 def test_executed_reports_hold_only_their_own_sites_patients(tmp_path):
@@ -20,20 +38,7 @@ def test_executed_reports_hold_only_their_own_sites_patients(tmp_path):
     ids = registry.groupby("site")["patient_id"].apply(set)
     for site in ("Nijmegen UMC", "Zürich"):
         output, summary_path = tmp_path / f"{site}.ipynb", tmp_path / f"{site}.json"
-        papermill.execute_notebook(
-            str(SITE_REPORT),
-            str(output),
-            kernel_name="python3",
-            cwd=str(tmp_path),
-            progress_bar=False,
-            parameters={
-                "site": site,
-                "data_path": str(DEMO_REGISTRY),
-                "adverse_events_path": str(DEMO_ADVERSE_EVENTS),
-                "population": "adult",
-                "summary_path": str(summary_path),
-            },
-        )
+        run_alone(site, output, tmp_path, summary_path=str(summary_path))
         notebook_text = output.read_text(encoding="utf-8")
         summary_text = summary_path.read_text(encoding="utf-8")
         others = set().union(*(ids[s] for s in ids.index if s != site))
@@ -99,19 +104,7 @@ def test_the_batch_shows_the_tables_the_notebook_shows_on_its_own(tmp_path):
     assert main(["reports", str(DEMO_REGISTRY), "--out", str(out), "--sites", site, "--quiet"]) == 0
     batch_notebook = next(out.glob("zurich-*.ipynb"))
     alone = tmp_path / "alone.ipynb"
-    papermill.execute_notebook(
-        str(SITE_REPORT),
-        str(alone),
-        kernel_name="python3",
-        cwd=str(tmp_path),
-        progress_bar=False,
-        parameters={
-            "site": site,
-            "data_path": str(DEMO_REGISTRY),
-            "adverse_events_path": str(DEMO_ADVERSE_EVENTS),
-            "population": "adult",
-        },
-    )
+    run_alone(site, alone, tmp_path)
     in_batch, on_its_own = _report_tables(batch_notebook), _report_tables(alone)
     compared = sorted(set(on_its_own) - {"11"}, key=int)
     assert compared == [str(n) for n in range(1, 11)]

@@ -14,9 +14,10 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from ivig_kit.reports.runner.kernels import KERNEL_NAME, kernels_for
+from ivig_kit.reports.runner.kernels import kernels_for
 from ivig_kit.reports.runner.ledger import owned_tempdir
 from ivig_kit.reports.runner.pages import export_html
+from ivig_kit.reports.runner.worker import execute_in_kernel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +50,6 @@ class RegistryOutcome:
 def run_registry_notebook(task: RegistryTask) -> RegistryOutcome:
     """In a worker: run the registry notebook for ``task`` in a warm kernel and export its page."""
     import nbformat
-    import papermill
     from papermill.exceptions import PapermillExecutionError
 
     folder = Path(owned_tempdir("registry"))
@@ -62,20 +62,13 @@ def run_registry_notebook(task: RegistryTask) -> RegistryOutcome:
             notebook=folder / task.notebook_name,
             zygote_socket=task.zygote_socket,
         )
-        manager = kernels.start(cwd=str(folder))
-        try:
-            node = papermill.execute_notebook(
-                str(folder / task.notebook_name),
-                str(folder / task.outputs["notebook"]),
-                parameters=task.parameters,
-                kernel_name=KERNEL_NAME,
-                progress_bar=False,
-                request_save_on_cell_execute=False,
-                execution_timeout=task.cell_timeout_s,
-                km=manager,
-            )
-        finally:
-            kernels.stop(manager)
+        node = execute_in_kernel(
+            kernels,
+            folder / task.notebook_name,
+            folder / task.outputs["notebook"],
+            task.parameters,
+            task.cell_timeout_s,
+        )
         record = node.metadata.get("papermill", {})
         record.update({"input_path": task.notebook_name, "output_path": task.outputs["notebook"]})
         return RegistryOutcome(

@@ -47,25 +47,40 @@ def notebook_kernels(task: SiteTask) -> NotebookKernels:
     return kernels_for(key, notebook=path)
 
 
-def _execute(task: SiteTask, folder: Path, executed: Path, summary: Path, warm: bool = True):
-    """Run the notebook for one site in a fresh kernel whose working folder is ``folder``."""
+def execute_in_kernel(
+    kernels: NotebookKernels, notebook: Path, executed: Path, parameters: dict, timeout_s: float, warm: bool = True
+):
+    """Run ``notebook`` under papermill with ``parameters`` in a fresh kernel of ``kernels`` working in the
+    notebook's folder (the executed notebook written to ``executed`` at the end); the kernel is stopped
+    whatever happens. Returns the executed notebook."""
     import papermill
 
-    kernels = notebook_kernels(task)
-    manager = kernels.start(cwd=str(folder), warm=warm)
+    manager = kernels.start(cwd=str(notebook.parent), warm=warm)
     try:
         return papermill.execute_notebook(
-            str(folder / task.notebook_name),
+            str(notebook),
             str(executed),
-            parameters=task.parameters(summary.name),
+            parameters=parameters,
             kernel_name=KERNEL_NAME,
             progress_bar=False,
             request_save_on_cell_execute=False,
-            execution_timeout=task.cell_timeout_s,
+            execution_timeout=timeout_s,
             km=manager,
         )
     finally:
         kernels.stop(manager)
+
+
+def _execute(task: SiteTask, folder: Path, executed: Path, summary: Path, warm: bool = True):
+    """Run the notebook for one site in a fresh kernel whose working folder is ``folder``."""
+    return execute_in_kernel(
+        notebook_kernels(task),
+        folder / task.notebook_name,
+        executed,
+        task.parameters(summary.name),
+        task.cell_timeout_s,
+        warm=warm,
+    )
 
 
 def run_site_report(task: SiteTask) -> SiteResult:

@@ -66,13 +66,14 @@ def test_a_warm_kernel_is_a_fork_of_the_zygote_in_its_own_folder_with_an_empty_n
 
 
 def test_an_interrupt_reaches_a_warm_kernel_through_the_provisioner(notebook_kernels, tmp_path):
+    import asyncio
     import threading
-
-    from jupyter_core.utils import run_sync
 
     manager = notebook_kernels.start(str(tmp_path))
     try:
-        timer = threading.Timer(1.5, lambda: run_sync(manager.interrupt_kernel)())
+        # the timer's thread runs the interrupt in an event loop of its own, closed after it (a loop left open in
+        # that thread is a ResourceWarning when it is collected, in whichever test that happens)
+        timer = threading.Timer(1.5, lambda: asyncio.run(manager.interrupt_kernel()))
         timer.start()
         out = run(manager, "import time\ntime.sleep(30)")
         timer.join()
