@@ -89,6 +89,12 @@ _HEADING = re.compile(r'<h([1-3])\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.DOT
 _CELL_START = re.compile(r'<div\s+class="jp-Cell\b')
 _LINK = re.compile(r'<a\s+href="([^"]*)"([^>]*)>(.*?)</a>', re.DOTALL)
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
+#: What nbconvert's HTML exporter gives an image without alternative text, and the elements it makes focusable.
+MISSING_ALT = "No description has been provided for this image"
+_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\salt=)")
+_FOCUSABLE = re.compile(
+    r'<div\b(?=[^>]*\sclass="(?:[^"]*\s)?jp-(?:OutputArea-output|Cell-inputWrapper)[\s"])(?![^>]*\stabindex=)'
+)
 _exporter = None  # one per process: building it loads and compiles the templates
 
 
@@ -97,9 +103,8 @@ def html_exporter():
     global _exporter
     if _exporter is None:
         from jinja2 import DictLoader
-        from nbconvert import HTMLExporter
 
-        _exporter = HTMLExporter(
+        _exporter = _report_exporter_class()(
             template_name="lab",
             template_file="ivig_site_report.html.j2",
             extra_loaders=[DictLoader({"ivig_site_report.html.j2": _REPORT_TEMPLATE})],
@@ -107,8 +112,57 @@ def html_exporter():
             exclude_input_prompt=True,
             exclude_output_prompt=True,
             embed_images=True,
+            optimistic_validation=True,  # the notebook is validated once, not after each of a dozen preprocessors
         )
     return _exporter
+
+
+def warm_up_exporter() -> None:
+    """Build this process's exporter and export a small page with what a report holds (Markdown, a table, an
+    image), so that a process forked afterwards inherits the compiled templates and regular expressions."""
+    import nbformat
+
+    v4 = nbformat.v4
+    output = v4.new_output(
+        "display_data",
+        data={"text/html": '<table><tr><td>1</td></tr></table><img alt="a" src="data:image/png;base64,AA==">'},
+    )
+    notebook = v4.new_notebook(
+        cells=[
+            v4.new_markdown_cell("# T\n\nA [link](#x), *text* and `code`.\n\n## S"),
+            v4.new_code_cell("", outputs=[output]),
+        ],
+        metadata={"language_info": {"name": "python"}},
+    )
+    export_html(notebook, title="warm-up", published_url="")
+
+
+def _report_exporter_class():
+    """nbconvert's ``HTMLExporter`` whose last step (alternative text for images that have none, ``tabindex`` on
+    output areas and input wrappers) is done on the page's text instead of a BeautifulSoup parse and
+    re-serialisation of the whole page, which took 40% of the export of a report (every element of its
+    stylesheet and tables parsed in Python). The result is the same document (pinned by a test)."""
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.html import Highlight2HTML, WidgetsDataTypeFilter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+
+    class ReportExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            # HTMLExporter.from_notebook_node up to its BeautifulSoup pass (nbconvert 7.17)
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            highlight_code = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+            resources = self._init_resources(resources)
+            filter_data_type = WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources
+            )
+            self.register_filter("highlight_code", highlight_code)
+            self.register_filter("filter_data_type", filter_data_type)
+            page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            page = _IMG_WITHOUT_ALT.sub(f'<img alt="{MISSING_ALT}"', page)
+            return _FOCUSABLE.sub('<div tabindex="0"', page), resources
+
+    return ReportExporter
 
 
 def export_html(notebook, title: str, published_url: str | None = None) -> str:

@@ -33,6 +33,7 @@ from ivig_kit.reports.runner.processes import (
 #: Imported once by the fork server the local worker processes are forked from.
 WORKER_PRELOAD = (
     "ivig_kit.reports.runner._die_with_parent",
+    "ivig_kit.reports.runner._warm_exporter",
     "ivig_kit.reports.runner.batch",
     "ivig_kit.reports.runner.worker",
     "ivig_kit.reports.runner.registry_task",

@@ -56,6 +56,57 @@ def test_table_of_contents_comes_after_the_title_and_header():
     assert placed.index("site-report-header") < placed.index("<nav>TOC</nav>") < placed.index('<h2 id="A">')
 
 
+def _executed_notebook():
+    """A small executed notebook: Markdown, an HTML output holding a table, text that looks like markup, an image
+    without alternative text and one with, a PNG output, a stream and an error."""
+    import nbformat
+
+    v4 = nbformat.v4
+    html_output = v4.new_output(
+        "display_data",
+        data={
+            "text/html": '<table><caption>T &amp; &lt;b&gt;</caption><tr><td class="num">1</td></tr></table>'
+            '<img src="data:image/png;base64,iVBORw0KGgo="><img alt="shown" src="data:image/png;base64,iVBORw0KGgo=">'
+            '<div class="jp-OutputArea-output">&lt;div class="jp-OutputArea-output"&gt;</div>'
+        },
+    )
+    png_output = v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})
+    stream = v4.new_output("stream", name="stdout", text="a < b & 'c'\n")
+    error = v4.new_output("error", ename="ValueError", evalue="bad <value>", traceback=["ValueError: bad <value>"])
+    return v4.new_notebook(
+        cells=[
+            v4.new_markdown_cell("# Title\n\nText with *emphasis*, a [link](#x) and `<code>`.\n\n## Section"),
+            v4.new_code_cell("x = 1", outputs=[html_output, png_output, stream]),
+            v4.new_code_cell("raise ValueError", outputs=[error]),
+        ],
+        metadata={"language_info": {"name": "python"}},
+    )
+
+
+def test_report_pages_are_nbconverts_html_exporter_pages_without_its_second_parse():
+    """The report exporter adds alternative text and ``tabindex`` on the page's text; the document is the one
+    nbconvert's own exporter makes with its BeautifulSoup pass (compared after one parse of each)."""
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    ours = pages.html_exporter()
+    stock = HTMLExporter(
+        template_name="lab",
+        template_file=ours.template_file,
+        extra_loaders=ours.extra_loaders,
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    notebook = _executed_notebook()
+    page, _ = ours.from_notebook_node(notebook, resources={"metadata": {"name": "T"}})
+    expected, _ = stock.from_notebook_node(notebook, resources={"metadata": {"name": "T"}})
+    assert str(BeautifulSoup(page, features="html.parser")) == expected
+    assert page.count(f'alt="{pages.MISSING_ALT}"') == 2 and 'alt="shown"' in page  # the HTML's and the PNG's
+    assert page.count('tabindex="0"') == expected.count('tabindex="0"') >= 4
+
+
 def _batch(tmp_path, population):
     return ReportBatch(
         data_path=tmp_path / "registry.csv",
