@@ -12,9 +12,13 @@ from ivig_kit.errors import InputError
 from ivig_kit.inference.funnel import (
     ALARM_LEVEL,
     ALERT_LEVEL,
+    binomial_cdf,
+    binomial_quantile,
     funnel_flag,
     funnel_limits,
+    interpolated_quantile,
     overdispersion,
+    winsorised,
 )
 
 
@@ -153,3 +157,41 @@ def test_outlier_policy():
     assert funnel_flag(4, 50, 0.2) == "alert"
     assert funnel_flag(20, 50, 0.2, phi=4) == ""  # widened by over-dispersion
     assert funnel_flag(0, 0, 0.2) == ""
+
+
+@pytest.mark.parametrize("target", [0.01, 0.2, 1 / 3, 0.5, 0.77, 0.99])
+@pytest.mark.parametrize("p", [0.001, 0.025, 0.5, 0.975, 0.999])
+def test_the_scipy_special_binomial_is_scipy_stats_binomial(target, p):
+    """The funnel does without scipy.stats (0.8 s of import in every report kernel): its distribution function
+    is scipy.stats.binom's, its quantile is the definition's, and the limits are scipy.stats' to 1e-9."""
+    from scipy.stats import binom
+
+    n = np.arange(1, 301)
+    k = np.arange(-1, 1501)
+    np.testing.assert_allclose(binomial_cdf(k, 1500, target), binom.cdf(k, 1500, target), rtol=1e-9, atol=1e-12)
+    r = binomial_quantile(p, n, target)
+    assert (binomial_cdf(r, n, target) >= p).all()
+    assert not ((r > 0) & (binomial_cdf(r - 1, n, target) >= p)).any()
+    near = np.abs(r - binom.ppf(p, n, target))
+    assert near.max() <= 1  # one count apart only where F(r) equals p to rounding
+    expected = [scipy_count_limit(p, int(m), target) for m in n]
+    np.testing.assert_allclose(interpolated_quantile(p, n, target), np.clip(expected, 0, n), atol=1e-9)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.1, 0.25, 0.49])
+def test_winsorised_is_scipys_winsorize(share):
+    from scipy.stats.mstats import winsorize
+
+    rng = np.random.default_rng(7)
+    for size in (1, 2, 3, 9, 10, 11, 57):
+        for values in (rng.normal(size=size), rng.integers(0, 3, size=size).astype(float)):  # with ties
+            expected = np.asarray(winsorize(values, limits=(share, share)), dtype=float)
+            np.testing.assert_array_equal(winsorised(values, share), expected)
+
+
+def test_overdispersion_p_value_is_the_chi_squared_tail():
+    from scipy.stats import chi2
+
+    events, n = np.array([2, 5, 9, 14, 30, 1]), np.array([10, 20, 30, 40, 50, 8])
+    result = overdispersion(events, n, 0.3)
+    assert result.p_value == pytest.approx(chi2.sf(np.sum(result.z_scores**2), 5), rel=1e-12)

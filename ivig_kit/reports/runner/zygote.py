@@ -45,7 +45,19 @@ KERNEL_MODULES = (
     "matplotlib_inline.backend_inline",
     "tornado.queues",
     "PIL.features",
+    # what a kernel still imported after its fork (0.01 s a site): its debugger, inspector, logger, asyncio loop
+    "IPython.core.debugger",
+    "IPython.core.logger",
+    "IPython.core.oinspect",
+    "IPython.utils.wildcard",
+    "faulthandler",
+    "pdb",
+    "tornado.platform.asyncio",
 )
+#: Imported inside functions of the kit that no report calls (statistics offered as options, spreadsheet reading
+#: and writing), so left out of what the zygote imports: scipy.stats alone is 0.8 s of its start-up, the critical
+#: path of a batch's. A test runs both report notebooks and checks that neither imports any of them.
+NOT_PRELOADED = ("scipy.stats", "statsmodels", "openpyxl")
 #: How a notebook whose imports the zygote loads is told apart from a module on its command line.
 NOTEBOOK_ARGUMENT = "notebook="
 #: A batch's kernels keep no input history: nothing of a site's session outlives its kernel.
@@ -121,6 +133,8 @@ def zygote_main(socket_path: str, modules: list[str]) -> None:
     modules = [m for m in modules if not m.startswith(NOTEBOOK_ARGUMENT)]
     modules += [module for path in notebooks for module in notebook_imports(path)]
     for module in dict.fromkeys((*KERNEL_MODULES, *modules)):
+        if module.startswith(tuple(f"{name}." for name in NOT_PRELOADED)) or module in NOT_PRELOADED:
+            continue
         with contextlib.suppress(Exception):
             importlib.import_module(module)
     import gc

@@ -10,7 +10,7 @@ import time
 import psutil
 import pytest
 
-from ivig_kit.reports.runner.zygote import KernelZygote
+from ivig_kit.reports.runner.zygote import NOT_PRELOADED, KernelZygote
 
 pytestmark = pytest.mark.slow  # each test runs kernels: seconds, not milliseconds
 
@@ -69,3 +69,40 @@ def test_a_zygote_that_cannot_start_says_so(monkeypatch):
         broken.wait_until_ready()
     assert time.monotonic() - started < 5 and not os.path.exists(broken.folder)
     broken.close()  # its pipes
+
+
+_RUN_CELLS = """
+import contextlib, io, json, os, sys
+os.environ["MPLBACKEND"] = "agg"
+from ivig_kit.reports.runner.notebook_file import cell_source, notebook_cells
+namespace = {}
+with contextlib.redirect_stdout(io.StringIO()):
+    for cell in notebook_cells(sys.argv[1]):
+        if cell.get("cell_type") == "code":
+            exec(cell_source(cell), namespace)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("notebook", ["site_report.ipynb", "registry_report.ipynb"])
+def test_no_report_imports_what_the_zygote_leaves_out(notebook, tmp_path):
+    """The zygote skips NOT_PRELOADED (imported by kit functions no report calls): each report notebook, run
+    with its defaults (the bundled demo registry) in a new interpreter, imports none of them, so no kernel
+    pays for their import itself."""
+    import json
+    import subprocess
+    import sys
+
+    from ivig_kit.resources import notebook_path
+
+    run = subprocess.run(
+        [sys.executable, "-c", _RUN_CELLS, str(notebook_path(notebook))],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    imported = json.loads(run.stdout.strip().splitlines()[-1])
+    assert "ivig_kit.inference.funnel" in imported and "scipy.special" in imported  # the cells did run
+    assert [m for m in imported if m in NOT_PRELOADED or m.startswith(tuple(f"{n}." for n in NOT_PRELOADED))] == []
