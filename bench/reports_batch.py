@@ -32,6 +32,7 @@ The machine may be shared: the load average is printed before and after.
 from __future__ import annotations
 
 import argparse
+import compileall
 import dataclasses
 import datetime
 import importlib.util
@@ -275,6 +276,9 @@ def main(argv=None) -> int:
     import ivig_kit
 
     print(f"kit under test: {Path(ivig_kit.__file__).parent} (PYTHONPATH={os.environ.get('PYTHONPATH', '')})")
+    # the kit's bytecode, as an installed package has it (a checkout writes it on its first run, unless
+    # PYTHONDONTWRITEBYTECODE is set): otherwise every process of every run would compile the kit again
+    compileall.compile_dir(Path(ivig_kit.__file__).parent, quiet=1)
     print(f"{args.sites} sites, {visits} visits; {os.cpu_count()} CPUs; load average before {load()}", flush=True)
     f = dict.fromkeys(["ratio", "small", "marginal", "pdf", "scale", "naive", "floor", "worker"])
     scale: dict[int, tuple[BatchRun, float]] = {}
