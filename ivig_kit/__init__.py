@@ -13,18 +13,11 @@ Examples
 'moderate'
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 import lazy_loader
-
-try:
-    __version__ = version("ivig-kit")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 # The public names are imported on first use, so `import ivig_kit` (and the command line, which handles
 # Ctrl-C from its first moment) does not wait for pandas.
-__getattr__, _, _exported = lazy_loader.attach(
+_public, _, _exported = lazy_loader.attach(
     __name__,
     submod_attrs={
         "errors": ["InputError"],
@@ -35,6 +28,19 @@ __getattr__, _, _exported = lazy_loader.attach(
     },
 )
 __all__ = sorted([*_exported, "__version__"])
+
+
+def __getattr__(name: str):
+    if name == "__version__":  # read on first use: importlib.metadata costs every process that imports us 0.1 s
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("ivig-kit")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            found = "0+unknown"
+        globals()["__version__"] = found
+        return found
+    return _public(name)
 
 
 def __dir__() -> list[str]:

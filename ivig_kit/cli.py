@@ -6,16 +6,27 @@ import argparse
 import sys
 from pathlib import Path
 
-from ivig_kit import __version__
 from ivig_kit.errors import InputError, Interrupted
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed version, read only when asked for (``ivig-kit reports`` starts sooner)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from ivig_kit import __version__
+
+        print(f"{parser.prog} {__version__}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
     from ivig_kit.reports.content.parameters import MIN_CELL_SIZE
     from ivig_kit.reports.runner.tasks import CELL_TIMEOUT_S
+    from ivig_kit.score.file_kinds import CSV_SUFFIXES, EXCEL_SUFFIXES, OUTPUT_FORMATS, PARQUET_SUFFIXES
     from ivig_kit.score.measures import ENZYME_ULN_MULTIPLIER_PRESETS, POPULATIONS, ULN_MULTIPLIER_MAX
-    from ivig_kit.score.outputs import OUTPUT_FORMATS
-    from ivig_kit.score.readers import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
 
     inputs = f"CSV {'/'.join(CSV_SUFFIXES)}, Parquet {'/'.join(PARQUET_SUFFIXES)} or Excel {'/'.join(EXCEL_SUFFIXES)}"
     outputs = ", ".join(OUTPUT_FORMATS)
@@ -25,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score myositis visits with the 2016 ACR/EULAR Total Improvement Score and build per-site reports.",
         epilog="Input format: data/README.md. Each command has --help.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     tis = commands.add_parser(

@@ -15,10 +15,10 @@ import pandas as pd
 import pyarrow as pa
 
 from ivig_kit.errors import InputError
+from ivig_kit.score.file_kinds import OUTPUT_FORMATS
 
 #: Decimals of the rounded output columns (by suffix); the rest are written as computed.
 OUTPUT_DECIMALS = {"_percent": 2, "_x_uln": 3}
-OUTPUT_FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".xlsx": "Excel"}
 #: Rows of an Excel sheet, less the header.
 EXCEL_MAX_ROWS = 1_048_575
 

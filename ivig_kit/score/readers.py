@@ -38,11 +38,9 @@ from ivig_kit.score.columns import (  # noqa: F401  (re-exported: the reader's v
     VAS_UNITS,
 )
 from ivig_kit.score.csv_dialect import SEPARATORS, decode_head, detect_dialect, detect_encoding, locate_bad_utf8
+from ivig_kit.score.file_kinds import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES  # noqa: F401  (re-exported)
 
 _NULL_VALUES = sorted({v for t in MISSING_TOKENS for v in (t, t.upper(), t.capitalize())})
-CSV_SUFFIXES = (".csv", ".txt", ".tsv")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _HEAD_BYTES = 1 << 16
 
 if TYPE_CHECKING:
