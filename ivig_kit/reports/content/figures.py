@@ -173,7 +173,8 @@ def tis_over_time_figure(report: SiteReport, ax: Axes | Sequence[Axes] | None = 
     groups = report.arms or ["All"]
     own = ax is None
     figure, axes = _figure(3.5 * len(groups), 3.4, len(groups), ax=ax)
-    scores = report.scores.dropna(subset=["tis"])
+    shown = [c for c in ("patient_id", "week", "tis", "arm", "confirmed_deterioration") if c in report.scores]
+    scores = report.scores.loc[report.scores["tis"].notna(), shown]  # every row selection copies the columns
     panels = []  # the alt text's numbers, one per arm
     for ax, arm in zip(axes, groups):
         mine = scores if arm == "All" else scores[scores["arm"] == arm]
