@@ -126,7 +126,7 @@ def test_site_report_html_is_self_contained_with_code_hidden_and_a_table_of_cont
     out, record = awkward_batch["out"], site_record(awkward_batch, "Zürich")
     page = (out / record["files"]["html"]).read_text(encoding="utf-8")
     assert 'id="table-of-contents"' in page and '<a href="#Patients">Patients</a>' in page
-    assert re.search(r'<img[^>]+src="data:image/svg+xml;base64,', page)
+    assert re.search(r'<img[^>]+src="data:image/png;base64,', page)
     assert "read_visits(data_path)" not in page  # the code is hidden
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', page)  # nothing from the network
 
