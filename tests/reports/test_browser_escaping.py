@@ -103,7 +103,7 @@ def open_and_check(browser, path: Path, artifacts_dir: Path | None = None) -> st
     assert not found["handlers"], f"{path.name}: event handlers in the page: {found['handlers'][:3]}"
     assert not found["scripts"], f"{path.name}: scripts in the page: {found['scripts'][:3]}"
     assert not found["javascript"], f"{path.name}: javascript: links {found['javascript']}"
-    assert all(src.startswith("data:image/png;base64") for src in found["images"]), found["images"]
+    assert all(src.startswith("data:image/svg+xml;") for src in found["images"]), found["images"]
     assert found["svgs"] == 0
     remote = [url for url in requests if not url.startswith(("file:", "data:"))]
     assert not remote, f"{path.name} fetched {remote[:3]}"
@@ -169,7 +169,7 @@ def test_the_executed_notebooks_rich_outputs_hold_only_escaped_html(hostile_repo
             "figcaption",
         }
         assert not any(name.lower().startswith("on") for _, attrs in tags for name in attrs)
-        assert all(attrs["src"].startswith("data:image/png;base64,") for tag, attrs in tags if tag == "img")
+        assert all(attrs["src"].startswith("data:image/svg+xml;base64,") for tag, attrs in tags if tag == "img")
         for value in hostile_texts():  # markup only in its escaped form (Markdown is inert outside Markdown)
             assert html.escape(value) == value or value not in markup
         shown = 4 if path.name == "registry.ipynb" else 7  # the registry report: site names and data sources

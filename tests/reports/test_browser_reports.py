@@ -148,7 +148,9 @@ def test_every_figure_has_alt_text_and_a_numbered_caption(report_folder):
     parsed = Cells(page)
     images = [attrs for tag, attrs in parsed.tags if tag == "img"]
     assert len(images) == 4
-    assert all(len(attrs.get("alt", "")) > 80 and attrs["src"].startswith("data:image/png") for attrs in images)
+    assert all(
+        len(attrs.get("alt", "")) > 80 and attrs["src"].startswith("data:image/svg+xml;base64,") for attrs in images
+    )
     captions = re.findall(r"<figcaption[^>]*>(Figure (\d+)\. [^<]+)</figcaption>", page)
     assert [int(number) for _, number in captions] == [1, 2, 3, 4]
     assert all(f'id="figure-{n}"' in page for n in range(1, 5))

@@ -52,7 +52,7 @@ def test_executed_reports_hold_only_their_own_sites_patients(tmp_path):
         outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
         assert not [o for o in outputs if o.output_type == "error"]
         figures = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
-        assert figures.count('<img src="data:image/png;base64,') == 4
+        assert figures.count('<img src="data:image/svg+xml;base64,') == 4
         assert not [o for o in outputs if "text/markdown" in o.get("data", {})]  # data never goes through Markdown
         assert "SYNTHETIC DATA" in notebook_text
 

@@ -18,15 +18,18 @@ import base64
 import io
 import re
 from html import escape
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ivig_kit.reports.content.figures import FIGURE_DPI
 from ivig_kit.reports.content.site import SiteReport
 from ivig_kit.reports.content.summary import site_summary
 from ivig_kit.reports.content.tables import MISSING, format_value
 from ivig_kit.reports.content.trends import previous_from_pooled_summary, short_time, since_last_report
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 # --- Header and findings -------------------------------------------------------------------------------------
 
@@ -214,17 +217,36 @@ def table_html(
 # --- Figures ---------------------------------------------------------------------------------------------------
 
 CSS_PIXELS_PER_INCH = 96
+#: How a figure is written as SVG (per call, never in the caller's rcParams). Text is drawn as outlines
+#: (``path``), not as ``<text>`` in a font the viewer may lack: the picture is the same on every machine and in
+#: the PDF. No date and a fixed salt for the ids of clip paths and glyphs: the same figure gives the same bytes.
+SVG_PARAMETERS: dict[RcKeyType, object] = {"svg.fonttype": "path", "svg.hashsalt": "ivig-kit"}
 
 
-def figure_png(figure) -> bytes:
-    """The figure as PNG bytes at :data:`~ivig_kit.reports.content.figures.FIGURE_DPI` (no timestamps in the file)."""
+def figure_svg(figure) -> bytes:
+    """The figure as SVG bytes (see :data:`SVG_PARAMETERS`): vector, so sharp at any zoom and in print.
+
+    Parameters
+    ----------
+    figure : matplotlib Figure
+        Drawn at its size in inches.
+
+    Returns
+    -------
+    bytes
+        UTF-8 SVG without a date; the same figure always gives the same bytes.
+    """
+    import matplotlib
+
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=FIGURE_DPI, metadata={"Software": None})
+    with matplotlib.rc_context(SVG_PARAMETERS):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
 
 
 def figure_html(figure, caption: str, alt: str | None = None) -> str:
-    """A ``<figure>``: the PNG embedded, its alt text and its numbered caption, all escaped.
+    """A ``<figure>``: the SVG embedded as an image (whose scripts never run), its alt text and its numbered
+    caption, all escaped.
 
     Parameters
     ----------
@@ -242,10 +264,10 @@ def figure_html(figure, caption: str, alt: str | None = None) -> str:
     anchor = _caption_id(caption)
     id_attribute = f' id="{anchor}"' if anchor else ""
     width = round(figure.get_figwidth() * CSS_PIXELS_PER_INCH)
-    data = base64.b64encode(figure_png(figure)).decode("ascii")
+    data = base64.b64encode(figure_svg(figure)).decode("ascii")
     return (
         f'<figure class="ivig-figure"{id_attribute} style="margin:0.5em 0">'
-        f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}" width="{width}" '
+        f'<img src="data:image/svg+xml;base64,{data}" alt="{escape(alt)}" width="{width}" '
         f'style="max-width:100%;height:auto">'
         f'<figcaption style="font-style:italic;max-width:{width}px">{escape(caption)}</figcaption></figure>'
     )

@@ -1,7 +1,12 @@
 """The report figures (matplotlib): one site's, each taking a loaded
 :class:`~ivig_kit.reports.content.site.SiteReport`, and the registry report's (the funnel plot of every site and
 each site's trend across runs). Each is ``name(data, ax=None) -> Figure``: it draws on ``ax`` when given, else on
-a new figure, and changes no global state (the Figure API, never pyplot or ``rcParams``).
+a new figure, and changes no global state (the Figure API, never pyplot; ``rcParams`` only inside its own
+call, by ``rc_context``).
+
+Every text is drawn literally, never as mathtext (a site or arm name may hold ``$``): each figure function
+runs with ``text.parse_math`` off, so the texts it creates (legends, notes, and on a figure of its own the title,
+axis labels and tick labels) are literal; on the caller's axes, only the texts it sets are made literal.
 
 Print-ready: drawn at :data:`FIGURE_DPI` (150) and at most :data:`MAX_WIDTH_IN` inches wide, so they are
 shown at full size on an A4 page and their smallest text (:data:`SMALL_FONT`) stays readable there.
@@ -11,8 +16,9 @@ shows with its key numbers, which :func:`ivig_kit.reports.content.display.figure
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +31,7 @@ from ivig_kit.score.measures import CATEGORY_THRESHOLDS
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 FIGURE_DPI = 150
 #: The widest figure, in inches: the text width of an A4 page with 15 mm margins is 7.1 in.
@@ -32,6 +39,11 @@ MAX_WIDTH_IN = 7.0
 #: Font sizes in points, at print size (the figure is never scaled down on an A4 page).
 SMALL_FONT, FONT = 8, 9
 ARM_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
+#: In force while a figure is drawn: texts literal; tick labels as plain numbers even when the user's
+#: rcParams ask for mathtext ones (a literal ``$\mathdefault{20}$`` would show otherwise).
+LITERAL_TEXT: dict[RcKeyType, object] = {"text.parse_math": False, "axes.formatter.use_mathtext": False}
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 # --- Figures -------------------------------------------------------------------------------------------------
@@ -69,14 +81,22 @@ def _figure(
     return figure, axes
 
 
-def _finish(figure: Figure, alt: str, drawn: Sequence[Axes] = ()) -> Figure:
-    """Set the figure's alt text (its label) and draw every text literally: a site or arm name holding ``$``
-    must not be read as mathtext. On the caller's axes (``drawn``), only their texts are touched."""
-    from matplotlib.text import Text
+def _literal_text(draw: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run a figure function under :data:`LITERAL_TEXT`, restored on return: every text it creates is literal
+    (a walk over the figure's texts afterwards would create every tick only to flag it)."""
 
-    for owner in drawn or [figure]:
-        for text in owner.findobj(Text):
-            text.set_parse_math(False)
+    @functools.wraps(draw)
+    def drawn(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        import matplotlib
+
+        with matplotlib.rc_context(LITERAL_TEXT):
+            return draw(*args, **kwargs)
+
+    return drawn
+
+
+def _finish(figure: Figure, alt: str) -> Figure:
+    """Set the figure's alt text (its label)."""
     figure.set_label(alt)
     return figure
 
@@ -144,6 +164,7 @@ def _patient_courses(ax, scores: pd.DataFrame, colour: str) -> None:
     ax.plot(weeks, tis, ls="none", color=colour, alpha=0.35, marker=".", ms=3)
 
 
+@_literal_text
 def tis_over_time_figure(report: SiteReport, ax: Axes | Sequence[Axes] | None = None) -> Figure:
     """Each patient's TIS at every follow-up visit, one panel per arm; x marks a confirmed deterioration.
 
@@ -152,7 +173,8 @@ def tis_over_time_figure(report: SiteReport, ax: Axes | Sequence[Axes] | None = 
     groups = report.arms or ["All"]
     own = ax is None
     figure, axes = _figure(3.5 * len(groups), 3.4, len(groups), ax=ax)
-    scores = report.scores.dropna(subset=["tis"])
+    shown = [c for c in ("patient_id", "week", "tis", "arm", "confirmed_deterioration") if c in report.scores]
+    scores = report.scores.loc[report.scores["tis"].notna(), shown]  # every row selection copies the columns
     panels = []  # the alt text's numbers, one per arm
     for ax, arm in zip(axes, groups):
         mine = scores if arm == "All" else scores[scores["arm"] == arm]
@@ -164,12 +186,10 @@ def tis_over_time_figure(report: SiteReport, ax: Axes | Sequence[Axes] | None = 
         ax.plot(worse["week"], worse["tis"], "x", color="crimson", ms=7, mew=2, label="confirmed deterioration")
         _threshold_lines(ax, report)
         patients = mine["patient_id"].nunique()
-        ax.set(
-            title=f"{arm} (n={patients})",
-            xlabel="week",
-            ylim=(-2, 102),
-            xticks=[w for w in report.visit_pattern if w > 0],
-        )
+        # The caller's title is not literal yet. On a figure of ours, nothing is above the axes: the title's
+        # place is fixed, which spares matplotlib a second layout of the y axis at every draw to find it.
+        ax.set_title(f"{arm} (n={patients})", parse_math=False, y=1.0 if own else None)
+        ax.set(xlabel="week", ylim=(-2, 102), xticks=[w for w in report.visit_pattern if w > 0])
         last = f"median TIS {median.iloc[-1]:.1f} at week {median.index[-1]:g}" if len(median) else "no complete TIS"
         panels.append(f"{arm}: {patients} patients, {last}, {len(worse)} confirmed deterioration mark(s)")
     axes[0].set_ylabel("Total Improvement Score")
@@ -179,10 +199,10 @@ def tis_over_time_figure(report: SiteReport, ax: Axes | Sequence[Axes] | None = 
         f"Line chart of each patient's Total Improvement Score (0 to 100) against week, one panel "
         f"per arm, with dashed lines at the {report.population} thresholds "
         f"{', '.join(f'{t:g}' for t in CATEGORY_THRESHOLDS[report.population])}. " + "; ".join(panels) + ".",
-        () if own else axes,
     )
 
 
+@_literal_text
 def responders_figure(report: SiteReport, table: pd.DataFrame | None = None, ax: Axes | None = None) -> Figure:
     """Responder percentage by scheduled week and arm with 95% CIs, next to all sites pooled."""
     table = responders_by_visit(report) if table is None else table
@@ -225,10 +245,10 @@ def responders_figure(report: SiteReport, table: pd.DataFrame | None = None, ax:
         f"Points with 95% confidence bars: percentage of patients with a TIS of at least "
         f"{report.threshold:g} at each scheduled week, by arm, and a dotted grey line for all sites "
         f"pooled. Last week: " + ("; ".join(last) or "no patient scored") + ".",
-        () if own else [ax],
     )
 
 
+@_literal_text
 def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = None, ax: Axes | None = None) -> Figure:
     """Mean points per CSM by arm, against each CSM's maximum."""
     table = csm_contributions(report) if table is None else table
@@ -250,7 +270,7 @@ def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = No
             color=_colour(report, arm),
             label=column.removeprefix("mean points, "),
         )
-    ax.set_yticks(positions, labels, fontsize=SMALL_FONT)
+    ax.set_yticks(positions, labels, fontsize=SMALL_FONT, parse_math=False)
     ax.invert_yaxis()
     ax.set_xlabel("points (at each patient's last complete TIS)")
     _legend(figure, ax, own)
@@ -265,10 +285,10 @@ def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = No
         "Horizontal bar chart of the mean points each of the six core set measures contributes to "
         "the TIS, by arm, against dashed boxes at each measure's maximum. "
         + (f"Largest contributions (all patients): {top}." if top else "No patient has a complete TIS."),
-        () if own else [ax],
     )
 
 
+@_literal_text
 def funnel_figure(report: SiteReport, ax: Axes | None = None) -> Figure:
     """Responder percentage of every site against its number of scored patients, with pooled control limits.
 
@@ -316,13 +336,13 @@ def funnel_figure(report: SiteReport, ax: Axes | None = None) -> Figure:
         + f"This site, {report.site}: {mine['responder_percent']:.1f}% of "
         f"{mine['patients_scored']} patients; {len(report.other_sites)} other sites as unnamed "
         f"grey points.",
-        () if own else [ax],
     )
 
 
 # --- The registry report's figures ----------------------------------------------------------------------------
 
 
+@_literal_text
 def registry_funnel_figure(
     funnel: pd.DataFrame, target: float, phi: float = 1.0, ylabel: str = "% responders", ax: Axes | None = None
 ) -> Figure:
@@ -346,7 +366,6 @@ def registry_funnel_figure(
     Figure
         Its label is the alt text: the flagged sites and the pooled proportion.
     """
-    own = ax is None
     figure, (ax,) = _figure(6.5, 3.6, left=0.75, top=0.2, ax=ax)
     shown = funnel[funnel["patients_scored"] > 0]
     n_max = max(int(shown["patients_scored"].max()) if len(shown) else 2, 2)
@@ -378,7 +397,7 @@ def registry_funnel_figure(
             fontsize=SMALL_FONT - 1,
         )
     ax.set_xlabel("patients with a complete TIS", fontsize=FONT)
-    ax.set_ylabel(ylabel, fontsize=FONT)
+    ax.set_ylabel(ylabel, fontsize=FONT, parse_math=False)
     ax.set_ylim(0, 100)
     ax.set_xlim(0, n_max * 1.15 + 1)
     ax.legend(fontsize=SMALL_FONT - 1, frameon=False, loc="lower right", ncol=2)
@@ -391,23 +410,24 @@ def registry_funnel_figure(
         + (f" widened for over-dispersion (phi {phi:.2f})" if phi > 1 else "")
         + ". "
         + ("Outside a limit: " + "; ".join(flagged) + "." if flagged else "No site lies outside the limits."),
-        () if own else [ax],
     )
 
 
+@_literal_text
 def registry_trend_figure(trends: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Each site's responder percentage at each run of the output folder (one line per site).
 
     ``trends``: from :func:`ivig_kit.reports.content.trends.site_trends`.
     """
-    own = ax is None
     figure, (ax,) = _figure(6.5, 3.2, left=0.75, top=0.2, ax=ax)
     runs = list(dict.fromkeys(trends["run_at"]))
     position = {run: i for i, run in enumerate(runs)}
     for site, group in trends.groupby("site", sort=False):
         x = [position[r] for r in group["run_at"]]
         ax.plot(x, group["responder_percent"], marker="o", ms=3, lw=1, label=str(site))
-    ax.set_xticks(range(len(runs)), [r[:16].replace("T", "\n") for r in runs], fontsize=SMALL_FONT - 1)
+    ax.set_xticks(
+        range(len(runs)), [r[:16].replace("T", "\n") for r in runs], fontsize=SMALL_FONT - 1, parse_math=False
+    )
     ax.set_ylabel("% responders", fontsize=FONT)
     ax.set_xlabel("run of the batch", fontsize=FONT)
     ax.set_ylim(0, 100)
@@ -427,5 +447,4 @@ def registry_trend_figure(trends: pd.DataFrame, ax: Axes | None = None) -> Figur
         f"{runs[0][:10] if runs else '-'} to {runs[-1][:10] if runs else '-'}. First to last run: "
         + ("; ".join(change) or "no site in both")
         + ".",
-        () if own else [ax],
     )

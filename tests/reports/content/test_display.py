@@ -3,6 +3,7 @@ and numbered captions."""
 
 from __future__ import annotations
 
+import base64
 import html
 
 import numpy as np
@@ -48,7 +49,8 @@ def test_figure_html_has_escaped_alt_text_and_a_numbered_caption(tiny_report):
     page = display.figure_html(figure, "Figure 4. Funnel <plot>")
     parsed = Cells(page)
     image = next(attrs for tag, attrs in parsed.tags if tag == "img")
-    assert image["src"].startswith("data:image/png;base64,")
+    assert image["src"].startswith("data:image/svg+xml;base64,")
+    assert base64.b64decode(image["src"].partition(",")[2]) == display.figure_svg(figure)  # the figure, as SVG
     assert image["alt"] == figure.get_label() and len(image["alt"]) > 60
     assert tiny_report.site in image["alt"]  # meaningful: names what it shows
     assert 'id="figure-4"' in page and "<figcaption" in page and "Funnel &lt;plot&gt;" in page

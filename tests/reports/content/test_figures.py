@@ -8,8 +8,12 @@ import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from ivig_kit.reports.content import display, figures, registry_funnel
+from ivig_kit.reports.content import site as report_site
+
+from ..helpers import TINY_VISITS
 
 HOSTILE = "Site $x$ <b>"
 
@@ -41,7 +45,7 @@ def test_every_report_figure_is_print_resolution_a4_wide_and_described(tiny_repo
         assert figure.get_label().strip(), "no alt text"
         legend = figure.legends[0] if figure.legends else figure.axes[0].get_legend()  # below the axes
         assert min(t.get_fontsize() for t in legend.get_texts()) >= figures.SMALL_FONT >= 8
-        assert display.figure_png(figure).startswith(b"\x89PNG")  # drawn: names are text, not mathtext
+        assert display.figure_svg(figure).startswith(b"<?xml")  # drawn: names are text, not mathtext
         assert min(t.get_fontsize() for ax in figure.axes for t in ax.get_xticklabels()) >= 8
 
 
@@ -99,7 +103,7 @@ def test_every_figure_draws_on_the_given_axes_and_leaves_rcparams_alone(name, ti
     assert all(ax.has_data() for ax in axes), f"{name} drew nothing on the given axes"
     assert host.get_label().strip(), "no alt text"
     assert tuple(host.get_size_inches()) == size, "the caller's figure was resized"
-    assert display.figure_png(host).startswith(b"\x89PNG")  # hostile names drawn as text, not mathtext
+    assert display.figure_svg(host).startswith(b"<?xml")  # hostile names drawn as text, not mathtext
     own = DRAWERS[name](tiny_report, None)  # and without axes, a new figure of its own
     assert isinstance(own, Figure) and own is not host and own.axes
     assert dict(matplotlib.rcParams) == before
@@ -119,3 +123,73 @@ def test_the_registry_funnel_names_its_flagged_site_and_trend_its_change():
     assert "Funnel plot of 2 sites" in alt and f"{HOSTILE} (alarm, above)" in alt
     alt = figures.registry_trend_figure(trends()).get_label()
     assert "over 2 runs" in alt and "North 20% to 30%" in alt and f"{HOSTILE} 50% to 75%" in alt
+
+
+# --- Literal text and the SVG ---------------------------------------------------------------------------------
+
+UNPARSABLE = r"Site $\nocommand{x}$"  # mathtext would raise on it: drawing it proves it is literal
+
+
+def every_figure(report, name: str = UNPARSABLE) -> list[Figure]:
+    table = registry_funnel.funnel_table(pd.Series([12, 30], index=["North", name]), pd.Series([40, 40]), 0.3)
+    history = trends().replace({HOSTILE: name})
+    return [
+        figures.tis_over_time_figure(report),
+        figures.responders_figure(report),
+        figures.csm_contributions_figure(report),
+        figures.funnel_figure(report),
+        figures.registry_funnel_figure(table, 0.3, ylabel=f"% of {name}"),
+        figures.registry_trend_figure(history),
+    ]
+
+
+@pytest.fixture
+def hostile_arm_report(tmp_path):
+    """The tiny registry's site ``A b``, its IVIg arm named so that mathtext would fail on it."""
+    visits = pd.DataFrame(TINY_VISITS)
+    visits["arm"] = visits["arm"].replace({"IVIg": UNPARSABLE})
+    visits.to_csv(tmp_path / "visits.csv", index=False)
+    return report_site.load_site("A b", tmp_path / "visits.csv", None, min_cell_size=1)
+
+
+@pytest.mark.parametrize("fixture", ["tiny_report", "hostile_arm_report"])
+def test_every_text_holding_a_dollar_is_drawn_literally_tick_labels_included(fixture, request):
+    made = every_figure(request.getfixturevalue(fixture))
+    arms_only = {"tis_over_time_figure", "csm_contributions_figure", "responders_figure"}  # name arms, not the site
+    for figure, make in zip(made, [*FIGURES, figures.registry_funnel_figure, figures.registry_trend_figure]):
+        display.figure_svg(figure)  # draws every text; mathtext would raise on the names
+        texts = figure.findobj(Text)  # now with the tick labels made while drawing
+        dollars = [text for text in texts if "$" in text.get_text()]
+        if make.__name__.startswith("registry") or (make.__name__ in arms_only) == (fixture == "hostile_arm_report"):
+            assert dollars, f"{make.__name__}: no name with a dollar in this figure"
+        assert not [text.get_text() for text in dollars if text.get_parse_math()]
+
+
+def test_on_the_callers_axes_only_the_texts_it_sets_are_made_literal(hostile_arm_report):
+    host = Figure()
+    ax = host.subplots()
+    theirs = ax.text(0.5, 0.5, r"$x^2$")
+    figures.registry_funnel_figure(funnel(), 0.3, ylabel=UNPARSABLE, ax=ax)
+    display.figure_svg(host)  # mathtext would raise on the label
+    assert theirs.get_parse_math() and not ax.yaxis.label.get_parse_math()
+    panels = Figure().subplots(1, 2)
+    figures.tis_over_time_figure(hostile_arm_report, ax=list(panels))
+    assert UNPARSABLE in panels[0].get_title() and not panels[0].title.get_parse_math()
+    display.figure_svg(panels[0].figure)
+
+
+def test_tick_labels_are_plain_numbers_even_when_the_user_asks_for_mathtext(tiny_report):
+    with matplotlib.rc_context({"axes.formatter.use_mathtext": True}):
+        figure = figures.funnel_figure(tiny_report)
+        display.figure_svg(figure)
+    labels = [t.get_text() for ax in figure.axes for t in ax.get_xticklabels() + ax.get_yticklabels()]
+    assert "100" in labels and not [label for label in labels if "$" in label]
+
+
+def test_the_same_figure_gives_the_same_svg_bytes(tiny_report):
+    first = [display.figure_svg(figure) for figure in every_figure(tiny_report)]
+    again = [display.figure_svg(figure) for figure in every_figure(tiny_report)]
+    assert first == again
+    assert all(svg.startswith(b"<?xml") and b"<dc:date>" not in svg for svg in first)
+    assert display.SVG_PARAMETERS["svg.fonttype"] == "path"
+    assert all(b"<text" not in svg for svg in first)  # text as outlines: the same picture without our fonts
