@@ -56,10 +56,11 @@ def _groups(report: SiteReport) -> list[tuple[str, pd.Series]]:
 
 
 def _median_iqr(values: pd.Series, digits: int = 1) -> str:
-    values = values.dropna()
-    if values.empty:
+    array = values.to_numpy(dtype=float, na_value=np.nan)
+    array = array[~np.isnan(array)]
+    if not array.size:
         return "–"
-    q1, median, q3 = values.quantile([0.25, 0.5, 0.75])
+    q1, median, q3 = np.percentile(array, [25.0, 50.0, 75.0])  # what Series.quantile computes, without its frames
     return f"{median:.{digits}f} ({q1:.{digits}f}–{q3:.{digits}f})"
 
 
