@@ -107,23 +107,35 @@ def _codes_of(patients: pd.MultiIndex, rows: pd.DataFrame) -> np.ndarray:
     return patients.get_indexer(pd.MultiIndex.from_arrays([rows["site"], rows["patient_id"]]))
 
 
+#: The per-site sums of :func:`site_metrics`: metric -> column of the patient table.
+_SUMMED = {
+    "visits": "visits",
+    "responders": "responder",
+    "missing_csm_visits": "missing_csm_visits",
+    "missed_visits": "missed_visits",
+    "out_of_pattern_visits": "out_of_pattern_visits",
+    "stopped_early": "stopped_early",
+    "serious_adverse_events": "serious_adverse_events",
+    "thromboembolic_events": "thromboembolic_events",
+}
+
+
 def site_metrics(patients: pd.DataFrame, visits: pd.DataFrame, events: pd.DataFrame, pattern) -> pd.DataFrame:
     """Aggregates per site (index: site name): counts and percentages only, no patient identifiers."""
     grouped = patients.groupby("site", sort=False)
-    metrics = grouped.agg(
-        patients=("patient_id", "size"),
-        visits=("visits", "sum"),
-        last_week=("last_week", "max"),
-        patients_scored=("last_tis", "count"),
-        responders=("responder", "sum"),
-        mean_last_tis=("last_tis", "mean"),
-        confirmed_deteriorations=("confirmed_deterioration_week", "count"),
-        missing_csm_visits=("missing_csm_visits", "sum"),
-        missed_visits=("missed_visits", "sum"),
-        out_of_pattern_visits=("out_of_pattern_visits", "sum"),
-        stopped_early=("stopped_early", "sum"),
-        serious_adverse_events=("serious_adverse_events", "sum"),
-        thromboembolic_events=("thromboembolic_events", "sum"),
+    sums = grouped[list(_SUMMED.values())].sum()  # one pass for every count (named aggregations: one each)
+    counts = grouped[["last_tis", "confirmed_deterioration_week"]].count()
+    metrics = pd.DataFrame(
+        {
+            "patients": grouped.size(),
+            "visits": sums["visits"],
+            "last_week": grouped["last_week"].max(),
+            "patients_scored": counts["last_tis"],
+            "responders": sums["responder"],
+            "mean_last_tis": grouped["last_tis"].mean(),
+            "confirmed_deteriorations": counts["confirmed_deterioration_week"],
+            **{name: sums[column] for name, column in _SUMMED.items() if name not in ("visits", "responders")},
+        }
     )
     # events of patients missing from the visit table still count for their site
     metrics["adverse_events"] = events.groupby("site").size().reindex(metrics.index).fillna(0).astype(int)
@@ -149,7 +161,8 @@ def responder_interval(k: int, n: int) -> tuple[float, float]:
 def responders_by_week(scores: pd.DataFrame, pattern, threshold: float, by_arm: bool) -> pd.DataFrame:
     """Responders (last complete TIS at the threshold so far) by scheduled week, per arm when ``by_arm``,
     with Clopper-Pearson intervals and the median TIS."""
-    scored = scores[scores["tis"].notna() & scores["week"].isin(pattern)]
+    columns = [c for c in ("week", "arm", "tis") if c in scores]  # not every score column: a copy of each is slow
+    scored = scores.loc[scores["tis"].notna() & scores["week"].isin(pattern), columns]
     keys = ["week", "arm"] if by_arm and "arm" in scored else ["week"]
     table = (
         scored.groupby(keys, sort=True)

@@ -143,26 +143,34 @@ def csm_contributions(report: SiteReport) -> pd.DataFrame:
 
 def confirmed_deteriorations(report: SiteReport) -> pd.DataFrame:
     """Patients with a confirmed deterioration (ProDERM definition): first confirmed week and the course."""
-    worse = report.scores[report.scores["deterioration_criteria_met"].fillna(False).astype(bool)]
-    rows = []
-    for patient, first_week in (
-        report.patients.dropna(subset=["confirmed_deterioration_week"])
-        .set_index("patient_id")["confirmed_deterioration_week"]
-        .items()
-    ):
-        info = report.patients.set_index("patient_id").loc[patient]
-        at = report.scores[(report.scores["patient_id"] == patient) & (report.scores["week"] == first_week)]
-        rows.append(
-            {
-                "patient_id": patient,
-                "arm": info.get("arm", "–"),
-                "subtype": info.get("subtype", "–"),
-                "confirmed at week": first_week,
-                "criteria met at weeks": ", ".join(f"{w:g}" for w in worse.loc[worse["patient_id"] == patient, "week"]),
-                "TIS at confirmation": at["tis"].iloc[0] if len(at) else np.nan,
-                "last visit week": info["last_week"],
-            }
+    scores = report.scores
+    worse = scores["deterioration_criteria_met"].fillna(False).astype(bool).to_numpy()
+    criteria_weeks: dict = {}
+    for patient, week in zip(scores["patient_id"][worse], scores["week"][worse]):
+        criteria_weeks.setdefault(patient, []).append(week)
+    tis_at: dict = {}
+    for patient, week, tis in zip(scores["patient_id"], scores["week"], scores["tis"]):
+        tis_at.setdefault((patient, week), tis)  # the first row of the patient at that week
+    patients = report.patients.dropna(subset=["confirmed_deterioration_week"])
+    described = {c: patients[c] if c in patients else ["–"] * len(patients) for c in ("arm", "subtype")}
+    rows = [
+        {
+            "patient_id": patient,
+            "arm": arm,
+            "subtype": subtype,
+            "confirmed at week": first_week,
+            "criteria met at weeks": ", ".join(f"{w:g}" for w in criteria_weeks.get(patient, [])),
+            "TIS at confirmation": tis_at.get((patient, first_week), np.nan),
+            "last visit week": last_week,
+        }
+        for patient, arm, subtype, first_week, last_week in zip(
+            patients["patient_id"],
+            described["arm"],
+            described["subtype"],
+            patients["confirmed_deterioration_week"],
+            patients["last_week"],
         )
+    ]
     return pd.DataFrame(
         rows,
         columns=[
@@ -193,17 +201,18 @@ def adverse_event_table(report: SiteReport) -> pd.DataFrame:
         is_related=events["related"].fillna(False).astype(bool),
     )
     order = events["event"].value_counts().index
+    codes = order.get_indexer(events["event"])
+    patient_codes, patient_ids = pd.factorize(events["patient_id"])
+    serious, related = events["is_serious"].to_numpy(dtype=float), events["is_related"].to_numpy(dtype=float)
     table = pd.DataFrame(index=order)
     for label in [*report.arms, "All"]:
-        group = events if label == "All" else events[events["arm"] == label]
-        counts = (
-            group.groupby("event")
-            .agg(events=("patient_id", "size"), patients=("patient_id", "nunique"), serious=("is_serious", "sum"))
-            .reindex(order, fill_value=0)
-        )
-        table[f"{label}: events (patients)"] = [f"{n} ({p})" for n, p in zip(counts["events"], counts["patients"])]
-        table[f"{label}: serious"] = counts["serious"].astype(int)
-    table["related (all arms)"] = events.groupby("event")["is_related"].sum().reindex(order, fill_value=0).astype(int)
+        mask = np.ones(len(events), dtype=bool) if label == "All" else (events["arm"] == label).to_numpy(dtype=bool)
+        counts = np.bincount(codes[mask], minlength=len(order))
+        pairs = np.unique(codes[mask] * len(patient_ids) + patient_codes[mask])  # (event, patient), each once
+        patients = np.bincount(pairs // max(len(patient_ids), 1), minlength=len(order))
+        table[f"{label}: events (patients)"] = [f"{n} ({p})" for n, p in zip(counts, patients)]
+        table[f"{label}: serious"] = np.bincount(codes[mask], weights=serious[mask], minlength=len(order)).astype(int)
+    table["related (all arms)"] = np.bincount(codes, weights=related, minlength=len(order)).astype(int)
     table.index.name = "event"
     return table
 
