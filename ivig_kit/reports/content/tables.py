@@ -107,7 +107,8 @@ def tis_by_patient(report: SiteReport) -> pd.DataFrame:
 
     Out-of-pattern visits are left out here (they are listed under data quality)."""
     weeks = [w for w in report.visit_pattern if w > 0]
-    table = report.scores.pivot_table(index="patient_id", columns="week", values="tis", aggfunc="first", dropna=False)
+    scores = report.scores[["patient_id", "week", "tis"]]
+    table = scores.pivot_table(index="patient_id", columns="week", values="tis", aggfunc="first", dropna=False)
     table = table.reindex(index=report.patients["patient_id"], columns=weeks)
     table.columns = [f"week {w:g}" for w in table.columns]
     return table
@@ -125,7 +126,8 @@ def responders_by_visit(report: SiteReport) -> pd.DataFrame:
 def csm_contributions(report: SiteReport) -> pd.DataFrame:
     """Which CSMs drive the scores: mean points per CSM at each patient's last complete TIS, by arm."""
     last = report.patients.dropna(subset=["last_scored_week"])
-    rows = report.scores.merge(
+    used = [c for c in ("patient_id", "week", "arm") if c in report.scores] + [f"{m}_points" for m in CORE_SET]
+    rows = report.scores[used].merge(
         last[["patient_id", "last_scored_week"]],
         left_on=["patient_id", "week"],
         right_on=["patient_id", "last_scored_week"],
@@ -278,11 +280,15 @@ def data_quality_listing(report: SiteReport) -> pd.DataFrame:
     """One row per problem (patient, week, what), for the site's data manager."""
     rows = []
     missing = missing_csm_counts(report.visits)
-    for index, row in missing[missing.any(axis=1)].iterrows():
-        names = ", ".join(name for name in missing.columns if row[name])
-        rows.append((report.visits.at[index, "patient_id"], report.visits.at[index, "week"], "missing CSM", names))
+    flags = missing.to_numpy(dtype=bool)
+    visit_ids, visit_weeks = report.visits["patient_id"].to_numpy(), report.visits["week"].to_numpy()
+    for position in np.flatnonzero(flags.any(axis=1)):
+        names = ", ".join(name for name, flag in zip(missing.columns, flags[position]) if flag)
+        rows.append((visit_ids[position], visit_weeks[position], "missing CSM", names))
     pattern = np.asarray(report.visit_pattern, dtype=float)
-    seen = report.visits.groupby("patient_id")["week"].apply(set)
+    seen: dict = {}
+    for patient, week in zip(report.visits["patient_id"], report.visits["week"]):
+        seen.setdefault(patient, set()).add(week)
     for patient in report.patients.itertuples():
         weeks = seen[patient.patient_id]
         for week in pattern[(pattern > patient.first_week) & (pattern < patient.last_week)]:
