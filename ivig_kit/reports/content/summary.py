@@ -72,9 +72,16 @@ def _package_versions(packages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(versions.items())
 
 
-def warm_provenance_caches() -> None:
-    """Fill this process's caches of what provenance shows and no data changes (package versions, the kit's
-    git commit), so processes forked from this one (a batch's kernels, forked by its zygote) skip the look-ups."""
+def warm_kernel_caches() -> None:
+    """Do once, in a process that forks report kernels (a batch's zygote), the work without data that every
+    report would otherwise repeat in its own kernel: look up the package versions and the kit's git commit
+    (cached per process), and import what a report imports on first use (the JSON-schema check of the
+    "since your last report" section, pandas' Parquet reader of the slices, the item rules of provenance)."""
+    import jsonschema  # noqa: F401
+    import pyarrow.dataset  # noqa: F401
+
+    import ivig_kit.score.core_set  # noqa: F401
+
     package_versions()
     git_commit()
 
