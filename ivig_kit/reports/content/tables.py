@@ -49,14 +49,9 @@ def format_value(value, kind: str, missing: str = MISSING) -> str:
 # --- Tables --------------------------------------------------------------------------------------------------
 
 
-def _groups(report: SiteReport) -> list[tuple[str, pd.Series]]:
-    """(label, mask over the site's visits) for each arm, then all patients."""
-    groups = [(arm, report.visits["arm"] == arm) for arm in report.arms]
-    return groups + [("All", pd.Series(True, index=report.visits.index))]
-
-
-def _median_iqr(values: pd.Series, digits: int = 1) -> str:
-    array = values.to_numpy(dtype=float, na_value=np.nan)
+def _median_iqr(values, digits: int = 1) -> str:
+    """Median (IQR) of the values that are not missing (a Series or floats)."""
+    array = values.to_numpy(dtype=float, na_value=np.nan) if isinstance(values, pd.Series) else values
     array = array[~np.isnan(array)]
     if not array.size:
         return "–"
@@ -71,31 +66,43 @@ def _n_percent(k: int, n: int) -> str:
 def enrolment_table(report: SiteReport) -> pd.DataFrame:
     """Enrolment and baseline characteristics by arm: n (%), median (IQR) of the baseline CSMs."""
     baseline = report.visits.sort_values("week").groupby("patient_id", sort=False).head(1)
+    # each column once as floats (or text), then each arm's rows of them: no frame per arm
+    numbers = {name: baseline[name] for name in CSM_INPUTS} | {"mmt": 100 * baseline["mmt"] / baseline["mmt_max"]}
+    if "age" in baseline:
+        numbers["age"] = baseline["age"].astype(float)
+    if "ck" in baseline:
+        numbers["ck"] = baseline["ck"] / baseline["ck_uln"]
+    numbers = {name: values.to_numpy(dtype=float, na_value=np.nan) for name, values in numbers.items()}
+    female = (baseline["sex"] == "F").to_numpy(dtype=bool) if "sex" in baseline else None
+    mmt_max, ids = baseline["mmt_max"].to_numpy(), baseline["patient_id"].to_numpy()
+    followed = ~report.patients["stopped_early"].to_numpy(dtype=bool)
+    patient_ids = report.patients["patient_id"].to_numpy()
+    arms = baseline["arm"].to_numpy() if "arm" in baseline else None
     columns = {}
-    for label, mask in _groups(report):
-        first = baseline[mask.loc[baseline.index]]
-        n = len(first)
+    for label in [*report.arms, "All"]:
+        mask = np.ones(len(baseline), dtype=bool) if label == "All" else (arms == label)
+        n = int(mask.sum())
         column = {"Patients, n": str(n)}
-        if "visit_date" in first:
-            column["First visits (enrolment)"] = f"{first['visit_date'].min()} to {first['visit_date'].max()}"
-        if "sex" in first:
-            column["Female, n (%)"] = _n_percent(int((first["sex"] == "F").sum()), n)
-        if "age" in first:
-            column["Age, years, median (IQR)"] = _median_iqr(first["age"].astype(float), 0)
-        if "subtype" in first:
-            for subtype, count in first["subtype"].value_counts().sort_index().items():
+        if "visit_date" in baseline:
+            dates = baseline["visit_date"][mask]
+            column["First visits (enrolment)"] = f"{dates.min()} to {dates.max()}"
+        if female is not None:
+            column["Female, n (%)"] = _n_percent(int(female[mask].sum()), n)
+        if "age" in numbers:
+            column["Age, years, median (IQR)"] = _median_iqr(numbers["age"][mask], 0)
+        if "subtype" in baseline:
+            for subtype, count in baseline["subtype"][mask].value_counts().sort_index().items():
                 column[f"Subtype {subtype}, n (%)"] = _n_percent(int(count), n)
-        column["MMT scale (maximum)"] = ", ".join(f"{m:g}" for m in sorted(first["mmt_max"].unique()))
+        column["MMT scale (maximum)"] = ", ".join(f"{m:g}" for m in sorted(pd.unique(mmt_max[mask])))
         for name in CSM_INPUTS:
             unit = "% of scale" if name == "mmt" else ("0-3" if name == "haq" else "cm")
-            values = 100 * first["mmt"] / first["mmt_max"] if name == "mmt" else first[name]
             column[f"Baseline {CORE_SET[name].label.split(' (')[0].lower()}, {unit}, median (IQR)"] = _median_iqr(
-                values, 0 if name == "mmt" else (2 if name == "haq" else 1)
+                numbers[name][mask], 0 if name == "mmt" else (2 if name == "haq" else 1)
             )
-        if "ck" in first:
-            column["Baseline CK, x ULN, median (IQR)"] = _median_iqr(first["ck"] / first["ck_uln"])
-        patients = report.patients[report.patients["patient_id"].isin(first["patient_id"])]
-        column["Followed to the last scheduled week, n (%)"] = _n_percent(int((~patients["stopped_early"]).sum()), n)
+        if "ck" in numbers:
+            column["Baseline CK, x ULN, median (IQR)"] = _median_iqr(numbers["ck"][mask])
+        in_group = np.isin(patient_ids, ids[mask])
+        column["Followed to the last scheduled week, n (%)"] = _n_percent(int(followed[in_group].sum()), n)
         columns[label] = column
     table = pd.DataFrame(columns)
     table.index.name = "characteristic"
