@@ -164,11 +164,7 @@ def responders_by_week(scores: pd.DataFrame, pattern, threshold: float, by_arm: 
     columns = [c for c in ("week", "arm", "tis") if c in scores]  # not every score column: a copy of each is slow
     scored = scores.loc[scores["tis"].notna() & scores["week"].isin(pattern), columns]
     keys = ["week", "arm"] if by_arm and "arm" in scored else ["week"]
-    table = (
-        scored.groupby(keys, sort=True)
-        .agg(n=("tis", "size"), responders=("tis", lambda t: int((t >= threshold).sum())), median_tis=("tis", "median"))
-        .reset_index()
-    )
+    table = _responders_per_group(scored, keys, threshold)
     table["percent"] = 100 * table["responders"] / table["n"]
     intervals = [responder_interval(k, n) for k, n in zip(table["responders"], table["n"])]
     table["ci_low"] = [100 * low for low, _ in intervals]
@@ -177,3 +173,23 @@ def responders_by_week(scores: pd.DataFrame, pattern, threshold: float, by_arm: 
     if "arm" in keys:
         table = table.sort_values(["week", "arm"], key=lambda s: s.map(arm_order) if s.name == "arm" else s)
     return table.reset_index(drop=True)
+
+
+def _responders_per_group(scored: pd.DataFrame, keys: list[str], threshold: float) -> pd.DataFrame:
+    """Per group of ``keys`` (sorted; a row with a missing key in no group): n, responders, median TIS."""
+    codes, labels = zip(*(pd.factorize(scored[k], sort=True) for k in keys))
+    group = np.zeros(len(scored), dtype=np.int64)
+    for code, label in zip(codes, labels):
+        group = group * len(label) + code
+    kept = np.all(np.stack(codes) >= 0, axis=0)
+    if not kept.any():  # no group: the types a groupby gives then
+        return pd.DataFrame({**{k: scored[k] for k in keys}, "n": 0, "responders": 0.0, "median_tis": 0.0})[:0]
+    ids, positions, inverse = np.unique(group[kept], return_index=True, return_inverse=True)
+    tis = scored["tis"].to_numpy(dtype=float)[kept]
+    first = np.flatnonzero(kept)[positions]  # a row of each group, for its keys
+    table = pd.DataFrame({k: np.asarray(label)[code[first]] for k, code, label in zip(keys, codes, labels)})
+    table["n"] = np.bincount(inverse, minlength=len(ids))
+    table["responders"] = np.bincount(inverse, weights=tis >= threshold, minlength=len(ids)).astype(np.int64)
+    by_group = np.split(tis[np.argsort(inverse, kind="stable")], np.cumsum(table["n"].to_numpy())[:-1])
+    table["median_tis"] = [np.median(values) for values in by_group]
+    return table

@@ -245,3 +245,25 @@ def test_patient_table_counts_each_patients_own_rows_only(report):
         assert row["adverse_events"] == len(own_events)
         assert row["serious_adverse_events"] == own_events["serious"].fillna(False).sum()
     assert patients["adverse_events"].sum() == len(events)  # the stranger's event is nobody's here
+
+
+@pytest.mark.parametrize("arms", ["as given", "one missing", "all missing"])
+@pytest.mark.parametrize("by_arm", [True, False])
+def test_responders_by_week_counts_and_medians_are_those_of_a_plain_groupby(report, arms, by_arm):
+    scores = report.scores.copy()
+    if arms == "one missing":
+        scores.loc[scores.index[0], "arm"] = np.nan
+    elif arms == "all missing":
+        scores["arm"] = np.nan
+    table = metrics.responders_by_week(scores, report.visit_pattern, report.threshold, by_arm=by_arm)
+    scored = scores[scores["tis"].notna() & scores["week"].isin(report.visit_pattern)]
+    keys = ["week", "arm"] if by_arm else ["week"]
+    expected = scored.groupby(keys).agg(
+        n=("tis", "size"),
+        responders=("tis", lambda t: int((t >= report.threshold).sum())),
+        median_tis=("tis", "median"),
+    )
+    assert len(table) == len(expected)
+    for row in table.itertuples():
+        want = expected.loc[tuple(getattr(row, k) for k in keys) if by_arm else row.week]
+        assert (row.n, row.responders, row.median_tis) == (want["n"], want["responders"], want["median_tis"])
