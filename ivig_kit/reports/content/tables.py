@@ -133,18 +133,19 @@ def responders_by_visit(report: SiteReport) -> pd.DataFrame:
 def csm_contributions(report: SiteReport) -> pd.DataFrame:
     """Which CSMs drive the scores: mean points per CSM at each patient's last complete TIS, by arm."""
     last = report.patients.dropna(subset=["last_scored_week"])
-    used = [c for c in ("patient_id", "week", "arm") if c in report.scores] + [f"{m}_points" for m in CORE_SET]
-    rows = report.scores[used].merge(
-        last[["patient_id", "last_scored_week"]],
-        left_on=["patient_id", "week"],
-        right_on=["patient_id", "last_scored_week"],
+    last_week = dict(zip(last["patient_id"], last["last_scored_week"]))
+    scores = report.scores
+    at_last = np.array(
+        [last_week.get(patient) == week for patient, week in zip(scores["patient_id"], scores["week"])], dtype=bool
     )
+    points = {m: scores[f"{m}_points"][at_last] for m in CORE_SET}  # each patient's row at the last complete TIS
     table = pd.DataFrame(
         {"CSM": [CORE_SET[m].label for m in CORE_SET], "maximum points": [CORE_SET[m].max_points for m in CORE_SET]}
     )
-    groups = [(arm, rows["arm"] == arm) for arm in report.arms] + [("All", pd.Series(True, index=rows.index))]
+    arms = scores["arm"][at_last].to_numpy() if report.arms else None
+    groups = [(arm, arms == arm) for arm in report.arms] + [("All", np.ones(int(at_last.sum()), dtype=bool))]
     for label, mask in groups:
-        table[f"mean points, {label} (n={int(mask.sum())})"] = [rows.loc[mask, f"{m}_points"].mean() for m in CORE_SET]
+        table[f"mean points, {label} (n={int(mask.sum())})"] = [points[m][mask].mean() for m in CORE_SET]
     total = table.iloc[:, -1].sum()
     table["share of the mean TIS, All, %"] = 100 * table.iloc[:, -1] / total if total else np.nan
     return table.set_index("CSM")
