@@ -193,17 +193,23 @@ def table_html(
     id_attribute = f' id="{anchor}"' if anchor else ""
     if table.empty:
         return f'<p class="ivig-table-empty"{id_attribute}><em>{escape(caption)}</em>: none.</p>'
-    table = table.rename(columns=COLUMN_LABELS).rename_axis(COLUMN_LABELS.get(table.index.name, table.index.name))
-    kinds = {**{column: column_kind(column, table[column]) for column in table.columns}, **(kinds or {})}
+    if isinstance(table.columns, pd.MultiIndex):  # renamed level by level
+        table = table.rename(columns=COLUMN_LABELS)
+    columns = [COLUMN_LABELS.get(column, column) for column in table.columns]  # no renamed copy of the table
+    index_name = COLUMN_LABELS.get(table.index.name, table.index.name)
+    kinds = {
+        **{label: column_kind(label, table.iloc[:, position]) for position, label in enumerate(columns)},
+        **(kinds or {}),
+    }
     any_missing = bool(table.isna().to_numpy().any())
     if missing and any_missing and missing not in caption:
         caption = caption.rstrip() + f" {missing}: not available."
-    head = [escape(str(table.index.name or "")) if index else None] + [escape(str(column)) for column in table.columns]
+    head = [escape(str(index_name or "")) if index else None] + [escape(str(column)) for column in columns]
     header = "".join(f'<th scope="col">{h}</th>' for h in head if h is not None)
     rows = []
     for label, row in zip(table.index, table.itertuples(index=False, name=None)):
         cells = [f'<th scope="row">{escape(format_value(label, "text", missing))}</th>'] if index else []
-        for column, value in zip(table.columns, row):
+        for column, value in zip(columns, row):
             kind = kinds[column]
             attributes = "" if kind == "text" else f' class="num" data-kind="{kind}"'
             cells.append(f"<td{attributes}>{escape(format_value(value, kind, missing))}</td>")

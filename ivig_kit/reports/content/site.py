@@ -77,11 +77,18 @@ class SiteReport:
         """TIS of minimal improvement for the population (the responder definition)."""
         return CATEGORY_THRESHOLDS[self.population][0]
 
+    _arms: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
     @property
     def arms(self) -> list[str]:
-        if "arm" not in self.visits:
-            return []
-        return sorted(self.visits["arm"].dropna().astype(str).unique(), key=arm_order)
+        """The arms of the site's visits, IVIg arms first (found once per visit table: every table and figure
+        asks for them)."""
+        if self._arms is None or self._arms[0] is not self.visits:
+            arms = (
+                sorted(self.visits["arm"].dropna().astype(str).unique(), key=arm_order) if "arm" in self.visits else []
+            )
+            self._arms = (self.visits, tuple(arms))
+        return list(self._arms[1])
 
 
 def load_site(

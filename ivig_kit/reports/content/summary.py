@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 import platform
@@ -22,8 +23,22 @@ PACKAGES = ("ivig-kit", "pandas", "numpy", "scipy", "statsmodels", "matplotlib",
 
 
 def git_commit(directory: Path | str | None = None) -> str:
-    """The git commit of the kit's checkout ("unknown" outside a git checkout)."""
-    directory = Path(directory) if directory else Path(__file__).resolve().parents[1]
+    """The git commit of the kit's checkout ("unknown" outside a git checkout).
+
+    The kit's own commit (no ``directory``) is asked of git once per process: it describes the code this
+    process imported, which a later edit of the checkout does not change.
+    """
+    if not directory:
+        return _kit_commit()
+    return _git_commit(Path(directory))
+
+
+@functools.cache
+def _kit_commit() -> str:
+    return _git_commit(Path(__file__).resolve().parents[1])
+
+
+def _git_commit(directory: Path) -> str:
     try:
         result = subprocess.run(
             ["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
@@ -41,13 +56,34 @@ def git_commit(directory: Path | str | None = None) -> str:
 
 
 def package_versions(packages=PACKAGES) -> dict[str, str]:
+    """Python's version and each package's installed version ("not installed" when absent), looked up once per
+    process (installed versions do not change under a running process; each look-up reads metadata files)."""
+    return dict(_package_versions(tuple(packages)))
+
+
+@functools.cache
+def _package_versions(packages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     versions = {"python": platform.python_version()}
     for name in packages:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
-    return versions
+    return tuple(versions.items())
+
+
+def warm_kernel_caches() -> None:
+    """Do once, in a process that forks report kernels (a batch's zygote), the work without data that every
+    report would otherwise repeat in its own kernel: look up the package versions and the kit's git commit
+    (cached per process), and import what a report imports on first use (the JSON-schema check of the
+    "since your last report" section, pandas' Parquet reader of the slices, the item rules of provenance)."""
+    import jsonschema  # noqa: F401
+    import pyarrow.dataset  # noqa: F401
+
+    import ivig_kit.score.core_set  # noqa: F401
+
+    package_versions()
+    git_commit()
 
 
 def provenance(report: SiteReport) -> pd.DataFrame:

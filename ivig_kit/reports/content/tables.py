@@ -49,17 +49,13 @@ def format_value(value, kind: str, missing: str = MISSING) -> str:
 # --- Tables --------------------------------------------------------------------------------------------------
 
 
-def _groups(report: SiteReport) -> list[tuple[str, pd.Series]]:
-    """(label, mask over the site's visits) for each arm, then all patients."""
-    groups = [(arm, report.visits["arm"] == arm) for arm in report.arms]
-    return groups + [("All", pd.Series(True, index=report.visits.index))]
-
-
-def _median_iqr(values: pd.Series, digits: int = 1) -> str:
-    values = values.dropna()
-    if values.empty:
+def _median_iqr(values, digits: int = 1) -> str:
+    """Median (IQR) of the values that are not missing (a Series or floats)."""
+    array = values.to_numpy(dtype=float, na_value=np.nan) if isinstance(values, pd.Series) else values
+    array = array[~np.isnan(array)]
+    if not array.size:
         return "–"
-    q1, median, q3 = values.quantile([0.25, 0.5, 0.75])
+    q1, median, q3 = np.percentile(array, [25.0, 50.0, 75.0])  # what Series.quantile computes, without its frames
     return f"{median:.{digits}f} ({q1:.{digits}f}–{q3:.{digits}f})"
 
 
@@ -70,31 +66,43 @@ def _n_percent(k: int, n: int) -> str:
 def enrolment_table(report: SiteReport) -> pd.DataFrame:
     """Enrolment and baseline characteristics by arm: n (%), median (IQR) of the baseline CSMs."""
     baseline = report.visits.sort_values("week").groupby("patient_id", sort=False).head(1)
+    # each column once as floats (or text), then each arm's rows of them: no frame per arm
+    numbers = {name: baseline[name] for name in CSM_INPUTS} | {"mmt": 100 * baseline["mmt"] / baseline["mmt_max"]}
+    if "age" in baseline:
+        numbers["age"] = baseline["age"].astype(float)
+    if "ck" in baseline:
+        numbers["ck"] = baseline["ck"] / baseline["ck_uln"]
+    numbers = {name: values.to_numpy(dtype=float, na_value=np.nan) for name, values in numbers.items()}
+    female = (baseline["sex"] == "F").to_numpy(dtype=bool) if "sex" in baseline else None
+    mmt_max, ids = baseline["mmt_max"].to_numpy(), baseline["patient_id"].to_numpy()
+    followed = ~report.patients["stopped_early"].to_numpy(dtype=bool)
+    patient_ids = report.patients["patient_id"].to_numpy()
+    arms = baseline["arm"].to_numpy() if "arm" in baseline else None
     columns = {}
-    for label, mask in _groups(report):
-        first = baseline[mask.loc[baseline.index]]
-        n = len(first)
+    for label in [*report.arms, "All"]:
+        mask = np.ones(len(baseline), dtype=bool) if label == "All" else (arms == label)
+        n = int(mask.sum())
         column = {"Patients, n": str(n)}
-        if "visit_date" in first:
-            column["First visits (enrolment)"] = f"{first['visit_date'].min()} to {first['visit_date'].max()}"
-        if "sex" in first:
-            column["Female, n (%)"] = _n_percent(int((first["sex"] == "F").sum()), n)
-        if "age" in first:
-            column["Age, years, median (IQR)"] = _median_iqr(first["age"].astype(float), 0)
-        if "subtype" in first:
-            for subtype, count in first["subtype"].value_counts().sort_index().items():
+        if "visit_date" in baseline:
+            dates = baseline["visit_date"][mask]
+            column["First visits (enrolment)"] = f"{dates.min()} to {dates.max()}"
+        if female is not None:
+            column["Female, n (%)"] = _n_percent(int(female[mask].sum()), n)
+        if "age" in numbers:
+            column["Age, years, median (IQR)"] = _median_iqr(numbers["age"][mask], 0)
+        if "subtype" in baseline:
+            for subtype, count in baseline["subtype"][mask].value_counts().sort_index().items():
                 column[f"Subtype {subtype}, n (%)"] = _n_percent(int(count), n)
-        column["MMT scale (maximum)"] = ", ".join(f"{m:g}" for m in sorted(first["mmt_max"].unique()))
+        column["MMT scale (maximum)"] = ", ".join(f"{m:g}" for m in sorted(pd.unique(mmt_max[mask])))
         for name in CSM_INPUTS:
             unit = "% of scale" if name == "mmt" else ("0-3" if name == "haq" else "cm")
-            values = 100 * first["mmt"] / first["mmt_max"] if name == "mmt" else first[name]
             column[f"Baseline {CORE_SET[name].label.split(' (')[0].lower()}, {unit}, median (IQR)"] = _median_iqr(
-                values, 0 if name == "mmt" else (2 if name == "haq" else 1)
+                numbers[name][mask], 0 if name == "mmt" else (2 if name == "haq" else 1)
             )
-        if "ck" in first:
-            column["Baseline CK, x ULN, median (IQR)"] = _median_iqr(first["ck"] / first["ck_uln"])
-        patients = report.patients[report.patients["patient_id"].isin(first["patient_id"])]
-        column["Followed to the last scheduled week, n (%)"] = _n_percent(int((~patients["stopped_early"]).sum()), n)
+        if "ck" in numbers:
+            column["Baseline CK, x ULN, median (IQR)"] = _median_iqr(numbers["ck"][mask])
+        in_group = np.isin(patient_ids, ids[mask])
+        column["Followed to the last scheduled week, n (%)"] = _n_percent(int(followed[in_group].sum()), n)
         columns[label] = column
     table = pd.DataFrame(columns)
     table.index.name = "characteristic"
@@ -106,7 +114,8 @@ def tis_by_patient(report: SiteReport) -> pd.DataFrame:
 
     Out-of-pattern visits are left out here (they are listed under data quality)."""
     weeks = [w for w in report.visit_pattern if w > 0]
-    table = report.scores.pivot_table(index="patient_id", columns="week", values="tis", aggfunc="first", dropna=False)
+    scores = report.scores[["patient_id", "week", "tis"]]
+    table = scores.pivot_table(index="patient_id", columns="week", values="tis", aggfunc="first", dropna=False)
     table = table.reindex(index=report.patients["patient_id"], columns=weeks)
     table.columns = [f"week {w:g}" for w in table.columns]
     return table
@@ -124,17 +133,19 @@ def responders_by_visit(report: SiteReport) -> pd.DataFrame:
 def csm_contributions(report: SiteReport) -> pd.DataFrame:
     """Which CSMs drive the scores: mean points per CSM at each patient's last complete TIS, by arm."""
     last = report.patients.dropna(subset=["last_scored_week"])
-    rows = report.scores.merge(
-        last[["patient_id", "last_scored_week"]],
-        left_on=["patient_id", "week"],
-        right_on=["patient_id", "last_scored_week"],
+    last_week = dict(zip(last["patient_id"], last["last_scored_week"]))
+    scores = report.scores
+    at_last = np.array(
+        [last_week.get(patient) == week for patient, week in zip(scores["patient_id"], scores["week"])], dtype=bool
     )
+    points = {m: scores[f"{m}_points"][at_last] for m in CORE_SET}  # each patient's row at the last complete TIS
     table = pd.DataFrame(
         {"CSM": [CORE_SET[m].label for m in CORE_SET], "maximum points": [CORE_SET[m].max_points for m in CORE_SET]}
     )
-    groups = [(arm, rows["arm"] == arm) for arm in report.arms] + [("All", pd.Series(True, index=rows.index))]
+    arms = scores["arm"][at_last].to_numpy() if report.arms else None
+    groups = [(arm, arms == arm) for arm in report.arms] + [("All", np.ones(int(at_last.sum()), dtype=bool))]
     for label, mask in groups:
-        table[f"mean points, {label} (n={int(mask.sum())})"] = [rows.loc[mask, f"{m}_points"].mean() for m in CORE_SET]
+        table[f"mean points, {label} (n={int(mask.sum())})"] = [points[m][mask].mean() for m in CORE_SET]
     total = table.iloc[:, -1].sum()
     table["share of the mean TIS, All, %"] = 100 * table.iloc[:, -1] / total if total else np.nan
     return table.set_index("CSM")
@@ -142,26 +153,34 @@ def csm_contributions(report: SiteReport) -> pd.DataFrame:
 
 def confirmed_deteriorations(report: SiteReport) -> pd.DataFrame:
     """Patients with a confirmed deterioration (ProDERM definition): first confirmed week and the course."""
-    worse = report.scores[report.scores["deterioration_criteria_met"].fillna(False).astype(bool)]
-    rows = []
-    for patient, first_week in (
-        report.patients.dropna(subset=["confirmed_deterioration_week"])
-        .set_index("patient_id")["confirmed_deterioration_week"]
-        .items()
-    ):
-        info = report.patients.set_index("patient_id").loc[patient]
-        at = report.scores[(report.scores["patient_id"] == patient) & (report.scores["week"] == first_week)]
-        rows.append(
-            {
-                "patient_id": patient,
-                "arm": info.get("arm", "–"),
-                "subtype": info.get("subtype", "–"),
-                "confirmed at week": first_week,
-                "criteria met at weeks": ", ".join(f"{w:g}" for w in worse.loc[worse["patient_id"] == patient, "week"]),
-                "TIS at confirmation": at["tis"].iloc[0] if len(at) else np.nan,
-                "last visit week": info["last_week"],
-            }
+    scores = report.scores
+    worse = scores["deterioration_criteria_met"].fillna(False).astype(bool).to_numpy()
+    criteria_weeks: dict = {}
+    for patient, week in zip(scores["patient_id"][worse], scores["week"][worse]):
+        criteria_weeks.setdefault(patient, []).append(week)
+    tis_at: dict = {}
+    for patient, week, tis in zip(scores["patient_id"], scores["week"], scores["tis"]):
+        tis_at.setdefault((patient, week), tis)  # the first row of the patient at that week
+    patients = report.patients.dropna(subset=["confirmed_deterioration_week"])
+    described = {c: patients[c] if c in patients else ["–"] * len(patients) for c in ("arm", "subtype")}
+    rows = [
+        {
+            "patient_id": patient,
+            "arm": arm,
+            "subtype": subtype,
+            "confirmed at week": first_week,
+            "criteria met at weeks": ", ".join(f"{w:g}" for w in criteria_weeks.get(patient, [])),
+            "TIS at confirmation": tis_at.get((patient, first_week), np.nan),
+            "last visit week": last_week,
+        }
+        for patient, arm, subtype, first_week, last_week in zip(
+            patients["patient_id"],
+            described["arm"],
+            described["subtype"],
+            patients["confirmed_deterioration_week"],
+            patients["last_week"],
         )
+    ]
     return pd.DataFrame(
         rows,
         columns=[
@@ -192,17 +211,18 @@ def adverse_event_table(report: SiteReport) -> pd.DataFrame:
         is_related=events["related"].fillna(False).astype(bool),
     )
     order = events["event"].value_counts().index
+    codes = order.get_indexer(events["event"])
+    patient_codes, patient_ids = pd.factorize(events["patient_id"])
+    serious, related = events["is_serious"].to_numpy(dtype=float), events["is_related"].to_numpy(dtype=float)
     table = pd.DataFrame(index=order)
     for label in [*report.arms, "All"]:
-        group = events if label == "All" else events[events["arm"] == label]
-        counts = (
-            group.groupby("event")
-            .agg(events=("patient_id", "size"), patients=("patient_id", "nunique"), serious=("is_serious", "sum"))
-            .reindex(order, fill_value=0)
-        )
-        table[f"{label}: events (patients)"] = [f"{n} ({p})" for n, p in zip(counts["events"], counts["patients"])]
-        table[f"{label}: serious"] = counts["serious"].astype(int)
-    table["related (all arms)"] = events.groupby("event")["is_related"].sum().reindex(order, fill_value=0).astype(int)
+        mask = np.ones(len(events), dtype=bool) if label == "All" else (events["arm"] == label).to_numpy(dtype=bool)
+        counts = np.bincount(codes[mask], minlength=len(order))
+        pairs = np.unique(codes[mask] * len(patient_ids) + patient_codes[mask])  # (event, patient), each once
+        patients = np.bincount(pairs // max(len(patient_ids), 1), minlength=len(order))
+        table[f"{label}: events (patients)"] = [f"{n} ({p})" for n, p in zip(counts, patients)]
+        table[f"{label}: serious"] = np.bincount(codes[mask], weights=serious[mask], minlength=len(order)).astype(int)
+    table["related (all arms)"] = np.bincount(codes, weights=related, minlength=len(order)).astype(int)
     table.index.name = "event"
     return table
 
@@ -268,11 +288,15 @@ def data_quality_listing(report: SiteReport) -> pd.DataFrame:
     """One row per problem (patient, week, what), for the site's data manager."""
     rows = []
     missing = missing_csm_counts(report.visits)
-    for index, row in missing[missing.any(axis=1)].iterrows():
-        names = ", ".join(name for name in missing.columns if row[name])
-        rows.append((report.visits.at[index, "patient_id"], report.visits.at[index, "week"], "missing CSM", names))
+    flags = missing.to_numpy(dtype=bool)
+    visit_ids, visit_weeks = report.visits["patient_id"].to_numpy(), report.visits["week"].to_numpy()
+    for position in np.flatnonzero(flags.any(axis=1)):
+        names = ", ".join(name for name, flag in zip(missing.columns, flags[position]) if flag)
+        rows.append((visit_ids[position], visit_weeks[position], "missing CSM", names))
     pattern = np.asarray(report.visit_pattern, dtype=float)
-    seen = report.visits.groupby("patient_id")["week"].apply(set)
+    seen: dict = {}
+    for patient, week in zip(report.visits["patient_id"], report.visits["week"]):
+        seen.setdefault(patient, set()).add(week)
     for patient in report.patients.itertuples():
         weeks = seen[patient.patient_id]
         for week in pattern[(pattern > patient.first_week) & (pattern < patient.last_week)]:

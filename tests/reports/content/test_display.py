@@ -132,3 +132,20 @@ def test_header_has_the_synthetic_banner_only_for_synthetic_data(report, tiny, t
     summary = report_summary.site_summary(plain)
     assert summary["adverse_events"] is None and summary["data_cutoff"] is None
     assert type(summary["patients"]) is int and type(summary["responders"]) is int  # counts stay integers
+
+
+def test_table_html_headings_are_those_of_the_renamed_table():
+    table = pd.DataFrame(
+        {"n": [3, 4], "percent": [12.5, None], "patient_id": ["a", "b"]},
+        index=pd.Index(["x", "y"], name="patient_id"),
+    )
+    renamed = table.rename(columns=display.COLUMN_LABELS).rename_axis("patient")
+    for index in (True, False):
+        assert display.table_html(table, "Table 3. x", index=index) == display.table_html(
+            renamed, "Table 3. x", index=index
+        )
+    assert "n with a complete TIS" in display.table_html(table, "Table 3. x")
+    levels = pd.DataFrame([[1, 2.5]], columns=pd.MultiIndex.from_tuples([("IVIg", "n"), ("IVIg", "percent")]))
+    assert display.table_html(levels, "Table 4. x") == display.table_html(
+        levels.rename(columns=display.COLUMN_LABELS), "Table 4. x"
+    )

@@ -208,3 +208,62 @@ def test_invisible_or_bidirectional_characters_in_identifiers_are_rejected(tmp_p
         read_visits(tmp_path / "visits.csv")
     assert "visits.csv: row 2 (line 3), column 'site'" in str(error.value)
     assert "control characters" in str(error.value)
+
+
+def test_arms_are_found_once_per_visit_table_and_are_those_of_the_visits(report):
+    expected = sorted(report.visits["arm"].dropna().astype(str).unique(), key=metrics.arm_order)
+    assert report.arms == expected
+    report.arms.append("changed by a caller")  # each call gets its own list
+    assert report.arms == expected
+    report.visits = report.visits.assign(arm="Placebo")  # a new visit table: found again
+    assert report.arms == ["Placebo"]
+    report.visits = report.visits.drop(columns="arm")
+    assert report.arms == []
+
+
+def test_patient_table_counts_each_patients_own_rows_only(report):
+    """The per-patient columns against a plain per-patient reading of the visits, scores and events."""
+    visits, scores, events = report.visits, report.scores, report.adverse_events
+    stranger = events.iloc[:1].assign(patient_id="not-a-patient")  # an event of a patient without visits
+    patients = metrics.patient_table(
+        visits, scores, pd.concat([events, stranger]), report.visit_pattern, report.threshold
+    ).set_index("patient_id")
+    assert list(patients.index) == list(dict.fromkeys(visits["patient_id"]))
+    pattern = np.asarray(report.visit_pattern)
+    for patient, row in patients.iterrows():
+        weeks = visits.loc[visits["patient_id"] == patient, "week"]
+        scored = scores[(scores["patient_id"] == patient) & scores["tis"].notna()].sort_values("week")
+        between = pattern[(pattern > weeks.min()) & (pattern < weeks.max())]
+        own_events = events[events["patient_id"] == patient]
+        assert (row["visits"], row["first_week"], row["last_week"]) == (len(weeks), weeks.min(), weeks.max())
+        assert row["missed_visits"] == sum(w not in set(weeks) for w in between)
+        assert row["out_of_pattern_visits"] == (~weeks.isin(report.visit_pattern)).sum()
+        if len(scored):
+            assert (row["last_scored_week"], row["last_tis"]) == tuple(scored.iloc[-1][["week", "tis"]])
+        else:
+            assert np.isnan(row["last_scored_week"]) and np.isnan(row["last_tis"])
+        assert row["adverse_events"] == len(own_events)
+        assert row["serious_adverse_events"] == own_events["serious"].fillna(False).sum()
+    assert patients["adverse_events"].sum() == len(events)  # the stranger's event is nobody's here
+
+
+@pytest.mark.parametrize("arms", ["as given", "one missing", "all missing"])
+@pytest.mark.parametrize("by_arm", [True, False])
+def test_responders_by_week_counts_and_medians_are_those_of_a_plain_groupby(report, arms, by_arm):
+    scores = report.scores.copy()
+    if arms == "one missing":
+        scores.loc[scores.index[0], "arm"] = np.nan
+    elif arms == "all missing":
+        scores["arm"] = np.nan
+    table = metrics.responders_by_week(scores, report.visit_pattern, report.threshold, by_arm=by_arm)
+    scored = scores[scores["tis"].notna() & scores["week"].isin(report.visit_pattern)]
+    keys = ["week", "arm"] if by_arm else ["week"]
+    expected = scored.groupby(keys).agg(
+        n=("tis", "size"),
+        responders=("tis", lambda t: int((t >= report.threshold).sum())),
+        median_tis=("tis", "median"),
+    )
+    assert len(table) == len(expected)
+    for row in table.itertuples():
+        want = expected.loc[tuple(getattr(row, k) for k in keys) if by_arm else row.week]
+        assert (row.n, row.responders, row.median_tis) == (want["n"], want["responders"], want["median_tis"])

@@ -63,6 +63,34 @@ def test_git_commit_outside_a_checkout_is_unknown(tmp_path):
     assert report_summary.git_commit(tmp_path) == "unknown"
 
 
+def test_package_versions_looked_up_once_are_those_of_the_metadata():
+    import importlib.metadata
+    import platform
+
+    report_summary.warm_kernel_caches()
+    cached = report_summary.package_versions()
+    assert dict(report_summary._package_versions.__wrapped__(report_summary.PACKAGES)) == cached
+    assert cached["python"] == platform.python_version()
+    assert cached["pandas"] == importlib.metadata.version("pandas")
+    cached["pandas"] = "changed by a caller"  # each call gets its own dict
+    assert report_summary.package_versions()["pandas"] == importlib.metadata.version("pandas")
+    assert report_summary.package_versions(["no-such-package-ivig"]) == {
+        "python": platform.python_version(),
+        "no-such-package-ivig": "not installed",
+    }
+
+
+def test_the_kits_git_commit_asked_once_is_the_uncached_one():
+    import threading
+    from pathlib import Path
+
+    threads = threading.active_count()
+    report_summary.warm_kernel_caches()
+    assert threading.active_count() == threads  # a zygote that calls it may still fork safely
+    checkout = Path(report_summary.__file__).resolve().parents[1]
+    assert report_summary.git_commit() == report_summary._git_commit(checkout)
+
+
 def test_the_registry_files_are_named_with_their_checksums_and_an_absent_table_is_empty(tiny):
     from ivig_kit.files import file_sha256
     from ivig_kit.reports.content import site
