@@ -137,6 +137,9 @@ def zygote_main(socket_path: str, modules: list[str]) -> None:
             continue
         with contextlib.suppress(Exception):
             importlib.import_module(module)
+    if "ivig_kit.reports.content.summary" in sys.modules:  # the report notebooks' data-free work, done once
+        with contextlib.suppress(Exception):
+            sys.modules["ivig_kit.reports.content.summary"].warm_kernel_caches()
     import gc
 
     gc.collect()

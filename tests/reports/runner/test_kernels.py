@@ -122,3 +122,23 @@ def test_close_stops_the_zygote_and_its_kernels(tmp_path):
     _gone, alive = psutil.wait_procs([psutil.Process(pid)] if psutil.pid_exists(pid) else [], timeout=10)
     assert not alive
     made.stop(manager)  # a kernel already gone is stopped quietly
+
+
+def test_a_site_report_kernel_starts_with_the_data_free_caches_warm(tmp_path):
+    """The zygote of the site-report notebook runs warm_kernel_caches once: its kernels find the package versions
+    already looked up and the modules a report imports on first use already there."""
+    from ivig_kit.resources import notebook_path
+
+    made = kernels.NotebookKernels(notebook_path("site_report.ipynb"))
+    manager = made.start(str(tmp_path))
+    try:
+        out = run(
+            manager,
+            "import sys\nfrom ivig_kit.reports.content import summary\n"
+            "print(summary._package_versions.cache_info().currsize, 'jsonschema' in sys.modules, "
+            "'scipy.stats' in sys.modules)",
+        )
+        assert out["status"] == "ok" and out["text"].split() == ["1", "True", "False"]
+    finally:
+        made.stop(manager)
+        made.close()
