@@ -7,6 +7,7 @@ Plain JSON is cheaper than importing nbformat in every process, and enough for w
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -51,9 +52,15 @@ def notebook_imports(notebook) -> list[str]:
             continue
         seen.append(module)
         if module.split(".")[0] == KIT_PACKAGE:
-            source = module_source(module)
-            todo += imports_in(source, package=module if source and _is_package(module) else module.rpartition(".")[0])
+            todo += _kit_module_imports(module)
     return seen
+
+
+@functools.cache
+def _kit_module_imports(module: str) -> list[str]:
+    """What one of the kit's modules imports, read once per process (both report notebooks use most of them)."""
+    source = module_source(module)
+    return imports_in(source, package=module if source and _is_package(module) else module.rpartition(".")[0])
 
 
 def imports_in(source: str | None, package: str = "") -> list[str]:
@@ -64,7 +71,7 @@ def imports_in(source: str | None, package: str = "") -> list[str]:
     except SyntaxError:
         return []
     found = []
-    for node in ast.walk(tree):
+    for node in _import_statements(tree.body):
         if isinstance(node, ast.Import):
             found += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -77,6 +84,20 @@ def imports_in(source: str | None, package: str = "") -> list[str]:
             if base:
                 found += [base] + [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
     return found
+
+
+def _import_statements(body):
+    """The import statements of a block and of every block nested in it (functions, classes, ``if``, ``try``,
+    ``with``, loops, ``match``); expressions, where no import statement can be, are not walked (ast.walk over
+    every node took most of the zygote's reading of the kit's sources)."""
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+            continue
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list):
+                yield from _import_statements(inner)
 
 
 def module_source(module: str) -> str | None:
