@@ -94,7 +94,7 @@ def _import_statements(body):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
             continue
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for field in ("body", "handlers", "orelse", "finalbody", "cases"):  # in the order of the source
             inner = getattr(node, field, None)
             if isinstance(inner, list):
                 yield from _import_statements(inner)

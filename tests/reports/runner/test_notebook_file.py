@@ -74,3 +74,37 @@ def test_module_source_of_a_missing_or_compiled_module_is_none():
     assert notebook_file.module_source("no.such.module") is None
     assert notebook_file.module_source("math") is None  # built in: no .py source
     assert "def cell_source" in notebook_file.module_source("ivig_kit.reports.runner.notebook_file")
+
+
+def test_imports_are_found_in_every_kind_of_block():
+    source = """
+import a
+def f():
+    import b
+    class C:
+        def g(self):
+            from c import d
+    if x:
+        import e
+    else:
+        import f2
+    try:
+        import h
+    except ImportError:
+        import i
+    finally:
+        import j
+    with k:
+        for _ in y:
+            import m
+        else:
+            import n
+    while z:
+        import o
+    match w:
+        case 1:
+            import p
+text = "import not_an_import"
+"""
+    found = notebook_file.imports_in(source)
+    assert found == ["a", "b", "c", "c.d", "e", "f2", "h", "i", "j", "m", "n", "o", "p"]
