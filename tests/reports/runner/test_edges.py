@@ -3,6 +3,7 @@ table's bounds, Excel's row limit, inputs that would be outputs, the published U
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import threading
@@ -25,14 +26,13 @@ from .trust_fixtures import EXAMPLE, tiny_notebook, tiny_registry
 @pytest.fixture
 def fake_server():
     """Factory: a loopback server that, to every connection, says nothing, answers HTTP, or sends junk."""
-    servers = []
+    servers, threads, held = [], [], []
 
     def start(kind: str) -> str:
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         servers.append(listener)
-        held = []
 
         def serve():
             while True:
@@ -47,12 +47,20 @@ def fake_server():
                 elif kind == "junk":
                     connection.sendall(bytes(range(256)) * 40)
 
-        threading.Thread(target=serve, daemon=True).start()
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        threads.append(thread)
         return f"tcp://127.0.0.1:{listener.getsockname()[1]}"
 
     yield start
     for listener in servers:
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept(), which close() does not
         listener.close()
+    for thread in threads:
+        thread.join(timeout=5)
+    for connection in held:  # closed here: left to the collector, each was a ResourceWarning in a later test
+        connection.close()
 
 
 @pytest.mark.parametrize("kind", ["silent", "http", "junk"])
