@@ -75,3 +75,23 @@ def course_site(tmp_path_factory):
     from ivig_kit.teaching.site import build_course_site
 
     return build_course_site(tmp_path_factory.mktemp("course") / "site")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop whatever the tests' batches left running (a worker of a process pool that one of them broke): at
+    exit, concurrent.futures joins every pool's thread, which would wait for such a worker for ever and hang the
+    run after its summary (seen once in CI). Said on stderr, so a leak is not silent."""
+    import sys
+
+    import psutil
+
+    workers = []
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if "multiprocessing.forkserver" in " ".join(process.cmdline()):  # fork servers and their workers
+                process.kill()
+                workers.append(process)
+        except psutil.Error:  # gone meanwhile, or a zombie
+            continue
+    if workers:
+        print(f"\nconftest: stopped {len(workers)} process(es) the tests left running", file=sys.stderr)

@@ -148,5 +148,8 @@ class LocalRunners:
         if not wait:
             kill_started_processes(self.before)
         self._starter.join()
+        if not wait:  # a worker the starting thread forked while the others were being killed: its pool is
+            # broken, and the pool's thread would wait for it for ever (at the latest when this process exits)
+            kill_started_processes(self.before)
         self.executor.shutdown(wait=wait, cancel_futures=not wait)
         self.kernels.close()
