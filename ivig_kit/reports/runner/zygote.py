@@ -58,6 +58,13 @@ KERNEL_MODULES = (
 #: and writing), so left out of what the zygote imports: scipy.stats alone is 0.8 s of its start-up, the critical
 #: path of a batch's. A test runs both report notebooks and checks that neither imports any of them.
 NOT_PRELOADED = ("scipy.stats", "statsmodels", "openpyxl")
+
+
+def left_out(module: str) -> bool:
+    """Whether ``module`` is one of :data:`NOT_PRELOADED` or inside one of them."""
+    return module in NOT_PRELOADED or module.startswith(tuple(f"{name}." for name in NOT_PRELOADED))
+
+
 #: How a notebook whose imports the zygote loads is told apart from a module on its command line.
 NOTEBOOK_ARGUMENT = "notebook="
 #: A batch's kernels keep no input history: nothing of a site's session outlives its kernel.
@@ -133,7 +140,7 @@ def zygote_main(socket_path: str, modules: list[str]) -> None:
     modules = [m for m in modules if not m.startswith(NOTEBOOK_ARGUMENT)]
     modules += [module for path in notebooks for module in notebook_imports(path)]
     for module in dict.fromkeys((*KERNEL_MODULES, *modules)):
-        if module.startswith(tuple(f"{name}." for name in NOT_PRELOADED)) or module in NOT_PRELOADED:
+        if left_out(module):
             continue
         with contextlib.suppress(Exception):
             importlib.import_module(module)

@@ -10,7 +10,7 @@ import time
 import psutil
 import pytest
 
-from ivig_kit.reports.runner.zygote import NOT_PRELOADED, KernelZygote
+from ivig_kit.reports.runner.zygote import KernelZygote, left_out
 
 pytestmark = pytest.mark.slow  # each test runs kernels: seconds, not milliseconds
 
@@ -105,4 +105,4 @@ def test_no_report_imports_what_the_zygote_leaves_out(notebook, tmp_path):
     )
     imported = json.loads(run.stdout.strip().splitlines()[-1])
     assert "ivig_kit.inference.funnel" in imported and "scipy.special" in imported  # the cells did run
-    assert [m for m in imported if m in NOT_PRELOADED or m.startswith(tuple(f"{n}." for n in NOT_PRELOADED))] == []
+    assert [m for m in imported if left_out(m)] == []
