@@ -12,8 +12,10 @@ Targets on a 2-core machine (``--check`` exits 1 on a miss):
 - scale: marginal seconds per site at ``--large`` (1000) sites within 1.2x of 9 sites';
 - an unchanged re-run under 10% of the full run.
 
-Printed without a target: the parent's peak RSS (``ru_maxrss`` of the CLI's own process, not its children)
-and index.json / index.html sizes at 9 and ``--large`` sites, and the breakdown (``bench/_reports_breakdown.py``):
+Printed without a target: the parent's peak RSS (``ru_maxrss`` of the CLI's own process, not its children),
+split into its peak once the registry was read and scored (memory that grows with the registry's rows) and what
+the run of the sites added (memory that would grow with the number of sites), and index.json / index.html sizes
+at 9 and ``--large`` sites, and the breakdown (``bench/_reports_breakdown.py``):
 the batch's parts and, per site, kernel start and stop, papermill overhead, each cell, HTML export, and the
 floor (the same cells in a warm process, no kernel).
 
@@ -51,17 +53,25 @@ from ivig_kit.tools.demo_registry import demo_sites, write_demo_registry
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CHROMIUM = Path(os.environ.get("IVIG_KIT_CHROMIUM") or "/usr/bin/chromium")
-#: The venv's ``ivig-kit`` entry point, plus the peak RSS of its own process written to argv[1] at exit.
+#: The venv's ``ivig-kit`` entry point, plus the peak RSS of its own process written to argv[1] at exit, and
+#: its peak when the registry had been read, validated, scored and summarised (``prepare_batch`` returned).
 RSS_WRAPPER = """
 import resource, sys
+import ivig_kit.reports.runner.prepare as prepare
 from ivig_kit.cli import main
 report = sys.argv.pop(1)
+prepared = []
+def measured(*args, _prepare=prepare.prepare_batch, **kwargs):
+    batch = _prepare(*args, **kwargs)
+    prepared.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return batch
+prepare.prepare_batch = measured
 try:
     status = main(sys.argv[1:])
 except SystemExit as stop:
     status = stop.code
 with open(report, "w") as file:
-    file.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    file.write(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} {prepared[0] if prepared else 0}")
 sys.exit(status)
 """
 
@@ -134,6 +144,7 @@ class BatchRun:
     worker_seconds: list[float]
     startup: float | None = None
     peak_rss_mb: float | None = None
+    prepared_rss_mb: float | None = None
     index_mb: tuple[float, float] = (0.0, 0.0)
 
 
@@ -150,13 +161,14 @@ def batch(data: Path, out: Path, jobs: int, sites=None, *, pdf=False, rss=False,
     failed = [r["site"] for r in record["sites"] if r["status"] != "ok"]
     if failed:
         raise SystemExit(f"the batch failed on {failed}")
-    rss_mb = int(out.with_name(out.name + ".maxrss").read_text()) / 1024 if rss else None
+    peaks = [int(k) / 1024 for k in out.with_name(out.name + ".maxrss").read_text().split()] if rss else [None, None]
     return BatchRun(
         seconds=seconds,
         reused=sum(bool(r.get("reused")) for r in record["sites"]),
         worker_seconds=[r["seconds"] for r in record["sites"] if not r.get("reused")],
         startup=first_cell_after(out, launched) if startup else None,
-        peak_rss_mb=rss_mb,
+        peak_rss_mb=peaks[0],
+        prepared_rss_mb=peaks[1],
         index_mb=tuple((out / name).stat().st_size / 1e6 for name in ("index.json", "index.html")),
     )
 
@@ -334,14 +346,22 @@ def main(argv=None) -> int:
     for count, (run_, slope) in scale.items():
         print(
             f"scale {count} sites: {run_.seconds:.1f} s, marginal {slope:.2f} s per site, worker median "
-            f"{statistics.median(run_.worker_seconds):.2f} s, parent peak RSS {run_.peak_rss_mb:.0f} MB, "
+            f"{statistics.median(run_.worker_seconds):.2f} s, parent peak RSS {run_.peak_rss_mb:.0f} MB "
+            f"({run_.prepared_rss_mb:.0f} MB once the registry was read and scored, so the sites' run added "
+            f"{run_.peak_rss_mb - run_.prepared_rss_mb:.0f} MB), "
             f"index.json {run_.index_mb[0]:.3f} MB, index.html {run_.index_mb[1]:.3f} MB"
         )
     rss = [scale[c][0].peak_rss_mb for c in scale] or [None, None]
     rss_ratio = rss[1] / rss[0] if None not in rss else None
     large = args.large or "--large"  # 0: skipped
     print(f"scale ratio {large} / 9 sites: {fmt(f['scale'])} (marginal per site; target <= {TARGET_MARGINAL_RATIO:g})")
-    print(f"parent peak RSS ratio {large} / 9 sites: {fmt(rss_ratio)} (flat: about 1)")
+    added = [scale[c][0].peak_rss_mb - scale[c][0].prepared_rss_mb for c in scale] or [None, None]
+    print(
+        f"parent peak RSS ratio {large} / 9 sites: {fmt(rss_ratio)} (flat: about 1); of which the registry in "
+        f"memory: {fmt(rss[0] - added[0] if None not in rss + added else None, '.0f')} / "
+        f"{fmt(rss[1] - added[1] if None not in rss + added else None, '.0f')} MB, and the run of the sites added "
+        f"{fmt(added[0], '.0f')} / {fmt(added[1], '.0f')} MB (9 / {large} sites)"
+    )
     missed = missed_targets(
         naive_over_batch=f["ratio"],
         unchanged_share=unchanged.seconds / main_run.seconds,
