@@ -166,7 +166,7 @@ def site_tasks(data: Path, root: Path, count: int) -> list:
     return prepared.with_inputs(chosen) if callable(getattr(prepared, "with_inputs", None)) else chosen
 
 
-def per_site_parts(data: Path, root: Path, count: int) -> dict:
+def per_site_parts(data: Path, root: Path, count: int, jobs: int = 2) -> dict:
     """Run ``count`` sites one after the other in this process; print the median of each part."""
     print(f"where the time goes, per site (median of {count} sites run one after the other in this process):")
     run_site_report = kit("ivig_kit.reports.runner.worker:run_site_report")
@@ -218,7 +218,50 @@ def per_site_parts(data: Path, root: Path, count: int) -> dict:
     print("  cells (median s): " + " | ".join(f"{label}: {median(s):.3f}" for label, s in by_cell.items()), flush=True)
     parts["floor"] = floor_seconds(tasks[1:])
     show("floor per site (the code cells in this warm process, no kernel; 2nd pass)", parts["floor"])
+    parts["floor side by side"] = side_by_side_floor_seconds(tasks[1:], jobs)
+    slower = (
+        f"each process {jobs * parts['floor side by side'] / parts['floor']:.2f}x slower than alone"
+        if parts["floor"] and parts["floor side by side"]
+        else ""
+    )
+    show(f"floor of the machine per site ({jobs} such processes at once; {slower})", parts["floor side by side"])
     return parts
+
+
+def _floor_cells(tasks) -> list[str]:
+    """The notebook's code cells but its ``parameters`` cell."""
+    import nbformat
+
+    node = nbformat.reads(tasks[0].notebook.decode("utf-8"), as_version=4)
+    return [
+        c.source
+        for c in node.cells
+        if c.cell_type == "code" and "parameters" not in c.get("metadata", {}).get("tags", [])
+    ]
+
+
+def _floor_site(task, sources: list[str]) -> float:
+    """Seconds of one site's code cells exec'd in this process (its inputs in a temporary folder)."""
+    import matplotlib.pyplot as plt
+
+    with tempfile.TemporaryDirectory(prefix="ivig-kit-floor-") as folder:
+        names = task.input_files()
+        Path(folder, names["visits"]).write_bytes(task.visits_slice)
+        Path(folder, names["pooled"]).write_bytes(task.pooled_summary)
+        if task.events_slice:
+            Path(folder, names["events"]).write_bytes(task.events_slice)
+        namespace = dict(task.parameters(f"{task.slug}.json"))
+        here = os.getcwd()
+        os.chdir(folder)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                started = time.perf_counter()
+                for index, source in enumerate(sources):
+                    exec(compile(source, f"<cell {index}>", "exec"), namespace)
+                plt.close("all")
+                return time.perf_counter() - started
+        finally:
+            os.chdir(here)
 
 
 def floor_seconds(tasks) -> float | None:
@@ -227,39 +270,46 @@ def floor_seconds(tasks) -> float | None:
     import matplotlib
 
     matplotlib.use("agg")
-    import matplotlib.pyplot as plt
-    import nbformat
-
     try:
-        node = nbformat.reads(tasks[0].notebook.decode("utf-8"), as_version=4)
-        sources = [
-            c.source
-            for c in node.cells
-            if c.cell_type == "code" and "parameters" not in c.get("metadata", {}).get("tags", [])
-        ]
+        sources = _floor_cells(tasks)
         seconds = []
         for second_pass in (False, True):
             for task in tasks:
-                with tempfile.TemporaryDirectory(prefix="ivig-kit-floor-") as folder:
-                    names = task.input_files()
-                    Path(folder, names["visits"]).write_bytes(task.visits_slice)
-                    Path(folder, names["pooled"]).write_bytes(task.pooled_summary)
-                    if task.events_slice:
-                        Path(folder, names["events"]).write_bytes(task.events_slice)
-                    namespace = dict(task.parameters(f"{task.slug}.json"))
-                    here = os.getcwd()
-                    os.chdir(folder)
-                    try:
-                        with contextlib.redirect_stdout(io.StringIO()):
-                            started = time.perf_counter()
-                            for index, source in enumerate(sources):
-                                exec(compile(source, f"<cell {index}>", "exec"), namespace)
-                            plt.close("all")
-                            if second_pass:
-                                seconds.append(time.perf_counter() - started)
-                    finally:
-                        os.chdir(here)
+                took = _floor_site(task, sources)
+                if second_pass:
+                    seconds.append(took)
         return median(seconds)
     except (AttributeError, TypeError, SyntaxError, NameError) as error:
         print(f"  note: floor not measured ({type(error).__name__}: {error})")
         return None
+
+
+def side_by_side_floor_seconds(tasks, jobs: int) -> float | None:
+    """Wall seconds per site of the machine when ``jobs`` processes forked from this warm one each run the
+    floor of every task at the same time: on cores that slow each other down (shared caches, memory
+    bandwidth, a hypervisor's siblings) this, not the floor alone, bounds what ``jobs`` workers can do."""
+    try:
+        sources = _floor_cells(tasks)
+        _floor_site(tasks[0], sources)  # warm, as the floor's second pass is
+    except (AttributeError, TypeError, SyntaxError, NameError):
+        return None
+    children = []
+    for _ in range(jobs):
+        reading, writing = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: run every site, report its wall seconds, leave without cleanup handlers
+            os.close(reading)
+            took = 0.0
+            try:
+                took = sum(_floor_site(task, sources) for task in tasks)
+            finally:
+                os.write(writing, repr(took).encode("ascii"))
+                os._exit(0)
+        os.close(writing)
+        children.append((pid, reading))
+    walls = []
+    for pid, reading in children:
+        with os.fdopen(reading, "rb") as pipe:
+            walls.append(float(pipe.read() or 0))
+        os.waitpid(pid, 0)
+    return max(walls) / (len(tasks) * jobs) if all(walls) else None

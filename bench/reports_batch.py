@@ -292,7 +292,7 @@ def main(argv=None) -> int:
     # PYTHONDONTWRITEBYTECODE is set): otherwise every process of every run would compile the kit again
     compileall.compile_dir(Path(ivig_kit.__file__).parent, quiet=1)
     print(f"{args.sites} sites, {visits} visits; {os.cpu_count()} CPUs; load average before {load()}", flush=True)
-    f = dict.fromkeys(["ratio", "small", "marginal", "pdf", "scale", "naive", "floor", "worker"])
+    f = dict.fromkeys(["ratio", "small", "marginal", "pdf", "scale", "naive", "floor", "worker", "machine floor"])
     scale: dict[int, tuple[BatchRun, float]] = {}
     try:
         main_run = batch(data, root / "batch", args.jobs, startup=True)
@@ -320,8 +320,9 @@ def main(argv=None) -> int:
             from _reports_breakdown import batch_parts, per_site_parts
 
             batch_parts(data, root)
-            parts = per_site_parts(data, root, args.breakdown_sites)
+            parts = per_site_parts(data, root, args.breakdown_sites, args.jobs)
             f["floor"], f["worker"] = parts.get("floor"), parts.get("worker")
+            f["machine floor"] = parts.get("floor side by side")
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -331,6 +332,14 @@ def main(argv=None) -> int:
         print(f"naive loop (papermill + nbconvert per site): {f['naive']:.1f} s ({f['naive'] / args.sites:.2f} s/site)")
     print(f"batch: {main_run.seconds:.1f} s for {args.sites} sites ({main_run.seconds / args.sites:.2f} s per site)")
     print(f"ratio naive / batch: {fmt(f['ratio'], unit='x')} (target >= {TARGET_NAIVE_OVER_BATCH:g}x)")
+    if None not in (f["naive"], f["machine floor"], main_run.startup):
+        # no batch of these sites can beat its start-up plus every site at the machine's floor
+        best = main_run.startup + args.sites * f["machine floor"]
+        print(
+            f"  the best this machine allows: start-up {main_run.startup:.2f} s + {args.sites} sites x "
+            f"{f['machine floor']:.3f} s (the notebook's own code, {args.jobs} at once, no kernel, no export) = "
+            f"{best:.1f} s, a ratio of at most {f['naive'] / best:.1f}x"
+        )
     print(f"start-up: {fmt(main_run.startup, unit=' s')} (launch to first cell; target <= {TARGET_STARTUP_S:g} s)")
     print(
         f"marginal cost: {fmt(f['marginal'], unit=' s')} per site (against {small} sites in "
@@ -379,7 +388,9 @@ def main(argv=None) -> int:
     print(f"  pdf overhead: {fmt(f['pdf'], unit=' s')} per site")
     print(f"  scale ratio: {fmt(f['scale'])}")
     print(f"  peak RSS: {fmt(rss[0], '.0f')} / {fmt(rss[1], '.0f')} MB (9 / {large} sites)")
-    print(f"  floor per site: {fmt(f['floor'], unit=' s')}")
+    print(
+        f"  floor per site: {fmt(f['floor'], unit=' s')} (alone); {fmt(f['machine floor'], '.3f', ' s')} of the machine"
+    )
     print(f"  worker per site: {fmt(f['worker'], unit=' s')}")
     for line in missed:
         print(f"target missed: {line}")

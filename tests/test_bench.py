@@ -117,11 +117,14 @@ def test_reports_benchmark_prints_every_figure_of_one_small_run():
         *[rf"  {part} per site: {NUMBER} s" for part in ("papermill overhead", "HTML export")],
         rf"cells \(median s\): \[0\] site = .*: {NUMBER} \| ",
         rf"floor per site \(.*\): {NUMBER} s",
+        rf"floor of the machine per site \(2 such processes at once; each process {NUMBER}x slower than alone\): "
+        rf"{NUMBER} s",
         r"load average before [\d. ]+",
         r"load average after [\d. ]+",
         r"scale ratio --large / 9 sites: n/a",
         rf"summary\n  ratio: n/a\n  start-up: {NUMBER} s\n  marginal: {NUMBER} s per site\n  pdf overhead: n/a",
-        rf"  peak RSS: n/a / n/a MB .*\n  floor per site: {NUMBER} s\n  worker per site: {NUMBER} s",
+        rf"  peak RSS: n/a / n/a MB .*\n  floor per site: {NUMBER} s \(alone\); {NUMBER} s of the machine\n"
+        rf"  worker per site: {NUMBER} s",
     ]:
         assert re.search(line, out), f"{line!r} not in:\n{out}"
 
@@ -131,5 +134,6 @@ def test_reports_benchmark_measures_the_parents_peak_memory_and_index_of_a_scale
     bench = reports_bench()
     run, slope = bench.scale_run(tmp_path, count=2, small=1, jobs=1, ran=None)
     assert run.peak_rss_mb > 10 and run.seconds > 0 and len(run.worker_seconds) == 2
+    assert 10 < run.prepared_rss_mb <= run.peak_rss_mb  # the peak once the registry was read and scored
     assert all(size > 0 for size in run.index_mb)
     assert isinstance(slope, float)
