@@ -12,6 +12,8 @@ Print-ready: drawn at :data:`FIGURE_DPI` (150) and at most :data:`MAX_WIDTH_IN` 
 shown at full size on an A4 page and their smallest text (:data:`SMALL_FONT`) stays readable there.
 Each figure's label (``figure.get_label()``) is its alt text, a plain-language description of what it
 shows with its key numbers, which :func:`ivig_kit.reports.content.display.figure_html` puts on the image.
+
+A process that forks report kernels makes the site figures' empty axes ahead (:func:`make_figure_templates`).
 """
 
 from __future__ import annotations
@@ -49,36 +51,80 @@ _R = TypeVar("_R")
 # --- Figures -------------------------------------------------------------------------------------------------
 
 
-def _figure(
-    width: float,
-    height: float,
-    columns: int = 1,
-    left: float = 0.8,
-    top: float = 0.35,
-    ax: Axes | Sequence[Axes] | None = None,
-) -> tuple[Figure, list[Axes]]:
-    """The caller's axes (``columns`` of them) or a new figure with fixed margins (``left``, ``top`` in inches;
-    a layout engine would cost a third of the drawing time)."""
+#: A site report's figures as :func:`_figure` is asked for them ((width, height[, panels]), margins in inches):
+#: :func:`make_figure_templates` makes them ahead. The TIS figure has a panel per arm, each this size.
+SITE_FIGURE_SIZES: dict[str, tuple[tuple[float, ...], dict[str, float]]] = {
+    "tis panel": ((3.5, 3.4), {}),
+    "responders": ((6.5, 3.2), {}),
+    "csm contributions": ((7.0, 3.0), {"left": 2.2}),
+    "funnel": ((6.0, 3.2), {}),
+}
+#: Ticks made ahead on each axis of a figure template: more than any report figure shows.
+TEMPLATE_TICKS = 10
+#: Empty figures made ahead (:func:`make_figure_templates`), by shape; each is taken once.
+_templates: dict[tuple, list[tuple[Figure, list[Axes]]]] = {}
+
+
+def _shape(width: float, height: float, columns: int = 1, left: float = 0.8, top: float = 0.35) -> tuple:
+    """A new figure's (width, height, panels, left and top margins), never wider than :data:`MAX_WIDTH_IN`."""
+    return min(width, MAX_WIDTH_IN), height, columns, left, top
+
+
+def _new_figure(width: float, height: float, columns: int, left: float, top: float) -> tuple[Figure, list[Axes]]:
+    """A figure with ``columns`` panels sharing y and fixed margins (a layout engine would cost a third of the
+    drawing time)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=FIGURE_DPI)
+    axes = list(figure.subplots(1, columns, sharey=True, squeeze=False)[0])
+    figure.subplots_adjust(
+        left=left / width, right=1 - 0.15 / width, bottom=0.55 / height, top=1 - top / height, wspace=0.06
+    )
+    return figure, axes
+
+
+def _figure(*size: float, ax: Axes | Sequence[Axes] | None = None, **margins: float) -> tuple[Figure, list[Axes]]:
+    """The caller's axes or a new figure of ``size`` (width, height[, panels]) and ``margins`` (``left``, ``top``),
+    see :func:`_shape`; a template made ahead for that shape when there is one."""
+    shape = _shape(*size, **margins)  # type: ignore[arg-type]
+    columns = shape[2]
     if ax is not None:
         axes = [ax] if not isinstance(ax, (Sequence, np.ndarray)) else list(ax)
         if len(axes) != columns:
             raise ValueError(f"this figure draws {columns} panel(s): give as many axes, not {len(axes)}")
         figure = axes[0].figure
     else:
-        from matplotlib.figure import Figure
-
-        width = min(width, MAX_WIDTH_IN)
-        figure = Figure(figsize=(width, height), dpi=FIGURE_DPI)
-        axes = list(figure.subplots(1, columns, sharey=True, squeeze=False)[0])
-        figure.subplots_adjust(
-            left=left / width, right=1 - 0.15 / width, bottom=0.55 / height, top=1 - top / height, wspace=0.06
-        )
+        made = _templates.get(shape)
+        figure, axes = made.pop() if made else _new_figure(*shape)
     for panel in axes:
         panel.tick_params(labelsize=SMALL_FONT)
         panel.xaxis.label.set_size(FONT)
         panel.yaxis.label.set_size(FONT)
         panel.title.set_size(FONT)
     return figure, axes
+
+
+def make_figure_templates(arms: Sequence[int] = (1, 2)) -> None:
+    """Make one empty figure of each of a site report's shapes (:data:`SITE_FIGURE_SIZES`; the TIS figure with
+    each number of ``arms``), with :data:`TEMPLATE_TICKS` ticks on each axis, for :func:`_figure` to take.
+
+    Done once by a process that forks report kernels (a batch's zygote): a kernel draws on its own copy of
+    them, which holds no data, so nothing passes between sites; creating axes and ticks is about a third of
+    the time a report's figures take. Each template is taken once: later figures are made as usual.
+    """
+    import matplotlib
+
+    (width, height), _ = SITE_FIGURE_SIZES["tis panel"]
+    asked = [((width * n, height, n), {}) for n in arms]
+    asked += [SITE_FIGURE_SIZES[name] for name in ("responders", "csm contributions", "funnel")]
+    with matplotlib.rc_context(LITERAL_TEXT):  # as the figure functions create their ticks
+        for size, margins in asked:
+            shape = _shape(*size, **margins)  # type: ignore[arg-type]
+            figure, axes = _new_figure(*shape)
+            for panel in axes:
+                panel.xaxis.get_major_ticks(TEMPLATE_TICKS)
+                panel.yaxis.get_major_ticks(TEMPLATE_TICKS)
+            _templates.setdefault(shape, []).append((figure, axes))
 
 
 def _literal_text(draw: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -172,7 +218,8 @@ def tis_over_time_figure(report: SiteReport, ax: Axes | Sequence[Axes] | None = 
     """
     groups = report.arms or ["All"]
     own = ax is None
-    figure, axes = _figure(3.5 * len(groups), 3.4, len(groups), ax=ax)
+    (width, height), _ = SITE_FIGURE_SIZES["tis panel"]
+    figure, axes = _figure(width * len(groups), height, len(groups), ax=ax)
     shown = [c for c in ("patient_id", "week", "tis", "arm", "confirmed_deterioration") if c in report.scores]
     scores = report.scores.loc[report.scores["tis"].notna(), shown]  # every row selection copies the columns
     panels = []  # the alt text's numbers, one per arm
@@ -207,7 +254,8 @@ def responders_figure(report: SiteReport, table: pd.DataFrame | None = None, ax:
     """Responder percentage by scheduled week and arm with 95% CIs, next to all sites pooled."""
     table = responders_by_visit(report) if table is None else table
     own = ax is None
-    figure, (ax,) = _figure(6.5, 3.2, ax=ax)
+    size, margins = SITE_FIGURE_SIZES["responders"]
+    figure, (ax,) = _figure(*size, ax=ax, **margins)
     arms = report.arms or [None]
     for offset, arm in zip(np.linspace(-0.5, 0.5, len(arms)), arms):
         rows = table if arm is None else table[table["arm"] == arm]
@@ -253,7 +301,8 @@ def csm_contributions_figure(report: SiteReport, table: pd.DataFrame | None = No
     """Mean points per CSM by arm, against each CSM's maximum."""
     table = csm_contributions(report) if table is None else table
     own = ax is None
-    figure, (ax,) = _figure(7.0, 3.0, left=2.2, ax=ax)
+    size, margins = SITE_FIGURE_SIZES["csm contributions"]
+    figure, (ax,) = _figure(*size, ax=ax, **margins)
     labels = [label.split(" (")[0] for label in table.index]
     positions = np.arange(len(table))
     columns = [c for c in table.columns if c.startswith("mean points") and "All" not in c] or [
@@ -294,7 +343,8 @@ def funnel_figure(report: SiteReport, ax: Axes | None = None) -> Figure:
 
     Other sites are unnamed grey points: the report compares, it does not rank named sites."""
     own = ax is None
-    figure, (ax,) = _figure(6.0, 3.2, ax=ax)
+    size, margins = SITE_FIGURE_SIZES["funnel"]
+    figure, (ax,) = _figure(*size, ax=ax, **margins)
     pooled_percent = report.pooled_metrics.get("responder_percent")  # None: suppressed, too few patients
     pooled = None if pooled_percent is None else pooled_percent / 100
     n_max = max([report.site_metrics["patients_scored"], *report.other_sites["patients_scored"], 2])

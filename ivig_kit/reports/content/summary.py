@@ -75,15 +75,18 @@ def _package_versions(packages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 def warm_kernel_caches() -> None:
     """Do once, in a process that forks report kernels (a batch's zygote), the work without data that every
     report would otherwise repeat in its own kernel: look up the package versions and the kit's git commit
-    (cached per process), and import what a report imports on first use (the JSON-schema check of the
-    "since your last report" section, pandas' Parquet reader of the slices, the item rules of provenance)."""
+    (cached per process), import what a report imports on first use (the JSON-schema check of the
+    "since your last report" section, pandas' Parquet reader of the slices, the item rules of provenance),
+    and make the report figures' empty axes and ticks (each kernel draws on its own copy)."""
     import jsonschema  # noqa: F401
     import pyarrow.dataset  # noqa: F401
 
     import ivig_kit.score.core_set  # noqa: F401
+    from ivig_kit.reports.content.figures import make_figure_templates
 
     package_versions()
     git_commit()
+    make_figure_templates()
 
 
 def provenance(report: SiteReport) -> pd.DataFrame:

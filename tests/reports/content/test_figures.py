@@ -193,3 +193,40 @@ def test_the_same_figure_gives_the_same_svg_bytes(tiny_report):
     assert all(svg.startswith(b"<?xml") and b"<dc:date>" not in svg for svg in first)
     assert display.SVG_PARAMETERS["svg.fonttype"] == "path"
     assert all(b"<text" not in svg for svg in first)  # text as outlines: the same picture without our fonts
+
+
+@pytest.fixture
+def one_arm_report(tmp_path):
+    """The tiny registry's site ``A b`` with every patient in one arm (a TIS figure of one panel)."""
+    visits = pd.DataFrame(TINY_VISITS).assign(arm="IVIg")
+    visits.to_csv(tmp_path / "visits.csv", index=False)
+    return report_site.load_site("A b", tmp_path / "visits.csv", None, min_cell_size=1)
+
+
+@pytest.mark.parametrize("fixture", ["one_arm_report", "tiny_report"])
+def test_figures_drawn_on_templates_made_ahead_are_byte_identical_and_each_template_is_taken_once(
+    fixture, request, monkeypatch
+):
+    """A zygote makes the site figures' empty axes ahead (make_figure_templates): a figure drawn on one gives
+    the same SVG bytes as one made on the spot, each template serves one figure, the caller's axes none."""
+    report = request.getfixturevalue(fixture)
+    makers = [
+        figures.tis_over_time_figure,
+        figures.responders_figure,
+        figures.csm_contributions_figure,
+        figures.funnel_figure,
+    ]
+    monkeypatch.setattr(figures, "_templates", {})
+    plain = [display.figure_svg(make(report)) for make in makers]
+    figures.make_figure_templates(arms=(len(report.arms),))
+    made = [pairs[0][0] for pairs in figures._templates.values()]
+    assert len(made) == 4 and all(len(pairs) == 1 for pairs in figures._templates.values())
+    drawn = [make(report) for make in makers]
+    assert drawn == made  # each figure on its template, in the order the report draws them
+    assert not any(figures._templates.values())  # each taken once
+    assert [display.figure_svg(figure) for figure in drawn] == plain
+    assert makers[0](report) is not made[0]  # made on the spot now
+    figures.make_figure_templates(arms=(1,))
+    before = {shape: len(pairs) for shape, pairs in figures._templates.items()}
+    figures.funnel_figure(report, ax=Figure().subplots())
+    assert {shape: len(pairs) for shape, pairs in figures._templates.items()} == before  # the caller's axes

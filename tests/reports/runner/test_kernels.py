@@ -126,7 +126,8 @@ def test_close_stops_the_zygote_and_its_kernels(tmp_path):
 
 def test_a_site_report_kernel_starts_with_the_data_free_caches_warm(tmp_path):
     """The zygote of the site-report notebook runs warm_kernel_caches once: its kernels find the package versions
-    already looked up and the modules a report imports on first use already there."""
+    already looked up, the modules a report imports on first use already there and the report figures' empty
+    axes made (one TIS figure of one panel, one of two, and the other three figures)."""
     from ivig_kit.resources import notebook_path
 
     made = kernels.NotebookKernels(notebook_path("site_report.ipynb"))
@@ -134,11 +135,11 @@ def test_a_site_report_kernel_starts_with_the_data_free_caches_warm(tmp_path):
     try:
         out = run(
             manager,
-            "import sys\nfrom ivig_kit.reports.content import summary\n"
+            "import sys\nfrom ivig_kit.reports.content import figures, summary\n"
             "print(summary._package_versions.cache_info().currsize, 'jsonschema' in sys.modules, "
-            "'scipy.stats' in sys.modules)",
+            "'scipy.stats' in sys.modules, sum(map(len, figures._templates.values())))",
         )
-        assert out["status"] == "ok" and out["text"].split() == ["1", "True", "False"]
+        assert out["status"] == "ok" and out["text"].split() == ["1", "True", "False", "5"]
     finally:
         made.stop(manager)
         made.close()
