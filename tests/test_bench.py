@@ -76,6 +76,14 @@ def test_reports_benchmark_targets_are_checked():
     assert "too busy" in bench.missed_targets(marginal_small=-0.2, marginal_large=0.5)[0]
 
 
+def test_the_median_run_is_the_middle_one_with_the_median_start_up():
+    bench = reports_bench()
+    runs = [bench.BatchRun(seconds=s, reused=0, worker_seconds=[], startup=u) for s, u in ((9, 3), (7, 1), (8, None))]
+    middle = bench.median_run(runs)
+    assert (middle.seconds, middle.startup) == (8, 2) and middle.spread == " (median of 9.0, 7.0, 8.0 s)"
+    assert bench.median_run(runs[:1]).spread == "" and bench.median_run(runs[:1]).startup == 3
+
+
 def test_reports_benchmark_reads_start_up_from_the_first_cell_papermill_timed(tmp_path):
     bench = reports_bench()
     launched = datetime.datetime(2026, 12, 8, 12, 0, 0, tzinfo=datetime.UTC)
@@ -97,13 +105,15 @@ NUMBER = r"-?\d+(?:\.\d+)?"
 @pytest.mark.slow
 def test_reports_benchmark_prints_every_figure_of_one_small_run():
     command = [sys.executable, str(REPO / "bench" / "reports_batch.py"), "--sites", "2", "--small", "1"]
-    command += ["--large", "0", "--skip-naive", "--skip-pdf", "--breakdown-sites", "1"]
+    command += ["--large", "0", "--skip-naive", "--skip-pdf", "--breakdown-sites", "1", "--repeat", "2"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr  # without --check a missed target is printed only
     out = result.stdout
     for line in [
         rf"start-up: {NUMBER} s \(launch to first cell; target <= 3 s\)",
-        rf"marginal cost: {NUMBER} s per site \(against 1 sites in {NUMBER} s; target <= 0.5 s\)",
+        rf"batch: {NUMBER} s for 2 sites \(--jobs 2\) \(median of {NUMBER}, {NUMBER} s\)",
+        rf"marginal cost: {NUMBER} s per site \(against 1 sites in {NUMBER} s \(median of {NUMBER}, {NUMBER} s\); "
+        r"target <= 0.5 s\)",
         r"--pdf overhead: n/a per site \(--skip-pdf\) \(target <= 0.3 s\)",
         r"ratio naive / batch: n/a \(target >= 12x\)",
         rf"re-run unchanged: {NUMBER} s = {NUMBER}% of the full run",
