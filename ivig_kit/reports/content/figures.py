@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ivig_kit.inference.funnel import ALARM_LEVEL, ALERT_LEVEL, funnel_limits
+from ivig_kit.reports.content import figure_templates
 from ivig_kit.reports.content.site import SiteReport
 from ivig_kit.reports.content.tables import csm_contributions, responders_by_visit
 from ivig_kit.score.measures import CATEGORY_THRESHOLDS
@@ -61,8 +62,6 @@ SITE_FIGURE_SIZES: dict[str, tuple[tuple[float, ...], dict[str, float]]] = {
 }
 #: Ticks made ahead on each axis of a figure template: more than any report figure shows.
 TEMPLATE_TICKS = 10
-#: Empty figures made ahead (:func:`make_figure_templates`), by shape; each is taken once.
-_templates: dict[tuple, list[tuple[Figure, list[Axes]]]] = {}
 
 
 def _shape(width: float, height: float, columns: int = 1, left: float = 0.8, top: float = 0.35) -> tuple:
@@ -94,8 +93,7 @@ def _figure(*size: float, ax: Axes | Sequence[Axes] | None = None, **margins: fl
             raise ValueError(f"this figure draws {columns} panel(s): give as many axes, not {len(axes)}")
         figure = axes[0].figure
     else:
-        made = _templates.get(shape)
-        figure, axes = made.pop() if made else _new_figure(*shape)
+        figure, axes = figure_templates.take(shape) or _new_figure(*shape)
     for panel in axes:
         panel.tick_params(labelsize=SMALL_FONT)
         panel.xaxis.label.set_size(FONT)
@@ -108,9 +106,7 @@ def make_figure_templates(arms: Sequence[int] = (1, 2)) -> None:
     """Make one empty figure of each of a site report's shapes (:data:`SITE_FIGURE_SIZES`; the TIS figure with
     each number of ``arms``), with :data:`TEMPLATE_TICKS` ticks on each axis, for :func:`_figure` to take.
 
-    Done once by a process that forks report kernels (a batch's zygote): a kernel draws on its own copy of
-    them, which holds no data, so nothing passes between sites; creating axes and ticks is about a third of
-    the time a report's figures take. Each template is taken once: later figures are made as usual.
+    Done once by a process that forks report kernels (a batch's zygote); see :mod:`.figure_templates`.
     """
     import matplotlib
 
@@ -121,10 +117,9 @@ def make_figure_templates(arms: Sequence[int] = (1, 2)) -> None:
         for size, margins in asked:
             shape = _shape(*size, **margins)  # type: ignore[arg-type]
             figure, axes = _new_figure(*shape)
-            for panel in axes:
-                panel.xaxis.get_major_ticks(TEMPLATE_TICKS)
-                panel.yaxis.get_major_ticks(TEMPLATE_TICKS)
-            _templates.setdefault(shape, []).append((figure, axes))
+            for axis in (a for panel in axes for a in (panel.xaxis, panel.yaxis)):
+                axis.get_major_ticks(TEMPLATE_TICKS)
+            figure_templates.keep(shape, figure, axes)
 
 
 def _literal_text(draw: Callable[_P, _R]) -> Callable[_P, _R]:

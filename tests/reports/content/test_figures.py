@@ -10,7 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from ivig_kit.reports.content import display, figures, registry_funnel
+from ivig_kit.reports.content import display, figure_templates, figures, registry_funnel
 from ivig_kit.reports.content import site as report_site
 
 from ..helpers import TINY_VISITS
@@ -216,17 +216,49 @@ def test_figures_drawn_on_templates_made_ahead_are_byte_identical_and_each_templ
         figures.csm_contributions_figure,
         figures.funnel_figure,
     ]
-    monkeypatch.setattr(figures, "_templates", {})
+    monkeypatch.setattr(figure_templates, "_pool", {})
     plain = [display.figure_svg(make(report)) for make in makers]
     figures.make_figure_templates(arms=(len(report.arms),))
-    made = [pairs[0][0] for pairs in figures._templates.values()]
-    assert len(made) == 4 and all(len(pairs) == 1 for pairs in figures._templates.values())
+    made = [made_ahead[0][0] for made_ahead in figure_templates._pool.values()]
+    assert len(made) == 4 and all(len(pairs) == 1 for pairs in figure_templates._pool.values())
     drawn = [make(report) for make in makers]
     assert drawn == made  # each figure on its template, in the order the report draws them
-    assert not any(figures._templates.values())  # each taken once
+    assert not any(figure_templates._pool.values())  # each taken once
     assert [display.figure_svg(figure) for figure in drawn] == plain
     assert makers[0](report) is not made[0]  # made on the spot now
     figures.make_figure_templates(arms=(1,))
-    before = {shape: len(pairs) for shape, pairs in figures._templates.items()}
+    before = {shape: len(pairs) for shape, pairs in figure_templates._pool.items()}
     figures.funnel_figure(report, ax=Figure().subplots())
-    assert {shape: len(pairs) for shape, pairs in figures._templates.items()} == before  # the caller's axes
+    assert {shape: len(pairs) for shape, pairs in figure_templates._pool.items()} == before  # the caller's axes
+
+
+def test_a_template_is_not_taken_under_other_rcparams(tiny_report, monkeypatch):
+    """A notebook that sets its own style before drawing gets its style: a template made under other rcParams is
+    left alone and the figure made on the spot."""
+    style = {"xtick.color": "red", "axes.facecolor": "#eeeeee"}
+    monkeypatch.setattr(figure_templates, "_pool", {})
+    with matplotlib.rc_context(style):
+        on_the_spot = display.figure_svg(figures.funnel_figure(tiny_report))
+    figures.make_figure_templates(arms=(len(tiny_report.arms),))
+    size, margins = figures.SITE_FIGURE_SIZES["funnel"]
+    funnel_shape = figures._shape(*size, **margins)
+    template = figure_templates._pool[funnel_shape][0][0]
+    with matplotlib.rc_context(style):
+        styled = figures.funnel_figure(tiny_report)
+        assert display.figure_svg(styled) == on_the_spot
+    assert styled is not template and len(figure_templates._pool[funnel_shape]) == 1  # left alone
+    assert figures.funnel_figure(tiny_report) is template  # taken under the rcParams it was made with
+
+
+def test_a_template_is_taken_whatever_backend_shows_it(monkeypatch):
+    """A kernel sets its backend and interactive mode after the fork: neither changes how a figure is drawn."""
+    monkeypatch.setattr(figure_templates, "_pool", {})
+    figure = Figure()
+    figure_templates.keep(("shape",), figure, [])
+    with matplotlib.rc_context({"interactive": True}):
+        assert figure_templates.take(("shape",)) == (figure, [])
+    assert figure_templates.take(("shape",)) is None  # taken once
+    assert set(figure_templates.NOT_STYLE) <= set(matplotlib.rcParams) and not set(figure_templates.style()) & {
+        "backend",
+        "interactive",
+    }

@@ -127,7 +127,8 @@ def test_close_stops_the_zygote_and_its_kernels(tmp_path):
 def test_a_site_report_kernel_starts_with_the_data_free_caches_warm(tmp_path):
     """The zygote of the site-report notebook runs warm_kernel_caches once: its kernels find the package versions
     already looked up, the modules a report imports on first use already there and the report figures' empty
-    axes made (one TIS figure of one panel, one of two, and the other three figures)."""
+    axes made (one TIS figure of one panel, one of two, and the other three figures), which a figure function
+    takes although the kernel set its own backend after the fork."""
     from ivig_kit.resources import notebook_path
 
     made = kernels.NotebookKernels(notebook_path("site_report.ipynb"))
@@ -135,11 +136,15 @@ def test_a_site_report_kernel_starts_with_the_data_free_caches_warm(tmp_path):
     try:
         out = run(
             manager,
-            "import sys\nfrom ivig_kit.reports.content import figures, summary\n"
+            "import sys, matplotlib\nfrom ivig_kit.reports.content import figure_templates, figures, summary\n"
+            "made = sum(map(len, figure_templates._pool.values()))\n"
+            "with matplotlib.rc_context(figures.LITERAL_TEXT):\n"
+            "    taken = [figure_templates.take(shape) for shape in list(figure_templates._pool)]\n"
             "print(summary._package_versions.cache_info().currsize, 'jsonschema' in sys.modules, "
-            "'scipy.stats' in sys.modules, sum(map(len, figures._templates.values())))",
+            "'scipy.stats' in sys.modules, made, sum(t is not None for t in taken), matplotlib.get_backend())",
         )
-        assert out["status"] == "ok" and out["text"].split() == ["1", "True", "False", "5"]
+        assert out["status"] == "ok", out
+        assert out["text"].split() == ["1", "True", "False", "5", "5", "inline"]
     finally:
         made.stop(manager)
         made.close()
