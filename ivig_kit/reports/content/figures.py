@@ -64,6 +64,12 @@ SITE_FIGURE_SIZES: dict[str, tuple[tuple[float, ...], dict[str, float]]] = {
 TEMPLATE_TICKS = 10
 
 
+def _tis_size(panels: int) -> tuple[float, ...]:
+    """The TIS figure's (width, height, panels): one panel of ``SITE_FIGURE_SIZES["tis panel"]`` per arm."""
+    (width, height), _ = SITE_FIGURE_SIZES["tis panel"]
+    return width * panels, height, panels
+
+
 def _shape(width: float, height: float, columns: int = 1, left: float = 0.8, top: float = 0.35) -> tuple:
     """A new figure's (width, height, panels, left and top margins), never wider than :data:`MAX_WIDTH_IN`."""
     return min(width, MAX_WIDTH_IN), height, columns, left, top
@@ -110,8 +116,7 @@ def make_figure_templates(arms: Sequence[int] = (1, 2)) -> None:
     """
     import matplotlib
 
-    (width, height), _ = SITE_FIGURE_SIZES["tis panel"]
-    asked = [((width * n, height, n), {}) for n in arms]
+    asked: list[tuple[tuple[float, ...], dict[str, float]]] = [(_tis_size(n), {}) for n in arms]
     asked += [SITE_FIGURE_SIZES[name] for name in ("responders", "csm contributions", "funnel")]
     with matplotlib.rc_context(LITERAL_TEXT):  # as the figure functions create their ticks
         for size, margins in asked:
@@ -213,8 +218,7 @@ def tis_over_time_figure(report: SiteReport, ax: Axes | Sequence[Axes] | None = 
     """
     groups = report.arms or ["All"]
     own = ax is None
-    (width, height), _ = SITE_FIGURE_SIZES["tis panel"]
-    figure, axes = _figure(width * len(groups), height, len(groups), ax=ax)
+    figure, axes = _figure(*_tis_size(len(groups)), ax=ax)
     shown = [c for c in ("patient_id", "week", "tis", "arm", "confirmed_deterioration") if c in report.scores]
     scores = report.scores.loc[report.scores["tis"].notna(), shown]  # every row selection copies the columns
     panels = []  # the alt text's numbers, one per arm
